@@ -1,0 +1,26 @@
+"""opslint: a linter for operational pitfalls in Python code.
+
+The public API for rule authors and embedders is re-exported here.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from opslint.model import Applicability, Edit, Finding, Fix, Related, Severity, Span  # noqa: E402
+from opslint.rule import NoOptions, PendingFix, RelatedNode, Rule  # noqa: E402
+
+__all__ = [
+    "Applicability",
+    "Edit",
+    "Finding",
+    "Fix",
+    "NoOptions",
+    "PendingFix",
+    "Related",
+    "RelatedNode",
+    "Rule",
+    "Severity",
+    "Span",
+    "__version__",
+]

@@ -1,0 +1,3 @@
+from opslint.cli import entry
+
+entry()

@@ -1,0 +1,99 @@
+"""The engine's own codes (OPS0xx): problems with a file rather than with code."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from opslint.model import Severity
+from opslint.rule import Rule
+
+
+class _EngineCode(Rule):
+    #: Engine codes are never run as visitors; they are reported by the engine.
+    internal: ClassVar[bool] = True
+    severity = Severity.ERROR
+
+
+class SyntaxErrorFinding(_EngineCode):
+    """A file that cannot be parsed.
+
+    ## What it does
+    Reports a file that opslint cannot parse, with the parser's message and
+    position.  The other rules do not run on that file; the run goes on.
+
+    ## Why it matters
+    A file that is not analysed is a file whose pitfalls go unseen.  When
+    Python accepts the file but LibCST does not (LibCST 1.x rejects a few
+    rare forms such as a parenthesised annotated target ``(x): int``), the
+    message says so.
+
+    ## Example
+    ```python
+    def broken(:
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    def fixed():
+        pass
+    ```
+    """
+
+    code = "OPS001"
+    name = "syntax-error"
+    message = "{detail}"
+
+
+class InternalError(_EngineCode):
+    """A rule crashed on a file.
+
+    ## What it does
+    Reports that a rule raised an exception on a file.  The finding names the
+    rule and the exception; that rule stops for this file, the other rules and
+    files go on.
+
+    ## Why it matters
+    A crash is a bug in opslint, never in your code: please report it with the
+    file (or a reduced version).  Running ``opslint check`` with the rule
+    ignored works around it.
+    """
+
+    code = "OPS002"
+    name = "internal-error"
+    message = "{detail}"
+
+
+class UnreadableFile(_EngineCode):
+    """A file that cannot be read or decoded.
+
+    ## What it does
+    Reports a path that cannot be read (permissions, a broken symlink, a
+    directory loop), a binary file, a file too large to analyse, or bytes that
+    do not decode in the file's declared encoding.
+
+    ## Why it matters
+    The file is not analysed.  Fix the encoding declaration, exclude the path,
+    or make it readable.
+    """
+
+    code = "OPS003"
+    name = "unreadable-file"
+    message = "{detail}"
+
+
+class FixFailed(_EngineCode):
+    """Applying fixes would have produced invalid code.
+
+    ## What it does
+    Reports that applying the fixes of a file produced code that does not
+    parse.  The file is left untouched.
+
+    ## Why it matters
+    Fixes must never break code; this is a bug in a rule's fix.  Please report
+    it with the file.
+    """
+
+    code = "OPS004"
+    name = "fix-failed"
+    message = "{detail}"

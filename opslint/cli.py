@@ -1,0 +1,299 @@
+"""The ``opslint`` command line (click)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import click
+
+from opslint import __version__, report
+from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings, validate_selectors
+from opslint.docs import rule_markdown, rule_record
+from opslint.engine import Linter, display_path, load_rules
+from opslint.fixes import fix_text, parses
+from opslint.model import Applicability, Finding
+from opslint.runner import FileOutcome, RunOptions, run
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _selectors(values: Sequence[str], flag: str) -> Tuple[str, ...]:
+    items = [part for value in values for part in value.split(",")]
+    return validate_selectors(items, f"--{flag}")
+
+
+class _Group(click.Group):
+    """Turns configuration errors into exit code 2 with a one-line message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"opslint: error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="opslint")
+def main() -> None:
+    """opslint: find operational pitfalls (lost buffers, missing timeouts, lock bypasses...)."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the configured set).")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--exclude", multiple=True, help="Glob patterns to exclude (replaces the defaults).")
+@click.option("--extend-exclude", multiple=True, help="Glob patterns to exclude in addition to the defaults.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Honour .gitignore files.")
+@click.option("--force-exclude/--no-force-exclude", default=None, help="Apply excludes to paths passed explicitly too.")
+@click.option(
+    "--output-format",
+    type=click.Choice(OUTPUT_FORMATS),
+    envvar="OPSLINT_OUTPUT_FORMAT",
+    help="Output format (default: full).",
+)
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), envvar="OPSLINT_OUTPUT_FILE")
+@click.option("--statistics", is_flag=True, help="Show counts per rule instead of findings.")
+@click.option("-e", "--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (and count) unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--show-fixes", is_flag=True, help="List the fixes applied, per file.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this TOML file only.")
+@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
+@click.option("--stdin-filename", help="The name of the file read from stdin (`-`).")
+@click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: one per core).")
+def check(
+    paths: Tuple[str, ...],
+    select: Tuple[str, ...],
+    extend_select: Tuple[str, ...],
+    ignore: Tuple[str, ...],
+    exclude: Tuple[str, ...],
+    extend_exclude: Tuple[str, ...],
+    respect_gitignore: Optional[bool],
+    force_exclude: Optional[bool],
+    output_format: Optional[str],
+    output_file: Optional[str],
+    statistics: bool,
+    exit_zero: bool,
+    fix: bool,
+    unsafe_fixes: Optional[bool],
+    diff: bool,
+    show_fixes: bool,
+    config_file: Optional[str],
+    isolated: bool,
+    stdin_filename: Optional[str],
+    jobs: int,
+) -> None:
+    """Lint PATHS (default: the current directory)."""
+    load_rules()
+    overrides = Overrides(
+        select=_selectors(select, "select") if select else None,
+        extend_select=_selectors(extend_select, "extend-select"),
+        ignore=_selectors(ignore, "ignore"),
+        exclude=tuple(p for value in exclude for p in value.split(",")) or None,
+        extend_exclude=tuple(p for value in extend_exclude for p in value.split(",")),
+        respect_gitignore=respect_gitignore,
+        force_exclude=force_exclude,
+        unsafe_fixes=unsafe_fixes,
+        output_format=output_format,
+    )
+    resolver = ConfigResolver(overrides, config_file=config_file, isolated=isolated)
+    base = resolver.default()
+    fmt = output_format or base.output_format or "full"
+    unsafe = base.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
+
+    if paths == ("-",) or (not paths and stdin_filename):
+        _check_stdin(resolver, stdin_filename, fmt, fix or diff, unsafe, exit_zero, output_file)
+        return
+
+    options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs)
+    result = run(list(paths) or ["."], resolver, options)
+    findings = result.findings
+    out: List[str] = []
+    if diff:
+        for outcome in sorted(result.changed_files, key=lambda o: o.path):
+            out.append(outcome.diff)
+        fixed = result.fixed
+        count = sum(fixed.values())
+        if count:
+            click.echo(f"Would fix {count} {'problem' if count == 1 else 'problems'}.", err=True)
+        else:
+            click.echo("No fixes available.", err=True)
+        _emit("".join(out), output_file)
+        changed = bool(result.changed_files)
+        sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
+
+    sources = _sources(findings) if fmt == "full" and not statistics else {}
+    if statistics:
+        out.append(_statistics(findings, fmt))
+    else:
+        out.append(report.render(fmt, findings, sources=sources))
+    if show_fixes and fix:
+        out.append(_show_fixes(result.files))
+    if fmt in ("full", "concise") and not statistics:
+        out.append(_summary(findings, result.fixed, unsafe, fix))
+    _emit("".join(out), output_file)
+    sys.exit(_exit_code(findings, exit_zero))
+
+
+def _exit_code(findings: Sequence[Finding], exit_zero: bool) -> int:
+    if not findings or exit_zero:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS
+
+
+def _emit(text: str, output_file: Optional[str]) -> None:
+    if output_file:
+        with open(output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _sources(findings: Sequence[Finding]) -> Dict[str, str]:
+    from opslint import source
+
+    out: Dict[str, str] = {}
+    for path in {f.path for f in findings}:
+        try:
+            out[path] = source.read(path).text
+        except source.SourceError:
+            continue
+    return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _summary(findings: Sequence[Finding], fixed: Counter[str], unsafe: bool, fixing: bool) -> str:
+    fixed_count = sum(fixed.values())
+    if not findings:
+        if fixed_count:
+            return f"Found {_plural(fixed_count, 'problem')} ({fixed_count} fixed, 0 remaining).\n"
+        return "All checks passed!\n"
+    lines = []
+    if fixed_count:
+        lines.append(
+            f"Found {_plural(len(findings) + fixed_count, 'problem')} ({fixed_count} fixed, {len(findings)} remaining)."
+        )
+    else:
+        safe = sum(1 for f in findings if f.fix and f.fix.edits and f.fix.applicability is Applicability.SAFE)
+        unsafe_n = sum(1 for f in findings if f.fix and f.fix.edits and f.fix.applicability is Applicability.UNSAFE)
+        fixable = safe + (unsafe_n if unsafe else 0)
+        head = f"Found {_plural(len(findings), 'problem')}"
+        if fixable:
+            head += f" ({fixable} fixable with `--fix{' --unsafe-fixes' if unsafe and unsafe_n else ''}`)"
+        lines.append(head + ".")
+        if unsafe_n and not unsafe:
+            lines.append(
+                f"No fixes available ({_plural(unsafe_n, 'hidden fix')} can be enabled with the `--unsafe-fixes` option)."
+                if not safe
+                else f"{_plural(unsafe_n, 'hidden fix')} can be enabled with the `--unsafe-fixes` option."
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _statistics(findings: Sequence[Finding], fmt: str) -> str:
+    counts: Counter[str] = Counter(f.code for f in findings)
+    names = {f.code: f.name for f in findings}
+    fixable: Counter[str] = Counter(f.code for f in findings if f.fix and f.fix.edits)
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if fmt in ("json", "json-lines"):
+        data = [
+            {"code": c, "name": names[c], "count": n, "fixable": fixable[c] > 0, "fixable_count": fixable[c]}
+            for c, n in rows
+        ]
+        return json.dumps(data, indent=2) + "\n"
+    width = max((len(str(n)) for _, n in rows), default=1)
+    return "".join(f"{n:>{width}}\t{c}\t{'[*] ' if fixable[c] else ''}{names[c]}\n" for c, n in rows)
+
+
+def _show_fixes(files: Sequence[FileOutcome]) -> str:
+    out = []
+    for outcome in sorted(files, key=lambda o: o.path):
+        if not outcome.fixed:
+            continue
+        out.append(f"Fixed {_plural(sum(outcome.fixed.values()), 'problem')} in {outcome.path}:\n")
+        registry = load_rules()
+        for code, n in sorted(outcome.fixed.items()):
+            out.append(f"    {n} × {code} ({registry[code].name})\n")
+    return "".join(out)
+
+
+def _check_stdin(
+    resolver: ConfigResolver,
+    stdin_filename: Optional[str],
+    fmt: str,
+    fixing: bool,
+    unsafe: bool,
+    exit_zero: bool,
+    output_file: Optional[str],
+) -> None:
+    name = stdin_filename or "-"
+    text = sys.stdin.read()
+    settings: Settings = resolver.for_path(name) if stdin_filename else resolver.default()
+    if stdin_filename and settings.force_exclude:
+        from opslint.discovery import Walker
+
+        if Walker(resolver).excluded_by_path(os.path.abspath(name), settings):
+            if fixing:
+                sys.stdout.write(text)
+            sys.exit(EXIT_CLEAN)
+    linter = Linter()
+    if fixing:
+        outcome = fix_text(
+            text, lambda t: linter.lint_text(t, name, settings).findings, unsafe, original_parses=parses(text)
+        )
+        sys.stdout.write(outcome.text)
+        sys.exit(_exit_code(outcome.remaining, exit_zero))
+    findings = sorted(linter.lint_text(text, name, settings).findings, key=Finding.sort_key)
+    body = report.render(fmt, findings, sources={display_path(name): text})
+    if fmt in ("full", "concise"):
+        body += _summary(findings, Counter(), unsafe, False)
+    _emit(body, output_file)
+    sys.exit(_exit_code(findings, exit_zero))
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Show every rule.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
+    """Explain a rule (What it does, Why it matters, Example, Fix safety, Options)."""
+    registry = load_rules()
+    if show_all:
+        codes = sorted(registry)
+    elif code:
+        key = code.upper()
+        if key not in registry:
+            raise click.UsageError(f"unknown rule `{code}`; `opslint rule --all` lists them")
+        codes = [key]
+    else:
+        raise click.UsageError("give a rule code or --all")
+    if output_format == "json":
+        records = [rule_record(registry[c]) for c in codes]
+        click.echo(json.dumps(records if show_all else records[0], indent=2))
+        return
+    click.echo("\n\n".join(rule_markdown(registry[c]) for c in codes))
+
+
+@main.command()
+def server() -> None:
+    """Run the language server on stdio (for editors)."""
+    try:
+        from opslint.lsp import start
+    except ImportError as exc:  # pragma: no cover - pygls missing
+        raise click.ClickException(f"the language server needs `pip install opslint[lsp]` ({exc})") from None
+    start()
+
+
+def entry() -> None:  # pragma: no cover - console script
+    main(prog_name="opslint")

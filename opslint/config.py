@@ -1,0 +1,482 @@
+"""``[tool.opslint]`` configuration: discovery, validation and rule selection.
+
+Discovery follows ruff: each file uses the closest ``pyproject.toml`` that has
+a ``[tool.opslint]`` table; parents are not merged.  Command-line settings
+override every file.  Unknown keys and wrong types are errors naming the file
+and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import typing
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type
+
+from opslint.rule import REGISTRY, Rule
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+OUTPUT_FORMATS = (
+    "full",
+    "concise",
+    "json",
+    "json-lines",
+    "github",
+    "gitlab",
+    "sarif",
+    "pylint",
+    "junit",
+    "lsp",
+)
+
+DEFAULT_EXCLUDE: Tuple[str, ...] = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".opslint_cache",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".vscode",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+)
+
+
+class ConfigError(Exception):
+    """Invalid configuration or command line: reported with exit code 2."""
+
+
+@dataclass(frozen=True)
+class PerFileIgnore:
+    pattern: str
+    negated: bool
+    codes: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective settings for the files governed by one configuration file."""
+
+    #: The configuration file, or None for defaults.
+    path: Optional[str] = None
+    #: Directory that relative patterns are resolved against.
+    root: str = "."
+    select: Optional[Tuple[str, ...]] = None
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    per_file_ignores: Tuple[PerFileIgnore, ...] = ()
+    exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: Tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    unsafe_fixes: bool = False
+    output_format: Optional[str] = None
+    #: code -> raw option table (validated into the rule's Options on demand).
+    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    # -- rule selection ----------------------------------------------------
+
+    def enabled_codes(self) -> FrozenSet[str]:
+        codes = set()
+        for code, rule in REGISTRY.items():
+            if getattr(rule, "internal", False):
+                continue
+            if self.select is None:
+                chosen = rule.default_enabled
+            else:
+                chosen = _selected(code, rule, self.select)
+            if not chosen:
+                chosen = _selected(code, rule, self.extend_select)
+            if chosen and not any(_matches(code, sel) for sel in self.ignore):
+                codes.add(code)
+        return frozenset(codes)
+
+    def ignored_for(self, relpath: str) -> Tuple[str, ...]:
+        """Codes (or prefixes) that per-file-ignores switch off for a file."""
+        out: List[str] = []
+        for entry in self.per_file_ignores:
+            hit = glob_match(entry.pattern, relpath)
+            if hit != entry.negated:
+                out.extend(entry.codes)
+        return tuple(out)
+
+    def options_for(self, rule: Type[Rule]) -> Any:
+        raw = self.rule_options.get(rule.code, {})
+        return build_options(rule, raw, self.path or "<command line>")
+
+    def all_excludes(self) -> Tuple[str, ...]:
+        return self.exclude + self.extend_exclude
+
+
+def _matches(code: str, selector: str) -> bool:
+    return selector == "ALL" or code.startswith(selector)
+
+
+def _selected(code: str, rule: Type[Rule], selectors: Sequence[str]) -> bool:
+    for sel in selectors:
+        if sel == code:
+            return True
+        # Prefixes and ALL do not switch on rules that are off by default:
+        # those must be named (as ruff does with preview rules).
+        if rule.default_enabled and _matches(code, sel):
+            return True
+    return False
+
+
+def validate_selectors(selectors: Sequence[str], where: str) -> Tuple[str, ...]:
+    out = []
+    for raw in selectors:
+        sel = raw.strip().upper()
+        if not sel:
+            continue
+        if sel != "ALL" and not any(code.startswith(sel) for code in REGISTRY):
+            raise ConfigError(f"{where}: unknown rule selector `{raw}`")
+        out.append(sel)
+    return tuple(out)
+
+
+# -- globs ---------------------------------------------------------------
+
+_GLOB_CACHE: Dict[str, re.Pattern[str]] = {}
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    cached = _GLOB_CACHE.get(pattern)
+    if cached is not None:
+        return cached
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : j].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    compiled = re.compile("".join(out) + r"\Z")
+    _GLOB_CACHE[pattern] = compiled
+    return compiled
+
+
+def glob_match(pattern: str, relpath: str) -> bool:
+    """Match a ruff-style glob against a root-relative POSIX path.
+
+    A pattern without ``/`` matches the file name or any directory name on the
+    path; a pattern with ``/`` matches the path from the root.
+    """
+    pattern = pattern.strip()
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    regex = _glob_regex(pattern.rstrip("/"))
+    if "/" not in pattern.rstrip("/"):
+        return any(regex.match(part) for part in relpath.split("/"))
+    if regex.match(relpath):
+        return True
+    # A directory pattern also matches everything below it.
+    parts = relpath.split("/")
+    return any(regex.match("/".join(parts[:k])) for k in range(1, len(parts)))
+
+
+# -- loading ---------------------------------------------------------------
+
+_KEYS = {
+    "select",
+    "extend-select",
+    "ignore",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "respect-gitignore",
+    "force-exclude",
+    "unsafe-fixes",
+    "output-format",
+    "rules",
+}
+
+
+def _expect(value: Any, kind: Any, where: str) -> Any:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}: expected {_type_word(name)}, got {type(value).__name__} `{value!r}`")
+    return value
+
+
+def _type_word(name: str) -> str:
+    return {"list": "a list", "str": "a string", "bool": "a boolean", "dict": "a table"}.get(name, name)
+
+
+def _str_list(value: Any, where: str) -> Tuple[str, ...]:
+    _expect(value, list, where)
+    for item in value:
+        _expect(item, str, where)
+    return tuple(value)
+
+
+def load_table(path: str) -> Optional[Mapping[str, Any]]:
+    """The ``[tool.opslint]`` table of a TOML file (None if it has none)."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if os.path.basename(path) != "pyproject.toml" and "tool" not in data:
+        # A dedicated opslint.toml may hold the keys at top level.
+        return data
+    tool = data.get("tool", {})
+    table = tool.get("opslint") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    checked: Mapping[str, Any] = _expect(table, dict, f"{path}: [tool.opslint]")
+    return checked
+
+
+def settings_from_table(table: Mapping[str, Any], path: str) -> Settings:
+    where = path
+    for key in table:
+        if key not in _KEYS:
+            raise ConfigError(f"{where}: unknown key `{key}` in [tool.opslint]")
+    kwargs: Dict[str, Any] = {"path": path, "root": os.path.dirname(os.path.abspath(path))}
+    if "select" in table:
+        kwargs["select"] = validate_selectors(_str_list(table["select"], f"{where}: select"), f"{where}: select")
+    if "extend-select" in table:
+        kwargs["extend_select"] = validate_selectors(
+            _str_list(table["extend-select"], f"{where}: extend-select"), f"{where}: extend-select"
+        )
+    if "ignore" in table:
+        kwargs["ignore"] = validate_selectors(_str_list(table["ignore"], f"{where}: ignore"), f"{where}: ignore")
+    if "per-file-ignores" in table:
+        kwargs["per_file_ignores"] = parse_per_file_ignores(
+            _expect(table["per-file-ignores"], dict, f"{where}: per-file-ignores"), f"{where}: per-file-ignores"
+        )
+    if "exclude" in table:
+        kwargs["exclude"] = _str_list(table["exclude"], f"{where}: exclude")
+    if "extend-exclude" in table:
+        kwargs["extend_exclude"] = _str_list(table["extend-exclude"], f"{where}: extend-exclude")
+    for key, attr in (
+        ("respect-gitignore", "respect_gitignore"),
+        ("force-exclude", "force_exclude"),
+        ("unsafe-fixes", "unsafe_fixes"),
+    ):
+        if key in table:
+            kwargs[attr] = _expect(table[key], bool, f"{where}: {key}")
+    if "output-format" in table:
+        fmt = _expect(table["output-format"], str, f"{where}: output-format")
+        if fmt not in OUTPUT_FORMATS:
+            raise ConfigError(f"{where}: output-format must be one of {', '.join(OUTPUT_FORMATS)}, got `{fmt}`")
+        kwargs["output_format"] = fmt
+    if "rules" in table:
+        rules = _expect(table["rules"], dict, f"{where}: [tool.opslint.rules]")
+        options: Dict[str, Mapping[str, Any]] = {}
+        for code, raw in rules.items():
+            rule = REGISTRY.get(code.upper())
+            if rule is None:
+                raise ConfigError(f"{where}: unknown rule `{code}` in [tool.opslint.rules]")
+            table_where = f"{where}: [tool.opslint.rules.{code}]"
+            options[rule.code] = _expect(raw, dict, table_where)
+            build_options(rule, options[rule.code], where)  # validate now, fail early
+        kwargs["rule_options"] = options
+    return Settings(**kwargs)
+
+
+def parse_per_file_ignores(table: Mapping[str, Any], where: str) -> Tuple[PerFileIgnore, ...]:
+    out = []
+    for pattern, codes in table.items():
+        negated = pattern.startswith("!")
+        clean = pattern[1:] if negated else pattern
+        selectors = validate_selectors(_str_list(codes, f"{where}.{pattern}"), f"{where}.{pattern}")
+        out.append(PerFileIgnore(clean, negated, selectors))
+    return tuple(out)
+
+
+def build_options(rule: Type[Rule], raw: Mapping[str, Any], where: str) -> Any:
+    """Validate a raw option table into the rule's frozen Options dataclass."""
+    options_cls = rule.Options
+    hints = typing.get_type_hints(options_cls)
+    fields = {f.name: f for f in dataclasses.fields(options_cls)}
+    values: Dict[str, Any] = {}
+    for key, value in raw.items():
+        attr = key.replace("-", "_")
+        if attr not in fields:
+            known = ", ".join(sorted(f.replace("_", "-") for f in fields)) or "none"
+            raise ConfigError(
+                f"{where}: unknown option `{key}` for {rule.code} in [tool.opslint.rules.{rule.code}] (known: {known})"
+            )
+        values[attr] = _coerce(value, hints[attr], f"{where}: [tool.opslint.rules.{rule.code}] {key}")
+    return options_cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if hint is Any:
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {type(value).__name__} `{value!r}`")
+        return float(value)
+    if hint in (int, str, bool):
+        return _expect(value, hint, where)
+    if origin in (tuple, list, typing.Sequence, Sequence):
+        _expect(value, list, where)
+        item = args[0] if args else Any
+        return tuple(_coerce(v, item, where) for v in value)
+    if origin in (dict, typing.Mapping, Mapping):
+        _expect(value, dict, where)
+        item = args[1] if len(args) == 2 else Any
+        return {k: _coerce(v, item, where) for k, v in value.items()}
+    raise ConfigError(f"{where}: unsupported option type {hint}")  # pragma: no cover
+
+
+# -- resolution --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Settings given on the command line; they beat every file."""
+
+    select: Optional[Tuple[str, ...]] = None
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    exclude: Optional[Tuple[str, ...]] = None
+    extend_exclude: Tuple[str, ...] = ()
+    respect_gitignore: Optional[bool] = None
+    force_exclude: Optional[bool] = None
+    unsafe_fixes: Optional[bool] = None
+    output_format: Optional[str] = None
+
+    def apply(self, settings: Settings) -> Settings:
+        changes: Dict[str, Any] = {}
+        if self.select is not None:
+            changes["select"] = self.select
+            # As in ruff: a command-line select is the new base.
+            changes["extend_select"] = self.extend_select
+        elif self.extend_select:
+            changes["extend_select"] = settings.extend_select + self.extend_select
+        if self.ignore:
+            changes["ignore"] = settings.ignore + self.ignore
+        if self.exclude is not None:
+            changes["exclude"] = self.exclude
+        if self.extend_exclude:
+            changes["extend_exclude"] = settings.extend_exclude + self.extend_exclude
+        for attr in ("respect_gitignore", "force_exclude", "unsafe_fixes", "output_format"):
+            value = getattr(self, attr)
+            if value is not None:
+                changes[attr] = value
+        return replace(settings, **changes) if changes else settings
+
+
+class ConfigResolver:
+    """Finds the settings that govern each file, caching per directory."""
+
+    def __init__(
+        self,
+        overrides: Overrides = Overrides(),
+        config_file: Optional[str] = None,
+        isolated: bool = False,
+        cwd: Optional[str] = None,
+    ) -> None:
+        self.overrides = overrides
+        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self._by_dir: Dict[str, Settings] = {}
+        self._by_file: Dict[str, Settings] = {}
+        self._fixed: Optional[Settings] = None
+        if isolated:
+            self._fixed = overrides.apply(Settings(root=self.cwd))
+        elif config_file is not None:
+            table = load_table(config_file)
+            base = (
+                settings_from_table(table, config_file)
+                if table is not None
+                else Settings(path=config_file, root=os.path.dirname(os.path.abspath(config_file)))
+            )
+            self._fixed = overrides.apply(base)
+
+    def default(self) -> Settings:
+        """Settings for the working directory (used for run-wide choices)."""
+        return self.for_dir(self.cwd)
+
+    def for_path(self, path: str) -> Settings:
+        absolute = os.path.abspath(path)
+        directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        return self.for_dir(directory)
+
+    def for_dir(self, directory: str) -> Settings:
+        if self._fixed is not None:
+            return self._fixed
+        cached = self._by_dir.get(directory)
+        if cached is not None:
+            return cached
+        candidate = os.path.join(directory, "pyproject.toml")
+        settings: Optional[Settings] = None
+        if os.path.isfile(candidate):
+            table = load_table(candidate)
+            if table is not None:
+                settings = self._load(candidate, table)
+        if settings is None:
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                settings = self.overrides.apply(Settings(root=self.cwd))
+            else:
+                settings = self.for_dir(parent)
+        self._by_dir[directory] = settings
+        return settings
+
+    def _load(self, path: str, table: Mapping[str, Any]) -> Settings:
+        cached = self._by_file.get(path)
+        if cached is None:
+            cached = self.overrides.apply(settings_from_table(table, path))
+            self._by_file[path] = cached
+        return cached

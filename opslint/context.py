@@ -1,0 +1,71 @@
+"""What a rule may look at for one file."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import Any, Dict, List, Mapping, Optional, Type
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from opslint.config import Settings
+from opslint.names import ImportTable
+from opslint.rule import PendingFinding
+from opslint.source import LineIndex
+
+_TEST_FILE_PATTERNS = ("test_*.py", "*_test.py", "tests.py", "conftest.py", "test_*.pyi")
+_TEST_DIRS = ("tests", "test", "testing")
+
+
+def is_test_path(path: str) -> bool:
+    """Test modules by the usual conventions (pytest, unittest, Django)."""
+    name = os.path.basename(path)
+    if any(fnmatch.fnmatch(name, pat) for pat in _TEST_FILE_PATTERNS):
+        return True
+    parts = os.path.normpath(path).split(os.sep)[:-1]
+    return any(part in _TEST_DIRS for part in parts)
+
+
+class FileContext:
+    """Per-file facts computed once by the engine and shared by every rule."""
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        display_path: str,
+        text: str,
+        module: cst.Module,
+        settings: Settings,
+        module_name: Optional[str] = None,
+        package: Optional[str] = None,
+        metadata: Optional[Mapping[Type[Any], Mapping[cst.CSTNode, Any]]] = None,
+    ) -> None:
+        self.path = path
+        self.display_path = display_path
+        self.text = text
+        self.module = module
+        self.settings = settings
+        self.module_name = module_name
+        self.lines = LineIndex(text)
+        self.imports = ImportTable(package)
+        self.imports.add_top_level(module.body)
+        self.metadata: Mapping[Type[Any], Mapping[cst.CSTNode, Any]] = metadata or {}
+        #: The traversal's ancestor stack (module ... current node).
+        self.stack: List[cst.CSTNode] = []
+        self.pending: List[PendingFinding] = []
+        self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
+        #: Scratch shared between rules of one family, keyed by the family module.
+        self.shared: Dict[str, Any] = {}
+
+    @property
+    def is_test_file(self) -> bool:
+        return is_test_path(self.display_path)
+
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """Node positions, computed on first use (about 2 parses: only where needed)."""
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions

@@ -1,0 +1,251 @@
+"""Which files to lint: paths and directories, excludes, ``.gitignore``."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from opslint.config import ConfigResolver, Settings, glob_match
+
+EXTENSIONS = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Discovered:
+    #: Absolute path of the file.
+    path: str
+    #: Whether the user named this file on the command line.
+    explicit: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A path that could not be walked; reported, the run continues."""
+
+    path: str
+    message: str
+
+
+class _GitIgnore:
+    """A small implementation of gitignore patterns for one directory's file."""
+
+    def __init__(self, base: str, lines: List[str]) -> None:
+        self.base = base
+        self.rules: List[Tuple[re.Pattern[str], bool, bool]] = []
+        for raw in lines:
+            line = raw.rstrip("\n").rstrip("\r")
+            if not line or line.startswith("#"):
+                continue
+            line = line.rstrip(" ") if not line.endswith("\\ ") else line
+            negated = line.startswith("!")
+            if negated:
+                line = line[1:]
+            if line.startswith("\\"):
+                line = line[1:]
+            dir_only = line.endswith("/")
+            line = line.rstrip("/")
+            if not line:
+                continue
+            anchored = "/" in line
+            line = line.lstrip("/")
+            regex = _gitignore_regex(line, anchored)
+            self.rules.append((regex, negated, dir_only))
+
+    def verdict(self, relpath: str, is_dir: bool) -> Optional[bool]:
+        """True = ignored, False = re-included, None = no rule applies."""
+        result: Optional[bool] = None
+        for regex, negated, dir_only in self.rules:
+            if dir_only and not is_dir:
+                continue
+            if regex.match(relpath):
+                result = not negated
+        return result
+
+
+def _gitignore_regex(pattern: str, anchored: bool) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+            continue
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    prefix = "" if anchored else "(?:.*/)?"
+    return re.compile(prefix + "".join(out) + r"\Z")
+
+
+class Walker:
+    def __init__(self, resolver: ConfigResolver) -> None:
+        self.resolver = resolver
+        self.problems: List[Problem] = []
+        self._gitignores: Dict[str, Optional[_GitIgnore]] = {}
+
+    # -- gitignore -----------------------------------------------------------
+
+    def _gitignore(self, directory: str) -> Optional[_GitIgnore]:
+        if directory in self._gitignores:
+            return self._gitignores[directory]
+        found: Optional[_GitIgnore] = None
+        lines: List[str] = []
+        for name in (".gitignore", ".ignore", os.path.join(".git", "info", "exclude")):
+            try:
+                with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                    lines.extend(handle.readlines())
+            except OSError:
+                continue
+        if lines:
+            found = _GitIgnore(directory, lines)
+        self._gitignores[directory] = found
+        return found
+
+    def git_ignored(self, path: str, is_dir: bool, stop_at: str) -> bool:
+        """Whether any .gitignore from ``stop_at`` down to the path's directory ignores it."""
+        directory = os.path.dirname(path)
+        chain = []
+        while True:
+            chain.append(directory)
+            if directory == stop_at or os.path.isdir(os.path.join(directory, ".git")):
+                break
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        verdict: Optional[bool] = None
+        for base in reversed(chain):
+            ignore = self._gitignore(base)
+            if ignore is None:
+                continue
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
+            hit = ignore.verdict(rel, is_dir)
+            if hit is not None:
+                verdict = hit
+        return bool(verdict)
+
+    # -- excludes ------------------------------------------------------------
+
+    def excluded(self, path: str, settings: Settings, is_dir: bool) -> bool:
+        root = settings.root
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        if rel.startswith("../"):
+            rel = os.path.basename(path)
+        for pattern in settings.all_excludes():
+            if "/" in pattern.strip("/"):
+                if glob_match(pattern, rel):
+                    return True
+            elif glob_match(pattern, os.path.basename(path)):
+                return True
+        if settings.respect_gitignore and self.git_ignored(path, is_dir, root):
+            return True
+        return False
+
+    def excluded_by_path(self, path: str, settings: Settings) -> bool:
+        """Whether any component of an explicitly passed path is excluded."""
+        root = settings.root
+        rel = os.path.relpath(path, root)
+        if rel.startswith(".."):
+            return self.excluded(path, settings, os.path.isdir(path))
+        current = root
+        for part in rel.split(os.sep):
+            current = os.path.join(current, part)
+            if self.excluded(current, settings, os.path.isdir(current)):
+                return True
+        return False
+
+    # -- walking -------------------------------------------------------------
+
+    def walk(self, paths: List[str]) -> Iterator[Discovered]:
+        seen = set()
+        for raw in paths:
+            path = os.path.abspath(raw)
+            if not os.path.lexists(path):
+                self.problems.append(Problem(raw, "No such file or directory"))
+                continue
+            settings = self.resolver.for_path(path)
+            if os.path.isdir(path):
+                if settings.force_exclude and self.excluded_by_path(path, settings):
+                    continue
+                for found in self._walk_dir(path):
+                    key = os.path.realpath(found)
+                    if key not in seen:
+                        seen.add(key)
+                        yield Discovered(found, False)
+            else:
+                if settings.force_exclude and self.excluded_by_path(path, settings):
+                    continue
+                key = os.path.realpath(path)
+                if key not in seen:
+                    seen.add(key)
+                    yield Discovered(path, True)
+
+    def _walk_dir(self, top: str) -> Iterator[str]:
+        visited = set()
+
+        def onerror(exc: OSError) -> None:
+            self.problems.append(Problem(exc.filename or top, exc.strerror or str(exc)))
+
+        for directory, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
+            real = os.path.realpath(directory)
+            if real in visited:
+                # A symlink loop (or a second link to the same tree): walk it once.
+                dirnames[:] = []
+                continue
+            visited.add(real)
+            settings = self.resolver.for_dir(directory)
+            keep = []
+            for name in sorted(dirnames):
+                full = os.path.join(directory, name)
+                if self.excluded(full, settings, True):
+                    continue
+                keep.append(name)
+            dirnames[:] = keep
+            for name in sorted(filenames):
+                if not name.endswith(EXTENSIONS):
+                    continue
+                full = os.path.join(directory, name)
+                if self.excluded(full, settings, False):
+                    continue
+                yield full
+
+
+def module_name(path: str) -> Tuple[Optional[str], Optional[str]]:
+    """(dotted module name, package) derived from ``__init__.py`` files above ``path``."""
+    absolute = os.path.abspath(path)
+    directory, filename = os.path.split(absolute)
+    stem = filename.rsplit(".", 1)[0]
+    parts = [] if stem == "__init__" else [stem]
+    package_parts: List[str] = []
+    while os.path.isfile(os.path.join(directory, "__init__.py")) or os.path.isfile(
+        os.path.join(directory, "__init__.pyi")
+    ):
+        package_parts.insert(0, os.path.basename(directory))
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    module = ".".join(package_parts + parts) or None
+    package = ".".join(package_parts)
+    return module, package

@@ -1,0 +1,318 @@
+"""Lint one file: read, prefilter, parse once, run every rule in one traversal."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from opslint import builtin, source, suppress
+from opslint.config import Settings
+from opslint.context import FileContext
+from opslint.discovery import module_name
+from opslint.model import Edit, Finding, Fix, Related, Severity, Span, fingerprint
+from opslint.rule import REGISTRY, NodeEdit, PendingFix, RelatedNode, Rule
+
+_rules_loaded = False
+
+
+def load_rules() -> Dict[str, Type[Rule]]:
+    """Import the rule package once (rules register themselves)."""
+    global _rules_loaded
+    if not _rules_loaded:
+        importlib.import_module("opslint.rules")
+        _rules_loaded = True
+    return REGISTRY
+
+
+def display_path(path: str, cwd: Optional[str] = None) -> str:
+    """Relative to the working directory when the file is under it (POSIX separators)."""
+    absolute = os.path.abspath(path)
+    base = os.path.abspath(cwd or os.getcwd())
+    try:
+        rel = os.path.relpath(absolute, base)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return absolute
+    if rel.startswith(".."):
+        return absolute.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")
+
+
+@dataclass
+class LintResult:
+    findings: List[Finding] = field(default_factory=list)
+    #: Whether the file was parsed (False when the prefilter or an error skipped it).
+    parsed: bool = False
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """One traversal for all rules: per-node-type tables of bound methods."""
+
+    def __init__(self, ctx: FileContext, rules: Sequence[Rule], on_crash: Callable[[Rule, BaseException], None]):
+        super().__init__()
+        self.ctx = ctx
+        self.stack = ctx.stack
+        self.on_crash = on_crash
+        self.rules = list(rules)
+        self._build()
+
+    def _build(self) -> None:
+        self.visits: Dict[str, List[Tuple[Rule, Callable[[Any], Any]]]] = {}
+        self.leaves: Dict[str, List[Tuple[Rule, Callable[[Any], Any]]]] = {}
+        for rule in self.rules:
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_"):
+                    self.visits.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
+                elif attr.startswith("leave_"):
+                    self.leaves.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
+
+    def _drop(self, rule: Rule, exc: BaseException) -> None:
+        self.on_crash(rule, exc)
+        self.rules.remove(rule)
+        self._build()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        if isinstance(node, (cst.Import, cst.ImportFrom)) and len(self.stack) > 3:
+            # Function-level imports; module-level ones were collected up front.
+            self.ctx.imports.add(node)
+        handlers = self.visits.get(type(node).__name__)
+        if handlers:
+            for rule, method in handlers:
+                try:
+                    method(node)
+                except Exception as exc:  # noqa: BLE001 - reported as OPS002
+                    self._drop(rule, exc)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        handlers = self.leaves.get(type(original_node).__name__)
+        if handlers:
+            for rule, method in handlers:
+                try:
+                    method(original_node)
+                except Exception as exc:  # noqa: BLE001 - reported as OPS002
+                    self._drop(rule, exc)
+        self.stack.pop()
+
+
+class Linter:
+    """Lints text or files with the rules a ``Settings`` selects.
+
+    ``strict`` (tests) re-raises rule crashes instead of reporting OPS002.
+    """
+
+    def __init__(self, *, strict: bool = False, cwd: Optional[str] = None) -> None:
+        load_rules()
+        self.strict = strict
+        self.cwd = cwd
+
+    # -- rule choice ---------------------------------------------------------
+
+    def rules_for(self, settings: Settings, relpath: str, display: str) -> List[Type[Rule]]:
+        codes = settings.enabled_codes()
+        ignored = settings.ignored_for(relpath)
+        chosen = []
+        for code in sorted(codes):
+            if any(code.startswith(sel) or sel == "ALL" for sel in ignored):
+                continue
+            chosen.append(REGISTRY[code])
+        return chosen
+
+    @staticmethod
+    def prefilter(rules: Sequence[Type[Rule]], text: str) -> List[Type[Rule]]:
+        """Rules that could match: at least one of their tokens occurs in the text."""
+        return [rule for rule in rules if not rule.tokens or any(tok in text for tok in rule.tokens)]
+
+    # -- linting ------------------------------------------------------------------
+
+    def lint_file(self, path: str, settings: Settings) -> LintResult:
+        display = display_path(path, self.cwd)
+        try:
+            src = source.read(path)
+        except source.SourceError as exc:
+            return LintResult(self._engine_finding(builtin.UnreadableFile, display, settings, str(exc)))
+        return self.lint_text(src.text, path, settings)
+
+    def lint_text(self, text: str, path: str, settings: Settings) -> LintResult:
+        display = display_path(path, self.cwd)
+        relpath = _relpath(path, settings.root)
+        rules = self.prefilter(self.rules_for(settings, relpath, display), text)
+        if not rules:
+            return LintResult()
+        try:
+            module = cst.parse_module(text)
+        except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
+            return LintResult(self._syntax_error(exc, text, display, settings))
+        result = LintResult(parsed=True)
+        name, package = module_name(path)
+        metadata: Dict[Any, Any] = {}
+        needed = {p for rule in rules for p in rule.requires}
+        if needed:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            metadata = dict(wrapper.resolve_many(needed))
+        ctx = FileContext(
+            path=path,
+            display_path=display,
+            text=text,
+            module=module,
+            settings=settings,
+            module_name=name,
+            package=package,
+            metadata=metadata,
+        )
+        crashes: List[Tuple[Rule, BaseException]] = []
+
+        def on_crash(rule: Rule, exc: BaseException) -> None:
+            if self.strict:
+                raise exc
+            crashes.append((rule, exc))
+
+        instances = []
+        for rule_cls in rules:
+            try:
+                instances.append(rule_cls(ctx, settings.options_for(rule_cls)))
+            except Exception as exc:  # noqa: BLE001 - reported as OPS002
+                if self.strict:
+                    raise
+                crashes.append((rule_cls.__new__(rule_cls), exc))
+        try:
+            module.visit(_Dispatcher(ctx, instances, on_crash))
+        except RecursionError as exc:
+            if self.strict:
+                raise
+            detail = f"file too deeply nested to analyse: {exc}"
+            return LintResult(self._engine_finding(builtin.InternalError, display, settings, detail), parsed=True)
+        findings = self._resolve(ctx)
+        for rule, error in crashes:
+            detail = (
+                f"rule {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error} "
+                f"at {_where(error)}; the other rules ran. Please report this."
+            )
+            findings.extend(self._engine_finding(builtin.InternalError, display, settings, detail))
+        noqa = suppress.parse(text)
+        result.findings = [f for f in findings if not noqa.suppressed(f.code, (f.span.line,) + f.noqa_lines)]
+        return result
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _resolve(self, ctx: FileContext) -> List[Finding]:
+        if not ctx.pending:
+            return []
+        positions = ctx.positions()
+        lines = ctx.lines
+        occurrences: Dict[Tuple[str, str], int] = {}
+        out: List[Finding] = []
+
+        def span_of(node: Any, end_node: Any = None) -> Span:
+            rng = positions[node]
+            start = lines.offset(rng.start.line, rng.start.column)
+            end_rng = positions[end_node] if end_node is not None else rng
+            end = lines.offset(end_rng.end.line, end_rng.end.column)
+            return lines.span(start, end)
+
+        for pending in sorted(
+            ctx.pending, key=lambda p: (positions[p.node].start.line, positions[p.node].start.column)
+        ):
+            span = span_of(pending.node, pending.end_node)
+            rule = pending.rule
+            line_text = lines.line_text(span.line)
+            key = (rule.code, line_text.strip())
+            occurrence = occurrences.get(key, 0)
+            occurrences[key] = occurrence + 1
+            related = []
+            for item in pending.related:
+                if isinstance(item, RelatedNode):
+                    related.append(Related(ctx.display_path, span_of(item.node), item.message))
+                elif isinstance(item, Related):
+                    related.append(item)
+            noqa_lines: Tuple[int, ...] = ()
+            if span.end_line != span.line and isinstance(
+                pending.node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+            ):
+                noqa_lines = (span.end_line,)
+            out.append(
+                Finding(
+                    code=rule.code,
+                    name=rule.name,
+                    message=pending.message,
+                    path=ctx.display_path,
+                    span=span,
+                    fix=self._fix(pending.fix, span_of) if pending.fix else None,
+                    related=tuple(related),
+                    severity=rule.severity,
+                    fingerprint=fingerprint(rule.code, ctx.display_path, line_text, occurrence),
+                    noqa_lines=noqa_lines,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _fix(fix: PendingFix, span_of: Callable[..., Span]) -> Fix:
+        edits = []
+        for edit in fix.edits:
+            if isinstance(edit, NodeEdit):
+                span = span_of(edit.node, edit.end_node)
+                if edit.mode == "before":
+                    span = Span(span.line, span.column, span.line, span.column, span.start, span.start)
+                elif edit.mode == "after":
+                    span = Span(span.end_line, span.end_column, span.end_line, span.end_column, span.end, span.end)
+                edits.append(Edit(span, edit.content))
+            else:
+                edits.append(edit)
+        return Fix(fix.applicability, fix.message, tuple(edits))
+
+    def _engine_finding(
+        self, rule: Type[Rule], display: str, settings: Settings, detail: str, line: int = 1, column: int = 1
+    ) -> List[Finding]:
+        if any(rule.code.startswith(sel) or sel == "ALL" for sel in settings.ignore):
+            return []
+        span = Span(line, column, line, column, 0, 0)
+        return [
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                message=detail,
+                path=display,
+                span=span,
+                severity=Severity.ERROR,
+                fingerprint=fingerprint(rule.code, display, detail),
+            )
+        ]
+
+    def _syntax_error(self, exc: BaseException, text: str, display: str, settings: Settings) -> List[Finding]:
+        line, column = 1, 1
+        if isinstance(exc, cst.ParserSyntaxError):
+            line, column = exc.raw_line, exc.raw_column + 1
+            detail = f"SyntaxError: {exc.message}"
+        elif isinstance(exc, SyntaxError):
+            line, column = exc.lineno or 1, exc.offset or 1
+            detail = f"SyntaxError: {exc.msg}"
+        else:
+            detail = f"cannot parse: {type(exc).__name__}: {exc}"
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
+        else:
+            detail = f"LibCST cannot parse this file although Python can ({detail}); opslint skipped it"
+        return self._engine_finding(builtin.SyntaxErrorFinding, display, settings, detail, line, max(column, 1))
+
+
+def _relpath(path: str, root: str) -> str:
+    rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    return os.path.basename(path) if rel.startswith("../") else rel
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{os.path.basename(last.filename)}:{last.lineno}"

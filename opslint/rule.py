@@ -1,0 +1,260 @@
+"""The base class of every rule, and the helpers a rule author uses.
+
+A rule is a class with ``visit_<Node>`` / ``leave_<Node>`` methods.  The engine
+runs all enabled rules in one traversal of one parse, so a rule never walks
+the tree itself (except small subtrees it inspects) and never parses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
+
+import libcst as cst
+
+from opslint.model import Applicability, Severity
+
+if TYPE_CHECKING:
+    from opslint.context import FileContext
+
+_CODE = re.compile(r"^OPS\d{3}$")
+_KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+_T = TypeVar("_T")
+
+#: code -> rule class, filled as rule modules are imported.
+REGISTRY: Dict[str, Type[Rule]] = {}
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Options of a rule that has none."""
+
+
+@dataclass(frozen=True)
+class NodeEdit:
+    """An edit expressed on nodes; the engine turns it into text offsets."""
+
+    node: cst.CSTNode
+    content: str
+    #: "replace" the node's text, insert "before" its start or "after" its end.
+    mode: str = "replace"
+    #: For "replace" only: replace up to the end of this node instead of ``node``'s end.
+    end_node: Optional[cst.CSTNode] = None
+
+
+@dataclass(frozen=True)
+class PendingFix:
+    applicability: Applicability
+    message: str
+    edits: Tuple[NodeEdit, ...] = ()
+
+    @classmethod
+    def safe(cls, message: str, *edits: NodeEdit) -> PendingFix:
+        return cls(Applicability.SAFE, message, edits)
+
+    @classmethod
+    def unsafe(cls, message: str, *edits: NodeEdit) -> PendingFix:
+        return cls(Applicability.UNSAFE, message, edits)
+
+    @classmethod
+    def suggestion(cls, message: str, *edits: NodeEdit) -> PendingFix:
+        return cls(Applicability.SUGGESTION, message, edits)
+
+
+@dataclass(frozen=True)
+class RelatedNode:
+    """Evidence in the same file, given as a node."""
+
+    node: cst.CSTNode
+    message: str
+
+
+@dataclass(frozen=True)
+class PendingFinding:
+    rule: Rule
+    node: cst.CSTNode
+    message: str
+    fix: Optional[PendingFix]
+    related: Tuple[Any, ...]
+    end_node: Optional[cst.CSTNode] = None
+
+
+class Edits:
+    """Builders for node edits; rendered text comes from the module's codegen."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self._module = module
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self._module.code_for_node(node)
+
+    def replace(self, node: cst.CSTNode, new: Union[cst.CSTNode, str]) -> NodeEdit:
+        text = new if isinstance(new, str) else self.code(new)
+        return NodeEdit(node, text)
+
+    def replace_range(self, first: cst.CSTNode, last: cst.CSTNode, text: str) -> NodeEdit:
+        return NodeEdit(first, text, "replace", last)
+
+    def insert_before(self, node: cst.CSTNode, text: str) -> NodeEdit:
+        return NodeEdit(node, text, "before")
+
+    def insert_after(self, node: cst.CSTNode, text: str) -> NodeEdit:
+        return NodeEdit(node, text, "after")
+
+
+class Rule:
+    """Base class of all rules.  See ``rules/`` for examples.
+
+    Class attributes a rule sets:
+
+    * ``code``, ``name`` (kebab-case), ``message`` (a ``str.format`` template
+      with named fields) and the docstring (the rule's documentation);
+    * ``tokens``: literal strings without which the rule cannot match.  A file
+      that contains no token of any enabled rule is never parsed.  Leave it
+      empty only if the rule can fire on any file;
+    * ``Options``: a frozen dataclass of typed options (``[tool.opslint.rules.CODE]``);
+    * ``requires``: LibCST metadata providers the rule reads (costly: avoid);
+    * ``default_enabled``, ``severity``.
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    message: ClassVar[str] = ""
+    tokens: ClassVar[Tuple[str, ...]] = ()
+    default_enabled: ClassVar[bool] = True
+    severity: ClassVar[Severity] = Severity.WARNING
+    #: "always", "sometimes" or "none": whether findings carry an applicable fix.
+    fix_availability: ClassVar[str] = "none"
+    Options: ClassVar[Type[Any]] = NoOptions
+    requires: ClassVar[Tuple[Type[Any], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if inspect.isabstract(cls) or not cls.__dict__.get("code"):
+            return
+        if not _CODE.match(cls.code):
+            raise TypeError(f"{cls.__name__}: code {cls.code!r} must look like OPS123")
+        if not _KEBAB.match(cls.name):
+            raise TypeError(f"{cls.__name__}: name {cls.name!r} must be kebab-case")
+        if not dataclasses.is_dataclass(cls.Options):
+            raise TypeError(f"{cls.__name__}: Options must be a dataclass")
+        other = REGISTRY.get(cls.code)
+        if other is not None and other.__qualname__ != cls.__qualname__:
+            raise TypeError(f"duplicate rule code {cls.code}: {other.__name__} and {cls.__name__}")
+        REGISTRY[cls.code] = cls
+
+    def __init__(self, ctx: FileContext, options: Any) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.edits = Edits(ctx.module)
+
+    # -- reporting -------------------------------------------------------
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        *,
+        fix: Optional[PendingFix] = None,
+        related: Sequence[Any] = (),
+        end_node: Optional[cst.CSTNode] = None,
+        **fields: Any,
+    ) -> None:
+        """Report a finding at ``node`` (through ``end_node`` if given)."""
+        message = self.message.format(**fields)
+        self.ctx.pending.append(PendingFinding(self, node, message, fix, tuple(related), end_node))
+
+    # -- what a rule may ask ---------------------------------------------
+
+    def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
+        """``requests.get`` for ``rq.get`` after ``import requests as rq``."""
+        return self.ctx.imports.resolve(expr)
+
+    @property
+    def stack(self) -> List[cst.CSTNode]:
+        """Nodes from the module down to the node being visited (inclusive)."""
+        return self.ctx.stack
+
+    def parent(self, depth: int = 1) -> Optional[cst.CSTNode]:
+        """The parent (``depth=1``) or a further ancestor of the visited node."""
+        stack = self.ctx.stack
+        return stack[-1 - depth] if len(stack) > depth else None
+
+    def enclosing(self, kind: Type[_T]) -> Optional[_T]:
+        """The nearest ancestor of type ``kind`` of the visited node."""
+        for node in reversed(self.ctx.stack[:-1]):
+            if isinstance(node, kind):
+                return node
+        return None
+
+    def position(self, node: cst.CSTNode) -> Tuple[int, int]:
+        """1-based line and column of a node (computed lazily, once per file)."""
+        code_range = self.ctx.positions()[node]
+        return code_range.start.line, code_range.start.column + 1
+
+    def get_metadata(self, key: Type[Any], node: cst.CSTNode) -> Any:
+        if key not in type(self).requires:
+            raise KeyError(f"{type(self).__name__} reads {key.__name__} but does not list it in `requires`")
+        return self.ctx.metadata[key][node]
+
+
+def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    """The ``name=...`` argument of a call, if given."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def has_star_kwargs(call: cst.Call) -> bool:
+    """Whether the call passes ``**kwargs`` (which may carry any keyword)."""
+    return any(arg.star == "**" for arg in call.args)
+
+
+def is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def rule_doc(rule: Type[Rule]) -> str:
+    """The rule's documentation (its docstring, dedented)."""
+    return inspect.cleandoc(rule.__doc__ or "")
+
+
+def doc_sections(rule: Type[Rule]) -> Dict[str, str]:
+    """The ``## Heading`` sections of a rule's docstring, keyed by heading."""
+    sections: Dict[str, str] = {}
+    current = ""
+    lines: List[str] = []
+    for line in rule_doc(rule).splitlines():
+        if line.startswith("## "):
+            sections[current] = "\n".join(lines).strip()
+            current, lines = line[3:].strip(), []
+        else:
+            lines.append(line)
+    sections[current] = "\n".join(lines).strip()
+    return sections
+
+
+def summary(rule: Type[Rule]) -> str:
+    """First line of the docstring."""
+    return rule_doc(rule).split("\n", 1)[0].strip()
+
+
+def code_blocks(text: str) -> List[str]:
+    """The fenced ```python blocks of a markdown section."""
+    return [m.group(1) for m in re.finditer(r"```(?:python|py)?\n(.*?)```", text, re.S)]

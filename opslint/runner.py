@@ -1,0 +1,170 @@
+"""A whole run: discover files, lint them (in parallel when it pays), fix them."""
+
+from __future__ import annotations
+
+import difflib
+import multiprocessing
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from opslint import builtin, source
+from opslint.config import ConfigResolver, Settings
+from opslint.discovery import Walker
+from opslint.engine import Linter, display_path
+from opslint.fixes import fix_text, parses
+from opslint.model import Finding, Severity, Span, fingerprint
+
+#: Below this many files a worker pool costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    fix: bool = False
+    unsafe_fixes: Optional[bool] = None
+    diff: bool = False
+    jobs: int = 0
+    strict: bool = False
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    findings: List[Finding]
+    fixed: Counter[str] = field(default_factory=Counter)
+    diff: str = ""
+    changed: bool = False
+
+
+@dataclass
+class RunResult:
+    files: List[FileOutcome] = field(default_factory=list)
+    #: Paths that could not be walked (reported as findings too).
+    problems: List[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> List[Finding]:
+        out = [f for outcome in self.files for f in outcome.findings]
+        return sorted(out, key=Finding.sort_key)
+
+    @property
+    def fixed(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for outcome in self.files:
+            total.update(outcome.fixed)
+        return total
+
+    @property
+    def changed_files(self) -> List[FileOutcome]:
+        return [o for o in self.files if o.changed]
+
+
+# The worker state is set before forking, so workers inherit it without pickling.
+_WORKER: Dict[str, object] = {}
+
+
+def _process(item: Tuple[str, bool]) -> FileOutcome:
+    path, _explicit = item
+    resolver = _WORKER["resolver"]
+    linter = _WORKER["linter"]
+    options = _WORKER["options"]
+    assert isinstance(resolver, ConfigResolver) and isinstance(linter, Linter) and isinstance(options, RunOptions)
+    return process_file(path, resolver.for_path(path), linter, options)
+
+
+def process_file(path: str, settings: Settings, linter: Linter, options: RunOptions) -> FileOutcome:
+    display = display_path(path, linter.cwd)
+    if not (options.fix or options.diff):
+        return FileOutcome(display, linter.lint_file(path, settings).findings)
+    try:
+        src = source.read(path)
+    except source.SourceError:
+        return FileOutcome(display, linter.lint_file(path, settings).findings)
+    unsafe = settings.unsafe_fixes if options.unsafe_fixes is None else options.unsafe_fixes
+    outcome = fix_text(
+        src.text,
+        lambda text: linter.lint_text(text, path, settings).findings,
+        unsafe,
+        original_parses=parses(src.text),
+    )
+    findings = list(outcome.remaining)
+    if outcome.failure:
+        findings.append(
+            Finding(
+                code=builtin.FixFailed.code,
+                name=builtin.FixFailed.name,
+                message=f"{outcome.failure}; the file was left unchanged. Please report this.",
+                path=display,
+                span=Span(1, 1, 1, 1, 0, 0),
+                severity=Severity.ERROR,
+                fingerprint=fingerprint(builtin.FixFailed.code, display, outcome.failure),
+            )
+        )
+    changed = outcome.text != src.text
+    result = FileOutcome(display, findings, outcome.fixed, changed=changed)
+    if changed and options.diff:
+        result.diff = "".join(
+            difflib.unified_diff(
+                src.text.splitlines(keepends=True),
+                outcome.text.splitlines(keepends=True),
+                fromfile=f"a/{display}",
+                tofile=f"b/{display}",
+            )
+        )
+    elif changed and options.fix and not outcome.failure:
+        source.write_atomic(path, src.encode(outcome.text))
+    return result
+
+
+def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Optional[str] = None) -> RunResult:
+    linter = Linter(strict=options.strict, cwd=cwd)
+    walker = Walker(resolver)
+    items = [(d.path, d.explicit) for d in walker.walk(paths)]
+    result = RunResult()
+    for problem in walker.problems:
+        display = display_path(problem.path, cwd)
+        result.problems.append(display)
+        result.files.append(
+            FileOutcome(
+                display,
+                [
+                    Finding(
+                        code=builtin.UnreadableFile.code,
+                        name=builtin.UnreadableFile.name,
+                        message=f"{problem.message}",
+                        path=display,
+                        span=Span(1, 1, 1, 1, 0, 0),
+                        severity=Severity.ERROR,
+                        fingerprint=fingerprint(builtin.UnreadableFile.code, display, problem.message),
+                    )
+                ],
+            )
+        )
+    result.files.extend(_lint_all(items, resolver, linter, options))
+    return result
+
+
+def _lint_all(
+    items: List[Tuple[str, bool]], resolver: ConfigResolver, linter: Linter, options: RunOptions
+) -> Iterable[FileOutcome]:
+    jobs = options.jobs or (os.cpu_count() or 1)
+    if jobs <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+        return [process_file(path, resolver.for_path(path), linter, options) for path, _ in items]
+    # Resolve configuration in the parent so errors surface once, with exit 2.
+    for path, _ in items:
+        resolver.for_path(path)
+    # Largest files first, so one big file does not finish last on one core.
+    items = sorted(items, key=lambda item: _size(item[0]), reverse=True)
+    _WORKER.update(resolver=resolver, linter=linter, options=options)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        return list(pool.imap_unordered(_process, items, chunksize=4))
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

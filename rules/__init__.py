@@ -1,0 +1,9 @@
+"""opslint's rules, one module per rule; ``_family`` modules hold the knowledge tables.
+
+Installed as ``opslint.rules``.  Every rule module is imported here explicitly
+(no discovery magic), and a test checks this list against the folder.
+"""
+
+from opslint.rules import ops502_missing_timeout  # noqa: F401
+
+from opslint import builtin as _builtin  # noqa: F401  (engine codes OPS0xx)

@@ -1,0 +1,1 @@
+"""OPS5xx knowledge: network clients, their timeout parameters, URL classification."""
