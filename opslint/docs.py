@@ -74,3 +74,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
+
+
+def rules_table(rules: List[Type[Rule]]) -> str:
+    """The README's rule table (kept fresh by a test)."""
+    rows = ["| code | name | what it flags | fix | default |", "|---|---|---|---|---|"]
+    for rule in sorted(rules, key=lambda r: r.code):
+        fix = {"always": "yes", "sometimes": "sometimes", "none": "suggestion only"}.get(rule.fix_availability, "")
+        if getattr(rule, "internal", False):
+            fix = "-"
+        default = "on" if rule.default_enabled else "off"
+        rows.append(f"| {rule.code} | `{rule.name}` | {summary(rule)} | {fix} | {default} |")
+    return "\n".join(rows) + "\n"
