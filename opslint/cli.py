@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import click
 
 from opslint import __version__, report
+from opslint.cache import DEFAULT_DIR
 from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings, validate_selectors
 from opslint.docs import rule_markdown, rule_record
 from opslint.engine import Linter, display_path, load_rules
@@ -69,6 +70,8 @@ def main() -> None:
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--stdin-filename", help="The name of the file read from stdin (`-`).")
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("-n", "--no-cache", is_flag=True, envvar="OPSLINT_NO_CACHE", help="Do not read or write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="OPSLINT_CACHE_DIR", help="Cache directory.")
 def check(
     paths: Tuple[str, ...],
     select: Tuple[str, ...],
@@ -90,6 +93,8 @@ def check(
     isolated: bool,
     stdin_filename: Optional[str],
     jobs: int,
+    no_cache: bool,
+    cache_dir: Optional[str],
 ) -> None:
     """Lint PATHS (default: the current directory)."""
     load_rules()
@@ -113,7 +118,8 @@ def check(
         _check_stdin(resolver, stdin_filename, fmt, fix or diff, unsafe, exit_zero, output_file)
         return
 
-    options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs)
+    cache = None if no_cache else (cache_dir or os.path.join(base.root, DEFAULT_DIR))
+    options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, cache_dir=cache)
     result = run(list(paths) or ["."], resolver, options)
     findings = result.findings
     out: List[str] = []
@@ -283,6 +289,18 @@ def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
         click.echo(json.dumps(records if show_all else records[0], indent=2))
         return
     click.echo("\n\n".join(rule_markdown(registry[c]) for c in codes))
+
+
+@main.command()
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="OPSLINT_CACHE_DIR")
+def clean(cache_dir: Optional[str]) -> None:
+    """Delete the cache directory."""
+    import shutil
+
+    target = cache_dir or os.path.join(ConfigResolver().default().root, DEFAULT_DIR)
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+        click.echo(f"Removed cache at {target}", err=True)
 
 
 @main.command()

@@ -113,6 +113,10 @@ class Linter:
         self.strict = strict
         self.cwd = cwd
 
+    def cache_salt(self, path: str) -> str:
+        """What, besides the file and the settings, findings for ``path`` depend on."""
+        return ""
+
     # -- rule choice ---------------------------------------------------------
 
     def rules_for(self, settings: Settings, relpath: str, display: str) -> List[Type[Rule]]:
@@ -140,7 +144,13 @@ class Linter:
             return LintResult(self._engine_finding(builtin.UnreadableFile, display, settings, str(exc)))
         return self.lint_text(src.text, path, settings)
 
-    def lint_text(self, text: str, path: str, settings: Settings) -> LintResult:
+    def lint_text(self, text: str, path: str, settings: Settings, *, line_noqa: bool = True) -> LintResult:
+        """Lint ``text`` as the file ``path``.
+
+        ``line_noqa=False`` keeps findings that a ``# noqa`` comment on their
+        line would suppress (the flake8 plugin lets flake8 apply those), while
+        file-level ``# opslint: noqa`` still applies.
+        """
         display = display_path(path, self.cwd)
         relpath = _relpath(path, settings.root)
         rules = self.prefilter(self.rules_for(settings, relpath, display), text)
@@ -197,6 +207,8 @@ class Linter:
             )
             findings.extend(self._engine_finding(builtin.InternalError, display, settings, detail))
         noqa = suppress.parse(text)
+        if not line_noqa:
+            noqa = suppress.Suppressions(file_codes=noqa.file_codes)
         result.findings = [f for f in findings if not noqa.suppressed(f.code, (f.span.line,) + f.noqa_lines)]
         return result
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from opslint import builtin, source
+from opslint.cache import Cache
 from opslint.config import ConfigResolver, Settings
 from opslint.discovery import Walker
 from opslint.engine import Linter, display_path
@@ -27,6 +28,8 @@ class RunOptions:
     diff: bool = False
     jobs: int = 0
     strict: bool = False
+    #: Directory of the content-hash cache (None: no cache).  Fixing bypasses it.
+    cache_dir: Optional[str] = None
 
 
 @dataclass
@@ -77,7 +80,7 @@ def _process(item: Tuple[str, bool]) -> FileOutcome:
 def process_file(path: str, settings: Settings, linter: Linter, options: RunOptions) -> FileOutcome:
     display = display_path(path, linter.cwd)
     if not (options.fix or options.diff):
-        return FileOutcome(display, linter.lint_file(path, settings).findings)
+        return FileOutcome(display, _lint_cached(path, display, settings, linter, options))
     try:
         src = source.read(path)
     except source.SourceError:
@@ -116,6 +119,29 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     elif changed and options.fix and not outcome.failure:
         source.write_atomic(path, src.encode(outcome.text))
     return result
+
+
+def _lint_cached(path: str, display: str, settings: Settings, linter: Linter, options: RunOptions) -> List[Finding]:
+    if options.cache_dir is None:
+        return linter.lint_file(path, settings).findings
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return linter.lint_file(path, settings).findings
+    cache = Cache(options.cache_dir)
+    key = Cache.key(data, display, settings, linter.cache_salt(path))
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    findings = linter.lint_file(path, settings).findings
+    if not any(f.code in _UNCACHED for f in findings):
+        cache.put(key, findings)
+    return findings
+
+
+#: Findings that depend on more than the file's content are never cached.
+_UNCACHED = frozenset({builtin.InternalError.code, builtin.UnreadableFile.code})
 
 
 def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Optional[str] = None) -> RunResult:

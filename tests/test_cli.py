@@ -262,3 +262,17 @@ def test_fix_keeps_encoding_bom_and_newlines(tmp_path: Path) -> None:
     assert data.count(b"\r\n") == body.count("\n") and b"\n" not in data.replace(b"\r\n", b"")
     data = bom.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and "café".encode() in data and b"timeout=" in data
+
+
+def test_cache_hits_and_invalidation(project: Path) -> None:
+    first = _run(["check", "pkg", "--output-format", "json"], project)
+    assert (project / ".opslint_cache" / "CACHEDIR.TAG").exists()
+    assert (project / ".opslint_cache" / ".gitignore").read_text() == "*\n"
+    second = _run(["check", "pkg", "--output-format", "json"], project)
+    assert json.loads(first.output) == json.loads(second.output)
+    (project / "pkg" / "bad.py").write_text(GOOD, encoding="utf-8")
+    assert _run(["check", "pkg"], project).exit_code == 0
+    assert _run(["clean"], project).exit_code == 0
+    assert not (project / ".opslint_cache").exists()
+    assert _run(["check", "pkg", "--no-cache"], project).exit_code == 0
+    assert not (project / ".opslint_cache").exists()
