@@ -1,0 +1,253 @@
+"""OPS4xx knowledge: locks, throttles, redis clients and atomic claim primitives.
+
+Data only (plus tiny classifiers over it).  Read by OPS401, OPS402 and OPS403;
+the public names below are stable.  Sources: ``shared/SDK_FACTS.md`` §5 and
+the libraries' own APIs (threading, multiprocessing, asyncio, redis-py,
+filelock, fasteners, portalocker, trio, anyio, gevent).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, FrozenSet, Optional
+
+#: Qualified constructor -> library, for objects with ``acquire()``/``release()``
+#: used as mutual exclusion (``with lock:`` works on all of them).
+LOCK_CONSTRUCTORS: Dict[str, str] = {
+    # threading (and the low-level _thread allocators)
+    "threading.Lock": "threading",
+    "threading.RLock": "threading",
+    "threading.Condition": "threading",
+    "threading._allocate_lock": "threading",
+    "threading._RLock": "threading",
+    "_thread.allocate_lock": "threading",
+    "_thread.LockType": "threading",
+    "_thread.RLock": "threading",
+    "dummy_threading.Lock": "threading",
+    "dummy_threading.RLock": "threading",
+    # multiprocessing
+    "multiprocessing.Lock": "multiprocessing",
+    "multiprocessing.RLock": "multiprocessing",
+    "multiprocessing.Condition": "multiprocessing",
+    "multiprocessing.synchronize.Lock": "multiprocessing",
+    "multiprocessing.synchronize.RLock": "multiprocessing",
+    "multiprocessing.synchronize.Condition": "multiprocessing",
+    "billiard.Lock": "multiprocessing",
+    "billiard.RLock": "multiprocessing",
+    # asyncio and friends
+    "asyncio.Lock": "asyncio",
+    "asyncio.Condition": "asyncio",
+    "asyncio.locks.Lock": "asyncio",
+    "asyncio.locks.Condition": "asyncio",
+    "trio.Lock": "trio",
+    "trio.StrictFIFOLock": "trio",
+    "anyio.Lock": "anyio",
+    "gevent.lock.RLock": "gevent",
+    "gevent.lock.DummySemaphore": "gevent",
+    "eventlet.semaphore.Semaphore": "eventlet",
+    # redis-py (``client.lock(...)`` is handled through REDIS_LOCK_METHODS)
+    "redis.lock.Lock": "redis",
+    "redis.asyncio.lock.Lock": "redis",
+    "pottery.Redlock": "redis",
+    "redis_lock.Lock": "redis",
+    "aioredlock.Aioredlock": "redis",
+    "sherlock.RedisLock": "redis",
+    # file locks
+    "filelock.FileLock": "filelock",
+    "filelock.SoftFileLock": "filelock",
+    "filelock.UnixFileLock": "filelock",
+    "filelock.WindowsFileLock": "filelock",
+    "filelock.AsyncFileLock": "filelock",
+    "filelock.AsyncSoftFileLock": "filelock",
+    "fasteners.InterProcessLock": "fasteners",
+    "fasteners.process_lock.InterProcessLock": "fasteners",
+    "portalocker.Lock": "portalocker",
+    "portalocker.RLock": "portalocker",
+    "portalocker.RedisLock": "portalocker",
+    "oslo_concurrency.lockutils.internal_lock": "oslo",
+    "lockfile.LockFile": "lockfile",
+    "lockfile.FileLock": "lockfile",
+    "zc.lockfile.LockFile": "lockfile",
+    # coordination services
+    "kazoo.recipe.lock.Lock": "zookeeper",
+    "tooz.coordination.Lock": "tooz",
+}
+
+#: Objects whose ``acquire()`` limits concurrency or rate instead of excluding:
+#: a throttle is not a lock (OPS403 stays quiet on them).
+THROTTLE_CONSTRUCTORS: FrozenSet[str] = frozenset(
+    {
+        "threading.Semaphore",
+        "threading.BoundedSemaphore",
+        "multiprocessing.Semaphore",
+        "multiprocessing.BoundedSemaphore",
+        "multiprocessing.synchronize.Semaphore",
+        "multiprocessing.synchronize.BoundedSemaphore",
+        "asyncio.Semaphore",
+        "asyncio.BoundedSemaphore",
+        "asyncio.locks.Semaphore",
+        "asyncio.locks.BoundedSemaphore",
+        "trio.Semaphore",
+        "trio.CapacityLimiter",
+        "anyio.Semaphore",
+        "anyio.CapacityLimiter",
+        "gevent.lock.Semaphore",
+        "gevent.lock.BoundedSemaphore",
+        "aiolimiter.AsyncLimiter",
+        "pyrate_limiter.Limiter",
+        "limits.strategies.MovingWindowRateLimiter",
+        "ratelimiter.RateLimiter",
+        "token_bucket.Limiter",
+        "kazoo.recipe.lock.Semaphore",
+    }
+)
+
+#: Attribute names of factories whose result is a lock, whatever the receiver
+#: (``ctx.Lock()``, ``manager.RLock()``, ``mp.get_context("spawn").Lock()``).
+LOCK_FACTORY_ATTRS: FrozenSet[str] = frozenset(
+    {"Lock", "RLock", "Condition", "FileLock", "SoftFileLock", "InterProcessLock", "allocate_lock"}
+)
+
+#: Attribute names of factories whose result is a throttle.
+THROTTLE_FACTORY_ATTRS: FrozenSet[str] = frozenset(
+    {"Semaphore", "BoundedSemaphore", "CapacityLimiter", "AsyncLimiter", "Limiter", "RateLimiter"}
+)
+
+#: Methods that take / give back a lock object.
+ACQUIRE_METHODS: FrozenSet[str] = frozenset({"acquire"})
+RELEASE_METHODS: FrozenSet[str] = frozenset({"release"})
+
+#: ``client.lock(name, ...)`` on a redis client returns a ``redis.lock.Lock``.
+REDIS_LOCK_METHODS: FrozenSet[str] = frozenset({"lock"})
+
+#: Redis client constructors (sync and asyncio, cluster, fakes, Django helpers).
+REDIS_CLIENT_CONSTRUCTORS: FrozenSet[str] = frozenset(
+    {
+        "redis.Redis",
+        "redis.StrictRedis",
+        "redis.Redis.from_url",
+        "redis.StrictRedis.from_url",
+        "redis.from_url",
+        "redis.client.Redis",
+        "redis.client.StrictRedis",
+        "redis.cluster.RedisCluster",
+        "redis.RedisCluster",
+        "redis.sentinel.Sentinel.master_for",
+        "redis.asyncio.Redis",
+        "redis.asyncio.StrictRedis",
+        "redis.asyncio.from_url",
+        "redis.asyncio.Redis.from_url",
+        "redis.asyncio.client.Redis",
+        "redis.asyncio.cluster.RedisCluster",
+        "redis.asyncio.RedisCluster",
+        "aioredis.Redis",
+        "aioredis.from_url",
+        "aioredis.StrictRedis",
+        "rediscluster.RedisCluster",
+        "fakeredis.FakeRedis",
+        "fakeredis.FakeStrictRedis",
+        "fakeredis.aioredis.FakeRedis",
+        "django_redis.get_redis_connection",
+        "walrus.Database",
+    }
+)
+
+#: Django's cache API (``cache.get``/``cache.set``; ``cache.add`` is the atomic claim).
+DJANGO_CACHES: FrozenSet[str] = frozenset({"django.core.cache.cache", "django.core.cache.caches"})
+
+#: Redis reads that answer "is it taken?" and the write that claims it.
+REDIS_READ_METHODS: FrozenSet[str] = frozenset({"get", "exists", "hget", "hexists", "sismember", "getbit"})
+#: read method -> write methods that claim what the read checked.
+REDIS_CLAIM_WRITES: Dict[str, FrozenSet[str]] = {
+    "get": frozenset({"set", "setex", "psetex"}),
+    "exists": frozenset({"set", "setex", "psetex", "hset", "sadd", "rpush", "lpush", "incr"}),
+    "hget": frozenset({"hset", "hmset"}),
+    "hexists": frozenset({"hset", "hmset"}),
+    "sismember": frozenset({"sadd"}),
+    "getbit": frozenset({"setbit"}),
+}
+
+#: Keyword arguments of ``set`` that make it conditional (atomic claim or CAS).
+REDIS_CONDITIONAL_SET_KWARGS: FrozenSet[str] = frozenset({"nx", "xx", "ifeq", "ifne", "get"})
+#: Keyword arguments of ``set`` that give the key an expiry.
+REDIS_EXPIRY_KWARGS: FrozenSet[str] = frozenset({"ex", "px", "exat", "pxat", "keepttl"})
+#: Methods that make a read/write sequence atomic (optimistic transaction, script, lock).
+REDIS_ATOMIC_CONTEXT_METHODS: FrozenSet[str] = frozenset(
+    {"watch", "multi", "pipeline", "transaction", "eval", "evalsha", "register_script", "lock", "fcall"}
+)
+
+#: ORM calls that lock the rows they read (the read-check-write is then safe).
+ORM_ROW_LOCK_METHODS: FrozenSet[str] = frozenset({"select_for_update", "with_for_update", "with_lockmode"})
+#: SQL functions / fragments that take a server-side lock.
+SQL_LOCK_MARKERS: FrozenSet[str] = frozenset(
+    {
+        "pg_advisory_lock",
+        "pg_try_advisory_lock",
+        "pg_advisory_xact_lock",
+        "pg_try_advisory_xact_lock",
+        "get_lock(",
+        "for update",
+        "sp_getapplock",
+    }
+)
+#: ORM persistence calls that write an attribute change back.
+ORM_SAVE_METHODS: FrozenSet[str] = frozenset({"save", "commit", "flush", "asave", "save_changes"})
+
+_LOCK_NAME = re.compile(
+    r"(?:^|_)(?:r?lock|mutex|lck|flock|filelock|lockfile)s?$|^(?:r?lock|mutex)_|lock$", re.IGNORECASE
+)
+_NOT_LOCK_NAME = re.compile(r"clock|block|unlock|sem|limit|throttl|bucket|slot|permit", re.IGNORECASE)
+_THROTTLE_NAME = re.compile(r"sem(?:aphore)?|limit|throttl|bucket|permit|slots?$", re.IGNORECASE)
+_LOCKISH_TEXT = re.compile(
+    r"lock|mutex|in[_-]?use|busy|running|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore",
+    re.IGNORECASE,
+)
+
+
+def looks_like_lock_name(name: str) -> bool:
+    """``lock``, ``_lock``, ``import_lock``, ``api_key_lock``, ``mutex``, ``filelock``..."""
+    bare = name.lstrip("_")
+    if not bare or _NOT_LOCK_NAME.search(bare):
+        return False
+    return bool(_LOCK_NAME.search(bare))
+
+
+def looks_like_throttle_name(name: str) -> bool:
+    """``sem``, ``semaphore``, ``rate_limiter``, ``throttle``, ``bucket``..."""
+    return bool(_THROTTLE_NAME.search(name))
+
+
+def lockish_text(text: str) -> bool:
+    """Whether a key, flag or field name talks about a lock or an "in use" state."""
+    return bool(_LOCKISH_TEXT.search(text))
+
+
+def constructor_kind(qualified: Optional[str], attr: Optional[str] = None) -> Optional[str]:
+    """What a call builds: ``"lock"``, ``"throttle"``, ``"redis"`` or None.
+
+    ``qualified`` is the callee resolved through imports (may be None);
+    ``attr`` the last attribute of the callee when it is ``x.Name(...)``.
+    """
+    if qualified is not None:
+        if qualified in LOCK_CONSTRUCTORS:
+            return "lock"
+        if qualified in THROTTLE_CONSTRUCTORS:
+            return "throttle"
+        if qualified in REDIS_CLIENT_CONSTRUCTORS:
+            return "redis"
+    if attr is not None:
+        if attr in LOCK_FACTORY_ATTRS:
+            return "lock"
+        if attr in THROTTLE_FACTORY_ATTRS:
+            return "throttle"
+    return None
+
+
+def is_redis_client_constructor(qualified: Optional[str]) -> bool:
+    return qualified is not None and qualified in REDIS_CLIENT_CONSTRUCTORS
+
+
+def looks_like_redis_name(name: str) -> bool:
+    """``redis``, ``self.redis``, ``redis_client``, ``rds``, ``r`` (the redis-py docs' name)."""
+    bare = name.lstrip("_").lower()
+    return "redis" in bare or bare in {"r", "rds", "rdb", "rc", "redis_conn"}
