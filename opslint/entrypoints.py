@@ -1,0 +1,605 @@
+"""Process entry points of a module: where a short-lived process starts and ends.
+
+An engine facility shared by rule families (OPS1xx buffered clients, OPS4xx
+scheduled paths...).  It answers "which code runs as the top of a process, and
+what kind of process is it" from one parsed module plus a few project files
+(``pyproject.toml`` ``[project.scripts]``, ``serverless.yml``, SAM
+``template.yaml``), read once per project root and cached.
+
+Kinds (:class:`EntryKind`):
+
+* ``MAIN_BLOCK``: an ``if __name__ == "__main__":`` block;
+* ``MAIN_CALLEE``: a module function that block calls (``main()``,
+  ``sys.exit(main())``, ``asyncio.run(main())``);
+* ``CONSOLE_SCRIPT``: a ``[project.scripts]`` / ``[tool.poetry.scripts]`` target;
+* ``CLI_COMMAND``: a click/typer command or group callback;
+* ``DJANGO_COMMAND``: ``Command.handle`` of a Django management command;
+* ``SERVERLESS``: a Lambda / Cloud Functions / Chalice handler (the runtime
+  freezes the process after it returns: atexit never helps);
+* ``SCRIPT``: module-level code of a run-once script without a main guard
+  that calls a module function (``main()`` at the bottom of an ECS task).
+
+The public API is :func:`find_entry_points`; it takes a :class:`ProjectFacts`
+so a project index can feed facts gathered across files later.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from opslint.names import ImportTable, dotted_name
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class EntryKind(enum.Enum):
+    MAIN_BLOCK = "main-block"
+    MAIN_CALLEE = "main"
+    CONSOLE_SCRIPT = "console-script"
+    CLI_COMMAND = "cli-command"
+    DJANGO_COMMAND = "django-command"
+    SERVERLESS = "serverless"
+    SCRIPT = "script"
+
+
+AnyFunction = cst.FunctionDef
+EntryNode = Union[cst.FunctionDef, cst.If, cst.Module]
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One entry point of the module."""
+
+    kind: EntryKind
+    #: Function name, ``"__main__"`` for a main block, ``"<script>"`` for module code.
+    name: str
+    #: The function, the ``if __name__ == "__main__":`` statement, or the module.
+    node: EntryNode
+    #: Why it is an entry point, for messages ("console script `sync` in pyproject.toml").
+    reason: str
+    #: Enclosing class for methods (Django ``Command.handle``).
+    class_name: Optional[str] = None
+    #: For ``MAIN_CALLEE``: the main block that calls it.
+    via: Optional[cst.If] = None
+
+    @property
+    def serverless(self) -> bool:
+        """The process is frozen, not exited, when this returns: no atexit, no exit hooks."""
+        return self.kind is EntryKind.SERVERLESS
+
+    @property
+    def atexit_runs(self) -> bool:
+        """Whether interpreter-exit hooks (atexit, SDK exit drains) run after it on a normal end."""
+        return not self.serverless
+
+    @property
+    def is_function(self) -> bool:
+        return isinstance(self.node, cst.FunctionDef)
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.node, cst.FunctionDef) and self.node.asynchronous is not None
+
+    @property
+    def body(self) -> Sequence[cst.BaseStatement]:
+        """The statements that run (module code: top-level statements except definitions)."""
+        if isinstance(self.node, cst.Module):
+            return [
+                s
+                for s in self.node.body
+                if not isinstance(s, (cst.FunctionDef, cst.ClassDef)) and not _is_main_guard(s)
+            ]
+        body = self.node.body
+        if isinstance(body, cst.IndentedBlock):
+            return list(body.body)
+        assert isinstance(body, cst.SimpleStatementSuite)
+        return [cst.SimpleStatementLine(body=body.body)]
+
+    @property
+    def label(self) -> str:
+        """How messages name it: "`main()`", "the `__main__` block", "handler `handler()`"."""
+        if self.kind is EntryKind.MAIN_BLOCK:
+            return "the `__main__` block"
+        if self.kind is EntryKind.SCRIPT:
+            return "the script"
+        qual = f"{self.class_name}.{self.name}" if self.class_name else self.name
+        if self.kind is EntryKind.SERVERLESS:
+            return f"handler `{qual}()`"
+        return f"`{qual}()`"
+
+
+@dataclass(frozen=True)
+class EntryPointConfig:
+    """User-configurable knowledge (from a rule's options)."""
+
+    #: Function names that are serverless handlers wherever they are defined.
+    handler_names: Tuple[str, ...] = ("lambda_handler",)
+    #: Extra entry points as ``"package.module:function"``.
+    extra: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """Facts about a project that come from files other than the module.
+
+    ``console_scripts``: module -> {function or attribute: script name}.
+    ``handlers``: (module path suffix ``a/b/mod``, function, origin file) from
+    serverless.yml / template.yaml.
+    """
+
+    root: Optional[str] = None
+    console_scripts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    handlers: Tuple[Tuple[str, str, str], ...] = ()
+
+    def script_name(self, module_name: Optional[str], attr: str) -> Optional[str]:
+        if module_name is None:
+            return None
+        return self.console_scripts.get(module_name, {}).get(attr)
+
+    def handler_origin(self, path: Optional[str], function: str) -> Optional[str]:
+        """The config file that names ``function`` in the module at ``path`` as a handler."""
+        if path is None:
+            return None
+        stem = os.path.splitext(os.path.abspath(path))[0].replace(os.sep, "/")
+        for suffix, func, origin in self.handlers:
+            if func == function and (stem == suffix or stem.endswith("/" + suffix)):
+                return origin
+        return None
+
+
+# -- project files ------------------------------------------------------------------
+
+_FACTS_CACHE: Dict[str, ProjectFacts] = {}
+_HANDLER_LINE = re.compile(r"^\s*-?\s*[Hh]andler\s*:\s*['\"]?([\w./-]+)\.(\w+)['\"]?\s*(?:#.*)?$", re.M)
+_CODE_URI = re.compile(r"^\s*CodeUri\s*:\s*['\"]?([\w./-]+)['\"]?\s*$", re.M)
+_YAML_NAMES = ("serverless.yml", "serverless.yaml", "template.yaml", "template.yml")
+
+
+def _find_upwards(start: str, names: Sequence[str], limit: int = 6) -> List[str]:
+    out = []
+    directory = start
+    for _ in range(limit):
+        for name in names:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                out.append(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return out
+
+
+def project_facts(path: Optional[str]) -> ProjectFacts:
+    """Facts for the project holding ``path`` (cached per project root)."""
+    if path is None:
+        return ProjectFacts()
+    start = os.path.dirname(os.path.abspath(path))
+    pyprojects = _find_upwards(start, ("pyproject.toml",))
+    root = os.path.dirname(pyprojects[0]) if pyprojects else start
+    cached = _FACTS_CACHE.get(root)
+    if cached is not None:
+        return cached
+    scripts: Dict[str, Dict[str, str]] = {}
+    if pyprojects:
+        for name, target in _read_scripts(pyprojects[0]):
+            module, _, attr = target.partition(":")
+            if module and attr:
+                scripts.setdefault(module.strip(), {})[attr.strip().split(".")[0]] = name
+    handlers: List[Tuple[str, str, str]] = []
+    seen: Set[str] = set()
+    for directory in {root, start}:
+        for yaml_path in _find_upwards(directory, _YAML_NAMES, limit=1 if directory == root else 4):
+            if yaml_path in seen:
+                continue
+            seen.add(yaml_path)
+            handlers.extend(_read_handlers(yaml_path))
+    facts = ProjectFacts(root=root, console_scripts=scripts, handlers=tuple(handlers))
+    _FACTS_CACHE[root] = facts
+    return facts
+
+
+def _read_scripts(pyproject: str) -> List[Tuple[str, str]]:
+    try:
+        with open(pyproject, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    out: List[Tuple[str, str]] = []
+    tables = [data.get("project", {}).get("scripts", {}), data.get("project", {}).get("gui-scripts", {})]
+    tool = data.get("tool", {})
+    if isinstance(tool, dict):
+        poetry = tool.get("poetry", {})
+        if isinstance(poetry, dict):
+            tables.append(poetry.get("scripts", {}))
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, target in table.items():
+            if isinstance(target, dict):
+                target = target.get("reference", target.get("callable", ""))
+            if isinstance(target, str):
+                out.append((str(name), target.split("[", 1)[0].strip()))
+    return out
+
+
+def _read_handlers(yaml_path: str) -> List[Tuple[str, str, str]]:
+    try:
+        with open(yaml_path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return []
+    base = os.path.dirname(os.path.abspath(yaml_path)).replace(os.sep, "/")
+    uris = [u.strip("/") for u in _CODE_URI.findall(text)]
+    out = []
+    for module, func in _HANDLER_LINE.findall(text):
+        mod_path = module.replace(".", "/") if "/" not in module else module
+        out.append((f"{base}/{mod_path}", func, os.path.basename(yaml_path)))
+        for uri in uris:
+            out.append((f"{base}/{uri}/{mod_path}", func, os.path.basename(yaml_path)))
+    return out
+
+
+def clear_cache() -> None:
+    """Forget cached project facts (tests, the language server after edits)."""
+    _FACTS_CACHE.clear()
+
+
+# -- module structure -----------------------------------------------------------------
+
+
+def _is_main_guard(stmt: cst.CSTNode) -> bool:
+    if not isinstance(stmt, cst.If):
+        return False
+    test = stmt.test
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    comp = test.comparisons[0]
+    if not isinstance(comp.operator, cst.Equal):
+        return False
+    sides = (test.left, comp.comparator)
+    names = [s for s in sides if isinstance(s, cst.Name) and s.value == "__name__"]
+    strings = [s for s in sides if isinstance(s, cst.SimpleString) and s.evaluated_value == "__main__"]
+    return len(names) == 1 and len(strings) == 1
+
+
+def is_main_guard(stmt: cst.CSTNode) -> bool:
+    """``if __name__ == "__main__":`` (either operand order, any quotes)."""
+    return _is_main_guard(stmt)
+
+
+def main_blocks(module: cst.Module) -> List[cst.If]:
+    return [s for s in module.body if isinstance(s, cst.If) and _is_main_guard(s)]
+
+
+def module_functions(module: cst.Module) -> Dict[str, cst.FunctionDef]:
+    """Module-level functions by name (the last definition wins, as at runtime)."""
+    out: Dict[str, cst.FunctionDef] = {}
+    for stmt in module.body:
+        for func in _defs_in(stmt):
+            out[func.name.value] = func
+    return out
+
+
+def _defs_in(stmt: cst.CSTNode) -> Iterable[cst.FunctionDef]:
+    if isinstance(stmt, cst.FunctionDef):
+        yield stmt
+    elif isinstance(stmt, (cst.If, cst.Try)) and not _is_main_guard(stmt):
+        body = stmt.body
+        if isinstance(body, cst.IndentedBlock):
+            for inner in body.body:
+                if isinstance(inner, cst.FunctionDef):
+                    yield inner
+
+
+def module_classes(module: cst.Module) -> Dict[str, cst.ClassDef]:
+    return {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+
+
+def class_methods(cls: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
+    body = cls.body
+    if not isinstance(body, cst.IndentedBlock):
+        return {}
+    return {s.name.value: s for s in body.body if isinstance(s, cst.FunctionDef)}
+
+
+_RUNNERS = {
+    "sys.exit",
+    "asyncio.run",
+    "anyio.run",
+    "trio.run",
+    "uvloop.run",
+    "exit",
+    "quit",
+    "SystemExit",
+}
+
+
+def called_functions(
+    node: cst.CSTNode, functions: Mapping[str, cst.FunctionDef], imports: Optional[ImportTable] = None
+) -> List[str]:
+    """Names of module functions called directly in ``node`` (``main()``, ``sys.exit(main())``,
+    ``asyncio.run(main())``), in source order, without duplicates."""
+    out: List[str] = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Name) and call.func.value in functions and call.func.value not in out:
+                out.append(call.func.value)
+
+    node.visit(_Calls())
+    return out
+
+
+# -- decorators ---------------------------------------------------------------------
+
+_CLI_PACKAGES = ("click", "typer", "asyncclick", "rich_click", "cloup")
+_CLI_DECORATORS = {"command", "group", "callback", "result_callback"}
+_CLI_FACTORIES = {f"{p}.{n}" for p in _CLI_PACKAGES for n in ("Typer", "Group", "group", "command", "Command")}
+_GCF_DECORATORS = {
+    "functions_framework.http",
+    "functions_framework.cloud_event",
+    "functions_framework.typed",
+    "functions_framework.aio.http",
+    "functions_framework.aio.cloud_event",
+}
+_CHALICE_DECORATORS = {
+    "lambda_function",
+    "schedule",
+    "on_s3_event",
+    "on_sns_message",
+    "on_sqs_message",
+    "on_cw_event",
+    "on_dynamodb_record",
+    "on_kinesis_record",
+    "on_ws_message",
+    "on_ws_connect",
+    "on_ws_disconnect",
+    "route",
+    "authorizer",
+}
+#: Decorator attribute names that only make sense on a Lambda handler.
+_LAMBDA_DECORATOR_ATTRS = {"inject_lambda_context", "capture_lambda_handler", "log_metrics", "lambda_function"}
+_LAMBDA_DECORATORS = {
+    "aws_lambda_powertools.utilities.data_classes.event_source",
+    "aws_lambda_powertools.middleware_factory.lambda_handler_decorator",
+    "rollbar.lambda_function",
+    "bugsnag.aws_lambda_handler",
+    "sentry_sdk.integrations.serverless.serverless_function",
+    "datadog_lambda.wrapper.datadog_lambda_wrapper",
+    "datadog.datadog_lambda_wrapper",
+    "mangum.Mangum",
+}
+_EVENT_PARAMS = {"event", "evt", "_event", "lambda_event"}
+_CONTEXT_PARAMS = {"context", "ctx", "_context", "lambda_context", "_ctx"}
+_DJANGO_BASES = {"BaseCommand", "LabelCommand", "AppCommand", "TemplateCommand"}
+_DJANGO_HANDLERS = {"handle", "handle_label", "handle_app_config"}
+
+
+def decorator_target(dec: cst.Decorator) -> cst.BaseExpression:
+    """The decorator's callee: ``app.command`` for ``@app.command(name="x")``."""
+    expr = dec.decorator
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def _module_objects(module: cst.Module, imports: ImportTable, factories: Set[str]) -> Set[str]:
+    """Module-level names bound to a call of one of ``factories`` (qualified)."""
+    out: Set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, cst.Call):
+                callee = imports.resolve(small.value.func)
+                if callee is None or callee not in factories:
+                    continue
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                out.update(t.value for t in targets if isinstance(t, cst.Name))
+    return out
+
+
+def _params(func: cst.FunctionDef) -> List[str]:
+    return [p.name.value for p in func.params.posonly_params] + [p.name.value for p in func.params.params]
+
+
+def looks_like_lambda_handler(func: cst.FunctionDef) -> bool:
+    """``def anything(event, context)``: the AWS Lambda handler signature."""
+    params = _params(func)
+    return len(params) == 2 and params[0] in _EVENT_PARAMS and params[1] in _CONTEXT_PARAMS
+
+
+# -- the query --------------------------------------------------------------------------
+
+
+def find_entry_points(
+    module: cst.Module,
+    imports: ImportTable,
+    *,
+    path: Optional[str] = None,
+    module_name: Optional[str] = None,
+    config: EntryPointConfig = EntryPointConfig(),
+    facts: Optional[ProjectFacts] = None,
+) -> List[EntryPoint]:
+    """Every entry point of ``module``, in source order (a function may appear once per kind
+    only; the most specific kind wins: serverless > CLI/Django > console script > main callee)."""
+    if facts is None:
+        facts = project_facts(path)
+    functions = module_functions(module)
+    classes = module_classes(module)
+    found: Dict[int, EntryPoint] = {}
+    order: List[int] = []
+
+    def add(entry: EntryPoint) -> None:
+        key = id(entry.node)
+        if key in found:
+            return
+        found[key] = entry
+        order.append(key)
+
+    # Serverless first: it is the kind that changes the verdict most.
+    chalice_apps = _module_objects(module, imports, {"chalice.Chalice", "chalice.app.Chalice"})
+    extra = {e.split(":", 1)[1] for e in config.extra if ":" in e and e.split(":", 1)[0] == module_name}
+    for name, func in functions.items():
+        reason = _serverless_reason(func, imports, config, facts, path, chalice_apps)
+        if reason:
+            add(EntryPoint(EntryKind.SERVERLESS, name, func, reason))
+    cli_objects = _module_objects(module, imports, _CLI_FACTORIES)
+    for func in functions.values():
+        for dec in func.decorators:
+            target = decorator_target(dec)
+            qual = imports.resolve(target)
+            if qual and qual.split(".", 1)[0] in _CLI_PACKAGES and qual.rsplit(".", 1)[-1] in _CLI_DECORATORS:
+                cli_objects.add(func.name.value)
+    for name, func in functions.items():
+        reason = _cli_reason(func, imports, cli_objects)
+        if reason:
+            add(EntryPoint(EntryKind.CLI_COMMAND, name, func, reason))
+    for cls_name, cls in classes.items():
+        if not _has_django_base(cls, imports):
+            continue
+        for meth_name, meth in class_methods(cls).items():
+            if meth_name in _DJANGO_HANDLERS:
+                add(
+                    EntryPoint(
+                        EntryKind.DJANGO_COMMAND,
+                        meth_name,
+                        meth,
+                        "Django management command",
+                        class_name=cls_name,
+                    )
+                )
+    for name, func in functions.items():
+        script = facts.script_name(module_name, name)
+        if script is not None:
+            add(EntryPoint(EntryKind.CONSOLE_SCRIPT, name, func, f"console script `{script}` in pyproject.toml"))
+        elif name in extra:
+            add(EntryPoint(EntryKind.CONSOLE_SCRIPT, name, func, "entry point configured in opslint"))
+    blocks = main_blocks(module)
+    for block in blocks:
+        add(EntryPoint(EntryKind.MAIN_BLOCK, "__main__", block, 'runs under `if __name__ == "__main__":`'))
+        for name in called_functions(block, functions, imports):
+            add(
+                EntryPoint(
+                    EntryKind.MAIN_CALLEE,
+                    name,
+                    functions[name],
+                    'called from the `if __name__ == "__main__":` block',
+                    via=block,
+                )
+            )
+    if not blocks and _is_run_once_script(module, functions, path):
+        add(EntryPoint(EntryKind.SCRIPT, "<script>", module, "module code of a run-once script"))
+    return [found[k] for k in order]
+
+
+def _serverless_reason(
+    func: cst.FunctionDef,
+    imports: ImportTable,
+    config: EntryPointConfig,
+    facts: ProjectFacts,
+    path: Optional[str],
+    chalice_apps: Set[str],
+) -> str:
+    name = func.name.value
+    for dec in func.decorators:
+        target = decorator_target(dec)
+        qual = imports.resolve(target)
+        if qual in _GCF_DECORATORS:
+            return "Google Cloud Functions handler"
+        if qual in _LAMBDA_DECORATORS:
+            return f"Lambda handler (decorated with `{qual}`)"
+        if isinstance(target, cst.Attribute):
+            base = dotted_name(target.value)
+            if base in chalice_apps and target.attr.value in _CHALICE_DECORATORS:
+                return "Chalice Lambda handler"
+            if target.attr.value in _LAMBDA_DECORATOR_ATTRS:
+                return f"Lambda handler (decorated with `{target.attr.value}`)"
+    origin = facts.handler_origin(path, name)
+    if origin is not None:
+        return f"handler declared in {origin}"
+    if name in config.handler_names:
+        return "Lambda handler"
+    if looks_like_lambda_handler(func):
+        return "Lambda handler (`(event, context)` signature)"
+    return ""
+
+
+def _cli_reason(func: cst.FunctionDef, imports: ImportTable, cli_objects: Set[str]) -> str:
+    for dec in func.decorators:
+        target = decorator_target(dec)
+        qual = imports.resolve(target)
+        if qual and qual.split(".", 1)[0] in _CLI_PACKAGES and qual.rsplit(".", 1)[-1] in _CLI_DECORATORS:
+            return f"{qual.split('.', 1)[0]} command"
+        if isinstance(target, cst.Attribute) and target.attr.value in _CLI_DECORATORS:
+            base = dotted_name(target.value)
+            if base is not None and base in cli_objects:
+                return "CLI command"
+    return ""
+
+
+def _has_django_base(cls: cst.ClassDef, imports: ImportTable) -> bool:
+    for base in cls.bases:
+        name = dotted_name(base.value)
+        if name is None:
+            continue
+        qual = imports.resolve(base.value) or name
+        last = qual.rsplit(".", 1)[-1]
+        if last in _DJANGO_BASES and (qual.startswith("django.") or qual == last or "management" in qual):
+            return True
+    return False
+
+
+_SCRIPT_NAMES = frozenset({"__init__", "setup", "conftest", "__main__"})
+
+
+def _is_run_once_script(module: cst.Module, functions: Mapping[str, cst.FunctionDef], path: Optional[str]) -> bool:
+    """Module-level code that calls one of the module's functions as a statement."""
+    if path is not None and os.path.splitext(os.path.basename(path))[0] in _SCRIPT_NAMES:
+        return os.path.basename(path) == "__main__.py" and _calls_module_function(module, functions)
+    return _calls_module_function(module, functions)
+
+
+def _calls_module_function(module: cst.Module, functions: Mapping[str, cst.FunctionDef]) -> bool:
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                call = small.value
+                inner = call.args[0].value if call.args and not isinstance(call.func, cst.Name) else call
+                candidates = [call, inner] if isinstance(inner, cst.Call) else [call]
+                for c in candidates:
+                    if isinstance(c.func, cst.Name) and c.func.value in functions:
+                        return True
+    return False
+
+
+def entry_point_for(entries: Sequence[EntryPoint], node: cst.CSTNode) -> Optional[EntryPoint]:
+    """The entry point whose node is ``node`` (a function or a main block)."""
+    for entry in entries:
+        if entry.node is node:
+            return entry
+    return None
+
+
+def kinds(entries: Iterable[EntryPoint]) -> FrozenSet[EntryKind]:
+    return frozenset(e.kind for e in entries)
