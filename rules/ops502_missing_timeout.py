@@ -1,55 +1,401 @@
-"""OPS502 placeholder: replaced by the full rule."""
+"""OPS502 missing-timeout: a network call that can wait forever."""
 
 from __future__ import annotations
 
-import libcst as cst
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
-from opslint.rule import PendingFix, Rule, keyword
+import libcst as cst
+import libcst.matchers as m
+from opslint.rules import _net
+from opslint.rules._net import CALLS, NetCall, Where
+
+from opslint.rule import NodeEdit, PendingFix, Rule, keyword
+
+#: Timeout states of one call.
+MISSING = "missing"
+NONE = "none"
+NONE_NAME = "none-name"
+OK = "ok"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class _TimeoutState:
+    state: str
+    #: The ``None`` (or name bound to None) to replace, when the state is NONE/NONE_NAME.
+    node: Optional[cst.BaseExpression] = None
+    #: The argument reported for NONE states (ruff reports ``timeout=None`` at the keyword).
+    arg: Optional[cst.Arg] = None
+    #: ``**{...}`` literals that lack ``timeout``: no keyword can be added safely.
+    via_literal_kwargs: bool = False
+
+
+def _dict_literal_lacks(arg: cst.Arg, name: str) -> bool:
+    """``**{"headers": h}``: a dict display that visibly lacks ``name``."""
+    value = arg.value
+    if not isinstance(value, cst.Dict):
+        return False
+    for element in value.elements:
+        if not isinstance(element, cst.DictElement):
+            return False
+        key = element.key
+        if not isinstance(key, cst.SimpleString) or key.evaluated_value == name:
+            return False
+    return True
+
+
+def _assigned_only_none(function: Optional[cst.FunctionDef], name: str) -> bool:
+    """``t = None`` is the only binding of ``t`` in the function (not a parameter)."""
+    if function is None:
+        return False
+    params = function.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params, params.star_arg, params.star_kwarg]
+    if any(isinstance(p, cst.Param) and p.name.value == name for p in every):
+        return False
+    values: List[cst.BaseExpression] = []
+    for assign in m.findall(function, m.Assign()):
+        assert isinstance(assign, cst.Assign)
+        for target in assign.targets:
+            if isinstance(target.target, cst.Name) and target.target.value == name:
+                values.append(assign.value)
+            elif m.findall(target.target, m.Name(name)):
+                return False
+    for other in m.findall(function, m.AugAssign(target=m.Name(name)) | m.AnnAssign(target=m.Name(name))):
+        if isinstance(other, cst.AnnAssign) and other.value is not None:
+            values.append(other.value)
+        else:
+            return False
+    if m.findall(function, m.NamedExpr(target=m.Name(name)) | m.For(target=m.Name(name))):
+        return False
+    if m.findall(function, m.Global() | m.Nonlocal()):
+        return False
+    return bool(values) and all(_net_is_none(v) for v in values)
+
+
+def _net_is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 class MissingTimeout(Rule):
     """A network call that can wait forever.
 
     ## What it does
-    Checks for calls without a timeout.
+    Checks for network calls that have no timeout, or whose timeout is
+    disabled: `requests` functions and `requests.Session` methods (sessions
+    stored in locals, module globals, `self` attributes, `with` blocks or
+    annotated parameters) and `urllib.request.urlopen` without `timeout`;
+    `timeout=None` on httpx calls and clients, `httpx.Timeout(None)`,
+    `aiohttp.ClientTimeout` without a total or read bound, urllib3 pools and
+    requests without a timeout; `http.client`, `smtplib`, `ftplib`, `poplib`,
+    `imaplib` and `socket.create_connection` without timeout;
+    `xmlrpc.client.ServerProxy` without a transport; and calls on gRPC stubs
+    (`*_pb2_grpc.*Stub(channel)`) without a deadline.
+
+    A call that passes `**kwargs` is not reported (the dict may carry the
+    timeout), nor is a timeout read from configuration.
 
     ## Why it matters
-    Incident 004.
+    `requests` and the standard library have no default timeout: the socket
+    waits forever on a server that accepts the connection and never answers.
+    In incident 004 an OAuth token fetch without a usable timeout stalled a
+    Kafka consumer until it was evicted from its group; in incident 003 blocked
+    provider calls hung instead of failing fast.
 
     ## Example
     ```python
     import requests
-    requests.get("https://api.example.com")
+
+    def fetch_rates(base_url):
+        return requests.get(f"{base_url}/rates").json()
     ```
 
     ## Use instead
     ```python
     import requests
-    requests.get("https://api.example.com", timeout=10)
+
+    def fetch_rates(base_url):
+        return requests.get(f"{base_url}/rates", timeout=10).json()
     ```
+
+    ## Fix safety
+    The fix adds `timeout=<default-timeout>` (or replaces `None` with it). It
+    is unsafe: a slow but legitimate call (a large upload, a long poll) can now
+    fail with a timeout error, so choose the value per call. No fix is offered
+    where a keyword cannot be added (`xmlrpc.client.ServerProxy`, which needs a
+    `Transport` that sets one, or a `**{...}` dict): a suggestion explains what
+    to do instead.
+
+    ## Options
+    - `default-timeout` (float, default `10`): the timeout in seconds the fix inserts.
+
+    ## See also
+    ruff `S113` (request-without-timeout) checks only the module-level
+    `requests.*` functions (absent or literal `None` timeout) and `httpx.*` calls
+    with a literal `timeout=None`; it does not follow sessions, `urllib`,
+    `urllib3`, `aiohttp`, the standard library clients or gRPC, it reports
+    `requests.get(url, **kw)` even when `kw` carries a timeout, and offers no
+    fix. Every S113 finding (except that `**kw` case) is also an OPS502 finding,
+    so enabling both only duplicates those lines. pylint `W3101`
+    (missing-timeout) infers the `requests` functions and session methods it
+    can type, but not urllib, the standard library clients, httpx, aiohttp or
+    gRPC, and has no fix.
     """
 
     code = "OPS502"
     name = "missing-timeout"
-    message = "`{callee}` is called without a timeout and can wait forever"
-    tokens = ("requests",)
+    message = "{callee} {problem}: {why}"
+    tokens = (
+        "requests",
+        "urllib",
+        "httpx",
+        "aiohttp",
+        "http.client",
+        "smtplib",
+        "ftplib",
+        "poplib",
+        "imaplib",
+        "create_connection",
+        "xmlrpc",
+        "_pb2_grpc",
+    )
     fix_availability = "sometimes"
 
+    @dataclass(frozen=True)
+    class Options:
+        default_timeout: float = 10.0
+
+    def __init__(self, ctx: object, options: object) -> None:
+        super().__init__(ctx, options)  # type: ignore[arg-type]
+        self.tracker = _net.ClientTracker(self.qualified_name)
+        self.pending: List[Tuple[cst.Call, Where]] = []
+
+    # -- bindings ------------------------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.tracker.on_class(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.tracker.on_params(node, _net.where(self.stack))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.tracker.on_assign([t.target for t in node.targets], node.value, _net.where(self.stack))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        at = _net.where(self.stack)
+        if node.value is not None and self.tracker.client_of_value(node.value) is not None:
+            self.tracker.on_assign([node.target], node.value, at)
+        else:
+            self.tracker.on_annotated(node.target, node.annotation.annotation, at)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.tracker.bind(node.asname.name, self.tracker.client_of_value(node.item), _net.where(self.stack))
+
+    def visit_For(self, node: cst.For) -> None:
+        self.tracker.bind(node.target, None, _net.where(self.stack))
+
+    # -- calls -----------------------------------------------------------------
+
     def visit_Call(self, node: cst.Call) -> None:
+        at = _net.where(self.stack)
+        self.tracker.on_mount(node, at)
         callee = self.qualified_name(node.func)
-        if callee != "requests.get" or keyword(node, "timeout") is not None:
+        if callee is not None:
+            spec = CALLS.get(callee)
+            if spec is not None:
+                self._judge(node, spec, f"`{callee}`", at, pool_timeout=None)
+                return
+            if callee in _net.TIMEOUT_OBJECTS:
+                self._judge_timeout_object(node, callee)
+                return
+        if isinstance(node.func, cst.Attribute):
+            self.pending.append((node, at))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self.tracker.finish()
+        for call, at in self.pending:
+            self._judge_method(call, at)
+
+    def _judge_method(self, call: cst.Call, at: Where) -> None:
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+        method = func.attr.value
+        client = self.tracker.client(func.value, at)
+        if client is not None and client.kind is not _net.GRPC_STUB:
+            spec = client.kind.methods.get(method)
+            if spec is None:
+                return
+            label = f"`{self.edits.code(func)}` (`{client.kind.label}`)"
+            self._judge(call, spec, label, at, pool_timeout=client.timeout_set)
             return
-        new = node.with_changes(
-            args=[
-                *node.args[:-1],
-                node.args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(
-                    cst.Integer("10"),
-                    keyword=cst.Name("timeout"),
-                    equal=cst.AssignEqual(
-                        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
-                    ),
-                ),
-            ]
+        # gRPC: ``stub.Method(req)`` or ``stub.Method.future(req)``.
+        stub_expr: Optional[cst.BaseExpression] = func.value
+        if client is None and method in _net.GRPC_CALL_VARIANTS and isinstance(func.value, cst.Attribute):
+            stub_expr = func.value.value
+        elif client is None:
+            stub_expr = None
+        if stub_expr is None or method.startswith("_"):
+            return
+        stub = client if client is not None else self.tracker.client(stub_expr, at)
+        if stub is None or stub.kind is not _net.GRPC_STUB:
+            return
+        label = f"`{self.edits.code(func)}` (gRPC stub `{stub.label.rsplit('.', 1)[-1]}`)"
+        self._judge(call, _net.GRPC_CALL, label, at, pool_timeout=None)
+
+    # -- judging ---------------------------------------------------------------
+
+    def _state(self, call: cst.Call, spec: NetCall, at: Where) -> _TimeoutState:
+        arg = keyword(call, "timeout")
+        if arg is not None:
+            return self._value_state(arg.value, arg, at)
+        positional: List[cst.Arg] = []
+        for item in call.args:
+            if item.keyword is not None or item.star == "**":
+                continue
+            if item.star == "*":
+                if spec.timeout_pos is not None and len(positional) <= spec.timeout_pos:
+                    return _TimeoutState(UNKNOWN)
+                break
+            positional.append(item)
+        if spec.timeout_pos is not None and len(positional) > spec.timeout_pos:
+            item = positional[spec.timeout_pos]
+            return self._value_state(item.value, item, at)
+        star_kwargs = [a for a in call.args if a.star == "**"]
+        if star_kwargs:
+            if all(_dict_literal_lacks(a, "timeout") for a in star_kwargs):
+                return _TimeoutState(MISSING, via_literal_kwargs=True)
+            return _TimeoutState(UNKNOWN)
+        return _TimeoutState(MISSING)
+
+    def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Where) -> _TimeoutState:
+        if _net_is_none(value):
+            return _TimeoutState(NONE, value, arg)
+        if isinstance(value, cst.Name) and _assigned_only_none(at.function, value.value):
+            return _TimeoutState(NONE_NAME, value, arg)
+        return _TimeoutState(OK)
+
+    def _judge(
+        self,
+        call: cst.Call,
+        spec: NetCall,
+        shown: str,
+        at: Where,
+        *,
+        pool_timeout: Optional[bool],
+    ) -> None:
+        if spec.timeout_mode == _net.NEVER:
+            return
+        if spec.no_timeout_param:
+            self._judge_xmlrpc(call, spec, shown)
+            return
+        state = self._state(call, spec, at)
+        if state.state in (OK, UNKNOWN):
+            return
+        if state.state == MISSING:
+            if spec.timeout_mode == _net.NONE_ONLY:
+                return
+            if spec.timeout_mode == _net.POOL and pool_timeout is not False:
+                return
+            fix = self._add_timeout_fix(call, state)
+            self.report(call.func, fix=fix, callee=shown, problem="has no timeout", why=spec.why)
+            return
+        assert state.node is not None and state.arg is not None
+        why = "`None` disables the timeout, so a stalled server blocks this call forever"
+        if state.state == NONE:
+            value = self._default()
+            fix = PendingFix.unsafe(f"Replace `None` with `{value}`", self.edits.replace(state.node, value))
+            problem = "is called with `timeout=None`"
+        else:
+            name = self.edits.code(state.node)
+            fix = PendingFix.suggestion(f"Give `{name}` a finite number of seconds")
+            problem = f"is called with `timeout={name}`, which is `None` here"
+        self.report(state.arg, fix=fix, callee=shown, problem=problem, why=why)
+
+    def _judge_xmlrpc(self, call: cst.Call, spec: NetCall, shown: str) -> None:
+        name, pos = _net.XMLRPC_TRANSPORT
+        if keyword(call, name) is not None or any(a.star for a in call.args):
+            return
+        if len([a for a in call.args if a.keyword is None]) > pos:
+            return
+        fix = PendingFix.suggestion(
+            "Pass `transport=` a `xmlrpc.client.Transport` subclass whose `make_connection` sets a timeout"
         )
-        self.report(node, callee=callee, fix=PendingFix.unsafe("Add `timeout=10`", self.edits.replace(node, new)))
+        self.report(call.func, fix=fix, callee=shown, problem="has no timeout", why=spec.why)
+
+    def _judge_timeout_object(self, call: cst.Call, callee: str) -> None:
+        pos, main_kw, read_kws = _net.TIMEOUT_OBJECTS[callee]
+        if any(a.star for a in call.args):
+            return
+        positional = [a for a in call.args if a.keyword is None]
+        main: Optional[cst.Arg] = keyword(call, main_kw)
+        if main is None and len(positional) > pos:
+            main = positional[pos]
+        for kw in read_kws:
+            read = keyword(call, kw)
+            if read is not None and not _net_is_none(read.value):
+                return
+        if callee != "httpx.Timeout" and len(positional) > 2 and not _net_is_none(positional[2].value):
+            return  # aiohttp/urllib3: the third positional is the read bound
+        value = self._default()
+        if main is None:
+            if callee not in _net.TIMEOUT_OBJECT_UNBOUNDED_BY_DEFAULT:
+                return
+            fix = PendingFix.unsafe(f"Add `{main_kw}={value}`", self._keyword_edit(call, f"{main_kw}={value}"))
+            self.report(
+                call,
+                fix=fix,
+                callee=f"`{callee}`",
+                problem="sets no total or read bound",
+                why="a stalled server blocks the request forever",
+            )
+            return
+        if not _net_is_none(main.value):
+            return
+        fix = PendingFix.unsafe(f"Replace `None` with `{value}`", self.edits.replace(main.value, value))
+        self.report(
+            call,
+            fix=fix,
+            callee=f"`{callee}`",
+            problem="is given `None`",
+            why="`None` disables the timeout, so a stalled server blocks the request forever",
+        )
+
+    # -- fixes -----------------------------------------------------------------
+
+    def _default(self) -> str:
+        return _net.render_number(self.options.default_timeout)
+
+    def _add_timeout_fix(self, call: cst.Call, state: _TimeoutState) -> PendingFix:
+        value = self._default()
+        if state.via_literal_kwargs:
+            return PendingFix.suggestion(f'Add `"timeout": {value}` to the `**{{...}}` dict')
+        return PendingFix.unsafe(f"Add `timeout={value}`", self._keyword_edit(call, f"timeout={value}"))
+
+    def _keyword_edit(self, call: cst.Call, text: str) -> NodeEdit:
+        return keyword_insertion(self, call, text)
+
+
+def keyword_insertion(rule: Rule, call: cst.Call, text: str) -> NodeEdit:
+    """An edit that appends ``text`` (``name=value``) as the call's last argument.
+
+    Keeps the call's layout: on one line ``, text``; when the last argument sits
+    on its own line, a new line at the same indentation (the existing trailing
+    comma, if any, then follows the new argument).
+    """
+    args = call.args
+    if not args:
+        new_arg = cst.ensure_type(cst.parse_expression(f"f({text})"), cst.Call).args[0]
+        return rule.edits.replace(call, rule.edits.code(call.with_changes(args=[new_arg])))
+    last = args[-1]
+    positions = rule.ctx.positions()
+    start = positions[last].start
+    previous_end = positions[args[-2]].end.line if len(args) > 1 else positions[call.func].end.line
+    if start.line > previous_end:
+        line = rule.ctx.lines.line_text(start.line)
+        indent = line[: start.column]
+        if indent.strip():
+            indent = " " * start.column
+        newline = rule.ctx.module.default_newline
+        return rule.edits.insert_after(last.value, f",{newline}{indent}{text}")
+    return rule.edits.insert_after(last.value, f", {text}")
