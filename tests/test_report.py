@@ -100,26 +100,36 @@ def test_each_format_renders_real_findings(project: Path, fmt: str) -> None:
     assert "OPS001" in proc.stdout  # the unparsable file
 
 
+def _ops502(findings: List[Dict[str, Any]], path: str) -> List[Dict[str, Any]]:
+    return [f for f in findings if f["code"] == "OPS502" and f["path"] == path]
+
+
 def test_github_annotations(project: Path) -> None:
+    findings = _json(project)
+    assert len(_ops502(findings, "src/billing/client.py")) == 2  # the aliased and the from-imported call
     proc = run_cli(project, "github", env={"GITHUB_WORKSPACE": str(project)})
     lines = proc.stdout.splitlines()
-    ops502 = [line for line in lines if "OPS502" in line]
-    assert len(ops502) == 3
-    assert (
-        "::warning title=opslint (OPS502),file=src/billing/client.py,line=15,col=20,endLine=15,endColumn=68::"
-        "src/billing/client.py:15:20: OPS502 "
-    ) in proc.stdout
-    # Engine problems are errors.
+    assert len(lines) == len(findings)
+    expected = set()
+    for f in findings:
+        level = "error" if f["code"].startswith("OPS0") else "warning"
+        where = f"{f['path']}:{f['line']}:{f['column']}"
+        expected.add(
+            f"::{level} title=opslint ({f['code']}),file={escape_property(f['path'])},line={f['line']},"
+            f"col={f['column']},endLine={f['end_line']},endColumn={f['end_column']}::"
+            f"{escape_data(where)}: {f['code']} {escape_data(f['message'])}"
+        )
+    assert set(lines) == expected
     assert any(line.startswith("::error title=opslint (OPS001),file=src/billing/broken.py,line=") for line in lines)
-    for line in lines:
-        assert line.startswith(("::warning ", "::error "))
-        assert "\n" not in line
+    assert any(
+        line.startswith("::warning title=opslint (OPS502),file=src/billing/client.py,line=15,") for line in lines
+    )
 
 
 def test_github_paths_relative_to_workspace_from_a_subdirectory(project: Path) -> None:
     proc = run_cli(project / "src", "github", "billing/client.py", env={"GITHUB_WORKSPACE": str(project)})
-    assert "file=src/billing/client.py," in proc.stdout
-    assert "::src/billing/client.py:15:20: OPS502" in proc.stdout
+    assert "file=src/billing/client.py,line=15," in proc.stdout
+    assert "::src/billing/client.py:15:" in proc.stdout
     # Without a workspace the path stays relative to the working directory.
     proc = run_cli(project / "src", "github", "billing/client.py")
     assert "file=billing/client.py," in proc.stdout
@@ -155,22 +165,26 @@ def _gitlab(project: Path, cwd: Optional[Path] = None) -> List[Dict[str, Any]]:
 
 
 def test_gitlab_code_quality(project: Path) -> None:
+    findings = _json(project)
     issues = _gitlab(project)
-    ops502 = [i for i in issues if i["check_name"] == "OPS502"]
-    assert len(ops502) == 3
-    first = next(i for i in ops502 if i["location"]["positions"]["begin"]["line"] == 15)
-    assert first["description"].startswith("OPS502: `requests.get` is called without a timeout")
-    assert first["severity"] == "minor"
-    assert first["location"]["path"] == "src/billing/client.py"
-    assert first["location"]["positions"] == {"begin": {"line": 15, "column": 20}, "end": {"line": 15, "column": 68}}
-    broken = next(i for i in issues if i["check_name"] == "OPS001")
-    assert broken["severity"] == "major"
+    assert len(issues) == len(findings)
+    for f, issue in zip(findings, issues):
+        assert issue["check_name"] == f["code"]
+        assert issue["description"] == f"{f['code']}: {f['message']}"
+        assert issue["location"]["path"] == f["path"]
+        assert issue["location"]["positions"] == {
+            "begin": {"line": f["line"], "column": f["column"]},
+            "end": {"line": f["end_line"], "column": f["end_column"]},
+        }
+        assert issue["severity"] == ("major" if f["code"] == "OPS001" else "minor")
+    assert {i["check_name"] for i in issues} == {"OPS001", "OPS502"}
     fingerprints = [i["fingerprint"] for i in issues]
     assert len(set(fingerprints)) == len(fingerprints)
-    # CI_PROJECT_DIR relativises even when run from a subdirectory.
+    # CI_PROJECT_DIR relativises even when run from a subdirectory, and the
+    # fingerprints do not depend on where the tool runs.
     sub = _gitlab(project, project / "src" / "billing")
-    assert {i["location"]["path"] for i in sub} == {i["location"]["path"] for i in issues}
-    assert {i["fingerprint"] for i in sub} == set(fingerprints)
+    assert [i["location"]["path"] for i in sub] == [i["location"]["path"] for i in issues]
+    assert [i["fingerprint"] for i in sub] == fingerprints
 
 
 def test_gitlab_fingerprints_survive_moved_lines(project: Path) -> None:
@@ -237,7 +251,7 @@ def test_sarif_validates_against_official_schema(project: Path, sarif_schema: Di
     assert run["invocations"][0]["workingDirectory"]["uri"] == project.resolve().as_uri() + "/"
 
     results = run["results"]
-    assert len(results) == 4
+    assert len(results) == 4  # three OPS502 (one call has a timeout) and the unparsable file
     for result in results:
         assert ids[result["ruleIndex"]] == result["ruleId"]
         assert result["message"]["text"]
@@ -246,13 +260,26 @@ def test_sarif_validates_against_official_schema(project: Path, sarif_schema: Di
         assert not location["artifactLocation"]["uri"].startswith(("/", "file:", "."))
         assert set(location["region"]) == {"startLine", "startColumn", "endLine", "endColumn"}
         assert result["partialFingerprints"]["primaryLocationLineHash"]
+    findings = _json(project)
+    assert len(findings) == len(results)
+    for f, result in zip(findings, results):
+        location = result["locations"][0]["physicalLocation"]
+        assert result["ruleId"] == f["code"] and result["message"]["text"] == f["message"]
+        assert location["artifactLocation"]["uri"] == f["path"]
+        assert location["region"] == {
+            "startLine": f["line"],
+            "startColumn": f["column"],
+            "endLine": f["end_line"],
+            "endColumn": f["end_column"],
+        }
+        if f["fix"] and f["fix"]["edits"]:
+            replacements = result["fixes"][0]["artifactChanges"][0]["replacements"]
+            assert [r["insertedContent"]["text"] for r in replacements] == [e["content"] for e in f["fix"]["edits"]]
+            assert [r["deletedRegion"]["startLine"] for r in replacements] == [e["line"] for e in f["fix"]["edits"]]
+        else:
+            assert "fixes" not in result
     invoice = next(r for r in results if r["locations"][0]["physicalLocation"]["region"]["startLine"] == 15)
-    assert invoice["level"] == "warning"
-    assert invoice["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src/billing/client.py"
-    fix = invoice["fixes"][0]
-    replacement = fix["artifactChanges"][0]["replacements"][0]
-    assert replacement["deletedRegion"] == {"startLine": 15, "startColumn": 20, "endLine": 15, "endColumn": 68}
-    assert replacement["insertedContent"]["text"].endswith("timeout=10)")
+    assert invoice["level"] == "warning" and invoice["ruleId"] == "OPS502"
     broken = next(r for r in results if r["ruleId"] == "OPS001")
     assert broken["level"] == "error" and "fixes" not in broken
 
@@ -299,42 +326,50 @@ def test_sarif_without_findings_is_valid(sarif_schema: Dict[str, Any]) -> None:
 
 
 def test_pylint_format(project: Path) -> None:
+    findings = _json(project)
     proc = run_cli(project, "pylint")
-    assert "src/billing/client.py:15: [OPS502] `requests.get` is called without a timeout" in proc.stdout
-    assert all(line.count(": [OPS") == 1 for line in proc.stdout.splitlines())
+    assert proc.stdout.splitlines() == [f"{f['path']}:{f['line']}: [{f['code']}] {f['message']}" for f in findings]
 
 
 def test_junit_format(project: Path) -> None:
+    findings = _json(project)
     proc = run_cli(project, "junit")
     root = ET.fromstring(proc.stdout)
-    assert root.tag == "testsuites" and root.get("failures") == "4"
+    assert root.tag == "testsuites" and root.get("failures") == str(len(findings))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     client = suites["src/billing/client.py"]
     cases = client.findall("testcase")
-    assert [c.get("name") for c in cases] == ["org.opslint.OPS502"] * 2
-    assert cases[0].get("line") == "15"
+    expected = _ops502(findings, "src/billing/client.py")
+    assert [c.get("name") for c in cases] == ["org.opslint.OPS502"] * len(expected)
+    assert [c.get("line") for c in cases] == [str(f["line"]) for f in expected]
     failure = cases[0].find("failure")
-    assert failure is not None and "without a timeout" in (failure.get("message") or "")
+    assert failure is not None and failure.get("message") == expected[0]["message"]
     empty = ET.fromstring(report.render("junit", []))
     assert empty.get("failures") == "0"
 
 
 def test_lsp_format_utf16_positions(project: Path) -> None:
+    findings = _json(project)
     proc = run_cli(project, "lsp")
     data = json.loads(proc.stdout)
     by_uri = {entry["uri"]: entry["diagnostics"] for entry in data}
     labels = by_uri[(project / "src" / "billing" / "labels.py").resolve().as_uri()]
     (diag,) = labels
+    (expected,) = _ops502(findings, "src/billing/labels.py")
     line = UNICODE.splitlines()[2]
-    start_cp = line.index("requests.get")
-    # "🚀" is one code point but two UTF-16 code units.
-    assert diag["range"]["start"] == {"line": 2, "character": start_cp + 1}
+    assert line.index("🚀") < expected["column"] - 1
+    # "🚀" is one code point but two UTF-16 code units; "ö"/"ß"/"ü" are one of each.
+    assert diag["range"]["start"] == {"line": 2, "character": expected["column"]}
+    assert diag["range"]["end"] == {"line": expected["end_line"] - 1, "character": expected["end_column"]}
     assert diag["severity"] == 2 and diag["source"] == "opslint" and diag["code"] == "OPS502"
+    assert diag["message"] == expected["message"]
     assert diag["codeDescription"]["href"].endswith("/OPS502.md")
-    assert diag["data"]["fix"]["title"] == "Add `timeout=10`"
-    assert diag["data"]["fix"]["edits"][0]["range"] == diag["range"]
+    if expected["fix"]:
+        assert diag["data"]["fix"]["title"] == expected["fix"]["message"]
+        assert [e["newText"] for e in diag["data"]["fix"]["edits"]] == [e["content"] for e in expected["fix"]["edits"]]
     client = by_uri[(project / "src" / "billing" / "client.py").resolve().as_uri()]
-    assert client[0]["range"]["start"] == {"line": 14, "character": 19}
+    first = _ops502(findings, "src/billing/client.py")[0]
+    assert client[0]["range"]["start"] == {"line": first["line"] - 1, "character": first["column"] - 1}
     broken = by_uri[(project / "src" / "billing" / "broken.py").resolve().as_uri()]
     assert broken[0]["severity"] == 1
 
