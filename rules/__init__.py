@@ -5,5 +5,6 @@ Installed as ``opslint.rules``.  Every rule module is imported here explicitly
 """
 
 from opslint.rules import ops502_missing_timeout  # noqa: F401
+from opslint.rules import ops503_unencoded_query_string  # noqa: F401
 
 from opslint import builtin as _builtin  # noqa: F401  (engine codes OPS0xx)

@@ -1,0 +1,564 @@
+"""OPS503 unencoded-query-string: query values interpolated into a URL without encoding."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+import libcst.matchers as m
+from opslint.rules import _net
+from opslint.rules._net import CALLS, NetCall, Where
+from opslint.rules.ops502_missing_timeout import keyword_insertion
+
+from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule, keyword
+
+_PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
+_NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")
+_NUMERIC_SPEC = re.compile(r"[\d,_.+\- #0<>=^]*[bdoxXneEfFgG%]$")
+_FIX_KEY = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")
+_FIX_LITERAL = re.compile(r"^[A-Za-z0-9_.\-~,:]*$")
+#: Attribute names that hold database keys (integers) in practice.
+_KEY_ATTRS = frozenset({"id", "pk"})
+
+#: A piece of a built string: literal text, or an interpolated expression.
+Piece = Union[str, "Hole"]
+
+
+@dataclass(frozen=True)
+class Hole:
+    """An interpolated value, with what the format says about it."""
+
+    expr: cst.BaseExpression
+    #: The format forces a number (``%d``, ``{:d}``, ``{:.2f}``).
+    numeric: bool = False
+
+
+@dataclass
+class Built:
+    """How a URL string was built: its pieces and the node that builds it."""
+
+    node: cst.BaseExpression
+    pieces: List[Piece] = field(default_factory=list)
+
+
+def _literal_text(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+class UnencodedQueryString(Rule):
+    """A URL whose query values are interpolated without percent-encoding.
+
+    ## What it does
+    Checks for URLs passed to an HTTP client (`requests`, `httpx`, `aiohttp`,
+    `urllib`, `urllib3`, and sessions or clients made from them) whose query
+    string is built with an f-string, `%`, `.format()` or `+` from variables:
+    a value after `?key=` or `&key=` that is not encoded with
+    `urllib.parse.quote`/`quote_plus`/`urlencode` (or `requests.utils.quote`,
+    `yarl`). Literals, constants and numbers are not reported. A URL built in a
+    local variable just before the call is followed.
+
+    ## Why it matters
+    A value holding `&`, `#`, `+`, `%` or a space silently changes the query:
+    `q=tom & jerry` sends `q=tom ` and a stray parameter, `+` becomes a space.
+    In incident 003 unencoded query parameters broke the calls when they were
+    rerouted through a proxy.
+
+    ## Example
+    ```python
+    import requests
+
+    def search(base_url, term):
+        return requests.get(f"{base_url}/search?q={term}&page=1", timeout=10)
+    ```
+
+    ## Use instead
+    ```python
+    import requests
+
+    def search(base_url, term):
+        return requests.get(f"{base_url}/search", params={"q": term, "page": 1}, timeout=10)
+    ```
+
+    ## Fix safety
+    For a plain `f"...?k={v}&k2={w}"` passed to a `requests` or `httpx` call
+    without `params=`, the fix moves the pairs to `params={"k": v, "k2": w}`
+    and keeps the base URL; the client then encodes every value. It is safe:
+    the request is the same for values that needed no encoding. (A value of
+    `None` is dropped by `params` instead of sent as `None`.) Elsewhere a
+    suggestion names `urllib.parse.urlencode`/`quote`.
+
+    ## See also
+    OPS501 (hardcoded-external-url) and OPS504 (plaintext-external-http)
+    look at the same URLs. ruff has no rule for query encoding.
+    """
+
+    code = "OPS503"
+    name = "unencoded-query-string"
+    message = (
+        "Query value `{value}` is put into the URL for {callee} without percent-encoding: "
+        "`&`, `#`, `+` or a space in it corrupts the query"
+    )
+    tokens = ("requests", "httpx", "aiohttp", "urllib")
+    fix_availability = "sometimes"
+
+    def __init__(self, ctx: object, options: object) -> None:
+        super().__init__(ctx, options)  # type: ignore[arg-type]
+        self.tracker = _net.ClientTracker(self.qualified_name)
+        self.pending: List[Tuple[cst.Call, Where, Optional[NetCall], str]] = []
+        self.reported: Set[int] = set()
+
+    # -- bindings (same as OPS502) ---------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.tracker.on_class(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.tracker.on_params(node, _net.where(self.stack))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.tracker.on_assign([t.target for t in node.targets], node.value, _net.where(self.stack))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        at = _net.where(self.stack)
+        if node.value is not None and self.tracker.client_of_value(node.value) is not None:
+            self.tracker.on_assign([node.target], node.value, at)
+        else:
+            self.tracker.on_annotated(node.target, node.annotation.annotation, at)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.tracker.bind(node.asname.name, self.tracker.client_of_value(node.item), _net.where(self.stack))
+
+    # -- calls -----------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args:
+            return
+        at = _net.where(self.stack)
+        callee = self.qualified_name(node.func)
+        if callee is not None and callee in CALLS:
+            spec = CALLS[callee]
+            if spec.url_pos is not None:
+                self.pending.append((node, at, spec, f"`{callee}`"))
+            return
+        if isinstance(node.func, cst.Attribute):
+            self.pending.append((node, at, None, ""))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self.tracker.finish()
+        for call, at, spec, shown in self.pending:
+            if spec is None:
+                func = call.func
+                assert isinstance(func, cst.Attribute)
+                client = self.tracker.client(func.value, at)
+                if client is None:
+                    continue
+                spec = client.kind.methods.get(func.attr.value)
+                if spec is None or spec.url_pos is None:
+                    continue
+                shown = f"`{self.edits.code(func)}` (`{client.kind.label}`)"
+            self._check(call, at, spec, shown)
+
+    # -- analysis --------------------------------------------------------------
+
+    def _url_arg(self, call: cst.Call, spec: NetCall) -> Optional[cst.Arg]:
+        arg = keyword(call, spec.url_keyword)
+        if arg is not None:
+            return arg
+        positional: List[cst.Arg] = []
+        for item in call.args:
+            if item.star:
+                break
+            if item.keyword is None:
+                positional.append(item)
+        if spec.url_pos is not None and len(positional) > spec.url_pos:
+            return positional[spec.url_pos]
+        return None
+
+    def _check(self, call: cst.Call, at: Where, spec: NetCall, shown: str) -> None:
+        arg = self._url_arg(call, spec)
+        if arg is None:
+            return
+        url = arg.value
+        direct = True
+        if isinstance(url, cst.Name):
+            found = self._local_value(url.value, at)
+            if found is None:
+                return
+            url, direct = found, False
+        built = self._pieces(url)
+        if built is None:
+            return
+        holes = self._query_value_holes(built.pieces)
+        unsafe = [h for h in holes if not self._is_safe(h, at)]
+        if not unsafe or id(built.node) in self.reported:
+            return
+        self.reported.add(id(built.node))
+        fix = None
+        if direct and spec.takes_params and isinstance(url, cst.FormattedString):
+            fix = self._params_fix(call, arg, url)
+        if fix is None:
+            fix = PendingFix.suggestion(
+                "Pass the pairs as `params={...}`, or encode each value with `urllib.parse.quote`/`urlencode`"
+            )
+        self.report(
+            built.node,
+            fix=fix,
+            related=() if direct else (RelatedNode(call, "the URL is used here"),),
+            value=self.edits.code(unsafe[0].expr),
+            callee=shown,
+        )
+
+    def _local_value(self, name: str, at: Where) -> Optional[cst.BaseExpression]:
+        """The value of ``name = <expr>`` when it is the name's only binding in the scope."""
+        scope: Optional[cst.CSTNode] = at.function if at.function is not None else None
+        if scope is None:
+            return None
+        assert isinstance(scope, cst.FunctionDef)
+        params = scope.params
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        if any(p.name.value == name for p in every):
+            return None
+        values: List[cst.BaseExpression] = []
+        for assign in m.findall(scope.body, m.Assign()):
+            assert isinstance(assign, cst.Assign)
+            for target in assign.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    values.append(assign.value)
+                elif m.findall(target.target, m.Name(name)):
+                    return None
+        others = m.AugAssign(target=m.Name(name)) | m.AnnAssign(target=m.Name(name))
+        if m.findall(scope.body, others | m.For(target=m.Name(name)) | m.NamedExpr(target=m.Name(name))):
+            return None
+        if len(values) != 1:
+            return None
+        return values[0]
+
+    def _pieces(self, node: cst.BaseExpression) -> Optional[Built]:
+        """Literal and interpolated pieces of a string-building expression (None: not one)."""
+        built = Built(node)
+        if isinstance(node, cst.FormattedString):
+            if "b" in node.prefix.lower():
+                return None
+            built.pieces = self._fstring_pieces(node)
+            return built if any(isinstance(p, Hole) for p in built.pieces) else None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            pieces: List[Piece] = []
+            for operand in _flatten_add(node):
+                pieces.extend(self._operand_pieces(operand))
+            if not any(isinstance(p, str) and "?" in p for p in pieces):
+                return None
+            built.pieces = pieces
+            return built
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+            template = _literal_text(node.left)
+            if template is None:
+                return None
+            built.pieces = _percent_pieces(template, node.right)
+            return built
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "format"
+            and isinstance(node.func.value, (cst.SimpleString, cst.ConcatenatedString))
+        ):
+            evaluated = node.func.value.evaluated_value
+            if not isinstance(evaluated, str):
+                return None
+            pieces_fmt = _format_pieces(evaluated, node.args)
+            if pieces_fmt is None:
+                return None
+            built.pieces = pieces_fmt
+            return built
+        if isinstance(node, cst.ConcatenatedString):
+            out: List[Piece] = []
+            for part in (node.left, node.right):
+                out.extend(self._operand_pieces(part))
+            built.pieces = out
+            return built if any(isinstance(p, Hole) for p in out) else None
+        return None
+
+    def _operand_pieces(self, operand: cst.BaseExpression) -> List[Piece]:
+        if isinstance(operand, cst.SimpleString):
+            text = _literal_text(operand)
+            return [text] if text is not None else [Hole(operand)]
+        if isinstance(operand, cst.FormattedString):
+            return self._fstring_pieces(operand)
+        if isinstance(operand, cst.ConcatenatedString):
+            return [*self._operand_pieces(operand.left), *self._operand_pieces(operand.right)]
+        return [Hole(operand)]
+
+    def _fstring_pieces(self, node: cst.FormattedString) -> List[Piece]:
+        pieces: List[Piece] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                pieces.append(part.value.replace("{{", "{").replace("}}", "}"))
+            elif isinstance(part, cst.FormattedStringExpression):
+                spec = ""
+                if part.format_spec:
+                    spec = "".join(p.value for p in part.format_spec if isinstance(p, cst.FormattedStringText))
+                numeric = bool(spec) and part.conversion is None and bool(_NUMERIC_SPEC.match(spec))
+                pieces.append(Hole(part.expression, numeric))
+        return pieces
+
+    @staticmethod
+    def _query_value_holes(pieces: Sequence[Piece]) -> List[Hole]:
+        """Holes sitting in a query value: after ``?`` and after ``key=`` in the same pair."""
+        in_query = False
+        segment = ""
+        out: List[Hole] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                for char in piece:
+                    if char == "#" and in_query:
+                        return out
+                    if char == "?" and not in_query:
+                        in_query, segment = True, ""
+                    elif char == "&" and in_query:
+                        segment = ""
+                    else:
+                        segment += char
+            elif in_query and "=" in segment:
+                out.append(piece)
+                segment += "\x00"
+            else:
+                segment += "\x00"
+        return out
+
+    def _is_safe(self, hole: Hole, at: Where) -> bool:
+        return hole.numeric or self._safe_expr(hole.expr, at, depth=0)
+
+    def _safe_expr(self, expr: cst.BaseExpression, at: Where, depth: int) -> bool:
+        if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
+            return True
+        if isinstance(expr, cst.UnaryOperation):
+            return self._safe_expr(expr.expression, at, depth)
+        if isinstance(expr, cst.Name):
+            if expr.value in ("True", "False", "None") or _is_constant_name(expr.value):
+                return True
+            if depth < 2:
+                return self._safe_name(expr.value, at, depth)
+            return False
+        if isinstance(expr, cst.Attribute):
+            return _is_constant_name(expr.attr.value) or expr.attr.value in _KEY_ATTRS
+        if isinstance(expr, cst.Call):
+            qualified = self.qualified_name(expr.func)
+            if qualified is not None and (qualified in _net.ENCODERS or qualified.startswith(_net.ENCODER_PREFIXES)):
+                return True
+            if isinstance(expr.func, cst.Name) and expr.func.value in _net.NUMERIC_CALLS:
+                return True
+            return False
+        if isinstance(expr, cst.BinaryOperation):
+            if isinstance(expr.operator, (cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Divide, cst.Power)):
+                return True
+            if isinstance(expr.operator, cst.Add):
+                return isinstance(expr.left, (cst.Integer, cst.Float)) or isinstance(
+                    expr.right, (cst.Integer, cst.Float)
+                )
+        return False
+
+    def _safe_name(self, name: str, at: Where, depth: int) -> bool:
+        function = at.function
+        if function is None:
+            return False
+        params = function.params
+        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            if param.name.value != name:
+                continue
+            if param.annotation is None:
+                return False
+            for ann in _net.annotation_names(param.annotation.annotation):
+                qualified = self.qualified_name(ann) or _dotted(ann)
+                if qualified in _net.NUMERIC_ANNOTATIONS:
+                    return True
+            return False
+        for loop in m.findall(function.body, m.For(target=m.Name(name))):
+            assert isinstance(loop, cst.For)
+            it = loop.iter
+            return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+        value = self._local_value(name, at)
+        if value is None:
+            return False
+        return self._safe_expr(value, at, depth + 1)
+
+    # -- fix ---------------------------------------------------------------------
+
+    def _params_fix(self, call: cst.Call, url_arg: cst.Arg, url: cst.FormattedString) -> Optional[PendingFix]:
+        if keyword(call, "params") is not None or any(a.star for a in call.args):
+            return None
+        parts = list(url.parts)
+        # Find the literal part holding "?".
+        split_at = None
+        for index, part in enumerate(parts):
+            if isinstance(part, cst.FormattedStringText) and "?" in part.value:
+                split_at = index
+                break
+        if split_at is None:
+            return None
+        head_part = parts[split_at]
+        assert isinstance(head_part, cst.FormattedStringText)
+        before, _, after = head_part.value.partition("?")
+        pairs: List[Tuple[str, str]] = []
+        tail: List[Union[str, cst.FormattedStringExpression]] = [after]
+        for part in parts[split_at + 1 :]:
+            if isinstance(part, cst.FormattedStringText):
+                tail.append(part.value)
+            elif isinstance(part, cst.FormattedStringExpression):
+                if part.conversion is not None or part.format_spec or part.equal is not None:
+                    return None
+                tail.append(part)
+            else:
+                return None
+        # Tokenise "k=" (expr | literal) ("&" ...)*
+        current_key: Optional[str] = None
+        buffer = ""
+        expecting_value_expr: Optional[cst.FormattedStringExpression] = None
+        items: List[Union[str, cst.FormattedStringExpression]] = []
+        for item in tail:
+            items.append(item)
+        text_stream: List[Union[str, cst.FormattedStringExpression]] = []
+        for item in items:
+            if isinstance(item, str):
+                text_stream.extend(item)
+            else:
+                text_stream.append(item)
+        for token in [*text_stream, "&"]:
+            if isinstance(token, cst.FormattedStringExpression):
+                if current_key is None or buffer or expecting_value_expr is not None:
+                    return None
+                expecting_value_expr = token
+                continue
+            if token == "&":
+                if current_key is None:
+                    return None
+                if expecting_value_expr is not None:
+                    pairs.append((current_key, self.edits.code(expecting_value_expr.expression)))
+                else:
+                    if not _FIX_LITERAL.match(buffer):
+                        return None
+                    pairs.append((current_key, f'"{buffer}"'))
+                current_key, buffer, expecting_value_expr = None, "", None
+                continue
+            if token == "=" and current_key is None:
+                if not _FIX_KEY.match(buffer):
+                    return None
+                current_key, buffer = buffer, ""
+                continue
+            if expecting_value_expr is not None:
+                return None
+            buffer += token
+        keys = [k for k, _ in pairs]
+        if not pairs or len(set(keys)) != len(keys):
+            return None
+        base_parts = [*parts[:split_at]]
+        if before:
+            base_parts.append(cst.FormattedStringText(before))
+        base = self._render_base(url, base_parts)
+        params = "params={" + ", ".join(f'"{k}": {v}' for k, v in pairs) + "}"
+        title = "Move the query pairs to `params={...}`"
+        if call.args[-1] is url_arg:
+            return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
+        edits: List[NodeEdit] = [self.edits.replace(url, base), keyword_insertion(self, call, params)]
+        return PendingFix.safe(title, *edits)
+
+    def _render_base(self, url: cst.FormattedString, parts: List[cst.BaseFormattedStringContent]) -> str:
+        if any(isinstance(p, cst.FormattedStringExpression) for p in parts):
+            return self.edits.code(url.with_changes(parts=parts))
+        text = "".join(p.value for p in parts if isinstance(p, cst.FormattedStringText))
+        text = text.replace("{{", "{").replace("}}", "}")
+        prefix = url.prefix.replace("f", "").replace("F", "")
+        return f"{prefix}{url.quote}{text}{url.quote}"
+
+
+def _flatten_add(node: cst.BaseExpression) -> List[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add) and not node.lpar:
+        return [*_flatten_add(node.left), *_flatten_add(node.right)]
+    return [node]
+
+
+def _is_constant_name(name: str) -> bool:
+    letters = [c for c in name if c.isalpha()]
+    return bool(letters) and name.upper() == name and len(name) > 1
+
+
+def _dotted(expr: cst.BaseExpression) -> Optional[str]:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        inner = _dotted(expr.value)
+        return f"{inner}.{expr.attr.value}" if inner else None
+    return None
+
+
+def _percent_pieces(template: str, right: cst.BaseExpression) -> List[Piece]:
+    """Pieces of ``template % right``; conversions mapped to the operand's elements."""
+    if isinstance(right, cst.Tuple):
+        values: List[cst.BaseExpression] = [e.value for e in right.elements]
+    else:
+        values = [right]
+    named: Dict[str, cst.BaseExpression] = {}
+    if isinstance(right, cst.Dict):
+        for element in right.elements:
+            if isinstance(element, cst.DictElement):
+                key = _literal_text(element.key)
+                if key is not None:
+                    named[key] = element.value
+    pieces: List[Piece] = []
+    position = 0
+    index = 0
+    for match in _PERCENT.finditer(template):
+        pieces.append(template[position : match.start()])
+        position = match.end()
+        conv = match.group("conv")
+        if conv == "%":
+            pieces.append("%")
+            continue
+        key = match.group("key")
+        if key is not None:
+            target = named.get(key)
+        else:
+            target = values[index] if index < len(values) else None
+            index += 1
+        if target is None:
+            target = right
+        pieces.append(Hole(target, conv in _NUMERIC_CONVERSIONS))
+    pieces.append(template[position:])
+    return pieces
+
+
+def _format_pieces(template: str, args: Sequence[cst.Arg]) -> Optional[List[Piece]]:
+    positional = [a.value for a in args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
+    if any(a.star for a in args):
+        return None
+    pieces: List[Piece] = []
+    auto = 0
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    for literal, field_name, spec, conversion in parsed:
+        pieces.append(literal)
+        if field_name is None:
+            continue
+        head = re.split(r"[.\[]", field_name, maxsplit=1)[0]
+        target: Optional[cst.BaseExpression]
+        if head == "":
+            target = positional[auto] if auto < len(positional) else None
+            auto += 1
+        elif head.isdigit():
+            number = int(head)
+            target = positional[number] if number < len(positional) else None
+        else:
+            target = keywords.get(head)
+        if target is None:
+            return None
+        numeric = bool(spec) and conversion is None and bool(_NUMERIC_SPEC.match(spec or ""))
+        pieces.append(Hole(target, numeric))
+    return pieces
