@@ -11,6 +11,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from opslint.config import Settings
 from opslint.names import ImportTable
+from opslint.project import ProjectIndex
 from opslint.rule import PendingFinding
 from opslint.source import LineIndex
 
@@ -41,6 +42,7 @@ class FileContext:
         module_name: Optional[str] = None,
         package: Optional[str] = None,
         metadata: Optional[Mapping[Type[Any], Mapping[cst.CSTNode, Any]]] = None,
+        project: Optional[ProjectIndex] = None,
     ) -> None:
         self.path = path
         self.display_path = display_path
@@ -58,6 +60,8 @@ class FileContext:
         self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
         #: Scratch shared between rules of one family, keyed by the family module.
         self.shared: Dict[str, Any] = {}
+        #: The whole-project index, when an enabled rule ``needs_project``.
+        self.project = project
 
     @property
     def is_test_file(self) -> bool:

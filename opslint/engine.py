@@ -17,6 +17,8 @@ from opslint.config import Settings
 from opslint.context import FileContext
 from opslint.discovery import module_name
 from opslint.model import Edit, Finding, Fix, Related, Severity, Span, fingerprint
+from opslint.project import ProjectIndex
+from opslint.project import index_for as project_index_for
 from opslint.rule import REGISTRY, NodeEdit, PendingFix, RelatedNode, Rule
 
 _rules_loaded = False
@@ -153,7 +155,11 @@ class Linter:
         """
         display = display_path(path, self.cwd)
         relpath = _relpath(path, settings.root)
-        rules = self.prefilter(self.rules_for(settings, relpath, display), text)
+        candidates = self.rules_for(settings, relpath, display)
+        project = self._project(candidates, path, text)
+        rules = self.prefilter(candidates, text)
+        if project is not None:
+            rules = [r for r in candidates if r in rules or (r.needs_project and r.project_relevant(project, path))]
         if not rules:
             return LintResult()
         try:
@@ -176,6 +182,7 @@ class Linter:
             module_name=name,
             package=package,
             metadata=metadata,
+            project=project,
         )
         crashes: List[Tuple[Rule, BaseException]] = []
 
@@ -213,6 +220,16 @@ class Linter:
         return result
 
     # -- helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _project(rules: Sequence[Type[Rule]], path: str, text: str) -> Optional[ProjectIndex]:
+        """The whole-project index when a rule needs it, with ``text`` as this file's content."""
+        needing = [r for r in rules if r.needs_project]
+        if not needing:
+            return None
+        index = project_index_for(path, needing)
+        index.refresh(path, text)
+        return index
 
     def _resolve(self, ctx: FileContext) -> List[Finding]:
         if not ctx.pending:

@@ -143,6 +143,29 @@ class Rule:
     fix_availability: ClassVar[str] = "none"
     Options: ClassVar[Type[Any]] = NoOptions
     requires: ClassVar[Tuple[Type[Any], ...]] = ()
+    #: Cross-file rules: the engine gives them ``ctx.project`` (a ``ProjectIndex``).
+    needs_project: ClassVar[bool] = False
+    #: Prefilter of ``project_facts``: modules containing none of these are skipped
+    #: (empty = every module).
+    project_tokens: ClassVar[Tuple[str, ...]] = ()
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        """Per-module facts for the project index (picklable); see ``opslint.project``.
+
+        ``info`` is a ``ModuleInfo``.  Read them with ``ctx.project.facts(code)``.
+        """
+        return None
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str) -> bool:
+        """Whether the rule must run on ``path`` although its ``tokens`` are absent
+        (a cross-file rule whose findings land in files it cannot recognise alone)."""
+        return False
+
+    @classmethod
+    def prepare_project(cls, project: Any, options: Any) -> None:
+        """Compute project-wide results before a run forks its workers (optional)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

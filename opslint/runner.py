@@ -7,15 +7,16 @@ import multiprocessing
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple, Type
 
-from opslint import builtin, source
+from opslint import builtin, project, source
 from opslint.cache import Cache
 from opslint.config import ConfigResolver, Settings
 from opslint.discovery import Walker
-from opslint.engine import Linter, display_path
+from opslint.engine import Linter, display_path, load_rules
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding, Severity, Span, fingerprint
+from opslint.rule import Rule
 
 #: Below this many files a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -168,8 +169,29 @@ def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Op
                 ],
             )
         )
-    result.files.extend(_lint_all(items, resolver, linter, options))
+    indexes = _prepare_projects(items, resolver, options)
+    try:
+        result.files.extend(_lint_all(items, resolver, linter, options))
+    finally:
+        project.unpin(index for index, _, _ in indexes)
     return result
+
+
+def _prepare_projects(
+    items: List[Tuple[str, bool]], resolver: ConfigResolver, options: RunOptions
+) -> List[Tuple[project.ProjectIndex, List[Type[Rule]], str]]:
+    """Build the project index once per root (before workers fork) when a rule needs it."""
+    registry = load_rules()
+
+    def rules_for(path: str) -> List[Type[Rule]]:
+        return [registry[code] for code in resolver.for_path(path).enabled_codes()]
+
+    indexes = project.prepare([path for path, _ in items], rules_for, options.jobs)
+    for index, rules, sample in indexes:
+        settings = resolver.for_path(sample)
+        for rule in rules:
+            rule.prepare_project(index, settings.options_for(rule))
+    return indexes
 
 
 def _lint_all(

@@ -1,0 +1,300 @@
+"""The whole-project index: roots, module names, resolution, classes, calls, facts."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import textwrap
+from pathlib import Path
+from typing import Any, Dict, List
+
+import libcst as cst
+import pytest
+
+from opslint import project
+from opslint.config import ConfigResolver, Overrides, Settings
+from opslint.engine import Linter
+from opslint.project import EntrySpec, ModuleInfo, ProjectIndex, find_root, module_names, summarise
+from opslint.rule import REGISTRY, Rule
+from opslint.runner import RunOptions, run
+
+
+def _write(root: Path, files: Dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_indexes() -> Any:
+    project.forget()
+    yield
+    project.forget()
+
+
+SHOP = {
+    "pyproject.toml": "[project]\nname = 'shop'\n",
+    "src/shop/__init__.py": "from .models import Order as Order\nfrom shop.services.billing import charge\n",
+    "src/shop/db.py": """
+        from sqlalchemy.orm import DeclarativeBase
+
+        class Base(DeclarativeBase):
+            pass
+    """,
+    "src/shop/models.py": """
+        from shop.db import Base
+
+        class TimestampMixin:
+            pass
+
+        class Order(TimestampMixin, Base):
+            pass
+
+        class RushOrder(Order):
+            pass
+    """,
+    "src/shop/services/__init__.py": "",
+    "src/shop/services/billing.py": """
+        import threading
+        from shop import Order
+
+        _lock = threading.Lock()
+
+        def charge(order):
+            with _lock:
+                _post(order)
+
+        def _post(order):
+            return order
+
+        class Biller:
+            def __init__(self):
+                self.lock = threading.RLock()
+
+            def run(self, order):
+                with self.lock:
+                    self.step(order)
+
+            def step(self, order):
+                charge(order)
+    """,
+    "jobs/nightly.py": """
+        from shop import charge as do_charge
+        from shop.services.billing import Biller
+
+        def main():
+            do_charge(None)
+            Biller().run(None)
+
+        if __name__ == "__main__":
+            main()
+    """,
+}
+
+
+def _index(tmp_path: Path, files: Dict[str, str] = SHOP) -> ProjectIndex:
+    _write(tmp_path, files)
+    return project.index_for(str(tmp_path / "jobs" / "nightly.py"))
+
+
+def test_root_is_the_nearest_marker(tmp_path: Path) -> None:
+    _write(tmp_path, SHOP)
+    assert find_root(str(tmp_path / "src" / "shop" / "services" / "billing.py")) == str(tmp_path)
+    assert find_root(str(tmp_path / "jobs")) == str(tmp_path)
+
+
+def test_root_without_marker_is_above_the_top_package(tmp_path: Path) -> None:
+    _write(tmp_path, {"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/mod.py": "x = 1\n"})
+    root = find_root(str(tmp_path / "pkg" / "sub" / "mod.py"))
+    # tmp_path itself has no marker; its parents might (the test runs inside a repo).
+    assert root == str(tmp_path) or any(os.path.exists(os.path.join(root, m)) for m in project.ROOT_MARKERS)
+
+
+def test_module_names_src_layout_and_namespace_packages(tmp_path: Path) -> None:
+    _write(tmp_path, SHOP)
+    root = str(tmp_path)
+    assert module_names(str(tmp_path / "src/shop/services/billing.py"), root)[0] == "shop.services.billing"
+    assert module_names(str(tmp_path / "src/shop/__init__.py"), root)[:1] == ("shop",)
+    assert module_names(str(tmp_path / "src/shop/__init__.py"), root)[2] is True
+    # jobs/ has no __init__.py: a namespace package relative to the root.
+    assert module_names(str(tmp_path / "jobs/nightly.py"), root)[0] == "jobs.nightly"
+
+
+def test_resolve_follows_reexports(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert index.resolve("jobs.nightly", "do_charge") == "shop.services.billing.charge"
+    assert index.resolve("shop.services.billing", "Order") == "shop.models.Order"
+    assert index.resolve("jobs.nightly", "Biller") == "shop.services.billing.Biller"
+    assert index.resolve("jobs.nightly", "nope") is None
+    assert index.module_of(str(tmp_path / "jobs/nightly.py")) == "jobs.nightly"
+
+
+def test_class_hierarchy_across_files(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    assert index.class_bases("shop.models.Order") == ("shop.models.TimestampMixin", "shop.db.Base")
+    assert index.is_subclass("shop.models.RushOrder", ["sqlalchemy.orm.DeclarativeBase"])
+    assert index.is_subclass("shop.Order", ["sqlalchemy.orm.DeclarativeBase"])
+    assert not index.is_subclass("shop.models.TimestampMixin", ["sqlalchemy.orm.DeclarativeBase"])
+    assert index.subclasses_of(["sqlalchemy.orm.DeclarativeBase"]) == {
+        "shop.db.Base",
+        "shop.models.Order",
+        "shop.models.RushOrder",
+    }
+
+
+def test_functions_calls_and_with_items(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    charge = index.function("shop.charge")
+    assert charge is not None and charge.qualname == "shop.services.billing.charge"
+    (post,) = [s for s in charge.calls if s.callee.endswith("_post")]
+    assert post.with_items == ("threading.Lock()",)
+    run_ = index.function("shop.services.billing.Biller.run")
+    assert run_ is not None and run_.calls[0].with_items == ("threading.RLock()",)
+    callers = {(fn.qualname, site.span.line) for fn, site in index.callers("shop.services.billing.charge")}
+    assert ("jobs.nightly.main", 6) in callers
+    assert ("shop.services.billing.Biller.step", 23) in callers
+    callees = [target for _, target in index.callees("jobs.nightly.main")]
+    assert callees == [
+        "shop.services.billing.charge",
+        "shop.services.billing.Biller.__init__",
+        "shop.services.billing.Biller.run",
+    ]
+    main = index.function("jobs.nightly.<main>")
+    assert main is not None and main.kind == "main"
+    assert [t for _, t in index.callees("jobs.nightly.<main>")] == ["jobs.nightly.main"]
+
+
+def test_call_site_spans_are_code_point_columns(tmp_path: Path) -> None:
+    text = 'def f():\n    x = "é" ; g()\n\ndef g():\n    pass\n'
+    summary = summarise(str(tmp_path / "m.py"), text, "m", "", False)
+    (site,) = summary.functions["m.f"].calls
+    assert (site.span.line, site.span.column) == (2, 15)
+    assert text[site.span.start : site.span.end] == "g()"
+
+
+def test_guards_and_finally(tmp_path: Path) -> None:
+    text = textwrap.dedent(
+        """
+        def stage(job):
+            if not try_lock(job):
+                queue(job)
+                return
+            try:
+                work(job)
+            finally:
+                unlock(job)
+        """
+    )
+    summary = summarise("m.py", text, "m", "", False)
+    calls = {s.callee: s for s in summary.functions["m.stage"].calls}
+    assert calls["queue"].neg_guards == (calls["try_lock"].index,)
+    assert calls["work"].neg_guards == () and calls["work"].index > calls["try_lock"].index
+    assert calls["unlock"].in_finally and not calls["work"].in_finally
+
+
+def test_summaries_pickle(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    for summary in index.modules.values():
+        assert pickle.loads(pickle.dumps(summary)) == summary
+
+
+def test_entry_points_from_a_spec(tmp_path: Path) -> None:
+    files = dict(SHOP)
+    files["src/shop/schedule.py"] = """
+        from apscheduler.schedulers.blocking import BlockingScheduler
+        from shop.services import billing
+
+        sched = BlockingScheduler()
+
+        @sched.scheduled_job("cron", hour=5)
+        def nightly():
+            billing.charge(None)
+
+        def setup():
+            sched.add_job(billing.Biller().run, "interval", minutes=5)
+            sched.add_job(func=billing.charge, trigger="cron")
+    """
+    files["src/shop/celeryconfig.py"] = """
+        beat_schedule = {"refresh": {"task": "shop.services.billing.charge", "schedule": 60.0}}
+    """
+    index = _index(tmp_path, files)
+    spec = EntrySpec(
+        decorators={"scheduled_job": "APScheduler job"},
+        register_calls={"add_job": ("APScheduler job", 0, "func")},
+        schedule_assignments={"beat_schedule": ("Celery beat", "task")},
+        main_kind="__main__ script",
+    )
+    entries = index.entry_points(spec)
+    assert [e.kind for e in entries["shop.schedule.nightly"]] == ["APScheduler job"]
+    kinds = sorted(e.kind for e in entries["shop.services.billing.charge"])
+    assert kinds == ["APScheduler job", "Celery beat"]
+    assert "jobs.nightly.<main>" in entries
+    reach = {e.function for e in index.reaching_entries("shop.services.billing._post", spec)}
+    assert reach == {"shop.schedule.nightly", "shop.services.billing.charge", "jobs.nightly.<main>"}
+
+
+@pytest.fixture
+def facts_rule() -> Any:
+    """A test-only project rule (registered for the test, then removed)."""
+
+    class FactsProbe(Rule):
+        """Records class names per module."""
+
+        code = "OPS998"
+        name = "facts-probe"
+        message = "{what}"
+        tokens = ("class",)
+        needs_project = True
+        project_tokens = ("class ",)
+        default_enabled = False
+
+        @classmethod
+        def project_facts(cls, module: cst.Module, info: ModuleInfo) -> Any:
+            return sorted(s.name.value for s in module.body if isinstance(s, cst.ClassDef))
+
+        def visit_Module(self, node: cst.Module) -> None:
+            assert self.ctx.project is not None
+            facts = self.ctx.project.facts(self.code)
+            if facts.get("shop.models") == ["Order", "RushOrder", "TimestampMixin"]:
+                self.report(node, what="facts seen")
+
+    yield FactsProbe
+    REGISTRY.pop("OPS998", None)
+
+
+def test_rule_facts_and_ctx_project(tmp_path: Path, facts_rule: Any) -> None:
+    _write(tmp_path, SHOP)
+    path = str(tmp_path / "src/shop/models.py")
+    text = (tmp_path / "src/shop/models.py").read_text()
+    settings = Settings(root=str(tmp_path), select=("OPS998",))
+    findings = Linter(strict=True).lint_text(text, path, settings).findings
+    assert [f.message for f in findings] == ["facts seen"]
+    index = project.index_for(path)
+    assert "jobs.nightly" not in index.facts("OPS998")  # no "class " token there
+
+
+def test_refresh_uses_the_buffer(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    path = str(tmp_path / "jobs/nightly.py")
+    index.refresh(path, "def other():\n    pass\n")
+    assert index.function("jobs.nightly.other") is not None
+    assert index.function("jobs.nightly.main") is None
+    assert not index.callers("shop.services.billing.Biller.run")
+
+
+def test_runner_builds_and_pins_once(tmp_path: Path, facts_rule: Any) -> None:
+    _write(tmp_path, SHOP)
+    resolver = ConfigResolver(Overrides(select=("OPS998",)), cwd=str(tmp_path))
+    result = run([str(tmp_path)], resolver, RunOptions(strict=True, jobs=1), cwd=str(tmp_path))
+    paths: List[str] = sorted(f.path for f in result.findings if f.message == "facts seen")
+    assert paths == ["src/shop/db.py", "src/shop/models.py", "src/shop/services/billing.py"]
+    index = project.index_for(str(tmp_path))
+    assert not index.pinned
+
+
+def test_nested_projects_are_not_indexed(tmp_path: Path) -> None:
+    _write(tmp_path, SHOP)
+    _write(tmp_path / "vendor" / "other", {"pyproject.toml": "", "other.py": "def f():\n    pass\n"})
+    index = project.index_for(str(tmp_path / "jobs/nightly.py"))
+    assert not any(m.startswith("vendor") for m in index.modules)
