@@ -143,7 +143,10 @@ def check(
         out.append(report.render(fmt, findings, sources=sources))
     if show_fixes and fix:
         out.append(_show_fixes(result.files))
-    if fmt in ("full", "concise") and not statistics:
+    # Every explicit path excluded by --force-exclude (pre-commit passing an
+    # excluded file): nothing was checked, so say nothing.
+    all_force_excluded = bool(paths) and base.force_exclude and not result.files and not result.problems
+    if fmt in ("full", "concise") and not statistics and not all_force_excluded:
         out.append(_summary(findings, result.fixed, unsafe, fix))
     _emit("".join(out), output_file)
     sys.exit(_exit_code(findings, exit_zero))
