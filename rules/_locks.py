@@ -251,3 +251,13 @@ def looks_like_redis_name(name: str) -> bool:
     """``redis``, ``self.redis``, ``redis_client``, ``rds``, ``r`` (the redis-py docs' name)."""
     bare = name.lstrip("_").lower()
     return "redis" in bare or bare in {"r", "rds", "rdb", "rc", "redis_conn"}
+
+
+#: Libraries whose ``acquire(timeout=...)`` raises on failure instead of returning False
+#: (so the section after it runs only when the lock is held).
+RAISING_ACQUIRE_LIBRARIES: FrozenSet[str] = frozenset({"filelock", "portalocker", "lockfile", "zookeeper"})
+
+
+def lock_library(qualified: Optional[str]) -> Optional[str]:
+    """The library of a known lock constructor (``"filelock"`` for ``filelock.FileLock``)."""
+    return LOCK_CONSTRUCTORS.get(qualified) if qualified is not None else None

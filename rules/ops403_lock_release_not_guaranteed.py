@@ -1,0 +1,654 @@
+"""OPS403: a lock's ``release()`` that an exception can skip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+from opslint.rules import _locks
+
+from opslint.names import dotted_name
+from opslint.rule import PendingFix, Rule, keyword
+
+if TYPE_CHECKING:
+    from opslint.context import FileContext
+
+_Scope = Union[cst.Module, cst.FunctionDef, cst.ClassDef]
+_Block = Union[cst.Module, cst.IndentedBlock]
+
+
+@dataclass
+class _Site:
+    """An ``acquire`` call seen during the traversal, decided in ``leave_Module``."""
+
+    call: cst.Call
+    stack: Tuple[cst.CSTNode, ...]
+    #: Method-style acquire: the receiver (``self._lock``); None for acquire functions.
+    receiver: Optional[cst.BaseExpression]
+    #: For acquire functions: the names of the matching release functions.
+    release_names: Tuple[str, ...] = ()
+
+
+def _unwrap_await(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.expression if isinstance(expr, cst.Await) else expr
+
+
+def _single_expr(stmt: cst.BaseStatement) -> Optional[cst.BaseExpression]:
+    """The expression of a one-expression statement line (``lock.release()``)."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
+        return stmt.body[0].value
+    return None
+
+
+_EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "os.abort"})
+
+
+def _exits_small(small: cst.BaseSmallStatement) -> bool:
+    if isinstance(small, (cst.Return, cst.Raise, cst.Continue, cst.Break)):
+        return True
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        return dotted_name(small.value.func) in _EXIT_CALLS
+    return False
+
+
+def _exits(block: cst.BaseSuite) -> bool:
+    """Whether a block always leaves (its last statement returns, raises, continues, breaks or exits)."""
+    if isinstance(block, cst.IndentedBlock):
+        if not block.body:
+            return False
+        last = block.body[-1]
+        return isinstance(last, cst.SimpleStatementLine) and _exits_small(last.body[-1])
+    if isinstance(block, cst.SimpleStatementSuite):
+        return _exits_small(block.body[-1])
+    return False
+
+
+class _Risk(cst.CSTVisitor):
+    """Finds anything that can raise or leave the section early."""
+
+    def __init__(self) -> None:
+        self.risky = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.risky:
+            return False
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        if isinstance(
+            node,
+            (
+                cst.Call,
+                cst.Await,
+                cst.Raise,
+                cst.Yield,
+                cst.Assert,
+                cst.Subscript,
+                cst.Return,
+                cst.Break,
+                cst.Continue,
+                cst.For,
+                cst.With,
+                cst.Del,
+            ),
+        ):
+            self.risky = True
+            return False
+        return True
+
+
+class LockReleaseNotGuaranteed(Rule):
+    """A lock released outside `finally`: an exception leaves it held.
+
+    ## What it does
+    Checks for `acquire()` of a lock (threading, multiprocessing, asyncio,
+    redis-py `Lock` / `client.lock(...)`, filelock, fasteners, portalocker, or a
+    configured acquire function) followed later in the same block by its
+    `release()`, when the code in between can raise and the release is not in a
+    `finally` (nor replaced by a `with lock:` block).
+
+    Semaphores, bounded semaphores and rate limiters used as throttles are not
+    locks and are not checked; neither is an `acquire()` whose release lives in
+    another method (`__enter__`/`__exit__`) or a callback.
+
+    ## Why it matters
+    In incident 002 a shared API key was guarded by a hand-made lock: acquire,
+    import, release.  When the work between acquire and release raises, the
+    release never runs: a thread lock stays held forever, a redis lock until
+    its TTL (or forever without one), and every job queued behind it stalls.
+
+    ## Example
+    ```python
+    import threading
+
+    lock = threading.Lock()
+
+    def import_reports(account):
+        lock.acquire()
+        download(account)
+        lock.release()
+    ```
+
+    ## Use instead
+    ```python
+    import threading
+
+    lock = threading.Lock()
+
+    def import_reports(account):
+        with lock:
+            download(account)
+    ```
+
+    ## Fix safety
+    The fix wraps the statements between the acquire and the release in
+    `try:` and moves the release into `finally:`.  It is unsafe: the release
+    now also runs when the section raises or returns early, which is the
+    point, but it changes control flow (a `return` inside the section now
+    releases the lock too).  The fix is offered only for a blocking acquire
+    (or one whose result was checked) and a single release in the same block.
+
+    ## Options
+    - `acquire-functions`: qualified names of project functions that take a
+      lock (`["myapp.locks.acquire_api_key"]`); a name without dots matches
+      any callee with that last name.  (Files are only analysed when they
+      mention `acquire` or `lock`.)
+    - `release-functions`: the matching release functions.
+
+    ## See also
+    OPS401 (a path that skips the lock), OPS402 (a lock that is not atomic).
+    """
+
+    code = "OPS403"
+    name = "lock-release-not-guaranteed"
+    message = (
+        "The lock taken by `{acquire}` is released outside a `finally`: an exception before the release leaves it held"
+    )
+    tokens = ("acquire", "lock", "Lock")
+    fix_availability = "sometimes"
+
+    @dataclass(frozen=True)
+    class Options:
+        acquire_functions: Tuple[str, ...] = ()
+        release_functions: Tuple[str, ...] = ()
+
+    def __init__(self, ctx: FileContext, options: Any) -> None:
+        super().__init__(ctx, options)
+        self._sites: List[_Site] = []
+        #: (id of scope node, name) -> kinds bound to it ("lock", "throttle", "redis", "other").
+        self._bindings: Dict[Tuple[int, str], Set[str]] = {}
+        self._module_prefix = f"{self.ctx.module_name}." if self.ctx.module_name else ""
+
+    # -- collecting ---------------------------------------------------------
+
+    def _scope(self, classes: bool = True) -> _Scope:
+        for node in reversed(self.stack[:-1]):
+            if isinstance(node, cst.FunctionDef) or (classes and isinstance(node, cst.ClassDef)):
+                return node
+        return self.ctx.module
+
+    def _enclosing_class(self) -> Optional[cst.ClassDef]:
+        seen_function = False
+        for node in reversed(self.stack[:-1]):
+            if isinstance(node, cst.FunctionDef):
+                if seen_function:
+                    return None
+                seen_function = True
+            elif isinstance(node, cst.ClassDef):
+                return node if seen_function else None
+        return None
+
+    def _kind_of_value(self, value: cst.BaseExpression) -> str:
+        value = _unwrap_await(value)
+        if not isinstance(value, cst.Call):
+            return "other"
+        func = value.func
+        attr = func.attr.value if isinstance(func, cst.Attribute) else None
+        qualified = self.qualified_name(func)
+        kind = _locks.constructor_kind(qualified, attr)
+        library = _locks.lock_library(qualified)
+        if kind == "lock" and library is not None:
+            return f"lock:{library}"
+        if kind is not None:
+            return kind
+        if attr in _locks.REDIS_LOCK_METHODS and value.args:
+            return "lock"
+        return "other"
+
+    def _bind(self, target: cst.BaseExpression, kind: str) -> None:
+        if isinstance(target, cst.Name):
+            self._bindings.setdefault((id(self._scope()), target.value), set()).add(kind)
+        elif (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in ("self", "cls")
+        ):
+            klass = self._enclosing_class()
+            if klass is not None:
+                self._bindings.setdefault((id(klass), target.attr.value), set()).add(kind)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, "other")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        kind = self._kind_of_value(node.value)
+        for target in node.targets:
+            self._bind(target.target, kind)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        kind = self._kind_of_value(node.value) if node.value is not None else "other"
+        if kind == "other":
+            kind = self._kind_of_annotation(node.annotation.annotation)
+        self._bind(node.target, kind)
+
+    def _kind_of_annotation(self, annotation: cst.BaseExpression) -> str:
+        if isinstance(annotation, cst.Subscript):  # Optional[Lock]
+            for element in annotation.slice:
+                if isinstance(element.slice, cst.Index):
+                    return self._kind_of_annotation(element.slice.value)
+            return "other"
+        qualified = self.qualified_name(annotation)
+        attr = annotation.attr.value if isinstance(annotation, cst.Attribute) else None
+        return _locks.constructor_kind(qualified, attr) or "other"
+
+    def visit_Param(self, node: cst.Param) -> None:
+        if node.annotation is not None:
+            kind = self._kind_of_annotation(node.annotation.annotation)
+            self._bindings.setdefault((id(self._scope(classes=False)), node.name.value), set()).add(kind)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, self._kind_of_value(node.item))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _locks.ACQUIRE_METHODS:
+            if dotted_name(func.value) is not None or isinstance(func.value, cst.Subscript):
+                self._sites.append(_Site(node, tuple(self.stack), func.value))
+            return
+        releases = self._acquire_function(func)
+        if releases:
+            self._sites.append(_Site(node, tuple(self.stack), None, releases))
+
+    def _callee_names(self, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
+        """(qualified name or None, last name) of a callee."""
+        last = (
+            func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        )
+        qualified = self.qualified_name(func)
+        if qualified is None and isinstance(func, cst.Name):
+            qualified = self._module_prefix + func.value
+        return qualified, last
+
+    def _acquire_function(self, func: cst.BaseExpression) -> Tuple[str, ...]:
+        qualified, last = self._callee_names(func)
+        if last is None:
+            return ()
+        configured = self.options.acquire_functions
+        if configured and any(name == qualified or ("." not in name and name == last) for name in configured):
+            return tuple(self.options.release_functions) or ("release",)
+        # A project helper pair: acquire_api_key_lock(...) / release_api_key_lock(...).
+        lowered = last.lower().lstrip("_")
+        if lowered.startswith("acquire") and _locks.looks_like_lock_name(lowered[len("acquire") :].lstrip("_")):
+            rest = last.lstrip("_")[len("acquire") :]
+            return (last.replace("acquire" + rest, "release" + rest).replace("Acquire", "Release"),)
+        return ()
+
+    # -- deciding -------------------------------------------------------------
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if self.ctx.is_test_file:
+            return
+        for site in self._sites:
+            self._check(site)
+
+    def _receiver_kind(self, site: _Site) -> Optional[str]:
+        receiver = site.receiver
+        assert receiver is not None
+        scopes = [n for n in site.stack if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
+        if isinstance(receiver, cst.Name):
+            for scope in reversed(scopes):
+                if isinstance(scope, cst.ClassDef):
+                    continue
+                kinds = self._bindings.get((id(scope), receiver.value))
+                if kinds:
+                    return self._pick(kinds, receiver.value)
+            kinds = self._bindings.get((id(self.ctx.module), receiver.value))
+            if kinds:
+                return self._pick(kinds, receiver.value)
+            return self._by_name(receiver.value)
+        if isinstance(receiver, cst.Attribute):
+            base = receiver.value
+            if isinstance(base, cst.Name) and base.value in ("self", "cls"):
+                klass = next((n for n in reversed(scopes) if isinstance(n, cst.ClassDef)), None)
+                if klass is not None:
+                    kinds = self._bindings.get((id(klass), receiver.attr.value))
+                    if kinds:
+                        return self._pick(kinds, receiver.attr.value)
+            qualified = self.qualified_name(receiver)
+            if qualified is not None and _locks.constructor_kind(qualified) == "throttle":
+                return None
+            return self._by_name(receiver.attr.value)
+        if isinstance(receiver, cst.Subscript):
+            name = dotted_name(receiver.value)
+            return self._by_name(name.rsplit(".", 1)[-1]) if name else None
+        return None
+
+    @staticmethod
+    def _pick(kinds: Set[str], name: str) -> Optional[str]:
+        if "throttle" in kinds or "redis" in kinds:
+            return None
+        locks = sorted(k for k in kinds if k.startswith("lock"))
+        if locks:
+            return locks[-1]
+        return LockReleaseNotGuaranteed._by_name(name)
+
+    @staticmethod
+    def _by_name(name: str) -> Optional[str]:
+        if _locks.looks_like_throttle_name(name):
+            return None
+        return "lock" if _locks.looks_like_lock_name(name) else None
+
+    def _is_release(self, expr: Optional[cst.BaseExpression], site: _Site, key: str) -> bool:
+        if expr is None:
+            return False
+        expr = _unwrap_await(expr)
+        if not isinstance(expr, cst.Call):
+            return False
+        func = expr.func
+        if site.receiver is not None:
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _locks.RELEASE_METHODS
+                and self._text(func.value) == key
+            )
+        qualified, last = self._callee_names(func)
+        if not any(name == qualified or name.rsplit(".", 1)[-1] == last for name in site.release_names):
+            return False
+        first = site.call.args[0].value if site.call.args else None
+        other = expr.args[0].value if expr.args else None
+        return first is None or other is None or self._text(first) == self._text(other)
+
+    def _text(self, node: cst.CSTNode) -> str:
+        return "".join(self.edits.code(node).split())
+
+    def _releases_within(self, node: cst.CSTNode, site: _Site, key: str) -> bool:
+        found = False
+
+        class _Find(cst.CSTVisitor):
+            def on_visit(inner, child: cst.CSTNode) -> bool:  # noqa: N805
+                nonlocal found
+                if found:
+                    return False
+                if isinstance(child, cst.Call) and self._is_release(child, site, key):
+                    found = True
+                    return False
+                return True
+
+        node.visit(_Find())
+        return found
+
+    def _check(self, site: _Site) -> None:
+        if site.receiver is not None:
+            kind = self._receiver_kind(site)
+            if kind is None:
+                return
+            raising = kind.partition(":")[2] in _locks.RAISING_ACQUIRE_LIBRARIES
+            key = self._text(site.receiver)
+            label = f"{self.edits.code(site.receiver)}.acquire()"
+        else:
+            key = ""
+            label = self.edits.code(site.call.func) + "()"
+            raising = False
+        located = self._statement_of(site)
+        if located is None:
+            return
+        stmt, block, index = located
+        section = self._section(site, stmt, block, index)
+        if section is None:
+            return
+        body, start, checked = section
+        release_at = None
+        for position in range(start, len(body)):
+            candidate = body[position]
+            if self._is_release(_single_expr(candidate), site, key):
+                release_at = position
+                break
+            if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
+                return
+        if release_at is None:
+            return
+        between = body[start:release_at]
+        if not any(self._risky(s, site, key) for s in between):
+            return
+        fix = None
+        blocking = site.receiver is None or self._blocking(site.call)
+        if (checked or raising or blocking) and not any(self._releases_within(s, site, key) for s in between):
+            fix = self._fix(stmt, body, start, release_at)
+        self.report(site.call, acquire=label, fix=fix)
+
+    def _statement_of(self, site: _Site) -> Optional[Tuple[cst.BaseStatement, _Block, int]]:
+        """The statement holding the acquire, its block and its index there."""
+        stack = site.stack
+        for depth in range(len(stack) - 2, -1, -1):
+            node = stack[depth]
+            if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+                return None
+            if isinstance(node, cst.BaseStatement):
+                parent = stack[depth - 1] if depth > 0 else None
+                if not isinstance(parent, (cst.IndentedBlock, cst.Module)):
+                    return None
+                if isinstance(node, cst.SimpleStatementLine) and len(node.body) != 1:
+                    return None
+                for index, child in enumerate(parent.body):
+                    if child is node:
+                        return self._lift_try(stack[: depth - 1], node, parent, index)
+                return None
+        return None
+
+    @staticmethod
+    def _lift_try(
+        outer: Sequence[cst.CSTNode], node: cst.BaseStatement, block: _Block, index: int
+    ) -> Optional[Tuple[cst.BaseStatement, _Block, int]]:
+        """``try: lock.acquire(timeout=5)`` / ``except Timeout: exit``: the section follows the ``try``."""
+        if index != len(block.body) - 1 or len(outer) < 2:
+            return node, block, index
+        holder, container = outer[-1], outer[-2]
+        if (
+            isinstance(holder, cst.Try)
+            and holder.body is block
+            and holder.handlers
+            and holder.orelse is None
+            and holder.finalbody is None
+            and all(_exits(h.body) for h in holder.handlers)
+            and isinstance(container, (cst.IndentedBlock, cst.Module))
+            and isinstance(node, cst.SimpleStatementLine)
+            and isinstance(node.body[0], cst.Expr)
+        ):
+            for position, child in enumerate(container.body):
+                if child is holder:
+                    return holder, container, position
+        return node, block, index
+
+    def _section(
+        self, site: _Site, stmt: cst.BaseStatement, block: _Block, index: int
+    ) -> Optional[Tuple[Sequence[cst.BaseStatement], int, bool]]:
+        """The statements that follow a successful acquire: (block body, start index, result checked)."""
+        call = site.call
+        if isinstance(stmt, cst.If):
+            test = _unwrap_await(stmt.test)
+            if test is call:
+                if not isinstance(stmt.body, cst.IndentedBlock):
+                    return None
+                return stmt.body.body, 0, True
+            if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                if _unwrap_await(test.expression) is call and _exits(stmt.body) and stmt.orelse is None:
+                    return block.body, index + 1, True
+            return None
+        if isinstance(stmt, (cst.While, cst.Try)):
+            return block.body, index + 1, True
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return None
+        small = stmt.body[0]
+        if isinstance(small, cst.Expr) and _unwrap_await(small.value) is call:
+            return block.body, index + 1, False
+        if (
+            isinstance(small, (cst.Assign, cst.AnnAssign))
+            and small.value is not None
+            and _unwrap_await(small.value) is call
+        ):
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+                return None
+            flag = targets[0].value
+            body = block.body
+            start = index + 1
+            while start < len(body):
+                nxt = body[start]
+                if not isinstance(nxt, cst.If) or not self._mentions(nxt.test, flag):
+                    break
+                test = nxt.test
+                if isinstance(test, cst.Name) and test.value == flag:
+                    if isinstance(nxt.body, cst.IndentedBlock):
+                        return nxt.body.body, 0, True
+                    return None
+                if _exits(nxt.body) and nxt.orelse is None:
+                    start += 1
+                    continue
+                return None
+            return body, start, start > index + 1
+        return None
+
+    @staticmethod
+    def _mentions(expr: cst.BaseExpression, name: str) -> bool:
+        class _Find(cst.CSTVisitor):
+            hit = False
+
+            def visit_Name(inner, node: cst.Name) -> None:  # noqa: N805
+                if node.value == name:
+                    inner.hit = True
+
+        finder = _Find()
+        expr.visit(finder)
+        return finder.hit
+
+    def _protects(self, node: cst.Try, site: _Site, key: str) -> bool:
+        """A ``try`` whose ``finally`` releases the lock."""
+        return node.finalbody is not None and self._releases_within(node.finalbody, site, key)
+
+    def _risky(self, stmt: cst.BaseStatement, site: _Site, key: str) -> bool:
+        if isinstance(stmt, cst.Try):
+            if self._protects(stmt, site, key):
+                return False
+            broad = any(self._broad(h) and not self._escapes(h) for h in stmt.handlers)
+            if broad:
+                return (stmt.orelse is not None and self._risky_node(stmt.orelse)) or (
+                    stmt.finalbody is not None and self._risky_node(stmt.finalbody)
+                )
+        return self._risky_node(stmt)
+
+    @staticmethod
+    def _risky_node(node: cst.CSTNode) -> bool:
+        finder = _Risk()
+        node.visit(finder)
+        return finder.risky
+
+    def _broad(self, handler: cst.ExceptHandler) -> bool:
+        if handler.type is None:
+            return True
+        names = [handler.type]
+        if isinstance(handler.type, cst.Tuple):
+            names = [e.value for e in handler.type.elements]
+        return any(isinstance(n, cst.Name) and n.value in ("Exception", "BaseException") for n in names)
+
+    @staticmethod
+    def _escapes(handler: cst.ExceptHandler) -> bool:
+        class _Find(cst.CSTVisitor):
+            hit = False
+
+            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+                if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                    return False
+                if isinstance(node, (cst.Raise, cst.Return, cst.Break, cst.Continue)):
+                    inner.hit = True
+                return not inner.hit
+
+        finder = _Find()
+        handler.body.visit(finder)
+        return finder.hit
+
+    @staticmethod
+    def _blocking(call: cst.Call) -> bool:
+        """``acquire()`` that waits: no ``blocking=False``, no timeout, no positional flag."""
+        if any(arg.keyword is None for arg in call.args):
+            return False
+        blocking = keyword(call, "blocking")
+        if blocking is not None and not (isinstance(blocking.value, cst.Name) and blocking.value.value == "True"):
+            return False
+        return all(keyword(call, k) is None for k in ("timeout", "blocking_timeout"))
+
+    # -- the fix --------------------------------------------------------------
+
+    def _fix(
+        self, stmt: cst.BaseStatement, body: Sequence[cst.BaseStatement], start: int, release_at: int
+    ) -> Optional[PendingFix]:
+        positions = self.ctx.positions()
+        lines = self.ctx.lines
+        text = self.ctx.text
+        first = body[start]
+        release = body[release_at]
+        previous_end = positions[stmt].end.line if start == 0 else positions[body[start - 1]].end.line
+        if isinstance(stmt, cst.If) and start == 0:
+            previous_end = positions[stmt.test].end.line
+        for node in body[start : release_at + 1]:
+            rng = positions[node]
+            if rng.start.line <= previous_end:
+                return None  # statements sharing a line: leave it to the author
+            previous_end = rng.end.line
+        first_pos = positions[first].start
+        release_pos = positions[release].start
+        if first_pos.column != release_pos.column:
+            return None
+        indent = text[lines.offset(first_pos.line, 0) : lines.offset(first_pos.line, first_pos.column)]
+        if indent.strip():
+            return None
+        unit = self.ctx.module.default_indent
+        newline = self.ctx.module.default_newline
+        frozen = self._string_continuation_lines(body[start:release_at])
+        begin = lines.offset(first_pos.line, first_pos.column)
+        section = text[begin : lines.offset(release_pos.line, 0)]
+        out: List[str] = []
+        for number, line in enumerate(section.splitlines(keepends=True)):
+            absolute = first_pos.line + number
+            if number == 0:
+                out.append(indent + unit + line)
+            elif absolute in frozen or not line.strip():
+                out.append(line)
+            else:
+                out.append(unit + line)
+        if not isinstance(release, cst.SimpleStatementLine):
+            return None
+        release_end = release.body[0]
+        release_text = self.edits.code(release_end)
+        new = f"try:{newline}{''.join(out)}{indent}finally:{newline}{indent}{unit}{release_text}"
+        return PendingFix.unsafe(
+            "Release the lock in a `finally`",
+            self.edits.replace_range(first, release_end, new),
+        )
+
+    def _string_continuation_lines(self, statements: Sequence[cst.BaseStatement]) -> Set[int]:
+        """Lines inside multi-line strings (never re-indented)."""
+        positions = self.ctx.positions()
+        frozen: Set[int] = set()
+
+        class _Strings(cst.CSTVisitor):
+            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+                if isinstance(node, (cst.SimpleString, cst.FormattedString)):
+                    rng = positions[node]
+                    frozen.update(range(rng.start.line + 1, rng.end.line + 1))
+                    return False
+                return True
+
+        for statement in statements:
+            statement.visit(_Strings())
+        return frozen
