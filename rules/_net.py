@@ -40,6 +40,10 @@ class NetCall:
     no_timeout_param: bool = False
     #: Why it waits forever, for the message.
     why: str = "a stalled server blocks this call forever"
+    #: Connects only when given a host (``ftplib.FTP()`` then ``connect(host, port, timeout)``).
+    connects_with_host_only: bool = False
+    #: Standard library and gRPC clients: in test modules they mostly talk to fakes and local servers.
+    skip_in_tests: bool = False
 
 
 _REQ_VERB = NetCall(FOREVER, None, 0, takes_params=True)
@@ -62,7 +66,7 @@ CALLS["httpx.request"] = _HTTPX_REQUEST
 CALLS["httpx.stream"] = _HTTPX_REQUEST
 CALLS["httpx.Client"] = NetCall(NONE_ONLY)
 CALLS["httpx.AsyncClient"] = NetCall(NONE_ONLY)
-CALLS["urllib.request.urlopen"] = NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT)
+CALLS["urllib.request.urlopen"] = NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT, skip_in_tests=True)
 CALLS["urllib.request.Request"] = NetCall(NEVER, None, 0)
 CALLS["urllib3.request"] = NetCall(FOREVER, None, 1, why=_SOCKET_DEFAULT)
 CALLS["urllib3.PoolManager"] = NetCall(NONE_ONLY)
@@ -71,26 +75,32 @@ CALLS["urllib3.ProxyManager"] = NetCall(NONE_ONLY)
 CALLS["urllib3.HTTPConnectionPool"] = NetCall(NONE_ONLY, 2)
 CALLS["urllib3.HTTPSConnectionPool"] = NetCall(NONE_ONLY, 2)
 CALLS["aiohttp.request"] = NetCall(NEVER, None, 1)
-CALLS["http.client.HTTPConnection"] = NetCall(FOREVER, 2, why=_SOCKET_DEFAULT)
+CALLS["http.client.HTTPConnection"] = NetCall(FOREVER, 2, why=_SOCKET_DEFAULT, skip_in_tests=True)
 # 3.11: (host, port, key_file, cert_file, timeout, ...); 3.12: keyword-only.
-CALLS["http.client.HTTPSConnection"] = NetCall(FOREVER, 4, why=_SOCKET_DEFAULT)
-CALLS["smtplib.SMTP"] = NetCall(FOREVER, 3, why=_SOCKET_DEFAULT)
-CALLS["smtplib.SMTP_SSL"] = NetCall(FOREVER, 5, why=_SOCKET_DEFAULT)
-CALLS["ftplib.FTP"] = NetCall(FOREVER, 4, why=_SOCKET_DEFAULT)
-CALLS["ftplib.FTP_TLS"] = NetCall(FOREVER, 7, why=_SOCKET_DEFAULT)
-CALLS["poplib.POP3"] = NetCall(FOREVER, 2, why=_SOCKET_DEFAULT)
-CALLS["poplib.POP3_SSL"] = NetCall(FOREVER, 4, why=_SOCKET_DEFAULT)
+CALLS["http.client.HTTPSConnection"] = NetCall(FOREVER, 4, why=_SOCKET_DEFAULT, skip_in_tests=True)
+CALLS["smtplib.SMTP"] = NetCall(FOREVER, 3, why=_SOCKET_DEFAULT, skip_in_tests=True)
+CALLS["smtplib.SMTP_SSL"] = NetCall(FOREVER, 5, why=_SOCKET_DEFAULT, skip_in_tests=True)
+CALLS["ftplib.FTP"] = NetCall(FOREVER, 4, why=_SOCKET_DEFAULT, skip_in_tests=True, connects_with_host_only=True)
+CALLS["ftplib.FTP_TLS"] = NetCall(FOREVER, 7, why=_SOCKET_DEFAULT, skip_in_tests=True, connects_with_host_only=True)
+CALLS["poplib.POP3"] = NetCall(FOREVER, 2, why=_SOCKET_DEFAULT, skip_in_tests=True)
+CALLS["poplib.POP3_SSL"] = NetCall(FOREVER, 4, why=_SOCKET_DEFAULT, skip_in_tests=True)
 _IMAP_WHY = "its timeout defaults to None, so a stalled server blocks forever"
-CALLS["imaplib.IMAP4"] = NetCall(FOREVER, 2, why=_IMAP_WHY)
-CALLS["imaplib.IMAP4_SSL"] = NetCall(FOREVER, 5, why=_IMAP_WHY)
-CALLS["socket.create_connection"] = NetCall(FOREVER, 1, why=_SOCKET_DEFAULT)
+CALLS["imaplib.IMAP4"] = NetCall(FOREVER, 2, why=_IMAP_WHY, skip_in_tests=True)
+CALLS["imaplib.IMAP4_SSL"] = NetCall(FOREVER, 5, why=_IMAP_WHY, skip_in_tests=True)
+CALLS["socket.create_connection"] = NetCall(FOREVER, 1, why=_SOCKET_DEFAULT, skip_in_tests=True)
 _XMLRPC = NetCall(
     FOREVER,
     no_timeout_param=True,
+    skip_in_tests=True,
     why="it takes no timeout and its default transport waits forever; pass a `transport=` that sets one",
 )
 CALLS["xmlrpc.client.ServerProxy"] = _XMLRPC
 CALLS["xmlrpc.client.Server"] = _XMLRPC
+
+#: ``socket.setdefaulttimeout(x)`` gives the standard library clients a timeout.
+SET_DEFAULT_TIMEOUT = "socket.setdefaulttimeout"
+#: The reason shared by clients that fall back to the global socket default.
+SOCKET_DEFAULT_WHY = _SOCKET_DEFAULT
 
 #: Keyword (and positional index) by which xmlrpc's ServerProxy receives a transport.
 XMLRPC_TRANSPORT = ("transport", 1)
@@ -142,7 +152,7 @@ _POOL_METHODS: Dict[str, NetCall] = {
     "request_encode_body": NetCall(POOL, None, 1, why=_SOCKET_DEFAULT),
 }
 
-_OPENER_METHODS: Dict[str, NetCall] = {"open": NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT)}
+_OPENER_METHODS: Dict[str, NetCall] = {"open": NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT, skip_in_tests=True)}
 
 REQUESTS_SESSION = ClientKind("requests.Session", _SESSION_METHODS)
 HTTPX_CLIENT = ClientKind("httpx.Client", _HTTPX_METHODS)
@@ -168,7 +178,6 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     "urllib3.connectionpool.HTTPConnectionPool": URLLIB3_POOL,
     "urllib3.connectionpool.HTTPSConnectionPool": URLLIB3_POOL,
     "urllib.request.build_opener": URLLIB_OPENER,
-    "urllib.request.OpenerDirector": URLLIB_OPENER,
 }
 
 #: Session methods that, when reassigned on an instance, usually inject a default timeout.
@@ -180,7 +189,9 @@ PLAIN_ADAPTERS = frozenset({"requests.adapters.HTTPAdapter", "requests.HTTPAdapt
 GRPC_MODULE_SUFFIX = "_pb2_grpc"
 GRPC_STUB_SUFFIX = "Stub"
 #: ``stub.Method(request, timeout=None, metadata=None, ...)``: timeout is the second argument.
-GRPC_CALL = NetCall(FOREVER, 1, why="gRPC sets no deadline by default, so a stalled server blocks forever")
+GRPC_CALL = NetCall(
+    FOREVER, 1, why="gRPC sets no deadline by default, so a stalled server blocks forever", skip_in_tests=True
+)
 #: ``stub.Method.future(...)`` / ``.with_call(...)`` take the same arguments.
 GRPC_CALL_VARIANTS = frozenset({"future", "with_call"})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -71,6 +71,14 @@ def _assigned_only_none(function: Optional[cst.FunctionDef], name: str) -> bool:
     if m.findall(function, m.Global() | m.Nonlocal()):
         return False
     return bool(values) and all(_net_is_none(v) for v in values)
+
+
+def _mentions_timeout(test: cst.BaseExpression) -> bool:
+    for node in m.findall(test, m.Name() | m.Attribute()):
+        name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else ""
+        if isinstance(name, str) and "timeout" in name.lower():
+            return True
+    return False
 
 
 def _net_is_none(expr: cst.BaseExpression) -> bool:
@@ -168,7 +176,11 @@ class MissingTimeout(Rule):
     def __init__(self, ctx: object, options: object) -> None:
         super().__init__(ctx, options)  # type: ignore[arg-type]
         self.tracker = _net.ClientTracker(self.qualified_name)
-        self.pending: List[Tuple[cst.Call, Where]] = []
+        self.pending: List[Tuple[cst.Call, Where, bool]] = []
+        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, bool]] = []
+        self._guard_cache: Dict[int, bool] = {}
+        #: ``socket.setdefaulttimeout(n)`` somewhere in the file.
+        self.global_default_set = False
 
     # -- bindings ------------------------------------------------------------
 
@@ -201,30 +213,63 @@ class MissingTimeout(Rule):
         at = _net.where(self.stack)
         self.tracker.on_mount(node, at)
         callee = self.qualified_name(node.func)
+        guarded = self._guarded_by_timeout_test()
         if callee is not None:
             spec = CALLS.get(callee)
             if spec is not None:
-                self._judge(node, spec, f"`{callee}`", at, pool_timeout=None)
+                self.pending_calls.append((node, spec, f"`{callee}`", at, guarded))
                 return
             if callee in _net.TIMEOUT_OBJECTS:
                 self._judge_timeout_object(node, callee)
                 return
+            if callee == _net.SET_DEFAULT_TIMEOUT and node.args and not _net_is_none(node.args[0].value):
+                self.global_default_set = True
         if isinstance(node.func, cst.Attribute):
-            self.pending.append((node, at))
+            self.pending.append((node, at, guarded))
+
+    def _guarded_by_timeout_test(self) -> bool:
+        """A timeout test (``if timeout is not None:``) around the call or in its function.
+
+        Such code passes no timeout on purpose when its caller gave none.
+        """
+        scope: Optional[cst.CSTNode] = self.enclosing(cst.FunctionDef)
+        tests: List[cst.BaseExpression] = []
+        if isinstance(scope, cst.FunctionDef):
+            key = id(scope)
+            cached = self._guard_cache.get(key)
+            if cached is not None:
+                return cached
+            for node in m.findall(scope, m.If() | m.IfExp()):
+                assert isinstance(node, (cst.If, cst.IfExp))
+                tests.append(node.test)
+            result = any(_mentions_timeout(t) for t in tests)
+            self._guard_cache[key] = result
+            return result
+        return any(isinstance(n, (cst.If, cst.IfExp)) and _mentions_timeout(n.test) for n in self.stack[:-1])
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self.tracker.finish()
-        for call, at in self.pending:
-            self._judge_method(call, at)
+        for call, spec, shown, at, guarded in self.pending_calls:
+            if not self._skipped(spec, guarded):
+                self._judge(call, spec, shown, at, pool_timeout=None)
+        for call, at, guarded in self.pending:
+            self._judge_method(call, at, guarded)
 
-    def _judge_method(self, call: cst.Call, at: Where) -> None:
+    def _skipped(self, spec: NetCall, guarded: bool) -> bool:
+        if guarded:
+            return True
+        if spec.skip_in_tests and self.ctx.is_test_file:
+            return True
+        return self.global_default_set and spec.why == _net.SOCKET_DEFAULT_WHY
+
+    def _judge_method(self, call: cst.Call, at: Where, guarded: bool) -> None:
         func = call.func
         assert isinstance(func, cst.Attribute)
         method = func.attr.value
         client = self.tracker.client(func.value, at)
         if client is not None and client.kind is not _net.GRPC_STUB:
             spec = client.kind.methods.get(method)
-            if spec is None:
+            if spec is None or self._skipped(spec, guarded):
                 return
             label = f"`{self.edits.code(func)}` (`{client.kind.label}`)"
             self._judge(call, spec, label, at, pool_timeout=client.timeout_set)
@@ -239,6 +284,8 @@ class MissingTimeout(Rule):
             return
         stub = client if client is not None else self.tracker.client(stub_expr, at)
         if stub is None or stub.kind is not _net.GRPC_STUB:
+            return
+        if self._skipped(_net.GRPC_CALL, guarded):
             return
         label = f"`{self.edits.code(func)}` (gRPC stub `{stub.label.rsplit('.', 1)[-1]}`)"
         self._judge(call, _net.GRPC_CALL, label, at, pool_timeout=None)
@@ -288,6 +335,8 @@ class MissingTimeout(Rule):
             return
         if spec.no_timeout_param:
             self._judge_xmlrpc(call, spec, shown)
+            return
+        if spec.connects_with_host_only and not any(a.keyword is None or a.keyword.value == "host" for a in call.args):
             return
         state = self._state(call, spec, at)
         if state.state in (OK, UNKNOWN):
