@@ -123,6 +123,12 @@ class BufferedSdk:
     #: Calls whose return value must be waited on (pubsub ``publish`` futures):
     #: a use whose result gets ``.result()`` is drained.
     future_uses: bool = False
+    #: Factories that return the SDK's process-wide client (``ldclient.get``):
+    #: every name bound to them is the same client.
+    singleton_factories: Tuple[str, ...] = ()
+
+    def singleton_factory(self, qualified: str) -> bool:
+        return qualified in self.singleton_factories
 
     @property
     def drains_at_exit(self) -> bool:
@@ -346,6 +352,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         exit_hook=ExitHook.NONE,
         buffer_note="sends analytics events every 5 s from a daemon thread and `flush()` does not wait",
         context_manager=True,
+        singleton_factories=("ldclient.get",),
     ),
     BufferedSdk(
         key="statsig",
@@ -502,6 +509,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         drains=(_d("flush"), _d("shutdown", reusable=False)),
         exit_hook=ExitHook.DRAINS,
         buffer_note="exports traces from a batch processor every 5 s",
+        singleton_factories=("langfuse.get_client",),
     ),
     BufferedSdk(
         key="newrelic",

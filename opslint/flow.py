@@ -1,0 +1,478 @@
+"""Small intraprocedural path queries over LibCST statements.
+
+Not a full control-flow graph: a forward "may" analysis over the statement
+tree, which is what the OPS1xx rules need ("can this exit be reached after a
+use without a drain on that path?").  Facts are hashable items in a frozenset;
+paths join by union; ``None`` means "unreachable".
+
+* :class:`ExitKind` and :func:`exit_kind_of_call` / :func:`exit_kind_of_statement`:
+  what ends a function or the process (``return``, ``sys.exit()``, ``exit()``,
+  ``raise SystemExit``, ``os._exit()``, ``raise``).
+* :func:`loops_forever`: ``while True:`` without a ``break`` (a server loop).
+* :func:`tail_statements`: the statements that may run last before a
+  function falls off its end or returns (for "sleep before exit").
+* :class:`PathWalker`: the forward walker.  Subclasses override
+  :meth:`PathWalker.on_node` (transfer function for one simple statement or a
+  test expression), :meth:`PathWalker.with_drains` (facts a ``with`` item
+  removes when the block is left, on every path) and
+  :meth:`PathWalker.on_exit`.  ``try``/``finally`` and ``with`` blocks are
+  applied to every exit that leaves them; explicit ``raise`` inside a ``try``
+  with handlers goes to the handlers; ``break``/``continue`` are followed;
+  :meth:`PathWalker.inline` walks a callee's body in the caller's context (its
+  ``return`` goes back to the caller, its ``sys.exit()`` leaves through the
+  caller's ``finally`` blocks).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable, FrozenSet, Generic, Hashable, List, Optional, Sequence, TypeVar, Union
+
+import libcst as cst
+
+from opslint.names import ImportTable
+
+F = TypeVar("F", bound=Hashable)
+State = Optional[FrozenSet[F]]
+
+
+class ExitKind(enum.Enum):
+    #: The function body ends.
+    END = "end"
+    RETURN = "return"
+    #: ``sys.exit()``, ``exit()``, ``quit()``, ``raise SystemExit``: atexit and ``finally`` run.
+    SYS_EXIT = "sys.exit"
+    #: ``os._exit()``: nothing runs.
+    HARD_EXIT = "os._exit"
+    #: Any other explicit ``raise`` that is not caught in the function.
+    RAISE = "raise"
+
+
+_SYS_EXITS = {"sys.exit", "exit", "quit", "builtins.exit", "builtins.quit", "_sys.exit"}
+_HARD_EXITS = {"os._exit", "posix._exit"}
+
+
+def exit_kind_of_call(call: cst.Call, imports: Optional[ImportTable] = None) -> Optional[ExitKind]:
+    """``SYS_EXIT`` for ``sys.exit(...)``/``exit()``/``quit()``, ``HARD_EXIT`` for ``os._exit``."""
+    func = call.func
+    qual = imports.resolve(func) if imports is not None else None
+    if qual is None and isinstance(func, cst.Name) and func.value in ("exit", "quit"):
+        qual = func.value
+    if qual is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        qual = f"{func.value.value}.{func.attr.value}" if func.value.value in ("sys", "os") else None
+    if qual in _SYS_EXITS:
+        return ExitKind.SYS_EXIT
+    if qual in _HARD_EXITS:
+        return ExitKind.HARD_EXIT
+    return None
+
+
+def _raises_system_exit(node: cst.Raise) -> bool:
+    exc = node.exc
+    if isinstance(exc, cst.Call):
+        exc = exc.func
+    return isinstance(exc, cst.Name) and exc.value == "SystemExit"
+
+
+def exit_kind_of_statement(small: cst.BaseSmallStatement, imports: Optional[ImportTable] = None) -> Optional[ExitKind]:
+    """The exit a simple statement performs, if any."""
+    if isinstance(small, cst.Return):
+        return ExitKind.RETURN
+    if isinstance(small, cst.Raise):
+        return ExitKind.SYS_EXIT if _raises_system_exit(small) else ExitKind.RAISE
+    if isinstance(small, cst.Expr):
+        value = small.value
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call):
+            return exit_kind_of_call(value, imports)
+    return None
+
+
+def _is_true(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Name) and expr.value == "True":
+        return True
+    return isinstance(expr, cst.Integer) and expr.value not in ("0",)
+
+
+class _BreakFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+        self.depth = 0
+
+    def visit_For(self, node: cst.For) -> bool:
+        self.depth += 1
+        return True
+
+    def leave_For(self, node: cst.For) -> None:
+        self.depth -= 1
+
+    def visit_While(self, node: cst.While) -> bool:
+        self.depth += 1
+        return True
+
+    def leave_While(self, node: cst.While) -> None:
+        self.depth -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Break(self, node: cst.Break) -> None:
+        if self.depth == 0:
+            self.found = True
+
+
+def has_break(loop: Union[cst.For, cst.While]) -> bool:
+    """Whether a ``break`` leaves this loop (not an inner one)."""
+    finder = _BreakFinder()
+    loop.body.visit(finder)
+    return finder.found
+
+
+def loops_forever(loop: cst.CSTNode) -> bool:
+    """``while True:`` (or ``while 1:``) that no ``break`` leaves: a server/consumer loop."""
+    return isinstance(loop, cst.While) and _is_true(loop.test) and not has_break(loop)
+
+
+def suite_statements(suite: cst.BaseSuite) -> List[cst.BaseStatement]:
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    assert isinstance(suite, cst.SimpleStatementSuite)
+    return [cst.SimpleStatementLine(body=suite.body)]
+
+
+def tail_statements(body: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement]:
+    """Statements that may be the last to run before the body ends: the last
+    statement, and recursively the last statements of its branches (``if``,
+    ``try`` body/handlers/finally, ``with``).  Loops are tails themselves."""
+    out: List[cst.BaseStatement] = []
+    if not body:
+        return out
+    last = body[-1]
+    out.append(last)
+    if isinstance(last, cst.If):
+        out.extend(tail_statements(suite_statements(last.body)))
+        orelse = last.orelse
+        if isinstance(orelse, cst.If):
+            out.extend(tail_statements([orelse]))
+        elif isinstance(orelse, cst.Else):
+            out.extend(tail_statements(suite_statements(orelse.body)))
+    elif isinstance(last, (cst.With,)):
+        out.extend(tail_statements(suite_statements(last.body)))
+    elif isinstance(last, cst.Try):
+        if last.finalbody is not None:
+            out.extend(tail_statements(suite_statements(last.finalbody.body)))
+        else:
+            src = last.orelse.body if last.orelse is not None else last.body
+            out.extend(tail_statements(suite_statements(src)))
+            for handler in last.handlers:
+                out.extend(tail_statements(suite_statements(handler.body)))
+    return out
+
+
+# -- the walker ------------------------------------------------------------------------
+
+
+def join(*states: State[F]) -> State[F]:
+    """Union of reachable states (``None`` = unreachable)."""
+    out: Optional[FrozenSet[F]] = None
+    for state in states:
+        if state is None:
+            continue
+        out = state if out is None else out | state
+    return out
+
+
+@dataclass
+class _With(Generic[F]):
+    drains: FrozenSet[F]
+
+
+@dataclass
+class _Try(Generic[F]):
+    node: cst.Try
+    phase: str = "body"
+    raised: List[FrozenSet[F]] = field(default_factory=list)
+    seen: List[FrozenSet[F]] = field(default_factory=list)
+
+
+@dataclass
+class _Loop(Generic[F]):
+    breaks: List[FrozenSet[F]] = field(default_factory=list)
+    continues: List[FrozenSet[F]] = field(default_factory=list)
+
+
+@dataclass
+class _Call(Generic[F]):
+    returns: List[FrozenSet[F]] = field(default_factory=list)
+    on_return: Optional[Callable[[ExitKind, cst.CSTNode, FrozenSet[F]], FrozenSet[F]]] = None
+
+
+_Frame = Union[_With[F], _Try[F], _Loop[F], _Call[F]]
+
+
+def _catches(handler: cst.ExceptHandler, kind: ExitKind) -> bool:
+    if kind is ExitKind.RAISE:
+        return True
+    if kind is ExitKind.SYS_EXIT:
+        if handler.type is None:
+            return True
+        names = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
+        for item in names:
+            value = item.value if isinstance(item, cst.Element) else item
+            if isinstance(value, cst.Name) and value.value in ("SystemExit", "BaseException"):
+                return True
+    return False
+
+
+class PathWalker(Generic[F]):
+    """Forward may-analysis over statements; see the module docstring."""
+
+    #: Inlining depth limit for :meth:`inline`.
+    max_depth = 4
+
+    def __init__(self, imports: Optional[ImportTable] = None) -> None:
+        self.imports = imports
+        self.frames: List[_Frame[F]] = []
+        self.depth = 0
+
+    # -- hooks -------------------------------------------------------------
+
+    def on_node(self, node: cst.CSTNode, state: FrozenSet[F]) -> FrozenSet[F]:
+        """Transfer function for one simple statement (or a test/iterator expression)."""
+        return state
+
+    def with_drains(self, item: cst.WithItem, state: FrozenSet[F]) -> FrozenSet[F]:
+        """Facts removed on every path that leaves this ``with`` item's block."""
+        return frozenset()
+
+    def on_exit(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[F]) -> None:
+        """An exit of the walked body (after ``finally``/``with`` blocks were applied)."""
+
+    def drop(self, state: FrozenSet[F], drains: FrozenSet[F]) -> FrozenSet[F]:
+        """``state`` without the facts a ``with`` block drains (override to match loosely)."""
+        return state - drains
+
+    # -- driver --------------------------------------------------------------
+
+    def run(self, body: Sequence[cst.BaseStatement], state: FrozenSet[F], end_node: cst.CSTNode) -> None:
+        """Walk a body; falling off its end is reported as ``ExitKind.END`` at ``end_node``."""
+        out = self.suite(body, state)
+        if out is not None:
+            self.on_exit(ExitKind.END, end_node, out)
+
+    def inline(
+        self,
+        body: Sequence[cst.BaseStatement],
+        state: FrozenSet[F],
+        on_return: Optional[Callable[[ExitKind, cst.CSTNode, FrozenSet[F]], FrozenSet[F]]] = None,
+        end_node: Optional[cst.CSTNode] = None,
+    ) -> State[F]:
+        """Walk a callee's body from ``state``; return the state when it returns (None: never)."""
+        if self.depth >= self.max_depth:
+            return state
+        frame: _Call[F] = _Call(on_return=on_return)
+        self.frames.append(frame)
+        self.depth += 1
+        try:
+            out = self.suite(body, state)
+        finally:
+            self.depth -= 1
+            self.frames.pop()
+        if out is not None and on_return is not None and end_node is not None:
+            out = on_return(ExitKind.END, end_node, out)
+        return join(out, *frame.returns)
+
+    def suite(self, body: Sequence[cst.BaseStatement], state: State[F]) -> State[F]:
+        for stmt in body:
+            if state is None:
+                return None
+            state = self.statement(stmt, state)
+        return state
+
+    def _block(self, suite: cst.BaseSuite, state: State[F]) -> State[F]:
+        return self.suite(suite_statements(suite), state)
+
+    def _note(self, state: FrozenSet[F]) -> None:
+        for frame in reversed(self.frames):
+            if isinstance(frame, _Try) and frame.phase == "body":
+                frame.seen.append(state)
+                return
+            if isinstance(frame, _Call):
+                continue
+
+    def statement(self, stmt: cst.BaseStatement, state: FrozenSet[F]) -> State[F]:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            current: State[F] = state
+            for small in stmt.body:
+                if current is None:
+                    return None
+                current = self._small(small, current)
+            return current
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            return state
+        if isinstance(stmt, cst.If):
+            return self._if(stmt, state)
+        if isinstance(stmt, (cst.For, cst.While)):
+            return self._loop(stmt, state)
+        if isinstance(stmt, cst.Try):
+            return self._try(stmt, state)
+        if isinstance(stmt, cst.With):
+            return self._with(stmt, state)
+        if isinstance(stmt, cst.Match):
+            after = self.on_node(stmt.subject, state)
+            outs: List[State[F]] = [after]
+            for case in stmt.cases:
+                outs.append(self._block(case.body, after))
+            return join(*outs)
+        if isinstance(stmt, cst.TryStar):
+            return self._block(stmt.body, state)
+        return state
+
+    def _small(self, small: cst.BaseSmallStatement, state: FrozenSet[F]) -> State[F]:
+        if isinstance(small, cst.Break):
+            self._jump(state, brk=True)
+            return None
+        if isinstance(small, cst.Continue):
+            self._jump(state, brk=False)
+            return None
+        state = self.on_node(small, state)
+        self._note(state)
+        kind = exit_kind_of_statement(small, self.imports)
+        if kind is None:
+            return state
+        self.leave(kind, small, state)
+        return None
+
+    def _jump(self, state: FrozenSet[F], brk: bool) -> None:
+        for frame in reversed(self.frames):
+            if isinstance(frame, _With):
+                state = self.drop(state, frame.drains)
+            elif isinstance(frame, _Loop):
+                (frame.breaks if brk else frame.continues).append(state)
+                return
+
+    def leave(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[F]) -> None:
+        """Route an exit through the enclosing frames, then report it."""
+        index = len(self.frames) - 1
+        current: State[F] = state
+        while index >= 0 and current is not None:
+            frame = self.frames[index]
+            if isinstance(frame, _With):
+                if kind is not ExitKind.HARD_EXIT:
+                    current = self.drop(current, frame.drains)
+            elif isinstance(frame, _Try):
+                if (
+                    frame.phase == "body"
+                    and kind in (ExitKind.RAISE, ExitKind.SYS_EXIT)
+                    and any(_catches(h, kind) for h in frame.node.handlers)
+                ):
+                    frame.raised.append(current)
+                    return
+                final = frame.node.finalbody
+                if final is not None and frame.phase != "finally" and kind is not ExitKind.HARD_EXIT:
+                    saved = self.frames
+                    self.frames = saved[:index]
+                    try:
+                        current = self._block(final.body, current)
+                    finally:
+                        self.frames = saved
+            elif isinstance(frame, _Call) and kind is ExitKind.RETURN:
+                if frame.on_return is not None:
+                    current = frame.on_return(kind, node, current)
+                frame.returns.append(current)
+                return
+            index -= 1
+        if current is not None:
+            self.on_exit(kind, node, current)
+
+    def _if(self, stmt: cst.If, state: FrozenSet[F]) -> State[F]:
+        after = self.on_node(stmt.test, state)
+        body = self._block(stmt.body, after)
+        orelse = stmt.orelse
+        if orelse is None:
+            other: State[F] = after
+        elif isinstance(orelse, cst.If):
+            other = self._if(orelse, after)
+        else:
+            other = self._block(orelse.body, after)
+        return join(body, other)
+
+    def _loop(self, stmt: Union[cst.For, cst.While], state: FrozenSet[F]) -> State[F]:
+        head = self.on_node(stmt.iter if isinstance(stmt, cst.For) else stmt.test, state)
+        frame: _Loop[F] = _Loop()
+        self.frames.append(frame)
+        try:
+            out = self._block(stmt.body, head)
+            again = join(head, out, *frame.continues)
+            if again is not None and again != head:
+                out2 = self._block(stmt.body, again)
+                out = join(out, out2)
+        finally:
+            self.frames.pop()
+        forever = loops_forever(stmt)
+        ended: State[F] = None if forever else join(head, out, *frame.continues)
+        if stmt.orelse is not None and ended is not None:
+            ended = self._block(stmt.orelse.body, ended)
+        return join(ended, *frame.breaks)
+
+    def _try(self, stmt: cst.Try, state: FrozenSet[F]) -> State[F]:
+        frame: _Try[F] = _Try(stmt)
+        self.frames.append(frame)
+        try:
+            out = self._block(stmt.body, state)
+            if stmt.orelse is not None:
+                out = self._block(stmt.orelse.body, out)
+            frame.phase = "handlers"
+            outs: List[State[F]] = [out]
+            if stmt.handlers:
+                entry = join(state, out, *frame.raised, *frame.seen)
+                assert entry is not None
+                for handler in stmt.handlers:
+                    outs.append(self._block(handler.body, entry))
+            normal = join(*outs)
+        finally:
+            frame.phase = "finally"
+            self.frames.pop()
+        if stmt.finalbody is not None and normal is not None:
+            normal = self._block(stmt.finalbody.body, normal)
+        return normal
+
+    def _with(self, stmt: cst.With, state: FrozenSet[F]) -> State[F]:
+        drains: FrozenSet[F] = frozenset()
+        for item in stmt.items:
+            state = self.on_node(item.item, state)
+            drains = drains | self.with_drains(item, state)
+        frame: _With[F] = _With(drains)
+        self.frames.append(frame)
+        try:
+            out = self._block(stmt.body, state)
+        finally:
+            self.frames.pop()
+        return None if out is None else self.drop(out, drains)
+
+
+def calls_in(node: cst.CSTNode) -> List[cst.Call]:
+    """Calls in evaluation order (arguments before the call that takes them), not
+    entering nested functions, lambdas or classes."""
+    out: List[cst.Call] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def leave_Call(self, original_node: cst.Call) -> None:
+            out.append(original_node)
+
+    node.visit(_V())
+    return out
