@@ -4,7 +4,7 @@ Installed as ``opslint.rules``.  Every rule module is imported here explicitly
 (no discovery magic), and a test checks this list against the folder.
 """
 
-from opslint.rules import ops101_unflushed_buffered_client  # noqa: F401
+from opslint.rules import ops201_unflushed_primary_key_check  # noqa: F401
 from opslint.rules import ops403_lock_release_not_guaranteed  # noqa: F401
 from opslint.rules import ops502_missing_timeout  # noqa: F401
 from opslint.rules import ops503_unencoded_query_string  # noqa: F401
