@@ -132,9 +132,16 @@ class Linter:
         return chosen
 
     @staticmethod
-    def prefilter(rules: Sequence[Type[Rule]], text: str) -> List[Type[Rule]]:
-        """Rules that could match: at least one of their tokens occurs in the text."""
-        return [rule for rule in rules if not rule.tokens or any(tok in text for tok in rule.tokens)]
+    def prefilter(rules: Sequence[Type[Rule]], text: str, settings: Optional[Settings] = None) -> List[Type[Rule]]:
+        """Rules that could match: at least one of their tokens occurs in the text
+        (tokens from the rule's options count too, e.g. user-configured clients)."""
+        return [
+            rule
+            for rule in rules
+            if not rule.tokens
+            or any(tok in text for tok in rule.tokens)
+            or (settings is not None and any(tok in text for tok in rule.option_tokens(settings)))
+        ]
 
     # -- linting ------------------------------------------------------------------
 
@@ -157,7 +164,7 @@ class Linter:
         relpath = _relpath(path, settings.root)
         candidates = self.rules_for(settings, relpath, display)
         project = self._project(candidates, path, text)
-        rules = self.prefilter(candidates, text)
+        rules = self.prefilter(candidates, text, settings)
         if project is not None:
             rules = [r for r in candidates if r in rules or (r.needs_project and r.project_relevant(project, path))]
         if not rules:

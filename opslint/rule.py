@@ -167,6 +167,12 @@ class Rule:
     def prepare_project(cls, project: Any, options: Any) -> None:
         """Compute project-wide results before a run forks its workers (optional)."""
 
+    @classmethod
+    def option_tokens(cls, settings: Any) -> Tuple[str, ...]:
+        """Extra prefilter tokens that come from the rule's options in ``settings``
+        (names a user configured).  Default: none."""
+        return ()
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if inspect.isabstract(cls) or not cls.__dict__.get("code"):
