@@ -7,7 +7,9 @@ Installed as ``opslint.rules``.  Every rule module is imported here explicitly
 from opslint.rules import ops101_unflushed_buffered_client  # noqa: F401
 from opslint.rules import ops201_unflushed_primary_key_check  # noqa: F401
 from opslint.rules import ops403_lock_release_not_guaranteed  # noqa: F401
+from opslint.rules import ops501_hardcoded_external_url  # noqa: F401
 from opslint.rules import ops502_missing_timeout  # noqa: F401
 from opslint.rules import ops503_unencoded_query_string  # noqa: F401
+from opslint.rules import ops504_plaintext_external_http  # noqa: F401
 
 from opslint import builtin as _builtin  # noqa: F401  (engine codes OPS0xx)

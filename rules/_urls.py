@@ -1,0 +1,1531 @@
+"""OPS501/OPS504 knowledge: URL literals, host classification, and the contexts
+where a URL in code is not a connection to an external service.
+
+A URL literal is a string (or the text head of an f-string) that *is* a URL:
+``"https://api.stripe.com/v1"``.  Text that merely mentions a URL (``"see
+https://docs..."``) is documentation.  A URL is *external* when its host is a
+public name or address: not loopback, private, link-local, reserved for
+documentation (``example.com``, ``.test``, RFC 5737 addresses), not a
+cluster-internal name (single label, ``.svc``, ``.cluster.local``,
+``.internal``) and not a placeholder (``your-domain.com``).
+
+The contexts (docstrings, messages, namespace identifiers, lookups with a
+default, settings classes...) are decided by :func:`analyse` from the
+traversal's ancestor stack; both rules share one analysis per string node.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+from urllib.parse import SplitResult, urlsplit
+
+import libcst as cst
+
+from opslint.names import dotted_name
+
+if TYPE_CHECKING:
+    from opslint.rule import Rule
+
+# ---------------------------------------------------------------------------
+# Data tables
+# ---------------------------------------------------------------------------
+
+#: Schemes the rules look at, and the secure form of each plaintext one.
+SCHEMES: Tuple[str, ...] = ("http", "https", "ws", "wss")
+SECURE_SCHEME: Dict[str, str] = {"http": "https", "ws": "wss"}
+#: Prefilter tokens (a file without any of them cannot hold a URL literal).
+TOKENS: Tuple[str, ...] = ("http://", "https://", "ws://", "wss://")
+
+#: Last labels (pseudo top-level domains) that never leave the organisation.
+INTERNAL_TLDS: FrozenSet[str] = frozenset(
+    {
+        "local",
+        "localhost",
+        "internal",
+        "intranet",
+        "intra",
+        "lan",
+        "home",
+        "corp",
+        "private",
+        "priv",
+        "localdomain",
+        "svc",
+        "cluster",
+        "consul",
+        "docker",
+        "kube",
+        "k8s",
+        "default",
+        "test",
+        "example",
+        "invalid",
+        "onion",
+    }
+)
+#: Multi-label suffixes that are internal (a host equal to one, or below it).
+INTERNAL_SUFFIXES: Tuple[str, ...] = ("cluster.local", "svc.cluster.local", "home.arpa", "in-addr.arpa", "ip6.arpa")
+#: Documentation domains (RFC 2606) and their subdomains.
+EXAMPLE_DOMAINS: FrozenSet[str] = frozenset({"example.com", "example.org", "example.net", "example.edu"})
+#: Domains used as placeholders in templates and samples.
+PLACEHOLDER_DOMAINS: FrozenSet[str] = frozenset(
+    {
+        "domain.com",
+        "host.com",
+        "site.com",
+        "server.com",
+        "foo.com",
+        "bar.com",
+        "baz.com",
+        "foo.bar",
+        "foobar.com",
+        "test.com",
+        "acme.com",
+        "company.com",
+        "website.com",
+        "url.com",
+        "somewhere.com",
+        "somehost.com",
+        "dummy.com",
+    }
+)
+_PLACEHOLDER_LABEL = re.compile(
+    r"^(your|my)[-_]?(own[-_]?)?(domain|site|server|host|hostname|company|app|api|org|organi[sz]ation|instance|"
+    r"tenant|account|bucket|project|workspace|endpoint|name|url|service|store|shop|team|subdomain|region)s?$"
+    r"|^your[-_a-z0-9]*$|^x{3,}$|^placeholder$|^changeme$|^dummy$|^fake$"
+)
+
+#: Hosts whose URLs are identifiers (XML/RDF namespaces, schemas, DTDs,
+#: vocabularies, feature names), mapped to the path prefixes that are
+#: identifiers ("" = every path on that host).
+IDENTIFIER_HOSTS: Dict[str, Tuple[str, ...]] = {
+    "www.w3.org": ("",),
+    "w3.org": ("",),
+    "w3id.org": ("",),
+    "schemas.xmlsoap.org": ("",),
+    "schemas.microsoft.com": ("",),
+    "schemas.openxmlformats.org": ("",),
+    "schemas.android.com": ("",),
+    "schemas.google.com": ("",),
+    "schemas.goog": ("",),
+    "purl.org": ("",),
+    "purl.oclc.org": ("",),
+    "json-schema.org": ("",),
+    "json.schemastore.org": ("",),
+    "www.schemastore.org": ("",),
+    "spec.openapis.org": ("",),
+    "xmlns.com": ("",),
+    "xmlns.jcp.org": ("",),
+    "ns.adobe.com": ("",),
+    "docs.oasis-open.org": ("",),
+    "www.opengis.net": ("",),
+    "www.isotc211.org": ("",),
+    "xml.org": ("",),
+    "www.xml.org": ("",),
+    "apache.org": ("/xml/",),
+    "xml.apache.org": ("",),
+    "java.sun.com": ("/xml/", "/dtd/", "/jsp/", "/j2ee/"),
+    "www.openarchives.org": ("",),
+    "www.sitemaps.org": ("",),
+    "search.yahoo.com": ("/mrss",),
+    "www.itunes.com": ("/dtds/",),
+    "a9.com": ("",),
+    "www.georss.org": ("",),
+    "www.topografix.com": ("",),
+    "ogp.me": ("",),
+    "schema.org": ("",),
+    "www.schema.org": ("",),
+    "rdfs.org": ("",),
+    "creativecommons.org": ("/ns",),
+    "earth.google.com": ("/kml",),
+    "www.google.com": ("/schemas/", "/kml/"),
+    "www.mediawiki.org": ("/xml/",),
+    "maven.apache.org": ("/POM/", "/SETTINGS/", "/xsd/"),
+    "www.springframework.org": ("/schema/",),
+    "jabber.org": ("/protocol/", "/features/"),
+    "etherx.jabber.org": ("",),
+    "www.idpf.org": ("",),
+    "www.daisy.org": ("",),
+    "www.loc.gov": ("/MARC21/", "/mods/", "/standards/", "/METS/", "/zing/"),
+    "id.loc.gov": ("",),
+    "www.tei-c.org": ("/ns/",),
+    "www.omg.org": ("/spec/",),
+    "www.xbrl.org": ("",),
+    "xbrl.org": ("",),
+    "www.collada.org": ("",),
+    "www.opensearch.org": ("",),
+    "uri.etsi.org": ("",),
+    "dbpedia.org": ("/resource/", "/ontology/", "/property/"),
+    "www.wikidata.org": ("/entity/", "/prop/", "/wiki/"),
+    "identifiers.org": ("",),
+    "www.geonames.org": ("/ontology",),
+    "opentelemetry.io": ("/schemas/",),
+    "www.iana.org": ("/assignments/",),
+    "s3.amazonaws.com": ("/doc/",),
+    "www.googleapis.com": ("/auth/",),
+    "ns.nuget.org": ("",),
+    "www.openmath.org": ("",),
+    "www.plantuml.com": ("",),
+    "www.apple.com": ("/DTDs/",),
+    "docs.openstack.org": ("/identity/api/", "/common/"),
+}
+#: Path fragments that mark an identifier on any host.
+IDENTIFIER_PATH = re.compile(
+    r"(/ns(/|#|$)|/xmlns|/XMLSchema|/namespace|/schemas?(/|$)|/vocab(/|$)|/ontology(/|$)|"
+    r"\.(xsd|dtd|rdf|owl|ttl|jsonld)$|/\.default$)",
+    re.I,
+)
+
+#: Hosts of documentation, references and licences (links for humans).
+DOC_HOSTS: FrozenSet[str] = frozenset(
+    {
+        "docs.python.org",
+        "peps.python.org",
+        "bugs.python.org",
+        "wiki.python.org",
+        "mail.python.org",
+        "discuss.python.org",
+        "packaging.python.org",
+        "devguide.python.org",
+        "typing.readthedocs.io",
+        "readthedocs.org",
+        "readthedocs.io",
+        "stackoverflow.com",
+        "superuser.com",
+        "serverfault.com",
+        "tools.ietf.org",
+        "datatracker.ietf.org",
+        "www.ietf.org",
+        "www.rfc-editor.org",
+        "rfc-editor.org",
+        "developer.mozilla.org",
+        "msdn.microsoft.com",
+        "learn.microsoft.com",
+        "docs.microsoft.com",
+        "semver.org",
+        "pep8.org",
+        "opensource.org",
+        "www.opensource.org",
+        "www.gnu.org",
+        "gnu.org",
+        "spdx.org",
+        "choosealicense.com",
+        "keepachangelog.com",
+        "en.wikipedia.org",
+        "wikipedia.org",
+        "bit.ly",
+        "goo.gl",
+        "aka.ms",
+        "youtu.be",
+        "twitter.com",
+        "x.com",
+        "www.linkedin.com",
+        "gitter.im",
+        "discord.gg",
+        "www.unicode.org",
+        "unicode.org",
+        "caniuse.com",
+        "www.djangoproject.com",
+        "code.djangoproject.com",
+        "pydantic.dev",
+        "www.sphinx-doc.org",
+        "sphinx-doc.org",
+        "pre-commit.com",
+        "codecov.io",
+        "shields.io",
+        "img.shields.io",
+        "badge.fury.io",
+        "travis-ci.org",
+        "travis-ci.com",
+        "ci.appveyor.com",
+    }
+)
+#: First labels of documentation hosts (``docs.aws.amazon.com``).
+DOC_HOST_LABELS: FrozenSet[str] = frozenset(
+    {"docs", "doc", "documentation", "wiki", "help", "developer", "developers", "learn", "support", "blog", "man"}
+)
+#: Code hosting sites: a repository page is a link, a download is a fetch.
+CODE_HOSTS: FrozenSet[str] = frozenset({"github.com", "www.github.com", "gitlab.com", "bitbucket.org", "codeberg.org"})
+#: Path segments after ``owner/repo`` that are pages for humans.
+CODE_HOST_PAGES: FrozenSet[str] = frozenset(
+    {
+        "issues",
+        "issue",
+        "pull",
+        "pulls",
+        "blob",
+        "tree",
+        "wiki",
+        "discussions",
+        "commit",
+        "commits",
+        "security",
+        "actions",
+        "compare",
+        "milestone",
+        "milestones",
+        "labels",
+        "projects",
+        "graphs",
+        "network",
+        "stargazers",
+        "blame",
+        "merge_requests",
+        "-",
+        "src",
+        "releases",
+        "tags",
+        "pulse",
+        "sponsors",
+    }
+)
+#: Path segments that make a code-host URL a fetch after all.
+CODE_HOST_FETCH: FrozenSet[str] = frozenset({"download", "archive", "raw", "api", "login", "info", "git-upload-pack"})
+#: Path suffixes of pages for people and of browser assets.
+PAGE_SUFFIXES: Tuple[str, ...] = (
+    ".html",
+    ".htm",
+    ".md",
+    ".rst",
+    ".pdf",
+    ".css",
+    ".js",
+    ".mjs",
+    ".map",
+    ".ico",
+    ".svg",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".woff",
+    ".woff2",
+    ".ttf",
+    ".eot",
+)
+
+#: Name tokens (of a variable, attribute, keyword or dict key) that mark an
+#: identifier: namespaces, schemas, vocabularies, OAuth scopes and audiences.
+IDENTIFIER_NAME_TOKENS: FrozenSet[str] = frozenset(
+    {
+        "ns",
+        "nsmap",
+        "namespace",
+        "namespaces",
+        "xmlns",
+        "xsd",
+        "xsi",
+        "dtd",
+        "doctype",
+        "schema",
+        "schemas",
+        "rdf",
+        "rdfs",
+        "owl",
+        "skos",
+        "foaf",
+        "dcterms",
+        "vocab",
+        "vocabulary",
+        "ontology",
+        "jsonld",
+        "scope",
+        "scopes",
+        "audience",
+        "aud",
+        "issuer",
+        "iss",
+        "claim",
+        "claims",
+        "realm",
+    }
+)
+#: Name tokens that make an identifier-looking name a service after all.
+SERVICE_NAME_TOKENS: FrozenSet[str] = frozenset(
+    {"registry", "api", "apis", "endpoint", "endpoints", "server", "service", "host", "webhook", "hook", "gateway"}
+)
+#: Name tokens that mark a link for humans or our own public address, not a
+#: service the code calls.
+PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
+    {
+        "doc",
+        "docs",
+        "documentation",
+        "help",
+        "homepage",
+        "home",
+        "issues",
+        "issue",
+        "bug",
+        "bugs",
+        "tracker",
+        "license",
+        "licence",
+        "changelog",
+        "wiki",
+        "faq",
+        "readme",
+        "tutorial",
+        "guide",
+        "manual",
+        "link",
+        "links",
+        "href",
+        "website",
+        "about",
+        "terms",
+        "tos",
+        "privacy",
+        "contact",
+        "feedback",
+        "donate",
+        "sponsor",
+        "funding",
+        "logo",
+        "icon",
+        "image",
+        "img",
+        "avatar",
+        "badge",
+        "css",
+        "stylesheet",
+        "font",
+        "favicon",
+        "thumbnail",
+        "origin",
+        "origins",
+        "cors",
+        "csrf",
+        "redirect",
+        "callback",
+        "return",
+        "success",
+        "cancel",
+        "static",
+        "media",
+        "canonical",
+        "referer",
+        "referrer",
+        "repository",
+        "repo",
+        "author",
+        "maintainer",
+        "email",
+        "copyright",
+        "project",
+    }
+)
+#: Keywords whose value is text for people (messages, help, metadata).
+MESSAGE_KEYWORDS: FrozenSet[str] = frozenset(
+    {
+        "help",
+        "help_text",
+        "description",
+        "long_description",
+        "epilog",
+        "usage",
+        "message",
+        "msg",
+        "doc",
+        "docs",
+        "documentation",
+        "summary",
+        "title",
+        "text",
+        "label",
+        "verbose_name",
+        "comment",
+        "note",
+        "hint",
+        "tooltip",
+        "reason",
+        "detail",
+        "details",
+        "error_message",
+        "homepage",
+        "home_page",
+        "project_urls",
+        "download_url",
+        "docs_url",
+        "doc_url",
+        "help_url",
+        "documentation_url",
+        "license_url",
+        "terms_of_service",
+        "contact",
+        "license_info",
+        "external_docs",
+        "link",
+        "href",
+        "warning",
+        "deprecated",
+        "short_help",
+        "metavar",
+    }
+)
+#: Callee last names whose string arguments are text for people.
+MESSAGE_CALLS: FrozenSet[str] = frozenset(
+    {
+        "print",
+        "warn",
+        "warning",
+        "warn_explicit",
+        "info",
+        "debug",
+        "error",
+        "exception",
+        "critical",
+        "fatal",
+        "log",
+        "echo",
+        "secho",
+        "write",
+        "writelines",
+        "_",
+        "gettext",
+        "ngettext",
+        "gettext_lazy",
+        "ugettext",
+        "ugettext_lazy",
+        "pgettext",
+        "npgettext",
+        "gettext_noop",
+        "mark_safe",
+        "format_html",
+        "Markup",
+        "escape",
+        "fail",
+        "skip",
+        "xfail",
+        "abort",
+        "exit",
+        "notify",
+        "flash",
+        "deprecated",
+        "deprecate",
+        "DeprecationWarning",
+        "add_note",
+        "set_description",
+        "status",
+        "progress",
+        "emit",
+    }
+)
+#: Qualified callees whose string arguments are never a service the code
+#: calls (metadata, browser links, patterns).
+QUIET_CALLEES: FrozenSet[str] = frozenset(
+    {
+        "setuptools.setup",
+        "distutils.core.setup",
+        "setup",
+        "webbrowser.open",
+        "webbrowser.open_new",
+        "webbrowser.open_new_tab",
+        "click.launch",
+        "typer.launch",
+    }
+)
+#: Modules whose functions take patterns (the URL is matched, not called).
+PATTERN_MODULES: Tuple[str, ...] = ("re", "regex", "fnmatch", "glob")
+#: Methods that test or transform a string: a URL passed to them is matched.
+STRING_TEST_METHODS: FrozenSet[str] = frozenset(
+    {
+        "startswith",
+        "endswith",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "split",
+        "rsplit",
+        "partition",
+        "rpartition",
+        "find",
+        "rfind",
+        "index",
+        "rindex",
+        "count",
+        "lstrip",
+        "rstrip",
+        "strip",
+        "match",
+        "fullmatch",
+        "search",
+        "compile",
+        "sub",
+        "subn",
+        "findall",
+        "finditer",
+        "assertEqual",
+        "assertIn",
+        "assertTrue",
+        "assertRegex",
+        "__contains__",
+        "add_url_rule",
+        "route",
+        "mount",
+        "include",
+        "is_valid_url",
+        "validate",
+    }
+)
+#: Callees (last names) that take XML/RDF namespace or feature identifiers.
+NAMESPACE_CALLS: FrozenSet[str] = frozenset(
+    {
+        "register_namespace",
+        "find",
+        "findall",
+        "findtext",
+        "iterfind",
+        "iter",
+        "xpath",
+        "XPath",
+        "Element",
+        "SubElement",
+        "QName",
+        "URIRef",
+        "Namespace",
+        "bind",
+        "createElementNS",
+        "createAttributeNS",
+        "setAttributeNS",
+        "getAttributeNS",
+        "hasAttributeNS",
+        "removeAttributeNS",
+        "getElementsByTagNameNS",
+        "createDocument",
+        "createDocumentType",
+        "startPrefixMapping",
+        "startElementNS",
+        "setFeature",
+        "getFeature",
+        "setProperty",
+        "getProperty",
+        "get",
+        "set",
+        "makeelement",
+        "ElementMaker",
+        "RDF",
+        "Literal",
+    }
+)
+#: Methods on a string receiver that keep it a template (``"...{}".format``).
+TEMPLATE_METHODS: FrozenSet[str] = frozenset({"format", "format_map", "strip", "rstrip", "lstrip", "lower", "encode"})
+
+#: Qualified callees that read configuration: the URL as their default is configurable.
+LOOKUP_CALLEES: FrozenSet[str] = frozenset(
+    {
+        "os.environ.get",
+        "os.getenv",
+        "os.environ.setdefault",
+        "os.environ.pop",
+        "os.environb.get",
+        "os.getenvb",
+        "decouple.config",
+        "getattr",
+    }
+)
+#: Bare function names that read configuration (``config("X", default=...)``).
+LOOKUP_FUNCTIONS: FrozenSet[str] = frozenset(
+    {
+        "config",
+        "env",
+        "getenv",
+        "get_env",
+        "env_var",
+        "get_env_var",
+        "getenv_or",
+        "get_setting",
+        "get_settings_value",
+        "setting",
+        "get_config",
+        "get_config_value",
+        "getattr",
+        "from_env",
+        "read_env",
+    }
+)
+#: Method names that read a value with a fallback (``settings.get("X", url)``,
+#: django-environ ``env.str("X", url)``).
+LOOKUP_METHODS: FrozenSet[str] = frozenset(
+    {
+        "get",
+        "getenv",
+        "get_env",
+        "setdefault",
+        "pop",
+        "str",
+        "url",
+        "get_value",
+        "get_string",
+        "getstr",
+        "get_str",
+        "get_setting",
+        "get_config",
+        "config",
+        "env",
+        "value",
+        "getvalue",
+        "get_or_default",
+    }
+)
+#: Keywords that give a default to whatever the call reads or accepts.
+DEFAULT_KEYWORDS: FrozenSet[str] = frozenset({"default", "fallback", "default_value", "defaultValue", "missing"})
+#: Callees whose every argument is a default of a command-line option.
+CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset({"set_defaults", "Option", "Argument"})
+#: Base classes whose fields read the environment (pydantic settings and friends).
+SETTINGS_BASES: FrozenSet[str] = frozenset({"BaseSettings", "Settings", "AppSettings", "EnvSettings", "GoodConf"})
+#: Names that mark an HTTP(S) proxy address (``http://`` is the proxy's normal scheme).
+PROXY_NAME_TOKENS: FrozenSet[str] = frozenset({"proxy", "proxies"})
+PROXY_KEYS: FrozenSet[str] = frozenset({"http", "https", "all", "http://", "https://", "all://", "ftp"})
+#: Name tokens too generic to name an environment variable alone.
+GENERIC_NAME_TOKENS: FrozenSet[str] = frozenset(
+    {
+        "url",
+        "urls",
+        "uri",
+        "base",
+        "api",
+        "endpoint",
+        "endpoints",
+        "host",
+        "server",
+        "root",
+        "address",
+        "addr",
+        "service",
+        "remote",
+        "target",
+        "prefix",
+        "path",
+        "domain",
+        "site",
+        "rest",
+        "gateway",
+        "v1",
+        "v2",
+        "v3",
+        "ws",
+        "wss",
+        "http",
+        "https",
+        "web",
+        "main",
+        "default",
+        "defaults",
+        "hook",
+        "webhook",
+    }
+)
+#: Name tokens that already say "this is an address".
+URLISH_TOKENS: FrozenSet[str] = frozenset(
+    {"url", "urls", "uri", "endpoint", "host", "base", "server", "address", "dsn", "webhook", "hook", "api"}
+)
+#: Two-level public suffixes (to find the organisation label of a host).
+SECOND_LEVEL_SUFFIXES: FrozenSet[str] = frozenset(
+    {
+        "co.uk",
+        "org.uk",
+        "ac.uk",
+        "gov.uk",
+        "com.au",
+        "net.au",
+        "org.au",
+        "co.jp",
+        "ne.jp",
+        "or.jp",
+        "com.br",
+        "com.cn",
+        "net.cn",
+        "co.kr",
+        "or.kr",
+        "co.in",
+        "co.nz",
+        "com.mx",
+        "com.tr",
+        "com.sg",
+        "com.hk",
+        "co.za",
+        "com.tw",
+    }
+)
+#: Files that hold package metadata or documentation configuration only.
+METADATA_FILES: FrozenSet[str] = frozenset(
+    {"setup.py", "__about__.py", "__pkginfo__.py", "_version.py", "__version__.py", "version.py", "about.py"}
+)
+
+# ---------------------------------------------------------------------------
+# Hosts
+# ---------------------------------------------------------------------------
+
+_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
+
+
+def valid_host(host: str) -> bool:
+    """A syntactically complete DNS name or IP address (no placeholders)."""
+    if not host:
+        return False
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    name = host[:-1] if host.endswith(".") else host
+    return bool(name) and all(_LABEL.match(label) for label in name.split("."))
+
+
+def host_kind(host: str) -> str:
+    """``external``, ``local``, ``internal``, ``example`` or ``placeholder``."""
+    host = host.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if ip.is_loopback or ip.is_unspecified:
+            return "local"
+        if ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return "internal"
+        return "external"
+    labels = host.split(".")
+    if host == "localhost" or labels[-1] == "localhost":
+        return "local"
+    if len(labels) == 1:
+        return "internal"  # a service name on the cluster/compose network
+    if labels[-1] in {"example", "test", "invalid"}:
+        return "example"
+    if labels[-1] in INTERNAL_TLDS or any(host == s or host.endswith("." + s) for s in INTERNAL_SUFFIXES):
+        return "internal"
+    if labels[-1].isdigit():
+        return "internal"  # not a public name (a partial address or a version)
+    if any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS):
+        return "example"
+    if host in PLACEHOLDER_DOMAINS or any(_PLACEHOLDER_LABEL.match(label) for label in labels):
+        return "placeholder"
+    return "external"
+
+
+def host_allowed(host: str, patterns: Sequence[str]) -> bool:
+    """Whether ``host`` matches an ``allowed-hosts`` entry (``*.corp.com`` matches subdomains)."""
+    host = host.lower().rstrip(".")
+    for raw in patterns:
+        pattern = raw.strip().lower().rstrip(".")
+        if "://" in pattern:
+            pattern = urlsplit(pattern).hostname or pattern
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]):
+                return True
+        elif pattern.startswith("."):
+            if host == pattern[1:] or host.endswith(pattern):
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def organisation(host: str) -> str:
+    """The label that names the organisation: ``stripe`` for ``api.stripe.com``."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(labels) >= 3 and ".".join(labels[-2:]) in SECOND_LEVEL_SUFFIXES:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+# ---------------------------------------------------------------------------
+# URL kinds
+# ---------------------------------------------------------------------------
+
+
+def is_identifier(host: str, path: str) -> bool:
+    """A namespace, schema, vocabulary or feature identifier (never fetched)."""
+    prefixes = IDENTIFIER_HOSTS.get(host)
+    if prefixes is not None and any(path.startswith(p) for p in prefixes):
+        return True
+    return bool(IDENTIFIER_PATH.search(path))
+
+
+def is_page(host: str, path: str, query: str, fragment_present: bool) -> bool:
+    """A link for people (docs, repository pages, licences) or a browser asset."""
+    if fragment_present:
+        return True
+    lower = path.lower()
+    if lower.endswith(PAGE_SUFFIXES):
+        return True
+    if "/licenses/" in lower or "/licences/" in lower or lower.startswith("/license"):
+        return True
+    bare = host[4:] if host.startswith("www.") else host
+    if host in DOC_HOSTS or bare in DOC_HOSTS or host.endswith((".readthedocs.io", ".readthedocs.org")):
+        return "/api" not in lower and "api.php" not in lower
+    if host.split(".")[0] in DOC_HOST_LABELS:
+        return "/api/" not in lower
+    if bare.endswith("wikipedia.org"):
+        return "api.php" not in lower and "/api/" not in lower
+    if host in CODE_HOSTS:
+        return _code_host_page(path, query)
+    if bare == "pypi.org":
+        return lower.startswith("/project/")
+    if bare == "python.org":
+        return not lower.startswith("/ftp/")
+    return False
+
+
+def _code_host_page(path: str, query: str) -> bool:
+    segments = [s for s in path.split("/") if s]
+    if query or path.endswith(".git"):
+        return False
+    if any(s in CODE_HOST_FETCH for s in segments):
+        return False
+    if len(segments) <= 2:
+        return True  # an owner or a repository page
+    return segments[2] in CODE_HOST_PAGES
+
+
+# ---------------------------------------------------------------------------
+# Literals
+# ---------------------------------------------------------------------------
+
+_URL = re.compile(r"^(?P<scheme>https?|wss?)://(?P<rest>\S*)$", re.I)
+_TEMPLATE = re.compile(r"\{[^{}]*\}|%[-+ #0-9.]*[sdrifxX]|%\([A-Za-z_]+\)[sdrifxX]|\$\{|<[A-Za-z_]+>")
+
+
+@dataclass(frozen=True)
+class UrlLiteral:
+    """A string whose text is a URL (the head of an f-string)."""
+
+    node: Union[cst.SimpleString, cst.FormattedString]
+    text: str
+    scheme: str
+    host: str
+    path: str
+    query: str
+    has_fragment: bool
+    is_fstring: bool
+    #: The literal is a template (``{}``/``%s`` placeholders) or an f-string.
+    is_template: bool
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+
+def _split(text: str) -> Optional[SplitResult]:
+    try:
+        parts = urlsplit(text)
+        _ = parts.hostname
+    except ValueError:
+        return None
+    return parts
+
+
+def parse_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
+    """The URL a string node holds, if its whole text is one URL."""
+    if isinstance(node, cst.SimpleString):
+        if "b" in node.prefix.lower():
+            return None
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - odd escapes: not a URL we can read
+            return None
+        if not isinstance(value, str):
+            return None
+        return _literal(node, value.strip(), value.strip(), False, True)
+    if isinstance(node, cst.FormattedString):
+        if "b" in node.prefix.lower() or not node.parts:
+            return None
+        texts = [p.value for p in node.parts if isinstance(p, cst.FormattedStringText)]
+        if any(re.search(r"\s", t) for t in texts):
+            return None  # a message that mentions a URL
+        head = node.parts[0]
+        if not isinstance(head, cst.FormattedStringText):
+            return None
+        return _literal(node, head.value, head.value, True, len(node.parts) == 1)
+    return None
+
+
+def _literal(
+    node: Union[cst.SimpleString, cst.FormattedString], text: str, raw: str, is_f: bool, whole: bool
+) -> Optional[UrlLiteral]:
+    match = _URL.match(text)
+    if match is None:
+        return None
+    parts = _split(text)
+    if parts is None or parts.hostname is None:
+        return None
+    host = parts.hostname.rstrip(".")
+    netloc_end = len(match.group("scheme")) + 3 + len(parts.netloc)
+    if not valid_host(host) or parts.hostname.endswith("."):
+        return None
+    if is_f and not whole and netloc_end >= len(text):
+        # The host runs into a replacement field: only a full dotted name counts.
+        if "." not in host or text.endswith(("-", ".")):
+            return None
+    template = is_f or bool(_TEMPLATE.search(text))
+    return UrlLiteral(
+        node=node,
+        text=text,
+        scheme=match.group("scheme").lower(),
+        host=host.lower(),
+        path=parts.path,
+        query=parts.query,
+        has_fragment="#" in text,
+        is_fstring=is_f,
+        is_template=template,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------
+
+
+def name_tokens(name: str) -> List[str]:
+    """``STRIPE_API_BASE`` / ``stripeApiBase`` -> ``["stripe", "api", "base"]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t]
+
+
+def _target_name(expr: cst.BaseExpression) -> Optional[str]:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
+        index = expr.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            value = _string_value(index.value)
+            return value
+    return None
+
+
+def _string_value(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def env_var_name(name: Optional[str], host: str, constant: bool = False) -> str:
+    """An environment variable name for a URL: from its variable, else from its host.
+
+    A module constant keeps its own name (``STRIPE_API_BASE``) unless the name
+    is generic (``BASE_URL`` becomes ``STRIPE_BASE_URL``); other names (an
+    attribute, keyword, key or parameter) get the organisation's label in front.
+    """
+    org = organisation(host)
+    if name:
+        tokens = [t for t in name_tokens(name) if t not in {"default", "defaults"}]
+        if tokens:
+            generic = all(t in GENERIC_NAME_TOKENS for t in tokens)
+            org_tokens = name_tokens(org)
+            if (generic or not constant) and not set(org_tokens) <= set(tokens):
+                tokens = org_tokens + tokens
+            if not constant and not set(tokens) & URLISH_TOKENS:
+                tokens.append("url")
+            joined = "_".join(tokens).upper()
+            if joined and joined[0].isdigit():
+                joined = "URL_" + joined
+            return joined
+    joined = re.sub(r"[^A-Za-z0-9]+", "_", host).strip("_").upper()
+    if joined and joined[0].isdigit():
+        joined = "HOST_" + joined
+    return f"{joined}_URL"
+
+
+# ---------------------------------------------------------------------------
+# Lookups with a default
+# ---------------------------------------------------------------------------
+
+
+def _callee_parts(rule: Rule, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    """(qualified name, last name, receiver's dotted name) of a callee."""
+    qualified = rule.qualified_name(func)
+    if isinstance(func, cst.Name):
+        return qualified or func.value, func.value, None
+    if isinstance(func, cst.Attribute):
+        return qualified, func.attr.value, dotted_name(func.value)
+    return qualified, None, None
+
+
+def is_lookup_call(rule: Rule, call: cst.Call) -> bool:
+    """A call that reads configuration with a fallback: env, settings, options, getattr."""
+    qualified, last, receiver = _callee_parts(rule, call.func)
+    if qualified in LOOKUP_CALLEES:
+        return True
+    if isinstance(call.func, cst.Name):
+        return last in LOOKUP_FUNCTIONS
+    if last in LOOKUP_METHODS:
+        return bool(call.args) and call.args[0].keyword is None
+    return False
+
+
+def lookup_default_args(rule: Rule, call: cst.Call) -> List[cst.BaseExpression]:
+    """The expressions a call uses as defaults of configurable values."""
+    out: List[cst.BaseExpression] = []
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in DEFAULT_KEYWORDS:
+            out.append(arg.value)
+    if is_lookup_call(rule, call):
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        start = 2 if rule.qualified_name(call.func) == "getattr" or _is_name(call.func, "getattr") else 1
+        out.extend(a.value for a in positional[start:])
+    return out
+
+
+def _is_name(expr: cst.BaseExpression, name: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == name
+
+
+def contains_lookup(rule: Rule, expr: cst.CSTNode) -> bool:
+    """Whether an expression reads configuration (a lookup call, ``os.environ[...]``)."""
+    stack: List[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call) and is_lookup_call(rule, node):
+            return True
+        if isinstance(node, cst.Subscript) and rule.qualified_name(node.value) in ("os.environ", "os.environb"):
+            return True
+        if isinstance(node, (cst.Attribute, cst.Name)):
+            dotted = dotted_name(node)
+            if dotted and name_tokens(dotted.split(".")[0])[:1] in (["settings"], ["config"], ["conf"], ["cfg"]):
+                return True
+        stack.extend(node.children)
+    return False
+
+
+def is_settings_class(rule: Rule, node: cst.ClassDef, known: Set[str]) -> bool:
+    """A class whose fields are read from the environment (pydantic settings...)."""
+    for base in node.bases:
+        name = dotted_name(base.value)
+        if name is None:
+            continue
+        last = name.rsplit(".", 1)[-1]
+        qualified = rule.qualified_name(base.value) or name
+        if last in SETTINGS_BASES and (last != "Settings" or "." in qualified) or last in known:
+            return True
+        if qualified.startswith(("pydantic_settings.", "pydantic.BaseSettings", "environs.", "goodconf.")):
+            return True
+    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                callee = dotted_name(small.value.func) or ""
+                if callee.endswith("SettingsConfigDict"):
+                    return True
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Context analysis
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class UrlUse:
+    literal: UrlLiteral
+    #: Why the URL is not a connection (docstring, message, identifier...), or "".
+    quiet: str = ""
+    #: The default of a configuration lookup (env var, settings, CLI option).
+    configured: bool = False
+    #: A proxy address (``http://`` is the usual scheme of a proxy).
+    proxy: bool = False
+    #: The variable, attribute, keyword or key the URL is bound to.
+    name: Optional[str] = None
+    #: A module/class-level ``NAME = "<url>"`` (its use elsewhere may configure it).
+    constant: Optional[str] = None
+    #: Part of an implicit concatenation (the literal cannot be wrapped alone).
+    in_concat: bool = False
+    #: In a list/tuple/set of URLs.
+    in_collection: bool = False
+    #: Can be replaced by an expression (not a pattern, annotation, etc.).
+    replaceable: bool = True
+    extra: Dict[str, str] = field(default_factory=dict)
+
+
+_CACHE_KEY = "rules._urls"
+
+
+def analyse(rule: Rule, node: Union[cst.SimpleString, cst.FormattedString]) -> Optional[UrlUse]:
+    """The URL a string node holds and its context; shared by OPS501 and OPS504."""
+    cache: Dict[int, Optional[UrlUse]] = rule.ctx.shared.setdefault(_CACHE_KEY, {})
+    key = id(node)
+    if key in cache:
+        return cache[key]
+    literal = parse_literal(node)
+    use: Optional[UrlUse] = None
+    if literal is not None:
+        use = UrlUse(literal)
+        kind = host_kind(literal.host)
+        if kind != "external":
+            use.quiet = f"{kind} host"
+        elif is_identifier(literal.host, literal.path):
+            use.quiet = "identifier"
+        elif is_page(literal.host, literal.path, literal.query, literal.has_fragment):
+            use.quiet = "page"
+        else:
+            _context(rule, use)
+    cache[key] = use
+    return use
+
+
+def _quiet_name(name: str) -> str:
+    tokens = set(name_tokens(name))
+    if name.startswith("__") and name.endswith("__"):
+        return "metadata"
+    if tokens & SERVICE_NAME_TOKENS:
+        return ""
+    if tokens & IDENTIFIER_NAME_TOKENS:
+        return "identifier"
+    if tokens & PAGE_NAME_TOKENS:
+        return "page"
+    return ""
+
+
+def _context(rule: Rule, use: UrlUse) -> None:  # noqa: C901 - one walk, many small cases
+    stack = rule.stack
+    base = rule.ctx.path.replace("\\", "/").rsplit("/", 1)[-1]
+    if base in METADATA_FILES or (base == "conf.py" and "doc" in rule.ctx.path.lower()):
+        use.quiet = "metadata file"
+        return
+    direct = True  # only string-ish wrappers crossed so far
+    data_call_seen = False  # crossed a call that consumes the URL as data
+    child: cst.CSTNode = stack[-1]
+    for parent in reversed(stack[:-1]):
+        if isinstance(parent, cst.ConcatenatedString):
+            use.in_concat = True
+            for piece in (parent.left, parent.right):
+                if piece is not child and _has_space_text(piece):
+                    use.quiet = "message"
+                    return
+        elif isinstance(parent, cst.FormattedStringExpression):
+            direct = False
+        elif isinstance(parent, cst.FormattedString):
+            if any(isinstance(p, cst.FormattedStringText) and re.search(r"\s", p.value) for p in parent.parts):
+                use.quiet = "message"
+                return
+            use.replaceable = False
+        elif isinstance(parent, cst.Expr):
+            if direct:
+                use.quiet = "docstring"
+            return
+        elif isinstance(parent, (cst.Annotation, cst.MatchValue, cst.MatchSingleton)):
+            use.quiet = "annotation or pattern"
+            return
+        elif isinstance(parent, (cst.Comparison, cst.ComparisonTarget)):
+            use.quiet = "comparison"
+            return
+        elif isinstance(parent, (cst.Raise, cst.Assert, cst.Del)):
+            use.quiet = "message"
+            return
+        elif isinstance(parent, cst.BinaryOperation):
+            direct = False
+            other = parent.right if parent.left is child else parent.left
+            if isinstance(parent.operator, cst.Add) and _has_space_text(other):
+                use.quiet = "message"
+                return
+        elif isinstance(parent, cst.BooleanOperation):
+            direct = False
+            other = parent.right if parent.left is child else parent.left
+            if contains_lookup(rule, other):
+                use.configured = True
+        elif isinstance(parent, cst.IfExp):
+            direct = False
+            others = [n for n in (parent.test, parent.body, parent.orelse) if n is not child]
+            if any(contains_lookup(rule, n) for n in others):
+                use.configured = True
+        elif isinstance(parent, cst.Attribute):
+            direct = False
+            literal_receiver = isinstance(child, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
+            if literal_receiver and parent.value is child and parent.attr.value in STRING_TEST_METHODS:
+                use.quiet = "string test"
+                return
+        elif isinstance(parent, cst.Arg):
+            direct = False
+            if parent.keyword is not None and use.name is None:
+                use.name = parent.keyword.value
+        elif isinstance(parent, cst.Call):
+            direct = False
+            outcome = _call_context(rule, use, parent, child, data_call_seen)
+            if outcome == "quiet":
+                return
+            if outcome == "data":
+                data_call_seen = True
+        elif isinstance(parent, cst.DictElement):
+            direct = False
+            if parent.key is child:
+                use.quiet = "dict key"
+                return
+            key = _string_value(parent.key)
+            if key is not None:
+                if key.startswith(("$", "@", "xmlns")):
+                    use.quiet = "identifier"
+                    return
+                if key.lower() in PROXY_KEYS:
+                    use.proxy = True
+                quiet = _quiet_name(key)
+                if quiet and use.name is None:
+                    use.quiet = quiet
+                    return
+                if use.name is None:
+                    use.name = key
+        elif isinstance(parent, (cst.Element, cst.List, cst.Tuple, cst.Set)):
+            direct = False
+            use.in_collection = True
+        elif isinstance(parent, (cst.SubscriptElement, cst.Index, cst.Slice)):
+            direct = False
+            use.quiet = "lookup key"
+            return
+        elif isinstance(parent, cst.Subscript):
+            direct = False
+        elif isinstance(parent, cst.Param):
+            direct = False
+            if use.name is None:
+                use.name = parent.name.value
+            quiet = _quiet_name(parent.name.value)
+            if quiet:
+                use.quiet = quiet
+                return
+        elif isinstance(parent, cst.Parameters):
+            return
+        elif isinstance(parent, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            _assignment_context(rule, use, parent, stack)
+            return
+        elif isinstance(parent, (cst.Return, cst.Yield, cst.Await, cst.Lambda)):
+            direct = False
+        elif isinstance(parent, (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.SimpleStatementLine)):
+            return
+        else:
+            direct = False if not isinstance(parent, (cst.ConcatenatedString,)) else direct
+        child = parent
+
+
+def _has_space_text(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.SimpleString):
+        value = _string_value(node)
+        return value is not None and bool(re.search(r"\s", value.strip()))
+    if isinstance(node, cst.FormattedString):
+        return any(isinstance(p, cst.FormattedStringText) and re.search(r"\s", p.value) for p in node.parts)
+    if isinstance(node, cst.ConcatenatedString):
+        return _has_space_text(node.left) or _has_space_text(node.right)
+    return False
+
+
+def _call_context(rule: Rule, use: UrlUse, call: cst.Call, child: cst.CSTNode, data_seen: bool) -> str:
+    """``quiet``, ``data`` (a call consuming the URL) or ``pass`` (a template method)."""
+    if child is call.func:
+        # ``"https://.../{}".format(x)`` and friends: still the same URL.
+        return "pass"
+    if not isinstance(child, cst.Arg):
+        return "pass"
+    qualified, last, _receiver = _callee_parts(rule, call.func)
+    keyword = child.keyword.value if child.keyword is not None else None
+    if not data_seen:
+        if keyword is not None and (keyword in MESSAGE_KEYWORDS or _quiet_name(keyword)):
+            use.quiet = "message" if keyword in MESSAGE_KEYWORDS else _quiet_name(keyword)
+            return "quiet"
+        if last in MESSAGE_CALLS or qualified in QUIET_CALLEES or last in QUIET_CALLEES:
+            use.quiet = "message"
+            return "quiet"
+        if last is not None and last.endswith(("Error", "Exception", "Warning")):
+            use.quiet = "message"
+            return "quiet"
+        if qualified is not None and qualified.split(".", 1)[0] in PATTERN_MODULES:
+            use.quiet = "pattern"
+            return "quiet"
+        if last in STRING_TEST_METHODS:
+            use.quiet = "string test"
+            return "quiet"
+        if last in NAMESPACE_CALLS and last not in ("get", "set") and last != "Literal":
+            use.quiet = "identifier"
+            return "quiet"
+        if last in ("get", "set") and _first_arg_is(call, child, "xmlns"):
+            use.quiet = "identifier"
+            return "quiet"
+    first = call.args[0] if call.args else None
+    key = _string_value(first.value) if first is not None and first is not child else None
+    if key is not None and set(name_tokens(key)) & PROXY_NAME_TOKENS:
+        use.proxy = True
+    if keyword is not None:
+        if set(name_tokens(keyword)) & PROXY_NAME_TOKENS:
+            use.proxy = True
+        if keyword in DEFAULT_KEYWORDS:
+            use.configured = True
+    if last in CONFIG_DEFAULT_CALLS or any(child.value is d for d in lookup_default_args(rule, call)):
+        use.configured = True
+    if last == "str" and isinstance(call.func, cst.Name):
+        return "pass"
+    return "data"
+
+
+def _first_arg_is(call: cst.Call, child: cst.Arg, prefix: str) -> bool:
+    if not call.args or call.args[0] is child:
+        return False
+    value = _string_value(call.args[0].value)
+    return value is not None and value.startswith(prefix)
+
+
+def _assignment_context(
+    rule: Rule, use: UrlUse, stmt: Union[cst.Assign, cst.AnnAssign, cst.AugAssign], stack: Sequence[cst.CSTNode]
+) -> None:
+    targets: List[cst.BaseExpression] = []
+    if isinstance(stmt, cst.Assign):
+        targets = [t.target for t in stmt.targets]
+    else:
+        targets = [stmt.target]
+    names = [n for n in (_target_name(t) for t in targets) if n]
+    for name in names:
+        quiet = _quiet_name(name)
+        if quiet:
+            use.quiet = quiet
+            return
+        if set(name_tokens(name)) & PROXY_NAME_TOKENS:
+            use.proxy = True
+    for target in targets:
+        if isinstance(target, cst.Subscript) and rule.qualified_name(target.value) in ("os.environ",):
+            use.configured = True  # it sets the configuration itself (a default for children)
+    if use.name is None and names:
+        use.name = names[0]
+    # Where is the statement?  Module level or class body, directly.
+    scope = _statement_scope(stack, stmt)
+    if isinstance(scope, cst.ClassDef):
+        known: Set[str] = rule.ctx.shared.setdefault(_CACHE_KEY + ".settings", set())
+        if is_settings_class(rule, scope, known):
+            known.add(scope.name.value)
+            use.configured = True
+            return
+    if (
+        isinstance(scope, (cst.Module, cst.ClassDef))
+        and len(targets) == 1
+        and isinstance(targets[0], cst.Name)
+        and not use.in_collection
+        and use.name == targets[0].value
+    ):
+        use.constant = targets[0].value
+
+
+def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The module, class or function whose body holds ``stmt``."""
+    seen = False
+    for node in reversed(stack):
+        if node is stmt:
+            seen = True
+            continue
+        if seen and isinstance(node, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+            return node
+    return None
+
+
+def module_imports_os(module: cst.Module) -> Optional[bool]:
+    """True if ``import os`` is at module level, None if ``os`` names something else."""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    full = dotted_name(alias.name) or ""
+                    asname = alias.asname.name if alias.asname is not None else None
+                    if asname is None and full.split(".")[0] == "os":
+                        return True
+                    if isinstance(asname, cst.Name) and asname.value == "os":
+                        return True if full == "os" else None
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    bound = alias.asname.name if alias.asname is not None else alias.name
+                    if isinstance(bound, cst.Name) and bound.value == "os":
+                        return None
+    return False
+
+
+def import_anchor(module: cst.Module) -> Optional[cst.CSTNode]:
+    """The statement before which ``import os`` goes: after the docstring and ``__future__`` imports."""
+    for index, stmt in enumerate(module.body):
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            if index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString,)):
+                continue
+            if isinstance(small, cst.ImportFrom) and dotted_name(small.module or cst.Name("x")) == "__future__":
+                continue
+        return stmt
+    return None
+
+
+def defaulted_names(rule: Rule, node: cst.CSTNode) -> List[str]:
+    """Names of constants that ``node`` uses as the fallback of a configuration lookup.
+
+    ``os.environ.get("X", DEFAULT_URL)``, ``config("X", default=BASE)``,
+    ``os.getenv("X") or DEFAULT_URL``: the constant is already configurable.
+    """
+    exprs: List[cst.BaseExpression] = []
+    if isinstance(node, cst.Call):
+        exprs = lookup_default_args(rule, node)
+    elif isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+        if contains_lookup(rule, node.left):
+            exprs = [node.right]
+    elif isinstance(node, cst.IfExp):
+        if contains_lookup(rule, node.test) or contains_lookup(rule, node.body):
+            exprs = [node.orelse]
+        if contains_lookup(rule, node.orelse):
+            exprs.append(node.body)
+    out: List[str] = []
+    for expr in exprs:
+        if isinstance(expr, cst.Name):
+            out.append(expr.value)
+        elif isinstance(expr, cst.Attribute):
+            out.append(expr.attr.value)
+    return out
+
+
+def settings_field_names(node: cst.ClassDef) -> List[str]:
+    """Constants used as field defaults in a settings class body."""
+    out: List[str] = []
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+            if isinstance(value, cst.Name):
+                out.append(value.value)
+            elif isinstance(value, cst.Attribute):
+                out.append(value.attr.value)
+    return out
+
+
+def is_settings(rule: Rule, node: cst.ClassDef) -> bool:
+    known: Set[str] = rule.ctx.shared.setdefault(_CACHE_KEY + ".settings", set())
+    if is_settings_class(rule, node, known):
+        known.add(node.name.value)
+        return True
+    return False
+
+
+def skip_file(rule: Rule, include_tests: bool) -> bool:
+    """Test modules are skipped unless the rule's ``include-tests`` option is on."""
+    return rule.ctx.is_test_file and not include_tests
+
+
+def rebuild_scheme(node: cst.CSTNode, scheme: str, secure: str) -> Optional[Tuple[cst.CSTNode, str]]:
+    """The node to replace and its new source text with ``scheme://`` made ``secure://``."""
+    old = f"{scheme}://"
+    if isinstance(node, cst.SimpleString):
+        raw = node.value
+        start = len(node.prefix) + len(node.quote)
+        body = raw[start:]
+        stripped = body.lstrip(" ")
+        if not stripped.startswith(old):
+            return None
+        at = start + len(body) - len(stripped)
+        return node, raw[:at] + f"{secure}://" + raw[at + len(old) :]
+    if isinstance(node, cst.FormattedString) and node.parts:
+        head = node.parts[0]
+        if isinstance(head, cst.FormattedStringText) and head.value.startswith(old):
+            return head, f"{secure}://" + head.value[len(old) :]
+    return None

@@ -1,0 +1,164 @@
+"""OPS501: a URL to an external host hardcoded in code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Set, Tuple, Union
+
+import libcst as cst
+from opslint.rules import _urls
+
+from opslint.rule import PendingFix, Rule
+
+
+class HardcodedExternalUrl(Rule):
+    """A URL of an external service is hardcoded in a string literal.
+
+    ## What it does
+    Checks for string literals (and f-string heads) that hold an `http(s)://`
+    or `ws(s)://` URL of an external host: base URLs of API clients, webhook
+    endpoints, URLs passed to HTTP calls, module constants.
+
+    It stays quiet on docstrings and comments, on URLs inside messages, help
+    texts, log and exception messages, on namespace and schema identifiers
+    (`http://www.w3.org/...`, `$schema`, XML namespace maps, OAuth scopes), on
+    documentation, licence and repository links, package metadata, on
+    loopback, private, `.local`/`.internal`/`.test`/`example.com` and
+    cluster-internal hosts (`http://redis:6379`, `*.svc.cluster.local`), on
+    URLs that are already the default of a configuration lookup
+    (`os.environ.get("X", "https://...")`, `config("X", default=...)`,
+    `getattr(settings, "X", ...)`, pydantic `BaseSettings` fields, CLI option
+    defaults), and in test files.
+
+    ## Why it matters
+    Incident 003: an external provider blocked the IPs of a batch server and
+    two API instances. Rerouting the calls through a proxy meant hunting down
+    URLs hardcoded across the code base, one literal at a time, during a
+    four-hour outage. A URL read from configuration is changed in one place.
+
+    ## Example
+    ```python
+    import requests
+
+    STRIPE_API = "https://api.stripe.com/v1"
+
+    def charge(payload):
+        return requests.post(STRIPE_API + "/charges", data=payload, timeout=10)
+    ```
+
+    ## Use instead
+    ```python
+    import os
+
+    import requests
+
+    STRIPE_API = os.environ.get("STRIPE_API", "https://api.stripe.com/v1")
+
+    def charge(payload):
+        return requests.post(STRIPE_API + "/charges", data=payload, timeout=10)
+    ```
+
+    ## Fix safety
+    The fix wraps the literal in `os.environ.get("<NAME>", "<url>")` (and adds
+    `import os`): the URL stays the default, but a variable of that name in
+    the environment now changes it, so the fix is unsafe. The name comes from
+    the variable the URL is assigned to, else from the host. For f-strings,
+    templates and pieces of an implicit concatenation the fix is a suggestion.
+
+    ## Options
+    - `allowed-hosts` (list of str): hosts that may be hardcoded; `*.corp.com`
+      allows every subdomain of `corp.com`.
+    - `include-tests` (bool, default false): also check test files.
+
+    ## See also
+    OPS504 (`http://` to an external host), OPS502 (missing timeout).
+    """
+
+    code = "OPS501"
+    name = "hardcoded-external-url"
+    message = (
+        "URL of external host `{host}` is hardcoded; read it from configuration so it can be "
+        "changed (proxy, IP block) in one place"
+    )
+    tokens = _urls.TOKENS
+    fix_availability = "sometimes"
+
+    @dataclass(frozen=True)
+    class Options:
+        allowed_hosts: Tuple[str, ...] = ()
+        include_tests: bool = False
+
+    def __init__(self, ctx: Any, options: Any) -> None:
+        super().__init__(ctx, options)
+        self._skip = _urls.skip_file(self, options.include_tests)
+        self._found: List[_urls.UrlUse] = []
+        self._defaulted: Set[str] = set()
+
+    # -- constants made configurable elsewhere in the file ------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if not self._skip and _urls.is_settings(self, node):
+            self._defaulted.update(_urls.settings_field_names(node))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._skip:
+            self._defaulted.update(_urls.defaulted_names(self, node))
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        if not self._skip:
+            self._defaulted.update(_urls.defaulted_names(self, node))
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        if not self._skip:
+            self._defaulted.update(_urls.defaulted_names(self, node))
+
+    # -- literals ----------------------------------------------------------
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self._check(node)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._check(node)
+
+    def _check(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
+        if self._skip:
+            return
+        use = _urls.analyse(self, node)
+        if use is None or use.quiet or use.configured:
+            return
+        if _urls.host_allowed(use.literal.host, self.options.allowed_hosts):
+            return
+        self._found.append(use)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for use in self._found:
+            if use.constant is not None and use.constant in self._defaulted:
+                continue
+            self.report(use.literal.node, host=use.literal.host, fix=self._fix(use, original_node))
+
+    # -- fix -----------------------------------------------------------------
+
+    def _fix(self, use: _urls.UrlUse, module: cst.Module) -> PendingFix:
+        literal = use.literal
+        name = _urls.env_var_name(
+            None if use.in_collection else use.name, literal.host, constant=use.constant is not None
+        )
+        if literal.is_template or use.in_concat or not use.replaceable:
+            base = literal.origin
+            return PendingFix.suggestion(
+                f'Read `{base}` from configuration (e.g. `os.environ.get("{name}", "{base}")`) '
+                "and build the URL from it"
+            )
+        source = self.edits.code(literal.node)
+        wrapped = f'os.environ.get("{name}", {source})'
+        imported = _urls.module_imports_os(module)
+        if imported is None:
+            return PendingFix.suggestion(f"Read the URL from configuration: `{wrapped}`")
+        title = f"Read the URL from the environment variable `{name}` (default: the current URL)"
+        edits = [self.edits.replace(literal.node, wrapped)]
+        if not imported:
+            anchor = _urls.import_anchor(module)
+            if anchor is None:
+                return PendingFix.suggestion(f"Read the URL from configuration: `{wrapped}`")
+            edits.append(self.edits.insert_before(anchor, "import os\n"))
+        return PendingFix.unsafe(title, *edits)
