@@ -5,6 +5,9 @@ Installed as ``opslint.rules``.  Every rule module is imported here explicitly
 """
 
 from opslint.rules import ops101_unflushed_buffered_client  # noqa: F401
+from opslint.rules import ops102_hard_exit_skips_drain  # noqa: F401
+from opslint.rules import ops103_sleep_instead_of_drain  # noqa: F401
+from opslint.rules import ops104_sigterm_drops_buffer  # noqa: F401
 from opslint.rules import ops201_unflushed_primary_key_check  # noqa: F401
 from opslint.rules import ops403_lock_release_not_guaranteed  # noqa: F401
 from opslint.rules import ops501_hardcoded_external_url  # noqa: F401

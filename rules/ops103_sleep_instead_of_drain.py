@@ -1,0 +1,240 @@
+"""OPS103 sleep-instead-of-drain: a trailing ``time.sleep`` that waits for a background sender."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+import libcst as cst
+from opslint.rules.ops102_hard_exit_skips_drain import (
+    SLEEPS,
+    CallRec,
+    Client,
+    ExitFacts,
+    ExitFactsRule,
+    Scope,
+    describe_all,
+    drain_text,
+    facts_for,
+    statement_of,
+)
+
+from opslint.entrypoints import EntryKind, EntryPoint
+from opslint.names import dotted_name
+from opslint.rule import PendingFix, RelatedNode
+
+#: Calls that may follow the sleep without making it "not the end": exits and log lines.
+_EXIT_CALLS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "echo"})
+_OUTPUT_CALLS = frozenset({"print", "click.echo", "typer.echo", "logging.info", "logging.warning", "logging.debug"})
+
+
+class SleepInsteadOfDrain(ExitFactsRule):
+    """A `time.sleep()` at the end of a program that waits for a buffered SDK to send.
+
+    ## What it does
+    Flags `time.sleep(N)` among the last statements of an entry point (the
+    `__main__` block and the functions it calls, a CLI command, a Django
+    management command, a serverless handler) when a buffering SDK client
+    (analytics, A/B testing, error tracking, tracing, Kafka producers) was used
+    before it and not drained.  A sleep in a loop (polling, retry, backoff), in
+    the middle of the work, after a blocking drain, or in a program that uses no
+    buffering client is not flagged.
+
+    ## Why it matters
+    Incident 000: a job sent A/B-testing events through the Hackle SDK, whose
+    daemon thread flushes every 10 seconds; once the job became a short-lived
+    ECS task it exited before the flush and only one event ever arrived, and the
+    stop-gap was a 10-second sleep before exit.  The interval is the SDK's
+    business (and a slow or retried send outlives any fixed sleep): call the
+    blocking drain instead, `client.close()` for Hackle, `flush()` for
+    Segment, PostHog, Kafka producers and Mixpanel's `BufferedConsumer`,
+    `shutdown()` for Amplitude, `close()` for LaunchDarkly (its `flush()`
+    does not wait), `sentry_sdk.flush()`.
+
+    ## Example
+    ```python
+    import time
+    import posthog
+
+    if __name__ == "__main__":
+        posthog.capture(distinct_id="job", event="report_built")
+        time.sleep(5)
+    ```
+
+    ## Use instead
+    ```python
+    import posthog
+
+    if __name__ == "__main__":
+        posthog.capture(distinct_id="job", event="report_built")
+        posthog.flush()
+    ```
+
+    ## Fix safety
+    Unsafe: the fix replaces the sleep with the client's blocking drain when
+    the client is in scope.  A drain can take longer than the sleep (it waits
+    for delivery or its own timeout) and some drains end the client
+    (`close()`, `shutdown()`).  When the client cannot be named where the
+    sleep is (it lives in another function), the fix is a suggestion.
+
+    ## See also
+    OPS101 (buffered client never drained), OPS102 (`os._exit` skips the drain).
+    """
+
+    code = "OPS103"
+    name = "sleep-instead-of-drain"
+    message = (
+        "`{sleep}` at the end of {entry} waits for {clients} to send in the background: {note}; "
+        "the interval is the SDK's business and a late or retried send is still lost, {advice}"
+    )
+    tokens = ("sleep",)
+    fix_availability = "sometimes"
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        facts = facts_for(self)
+        sleeps = [r for r in facts.calls if r.qual in SLEEPS]
+        if not sleeps:
+            return
+        facts.resolve()
+        if not facts.clients:
+            return
+        entries = facts.entries()
+        for rec in sleeps:
+            stmt = statement_of(rec.stack, rec.node)
+            if stmt is None:
+                continue
+            entry = _tail_of_entry(self, rec.stack, entries)
+            if entry is None:
+                continue
+            scope: Optional[Scope] = entry.node if isinstance(entry.node, cst.FunctionDef) else None
+            pending = _pending(facts, rec, scope)
+            if pending:
+                self._report(rec, entry, scope, pending)
+
+    def _report(self, rec: CallRec, entry: EntryPoint, scope: Optional[Scope], pending: List[Client]) -> None:
+        serverless = entry.kind is EntryKind.SERVERLESS
+        drains = [drain_text(self, c, scope, rec.cls, serverless=serverless) for c in pending]
+        notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in pending if c.sdk.buffer_note)
+        known = [d for d in drains if d is not None]
+        if len(known) == len(drains):
+            listed = ", ".join(f"`{d}`" for d in known)
+            advice = f"call {listed} instead"
+            indent = _indent_of(self, rec.node)
+            fix = PendingFix.unsafe(
+                f"Replace the sleep with {listed}", self.edits.replace(rec.node, f"\n{indent}".join(known))
+            )
+        else:
+            names = ", ".join(f"`{c.label}.{c.sdk.drain_names()}`" for c in pending)
+            advice = f"drain the client where it is in scope ({names})"
+            fix = PendingFix.suggestion(f"Replace the sleep with a blocking drain: {names}")
+        related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in pending[:3]]
+        self.report(
+            rec.node,
+            fix=fix,
+            related=related,
+            sleep=self.edits.code(rec.node),
+            entry=entry.label,
+            clients=describe_all(pending),
+            note=notes or "the SDK sends from a background thread",
+            advice=advice,
+        )
+
+
+def _indent_of(rule: SleepInsteadOfDrain, node: cst.CSTNode) -> str:
+    line, column = rule.position(node)
+    text = rule.ctx.lines.line_text(line)
+    prefix = text[: column - 1]
+    return prefix if not prefix.strip() else ""
+
+
+def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Client]:
+    """Clients the entry used before the sleep (itself or through same-file callees), not drained."""
+    keys: Dict[str, None] = {}
+    for key in facts.pending_in(scope, rec.seq, kinds=("use", "pass")):
+        keys[key] = None
+    for func in facts.reachable(scope, 0, rec.seq):
+        for key in facts.leftover_after_uses(func):
+            if not facts.drained(key, scope, 0, rec.seq):
+                keys[key] = None
+    return sorted((facts.clients[k] for k in keys), key=lambda c: c.label)
+
+
+def _tail_of_entry(
+    rule: SleepInsteadOfDrain, stack: Sequence[cst.CSTNode], entries: Sequence[EntryPoint]
+) -> Optional[EntryPoint]:
+    """The entry point whose last statements include the statement at the top of ``stack``."""
+    # stack: Module ... SimpleStatementLine, Expr, Call
+    child: cst.CSTNode = stack[-3]
+    for node in reversed(stack[:-3]):
+        if isinstance(node, (cst.IndentedBlock, cst.Module)):
+            body = node.body
+            index = _index(body, child)
+            if index is None or not all(_trivial(rule, s) for s in body[index + 1 :]):
+                return None
+            if isinstance(node, cst.Module):
+                return _entry_for(entries, node)
+        elif isinstance(node, cst.Try):
+            if child is not node.finalbody and node.finalbody is not None:
+                if not all(_trivial(rule, s) for s in node.finalbody.body.body):
+                    return None
+        elif isinstance(node, cst.If):
+            entry = _entry_for(entries, node)
+            if entry is not None:
+                return entry
+        elif isinstance(node, cst.FunctionDef):
+            return _entry_for(entries, node)
+        elif isinstance(node, (cst.For, cst.While, cst.ClassDef, cst.Lambda)):
+            return None
+        elif not isinstance(
+            node, (cst.Else, cst.Finally, cst.ExceptHandler, cst.With, cst.SimpleStatementSuite, cst.If)
+        ):
+            return None
+        child = node
+    return None
+
+
+def _entry_for(entries: Sequence[EntryPoint], node: cst.CSTNode) -> Optional[EntryPoint]:
+    for entry in entries:
+        if entry.node is node:
+            return entry
+    return None
+
+
+def _index(body: Sequence[cst.CSTNode], child: cst.CSTNode) -> Optional[int]:
+    for i, stmt in enumerate(body):
+        if stmt is child:
+            return i
+    return None
+
+
+def _trivial(rule: SleepInsteadOfDrain, stmt: cst.CSTNode) -> bool:
+    """Statements that may follow the sleep at the end: returns, exits, log and print lines."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        if isinstance(small, (cst.Pass, cst.Return)):
+            continue
+        if isinstance(small, cst.Raise):
+            exc = small.exc
+            target = exc.func if isinstance(exc, cst.Call) else exc
+            if target is not None and dotted_name(target) == "SystemExit":
+                continue
+            return False
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            if _exit_or_log(rule, small.value):
+                continue
+        return False
+    return True
+
+
+def _exit_or_log(rule: SleepInsteadOfDrain, call: cst.Call) -> bool:
+    qual = rule.qualified_name(call.func)
+    name = dotted_name(call.func)
+    if qual in _EXIT_CALLS or qual in _OUTPUT_CALLS or name in ("print", "exit", "quit"):
+        return True
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in _LOG_METHODS:
+        base = dotted_name(call.func.value) or ""
+        return base.split(".")[-1].lower() in ("log", "logger", "logging", "_log", "_logger", "click", "typer") or (
+            "log" in base.lower()
+        )
+    return False

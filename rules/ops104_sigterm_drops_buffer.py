@@ -1,0 +1,330 @@
+"""OPS104 sigterm-drops-buffer: a long-running worker loop with a buffered client and no SIGTERM handler."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Set, Union
+
+import libcst as cst
+from opslint.rules import _buffers
+from opslint.rules.ops102_hard_exit_skips_drain import (
+    Client,
+    ExitFacts,
+    ExitFactsRule,
+    LoopRec,
+    describe_all,
+    drain_text,
+    facts_for,
+)
+
+from opslint.entrypoints import EntryKind
+from opslint.names import dotted_name
+from opslint.rule import PendingFix, RelatedNode
+
+#: Consumers whose iteration never ends on its own (``for record in consumer:``).
+_ENDLESS_ITERABLES = frozenset(
+    {
+        "kafka.KafkaConsumer",
+        "kafka.consumer.KafkaConsumer",
+        "aiokafka.AIOKafkaConsumer",
+        "aiokafka.consumer.AIOKafkaConsumer",
+    }
+)
+#: Methods whose result is an endless stream (redis ``pubsub.listen()``).
+_ENDLESS_METHODS = frozenset({"listen"})
+#: Calls that make a ``while`` loop a consume/poll/schedule loop.
+_WAIT_METHODS = frozenset(
+    {
+        "poll",
+        "consume",
+        "receive",
+        "receive_message",
+        "receive_messages",
+        "get_message",
+        "listen",
+        "blpop",
+        "brpop",
+        "brpoplpush",
+        "blmove",
+        "bzpopmin",
+        "bzpopmax",
+        "xread",
+        "xreadgroup",
+        "getmany",
+        "getone",
+        "pull",
+        "recv",
+        "recvfrom",
+        "accept",
+        "basic_get",
+        "process_data_events",
+        "run_pending",
+        "wait",
+    }
+)
+_SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "gevent.sleep", "trio.sleep", "anyio.sleep"})
+#: Decorators of functions whose process is managed by a framework that handles SIGTERM.
+_MANAGED_DECORATORS = frozenset({"task", "shared_task", "periodic_task", "actor", "job"})
+_PROGRAM_KINDS = frozenset(
+    {
+        EntryKind.MAIN_BLOCK,
+        EntryKind.SCRIPT,
+        EntryKind.CONSOLE_SCRIPT,
+        EntryKind.CLI_COMMAND,
+        EntryKind.DJANGO_COMMAND,
+    }
+)
+
+
+class SigtermDropsBuffer(ExitFactsRule):
+    """A long-running worker loop holds a buffered client, and SIGTERM would kill it undrained.
+
+    ## What it does
+    Flags an endless consume/poll/schedule loop (`while True:` or a stop-flag
+    loop that polls, sleeps or waits; `for record in KafkaConsumer(...)`;
+    `async for msg in AIOKafkaConsumer(...)`) in a program (a `__main__`
+    block, a console script, a CLI or Django command) when the loop uses a
+    buffering SDK client without draining it each iteration and nothing in
+    the file installs a SIGTERM handler.  Off by default.
+
+    ## Why it matters
+    Incident 000: A/B-testing events sent through the Hackle SDK sit in memory
+    until a daemon thread flushes them every 10 seconds, and a process that
+    ends before the flush loses them silently (only one event ever arrived
+    from the ECS task).  Containers are stopped with SIGTERM (`docker stop`,
+    ECS, Kubernetes) and Python's default SIGTERM ends the process without
+    running atexit handlers, `finally` blocks or the SDK's own exit hook
+    (as PID 1 it ignores SIGTERM and is SIGKILLed 30 s later): install a
+    handler that raises `SystemExit` or sets a stop flag, so that the drain
+    runs (`client.close()` for Hackle, `flush()` for Segment, PostHog, Kafka
+    producers, `sentry_sdk.flush()`, `shutdown()` for Amplitude).
+
+    ## Example
+    ```python
+    import posthog
+    from kafka import KafkaConsumer
+
+    if __name__ == "__main__":
+        for record in KafkaConsumer("signups", group_id="sink"):
+            posthog.capture(distinct_id=record.key, event="signed_up")
+    ```
+
+    ## Use instead
+    ```python
+    import signal
+    import sys
+
+    import posthog
+    from kafka import KafkaConsumer
+
+    if __name__ == "__main__":
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        try:
+            for record in KafkaConsumer("signups", group_id="sink"):
+                posthog.capture(distinct_id=record.key, event="signed_up")
+        finally:
+            posthog.flush()
+    ```
+
+    ## Fix safety
+    No automatic fix: the finding carries a suggestion (install a SIGTERM
+    handler that raises `SystemExit` or sets the loop's stop flag).  Where
+    the handler belongs (main thread, before the loop, alongside the framework's
+    own handlers) is a decision for the author.
+
+    ## See also
+    OPS101 (buffered client never drained), OPS102 (`os._exit` skips the drain).
+    """
+
+    code = "OPS104"
+    name = "sigterm-drops-buffer"
+    message = (
+        "this long-running loop buffers events in {clients} and no SIGTERM handler is installed: "
+        "`docker stop`, ECS and Kubernetes send SIGTERM, and Python's default SIGTERM ends the process "
+        "without running atexit or `finally`, so {note}; install a SIGTERM handler that raises "
+        "`SystemExit` (or sets a stop flag) so that {drain} runs"
+    )
+    tokens = _buffers.TOKENS
+    default_enabled = False
+    fix_availability = "none"
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        facts = facts_for(self)
+        if facts.sigterm_mentioned or not facts.loops:
+            return
+        entries = facts.entries()
+        if not any(e.kind in _PROGRAM_KINDS for e in entries):
+            return
+        serverless = {id(e.node) for e in entries if e.kind is EntryKind.SERVERLESS}
+        facts.resolve()
+        if not facts.clients:
+            return
+        reported: List[LoopRec] = []
+        for loop in sorted(facts.loops, key=lambda r: r.start):
+            if any(r.start < loop.start and loop.end < r.end for r in reported):
+                continue
+            if any(id(s) in serverless or _managed(s) for s in loop.chain):
+                continue
+            if not self._endless(facts, loop):
+                continue
+            clients = _held(facts, loop)
+            if not clients:
+                continue
+            reported.append(loop)
+            self._report(loop, clients)
+
+    def _report(self, loop: LoopRec, clients: List[Client]) -> None:
+        scope = loop.chain[-1] if loop.chain else None
+        drains = [drain_text(self, c, scope, loop.cls) or f"{c.label}.{c.sdk.drain_names()}" for c in clients]
+        notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in clients if c.sdk.buffer_note)
+        related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in clients[:3]]
+        fix = PendingFix.suggestion(
+            "Install a SIGTERM handler that raises SystemExit, e.g. "
+            "`signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))`, or sets the loop's stop flag"
+        )
+        self.report(
+            loop.node,
+            fix=fix,
+            related=related,
+            clients=describe_all(clients),
+            note=f"whatever is still buffered is lost ({notes})" if notes else "whatever is still buffered is lost",
+            drain=", ".join(f"`{d}`" for d in drains),
+        )
+
+    # -- loop shapes ---------------------------------------------------------------------
+
+    def _endless(self, facts: ExitFacts, loop: LoopRec) -> bool:
+        node = loop.node
+        if isinstance(node, cst.For):
+            return self._endless_iterable(facts, loop, node.iter)
+        test = node.test
+        if not _forever_test(test):
+            return False
+        if _leaves(node.body):
+            return False
+        scope = loop.chain[-1] if loop.chain else None
+        for rec in facts.calls:
+            if rec.scope is not scope or not loop.start < rec.seq < loop.end:
+                continue
+            if rec.qual in _SLEEPS:
+                return True
+            if rec.method in _WAIT_METHODS and rec.receiver is not None:
+                return True
+            if rec.method == "get" and rec.receiver is not None and "queue" in rec.receiver.lower():
+                return True
+        return False
+
+    def _endless_iterable(self, facts: ExitFacts, loop: LoopRec, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Call):
+            if self.qualified_name(expr.func) in _ENDLESS_ITERABLES:
+                return True
+            return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _ENDLESS_METHODS
+        text = dotted_name(expr)
+        if text is None:
+            return False
+        keys = {facts.key_for(text, loop.chain[: i + 1], loop.cls, binding=True) for i in range(len(loop.chain))}
+        keys.add(facts.key_for(text, (), loop.cls, binding=True))
+        return any(
+            rec.qual in _ENDLESS_ITERABLES and facts.key_for(rec.target, rec.chain, rec.cls, binding=True) in keys
+            for rec in facts.assigns
+        )
+
+
+def _forever_test(test: cst.BaseExpression) -> bool:
+    """``True``, ``1``, a flag (``running``, ``self.running``), ``not stop``, ``not stop.is_set()``."""
+    if isinstance(test, cst.Name) and test.value == "True":
+        return True
+    if isinstance(test, cst.Integer) and test.value == "1":
+        return True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "is_set":
+        return True
+    return isinstance(test, (cst.Name, cst.Attribute)) and dotted_name(test) is not None
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    """A ``return`` or a ``break`` of this loop (outside ``except KeyboardInterrupt``): a bounded loop."""
+    found = False
+
+    class _Exits(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loops = 0
+            self.interrupt = 0
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_For(self, node: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, original_node: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, original_node: cst.While) -> None:
+            self.loops -= 1
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if node.type is not None and "KeyboardInterrupt" in (dotted_name(node.type) or ""):
+                self.interrupt += 1
+
+        def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+            if original_node.type is not None and "KeyboardInterrupt" in (dotted_name(original_node.type) or ""):
+                self.interrupt -= 1
+
+        def visit_Return(self, node: cst.Return) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Break(self, node: cst.Break) -> None:
+            nonlocal found
+            if self.loops == 0 and self.interrupt == 0:
+                found = True
+
+    body.visit(_Exits())
+    return found
+
+
+def _managed(scope: Union[cst.FunctionDef, cst.Lambda]) -> bool:
+    if not isinstance(scope, cst.FunctionDef):
+        return False
+    for dec in scope.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        name = dotted_name(target)
+        if name is not None and name.rsplit(".", 1)[-1] in _MANAGED_DECORATORS:
+            return True
+    return False
+
+
+def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
+    """Clients used in the loop (or in same-file functions it calls) and not drained each iteration."""
+    scope = loop.chain[-1] if loop.chain else None
+    keys: Dict[str, None] = {}
+    drained: Set[str] = set()
+    for event in facts.events_in(scope, loop.start, loop.end):
+        if event.kind in ("use", "pass"):
+            keys[event.key] = None
+        elif event.kind == "drain":
+            drained.add(event.key)
+    for func in facts.reachable(scope, loop.start, loop.end):
+        leftover = facts.leftover_after_uses(func)
+        for event in facts.events_in(func):
+            if event.kind == "use" and event.key in leftover:
+                keys[event.key] = None
+    out: List[Client] = []
+    for key in keys:
+        if key in drained:
+            continue
+        client: Optional[Client] = facts.clients.get(key)
+        if client is not None:
+            out.append(client)
+    return sorted(out, key=lambda c: c.label)
