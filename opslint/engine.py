@@ -166,7 +166,11 @@ class Linter:
         project = self._project(candidates, path, text)
         rules = self.prefilter(candidates, text, settings)
         if project is not None:
-            rules = [r for r in candidates if r in rules or (r.needs_project and r.project_relevant(project, path))]
+            rules = [
+                r
+                for r in candidates
+                if r in rules or (r.needs_project and r.project_relevant(project, path, settings.options_for(r)))
+            ]
         if not rules:
             return LintResult()
         try:

@@ -995,6 +995,9 @@ class EntrySpec:
     qualified_decorators: Mapping[str, str] = field(default_factory=dict)
     #: Registration call (method) name -> (kind, positional index of the callable, keyword of the callable).
     register_calls: Mapping[str, Tuple[str, int, str]] = field(default_factory=dict)
+    #: Registration names that only count when the callee contains this text
+    #: (``do`` only in ``schedule.every(...).do``).
+    register_requires: Mapping[str, str] = field(default_factory=dict)
     #: Calls whose keyword argument holds the callable (``PythonOperator(python_callable=f)``) -> kind.
     callable_keywords: Mapping[str, Tuple[str, str]] = field(default_factory=dict)
     #: Assignment targets (last part) whose strings name tasks by dotted path -> (kind, dict key or "").
@@ -1457,6 +1460,8 @@ class ProjectIndex:
                         add(fn.qualname, kind, module.path, dec.span, dec.name)
                 for site in fn.calls:
                     key = _suffix_match(site.callee, spec.register_calls)
+                    if key is not None and spec.register_requires.get(key, "") not in site.callee:
+                        key = None
                     if key is not None:
                         kind, position, keyword = spec.register_calls[key]
                         ref = dict(site.kwargs).get(keyword) if keyword else None

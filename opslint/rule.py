@@ -158,7 +158,7 @@ class Rule:
         return None
 
     @classmethod
-    def project_relevant(cls, project: Any, path: str) -> bool:
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
         """Whether the rule must run on ``path`` although its ``tokens`` are absent
         (a cross-file rule whose findings land in files it cannot recognise alone)."""
         return False

@@ -1,0 +1,141 @@
+"""OPS401 knowledge: scheduled/batch entry points, lock decorators, acquire/release names.
+
+Data only (plus tiny classifiers).  Lock constructors, redis and SQL lock
+markers come from ``_locks.py`` (shared with OPS402/OPS403) and are read-only
+here.  Sources: APScheduler 3 (``scheduled_job``, ``add_job``), Celery 5
+(``beat_schedule``, ``add_periodic_task``, the old ``periodic_task``), huey,
+schedule, rq-scheduler, arq, django-q, Chalice, Airflow 2, Django management
+commands, django-crontab's ``CRONJOBS``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import FrozenSet
+
+from opslint.project import EntrySpec
+
+#: What starts a function on a schedule (or as a batch run) without a caller in the project.
+SCHEDULED = EntrySpec(
+    decorators={
+        "scheduled_job": "APScheduler job",
+        "periodic_task": "periodic task",
+        "db_periodic_task": "huey periodic task",
+        "Chalice.schedule": "Chalice schedule",
+        "app.schedule": "Chalice schedule",
+        "aiocron.crontab": "aiocron job",
+        "crontab.crontab": "aiocron job",
+    },
+    qualified_decorators={
+        "airflow.decorators.task": "Airflow task",
+        "airflow.sdk.task": "Airflow task",
+        "airflow.operators.python.task": "Airflow task",
+        "celery.decorators.periodic_task": "Celery periodic task",
+        "celery.task.periodic_task": "Celery periodic task",
+    },
+    register_calls={
+        # APScheduler: add_job(func, trigger=None, args=None, ...)
+        "add_job": ("APScheduler job", 0, "func"),
+        # Celery: sender.add_periodic_task(schedule, sig, ...)
+        "add_periodic_task": ("Celery beat", 1, "sig"),
+        # schedule: schedule.every(10).minutes.do(job, *args)
+        "do": ("`schedule` job", 0, "job_func"),
+        # rq-scheduler: cron(cron_string, func=...), schedule(scheduled_time, func=...)
+        # arq: cron(coroutine, hour=...); django-q: schedule("pkg.mod.func", ...)
+        "cron": ("cron job", 0, "func"),
+        "schedule": ("scheduled job", 0, "func"),
+    },
+    register_requires={"do": "every"},
+    callable_keywords={
+        "PythonOperator": ("Airflow task", "python_callable"),
+        "BranchPythonOperator": ("Airflow task", "python_callable"),
+        "ShortCircuitOperator": ("Airflow task", "python_callable"),
+        "PythonVirtualenvOperator": ("Airflow task", "python_callable"),
+        "ExternalPythonOperator": ("Airflow task", "python_callable"),
+        "PythonSensor": ("Airflow task", "python_callable"),
+    },
+    schedule_assignments={
+        "beat_schedule": ("Celery beat", "task"),
+        "CELERY_BEAT_SCHEDULE": ("Celery beat", "task"),
+        "CELERYBEAT_SCHEDULE": ("Celery beat", "task"),
+        "CRONJOBS": ("django-crontab job", ""),
+    },
+    command_bases=frozenset(
+        {
+            "django.core.management.base.BaseCommand",
+            "django.core.management.BaseCommand",
+            "django.core.management.base.LabelCommand",
+            "django.core.management.base.AppCommand",
+        }
+    ),
+    main_kind="`__main__` script",
+)
+
+#: Decorators (last name) that run the decorated function under a lock.
+LOCK_DECORATORS: FrozenSet[str] = frozenset(
+    {
+        "synchronized",
+        "locked",
+        "with_lock",
+        "lock_task",  # huey
+        "single_instance",
+        "only_one",
+        "run_exclusively",
+        "exclusive",
+        "distributed_lock",
+        "redis_lock",
+        "file_lock",
+        "advisory_lock",
+        "with_advisory_lock",
+        "locked_task",
+        "task_lock",
+        "singleton_task",
+        "single_task",
+        "mutex",
+    }
+)
+
+#: Celery task bases that hold a lock while the task runs (celery-once).
+LOCKING_TASK_BASES: FrozenSet[str] = frozenset({"QueueOnce", "celery_once.QueueOnce", "Singleton"})
+
+#: Context managers (last name) that hold a lock besides ``_locks`` constructors.
+LOCK_CONTEXT_MANAGERS: FrozenSet[str] = frozenset(
+    {"advisory_lock", "lock", "Lock", "RLock", "FileLock", "SoftFileLock", "InterProcessLock", "acquire"}
+)
+
+#: Methods that acquire a lock object, and release it.
+ACQUIRE_METHODS: FrozenSet[str] = frozenset({"acquire", "acquire_lock", "try_acquire"})
+RELEASE_METHODS: FrozenSet[str] = frozenset({"release", "release_lock", "unlock"})
+
+#: redis-py claims: ``set(k, v, nx=True)``, ``setnx``; Django cache ``add``.
+REDIS_CLAIM_METHODS: FrozenSet[str] = frozenset({"setnx"})
+#: Receivers of ``.acquire()`` that are pools or throttles, not locks.
+NOT_LOCK_RECEIVERS = re.compile(r"pool|conn|session|sem|limit|throttl|bucket|slot|permit|queue", re.IGNORECASE)
+
+#: Project functions named like taking or giving back a lock (or an "in use" flag).
+ACQUIRE_NAME = re.compile(
+    r"^_*(?:try_|maybe_)?(?:acquire|lock|claim|reserve|take|grab|obtain|get)_(?:\w+_)?(?:lock|mutex|key|slot|lease|token)s?$"
+    r"|^_*(?:try_|maybe_)?(?:acquire|lock|claim)(?:_\w+)?$"
+    r"|^_*(?:mark|set|flag)_\w*(?:in_use|busy|locked|running|occupied)$",
+    re.IGNORECASE,
+)
+RELEASE_NAME = re.compile(
+    r"^_*(?:release|unlock|free|give_back|return)(?:_\w+)?$"
+    r"|^_*(?:mark|set|flag)_\w*(?:free|idle|available|unlocked|done|released|not_in_use|not_busy)$",
+    re.IGNORECASE,
+)
+#: ``set_key_in_use(key, False)``: a flag setter called with a falsy value releases.
+FLAG_SETTER_NAME = re.compile(r"^_*(?:mark|set|flag)_\w*(?:in_use|busy|locked|running|occupied)$", re.IGNORECASE)
+FALSY_ARGS: FrozenSet[str] = frozenset({"False", "0", "None", "''", '""'})
+
+
+def last_name(qualified: str) -> str:
+    """``pkg.mod.Cls().method`` -> ``method``; ``x.lock()`` -> ``lock``."""
+    base = qualified[:-2] if qualified.endswith("()") else qualified
+    return base.rsplit(".", 1)[-1].replace("()", "")
+
+
+def receiver(qualified: str) -> str:
+    """``self._lock.acquire`` -> ``self._lock``; ``threading.Lock().acquire`` -> ``threading.Lock()``."""
+    base = qualified[:-2] if qualified.endswith("()") else qualified
+    return base.rpartition(".")[0]

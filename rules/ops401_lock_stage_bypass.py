@@ -1,0 +1,637 @@
+"""OPS401 lock-stage-bypass: a scheduled path calls a lock-guarded function without the lock."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
+
+import libcst as cst
+from opslint.rules import _locks, _schedules
+
+from opslint.context import is_test_path
+from opslint.model import Related, Span
+from opslint.project import CallSite, Entry, FunctionSummary, ProjectIndex
+from opslint.rule import PendingFix, Rule
+
+_MAX_HOPS = 6
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """Where (and how) a lock is held for a call site."""
+
+    description: str
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class _Bypass:
+    site: CallSite
+    caller: str
+    callee: str
+    entry: Entry
+    #: (path, call site, caller, callee) from the entry down to the caller.
+    hops: Tuple[Tuple[str, CallSite, str, str], ...]
+    locked_caller: str
+    locked_path: str
+    locked_site: CallSite
+    lock: _Evidence
+
+
+@dataclass
+class _Analysis:
+    by_path: Dict[str, List[_Bypass]] = field(default_factory=dict)
+
+
+class LockStageBypass(Rule):
+    """A scheduled path calls a function that the rest of the project only calls under a lock.
+
+    ## What it does
+    Infers, across the project, which functions are called only while a lock
+    is held: inside `with <lock>:` (threading, multiprocessing and asyncio
+    locks, redis `lock()`, `FileLock`, advisory locks, project context managers
+    that acquire), after an acquire call in the same function (`lock.acquire()`,
+    `redis.set(key, v, nx=True)`, `pg_advisory_lock`, `select_for_update()`,
+    project functions such as `acquire_api_key()` paired with a release), or in
+    a stage function that is itself only called under the lock.  It then
+    follows the call graph from scheduled and batch entry points (APScheduler
+    `scheduled_job`/`add_job`, Celery beat and `periodic_task`,
+    `schedule.every().do`, rq-scheduler, huey, Chalice `@app.schedule`,
+    Airflow `python_callable`, Django management commands, `__main__` scripts)
+    and reports each call of such a function reached without the lock.
+
+    ## Why it matters
+    Incident 002: manual imports went through stage 1, which checked whether
+    the shared API key was in use and queued the job if so, then stage 2.  The
+    05:00 automatic update created its jobs directly in the IMPORTING state and
+    called stage 2, so the lock never ran: five jobs used the key at once and
+    one job's "delete all reports" call wiped another's reports.
+
+    ## Example
+    ```python
+    # services/imports.py
+    def start_import(job):
+        if not acquire_api_key(job.account_id):
+            job.queue()
+            return
+        try:
+            run_import(job)
+        finally:
+            release_api_key(job.account_id)
+
+    # jobs/nightly.py
+    @scheduler.scheduled_job("cron", hour=5)
+    def auto_update():
+        for job in create_jobs(status="IMPORTING"):
+            run_import(job)  # no API-key lock
+    ```
+
+    ## Use instead
+    ```python
+    # jobs/nightly.py
+    @scheduler.scheduled_job("cron", hour=5)
+    def auto_update():
+        for job in create_jobs(status="CREATED"):
+            start_import(job)  # goes through the stage that takes the lock
+    ```
+
+    ## Fix safety
+    Suggestion only: which lock to take and where depends on the design.  Take
+    the same lock on the scheduled path, or move the acquire into the guarded
+    function so no caller can skip it.
+
+    ## Options
+    - `acquire-functions`: functions that take the lock (qualified or bare names).
+    - `release-functions`: functions that give it back.
+    - `lock-decorators`: decorators that run the function under a lock.
+    - `lock-context-managers`: context managers that hold a lock.
+    - `main-scripts`: treat `if __name__ == "__main__":` blocks as batch entry points (default true).
+
+    ## See also
+    OPS402 (the lock itself is check-then-set), OPS403 (release not guaranteed).
+    """
+
+    code = "OPS401"
+    name = "lock-stage-bypass"
+    message = (
+        "`{callee}` runs under a lock on its other paths ({lock}), but this {entry} path calls it without the lock"
+    )
+    tokens = ("lock", "acquire", "schedule", "cron", "periodic", "BaseCommand", "__main__")
+    fix_availability = "sometimes"
+    needs_project = True
+    doc_examples_need_project = True
+
+    @dataclass(frozen=True)
+    class Options:
+        acquire_functions: Tuple[str, ...] = ()
+        release_functions: Tuple[str, ...] = ()
+        lock_decorators: Tuple[str, ...] = ()
+        lock_context_managers: Tuple[str, ...] = ()
+        main_scripts: bool = True
+
+    # -- project hooks --------------------------------------------------------------
+
+    @classmethod
+    def prepare_project(cls, project: Any, options: Any) -> None:
+        if isinstance(project, ProjectIndex):
+            analyse(project, options)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        if not isinstance(project, ProjectIndex):
+            return False
+        return bool(analyse(project, options).by_path.get(os.path.abspath(path)))
+
+    # -- per file -------------------------------------------------------------------
+
+    def __init__(self, ctx: Any, options: Any) -> None:
+        super().__init__(ctx, options)
+        self._todo: Dict[Tuple[int, int], _Bypass] = {}
+        project = ctx.project
+        if isinstance(project, ProjectIndex):
+            for bypass in analyse(project, options).by_path.get(os.path.abspath(ctx.path), ()):
+                span = bypass.site.span
+                self._todo.setdefault((span.line, span.column), bypass)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._todo:
+            return
+        bypass = self._todo.pop(self.position(node), None)
+        if bypass is None:
+            return
+        self._report(node, bypass)
+
+    def _report(self, node: cst.Call, bypass: _Bypass) -> None:
+        project = self.ctx.project
+        assert isinstance(project, ProjectIndex)
+        entry = bypass.entry
+        entry_text = f"{entry.kind} `{_short(entry.function)}`"
+        related: List[Related] = [
+            Related(
+                self._display(bypass.lock.path), bypass.lock.span, f"the lock is taken here: {bypass.lock.description}"
+            ),
+            Related(
+                self._display(bypass.locked_path),
+                bypass.locked_site.span,
+                f"`{_short(bypass.locked_caller)}` calls `{_short(bypass.callee)}` while holding the lock",
+            ),
+            Related(self._display(entry.path), entry.span, f"scheduled entry point: {entry_text}"),
+        ]
+        for path, site, caller, callee in bypass.hops[:_MAX_HOPS]:
+            related.append(
+                Related(self._display(path), site.span, f"`{_short(caller)}` calls `{_short(callee)}` without the lock")
+            )
+        fix = PendingFix.suggestion(
+            f"Take the same lock on this path (go through `{_short(bypass.locked_caller)}`), "
+            f"or move the acquire into `{_short(bypass.callee)}` so no caller can skip it"
+        )
+        self.report(
+            node,
+            fix=fix,
+            related=related,
+            callee=_short(bypass.callee),
+            lock=bypass.lock.description,
+            entry=entry_text,
+        )
+
+    def _display(self, path: str) -> str:
+        """``path`` shown like this file's display path (relative to the same base)."""
+        own_abs = os.path.abspath(self.ctx.path)
+        own_display = self.ctx.display_path
+        if os.path.isabs(own_display):
+            return os.path.abspath(path).replace(os.sep, "/")
+        depth = own_display.count("/")
+        base = own_abs
+        for _ in range(depth + 1):
+            base = os.path.dirname(base)
+        rel = os.path.relpath(os.path.abspath(path), base)
+        if rel.startswith(".."):
+            return os.path.abspath(path).replace(os.sep, "/")
+        return rel.replace(os.sep, "/")
+
+
+def _short(qualname: str) -> str:
+    """``pkg.services.imports.run_import`` -> ``imports.run_import``."""
+    parts = [p for p in qualname.split(".") if p != "<locals>"]
+    if parts and parts[-1] in ("<main>", "<module>"):
+        return ".".join(parts[-2:])
+    return ".".join(parts[-2:]) if len(parts) > 1 else qualname
+
+
+# ------------------------------------------------------------------------------
+# The analysis (once per project index and options)
+# ------------------------------------------------------------------------------
+
+
+def analyse(project: ProjectIndex, options: Any) -> _Analysis:
+    result = project.memo(("OPS401", options), lambda: _Analyser(project, options).run())
+    assert isinstance(result, _Analysis)
+    return result
+
+
+def _names(values: Tuple[str, ...]) -> FrozenSet[str]:
+    return frozenset(values)
+
+
+def _matches(name: str, configured: FrozenSet[str]) -> bool:
+    if not configured:
+        return False
+    base = name[:-2] if name.endswith("()") else name
+    return base in configured or _schedules.last_name(base) in configured
+
+
+def _is_truthy(text: str) -> bool:
+    return text not in _schedules.FALSY_ARGS
+
+
+def _string_args(site: CallSite) -> List[str]:
+    values = [a for a in site.args if a[:1] in "'\""]
+    values.extend(v for _, v in site.kwargs if v[:1] in "'\"")
+    return [v.lower() for v in values]
+
+
+class _Analyser:
+    def __init__(self, project: ProjectIndex, options: Any) -> None:
+        self.project = project
+        self.options = options
+        self.acquire_fns = _names(options.acquire_functions)
+        self.release_fns = _names(options.release_functions)
+        self.lock_decorators = _names(options.lock_decorators) | _schedules.LOCK_DECORATORS
+        self.lock_cms = _names(options.lock_context_managers)
+        self.functions: Dict[str, FunctionSummary] = {f.qualname: f for f in project.functions()}
+        self.paths: Dict[str, str] = {}
+        self.tests: Set[str] = set()
+        for module in project.modules.values():
+            rel = os.path.relpath(module.path, project.root)
+            test = is_test_path(rel)
+            for qualname in module.functions:
+                self.paths[qualname] = module.path
+                if test:
+                    self.tests.add(qualname)
+        self._internal: Dict[str, bool] = {}
+        self._locked: Dict[str, List[Optional[_Evidence]]] = {}
+
+    # -- classifying call sites ---------------------------------------------------
+
+    def _lockish_receiver(self, recv: str) -> bool:
+        if not recv:
+            return False
+        last = _schedules.last_name(recv)
+        if _schedules.NOT_LOCK_RECEIVERS.search(last) and not _locks.looks_like_lock_name(last):
+            return False
+        if recv.endswith("()"):
+            kind = _locks.constructor_kind(recv[:-2], last)
+            if kind == "lock":
+                return True
+            if kind == "throttle":
+                return False
+            if last in _locks.REDIS_LOCK_METHODS:
+                return True
+        return _locks.looks_like_lock_name(last)
+
+    def acquire_kind(self, fn: FunctionSummary, site: CallSite) -> Optional[str]:
+        """How the call takes a lock ("" when it does not)."""
+        callee = site.callee
+        last = _schedules.last_name(callee)
+        if _matches(callee, self.acquire_fns):
+            return f"`{last}()`"
+        if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
+            return f"`{_short(_schedules.receiver(callee).replace('()', ''))}.{last}()`"
+        kwargs = dict(site.kwargs)
+        if last == "set" and _is_truthy(kwargs.get("nx", "False")):
+            return "redis `SET NX`"
+        if last in _schedules.REDIS_CLAIM_METHODS:
+            return f"redis `{last}`"
+        if last == "add" and callee.startswith("django.core.cache"):
+            return "Django `cache.add`"
+        if last in _locks.ORM_ROW_LOCK_METHODS:
+            return f"`{last}()`"
+        lowered = callee.lower()
+        if "pg_advisory" in lowered and "unlock" not in lowered:
+            return f"`{last}`"
+        for text in _string_args(site):
+            if "unlock" in text or "release_lock" in text:
+                continue
+            for marker in _locks.SQL_LOCK_MARKERS:
+                if marker in text:
+                    return f"SQL `{marker.strip('(')}`"
+        target = self.project.target_of(site)
+        if target is not None and self._is_acquire_function(target):
+            return f"`{_short(target)}()`"
+        if _schedules.ACQUIRE_NAME.match(last) and not self._releases_flag(site) and self._paired(fn, site):
+            return f"`{last}()`"
+        return None
+
+    def _releases_flag(self, site: CallSite) -> bool:
+        last = _schedules.last_name(site.callee)
+        return bool(_schedules.FLAG_SETTER_NAME.match(last)) and any(
+            a in _schedules.FALSY_ARGS for a in (*site.args, *(v for _, v in site.kwargs))
+        )
+
+    def _paired(self, fn: FunctionSummary, site: CallSite) -> bool:
+        """A name-only acquire counts when its result is tested or a release follows it."""
+        for other in fn.calls:
+            if site.index in other.neg_guards or site.index in other.pos_guards:
+                return True
+            if other.index > site.index and self.is_release(other):
+                return True
+        return False
+
+    def is_release(self, site: CallSite) -> bool:
+        callee = site.callee
+        last = _schedules.last_name(callee)
+        if _matches(callee, self.release_fns):
+            return True
+        if last in _schedules.RELEASE_METHODS:
+            return True
+        if _schedules.RELEASE_NAME.match(last) or self._releases_flag(site):
+            return True
+        if last == "delete" and any(_locks.lockish_text(a) for a in site.args):
+            return True
+        lowered = callee.lower()
+        if "advisory_unlock" in lowered:
+            return True
+        return any("advisory_unlock" in t or "release_lock(" in t for t in _string_args(site))
+
+    def _is_acquire_function(self, qualname: str) -> bool:
+        """A project function that takes a lock and returns holding it."""
+        fn = self.functions.get(qualname)
+        if fn is None or fn.kind in ("module", "main"):
+            return False
+        if _matches(qualname, self.acquire_fns):
+            return True
+        key = f"acq:{qualname}"
+        if key in self._internal:
+            return self._internal[key]
+        self._internal[key] = False  # recursion guard
+        held = 0
+        for site in fn.calls:
+            if self.is_release(site):
+                held = max(0, held - 1)
+                continue
+            last = _schedules.last_name(site.callee)
+            kind = self._primitive_acquire(site, last)
+            if kind:
+                held += 1
+        answer = held > 0 and bool(_schedules.ACQUIRE_NAME.match(fn.name) or held)
+        self._internal[key] = answer
+        return answer
+
+    def _primitive_acquire(self, site: CallSite, last: str) -> bool:
+        """Library-level acquires (no project-function recursion)."""
+        callee = site.callee
+        if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
+            return True
+        kwargs = dict(site.kwargs)
+        if last == "set" and _is_truthy(kwargs.get("nx", "False")):
+            return True
+        if last in _schedules.REDIS_CLAIM_METHODS:
+            return True
+        if "pg_advisory" in callee.lower() and "unlock" not in callee.lower():
+            return True
+        return any(
+            marker in text and "unlock" not in text
+            for text in _string_args(site)
+            for marker in _locks.SQL_LOCK_MARKERS
+            if marker != "for update"
+        )
+
+    def lock_item(self, item: str) -> bool:
+        """Whether a ``with`` item holds a lock."""
+        if _matches(item, self.lock_cms):
+            return True
+        base = item[:-2] if item.endswith("()") else item
+        last = _schedules.last_name(base)
+        if item.endswith("()"):
+            kind = _locks.constructor_kind(base, last)
+            if kind == "throttle":
+                return False
+            if kind == "lock" or last in _schedules.LOCK_CONTEXT_MANAGERS:
+                return True
+            if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(base)):
+                return True
+            target = self.project.function(self.project.canonical(base))
+            if target is not None and self._context_manager_locks(target):
+                return True
+            cls = self.project.class_summary(base) if "()" not in base else None
+            if cls is not None:
+                enter = self.project.method(cls.qualname, "__enter__") or self.project.method(
+                    cls.qualname, "__aenter__"
+                )
+                if enter is not None and self._acquires_inside(enter):
+                    return True
+        if "()." in item:
+            # an instance attribute with a known constructor: ``threading.Lock()`` handled above
+            pass
+        if _locks.looks_like_throttle_name(last) and not _locks.looks_like_lock_name(last):
+            return False
+        return _locks.looks_like_lock_name(last)
+
+    def _context_manager_locks(self, fn: FunctionSummary) -> bool:
+        if not any(_schedules.last_name(d.name) in ("contextmanager", "asynccontextmanager") for d in fn.decorators):
+            return False
+        return self._acquires_inside(fn)
+
+    def _acquires_inside(self, fn: FunctionSummary) -> bool:
+        key = f"in:{fn.qualname}"
+        if key in self._internal:
+            return self._internal[key]
+        self._internal[key] = False
+        answer = self.lock_decorated(fn) is not None or any(
+            self.acquire_kind(fn, s) is not None or any(self.lock_item(w) for w in s.with_items) for s in fn.calls
+        )
+        self._internal[key] = answer
+        return answer
+
+    def lock_decorated(self, fn: FunctionSummary) -> Optional[_Evidence]:
+        for dec in fn.decorators:
+            last = _schedules.last_name(dec.name)
+            if (
+                last in self.lock_decorators
+                or _matches(dec.name, self.lock_decorators)
+                or _locks.looks_like_lock_name(last)
+            ):
+                return _Evidence(f"decorator `@{last}`", self.paths.get(fn.qualname, ""), dec.span)
+            for key, value in dec.kwargs:
+                if key == "base" and _schedules.last_name(value) in _schedules.LOCKING_TASK_BASES:
+                    return _Evidence(
+                        f"task base `{_schedules.last_name(value)}`", self.paths.get(fn.qualname, ""), dec.span
+                    )
+            target = self.project.function(self.project.canonical(dec.name))
+            if target is not None and target.qualname != fn.qualname and self._acquires_inside(target):
+                return _Evidence(f"decorator `@{_short(target.qualname)}`", self.paths.get(fn.qualname, ""), dec.span)
+        return None
+
+    # -- lock state of every call site ----------------------------------------------
+
+    def site_locks(self, fn: FunctionSummary) -> List[Optional[_Evidence]]:
+        """For each call site of ``fn`` (by index): the lock held there, if any."""
+        cached = self._locked.get(fn.qualname)
+        if cached is not None:
+            return cached
+        path = self.paths.get(fn.qualname, "")
+        decorated = self.lock_decorated(fn)
+        active: List[Tuple[CallSite, str]] = []
+        out: List[Optional[_Evidence]] = []
+        for site in fn.calls:
+            evidence: Optional[_Evidence] = decorated
+            if evidence is None:
+                for item in reversed(site.with_items):
+                    if self.lock_item(item):
+                        evidence = _Evidence(f"`with {_describe(item)}:`", path, site.span)
+                        break
+            if evidence is None:
+                live = [a for a in active if a[0].index not in site.neg_guards]
+                if live:
+                    acquire, description = live[-1]
+                    evidence = _Evidence(f"{description} in `{_short(fn.qualname)}`", path, acquire.span)
+            out.append(evidence)
+            if self.is_release(site):
+                if active:
+                    active.pop()
+                continue
+            kind = self.acquire_kind(fn, site)
+            if kind is not None:
+                active.append((site, kind))
+        self._locked[fn.qualname] = out
+        return out
+
+    # -- the whole project -----------------------------------------------------------
+
+    def run(self) -> _Analysis:
+        project = self.project
+        entries = project.entry_points(_schedules.SCHEDULED)
+        if not self.options.main_scripts:
+            entries = {k: [e for e in v if e.detail != "__main__"] for k, v in entries.items()}
+            entries = {k: v for k, v in entries.items() if v}
+        analysis = _Analysis()
+        if not entries:
+            return analysis
+        # Call edges (callee -> [(caller, site)]), tests left out.
+        callers: Dict[str, List[Tuple[str, CallSite]]] = {}
+        for qualname, fn in self.functions.items():
+            if qualname in self.tests:
+                continue
+            for site in fn.calls:
+                target = project.target_of(site)
+                if target is not None and target in self.functions and target not in self.tests:
+                    callers.setdefault(target, []).append((qualname, site))
+        held = self._held(callers, entries)
+
+        def locked(caller: str, site: CallSite) -> Optional[_Evidence]:
+            evidence = self.site_locks(self.functions[caller])[site.index]
+            if evidence is None and caller in held:
+                return held[caller]
+            return evidence
+
+        # Functions reached from an entry point without a lock, with the path taken.
+        reached: Dict[str, Tuple[Entry, Tuple[Tuple[str, CallSite, str, str], ...]]] = {}
+        queue: List[str] = []
+        for qualname, found in sorted(entries.items()):
+            start = self.functions.get(qualname)
+            if start is None or self.lock_decorated(start) is not None or qualname in self.tests:
+                continue
+            reached[qualname] = (found[0], ())
+            queue.append(qualname)
+        while queue:
+            current = queue.pop(0)
+            entry, hops = reached[current]
+            fn = self.functions[current]
+            states = self.site_locks(fn)
+            for site in fn.calls:
+                target = project.target_of(site)
+                if target is None or target in reached or target not in self.functions or target in self.tests:
+                    continue
+                if states[site.index] is not None or self._is_acquire_function(target):
+                    continue
+                if self.lock_decorated(self.functions[target]) is not None:
+                    continue
+                reached[target] = (entry, (*hops, (self.paths[current], site, current, target)))
+                queue.append(target)
+
+        for target, sites in sorted(callers.items()):
+            fn = self.functions[target]
+            if self._is_acquire_function(target) or self._acquires_inside(fn) or fn.kind in ("module", "main"):
+                continue
+            if _schedules.RELEASE_NAME.match(fn.name) or _schedules.ACQUIRE_NAME.match(fn.name):
+                continue
+            locked_sites = []
+            bypass_sites = []
+            consistent = True
+            for caller, site in sites:
+                evidence = locked(caller, site)
+                if evidence is not None:
+                    locked_sites.append((caller, site, evidence))
+                elif caller in reached:
+                    bypass_sites.append((caller, site))
+                else:
+                    consistent = False
+                    break
+            if not consistent or not locked_sites or not bypass_sites:
+                continue
+            locked_caller, locked_site, evidence = locked_sites[0]
+            for caller, site in bypass_sites:
+                entry, hops = reached[caller]
+                bypass = _Bypass(
+                    site=site,
+                    caller=caller,
+                    callee=target,
+                    entry=entry,
+                    hops=hops,
+                    locked_caller=locked_caller,
+                    locked_path=self.paths[locked_caller],
+                    locked_site=locked_site,
+                    lock=evidence,
+                )
+                analysis.by_path.setdefault(self.paths[caller], []).append(bypass)
+        return analysis
+
+    def _held(
+        self, callers: Dict[str, List[Tuple[str, CallSite]]], entries: Dict[str, List[Entry]]
+    ) -> Dict[str, _Evidence]:
+        """Functions every caller of which holds a lock (greatest fixpoint), with evidence."""
+        held: Dict[str, Optional[_Evidence]] = {}
+        for qualname, fn in self.functions.items():
+            decorated = self.lock_decorated(fn)
+            if decorated is not None:
+                held[qualname] = decorated
+            elif callers.get(qualname) and qualname not in entries:
+                held[qualname] = None  # candidate
+        changed = True
+        while changed:
+            changed = False
+            for qualname in list(held):
+                if qualname not in held:
+                    continue
+                fn = self.functions[qualname]
+                if self.lock_decorated(fn) is not None:
+                    continue
+                evidence: Optional[_Evidence] = None
+                ok = True
+                for caller, site in callers.get(qualname, ()):
+                    direct = self.site_locks(self.functions[caller])[site.index]
+                    if direct is not None:
+                        evidence = evidence or direct
+                    elif caller in held and caller != qualname:
+                        evidence = evidence or held[caller]
+                    elif caller == qualname:
+                        continue
+                    else:
+                        ok = False
+                        break
+                if not ok:
+                    del held[qualname]
+                    changed = True
+                elif evidence is not None and held[qualname] is None:
+                    held[qualname] = evidence
+                    changed = True
+        return {k: v for k, v in held.items() if v is not None}
+
+
+def _describe(item: str) -> str:
+    text = item.replace("()", "")
+    parts = text.split(".")
+    shown = ".".join(parts[-2:]) if len(parts) > 1 else text
+    return shown + ("(...)" if item.endswith("()") else "")
