@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, cast
 
 import libcst as cst
 import libcst.matchers as m
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
 
+from opslint.model import Edit
 from opslint.rule import NodeEdit, PendingFix, Rule, keyword
 
 #: Timeout states of one call.
@@ -260,7 +261,7 @@ class MissingTimeout(Rule):
             return True
         if spec.skip_in_tests and self.ctx.is_test_file:
             return True
-        return self.global_default_set and spec.why == _net.SOCKET_DEFAULT_WHY
+        return self.global_default_set and (spec.why == _net.SOCKET_DEFAULT_WHY or spec.no_timeout_param)
 
     def _judge_method(self, call: cst.Call, at: Where, guarded: bool) -> None:
         func = call.func
@@ -390,7 +391,7 @@ class MissingTimeout(Rule):
         if main is None:
             if callee not in _net.TIMEOUT_OBJECT_UNBOUNDED_BY_DEFAULT:
                 return
-            fix = PendingFix.unsafe(f"Add `{main_kw}={value}`", self._keyword_edit(call, f"{main_kw}={value}"))
+            fix = PendingFix.unsafe(f"Add `{main_kw}={value}`", *self._keyword_edits(call, f"{main_kw}={value}"))
             self.report(
                 call,
                 fix=fix,
@@ -419,32 +420,45 @@ class MissingTimeout(Rule):
         value = self._default()
         if state.via_literal_kwargs:
             return PendingFix.suggestion(f'Add `"timeout": {value}` to the `**{{...}}` dict')
-        return PendingFix.unsafe(f"Add `timeout={value}`", self._keyword_edit(call, f"timeout={value}"))
+        return PendingFix.unsafe(f"Add `timeout={value}`", *self._keyword_edits(call, f"timeout={value}"))
 
-    def _keyword_edit(self, call: cst.Call, text: str) -> NodeEdit:
+    def _keyword_edits(self, call: cst.Call, text: str) -> Tuple[NodeEdit, ...]:
         return keyword_insertion(self, call, text)
 
 
-def keyword_insertion(rule: Rule, call: cst.Call, text: str) -> NodeEdit:
-    """An edit that appends ``text`` (``name=value``) as the call's last argument.
+def keyword_insertion(rule: Rule, call: cst.Call, text: str) -> Tuple[NodeEdit, ...]:
+    """Edits that append ``text`` (``name=value``) as the call's last argument.
 
-    Keeps the call's layout: on one line ``, text``; when the last argument sits
-    on its own line, a new line at the same indentation (the existing trailing
-    comma, if any, then follows the new argument).
+    Keeps the call's layout: on one line ``, text``.  When the last argument
+    sits on its own line, the new argument gets its own line at the same
+    indentation; if the closing parenthesis is alone on its line, the new line
+    goes just above it, so comments stay with their arguments and a trailing
+    comma is kept.
     """
     args = call.args
     if not args:
         new_arg = cst.ensure_type(cst.parse_expression(f"f({text})"), cst.Call).args[0]
-        return rule.edits.replace(call, rule.edits.code(call.with_changes(args=[new_arg])))
+        return (rule.edits.replace(call, rule.edits.code(call.with_changes(args=[new_arg]))),)
     last = args[-1]
     positions = rule.ctx.positions()
     start = positions[last].start
     previous_end = positions[args[-2]].end.line if len(args) > 1 else positions[call.func].end.line
-    if start.line > previous_end:
-        line = rule.ctx.lines.line_text(start.line)
-        indent = line[: start.column]
-        if indent.strip():
-            indent = " " * start.column
-        newline = rule.ctx.module.default_newline
-        return rule.edits.insert_after(last.value, f",{newline}{indent}{text}")
-    return rule.edits.insert_after(last.value, f", {text}")
+    if start.line <= previous_end:
+        return (rule.edits.insert_after(last, f", {text}"),)
+    lines = rule.ctx.lines
+    indent = lines.line_text(start.line)[: start.column]
+    if indent.strip():
+        indent = " " * start.column
+    newline = rule.ctx.module.default_newline
+    end = positions[call].end
+    closing_alone = end.column >= 1 and not lines.line_text(end.line)[: end.column - 1].strip()
+    if not closing_alone:
+        return (rule.edits.insert_after(last, f",{newline}{indent}{text}"),)
+    trailing = isinstance(last.comma, cst.Comma)
+    offset = lines.offset(end.line, 0)
+    line_edit = Edit(lines.span(offset, offset), f"{indent}{text}{',' if trailing else ''}{newline}")
+    # The engine applies model edits as they are (``Linter._fix``); NodeEdit is the usual kind.
+    raw = cast(NodeEdit, line_edit)
+    if trailing:
+        return (raw,)
+    return (rule.edits.insert_after(last, ","), raw)

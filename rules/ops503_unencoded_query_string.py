@@ -464,7 +464,7 @@ class UnencodedQueryString(Rule):
         title = "Move the query pairs to `params={...}`"
         if call.args[-1] is url_arg:
             return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
-        edits: List[NodeEdit] = [self.edits.replace(url, base), keyword_insertion(self, call, params)]
+        edits: List[NodeEdit] = [self.edits.replace(url, base), *keyword_insertion(self, call, params)]
         return PendingFix.safe(title, *edits)
 
     def _render_base(self, url: cst.FormattedString, parts: List[cst.BaseFormattedStringContent]) -> str:
