@@ -136,3 +136,25 @@ HARMLESS_FUNCTIONS: FrozenSet[str] = frozenset(
 )
 #: Logging methods: ``logger.info("...", obj)`` does not write the object.
 LOG_METHODS: FrozenSet[str] = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+#: Type names in a primary-key declaration that make it a natural key the application sets
+#: (a string or a UUID): the database does not assign it, so testing it is not OPS201's bug.
+NATURAL_KEY_TYPES: FrozenSet[str] = frozenset(
+    {
+        "str",
+        "String",
+        "Text",
+        "Unicode",
+        "UnicodeText",
+        "VARCHAR",
+        "CHAR",
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "UUID",
+        "Uuid",
+        "UUIDField",
+        "BinaryUUIDField",
+    }
+)

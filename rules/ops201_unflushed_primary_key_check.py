@@ -28,7 +28,8 @@ class ClassFacts:
     decorators: Tuple[str, ...]
     #: Fields declared as the primary key in this class body.
     pk: Tuple[str, ...]
-    #: The primary key gets a value at construction (a non-None ``default``/``default_factory``).
+    #: The key is not the database's to assign: a non-None ``default``/``default_factory``,
+    #: or a natural (string/UUID) key.
     pk_default: bool
     #: Field call names of the primary-key fields (``UUIDField``...).
     pk_calls: Tuple[str, ...]
@@ -96,6 +97,19 @@ def _is_pk_field(call: cst.Call) -> bool:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in _orm.PK_FIELD_KEYWORDS and _truthy_literal(arg.value):
             return True
+    return False
+
+
+def _natural_key(stmt: cst.CSTNode) -> bool:
+    """A string/UUID key (in the field call or the annotation): the application sets it."""
+    stack: List[cst.CSTNode] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name) and node.value in _orm.NATURAL_KEY_TYPES:
+            return True
+        if isinstance(node, cst.Attribute) and node.attr.value in _orm.NATURAL_KEY_TYPES:
+            return True
+        stack.extend(node.children)
     return False
 
 
@@ -195,7 +209,7 @@ def _class_facts(node: cst.ClassDef, qualify: Callable[[cst.BaseExpression], Opt
                 continue
             pk.append(found[0])
             pk_calls.append(_call_name(found[1].func))
-            pk_default = pk_default or _pk_has_default(found[1])
+            pk_default = pk_default or _pk_has_default(found[1]) or _natural_key(small)
     return ClassFacts(
         tuple(bases), tuple(keywords), tuple(decorators), tuple(pk), pk_default, tuple(pk_calls), has_init
     )
@@ -1045,7 +1059,7 @@ class UnflushedPrimaryKeyCheck(Rule):
         self._callees: Set[str] = set()
 
     @classmethod
-    def project_relevant(cls, project: Any, path: str) -> bool:
+    def project_relevant(cls, project: Any, path: str, options: Any = None) -> bool:
         """Files that import from the project may build its models without naming an ORM."""
         name = project.module_of(path)
         summary = project.summary(name) if name is not None else None
