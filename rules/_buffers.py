@@ -53,12 +53,15 @@ class Drain:
     kwargs: Tuple[Tuple[str, str], ...] = ()
     #: The client stays usable afterwards (safe to call per serverless invocation).
     reusable: bool = True
+    #: A coroutine: call it as ``await client.stop()``.
+    awaitable: bool = False
 
     def render(self, receiver: str) -> str:
         """Source text of the drain call on ``receiver`` (a method drain)."""
         args = ", ".join(f"{k}={v}" for k, v in self.kwargs)
         call = f"{receiver}.{self.method}({args})"
-        return f"{call}.{self.then}()" if self.then else call
+        call = f"{call}.{self.then}()" if self.then else call
+        return f"await {call}" if self.awaitable else call
 
 
 @dataclass(frozen=True)
@@ -304,7 +307,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         uses=("track", "identify", "group_identify", "revenue", "set_group"),
         drains=(_d("shutdown", reusable=False), _d("flush", blocks=False)),
         exit_hook=ExitHook.DRAINS,
-        buffer_note="batches events every 10 s and `flush()` only returns futures",
+        buffer_note="batches events every 10 s in a background thread",
     ),
     BufferedSdk(
         key="sentry",
@@ -350,7 +353,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         ),
         drains=(_d("close", reusable=False), _d("flush", blocks=False)),
         exit_hook=ExitHook.NONE,
-        buffer_note="sends analytics events every 5 s from a daemon thread and `flush()` does not wait",
+        buffer_note="sends analytics events every 5 s from a daemon thread and registers no exit hook",
         context_manager=True,
         singleton_factories=("ldclient.get",),
     ),
@@ -428,7 +431,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         drains=(_d("force_flush"), _d("shutdown", reusable=False)),
         exit_hook=ExitHook.DRAINS,
         buffer_note="exports spans from a BatchSpanProcessor daemon thread every 5 s",
-        global_uses=_OTEL_SPAN_USES + ("add", "record"),
+        global_uses=_OTEL_SPAN_USES,
         unbuffered_kwargs=(),
         linked_constructors=(
             "opentelemetry.sdk.trace.export.BatchSpanProcessor",
@@ -448,7 +451,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         uses=("produce", "produce_batch"),
         drains=(_d("flush"), _d("close", reusable=False), _d("poll", blocks=False)),
         exit_hook=ExitHook.NONE,
-        buffer_note="queues messages in librdkafka and drops them when the process ends without `flush()`",
+        buffer_note="queues messages in librdkafka, which drops what is still queued when the process ends",
         context_manager=True,
     ),
     BufferedSdk(
@@ -468,7 +471,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         modules=("aiokafka",),
         constructors=("aiokafka.AIOKafkaProducer", "aiokafka.producer.AIOKafkaProducer"),
         uses=("send",),
-        drains=(_d("stop", reusable=False), _d("flush")),
+        drains=(_d("stop", reusable=False, awaitable=True), _d("flush", awaitable=True)),
         exit_hook=ExitHook.NONE,
         buffer_note="batches records in the event loop until `stop()` flushes them",
         context_manager=True,
@@ -482,7 +485,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         uses=("publish",),
         drains=(_d("stop", blocks=False),),
         exit_hook=ExitHook.NONE,
-        buffer_note="batches messages in a daemon commit thread; only waiting on the `publish()` futures drains them",
+        buffer_note="batches messages in a daemon commit thread",
         future_uses=True,
     ),
     BufferedSdk(
@@ -631,7 +634,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         uses=("start",),
         drains=(_d("stop"),),
         exit_hook=ExitHook.NONE,
-        buffer_note="processes log records in a daemon thread; records left on the queue are dropped at exit",
+        buffer_note="processes log records in a daemon thread and drops what is still queued at exit",
         activation="start",
     ),
     BufferedSdk(

@@ -33,6 +33,7 @@ ClientKey = Tuple[Any, ...]
 Fact = Tuple[ClientKey, str]
 
 _FUTURE_WAITS = {"concurrent.futures.wait", "concurrent.futures.as_completed", "asyncio.gather", "asyncio.wait"}
+_RUNNERS = {"sys.exit", "asyncio.run", "anyio.run", "trio.run", "uvloop.run", "exit", "quit", "SystemExit"}
 _CLOSING = {"contextlib.closing", "contextlib.aclosing"}
 
 
@@ -50,6 +51,8 @@ class _Binding:
     stmt: Optional[cst.CSTNode] = None
     linked_name: str = ""
     exit_drains: bool = False
+    #: For a process-wide client named by a local variable: how other scopes name it.
+    alt_receiver: str = ""
 
 
 @dataclass
@@ -83,6 +86,8 @@ class _Walker(PathWalker[Fact]):
         self.leaks: List[Tuple[ExitKind, cst.CSTNode, FrozenSet[Fact], str]] = []
         self.active: List[int] = []
         self.collect_exits = True
+        #: Functions whose return ends the process (``main`` in ``sys.exit(main())``).
+        self.delegates: Set[str] = set()
 
     @property
     def env(self) -> _Env:
@@ -206,7 +211,7 @@ class UnflushedBufferedClient(Rule):
 
     code = "OPS101"
     name = "unflushed-buffered-client"
-    message = "`{client}` ({sdk}) {why}; {exit} without `{drain}`"
+    message = "`{client}` ({sdk}) {why}; {path}"
     tokens = B.TOKENS
     fix_availability = "sometimes"
 
@@ -221,6 +226,20 @@ class UnflushedBufferedClient(Rule):
                 B.user_sdks(self.clients)
             except B.ClientConfigError as exc:
                 raise ConfigError(str(exc)) from None
+
+    _token_cache: Dict[int, Tuple[str, ...]] = {}
+
+    @classmethod
+    def option_tokens(cls, settings: Any) -> Tuple[str, ...]:
+        """The top-level modules of user-configured clients."""
+        raw = settings.rule_options.get(cls.code, {})
+        if not raw.get("clients"):
+            return ()
+        cached = cls._token_cache.get(id(raw))
+        if cached is None:
+            cached = tuple(m for sdk in B.user_sdks(raw["clients"]) for m in sdk.modules)
+            cls._token_cache[id(raw)] = cached
+        return cached
 
     # -- setup ----------------------------------------------------------------
 
@@ -267,16 +286,16 @@ class UnflushedBufferedClient(Rule):
                     )
         # Module-level names (also inside `if`/`try` blocks and the main block).
         self._scan_scope(self.module.body, None, None)
-        for sdk in self.sdks:
-            for factory in sdk.singleton_factories:
-                alias = self._module_alias(factory)
-                if factory in self.called and alias is not None:
-                    self.bindings.setdefault(("m", sdk.key), _Binding(("m", sdk.key), sdk, f"{alias}()", self.module))
         for func in self.functions.values():
             self._scan_scope(suite_statements(func.body), func, None)
         for cls_name, methods in self.methods.items():
             for meth in methods.values():
                 self._scan_scope(suite_statements(meth.body), meth, cls_name)
+        for sdk in self.sdks:
+            for factory in sdk.singleton_factories:
+                alias = self._module_alias(factory)
+                if factory in self.called and alias is not None:
+                    self.bindings.setdefault(("m", sdk.key), _Binding(("m", sdk.key), sdk, f"{alias}()", self.module))
         self.atexit_drained = self._atexit_drains()
         self.tag_nodes: Dict[str, cst.CSTNode] = {}
 
@@ -344,8 +363,11 @@ class UnflushedBufferedClient(Rule):
                         receiver = f"self.{target.attr.value}"
                     else:
                         continue
+                    alt = ""
                     if sdk.singleton_factory(qual):
                         key = ("m", sdk.key)
+                        alias = self._module_alias(qual)
+                        alt = f"{alias}()" if alias else ""
                     if isinstance(target, cst.Name):
                         names[target.value] = key
                     exit_drains = sdk.drains_at_exit
@@ -358,7 +380,8 @@ class UnflushedBufferedClient(Rule):
                             sdk,
                             receiver,
                             value,
-                            func=func if key[0] == "l" else None,
+                            func=func if key[0] in ("l", "m") else None,
+                            alt_receiver=alt,
                             cls=cls if key[0] == "a" else None,
                             stmt=top,
                             linked_name=linked_name,
@@ -573,7 +596,8 @@ class UnflushedBufferedClient(Rule):
             linked = self._linked_owner(func.value, env)
             if linked is not None and method in ("send", "send_buffered"):
                 return state | {(linked, "")}
-            return state
+            extra = {(k, "") for k, b in self.bindings.items() if method in b.sdk.global_uses}
+            return state | extra if extra else state
         if target_key[0] == "inst":
             target = self.methods.get(target_key[1], {}).get(method)
             if target is not None:
@@ -619,7 +643,12 @@ class UnflushedBufferedClient(Rule):
                 params[name] = key
         delegate = walker.env.delegate
         tagger = None
-        if walker.root.kind in (EntryKind.MAIN_BLOCK, EntryKind.SCRIPT) and len(walker.envs) == 1:
+        if (
+            walker.root.kind in (EntryKind.MAIN_BLOCK, EntryKind.SCRIPT)
+            and len(walker.envs) == 1
+            and cls is None
+            and func.name.value in walker.delegates
+        ):
             delegate = func.name.value
             fname = func.name.value
 
@@ -689,6 +718,7 @@ class UnflushedBufferedClient(Rule):
                     suite_statements(entry.node.body) if isinstance(entry.node, cst.If) else entry.body
                 )
                 walker = _Walker(self, entry, _Env(None, None))
+                walker.delegates = self._delegates(body)
                 end_node: cst.CSTNode = entry.node if isinstance(entry.node, cst.If) else body[-1]
                 walker.run(body, start, end_node)
             else:
@@ -698,6 +728,30 @@ class UnflushedBufferedClient(Rule):
                 walker.active.append(id(entry.node))
                 walker.run(suite_statements(entry.node.body), frozenset(), entry.node)
             self._report(entry, walker, reported)
+
+    def _delegates(self, body: Sequence[cst.BaseStatement]) -> Set[str]:
+        """Module functions called by the last statement of a main block or script as
+        ``f()``, ``sys.exit(f())``, ``asyncio.run(f())``, ``raise SystemExit(f())``."""
+        if not body or not isinstance(body[-1], cst.SimpleStatementLine):
+            return set()
+        out: Set[str] = set()
+        for small in body[-1].body:
+            expr: Optional[cst.BaseExpression] = None
+            if isinstance(small, cst.Expr):
+                expr = small.value
+            elif isinstance(small, cst.Raise):
+                expr = small.exc
+            while isinstance(expr, cst.Call):
+                if isinstance(expr.func, cst.Name) and expr.func.value in self.functions:
+                    out.add(expr.func.value)
+                    break
+                runner = self.qualified_name(expr.func) or (expr.func.value if isinstance(expr.func, cst.Name) else "")
+                if runner not in _RUNNERS:
+                    break
+                expr = expr.args[0].value if expr.args else None
+                if isinstance(expr, cst.Await):
+                    expr = expr.expression
+        return out
 
     def _exit_clean(self, entry: EntryPoint, key: ClientKey, kind: ExitKind) -> bool:
         binding = self.bindings[key]
@@ -757,17 +811,33 @@ class UnflushedBufferedClient(Rule):
                 look = binding.sdk.lookalikes()
                 if look:
                     why += f" (`{look[0].method}()` does not wait)"
+            path = f"{exit_text} without {self._drain_phrase(binding, entry, scope, drain)}"
+            if entry.serverless:
+                path += ", and the runtime then freezes the process (atexit never runs)"
             fix = self._fix(binding, entry, scope, drain)
             self.report(
                 anchor,
-                client=binding.receiver,
+                client=self._receiver_in(binding, scope) or binding.receiver,
                 sdk=binding.sdk.display,
                 why=why,
-                exit=exit_text,
-                drain=drain or "a blocking drain",
+                path=path,
                 fix=fix,
                 related=(RelatedNode(self.tag_nodes.get(tag, node), "the path ends here"),),
             )
+
+    def _drain_phrase(
+        self, binding: _Binding, entry: EntryPoint, scope: Union[cst.FunctionDef, cst.If, None], drain: str
+    ) -> str:
+        if drain:
+            return f"`{drain}`"
+        sdk = binding.sdk
+        if sdk.future_uses:
+            return "waiting on the futures its sends return"
+        closing = sdk.fix_drain() or sdk.fix_module_drain()
+        if entry.serverless and closing is not None:
+            name = closing.method or closing.function.rsplit(".", 1)[-1]
+            return f"draining it (its only drain, `{name}()`, also closes it for later invocations)"
+        return "draining it"
 
     def _fix_scope(self, entry: EntryPoint, tag: str, delegate: str) -> Union[cst.FunctionDef, cst.If, None]:
         if isinstance(entry.node, cst.FunctionDef):
@@ -801,13 +871,13 @@ class UnflushedBufferedClient(Rule):
             text = f"{entry.label} can end at line {self._last_line(entry.node)}"
         else:
             text = f"the script ends at line {self.position(node)[0]}"
-        if entry.serverless:
-            text += " and the runtime freezes the process (atexit never runs)"
         return text
 
     def _receiver_in(self, binding: _Binding, scope: Union[cst.FunctionDef, cst.If, None]) -> Optional[str]:
         key = binding.key
         if key[0] in ("m", "g"):
+            if binding.func is not None and scope is not binding.func:
+                return binding.alt_receiver or None
             return binding.receiver
         if key[0] == "l":
             return binding.receiver if scope is binding.func else None
@@ -822,12 +892,12 @@ class UnflushedBufferedClient(Rule):
         sdk = binding.sdk
         receiver = self._receiver_in(binding, scope) or binding.receiver
         if binding.key[0] == "m" and sdk.module_drains:
-            drain = sdk.fix_module_drain(serverless) or sdk.fix_module_drain()
+            drain = sdk.fix_module_drain(serverless)
             if drain is None:
                 return ""
             alias = self._module_alias(drain.function)
             return f"{alias}()" if alias else f"{drain.function}()"
-        drain = sdk.fix_drain(serverless) or sdk.fix_drain()
+        drain = sdk.fix_drain(serverless)
         if drain is None:
             return ""
         if sdk.linked_attribute:
@@ -868,13 +938,15 @@ class UnflushedBufferedClient(Rule):
         start = 0
         if stmts and _is_docstring(stmts[0]):
             start = 1
-        if binding.key[0] == "l":
-            for index, stmt in enumerate(stmts):
-                if stmt is binding.stmt:
-                    start = index + 1
-                    break
-            else:
+        for index, stmt in enumerate(stmts):
+            if stmt is binding.stmt:
+                start = index + 1
+                break
+        else:
+            if binding.key[0] == "l" or (binding.func is not None and binding.func is scope):
                 return None
+        if drain.startswith("await ") and not (isinstance(scope, cst.FunctionDef) and scope.asynchronous):
+            return None
         body = stmts[start:]
         if not body:
             return None
