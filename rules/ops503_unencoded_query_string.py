@@ -442,7 +442,8 @@ class UnencodedQueryString(Rule):
                 else:
                     if not _FIX_LITERAL.match(buffer):
                         return None
-                    pairs.append((current_key, f'"{buffer}"'))
+                    literal = buffer if buffer.isdigit() and not buffer.startswith("0") else f'"{buffer}"'
+                    pairs.append((current_key, literal))
                 current_key, buffer, expecting_value_expr = None, "", None
                 continue
             if token == "=" and current_key is None:
@@ -462,7 +463,9 @@ class UnencodedQueryString(Rule):
         base = self._render_base(url, base_parts)
         params = "params={" + ", ".join(f'"{k}": {v}' for k, v in pairs) + "}"
         title = "Move the query pairs to `params={...}`"
-        if call.args[-1] is url_arg:
+        index = list(call.args).index(url_arg)
+        if all(a.keyword is not None or a.star == "**" for a in call.args[index + 1 :]):
+            # Only keywords follow the URL: put `params=` right after it.
             return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
         edits: List[NodeEdit] = [self.edits.replace(url, base), *keyword_insertion(self, call, params)]
         return PendingFix.safe(title, *edits)
