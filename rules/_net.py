@@ -97,6 +97,10 @@ _XMLRPC = NetCall(
 CALLS["xmlrpc.client.ServerProxy"] = _XMLRPC
 CALLS["xmlrpc.client.Server"] = _XMLRPC
 
+#: ``conn.settimeout(...)``/``conn.timeout = ...`` right after a connection is made bounds it.
+SETS_TIMEOUT_LATER_METHODS = frozenset({"settimeout"})
+SETS_TIMEOUT_LATER_ATTRS = frozenset({"timeout"})
+
 #: ``socket.setdefaulttimeout(x)`` gives the standard library clients a timeout.
 SET_DEFAULT_TIMEOUT = "socket.setdefaulttimeout"
 #: The reason shared by clients that fall back to the global socket default.
@@ -192,6 +196,8 @@ GRPC_STUB_SUFFIX = "Stub"
 GRPC_CALL = NetCall(
     FOREVER, 1, why="gRPC sets no deadline by default, so a stalled server blocks forever", skip_in_tests=True
 )
+#: Stub methods that are usually long-lived streams (a deadline would end them): not judged.
+GRPC_STREAM_WORDS = ("stream", "watch", "subscribe", "listen", "follow", "tail")
 #: ``stub.Method.future(...)`` / ``.with_call(...)`` take the same arguments.
 GRPC_CALL_VARIANTS = frozenset({"future", "with_call"})
 
@@ -401,6 +407,9 @@ class ClientTracker:
         if isinstance(value, cst.Name) and value.value == "None":
             return
         client = self.client_of_value(value)
+        if client is None and isinstance(value, (cst.Name, cst.Attribute)):
+            # ``self.session = session`` where ``session: requests.Session``.
+            client = self.client(value, at)
         for target in targets:
             if isinstance(target, (cst.Tuple, cst.List)):
                 for element in target.elements:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple, cast
+from typing import Dict, List, Optional, Set, Tuple, cast
 
 import libcst as cst
 import libcst.matchers as m
@@ -180,6 +180,8 @@ class MissingTimeout(Rule):
         self.pending: List[Tuple[cst.Call, Where, bool]] = []
         self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, bool]] = []
         self._guard_cache: Dict[int, bool] = {}
+        #: Calls whose result a ``for`` iterates (gRPC server streams).
+        self.iterated: Set[int] = set()
         #: ``socket.setdefaulttimeout(n)`` somewhere in the file.
         self.global_default_set = False
 
@@ -207,6 +209,7 @@ class MissingTimeout(Rule):
 
     def visit_For(self, node: cst.For) -> None:
         self.tracker.bind(node.target, None, _net.where(self.stack))
+        self.iterated.add(id(node.iter))
 
     # -- calls -----------------------------------------------------------------
 
@@ -218,6 +221,7 @@ class MissingTimeout(Rule):
         if callee is not None:
             spec = CALLS.get(callee)
             if spec is not None:
+                guarded = guarded or (spec.skip_in_tests and self._timeout_set_afterwards(node, at))
                 self.pending_calls.append((node, spec, f"`{callee}`", at, guarded))
                 return
             if callee in _net.TIMEOUT_OBJECTS:
@@ -227,6 +231,34 @@ class MissingTimeout(Rule):
                 self.global_default_set = True
         if isinstance(node.func, cst.Attribute):
             self.pending.append((node, at, guarded))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.iterated.add(id(node.iter))
+
+    def _timeout_set_afterwards(self, call: cst.Call, at: Where) -> bool:
+        """``conn = HTTPConnection(host)`` then ``conn.timeout = 5`` / ``sock.settimeout(5)``."""
+        parent = self.parent()
+        target: Optional[cst.BaseExpression] = None
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+        elif isinstance(parent, cst.WithItem) and parent.asname is not None:
+            target = parent.asname.name
+        if not isinstance(target, (cst.Name, cst.Attribute)):
+            return False
+        scope: cst.CSTNode = at.function if at.function is not None else self.ctx.module
+        text = self.edits.code(target)
+        for found in m.findall(scope, m.Call(func=m.Attribute(attr=m.Name())) | m.AssignTarget(target=m.Attribute())):
+            if isinstance(found, cst.Call) and isinstance(found.func, cst.Attribute):
+                owner = found.func.value
+                if isinstance(owner, cst.Attribute) and owner.attr.value == "sock":
+                    owner = owner.value
+                if found.func.attr.value in _net.SETS_TIMEOUT_LATER_METHODS and self.edits.code(owner) == text:
+                    return True
+            elif isinstance(found, cst.AssignTarget) and isinstance(found.target, cst.Attribute):
+                attr = found.target
+                if attr.attr.value in _net.SETS_TIMEOUT_LATER_ATTRS and self.edits.code(attr.value) == text:
+                    return True
+        return False
 
     def _guarded_by_timeout_test(self) -> bool:
         """A timeout test (``if timeout is not None:``) around the call or in its function.
@@ -286,7 +318,14 @@ class MissingTimeout(Rule):
         stub = client if client is not None else self.tracker.client(stub_expr, at)
         if stub is None or stub.kind is not _net.GRPC_STUB:
             return
-        if self._skipped(_net.GRPC_CALL, guarded):
+        if self._skipped(_net.GRPC_CALL, guarded) or id(call) in self.iterated:
+            return
+        rpc = (
+            func.value.attr.value
+            if method in _net.GRPC_CALL_VARIANTS and isinstance(func.value, cst.Attribute)
+            else method
+        )
+        if any(word in rpc.lower() for word in _net.GRPC_STREAM_WORDS):
             return
         label = f"`{self.edits.code(func)}` (gRPC stub `{stub.label.rsplit('.', 1)[-1]}`)"
         self._judge(call, _net.GRPC_CALL, label, at, pool_timeout=None)
