@@ -27,16 +27,18 @@ FORK_CALLS = frozenset({"os.fork", "os.forkpty", "pty.fork", "posix.fork"})
 #: Calls that replace the process image: code after them only runs when exec failed, in a child.
 EXEC_PREFIXES = ("os.exec", "posix.exec")
 HARD_EXITS = frozenset({"os._exit", "posix._exit"})
-SLEEPS = frozenset({"time.sleep"})
+#: Sleeps (OPS103): the blocking one and the awaitable ones of asyncio, trio and anyio.
+SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep", "gevent.sleep"})
 ATEXIT_REGISTER = frozenset({"atexit.register"})
 #: Calls that run the atexit handlers explicitly: a hard exit after them skips nothing.
 ATEXIT_RUN = frozenset({"atexit._run_exitfuncs"})
 #: Callables whose ``target=`` runs in a child process.
 PROCESS_TARGETS = frozenset({"multiprocessing.Process", "multiprocessing.context.Process", "billiard.Process"})
-#: ``os.register_at_fork(after_in_child=...)`` runs its callable in the child.
-AT_FORK = "os.register_at_fork"
-#: Module attributes that switch a module client to synchronous sends (checked against the catalog).
+#: Installs a signal handler (a hard exit in it is asynchronous but runs in the main thread).
 SIGNAL_INSTALLERS = frozenset({"signal.signal"})
+
+#: Catalog keys whose drains are coroutines (``await producer.stop()``).
+ASYNC_DRAIN_SDKS = frozenset({"aiokafka"})
 
 SHARED_KEY = "ops1xx.exit-facts"
 
@@ -671,7 +673,8 @@ def drain_text(
     elif client.kind == "local":
         if scope is None or not client.key.startswith(f"local:{id(scope)}:"):
             return None
-    return drain.render(receiver)
+    call = drain.render(receiver)
+    return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS else call
 
 
 def describe(client: Client) -> str:
@@ -830,7 +833,8 @@ class HardExitSkipsDrain(ExitFactsRule):
         for r in facts.calls:
             if r.qual in PROCESS_TARGETS:
                 value = _kwarg(r.node, "target")
-            elif r.qual == AT_FORK:
+            elif _kwarg(r.node, "after_in_child") is not None:
+                # ``os.register_at_fork`` itself or an alias of it (``getattr(os, "register_at_fork")``).
                 value = _kwarg(r.node, "after_in_child")
             else:
                 continue
@@ -895,6 +899,13 @@ class HardExitSkipsDrain(ExitFactsRule):
             if not asynchronous and all(key not in facts.leftover_after_uses(e.scope) for e in elsewhere):
                 continue
             live.append(client)
+        # Clients local to functions this one called before the exit and left undrained:
+        # their SDK exit hooks (or nothing) were the only drain left.
+        for func in facts.reachable(scope, 0, rec.seq):
+            for key in facts.leftover_after_uses(func):
+                client = facts.clients[key]
+                if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, rec.seq):
+                    live.append(client)
         return sorted(live, key=lambda c: c.label)
 
     # -- reporting -------------------------------------------------------------------------------

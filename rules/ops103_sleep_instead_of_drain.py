@@ -15,7 +15,6 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     describe_all,
     drain_text,
     facts_for,
-    statement_of,
 )
 
 from opslint.entrypoints import EntryKind, EntryPoint
@@ -100,10 +99,10 @@ class SleepInsteadOfDrain(ExitFactsRule):
             return
         entries = facts.entries()
         for rec in sleeps:
-            stmt = statement_of(rec.stack, rec.node)
-            if stmt is None:
+            depth = _statement_depth(rec.stack, rec.node)
+            if depth is None or not _stop_gap_duration(rec.node):
                 continue
-            entry = _tail_of_entry(self, rec.stack, entries)
+            entry = _tail_of_entry(self, rec.stack[:-depth], entries)
             if entry is None:
                 continue
             scope: Optional[Scope] = entry.node if isinstance(entry.node, cst.FunctionDef) else None
@@ -115,14 +114,14 @@ class SleepInsteadOfDrain(ExitFactsRule):
         serverless = entry.kind is EntryKind.SERVERLESS
         drains = [drain_text(self, c, scope, rec.cls, serverless=serverless) for c in pending]
         notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in pending if c.sdk.buffer_note)
-        known = [d for d in drains if d is not None]
-        if len(known) == len(drains):
-            listed = ", ".join(f"`{d}`" for d in known)
+        known = drains
+        if all(d is not None for d in known):
+            listed = ", ".join(f"`{d}`" for d in known if d is not None)
             advice = f"call {listed} instead"
-            indent = _indent_of(self, rec.node)
-            fix = PendingFix.unsafe(
-                f"Replace the sleep with {listed}", self.edits.replace(rec.node, f"\n{indent}".join(known))
-            )
+            target: cst.CSTNode = rec.stack[-2] if isinstance(rec.stack[-2], cst.Await) else rec.node
+            indent = _indent_of(self, target)
+            text = f"\n{indent}".join(d for d in known if d is not None)
+            fix = PendingFix.unsafe(f"Replace the sleep with {listed}", self.edits.replace(target, text))
         else:
             names = ", ".join(f"`{c.label}.{c.sdk.drain_names()}`" for c in pending)
             advice = f"drain the client where it is in scope ({names})"
@@ -132,7 +131,7 @@ class SleepInsteadOfDrain(ExitFactsRule):
             rec.node,
             fix=fix,
             related=related,
-            sleep=self.edits.code(rec.node),
+            sleep=self.edits.code(rec.stack[-2] if isinstance(rec.stack[-2], cst.Await) else rec.node),
             entry=entry.label,
             clients=describe_all(pending),
             note=notes or "the SDK sends from a background thread",
@@ -159,20 +158,63 @@ def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Cli
     return sorted((facts.clients[k] for k in keys), key=lambda c: c.label)
 
 
+def _statement_depth(stack: Sequence[cst.CSTNode], call: cst.Call) -> Optional[int]:
+    """How many nodes below its statement line the sleep call is (``sleep(1)``: 2, ``await sleep(1)``: 3)."""
+    depth = 2
+    if len(stack) >= 3 and isinstance(stack[-2], cst.Await) and stack[-2].expression is call:
+        depth = 3
+    if len(stack) <= depth:
+        return None
+    expr, line = stack[-depth], stack[-depth - 1]
+    if not isinstance(expr, cst.Expr) or not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    return depth
+
+
+#: Sleeps longer than this keep a process alive (a server's main); they do not wait for a flush.
+_KEEP_ALIVE_SECONDS = 600.0
+
+
+def _stop_gap_duration(call: cst.Call) -> bool:
+    """False for a sleep that keeps a process alive (``sleep(86400)``, ``sleep(float("inf"))``)."""
+    if not call.args:
+        return True
+    value = _number(call.args[0].value)
+    return value is None or value <= _KEEP_ALIVE_SECONDS
+
+
+def _number(expr: cst.BaseExpression) -> Optional[float]:
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Multiply, cst.Add)):
+        left, right = _number(expr.left), _number(expr.right)
+        if left is None or right is None:
+            return None
+        return left * right if isinstance(expr.operator, cst.Multiply) else left + right
+    if isinstance(expr, cst.Call) and dotted_name(expr.func) == "float" and expr.args:
+        arg = expr.args[0].value
+        if isinstance(arg, cst.SimpleString) and "inf" in arg.value.lower():
+            return float("inf")
+    return None
+
+
 def _tail_of_entry(
     rule: SleepInsteadOfDrain, stack: Sequence[cst.CSTNode], entries: Sequence[EntryPoint]
 ) -> Optional[EntryPoint]:
     """The entry point whose last statements include the statement at the top of ``stack``."""
-    # stack: Module ... SimpleStatementLine, Expr, Call
-    child: cst.CSTNode = stack[-3]
-    for node in reversed(stack[:-3]):
+    # stack: Module ... SimpleStatementLine
+    child: cst.CSTNode = stack[-1]
+    for node in reversed(stack[:-1]):
         if isinstance(node, (cst.IndentedBlock, cst.Module)):
             body = node.body
             index = _index(body, child)
             if index is None or not all(_trivial(rule, s) for s in body[index + 1 :]):
                 return None
             if isinstance(node, cst.Module):
-                return _entry_for(entries, node)
+                # Module code that runs to its end: a script, even without a main guard.
+                return _entry_for(entries, node) or EntryPoint(
+                    EntryKind.SCRIPT, "<script>", node, "module code of a script"
+                )
         elif isinstance(node, cst.Try):
             if child is not node.finalbody and node.finalbody is not None:
                 if not all(_trivial(rule, s) for s in node.finalbody.body.body):
