@@ -159,7 +159,10 @@ class ProjectFacts:
 
 # -- project files ------------------------------------------------------------------
 
+#: Per directory of a linted file (yaml files are looked up from there).
 _FACTS_CACHE: Dict[str, ProjectFacts] = {}
+#: Per project root: module -> {attribute: script name}.
+_SCRIPTS_CACHE: Dict[str, Dict[str, Dict[str, str]]] = {}
 _HANDLER_LINE = re.compile(r"^\s*-?\s*[Hh]andler\s*:\s*['\"]?([\w./-]+)\.(\w+)['\"]?\s*(?:#.*)?$", re.M)
 _CODE_URI = re.compile(r"^\s*CodeUri\s*:\s*['\"]?([\w./-]+)['\"]?\s*$", re.M)
 _YAML_NAMES = ("serverless.yml", "serverless.yaml", "template.yaml", "template.yml")
@@ -181,31 +184,36 @@ def _find_upwards(start: str, names: Sequence[str], limit: int = 6) -> List[str]
 
 
 def project_facts(path: Optional[str]) -> ProjectFacts:
-    """Facts for the project holding ``path`` (cached per project root)."""
+    """Facts for the project holding ``path`` (``[project.scripts]`` cached per project
+    root, serverless.yml/template.yaml handlers per directory)."""
     if path is None:
         return ProjectFacts()
     start = os.path.dirname(os.path.abspath(path))
     pyprojects = _find_upwards(start, ("pyproject.toml",))
     root = os.path.dirname(pyprojects[0]) if pyprojects else start
-    cached = _FACTS_CACHE.get(root)
+    cached = _FACTS_CACHE.get(start)
     if cached is not None:
         return cached
-    scripts: Dict[str, Dict[str, str]] = {}
-    if pyprojects:
-        for name, target in _read_scripts(pyprojects[0]):
-            module, _, attr = target.partition(":")
-            if module and attr:
-                scripts.setdefault(module.strip(), {})[attr.strip().split(".")[0]] = name
+    scripts = _SCRIPTS_CACHE.get(root)
+    if scripts is None:
+        scripts = {}
+        if pyprojects:
+            for name, target in _read_scripts(pyprojects[0]):
+                module, _, attr = target.partition(":")
+                if module and attr:
+                    scripts.setdefault(module.strip(), {})[attr.strip().split(".")[0]] = name
+        _SCRIPTS_CACHE[root] = scripts
     handlers: List[Tuple[str, str, str]] = []
-    seen: Set[str] = set()
-    for directory in {root, start}:
-        for yaml_path in _find_upwards(directory, _YAML_NAMES, limit=1 if directory == root else 4):
-            if yaml_path in seen:
-                continue
-            seen.add(yaml_path)
-            handlers.extend(_read_handlers(yaml_path))
+    # serverless.yml / template.yaml between the file and the project root
+    # (or a few levels up when there is no pyproject.toml).
+    depth = 4
+    if pyprojects:
+        rel = os.path.relpath(start, root)
+        depth = 1 if rel == "." else rel.count(os.sep) + 2
+    for yaml_path in _find_upwards(start, _YAML_NAMES, limit=depth):
+        handlers.extend(_read_handlers(yaml_path))
     facts = ProjectFacts(root=root, console_scripts=scripts, handlers=tuple(handlers))
-    _FACTS_CACHE[root] = facts
+    _FACTS_CACHE[start] = facts
     return facts
 
 
@@ -253,6 +261,7 @@ def _read_handlers(yaml_path: str) -> List[Tuple[str, str, str]]:
 def clear_cache() -> None:
     """Forget cached project facts (tests, the language server after edits)."""
     _FACTS_CACHE.clear()
+    _SCRIPTS_CACHE.clear()
 
 
 # -- module structure -----------------------------------------------------------------

@@ -239,6 +239,8 @@ class PathWalker(Generic[F]):
         self.imports = imports
         self.frames: List[_Frame[F]] = []
         self.depth = 0
+        #: Set by :meth:`inline` when the callee cannot return.
+        self.no_return = False
 
     # -- hooks -------------------------------------------------------------
 
@@ -285,7 +287,12 @@ class PathWalker(Generic[F]):
             self.frames.pop()
         if out is not None and on_return is not None and end_node is not None:
             out = on_return(ExitKind.END, end_node, out)
-        return join(out, *frame.returns)
+        result = join(out, *frame.returns)
+        if result is None:
+            # The callee never returns (it always exits): the statement that
+            # called it ends the path.
+            self.no_return = True
+        return result
 
     def suite(self, body: Sequence[cst.BaseStatement], state: State[F]) -> State[F]:
         for stmt in body:
@@ -340,8 +347,12 @@ class PathWalker(Generic[F]):
         if isinstance(small, cst.Continue):
             self._jump(state, brk=False)
             return None
+        self.no_return = False
         state = self.on_node(small, state)
         self._note(state)
+        if self.no_return:
+            self.no_return = False
+            return None
         kind = exit_kind_of_statement(small, self.imports)
         if kind is None:
             return state

@@ -1,0 +1,298 @@
+"""Path queries (opslint/flow.py): a toy analysis where ``use()`` dirties, ``drain()`` cleans."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import FrozenSet, List, Tuple
+
+import libcst as cst
+import pytest
+
+from opslint import codegen
+from opslint.flow import (
+    ExitKind,
+    PathWalker,
+    calls_in,
+    exit_kind_of_statement,
+    join,
+    loops_forever,
+    suite_statements,
+    tail_statements,
+)
+from opslint.names import ImportTable
+
+
+class Toy(PathWalker[str]):
+    """``use()`` adds "x"; ``drain()`` removes it; ``with drained():`` drains on exit;
+    calls to functions of the module are inlined."""
+
+    def __init__(self, module: cst.Module) -> None:
+        imports = ImportTable("")
+        imports.add_top_level(module.body)
+        super().__init__(imports)
+        self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+        self.exits: List[Tuple[ExitKind, int, FrozenSet[str]]] = []
+        self.module = module
+
+    def on_node(self, node: cst.CSTNode, state: FrozenSet[str]) -> FrozenSet[str]:
+        for call in calls_in(node):
+            if isinstance(call.func, cst.Name):
+                name = call.func.value
+                if name == "use":
+                    state = state | {"x"}
+                elif name == "drain":
+                    state = state - {"x"}
+                elif name in self.functions:
+                    out = self.inline(suite_statements(self.functions[name].body), state)
+                    state = state if out is None else out
+        return state
+
+    def with_drains(self, item: cst.WithItem, state: FrozenSet[str]) -> FrozenSet[str]:
+        expr = item.item
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "drained":
+            return frozenset({"x"})
+        return frozenset()
+
+    def on_exit(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[str]) -> None:
+        self.exits.append((kind, _line(self.module, node), state))
+
+
+def _line(module: cst.Module, node: cst.CSTNode) -> int:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return positions[node].start.line
+
+
+def _dirty_exits(src: str) -> List[Tuple[str, int]]:
+    module = cst.parse_module(textwrap.dedent(src).lstrip("\n"))
+    main = next(s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "main")
+    toy = Toy(module)
+    toy.run(suite_statements(main.body), frozenset(), main)
+    return [(kind.value, line) for kind, line, state in toy.exits if "x" in state]
+
+
+def test_straight_line_drain_and_early_return() -> None:
+    assert _dirty_exits(
+        """
+        def main():
+            use()
+            if bad:
+                return 1
+            drain()
+        """
+    ) == [("return", 4)]
+
+
+def test_finally_applies_to_every_exit() -> None:
+    assert (
+        _dirty_exits(
+            """
+            import sys
+            def main():
+                try:
+                    use()
+                    if bad:
+                        sys.exit(2)
+                    raise ValueError
+                finally:
+                    drain()
+            """
+        )
+        == []
+    )
+
+
+def test_drain_only_in_except_leaves_the_normal_path_dirty() -> None:
+    assert _dirty_exits(
+        """
+        def main():
+            try:
+                use()
+            except OSError:
+                drain()
+                raise
+        """
+    ) == [("end", 1)]
+
+
+def test_raise_inside_try_goes_to_handler_and_sys_exit_is_not_caught_by_exception() -> None:
+    assert _dirty_exits(
+        """
+        import sys
+        def main():
+            use()
+            try:
+                raise KeyError
+            except Exception:
+                drain()
+            use()
+            try:
+                sys.exit(1)
+            except Exception:
+                drain()
+        """
+    ) == [("sys.exit", 10)]
+
+
+def test_with_block_drains_and_break_leaves_loops() -> None:
+    assert (
+        _dirty_exits(
+            """
+            def main():
+                with drained():
+                    use()
+                    for item in items:
+                        use()
+                        if item:
+                            return
+            """
+        )
+        == []
+    )
+    assert _dirty_exits(
+        """
+        def main():
+            for item in items:
+                use()
+                if item:
+                    break
+                drain()
+        """
+    ) == [("end", 1)]
+
+
+def test_forever_loop_has_no_end() -> None:
+    assert (
+        _dirty_exits(
+            """
+        def main():
+            while True:
+                use()
+        """
+        )
+        == []
+    )
+    module = cst.parse_module("while True:\n    if x:\n        break\n")
+    assert not loops_forever(module.body[0])
+    module = cst.parse_module("while True:\n    for y in z:\n        break\n")
+    assert loops_forever(module.body[0])
+
+
+def test_inlined_helper_drains_and_its_return_goes_back() -> None:
+    assert (
+        _dirty_exits(
+            """
+            def close_all():
+                if fast:
+                    drain()
+                    return
+                drain()
+
+            def main():
+                use()
+                close_all()
+            """
+        )
+        == []
+    )
+    assert _dirty_exits(
+        """
+        import sys
+        def fail():
+            sys.exit(3)
+
+        def main():
+            use()
+            fail()
+        """
+    ) == [("sys.exit", 3)]
+
+
+def test_loop_carried_use_after_drain() -> None:
+    assert _dirty_exits(
+        """
+        def main():
+            for item in items:
+                drain()
+                use()
+        """
+    ) == [("end", 1)]
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("return 1", ExitKind.RETURN),
+        ("raise SystemExit(2)", ExitKind.SYS_EXIT),
+        ("raise ValueError('x')", ExitKind.RAISE),
+        ("sys.exit()", ExitKind.SYS_EXIT),
+        ("exit(1)", ExitKind.SYS_EXIT),
+        ("os._exit(0)", ExitKind.HARD_EXIT),
+        ("print()", None),
+    ],
+)
+def test_exit_kinds(code: str, kind: object) -> None:
+    module = cst.parse_module(f"import os, sys\n{code}\n")
+    imports = ImportTable("")
+    imports.add_top_level(module.body)
+    stmt = module.body[1]
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    assert exit_kind_of_statement(stmt.body[0], imports) == kind
+
+
+def test_tail_statements() -> None:
+    module = cst.parse_module(
+        textwrap.dedent(
+            """
+            a()
+            if x:
+                b()
+            else:
+                try:
+                    c()
+                finally:
+                    d()
+            """
+        )
+    )
+    tails = [module.code_for_node(s).strip().splitlines()[0] for s in tail_statements(list(module.body))]
+    assert tails == ["if x:", "b()", "try:", "d()"]
+
+
+def test_calls_in_evaluation_order() -> None:
+    expr = cst.parse_expression("sys.exit(main(helper()))")
+    assert [cst.Module(body=[]).code_for_node(c.func) for c in calls_in(expr)] == ["helper", "main", "sys.exit"]
+
+
+def test_join() -> None:
+    assert join(None, None) is None
+    assert join(frozenset({1}), None, frozenset({2})) == frozenset({1, 2})
+
+
+def test_wrap_never_reindents_multiline_strings() -> None:
+    source = textwrap.dedent(
+        '''
+        def main():
+            query = """
+        SELECT 1
+          FROM t"""
+            run(query, f"""{x}
+        tail""")
+            done()
+        '''
+    ).lstrip("\n")
+    out = codegen.wrap_in_try_finally(source, 2, 7, ["client.close()"])
+    assert out == (
+        "    try:\n"
+        '        query = """\n'
+        "SELECT 1\n"
+        '  FROM t"""\n'
+        '        run(query, f"""{x}\n'
+        'tail""")\n'
+        "        done()\n"
+        "    finally:\n"
+        "        client.close()\n"
+    )
+    assert codegen.indent_unit("if x:\n\tpass\n") == "\t"
+    assert codegen.string_continuation_lines("x = '''a\nb\nc'''\n") == frozenset({2, 3})
