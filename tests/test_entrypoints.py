@@ -27,14 +27,19 @@ def _entries(
     *,
     path: Optional[str] = None,
     module_name: Optional[str] = None,
-    config: EntryPointConfig = EntryPointConfig(),
+    config: Optional[EntryPointConfig] = None,
     facts: Optional[ProjectFacts] = None,
 ) -> List[EntryPoint]:
     module = cst.parse_module(textwrap.dedent(src))
     imports = ImportTable("")
     imports.add_top_level(module.body)
     return find_entry_points(
-        module, imports, path=path, module_name=module_name, config=config, facts=facts or ProjectFacts()
+        module,
+        imports,
+        path=path,
+        module_name=module_name,
+        config=config or EntryPointConfig(),
+        facts=facts or ProjectFacts(),
     )
 
 
@@ -215,7 +220,7 @@ def _write(root: str, files: Dict[str, str]) -> None:
             handle.write(textwrap.dedent(text))
 
 
-def test_console_scripts_and_serverless_yml(tmp_path: "os.PathLike[str]") -> None:
+def test_console_scripts_and_serverless_yml(tmp_path: os.PathLike[str]) -> None:
     clear_cache()
     root = str(tmp_path)
     _write(
@@ -252,7 +257,7 @@ def test_console_scripts_and_serverless_yml(tmp_path: "os.PathLike[str]") -> Non
     clear_cache()
 
 
-def test_sam_template_with_code_uri(tmp_path: "os.PathLike[str]") -> None:
+def test_sam_template_with_code_uri(tmp_path: os.PathLike[str]) -> None:
     clear_cache()
     root = str(tmp_path)
     _write(
