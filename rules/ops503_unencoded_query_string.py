@@ -187,19 +187,25 @@ class UnencodedQueryString(Rule):
             return
         url = arg.value
         direct = True
+        segments: List[cst.BaseExpression] = [url]
         if isinstance(url, cst.Name):
-            found = self._local_value(url.value, at)
-            if found is None:
+            found = self._local_values(url.value, at)
+            if not found:
                 return
-            url, direct = found, False
-        built = self._pieces(url)
-        if built is None:
+            segments, direct = found, False
+        flat: List[Tuple[cst.BaseExpression, Piece]] = []
+        for segment in segments:
+            built = self._pieces(segment)
+            pieces: List[Piece] = built.pieces if built is not None else [Hole(segment)]
+            flat.extend((segment, piece) for piece in pieces)
+        holes = self._query_value_holes(flat)
+        unsafe = [(node, h) for node, h in holes if not self._is_safe(h, at)]
+        if not unsafe:
             return
-        holes = self._query_value_holes(built.pieces)
-        unsafe = [h for h in holes if not self._is_safe(h, at)]
-        if not unsafe or id(built.node) in self.reported:
+        node, hole = unsafe[0]
+        if id(node) in self.reported:
             return
-        self.reported.add(id(built.node))
+        self.reported.add(id(node))
         fix = None
         if direct and spec.takes_params and isinstance(url, cst.FormattedString):
             fix = self._params_fix(call, arg, url)
@@ -208,37 +214,72 @@ class UnencodedQueryString(Rule):
                 "Pass the pairs as `params={...}`, or encode each value with `urllib.parse.quote`/`urlencode`"
             )
         self.report(
-            built.node,
+            node,
             fix=fix,
             related=() if direct else (RelatedNode(call, "the URL is used here"),),
-            value=self.edits.code(unsafe[0].expr),
+            value=self.edits.code(hole.expr),
             callee=shown,
         )
 
+    def _local_values(self, name: str, at: Where) -> List[cst.BaseExpression]:
+        """``name = <expr>`` then ``name += <expr>``...: the pieces of a URL built in a local.
+
+        Empty when the name is a parameter, bound more than once by ``=``, or
+        bound in other ways.
+        """
+        values = self._bindings_in_function(name, at, allow_augment=True)
+        return values or []
+
     def _local_value(self, name: str, at: Where) -> Optional[cst.BaseExpression]:
         """The value of ``name = <expr>`` when it is the name's only binding in the scope."""
-        scope: Optional[cst.CSTNode] = at.function if at.function is not None else None
+        values = self._bindings_in_function(name, at, allow_augment=False)
+        return values[0] if values else None
+
+    def _bindings_in_function(self, name: str, at: Where, *, allow_augment: bool) -> Optional[List[cst.BaseExpression]]:
+        scope = at.function
         if scope is None:
             return None
-        assert isinstance(scope, cst.FunctionDef)
         params = scope.params
         every = [*params.posonly_params, *params.params, *params.kwonly_params]
         if any(p.name.value == name for p in every):
             return None
         values: List[cst.BaseExpression] = []
-        for assign in m.findall(scope.body, m.Assign()):
-            assert isinstance(assign, cst.Assign)
-            for target in assign.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
-                    values.append(assign.value)
-                elif m.findall(target.target, m.Name(name)):
+        assigned = 0
+        for node in m.findall(scope.body, m.Assign() | m.AugAssign()):
+            if isinstance(node, cst.Assign):
+                for target in node.targets:
+                    if isinstance(target.target, cst.Name) and target.target.value == name:
+                        values.append(node.value)
+                        assigned += 1
+                    elif m.findall(target.target, m.Name(name)):
+                        return None
+            elif isinstance(node, cst.AugAssign) and m.matches(node.target, m.Name(name)):
+                if not allow_augment or not isinstance(node.operator, cst.AddAssign) or not values:
                     return None
-        others = m.AugAssign(target=m.Name(name)) | m.AnnAssign(target=m.Name(name))
-        if m.findall(scope.body, others | m.For(target=m.Name(name)) | m.NamedExpr(target=m.Name(name))):
+                values.append(node.value)
+        others = m.AnnAssign(target=m.Name(name)) | m.For(target=m.Name(name)) | m.NamedExpr(target=m.Name(name))
+        if assigned != 1 or m.findall(scope.body, others):
             return None
-        if len(values) != 1:
-            return None
-        return values[0]
+        return values
+
+    def _module_string(self, name: str) -> Optional[str]:
+        """A module-level ``NAME = "literal"`` (a URL template constant)."""
+        found: Optional[str] = None
+        for stmt in self.ctx.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and any(m.matches(t.target, m.Name(name)) for t in small.targets):
+                    if found is not None:
+                        return None
+                    text = _literal_text(small.value) if isinstance(small.value, cst.SimpleString) else None
+                    if text is None and isinstance(small.value, cst.ConcatenatedString):
+                        evaluated = small.value.evaluated_value
+                        text = evaluated if isinstance(evaluated, str) else None
+                    if text is None:
+                        return None
+                    found = text
+        return found
 
     def _pieces(self, node: cst.BaseExpression) -> Optional[Built]:
         """Literal and interpolated pieces of a string-building expression (None: not one)."""
@@ -247,28 +288,28 @@ class UnencodedQueryString(Rule):
             if "b" in node.prefix.lower():
                 return None
             built.pieces = self._fstring_pieces(node)
-            return built if any(isinstance(p, Hole) for p in built.pieces) else None
+            return built
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
             pieces: List[Piece] = []
             for operand in _flatten_add(node):
                 pieces.extend(self._operand_pieces(operand))
-            if not any(isinstance(p, str) and "?" in p for p in pieces):
-                return None
             built.pieces = pieces
             return built
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
             template = _literal_text(node.left)
+            if template is None and isinstance(node.left, cst.Name):
+                template = self._module_string(node.left.value)
             if template is None:
                 return None
             built.pieces = _percent_pieces(template, node.right)
             return built
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value == "format"
-            and isinstance(node.func.value, (cst.SimpleString, cst.ConcatenatedString))
-        ):
-            evaluated = node.func.value.evaluated_value
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
+            owner = node.func.value
+            evaluated: Union[str, bytes, None] = None
+            if isinstance(owner, (cst.SimpleString, cst.ConcatenatedString)):
+                evaluated = owner.evaluated_value
+            elif isinstance(owner, cst.Name):
+                evaluated = self._module_string(owner.value)
             if not isinstance(evaluated, str):
                 return None
             pieces_fmt = _format_pieces(evaluated, node.args)
@@ -281,7 +322,13 @@ class UnencodedQueryString(Rule):
             for part in (node.left, node.right):
                 out.extend(self._operand_pieces(part))
             built.pieces = out
-            return built if any(isinstance(p, Hole) for p in out) else None
+            return built
+        if isinstance(node, cst.SimpleString):
+            text = _literal_text(node)
+            if text is None:
+                return None
+            built.pieces = [text]
+            return built
         return None
 
     def _operand_pieces(self, operand: cst.BaseExpression) -> List[Piece]:
@@ -308,12 +355,14 @@ class UnencodedQueryString(Rule):
         return pieces
 
     @staticmethod
-    def _query_value_holes(pieces: Sequence[Piece]) -> List[Hole]:
+    def _query_value_holes(
+        flat: Sequence[Tuple[cst.BaseExpression, Piece]],
+    ) -> List[Tuple[cst.BaseExpression, Hole]]:
         """Holes sitting in a query value: after ``?`` and after ``key=`` in the same pair."""
         in_query = False
         segment = ""
-        out: List[Hole] = []
-        for piece in pieces:
+        out: List[Tuple[cst.BaseExpression, Hole]] = []
+        for node, piece in flat:
             if isinstance(piece, str):
                 for char in piece:
                     if char == "#" and in_query:
@@ -325,7 +374,7 @@ class UnencodedQueryString(Rule):
                     else:
                         segment += char
             elif in_query and "=" in segment:
-                out.append(piece)
+                out.append((node, piece))
                 segment += "\x00"
             else:
                 segment += "\x00"
