@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
+import libcst.matchers as m
 
 #: What a missing or ``None`` timeout means for a call.
 #: ``forever``: absent -> blocks forever (requests, urllib, stdlib sockets).
@@ -186,6 +187,9 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
 
 #: Session methods that, when reassigned on an instance, usually inject a default timeout.
 SESSION_HOOK_ATTRS = frozenset({"request", "send"})
+#: Decorators that make a method an attribute (``self.session``).
+PROPERTY_DECORATORS = frozenset({"property", "cached_property", "functools.cached_property"})
+
 #: The adapter class whose ``mount`` does not change timeouts.
 PLAIN_ADAPTERS = frozenset({"requests.adapters.HTTPAdapter", "requests.HTTPAdapter"})
 
@@ -311,6 +315,16 @@ def where(stack: Sequence[cst.CSTNode]) -> Where:
     return Where(tuple(scopes), cls, self_name, function, body_class)
 
 
+def dotted_text(expr: cst.BaseExpression) -> str:
+    """``a.b`` for a Name/Attribute chain, else an empty string."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        head = dotted_text(expr.value)
+        return f"{head}.{expr.attr.value}" if head else ""
+    return ""
+
+
 def annotation_names(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
     """Names and attributes inside an annotation (``Optional[requests.Session]``)."""
     out: List[cst.BaseExpression] = []
@@ -350,6 +364,8 @@ class ClientTracker:
     #: Local classes that derive from a client type without overriding its request methods.
     local_types: Dict[str, ClientKind] = field(default_factory=dict)
     _pending_hooks: List[Tuple[cst.BaseExpression, Where]] = field(default_factory=list)
+    _pending_properties: List[Tuple[cst.ClassDef, cst.FunctionDef, Where]] = field(default_factory=list)
+    _global_names: Dict[int, FrozenSet[str]] = field(default_factory=dict)
 
     # -- feeding ---------------------------------------------------------------
 
@@ -400,8 +416,35 @@ class ClientTracker:
 
     def bind(self, target: cst.BaseExpression, client: Optional[Client], at: Where) -> None:
         key = self._key(target, at, binding=True)
+        if key is not None and isinstance(target, cst.Name) and at.function is not None and at.scopes:
+            if target.value in self._globals_of(at.function):
+                key = (id(at.scopes[0]), target.value)
         if key is not None:
             self.bindings.setdefault(key, []).append(client)
+
+    def _globals_of(self, function: cst.FunctionDef) -> FrozenSet[str]:
+        cached = self._global_names.get(id(function))
+        if cached is None:
+            names: Set[str] = set()
+            for node in m.findall(function.body, m.Global()):
+                assert isinstance(node, cst.Global)
+                names.update(item.name.value for item in node.names)
+            cached = frozenset(names)
+            self._global_names[id(function)] = cached
+        return cached
+
+    def on_property(self, func: cst.FunctionDef, at: Where) -> None:
+        """``@property def session(self): ... return self._session``: ``self.session`` is that client."""
+        if at.body_class is None:
+            return
+        names = {self.resolve(d.decorator) or dotted_text(d.decorator) for d in func.decorators}
+        if not names & PROPERTY_DECORATORS:
+            return
+        params = [*func.params.posonly_params, *func.params.params]
+        if not params:
+            return
+        inside = Where((*at.scopes, func), at.body_class, params[0].name.value, func, None)
+        self._pending_properties.append((at.body_class, func, inside))
 
     def on_assign(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression, at: Where) -> None:
         if isinstance(value, cst.Name) and value.value == "None":
@@ -460,6 +503,13 @@ class ClientTracker:
     # -- asking ----------------------------------------------------------------
 
     def finish(self) -> None:
+        for cls, func, inside in self._pending_properties:
+            returns = [r.value for r in m.findall(func.body, m.Return()) if isinstance(r, cst.Return)]
+            values = [v for v in returns if v is not None and not (isinstance(v, cst.Name) and v.value == "None")]
+            clients = [self.client_of_value(v) or self.client(v, inside) for v in values]
+            if clients and all(c is not None for c in clients):
+                self.bindings.setdefault((id(cls), "self." + func.name.value), []).extend(clients)
+        self._pending_properties.clear()
         for receiver, at in self._pending_hooks:
             key = self._lookup_key(receiver, at)
             if key is not None:

@@ -191,7 +191,9 @@ class MissingTimeout(Rule):
         self.tracker.on_class(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.tracker.on_params(node, _net.where(self.stack))
+        at = _net.where(self.stack)
+        self.tracker.on_params(node, at)
+        self.tracker.on_property(node, at)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self.tracker.on_assign([t.target for t in node.targets], node.value, _net.where(self.stack))
@@ -358,6 +360,9 @@ class MissingTimeout(Rule):
     def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Where) -> _TimeoutState:
         if _net_is_none(value):
             return _TimeoutState(NONE, value, arg)
+        if isinstance(value, cst.Tuple) and len(value.elements) == 2 and _net_is_none(value.elements[1].value):
+            # requests: ``timeout=(connect, None)`` leaves the read unbounded.
+            return _TimeoutState(NONE, value.elements[1].value, arg)
         if isinstance(value, cst.Name) and _assigned_only_none(at.function, value.value):
             return _TimeoutState(NONE_NAME, value, arg)
         return _TimeoutState(OK)
@@ -394,7 +399,7 @@ class MissingTimeout(Rule):
         if state.state == NONE:
             value = self._default()
             fix = PendingFix.unsafe(f"Replace `None` with `{value}`", self.edits.replace(state.node, value))
-            problem = "is called with `timeout=None`"
+            problem = f"is called with `timeout={self.edits.code(state.arg.value)}`"
         else:
             name = self.edits.code(state.node)
             fix = PendingFix.suggestion(f"Give `{name}` a finite number of seconds")

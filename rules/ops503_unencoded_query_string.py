@@ -119,7 +119,9 @@ class UnencodedQueryString(Rule):
         self.tracker.on_class(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.tracker.on_params(node, _net.where(self.stack))
+        at = _net.where(self.stack)
+        self.tracker.on_params(node, at)
+        self.tracker.on_property(node, at)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self.tracker.on_assign([t.target for t in node.targets], node.value, _net.where(self.stack))
