@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Set, Union
 
 import libcst as cst
+import libcst.matchers as m
 from opslint.rules import _buffers
 from opslint.rules.ops102_hard_exit_skips_drain import (
     Client,
@@ -62,6 +63,17 @@ _WAIT_METHODS = frozenset(
     }
 )
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "gevent.sleep", "trio.sleep", "anyio.sleep"})
+#: Servers whose runner installs its own SIGTERM handling (graceful stop, then a normal exit).
+_SIGTERM_RUNNERS = frozenset(
+    {
+        "uvicorn.run",
+        "uvicorn.Server.serve",
+        "aiohttp.web.run_app",
+        "hypercorn.asyncio.serve",
+        "hypercorn.trio.serve",
+        "gunicorn.app.wsgiapp.run",
+    }
+)
 #: Decorators of functions whose process is managed by a framework that handles SIGTERM.
 _MANAGED_DECORATORS = frozenset({"task", "shared_task", "periodic_task", "actor", "job"})
 _PROGRAM_KINDS = frozenset(
@@ -149,7 +161,7 @@ class SigtermDropsBuffer(ExitFactsRule):
 
     def leave_Module(self, original_node: cst.Module) -> None:
         facts = facts_for(self)
-        if facts.sigterm_mentioned or not facts.loops:
+        if not facts.loops or _references_sigterm(self.ctx.module, facts) or _handles_signals_elsewhere(facts):
             return
         entries = facts.entries()
         if not any(e.kind in _PROGRAM_KINDS for e in entries):
@@ -227,6 +239,30 @@ class SigtermDropsBuffer(ExitFactsRule):
             rec.qual in _ENDLESS_ITERABLES and facts.key_for(rec.target, rec.chain, rec.cls, binding=True) in keys
             for rec in facts.assigns
         )
+
+
+def _references_sigterm(module: cst.Module, facts: ExitFacts) -> bool:
+    """``signal.SIGTERM`` / ``SIGTERM`` in code (a docstring or comment that mentions it does not count)."""
+    if not facts.sigterm_mentioned:
+        return False
+    return bool(m.findall(module, m.Name("SIGTERM") | m.SimpleString(value=m.MatchIfTrue(_names_sigterm))))
+
+
+def _names_sigterm(value: str) -> bool:
+    return value.strip("'\"") == "SIGTERM"
+
+
+def _handles_signals_elsewhere(facts: ExitFacts) -> bool:
+    """A server runner that handles SIGTERM, or a project helper that installs signal handlers."""
+    for rec in facts.calls:
+        if rec.qual in _SIGTERM_RUNNERS:
+            return True
+        name = dotted_name(rec.node.func)
+        if name is not None and not (rec.qual or "").startswith("signal."):
+            last = name.rsplit(".", 1)[-1].lower()
+            if "signal" in last or "graceful" in last:
+                return True
+    return False
 
 
 def _forever_test(test: cst.BaseExpression) -> bool:
