@@ -10,6 +10,7 @@ from opslint.rules import ops103_sleep_instead_of_drain  # noqa: F401
 from opslint.rules import ops104_sigterm_drops_buffer  # noqa: F401
 from opslint.rules import ops201_unflushed_primary_key_check  # noqa: F401
 from opslint.rules import ops401_lock_stage_bypass  # noqa: F401
+from opslint.rules import ops402_non_atomic_lock  # noqa: F401
 from opslint.rules import ops403_lock_release_not_guaranteed  # noqa: F401
 from opslint.rules import ops501_hardcoded_external_url  # noqa: F401
 from opslint.rules import ops502_missing_timeout  # noqa: F401

@@ -199,7 +199,7 @@ _LOCK_NAME = re.compile(
 _NOT_LOCK_NAME = re.compile(r"clock|block|unlock|sem|limit|throttl|bucket|slot|permit", re.IGNORECASE)
 _THROTTLE_NAME = re.compile(r"sem(?:aphore)?|limit|throttl|bucket|permit|slots?$", re.IGNORECASE)
 _LOCKISH_TEXT = re.compile(
-    r"lock|mutex|in[_-]?use|busy|running|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore",
+    r"lock|mutex|in[_-]?use|busy|running|processing|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore",
     re.IGNORECASE,
 )
 
@@ -261,3 +261,62 @@ RAISING_ACQUIRE_LIBRARIES: FrozenSet[str] = frozenset({"filelock", "portalocker"
 def lock_library(qualified: Optional[str]) -> Optional[str]:
     """The library of a known lock constructor (``"filelock"`` for ``filelock.FileLock``)."""
     return LOCK_CONSTRUCTORS.get(qualified) if qualified is not None else None
+
+
+#: ORM fields that hold a lock or an "in use" flag (checked, then set and saved).
+_ORM_FLAG_NAME = re.compile(
+    r"lock|in_?use|busy|running|claim|lease|in_?progress|occupied|owner|processing|available|^is_free$|^free$",
+    re.IGNORECASE,
+)
+#: Field names whose truthy value means "free" (the flag is inverted).
+_FREE_FLAG_NAME = re.compile(r"available|free|idle|unlocked", re.IGNORECASE)
+#: Status fields, and the values that mean "someone holds it now".
+STATUS_FIELDS: FrozenSet[str] = frozenset({"status", "state", "stage", "phase"})
+_BUSY_STATUS = re.compile(
+    r"RUNNING|PROGRESS|PROCESSING|IMPORTING|EXPORTING|UPLOADING|DOWNLOADING|SYNCING|LOCKED|BUSY|CLAIMED"
+    r"|STARTED|ACQUIRED|ACTIVE|WORKING|CREATING|IN_USE|INUSE|LEASED",
+    re.IGNORECASE,
+)
+#: Redis values that say "taken" (a flag, not cached data).
+_FLAG_VALUE = re.compile(
+    r"^(?:b?['\"](?:1|true|yes|locked|busy|running|taken|in[_-]?use|on)['\"]|1|True)$", re.IGNORECASE
+)
+#: Calls whose result is a typical lock token (owner id, timestamp).
+LOCK_TOKEN_CALLS: FrozenSet[str] = frozenset(
+    {
+        "time.time",
+        "time.monotonic",
+        "uuid.uuid4",
+        "uuid.uuid1",
+        "os.getpid",
+        "socket.gethostname",
+        "datetime.datetime.now",
+    }
+)
+#: Key words that mark a counter, cache or rate limit (not a lock) unless the key also says "lock".
+_NOT_A_CLAIM_KEY = re.compile(r"cache|count|rate|limit|stats?\b|metric|throttl|quota|seen|visits?", re.IGNORECASE)
+
+
+def is_orm_flag_field(name: str) -> bool:
+    """``in_use``, ``is_locked``, ``locked_by``, ``busy``, ``is_available``..."""
+    return bool(_ORM_FLAG_NAME.search(name))
+
+
+def is_inverted_flag(name: str) -> bool:
+    """Whether a truthy value of the field means "free" (``is_available``)."""
+    return bool(_FREE_FLAG_NAME.search(name))
+
+
+def is_busy_status(value_text: str) -> bool:
+    """``"RUNNING"``, ``Status.IMPORTING``, ``JobState.IN_PROGRESS``..."""
+    return bool(_BUSY_STATUS.search(value_text))
+
+
+def is_flag_value(value_text: str) -> bool:
+    """``1``, ``True``, ``"1"``, ``b"locked"``: a flag rather than cached data."""
+    return bool(_FLAG_VALUE.match(value_text.strip()))
+
+
+def is_not_a_claim_key(key_text: str) -> bool:
+    """Keys of caches, counters and rate limits (unless they also say "lock")."""
+    return bool(_NOT_A_CLAIM_KEY.search(key_text)) and not lockish_text(key_text)
