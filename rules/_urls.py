@@ -19,15 +19,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import SplitResult, urlsplit
 
 import libcst as cst
 
 from opslint.names import dotted_name
-
-if TYPE_CHECKING:
-    from opslint.rule import Rule
+from opslint.rule import Rule
 
 # ---------------------------------------------------------------------------
 # Data tables
@@ -342,6 +340,10 @@ IDENTIFIER_NAME_TOKENS: FrozenSet[str] = frozenset(
         "claim",
         "claims",
         "realm",
+        "id",
+        "ids",
+        "systemid",
+        "publicid",
     }
 )
 #: Name tokens that make an identifier-looking name a service after all.
@@ -875,12 +877,12 @@ def is_page(host: str, path: str, query: str, fragment_present: bool) -> bool:
 
 def _code_host_page(path: str, query: str) -> bool:
     segments = [s for s in path.split("/") if s]
-    if query or path.endswith(".git"):
+    if path.endswith(".git"):
         return False
     if any(s in CODE_HOST_FETCH for s in segments):
         return False
     if len(segments) <= 2:
-        return True  # an owner or a repository page
+        return not query  # an owner or a repository page
     return segments[2] in CODE_HOST_PAGES
 
 
@@ -1144,6 +1146,8 @@ class UrlUse:
     in_concat: bool = False
     #: In a list/tuple/set of URLs.
     in_collection: bool = False
+    #: ``constant`` is a class attribute.
+    class_level: bool = False
     #: Can be replaced by an expression (not a pattern, annotation, etc.).
     replaceable: bool = True
     extra: Dict[str, str] = field(default_factory=dict)
@@ -1408,6 +1412,7 @@ def _assignment_context(
         and use.name == targets[0].value
     ):
         use.constant = targets[0].value
+        use.class_level = isinstance(scope, cst.ClassDef)
 
 
 def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
@@ -1529,3 +1534,192 @@ def rebuild_scheme(node: cst.CSTNode, scheme: str, secure: str) -> Optional[Tupl
         if isinstance(head, cst.FormattedStringText) and head.value.startswith(old):
             return head, f"{secure}://" + head.value[len(old) :]
     return None
+
+
+#: First host labels of API and data endpoints.
+ENDPOINT_LABELS: FrozenSet[str] = frozenset(
+    {
+        "api",
+        "apis",
+        "hooks",
+        "hook",
+        "rest",
+        "ws",
+        "wss",
+        "stream",
+        "streaming",
+        "gateway",
+        "ingest",
+        "upload",
+        "uploads",
+        "download",
+        "downloads",
+        "dl",
+        "files",
+        "graph",
+        "data",
+        "services",
+        "auth",
+        "oauth",
+        "login",
+        "accounts",
+        "sts",
+        "s3",
+        "storage",
+        "feeds",
+        "rpc",
+        "push",
+        "events",
+        "collector",
+        "sandbox",
+        "registry",
+        "pypi",
+        "mirror",
+        "repo",
+        "cdn",
+        "raw",
+    }
+)
+_ENDPOINT_SEGMENT = re.compile(
+    r"^(api|apis|rest|v\d+(\.\d+)*|graphql|oauth2?|token|rpc|json|xml|services?|query|search|webhooks?|hooks?|ws|"
+    r"socket|feeds?|rss|download|downloads|upload|simple|pypi|raw|\d{4}-\d{2}-\d{2})$",
+    re.I,
+)
+_DATA_SUFFIX = re.compile(
+    r"\.(json|xml|php|asmx|aspx|rss|atom|csv|zip|gz|tgz|bz2|xz|whl|tar|bin|pt|pth|onnx|exe|msi|sh)$", re.I
+)
+
+
+def looks_like_endpoint(literal: UrlLiteral) -> bool:
+    """A URL shaped like an API or download (not a website's page)."""
+    if literal.scheme in ("ws", "wss") or literal.query or literal.is_template:
+        return True
+    head = literal.text.split("://", 1)[1].split("/", 1)[0]
+    if "@" in head or ":" in head.replace("[", "").replace("]", "")[-6:]:
+        return True
+    if literal.host.split(".")[0] in ENDPOINT_LABELS:
+        return True
+    segments = [s for s in literal.path.split("/") if s]
+    if any(_ENDPOINT_SEGMENT.match(s) for s in segments):
+        return True
+    return bool(_DATA_SUFFIX.search(literal.path))
+
+
+_DUMMY = UrlLiteral(cst.SimpleString('""'), "", "https", "", "", "", False, False, False)
+
+
+def reference_is_quiet(rule: Rule) -> bool:
+    """Whether the expression being visited (a constant's use) is text for people only."""
+    use = UrlUse(_DUMMY)
+    _context(rule, use)
+    return bool(use.quiet) and use.quiet not in ("docstring", "comparison", "lookup key", "string test")
+
+
+def is_binding(stack: Sequence[cst.CSTNode]) -> bool:
+    """Whether the visited Name/Attribute is an assignment target."""
+    node = stack[-1]
+    parent = stack[-2] if len(stack) > 1 else None
+    if isinstance(parent, cst.AssignTarget):
+        return parent.target is node
+    if isinstance(parent, (cst.AnnAssign, cst.AugAssign)):
+        return parent.target is node
+    return False
+
+
+class UrlRule(Rule):
+    """Shared traversal of OPS501/OPS504: URL literals, and how constants holding them are used.
+
+    A constant is not reported when every use of it in the file is text for
+    people (a help link, a message), or when it is a class attribute holding a
+    website that the file never uses (metadata such as a homepage); with
+    ``lookup_defaults_configure`` also when it is the fallback of a
+    configuration lookup.
+    """
+
+    #: Whether a URL that is the default of an env/settings lookup is fine.
+    lookup_defaults_configure = True
+
+    def __init__(self, ctx: Any, options: Any) -> None:
+        super().__init__(ctx, options)
+        self._skip = skip_file(self, options.include_tests)
+        self._found: List[UrlUse] = []
+        self._defaulted: Set[str] = set()
+        #: Constant name -> for each use seen, whether it is text for people.
+        self._uses: Dict[str, List[bool]] = {}
+
+    def accept(self, use: UrlUse) -> bool:
+        """Whether the rule reports this URL (before looking at the constant's uses)."""
+        raise NotImplementedError
+
+    def emit(self, use: UrlUse, module: cst.Module) -> None:
+        raise NotImplementedError
+
+    # -- constants made configurable, or only used for people --------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if not self._skip and is_settings(self, node):
+            self._defaulted.update(settings_field_names(node))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._skip:
+            self._defaulted.update(defaulted_names(self, node))
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        if not self._skip:
+            self._defaulted.update(defaulted_names(self, node))
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        if not self._skip:
+            self._defaulted.update(defaulted_names(self, node))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        parent = self.parent()
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return
+        self._record_use(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._record_use(node.attr.value)
+
+    def _record_use(self, name: str) -> None:
+        if self._skip or name not in self._uses or is_binding(self.stack):
+            return
+        self._uses[name].append(reference_is_quiet(self))
+
+    # -- literals ------------------------------------------------------------
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self._check(node)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._check(node)
+
+    def _check(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
+        if self._skip:
+            return
+        use = analyse(self, node)
+        if use is None or use.quiet or not self.accept(use):
+            return
+        if host_allowed(use.literal.host, self.options.allowed_hosts):
+            return
+        self._found.append(use)
+        if use.constant is not None:
+            self._uses.setdefault(use.constant, [])
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for use in self._found:
+            if not self._constant_is_fine(use):
+                self.emit(use, original_node)
+
+    def _constant_is_fine(self, use: UrlUse) -> bool:
+        name = use.constant
+        if name is None:
+            return False
+        if self.lookup_defaults_configure and name in self._defaulted:
+            return True
+        uses = self._uses.get(name, [])
+        if uses:
+            return all(uses)
+        # Never used here: a class attribute holding a website (a homepage, like
+        # Pygments' ``url``) is metadata; an endpoint-shaped URL may be used by a base class.
+        return use.class_level and not looks_like_endpoint(use.literal)

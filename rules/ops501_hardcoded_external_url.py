@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Set, Tuple, Union
+from typing import Tuple
 
 import libcst as cst
 from opslint.rules import _urls
 
-from opslint.rule import PendingFix, Rule
+from opslint.rule import PendingFix
 
 
-class HardcodedExternalUrl(Rule):
+class HardcodedExternalUrl(_urls.UrlRule):
     """A URL of an external service is hardcoded in a string literal.
 
     ## What it does
@@ -88,53 +88,11 @@ class HardcodedExternalUrl(Rule):
         allowed_hosts: Tuple[str, ...] = ()
         include_tests: bool = False
 
-    def __init__(self, ctx: Any, options: Any) -> None:
-        super().__init__(ctx, options)
-        self._skip = _urls.skip_file(self, options.include_tests)
-        self._found: List[_urls.UrlUse] = []
-        self._defaulted: Set[str] = set()
+    def accept(self, use: _urls.UrlUse) -> bool:
+        return not use.configured
 
-    # -- constants made configurable elsewhere in the file ------------------
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if not self._skip and _urls.is_settings(self, node):
-            self._defaulted.update(_urls.settings_field_names(node))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self._skip:
-            self._defaulted.update(_urls.defaulted_names(self, node))
-
-    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if not self._skip:
-            self._defaulted.update(_urls.defaulted_names(self, node))
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        if not self._skip:
-            self._defaulted.update(_urls.defaulted_names(self, node))
-
-    # -- literals ----------------------------------------------------------
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self._check(node)
-
-    def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self._check(node)
-
-    def _check(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
-        if self._skip:
-            return
-        use = _urls.analyse(self, node)
-        if use is None or use.quiet or use.configured:
-            return
-        if _urls.host_allowed(use.literal.host, self.options.allowed_hosts):
-            return
-        self._found.append(use)
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        for use in self._found:
-            if use.constant is not None and use.constant in self._defaulted:
-                continue
-            self.report(use.literal.node, host=use.literal.host, fix=self._fix(use, original_node))
+    def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
+        self.report(use.literal.node, host=use.literal.host, fix=self._fix(use, module))
 
     # -- fix -----------------------------------------------------------------
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Tuple, Union
+from typing import Tuple
 
 import libcst as cst
 from opslint.rules import _urls
 
-from opslint.rule import PendingFix, Rule
+from opslint.rule import PendingFix
 
 
-class PlaintextExternalHttp(Rule):
+class PlaintextExternalHttp(_urls.UrlRule):
     """An `http://` URL to an external host: traffic in plaintext.
 
     ## What it does
@@ -71,31 +71,19 @@ class PlaintextExternalHttp(Rule):
         allowed_hosts: Tuple[str, ...] = ()
         include_tests: bool = False
 
-    def __init__(self, ctx: Any, options: Any) -> None:
-        super().__init__(ctx, options)
-        self._skip = _urls.skip_file(self, options.include_tests)
+    lookup_defaults_configure = False
 
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self._check(node)
+    def accept(self, use: _urls.UrlUse) -> bool:
+        return not use.proxy and use.literal.scheme in _urls.SECURE_SCHEME
 
-    def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self._check(node)
-
-    def _check(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
-        if self._skip:
-            return
-        use = _urls.analyse(self, node)
-        if use is None or use.quiet or use.proxy:
-            return
+    def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
         literal = use.literal
-        secure = _urls.SECURE_SCHEME.get(literal.scheme)
-        if secure is None or _urls.host_allowed(literal.host, self.options.allowed_hosts):
-            return
-        rebuilt = _urls.rebuild_scheme(node, literal.scheme, secure)
+        secure = _urls.SECURE_SCHEME[literal.scheme]
+        rebuilt = _urls.rebuild_scheme(literal.node, literal.scheme, secure)
         title = f"Use `{secure}://`"
         fix = (
             PendingFix.unsafe(title, self.edits.replace(rebuilt[0], rebuilt[1]))
             if rebuilt is not None
             else PendingFix.suggestion(title)
         )
-        self.report(node, scheme=literal.scheme, host=literal.host, secure=secure, fix=fix)
+        self.report(literal.node, scheme=literal.scheme, host=literal.host, secure=secure, fix=fix)

@@ -1,0 +1,131 @@
+"""OPS501/OPS504: host classification, env names, and both fixes together."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from typing import List
+
+import pytest
+
+from opslint.config import Settings
+from opslint.engine import Linter
+from opslint.fixes import fix_text
+from opslint.model import Finding
+from opslint.rules import _urls
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _lint(text: str, codes: tuple = ("OPS501", "OPS504"), name: str = "client.py") -> List[Finding]:
+    settings = Settings(select=codes, root=ROOT)
+    return Linter(strict=True, cwd=ROOT).lint_text(text, os.path.join(ROOT, name), settings).findings
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("api.stripe.com", "external"),
+        ("8.8.8.8", "external"),
+        ("localhost", "local"),
+        ("127.0.0.1", "local"),
+        ("::1", "local"),
+        ("0.0.0.0", "local"),
+        ("10.1.2.3", "internal"),
+        ("169.254.169.254", "internal"),
+        ("redis", "internal"),
+        ("orders.default.svc.cluster.local", "internal"),
+        ("billing.payments.svc", "internal"),
+        ("host.docker.internal", "internal"),
+        ("printer.local", "internal"),
+        ("app.test", "example"),
+        ("api.example.com", "example"),
+        ("example.org", "example"),
+        ("your-domain.com", "placeholder"),
+        ("api.localhost", "local"),
+    ],
+)
+def test_host_kind(host: str, kind: str) -> None:
+    assert _urls.host_kind(host) == kind
+
+
+def test_allowed_hosts_wildcards() -> None:
+    assert _urls.host_allowed("api.corp.com", ["*.corp.com"])
+    assert not _urls.host_allowed("corp.com", ["*.corp.com"])
+    assert _urls.host_allowed("corp.com", ["corp.com"])
+    assert _urls.host_allowed("API.Stripe.com", ["api.stripe.com"])
+    assert not _urls.host_allowed("evil-corp.com", ["*.corp.com"])
+
+
+def test_env_var_names() -> None:
+    assert _urls.env_var_name("STRIPE_API_BASE", "api.stripe.com", constant=True) == "STRIPE_API_BASE"
+    assert _urls.env_var_name("BASE_URL", "api.stripe.com", constant=True) == "STRIPE_BASE_URL"
+    assert _urls.env_var_name("base_url", "api.openai.com") == "OPENAI_BASE_URL"
+    assert _urls.env_var_name(None, "api.stripe.com") == "API_STRIPE_COM_URL"
+    assert _urls.env_var_name("url", "www.bbc.co.uk") == "BBC_URL"
+
+
+def test_identifiers_and_pages() -> None:
+    assert _urls.is_identifier("www.w3.org", "/2005/Atom")
+    assert _urls.is_identifier("www.googleapis.com", "/auth/drive")
+    assert not _urls.is_identifier("www.googleapis.com", "/oauth2/v4/token")
+    assert _urls.is_page("github.com", "/psf/requests/issues/1", "", False)
+    assert not _urls.is_page("github.com", "/psf/requests/archive/main.zip", "", False)
+    assert not _urls.is_page("api.github.com", "/repos/psf/requests", "", False)
+
+
+def test_both_fixes_converge_on_one_literal() -> None:
+    source = textwrap.dedent(
+        '''\
+        """Partner client."""
+        import requests
+
+        PARTNER_API = "http://api.partner-logistics.com/v1"
+
+
+        def shipments():
+            return requests.get(PARTNER_API + "/shipments", timeout=10).json()
+        '''
+    )
+    findings = _lint(source)
+    assert sorted(f.code for f in findings) == ["OPS501", "OPS504"]
+    outcome = fix_text(source, _lint, unsafe=True)
+    assert not outcome.failure
+    assert 'import os\nimport requests' in outcome.text
+    assert 'PARTNER_API = os.environ.get("PARTNER_API", "https://api.partner-logistics.com/v1")' in outcome.text
+    assert outcome.remaining == []
+    again = fix_text(outcome.text, _lint, unsafe=True)
+    assert again.text == outcome.text
+
+
+def test_several_literals_get_one_import() -> None:
+    source = textwrap.dedent(
+        """\
+        import requests
+
+        A = "https://api.stripe.com/v1"
+        B = "https://hooks.slack.com/services/T0/B0/x"
+        """
+    )
+    outcome = fix_text(source, _lint, unsafe=True)
+    assert outcome.text.count("import os") == 1
+    assert outcome.remaining == []
+
+
+def test_test_files_are_skipped_by_default() -> None:
+    source = 'import requests\nrequests.get("http://api.partner-logistics.com/v1", timeout=1)\n'
+    assert _lint(source, name="tests/test_client.py") == []
+    assert _lint(source, name="test_client.py") == []
+    assert len(_lint(source, name="client.py")) == 2
+
+
+def test_constant_used_as_lookup_default_is_quiet_for_ops501_only() -> None:
+    source = textwrap.dedent(
+        """\
+        import os
+
+        DEFAULT_URL = "http://api.partner-logistics.com/v1"
+        URL = os.environ.get("PARTNER_URL", DEFAULT_URL)
+        """
+    )
+    assert [f.code for f in _lint(source)] == ["OPS504"]
