@@ -542,6 +542,11 @@ def _serverless_reason(
                 return "Chalice Lambda handler"
             if target.attr.value in _LAMBDA_DECORATOR_ATTRS:
                 return f"Lambda handler (decorated with `{target.attr.value}`)"
+    for param in func.params.params:
+        if param.annotation is not None:
+            qual = imports.resolve(param.annotation.annotation)
+            if qual is not None and qual.startswith("azure.functions."):
+                return "Azure Functions handler"
     origin = facts.handler_origin(path, name)
     if origin is not None:
         return f"handler declared in {origin}"
@@ -581,10 +586,26 @@ _SCRIPT_NAMES = frozenset({"__init__", "setup", "conftest", "__main__"})
 
 
 def _is_run_once_script(module: cst.Module, functions: Mapping[str, cst.FunctionDef], path: Optional[str]) -> bool:
-    """Module-level code that calls one of the module's functions as a statement."""
+    """Module-level code that calls one of the module's functions as a statement, or a
+    flat script (no definitions, top-level calls or loops)."""
     if path is not None and os.path.splitext(os.path.basename(path))[0] in _SCRIPT_NAMES:
-        return os.path.basename(path) == "__main__.py" and _calls_module_function(module, functions)
-    return _calls_module_function(module, functions)
+        return os.path.basename(path) == "__main__.py" and (
+            _calls_module_function(module, functions) or _is_flat_script(module)
+        )
+    return _calls_module_function(module, functions) or _is_flat_script(module)
+
+
+def _is_flat_script(module: cst.Module) -> bool:
+    """No definitions at all, and module-level statements that call something."""
+    has_call = False
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            return False
+        if isinstance(stmt, (cst.For, cst.While, cst.With, cst.Try)):
+            has_call = True
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            has_call = has_call or any(isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) for s in stmt.body)
+    return has_call
 
 
 def _calls_module_function(module: cst.Module, functions: Mapping[str, cst.FunctionDef]) -> bool:

@@ -34,6 +34,7 @@ Fact = Tuple[ClientKey, str]
 
 _FUTURE_WAITS = {"concurrent.futures.wait", "concurrent.futures.as_completed", "asyncio.gather", "asyncio.wait"}
 _RUNNERS = {"sys.exit", "asyncio.run", "anyio.run", "trio.run", "uvloop.run", "exit", "quit", "SystemExit"}
+_CLOSE_CALLBACKS = {"call_on_close", "callback", "push"}
 _CLOSING = {"contextlib.closing", "contextlib.aclosing"}
 
 
@@ -419,6 +420,7 @@ class UnflushedBufferedClient(Rule):
 
     def _atexit_drains(self) -> Set[ClientKey]:
         out: Set[ClientKey] = set()
+        self.callback_drained: Set[ClientKey] = set()
         scopes: List[Tuple[Optional[cst.FunctionDef], Optional[str], cst.CSTNode]] = [(None, None, self.module)]
         for function in self.functions.values():
             scopes.append((function, None, function))
@@ -431,7 +433,15 @@ class UnflushedBufferedClient(Rule):
         for scope_func, cls, node in scopes:
             env = _Env(scope_func, cls)
             for call in _all_calls(node, enter_functions=scope_func is not None):
-                if self.qualified_name(call.func) != "atexit.register" or not call.args:
+                if not call.args:
+                    continue
+                if self.qualified_name(call.func) != "atexit.register":
+                    # click ``ctx.call_on_close(client.flush)``, ``ExitStack.callback(client.close)``:
+                    # they run when the command / the stack ends, on every path.
+                    if isinstance(call.func, cst.Attribute) and call.func.attr.value in _CLOSE_CALLBACKS:
+                        key = self._drain_target(call.args[0].value, env, call)
+                        if key is not None:
+                            self.callback_drained.add(key)
                     continue
                 target = call.args[0].value
                 if isinstance(target, cst.Name) and target.value in self.functions:
@@ -757,9 +767,11 @@ class UnflushedBufferedClient(Rule):
         binding = self.bindings[key]
         if kind is ExitKind.HARD_EXIT:
             return True  # OPS102's business
+        if isinstance(entry.node, cst.FunctionDef) and self._decorator_drains(entry.node, key):
+            return True
+        if key in self.callback_drained:
+            return True
         if entry.serverless:
-            if isinstance(entry.node, cst.FunctionDef) and self._decorator_drains(entry.node, key):
-                return True
             sdk = binding.sdk
             if sdk.serverless_integrations and any(i in self.called for i in sdk.serverless_integrations):
                 return True
@@ -798,6 +810,8 @@ class UnflushedBufferedClient(Rule):
                 anchor = scope.name
             elif isinstance(scope, cst.If):
                 anchor = scope.test
+            elif binding.func is None and binding.node is not self.module:
+                anchor = binding.node
             else:
                 anchor = node
             mark = (key, id(anchor))
@@ -870,7 +884,7 @@ class UnflushedBufferedClient(Rule):
         elif isinstance(entry.node, cst.FunctionDef):
             text = f"{entry.label} can end at line {self._last_line(entry.node)}"
         else:
-            text = f"the script ends at line {self.position(node)[0]}"
+            text = f"the script ends at line {self._last_line(node)}"
         return text
 
     def _receiver_in(self, binding: _Binding, scope: Union[cst.FunctionDef, cst.If, None]) -> Optional[str]:
@@ -898,11 +912,29 @@ class UnflushedBufferedClient(Rule):
             alias = self._module_alias(drain.function)
             return f"{alias}()" if alias else f"{drain.function}()"
         drain = sdk.fix_drain(serverless)
+        used = self._drain_used_in(binding, scope)
+        if used is not None and (used.reusable or not serverless):
+            drain = used
         if drain is None:
             return ""
         if sdk.linked_attribute:
             receiver = binding.linked_name or f"{receiver}.{sdk.linked_attribute}"
         return drain.render(receiver)
+
+    def _drain_used_in(self, binding: _Binding, scope: Union[cst.FunctionDef, cst.If, None]) -> Optional[B.Drain]:
+        """The blocking drain the scope already calls on some path (the fix then moves
+        the same call into ``finally``)."""
+        if not isinstance(scope, cst.FunctionDef) or binding.key[0] == "m":
+            return None
+        cls = binding.cls if binding.key[0] == "a" else None
+        env = _Env(scope, cls)
+        for call in _all_calls(scope.body):
+            if self._drain_of_call(call, env) == binding.key and isinstance(call.func, cst.Attribute):
+                method = call.func.attr.value
+                for drain in binding.sdk.drains:
+                    if drain.method == method and drain.blocks and not drain.then:
+                        return drain
+        return None
 
     def _module_alias(self, function: str) -> Optional[str]:
         module, _, name = function.rpartition(".")
