@@ -285,6 +285,7 @@ class UnflushedBufferedClient(Rule):
                     self.bindings[("m", sdk.key)] = _Binding(
                         ("m", sdk.key), sdk, self._module_receiver(sdk), self.module, exit_drains=sdk.drains_at_exit
                     )
+        self.factory_calls = self._factory_calls()
         # Module-level names (also inside `if`/`try` blocks and the main block).
         self._scan_scope(self.module.body, None, None)
         for func in self.functions.values():
@@ -292,6 +293,7 @@ class UnflushedBufferedClient(Rule):
         for cls_name, methods in self.methods.items():
             for meth in methods.values():
                 self._scan_scope(suite_statements(meth.body), meth, cls_name)
+        self._alias_returned_clients()
         for sdk in self.sdks:
             for factory in sdk.singleton_factories:
                 alias = self._module_alias(factory)
@@ -329,10 +331,19 @@ class UnflushedBufferedClient(Rule):
     ) -> None:
         scope_id = id(func) if func is not None else 0
         names = self.locals.setdefault(scope_id, {})
+        declared_global: Set[str] = set()
+        if func is not None:
+            for top in body:
+                if isinstance(top, cst.SimpleStatementLine):
+                    for small in top.body:
+                        if isinstance(small, cst.Global):
+                            declared_global.update(n.name.value for n in small.names)
         for top in body:
             for _stmt, value, targets in _assignments(top):
                 if not isinstance(value, cst.Call):
                     continue
+                if isinstance(value.func, cst.Name) and value.func.value in self.factory_calls:
+                    value = self.factory_calls[value.func.value]
                 qual = self.qualified_name(value.func)
                 if qual is None:
                     if isinstance(value.func, cst.Name) and value.func.value in self.classes:
@@ -351,8 +362,9 @@ class UnflushedBufferedClient(Rule):
                     continue
                 for target in targets:
                     key: ClientKey
+                    is_global = func is None or (isinstance(target, cst.Name) and target.value in declared_global)
                     if isinstance(target, cst.Name):
-                        key = ("g", target.value) if func is None else ("l", scope_id, target.value)
+                        key = ("g", target.value) if is_global else ("l", scope_id, target.value)
                         receiver = target.value
                     elif (
                         isinstance(target, cst.Attribute)
@@ -371,6 +383,8 @@ class UnflushedBufferedClient(Rule):
                         alt = f"{alias}()" if alias else ""
                     if isinstance(target, cst.Name):
                         names[target.value] = key
+                        if is_global:
+                            self.locals.setdefault(0, {})[target.value] = key
                     exit_drains = sdk.drains_at_exit
                     if sdk.key == "memory-handler" and _kw_is(value, *B.MEMORY_HANDLER_NO_EXIT_FLUSH):
                         exit_drains = False
@@ -381,7 +395,7 @@ class UnflushedBufferedClient(Rule):
                             sdk,
                             receiver,
                             value,
-                            func=func if key[0] in ("l", "m") else None,
+                            func=func if key[0] == "l" or (key[0] == "m" and not is_global) else None,
                             alt_receiver=alt,
                             cls=cls if key[0] == "a" else None,
                             stmt=top,
@@ -389,6 +403,62 @@ class UnflushedBufferedClient(Rule):
                             exit_drains=exit_drains,
                         ),
                     )
+
+    def _returns(self, func: cst.FunctionDef) -> List[cst.BaseExpression]:
+        out: List[cst.BaseExpression] = []
+
+        class _V(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return node is func
+
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return False
+
+            def visit_Return(self, node: cst.Return) -> None:
+                if node.value is not None:
+                    out.append(node.value)
+
+        func.visit(_V())
+        return out
+
+    def _factory_calls(self) -> Dict[str, cst.Call]:
+        """Module functions that ``return Producer(...)``: calls to them create a client."""
+        out: Dict[str, cst.Call] = {}
+        for name, func in self.functions.items():
+            for value in self._returns(func):
+                if isinstance(value, cst.Call):
+                    qual = self.qualified_name(value.func)
+                    if qual is not None and B.sdk_for_constructor(qual, self.sdks):
+                        out[name] = value
+        return out
+
+    def _alias_returned_clients(self) -> None:
+        """``listener = setup_logging()`` where ``setup_logging`` returns its local client:
+        the caller's name is the same client."""
+        returned: Dict[str, ClientKey] = {}
+        for name, func in self.functions.items():
+            for value in self._returns(func):
+                if isinstance(value, cst.Name):
+                    key = self.locals.get(id(func), {}).get(value.value)
+                    if key is not None:
+                        returned[name] = key
+        if not returned:
+            return
+        scopes: List[Tuple[int, Sequence[cst.BaseStatement]]] = [(0, self.module.body)]
+        scopes += [(id(f), suite_statements(f.body)) for f in self.functions.values()]
+        scopes += [(id(m), suite_statements(m.body)) for ms in self.methods.values() for m in ms.values()]
+        for scope_id, body in scopes:
+            names = self.locals.setdefault(scope_id, {})
+            for top in body:
+                for _stmt, value, targets in _assignments(top):
+                    if (
+                        isinstance(value, cst.Call)
+                        and isinstance(value.func, cst.Name)
+                        and value.func.value in returned
+                    ):
+                        for target in targets:
+                            if isinstance(target, cst.Name) and target.value not in names:
+                                names[target.value] = returned[value.func.value]
 
     def _client_sdk(self, call: cst.Call, qual: str, scope_id: int) -> Tuple[Optional[B.BufferedSdk], str]:
         for sdk in B.sdk_for_constructor(qual, self.sdks):
