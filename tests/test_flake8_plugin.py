@@ -119,20 +119,31 @@ NOQA_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("line", "reported"), NOQA_CASES)
-def test_noqa_is_applied_by_flake8(tmp_path: Path, line: str, reported: bool) -> None:
-    (tmp_path / "svc.py").write_text(f"import requests\n\n\ndef load(url):\n{line}    return reply\n")
-    proc = flake8("--select", "OPS", "svc.py", cwd=tmp_path)
-    assert proc.stdout.count("OPS502") == (1 if reported else 0), proc.stdout
-    # The plugin itself does not filter: flake8's --disable-noqa shows the finding.
-    proc = flake8("--select", "OPS", "--disable-noqa", "svc.py", cwd=tmp_path)
-    assert proc.stdout.count("OPS502") == 1, proc.stdout
+def test_noqa_is_applied_by_flake8(tmp_path: Path) -> None:
+    names = []
+    for index, (line, _) in enumerate(NOQA_CASES):
+        name = f"svc{index}.py"
+        (tmp_path / name).write_text(f"import requests\n\n\ndef load(url):\n{line}    return reply\n")
+        names.append(name)
+    proc = flake8("--select", "OPS", *names, cwd=tmp_path)
+    for name, (line, reported) in zip(names, NOQA_CASES):
+        assert proc.stdout.count(f"{name}:5:") == (1 if reported else 0), (line, proc.stdout)
+    # The plugin itself does not filter: flake8's --disable-noqa shows every finding.
+    proc = flake8("--select", "OPS", "--disable-noqa", *names, cwd=tmp_path)
+    for name in names:
+        assert proc.stdout.count(f"{name}:5:") == 1, proc.stdout
 
 
-@pytest.mark.parametrize("directive", ["# opslint: noqa", "# opslint: noqa: OPS502", "# OPSLINT: NOQA: OPS5"])
-def test_file_level_opslint_noqa(tmp_path: Path, directive: str) -> None:
-    (tmp_path / "svc.py").write_text(f"{directive}\nimport requests\n\nrequests.get('https://x')\n")
-    proc = flake8("--select", "OPS", "svc.py", cwd=tmp_path)
+FILE_LEVEL = ["# opslint: noqa", "# opslint: noqa: OPS502", "# OPSLINT: NOQA: OPS5"]
+
+
+def test_file_level_opslint_noqa(tmp_path: Path) -> None:
+    names = []
+    for index, directive in enumerate(FILE_LEVEL):
+        name = f"svc{index}.py"
+        (tmp_path / name).write_text(f"{directive}\nimport requests\n\nrequests.get('https://x')\n")
+        names.append(name)
+    proc = flake8("--select", "OPS", *names, cwd=tmp_path)
     assert proc.stdout == "" and proc.returncode == 0, proc.stdout
 
 

@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -68,9 +68,7 @@ def run_cli(
     )
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
+def _write_project(root: Path) -> Path:
     (root / "src" / "billing").mkdir(parents=True)
     (root / "src" / "billing" / "client.py").write_text(CLIENT, encoding="utf-8")
     (root / "src" / "billing" / "labels.py").write_text(UNICODE, encoding="utf-8")
@@ -81,8 +79,27 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A read-only project shared by the module (tests that edit files make their own)."""
+    return _write_project(tmp_path_factory.mktemp("report") / "repo")
+
+
+_RUNS: Dict[Tuple[str, ...], subprocess.CompletedProcess[str]] = {}
+
+
+def cached_cli(
+    project: Path, fmt: str, *extra: str, env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess[str]:
+    """``run_cli`` memoised: the shared project never changes, and each run costs a process start."""
+    key = (str(project), fmt, *extra, repr(sorted((env or {}).items())))
+    if key not in _RUNS:
+        _RUNS[key] = run_cli(project, fmt, *extra, env=env)
+    return _RUNS[key]
+
+
 def _json(project: Path) -> List[Dict[str, Any]]:
-    proc = run_cli(project, "json")
+    proc = cached_cli(project, "json")
     assert proc.returncode == 1, proc.stderr
     data: List[Dict[str, Any]] = json.loads(proc.stdout)
     return data
@@ -93,7 +110,7 @@ def _json(project: Path) -> List[Dict[str, Any]]:
 
 @pytest.mark.parametrize("fmt", ["github", "gitlab", "sarif", "pylint", "junit", "lsp"])
 def test_each_format_renders_real_findings(project: Path, fmt: str) -> None:
-    proc = run_cli(project, fmt)
+    proc = cached_cli(project, fmt)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "OPS502" in proc.stdout
@@ -107,7 +124,7 @@ def _ops502(findings: List[Dict[str, Any]], path: str) -> List[Dict[str, Any]]:
 def test_github_annotations(project: Path) -> None:
     findings = _json(project)
     assert len(_ops502(findings, "src/billing/client.py")) == 2  # the aliased and the from-imported call
-    proc = run_cli(project, "github", env={"GITHUB_WORKSPACE": str(project)})
+    proc = cached_cli(project, "github", env={"GITHUB_WORKSPACE": str(project)})
     lines = proc.stdout.splitlines()
     assert len(lines) == len(findings)
     expected = set()
@@ -187,7 +204,8 @@ def test_gitlab_code_quality(project: Path) -> None:
     assert [i["fingerprint"] for i in sub] == fingerprints
 
 
-def test_gitlab_fingerprints_survive_moved_lines(project: Path) -> None:
+def test_gitlab_fingerprints_survive_moved_lines(tmp_path: Path) -> None:
+    project = _write_project(tmp_path / "repo")
     before = {i["fingerprint"]: i["location"]["positions"]["begin"]["line"] for i in _gitlab(project)}
     client = project / "src" / "billing" / "client.py"
     text = client.read_text(encoding="utf-8")
@@ -229,7 +247,7 @@ def _validate(log: Dict[str, Any], schema: Dict[str, Any]) -> None:
 
 
 def test_sarif_validates_against_official_schema(project: Path, sarif_schema: Dict[str, Any]) -> None:
-    proc = run_cli(project, "sarif", env={"GITHUB_WORKSPACE": str(project)})
+    proc = cached_cli(project, "sarif", env={"GITHUB_WORKSPACE": str(project)})
     assert proc.returncode == 1, proc.stderr
     log = json.loads(proc.stdout)
     _validate(log, sarif_schema)
@@ -327,13 +345,13 @@ def test_sarif_without_findings_is_valid(sarif_schema: Dict[str, Any]) -> None:
 
 def test_pylint_format(project: Path) -> None:
     findings = _json(project)
-    proc = run_cli(project, "pylint")
+    proc = cached_cli(project, "pylint")
     assert proc.stdout.splitlines() == [f"{f['path']}:{f['line']}: [{f['code']}] {f['message']}" for f in findings]
 
 
 def test_junit_format(project: Path) -> None:
     findings = _json(project)
-    proc = run_cli(project, "junit")
+    proc = cached_cli(project, "junit")
     root = ET.fromstring(proc.stdout)
     assert root.tag == "testsuites" and root.get("failures") == str(len(findings))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
@@ -350,7 +368,7 @@ def test_junit_format(project: Path) -> None:
 
 def test_lsp_format_utf16_positions(project: Path) -> None:
     findings = _json(project)
-    proc = run_cli(project, "lsp")
+    proc = cached_cli(project, "lsp")
     data = json.loads(proc.stdout)
     by_uri = {entry["uri"]: entry["diagnostics"] for entry in data}
     labels = by_uri[(project / "src" / "billing" / "labels.py").resolve().as_uri()]
