@@ -265,7 +265,8 @@ def lock_library(qualified: Optional[str]) -> Optional[str]:
 
 #: ORM fields that hold a lock or an "in use" flag (checked, then set and saved).
 _ORM_FLAG_NAME = re.compile(
-    r"lock|in_?use|busy|running|claim|lease|in_?progress|occupied|owner|processing|available|^is_free$|^free$",
+    r"lock|in_?use|busy|running|claim|lease|in_?progress|occupied|processing|available|reserved|checked_?out|booked"
+    r"|^is_free$|^free$",
     re.IGNORECASE,
 )
 #: Field names whose truthy value means "free" (the flag is inverted).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 from opslint.rules import _locks
@@ -15,6 +15,9 @@ from opslint.rule import PendingFix, Rule, keyword
 if TYPE_CHECKING:
     from opslint.context import FileContext
 
+_Loop = Union[cst.If, cst.While]
+#: Calls that never return (Flask's ``abort`` raises an HTTPException).
+_EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "abort", "flask.abort", "self.abort", "pytest.fail"})
 _REDIS = "redis"
 _DJANGO_CACHE = "django-cache"
 
@@ -77,13 +80,7 @@ def _exits(block: cst.BaseSuite) -> bool:
     if isinstance(last, (cst.Return, cst.Raise, cst.Continue, cst.Break)):
         return True
     return (
-        isinstance(last, cst.Expr)
-        and isinstance(last.value, cst.Call)
-        and dotted_name(last.value.func)
-        in (
-            "sys.exit",
-            "exit",
-        )
+        isinstance(last, cst.Expr) and isinstance(last.value, cst.Call) and dotted_name(last.value.func) in _EXIT_CALLS
     )
 
 
@@ -348,6 +345,8 @@ class _FunctionCheck:
                 self._simple(stmt, body, index)
             elif isinstance(stmt, cst.If):
                 self._if(stmt, body, index)
+            elif isinstance(stmt, cst.While) and stmt.orelse is None:
+                self._while(stmt, body, index)
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
             for child in self._child_blocks(stmt):
@@ -590,6 +589,17 @@ class _FunctionCheck:
             self._report(stmt, read, write, region, guard, free)
             return
 
+    def _while(self, stmt: cst.While, body: Sequence[cst.BaseStatement], index: int) -> None:
+        """``while r.get(key): sleep(1)`` then ``r.set(key, ...)``: a spin-wait that claims after the check."""
+        for read in self._reads_in(stmt.test):
+            if self._free_when_true(stmt.test, read) is not False:
+                continue
+            region = body[index + 1 :]
+            write = self._find_write(read, region)
+            if write is not None:
+                self._report(stmt, read, write, region, True, False)
+                return
+
     # -- writes ----------------------------------------------------------------------------
 
     def _find_write(self, read: _Read, region: Sequence[cst.BaseStatement]) -> Optional[cst.CSTNode]:
@@ -605,7 +615,6 @@ class _FunctionCheck:
                 if result and read.kind != "orm-attr":
                     return False
                 if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                    method = node.func.attr.value
                     if read.kind in (_REDIS, _DJANGO_CACHE):
                         if check._redis_write(node, read):
                             result.append(node)
@@ -614,7 +623,7 @@ class _FunctionCheck:
                         if check._orm_exists_write(node, read):
                             result.append(node)
                             return False
-                    elif read.kind == "orm-attr" and result and method in _locks.ORM_SAVE_METHODS:
+                    elif read.kind == "orm-attr" and result and check._is_save(node, read.receiver):
                         saved[0] = True
                     elif read.kind == "file" and check._file_write(node, read):
                         result.append(node)
@@ -643,16 +652,28 @@ class _FunctionCheck:
 
     def _saved_after(self, region: Sequence[cst.BaseStatement]) -> bool:
         found = False
+        check = self
 
         class _Find(cst.CSTVisitor):
             def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
                 nonlocal found
-                if isinstance(node.func, cst.Attribute) and node.func.attr.value in _locks.ORM_SAVE_METHODS:
+                if check._is_save(node, None):
                     found = True
 
         for stmt in region:
             stmt.visit(_Find())
         return found
+
+    def _is_save(self, call: cst.Call, obj: Optional[str]) -> bool:
+        """``obj.save()`` of the claimed object, or a session/connection ``commit()``/``flush()``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in _locks.ORM_SAVE_METHODS:
+            return False
+        receiver = self.rule.text(func.value)
+        if func.attr.value in ("save", "asave", "save_changes"):
+            return obj is None or receiver == obj
+        last = receiver.rsplit(".", 1)[-1].lower()
+        return any(word in last for word in ("session", "db", "conn", "transaction", "uow", "tx")) or last == "s"
 
     def _redis_write(self, call: cst.Call, read: _Read) -> bool:
         rule = self.rule
@@ -887,7 +908,7 @@ class _FunctionCheck:
 
     def _report(
         self,
-        stmt: cst.If,
+        stmt: _Loop,
         read: _Read,
         write: cst.CSTNode,
         region: Sequence[cst.BaseStatement],
@@ -912,7 +933,7 @@ class _FunctionCheck:
         self._emit(read.call, rule.short(read.call), write_text, fix)
 
     def _redis_fix(
-        self, stmt: cst.If, read: _Read, write: cst.CSTNode, region: Sequence[cst.BaseStatement], guard: bool
+        self, stmt: _Loop, read: _Read, write: cst.CSTNode, region: Sequence[cst.BaseStatement], guard: bool
     ) -> Optional[PendingFix]:
         """``if not r.get(k): r.set(k, v)`` -> ``if r.set(k, v, nx=True, ex=ttl):`` when nothing else changes."""
         if read.method not in ("get", "exists") or not isinstance(write, cst.Call):
@@ -949,7 +970,7 @@ class _FunctionCheck:
             if negated or stmt.orelse is not None:
                 return None
             return self._guard_fix(stmt, new_expr, region[0])
-        if isinstance(stmt.orelse, cst.If):
+        if not isinstance(stmt, cst.If) or isinstance(stmt.orelse, cst.If):
             return None
         return self._replace_if(
             stmt, new_expr, drop_first=True, negate=False, title="Claim with one atomic `SET NX EX`"
@@ -1018,7 +1039,7 @@ class _FunctionCheck:
         return PendingFix.safe(title, *changes)
 
     def _guard_fix(
-        self, stmt: cst.If, new_expr: cst.BaseExpression, set_stmt: cst.BaseStatement
+        self, stmt: _Loop, new_expr: cst.BaseExpression, set_stmt: cst.BaseStatement
     ) -> Optional[PendingFix]:
         """``if r.get(k): return`` + ``r.set(k, v)`` -> ``if not r.set(k, v, nx=True, ex=ttl): return``."""
         edits = self.rule.edits
