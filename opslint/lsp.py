@@ -214,19 +214,49 @@ def _schedule(ls: OpslintServer, uri: str, delay: float) -> None:
 # -- document sync ----------------------------------------------------------------
 
 
+def is_python(doc: TextDocument) -> bool:
+    """Lint Python sources only (an editor may also sync pyproject.toml and others)."""
+    if doc.language_id:
+        return doc.language_id == "python"
+    return doc.uri.endswith((".py", ".pyi"))
+
+
+def _is_config(uri: str) -> bool:
+    return uri.endswith("/pyproject.toml")
+
+
+def _relint_open_documents(ls: OpslintServer) -> None:
+    for uri, doc in list(ls.workspace.text_documents.items()):
+        if is_python(doc):
+            _schedule(ls, uri, 0)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: OpslintServer, params: types.DidOpenTextDocumentParams) -> None:
-    _schedule(ls, params.text_document.uri, 0)
+    if is_python(ls.workspace.get_text_document(params.text_document.uri)):
+        _schedule(ls, params.text_document.uri, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 async def did_change(ls: OpslintServer, params: types.DidChangeTextDocumentParams) -> None:
-    _schedule(ls, params.text_document.uri, DEBOUNCE)
+    if is_python(ls.workspace.get_text_document(params.text_document.uri)):
+        _schedule(ls, params.text_document.uri, DEBOUNCE)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 async def did_save(ls: OpslintServer, params: types.DidSaveTextDocumentParams) -> None:
-    _schedule(ls, params.text_document.uri, 0)
+    uri = params.text_document.uri
+    if _is_config(uri):
+        # The configuration changed: every open file may lint differently now.
+        _relint_open_documents(ls)
+    elif is_python(ls.workspace.get_text_document(uri)):
+        _schedule(ls, uri, 0)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def did_change_watched_files(ls: OpslintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if any(_is_config(change.uri) for change in params.changes):
+        _relint_open_documents(ls)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -263,6 +293,26 @@ def _comment_on_line(text: str, line: int) -> Optional[Tuple[int, str]]:
     return (idx, raw[idx:]) if idx != -1 else None
 
 
+def _line_can_take_comment(text: str, line: int) -> bool:
+    """Whether a comment appended to the 1-based ``line`` would be a comment.
+
+    Not after a backslash continuation (that would be a syntax error) and not
+    when the line ends inside a multi-line string (it would change the string).
+    """
+    lines = text.splitlines()
+    if lines[line - 1].rstrip().endswith("\\"):
+        return False
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.start[0] > line:
+                break
+            if tok.start[0] <= line < tok.end[0] and tok.type not in (tokenize.NL, tokenize.NEWLINE):
+                return False  # a token (a string) runs past the end of the line
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return True  # half-typed code: the simple checks above will have to do
+    return True
+
+
 def noqa_edit(text: str, line0: int, code: str) -> Optional[Tuple[int, int, str]]:
     """Where to put ``code`` into a noqa comment on 0-based ``line0``: (line0, column, insert).
 
@@ -273,6 +323,8 @@ def noqa_edit(text: str, line0: int, code: str) -> Optional[Tuple[int, int, str]
     if not 0 <= line0 < len(lines):
         return None
     raw = lines[line0]
+    if not _line_can_take_comment(text, line0 + 1):
+        return None
     comment = _comment_on_line(text, line0 + 1)
     if comment is not None:
         column, body = comment

@@ -341,3 +341,39 @@ async def test_utf16_positions_and_related_information(safe_client: LanguageClie
     (related,) = second.related_information or []
     assert related.message == "first print of the file"
     assert related.location.uri == uri and related.location.range == first.range
+
+
+async def test_saving_pyproject_relints_open_files(client: LanguageClient, tmp_path: Path) -> None:
+    uri = _open(client, tmp_path / "worker.py", "import requests\nrequests.get('https://a')\n")
+    assert len(await _diagnostics(client, uri)) == 1
+    config = tmp_path / "pyproject.toml"
+    text = '[tool.opslint]\nignore = ["OPS502"]\n'
+    config.write_text(text)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=config.as_uri(), language_id="toml", version=1, text=text)
+        )
+    )
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=config.as_uri()))
+    )
+    assert await _diagnostics(client, uri, until=lambda d: not d) == []
+    # The TOML file itself is never linted as Python.
+    assert config.as_uri() not in client.diagnostics
+
+
+async def test_no_disable_action_where_a_comment_would_break_code(client: LanguageClient, tmp_path: Path) -> None:
+    text = (
+        "import requests\n"
+        "\n"
+        "reply = requests.get('https://a') if True \\\n"
+        "    else None\n"
+        'other = requests.get("""https://b\n'
+        '""")\n'
+    )
+    uri = _open(client, tmp_path / "odd.py", text)
+    diagnostics = await _diagnostics(client, uri)
+    assert [d.range.start.line for d in diagnostics] == [2, 4]
+    for diagnostic in diagnostics:
+        titles = [a.title for a in await _actions(client, uri, [diagnostic])]
+        assert "opslint (OPS502): Disable for this line" not in titles, titles

@@ -306,7 +306,12 @@ def lsp_diagnostic(
                 }
             )
         diagnostic["relatedInformation"] = infos
-    data: Dict[str, Any] = {"name": f.name, "fingerprint": f.fingerprint}
+    data: Dict[str, Any] = {
+        "name": f.name,
+        "fingerprint": f.fingerprint,
+        # 0-based line a noqa comment must sit on (the closing line of a multi-line string).
+        "noqa_line": (f.noqa_lines[-1] if f.noqa_lines else f.span.line) - 1,
+    }
     if f.fix is not None:
         data["fix"] = {
             "title": f.fix.message,
