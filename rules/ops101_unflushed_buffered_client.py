@@ -99,6 +99,8 @@ class _Walker(PathWalker[Fact]):
         waited = rule.awaited_calls(node)
         for call in calls_in(node):
             state = rule.transfer(self, call, state, waited)
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            rule.note_alias(node.targets[0].target, node.value, self.env)
         return state
 
     def with_drains(self, item: cst.WithItem, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
@@ -272,6 +274,7 @@ class UnflushedBufferedClient(Rule):
         self.instances: Dict[Tuple[int, str], str] = {}
         self.linked: Dict[Tuple[int, str], Tuple[B.BufferedSdk, ...]] = {}
         self.lookalike_seen: Set[ClientKey] = set()
+        self.attr_aliases: Dict[Tuple[str, str], ClientKey] = {}
         self.called: Set[str] = set()
         self.unbuffered_modules: Set[str] = set()
         for call in _all_calls(self.module):
@@ -548,6 +551,23 @@ class UnflushedBufferedClient(Rule):
 
     # -- name resolution -------------------------------------------------------
 
+    def note_alias(self, target: cst.BaseExpression, value: cst.BaseExpression, env: _Env) -> None:
+        """``client = self.client`` / ``self.producer = producer``: follow the client."""
+        if isinstance(value, cst.Call):
+            return
+        key = self.resolve(value, env)
+        if key is None or key[0] == "inst":
+            return
+        if isinstance(target, cst.Name):
+            env.params[target.value] = key
+        elif (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+            and env.cls is not None
+        ):
+            self.attr_aliases[(env.cls, target.attr.value)] = key
+
     def resolve(self, expr: cst.BaseExpression, env: _Env) -> Optional[ClientKey]:
         """The client an expression names in ``env`` (or ("inst", class) for project objects)."""
         if isinstance(expr, cst.Name):
@@ -569,6 +589,8 @@ class UnflushedBufferedClient(Rule):
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
             if env.cls is not None and ("a", env.cls, expr.attr.value) in self.bindings:
                 return ("a", env.cls, expr.attr.value)
+            if env.cls is not None:
+                return self.attr_aliases.get((env.cls, expr.attr.value))
             return None
         if isinstance(expr, cst.Call):
             qual = self.qualified_name(expr.func)
@@ -731,13 +753,16 @@ class UnflushedBufferedClient(Rule):
         ):
             delegate = func.name.value
             fname = func.name.value
+            entry_state = state
 
             def tagger(kind: ExitKind, node: cst.CSTNode, st: FrozenSet[Fact]) -> FrozenSet[Fact]:
                 line = self.position(node)[0] if kind is ExitKind.RETURN else self._last_line(func)
                 verb = "can return" if kind is ExitKind.RETURN else "can end"
                 tag = f"{fname}|`{fname}()` {verb} at line {line}"
                 self.tag_nodes[tag] = node
-                return frozenset((k, t or tag) for k, t in st)
+                # Tag what this function left dirty; a local client of an earlier
+                # function stays the block's business.
+                return frozenset((k, t or tag) if (k, t) not in entry_state or k[0] != "l" else (k, t) for k, t in st)
 
         walker.envs.append(_Env(func, cls, params, delegate))
         walker.active.append(id(func))
