@@ -312,6 +312,8 @@ def server() -> None:
     try:
         from opslint.lsp import start
     except ImportError as exc:  # pragma: no cover - pygls missing
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise  # a broken installation of opslint itself: show the real error
         raise click.ClickException(f"the language server needs `pip install opslint[lsp]` ({exc})") from None
     start()
 

@@ -406,3 +406,19 @@ def test_lsp_format_related_information(tmp_path: Path) -> None:
     assert info["message"] == "here"
     assert info["location"]["uri"] == (tmp_path / "a.py").as_uri()
     assert info["location"]["range"]["end"] == {"line": 0, "character": 2}
+
+
+@pytest.mark.skipif(not os.environ.get("SARIF_MULTITOOL"), reason="set SARIF_MULTITOOL to the Sarif.Multitool binary")
+def test_sarif_passes_microsoft_multitool_with_github_rules(project: Path, tmp_path: Path) -> None:
+    """Optional: the npm package @microsoft/sarif-multitool-linux adds GitHub ingestion rules (GHxxxx)."""
+    log = tmp_path / "opslint.sarif"
+    log.write_text(cached_cli(project, "sarif", env={"GITHUB_WORKSPACE": str(project)}).stdout, encoding="utf-8")
+    proc = subprocess.run(
+        [os.environ["SARIF_MULTITOOL"], "validate", "--rule-kind", "Gh;Sarif", "--level", "Error;Warning", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    problems = [line for line in proc.stdout.splitlines() if ": error " in line or ": warning " in line]
+    assert problems == [], proc.stdout
+    assert "Analysis completed successfully" in proc.stdout
