@@ -101,6 +101,7 @@ _PLACEHOLDER_LABEL = re.compile(
 #: identifiers ("" = every path on that host).
 IDENTIFIER_HOSTS: Dict[str, Tuple[str, ...]] = {
     "www.w3.org": ("",),
+    "tempuri.org": ("",),
     "w3.org": ("",),
     "w3id.org": ("",),
     "schemas.xmlsoap.org": ("",),
@@ -281,7 +282,9 @@ CODE_HOST_PAGES: FrozenSet[str] = frozenset(
     }
 )
 #: Path segments that make a code-host URL a fetch after all.
-CODE_HOST_FETCH: FrozenSet[str] = frozenset({"download", "archive", "raw", "api", "login", "info", "git-upload-pack"})
+CODE_HOST_FETCH: FrozenSet[str] = frozenset(
+    {"download", "archive", "raw", "api", "login", "info", "git-upload-pack", "oauth", "oauth2", "session", "token"}
+)
 #: Path suffixes of pages for people and of browser assets.
 PAGE_SUFFIXES: Tuple[str, ...] = (
     ".html",
@@ -410,6 +413,11 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "static",
         "media",
         "canonical",
+        "site",
+        "frontend",
+        "public",
+        "unsubscribe",
+        "share",
         "referer",
         "referrer",
         "repository",
@@ -529,6 +537,12 @@ QUIET_CALLEES: FrozenSet[str] = frozenset(
         "webbrowser.open_new_tab",
         "click.launch",
         "typer.launch",
+        # Browser navigation: the user's browser goes there, not this server.
+        "redirect",
+        "RedirectResponse",
+        "HttpResponseRedirect",
+        "HttpResponsePermanentRedirect",
+        "open_new_tab",
     }
 )
 #: Modules whose functions take patterns (the URL is matched, not called).
@@ -677,7 +691,7 @@ LOOKUP_METHODS: FrozenSet[str] = frozenset(
 #: Keywords that give a default to whatever the call reads or accepts.
 DEFAULT_KEYWORDS: FrozenSet[str] = frozenset({"default", "fallback", "default_value", "defaultValue", "missing"})
 #: Callees whose every argument is a default of a command-line option.
-CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset({"set_defaults", "Option", "Argument"})
+CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset({"set_defaults", "Option", "Argument", "Field"})
 #: Base classes whose fields read the environment (pydantic settings and friends).
 SETTINGS_BASES: FrozenSet[str] = frozenset({"BaseSettings", "Settings", "AppSettings", "EnvSettings", "GoodConf"})
 #: Names that mark an HTTP(S) proxy address (``http://`` is the proxy's normal scheme).
@@ -1313,7 +1327,7 @@ def _context(rule: Rule, use: UrlUse) -> None:  # noqa: C901 - one walk, many sm
 def _has_space_text(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.SimpleString):
         value = _string_value(node)
-        return value is not None and bool(re.search(r"\s", value.strip()))
+        return value is not None and bool(re.search(r"\s", value))
     if isinstance(node, cst.FormattedString):
         return any(isinstance(p, cst.FormattedStringText) and re.search(r"\s", p.value) for p in node.parts)
     if isinstance(node, cst.ConcatenatedString):
@@ -1722,4 +1736,5 @@ class UrlRule(Rule):
             return all(uses)
         # Never used here: a class attribute holding a website (a homepage, like
         # Pygments' ``url``) is metadata; an endpoint-shaped URL may be used by a base class.
-        return use.class_level and not looks_like_endpoint(use.literal)
+        # Constant-style names (``PARTNER_URL``) of a config class are still reported.
+        return use.class_level and name.islower() and not looks_like_endpoint(use.literal)

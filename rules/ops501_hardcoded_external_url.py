@@ -99,7 +99,9 @@ class HardcodedExternalUrl(_urls.UrlRule):
     def _fix(self, use: _urls.UrlUse, module: cst.Module) -> PendingFix:
         literal = use.literal
         name = _urls.env_var_name(
-            None if use.in_collection else use.name, literal.host, constant=use.constant is not None
+            None if use.in_collection else use.name,
+            literal.host,
+            constant=use.constant is not None and not use.class_level,
         )
         if literal.is_template or use.in_concat or not use.replaceable:
             base = literal.origin
