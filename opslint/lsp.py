@@ -21,6 +21,7 @@ import asyncio
 import io
 import os
 import re
+import threading
 import tokenize
 import traceback
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class OpslintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("opslint", __version__)
         self.pending: Dict[str, asyncio.Task[None]] = {}
+        #: Lints run in worker threads; the engine's per-project index is shared state.
+        self.lint_lock = threading.Lock()
         load_rules()
 
     # -- configuration and linting -------------------------------------------
@@ -87,7 +90,8 @@ class OpslintServer(LanguageServer):
         """Findings for a snapshot, and the directory their paths are relative to."""
         settings = self.settings_for(snap.path)
         linter = self.linter(snap.path)
-        findings = linter.lint_text(snap.text, snap.path, settings).findings
+        with self.lint_lock:
+            findings = linter.lint_text(snap.text, snap.path, settings).findings
         return sorted(findings, key=Finding.sort_key), linter.cwd or os.getcwd()
 
 
@@ -373,12 +377,13 @@ def fix_all_edit(ls: OpslintServer, doc: TextDocument) -> Optional[types.TextEdi
         return None
     settings = ls.settings_for(snap.path)
     linter = ls.linter(snap.path)
-    outcome = fix_text(
-        snap.text,
-        lambda t: linter.lint_text(t, snap.path, settings).findings,
-        False,
-        original_parses=parses(snap.text),
-    )
+    with ls.lint_lock:
+        outcome = fix_text(
+            snap.text,
+            lambda t: linter.lint_text(t, snap.path, settings).findings,
+            False,
+            original_parses=parses(snap.text),
+        )
     if outcome.failure or outcome.text == snap.text:
         return None
     lines = _lines_of(snap.text)
