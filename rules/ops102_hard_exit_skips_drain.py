@@ -136,6 +136,8 @@ class ExitFacts:
         self.seq = 0
         self._last: Dict[str, int] = {}
         self.calls: List[CallRec] = []
+        #: ``os._exit`` handed to a call as a callback (``threading.Timer(600, os._exit, (1,))``).
+        self.exit_refs: List[Tuple[CallRec, cst.BaseExpression]] = []
         self.assigns: List[AssignRec] = []
         self.loops: List[LoopRec] = []
         self._open_loops: Dict[int, LoopRec] = {}
@@ -202,6 +204,8 @@ class ExitFacts:
             text = dotted_name(arg.value)
             if text is not None:
                 self.passes.append((rec.seq, text, chain, cls, node))
+                if qual not in ATEXIT_REGISTER and self.imports.resolve(arg.value) in HARD_EXITS:
+                    self.exit_refs.append((rec, arg.value))
 
     def on_assign(self, node: Union[cst.Assign, cst.AnnAssign]) -> None:
         if not self._first("assign", node):
@@ -770,13 +774,16 @@ class HardExitSkipsDrain(ExitFactsRule):
 
     code = "OPS102"
     name = "hard-exit-skips-drain"
-    message = "`{call}` exits without running atexit handlers, `finally` blocks or flushes: {loss}"
+    message = "{call} exits without running atexit handlers, `finally` blocks or flushes: {loss}"
     tokens = ("_exit",)
     fix_availability = "sometimes"
 
     def leave_Module(self, original_node: cst.Module) -> None:
         facts = facts_for(self)
-        exits = [r for r in facts.calls if r.qual in HARD_EXITS]
+        exits: List[Tuple[CallRec, Optional[cst.BaseExpression]]] = [
+            (r, None) for r in facts.calls if r.qual in HARD_EXITS
+        ]
+        exits += facts.exit_refs
         if not exits:
             return
         facts.resolve()
@@ -785,12 +792,14 @@ class HardExitSkipsDrain(ExitFactsRule):
         atexit_nodes: List[cst.CSTNode] = [r.node for r in facts.calls if r.qual in ATEXIT_REGISTER]
         atexit_nodes += self._atexit_decorators(facts)
         callbacks = _callback_functions(facts)
-        for rec in exits:
+        for rec, ref in exits:
             if self._after_fork(facts, rec) or any(s in child_only for s in rec.chain):
                 continue
             verdict = _ExitVerdict()
-            asynchronous = any(isinstance(s, cst.Lambda) for s in rec.chain) or any(
-                isinstance(s, cst.FunctionDef) and s.name.value in callbacks for s in rec.chain
+            asynchronous = (
+                ref is not None
+                or any(isinstance(s, cst.Lambda) for s in rec.chain)
+                or any(isinstance(s, cst.FunctionDef) and s.name.value in callbacks for s in rec.chain)
             )
             verdict.clients = self._live_clients(facts, rec, asynchronous)
             in_handler = any(isinstance(s, cst.FunctionDef) and s.name.value in registered for s in rec.chain)
@@ -799,7 +808,7 @@ class HardExitSkipsDrain(ExitFactsRule):
                 verdict.atexit_nodes = atexit_nodes
             if not verdict.clients and not verdict.atexit_nodes:
                 continue
-            self._report(facts, rec, verdict, asynchronous)
+            self._report(facts, rec, verdict, asynchronous, ref)
 
     # -- exemptions ------------------------------------------------------------------------------
 
@@ -882,6 +891,12 @@ class HardExitSkipsDrain(ExitFactsRule):
         live: List[Client] = []
         for key, client in facts.clients.items():
             uses = [e for e in facts.events if e.key == key and e.kind == "use"]
+            if asynchronous and uses and client.kind != "local":
+                # A callback exit can fire at any time: any use of a long-lived client counts,
+                # unless the callback drains it itself before exiting.
+                if not facts.drained(key, scope, 0, rec.seq):
+                    live.append(client)
+                continue
             here = [e for e in uses if e.scope is scope and e.seq < rec.seq]
             if here:
                 if not facts.drained(key, scope, max(e.seq for e in here), rec.seq):
@@ -910,8 +925,18 @@ class HardExitSkipsDrain(ExitFactsRule):
 
     # -- reporting -------------------------------------------------------------------------------
 
-    def _report(self, facts: ExitFacts, rec: CallRec, verdict: _ExitVerdict, asynchronous: bool) -> None:
-        call = self.edits.code(rec.node.func) + "()"
+    def _report(
+        self,
+        facts: ExitFacts,
+        rec: CallRec,
+        verdict: _ExitVerdict,
+        asynchronous: bool,
+        ref: Optional[cst.BaseExpression] = None,
+    ) -> None:
+        if ref is not None:
+            call = f"`{self.edits.code(ref)}` (called back by `{self.edits.code(rec.node.func)}`)"
+        else:
+            call = f"`{self.edits.code(rec.node.func)}()`"
         parts = [loss_text(self, c, rec.scope, rec.cls) for c in verdict.clients]
         if verdict.atexit_nodes:
             lines = sorted({self.position(n)[0] for n in verdict.atexit_nodes})
@@ -920,8 +945,11 @@ class HardExitSkipsDrain(ExitFactsRule):
         related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in verdict.clients[:3]]
         for node in verdict.atexit_nodes[:1]:
             related.append(RelatedNode(node, "atexit handler registered here"))
-        fix = self._fix(facts, rec, verdict, asynchronous)
-        self.report(rec.node, fix=fix, related=related, call=call, loss="; ".join(parts))
+        if ref is not None:
+            fix = PendingFix.suggestion("Drain the buffered clients before the hard exit, or exit with `sys.exit()`")
+        else:
+            fix = self._fix(facts, rec, verdict, asynchronous)
+        self.report(ref or rec.node, fix=fix, related=related, call=call, loss="; ".join(parts))
 
     def _fix(self, facts: ExitFacts, rec: CallRec, verdict: _ExitVerdict, asynchronous: bool) -> Optional[PendingFix]:
         stmt = statement_of(rec.stack, rec.node)
