@@ -945,6 +945,7 @@ class HardExitSkipsDrain(ExitFactsRule):
         related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in verdict.clients[:3]]
         for node in verdict.atexit_nodes[:1]:
             related.append(RelatedNode(node, "atexit handler registered here"))
+        fix: Optional[PendingFix]
         if ref is not None:
             fix = PendingFix.suggestion("Drain the buffered clients before the hard exit, or exit with `sys.exit()`")
         else:
