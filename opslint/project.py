@@ -77,6 +77,24 @@ PARALLEL_THRESHOLD = 200
 REVALIDATE_SECONDS = 2.0
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+#: Methods whose ``self.x = Cls(...)`` assignments give attribute types.
+_SETUP_METHODS = frozenset(
+    {
+        "__init__",
+        "__post_init__",
+        "__enter__",
+        "__aenter__",
+        "setup",
+        "setUp",
+        "start",
+        "connect",
+        "open",
+        "init",
+        "initialize",
+    }
+)
+#: Nodes that hold no call: the fast walker does not descend into them.
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.alias)
 _MAX_ARG_TEXT = 160
 
 
@@ -354,15 +372,19 @@ class _Lines:
         return Span(line, start_col + 1, end_line, end_c + 1, start_off, end_off)
 
     def name_span(self, node: ast.AST, name: str) -> Span:
-        """The span of a def/class name (``def <name>``) on the node's first line."""
+        """The span of a def/class name (``def <name>``) from the node's first line."""
         line = getattr(node, "lineno", 1)
         if line - 1 < len(self.starts):
             start = self.starts[line - 1]
             end = self.starts[line] if line < len(self.starts) else len(self.text)
-            found = re.search(r"\b(?:def|class)\s+(" + re.escape(name) + r")\b", self.text[start:end])
-            if found:
-                s, e = start + found.start(1), start + found.end(1)
-                return Span(line, found.start(1) + 1, line, found.end(1) + 1, s, e)
+            head = self.text[start:end]
+            for keyword in ("def ", "class "):
+                at = head.find(keyword)
+                if at < 0:
+                    continue
+                found = head.find(name, at + len(keyword))
+                if found >= 0:
+                    return Span(line, found + 1, line, found + len(name) + 1, start + found, start + found + len(name))
         return self.span(node)
 
 
@@ -547,7 +569,7 @@ class _Summariser:
     def _prescan_class(self, node: ast.ClassDef, qualname: str) -> None:
         types: Dict[str, str] = {}
         for item in node.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in _SETUP_METHODS:
                 for sub in ast.walk(item):
                     if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
                         for target in sub.targets:
@@ -801,6 +823,26 @@ class _CallCollector(ast.NodeVisitor):
         self.finally_depth = 0
         self._ids: Dict[int, int] = {}
 
+    _dispatch: Dict[type, Callable[[Any, Any], None]] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        method = self._dispatch.get(kind)
+        if method is None:
+            method = getattr(type(self), "visit_" + kind.__name__, None) or type(self).generic_visit
+            self._dispatch[kind] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                self.visit(value)
+
     # Nested scopes are summarised on their own.
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         if not self.module_level:
@@ -1018,14 +1060,14 @@ class Entry:
 
 
 def _suffix_match(name: str, table: Mapping[str, Any]) -> Optional[str]:
-    base = name[:-2] if name.endswith("()") else name
-    parts = base.replace("()", "").split(".")
-    for n in (2, 1):
-        if len(parts) >= n:
-            key = ".".join(parts[-n:])
-            if key in table:
-                return key
-    return None
+    base = name.replace("()", "") if "()" in name else name
+    dot = base.rfind(".")
+    if dot >= 0:
+        two = base[base.rfind(".", 0, dot) + 1 :]
+        if two in table:
+            return two
+    last = base[dot + 1 :]
+    return last if last in table else None
 
 
 # --------------------------------------------------------------------------
@@ -1051,6 +1093,9 @@ class ProjectIndex:
         self._stamps: Dict[str, Tuple[float, int]] = {}
         self._derived: Optional[_Derived] = None
         self._memo: Dict[Any, Any] = {}
+        self._canon: Dict[str, str] = {}
+        self._splits: Dict[str, Tuple[Optional[ModuleSummary], List[str]]] = {}
+        self._ancestors: Dict[str, List[str]] = {}
         self.checked_at = 0.0
         self.build_seconds = 0.0
         #: Set by the runner: a run lints one snapshot, so no disk re-checks.
@@ -1100,8 +1145,7 @@ class ProjectIndex:
         for alias in extra.split(","):
             if alias and alias not in self.modules:
                 self.alias_modules.setdefault(alias, summary.name)
-        self._derived = None
-        self._memo.clear()
+        self._invalidate()
 
     def refresh(self, path: str, text: str) -> None:
         """Use ``text`` for ``path`` (an editor buffer, a fix in progress)."""
@@ -1148,8 +1192,7 @@ class ProjectIndex:
             if os.path.exists(gone):
                 continue
             self.modules.pop(self.by_path.pop(gone), None)
-            self._derived = None
-            self._memo.clear()
+            self._invalidate()
 
     def add_fact_rules(self, rules: Iterable[Type[Rule]]) -> None:
         """Compute ``project_facts`` of rules not seen at build time."""
@@ -1170,6 +1213,21 @@ class ProjectIndex:
             facts.update(_facts(new, text, info))
             self.modules[name] = _with_facts(summary, facts)
         self._memo.clear()
+
+    def _heads(self) -> Set[str]:
+        """First components of every module name (a quick reject for external callees)."""
+        heads = self._memo.get("heads")
+        if heads is None:
+            heads = {n.split(".", 1)[0] for n in (*self.modules, *self.alias_modules)}
+            self._memo["heads"] = heads
+        return heads
+
+    def _invalidate(self) -> None:
+        self._derived = None
+        self._memo.clear()
+        self._canon.clear()
+        self._splits.clear()
+        self._ancestors.clear()
 
     # -- plain queries ------------------------------------------------------
 
@@ -1222,12 +1280,18 @@ class ProjectIndex:
     # -- resolution ---------------------------------------------------------
 
     def _split_module(self, qualname: str) -> Tuple[Optional[ModuleSummary], List[str]]:
+        cached = self._splits.get(qualname)
+        if cached is not None:
+            return cached
         parts = qualname.split(".")
+        found: Tuple[Optional[ModuleSummary], List[str]] = (None, parts)
         for cut in range(len(parts), 0, -1):
             summary = self.summary(".".join(parts[:cut]))
             if summary is not None:
-                return summary, parts[cut:]
-        return None, parts
+                found = (summary, parts[cut:])
+                break
+        self._splits[qualname] = found
+        return found
 
     def _module_for_qualname(self, qualname: str) -> Optional[ModuleSummary]:
         summary, _ = self._split_module(qualname)
@@ -1235,6 +1299,15 @@ class ProjectIndex:
 
     def canonical(self, qualname: str, _depth: int = 0) -> str:
         """Follow re-exports: ``pkg.helper`` -> ``pkg.impl.helper`` when ``pkg/__init__`` imports it."""
+        cached = self._canon.get(qualname)
+        if cached is not None:
+            return cached
+        found = self._canonical(qualname, _depth)
+        if _depth == 0:
+            self._canon[qualname] = found
+        return found
+
+    def _canonical(self, qualname: str, _depth: int) -> str:
         if _depth > 12 or "()" in qualname:
             return qualname
         summary, rest = self._split_module(qualname)
@@ -1283,7 +1356,11 @@ class ProjectIndex:
 
     def ancestors(self, qualname: str) -> List[str]:
         """All bases, transitively, in breadth-first order (no duplicates)."""
+        cached = self._ancestors.get(qualname)
+        if cached is not None:
+            return cached
         seen: List[str] = []
+        self._ancestors[qualname] = seen  # cycles end here
         queue = list(self.class_bases(qualname))
         while queue:
             base = queue.pop(0)
@@ -1351,6 +1428,9 @@ class ProjectIndex:
         return self._derived
 
     def _resolve_callee(self, fn: FunctionSummary, callee: str) -> Optional[str]:
+        head = callee.split(".", 1)[0].replace("()", "")
+        if head not in self._heads() and "." in callee:
+            return None
         if "()" in callee:
             # ``pkg.Cls().method``: a method of an instance of a project class.
             head, _, tail = callee.rpartition("().")
@@ -1414,6 +1494,12 @@ class ProjectIndex:
                 if base.endswith(("functools.partial", "partial")):
                     return None
                 return None
+        if "()." in text:
+            # ``service.refresh`` where ``service = Service()``: a bound method.
+            head, _, attr = text.rpartition("().")
+            cls = self.class_summary(head) if "()" not in head and "." not in attr else None
+            found = self.method(cls.qualname, attr) if cls is not None else None
+            return found.qualname if found is not None else None
         name = self.canonical(text)
         fn = self.function(name)
         return fn.qualname if fn is not None else None

@@ -107,6 +107,9 @@ LOCK_CONTEXT_MANAGERS: FrozenSet[str] = frozenset(
 ACQUIRE_METHODS: FrozenSet[str] = frozenset({"acquire", "acquire_lock", "try_acquire"})
 RELEASE_METHODS: FrozenSet[str] = frozenset({"release", "release_lock", "unlock"})
 
+#: OS-level file locks: ``fcntl.flock(fd, LOCK_EX)`` takes, ``LOCK_UN`` gives back.
+FILE_LOCK_CALLS: FrozenSet[str] = frozenset({"fcntl.flock", "fcntl.lockf", "portalocker.lock", "portalocker.unlock"})
+
 #: redis-py claims: ``set(k, v, nx=True)``, ``setnx``; Django cache ``add``.
 REDIS_CLAIM_METHODS: FrozenSet[str] = frozenset({"setnx"})
 #: Receivers of ``.acquire()`` that are pools or throttles, not locks.
@@ -114,8 +117,7 @@ NOT_LOCK_RECEIVERS = re.compile(r"pool|conn|session|sem|limit|throttl|bucket|slo
 
 #: Project functions named like taking or giving back a lock (or an "in use" flag).
 ACQUIRE_NAME = re.compile(
-    r"^_*(?:try_|maybe_)?(?:acquire|lock|claim|reserve|take|grab|obtain|get)_(?:\w+_)?(?:lock|mutex|key|slot|lease|token)s?$"
-    r"|^_*(?:try_|maybe_)?(?:acquire|lock|claim)(?:_\w+)?$"
+    r"^_*(?:try_|maybe_)?(?:acquire|lock|claim|reserve)(?:_\w+)?$"
     r"|^_*(?:mark|set|flag)_\w*(?:in_use|busy|locked|running|occupied)$",
     re.IGNORECASE,
 )

@@ -28,7 +28,9 @@ class _Evidence:
 
 @dataclass(frozen=True)
 class _Bypass:
-    site: CallSite
+    #: Where to report: the call site, or the registration of a job that is itself guarded.
+    path: str
+    span: Span
     caller: str
     callee: str
     entry: Entry
@@ -152,18 +154,26 @@ class LockStageBypass(Rule):
         project = ctx.project
         if isinstance(project, ProjectIndex):
             for bypass in analyse(project, options).by_path.get(os.path.abspath(ctx.path), ()):
-                span = bypass.site.span
-                self._todo.setdefault((span.line, span.column), bypass)
+                self._todo.setdefault((bypass.span.line, bypass.span.column), bypass)
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def _check(self, node: cst.CSTNode) -> None:
         if not self._todo:
             return
         bypass = self._todo.pop(self.position(node), None)
-        if bypass is None:
-            return
-        self._report(node, bypass)
+        if bypass is not None:
+            self._report(node, bypass)
 
-    def _report(self, node: cst.Call, bypass: _Bypass) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
+        self._check(node)
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        if not isinstance(node.decorator, cst.Call):
+            self._check(node.decorator)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._check(node)
+
+    def _report(self, node: cst.CSTNode, bypass: _Bypass) -> None:
         project = self.ctx.project
         assert isinstance(project, ProjectIndex)
         entry = bypass.entry
@@ -308,6 +318,8 @@ class _Analyser:
             return "Django `cache.add`"
         if last in _locks.ORM_ROW_LOCK_METHODS:
             return f"`{last}()`"
+        if _file_lock(site) == "acquire":
+            return f"`{_short(callee)}`"
         lowered = callee.lower()
         if "pg_advisory" in lowered and "unlock" not in lowered:
             return f"`{last}`"
@@ -344,7 +356,7 @@ class _Analyser:
         last = _schedules.last_name(callee)
         if _matches(callee, self.release_fns):
             return True
-        if last in _schedules.RELEASE_METHODS:
+        if last in _schedules.RELEASE_METHODS or _file_lock(site) == "release":
             return True
         if _schedules.RELEASE_NAME.match(last) or self._releases_flag(site):
             return True
@@ -390,6 +402,8 @@ class _Analyser:
         if last in _schedules.REDIS_CLAIM_METHODS:
             return True
         if "pg_advisory" in callee.lower() and "unlock" not in callee.lower():
+            return True
+        if _file_lock(site) == "acquire":
             return True
         return any(
             marker in text and "unlock" not in text
@@ -503,9 +517,12 @@ class _Analyser:
     def run(self) -> _Analysis:
         project = self.project
         entries = project.entry_points(_schedules.SCHEDULED)
-        if not self.options.main_scripts:
-            entries = {k: [e for e in v if e.detail != "__main__"] for k, v in entries.items()}
-            entries = {k: v for k, v in entries.items() if v}
+        imported = self._imported_modules() if self.options.main_scripts else set()
+        entries = {
+            k: [e for e in v if e.detail != "__main__" or (self.options.main_scripts and _module(k) not in imported)]
+            for k, v in entries.items()
+        }
+        entries = {k: v for k, v in entries.items() if v}
         analysis = _Analysis()
         if not entries:
             return analysis
@@ -557,6 +574,8 @@ class _Analyser:
                 continue
             if _schedules.RELEASE_NAME.match(fn.name) or _schedules.ACQUIRE_NAME.match(fn.name):
                 continue
+            if fn.name.startswith("__") and fn.name.endswith("__"):
+                continue  # constructors and protocol methods run under whatever lock their caller holds
             locked_sites = []
             bypass_sites = []
             consistent = True
@@ -569,13 +588,38 @@ class _Analyser:
                 else:
                     consistent = False
                     break
-            if not consistent or not locked_sites or not bypass_sites:
+            registrations = [
+                e for e in entries.get(target, ()) if e.detail not in ("__main__",) and e.kind != "management command"
+            ]
+            if not consistent or not locked_sites or not (bypass_sites or registrations):
+                continue
+            # The lock guards the function's own subsystem: a lock of another
+            # package that happens to wrap a helper call is not its guard.
+            family = _family(target)
+            locked_sites = [item for item in locked_sites if _family(item[0]) == family]
+            if not locked_sites:
                 continue
             locked_caller, locked_site, evidence = locked_sites[0]
+            for entry in registrations:
+                analysis.by_path.setdefault(entry.path, []).append(
+                    _Bypass(
+                        path=entry.path,
+                        span=entry.span,
+                        caller=target,
+                        callee=target,
+                        entry=entry,
+                        hops=(),
+                        locked_caller=locked_caller,
+                        locked_path=self.paths[locked_caller],
+                        locked_site=locked_site,
+                        lock=evidence,
+                    )
+                )
             for caller, site in bypass_sites:
                 entry, hops = reached[caller]
                 bypass = _Bypass(
-                    site=site,
+                    path=self.paths[caller],
+                    span=site.span,
                     caller=caller,
                     callee=target,
                     entry=entry,
@@ -587,6 +631,18 @@ class _Analyser:
                 )
                 analysis.by_path.setdefault(self.paths[caller], []).append(bypass)
         return analysis
+
+    def _imported_modules(self) -> Set[str]:
+        """Modules some other module imports: their ``__main__`` block is a demo, not a batch script."""
+        out: Set[str] = set()
+        for module in self.project.modules.values():
+            for target in module.aliases.values():
+                found = self.project.summary(target)
+                if found is None:
+                    found = self.project.summary(target.rpartition(".")[0]) if "." in target else None
+                if found is not None and found.name != module.name:
+                    out.add(found.name)
+        return out
 
     def _held(
         self, callers: Dict[str, List[Tuple[str, CallSite]]], entries: Dict[str, List[Entry]]
@@ -628,6 +684,28 @@ class _Analyser:
                     held[qualname] = evidence
                     changed = True
         return {k: v for k, v in held.items() if v is not None}
+
+
+def _file_lock(site: CallSite) -> Optional[str]:
+    """``fcntl.flock(fd, LOCK_EX)`` -> "acquire", ``LOCK_UN`` -> "release"."""
+    if site.callee not in _schedules.FILE_LOCK_CALLS:
+        return None
+    flags = " ".join(site.args[1:2] + tuple(v for k, v in site.kwargs if k in ("operation", "cmd", "flags")))
+    if "LOCK_UN" in flags:
+        return "release"
+    if "LOCK_EX" in flags or "LOCK_SH" in flags:
+        return "acquire"
+    return None
+
+
+def _module(qualname: str) -> str:
+    """``pkg.mod.<main>`` -> ``pkg.mod``."""
+    return qualname.rpartition(".")[0]
+
+
+def _family(qualname: str) -> str:
+    """The top-level package (or module) a function belongs to."""
+    return qualname.split(".", 1)[0]
 
 
 def _describe(item: str) -> str:

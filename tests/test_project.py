@@ -231,7 +231,12 @@ def test_entry_points_from_a_spec(tmp_path: Path) -> None:
     assert kinds == ["APScheduler job", "Celery beat"]
     assert "jobs.nightly.<main>" in entries
     reach = {e.function for e in index.reaching_entries("shop.services.billing._post", spec)}
-    assert reach == {"shop.schedule.nightly", "shop.services.billing.charge", "jobs.nightly.<main>"}
+    assert reach == {
+        "shop.schedule.nightly",
+        "shop.services.billing.charge",
+        "shop.services.billing.Biller.run",  # add_job(billing.Biller().run): a bound method
+        "jobs.nightly.<main>",
+    }
 
 
 @pytest.fixture
@@ -298,3 +303,112 @@ def test_nested_projects_are_not_indexed(tmp_path: Path) -> None:
     _write(tmp_path / "vendor" / "other", {"pyproject.toml": "", "other.py": "def f():\n    pass\n"})
     index = project.index_for(str(tmp_path / "jobs/nightly.py"))
     assert not any(m.startswith("vendor") for m in index.modules)
+
+
+# -- OPS401 over the project fixtures ---------------------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "OPS401")
+OPS401_PROJECTS = sorted(
+    name for name in os.listdir(FIXTURES) if os.path.exists(os.path.join(FIXTURES, name, "pyproject.toml"))
+)
+
+
+def _key(finding: Any) -> Any:
+    return (finding.path, finding.span, finding.code, finding.message, finding.related)
+
+
+def _whole(folder: str) -> List[Any]:
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder)
+    result = run([folder], resolver, RunOptions(strict=True, jobs=1), cwd=folder)
+    return sorted((_key(f) for f in result.findings), key=repr)
+
+
+@pytest.mark.parametrize("name", OPS401_PROJECTS)
+def test_single_file_runs_match_the_whole_project(name: str) -> None:
+    folder = os.path.join(FIXTURES, name)
+    whole = _whole(folder)
+    files = [os.path.join(d, f) for d, _, names in os.walk(folder) for f in names if f.endswith(".py")]
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder)
+    single_engine = []
+    single_cli = []
+    for path in sorted(files):
+        project.forget()  # as a fresh flake8/LSP/pre-commit process would
+        found = Linter(strict=True, cwd=folder).lint_file(path, resolver.for_path(path)).findings
+        single_engine.extend(_key(f) for f in found)
+        project.forget()
+        result = run([path], resolver, RunOptions(strict=True, jobs=1), cwd=folder)
+        single_cli.extend(_key(f) for f in result.findings)
+    assert sorted(single_engine, key=repr) == whole
+    assert sorted(single_cli, key=repr) == whole
+
+
+def test_incident_002_shows_both_paths() -> None:
+    folder = os.path.join(FIXTURES, "incident_naver_import")
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder)
+    result = run([folder], resolver, RunOptions(strict=True, jobs=1), cwd=folder)
+    (finding,) = result.findings
+    assert finding.path == "reports/jobs/auto_update.py"
+    assert finding.fix is not None and finding.fix.applicability.value == "suggestion"
+    places = {(r.path, r.span.line) for r in finding.related}
+    assert ("reports/services/importer.py", 18) in places  # acquire_api_key(...) in stage 1
+    assert ("reports/services/importer.py", 24) in places  # stage 2 called under the lock
+    assert ("reports/jobs/auto_update.py", 11) in places  # the 05:00 scheduled_job
+    assert not _whole(os.path.join(FIXTURES, "ok_incident_naver_import_fixed"))
+
+
+def test_editor_buffer_changes_findings_without_saving(tmp_path: Path) -> None:
+    """The LSP lints unsaved text: the index uses it for that file."""
+    folder = tmp_path / "proj"
+    _write(
+        folder,
+        {
+            "pyproject.toml": "",
+            "app/__init__.py": "",
+            "app/stage.py": """
+                import threading
+
+                _lock = threading.Lock()
+
+                def start(job):
+                    with _lock:
+                        run(job)
+
+                def run(job):
+                    pass
+            """,
+            "app/job.py": """
+                import schedule
+                from app.stage import start
+
+                def nightly():
+                    start(None)
+
+                schedule.every().day.do(nightly)
+            """,
+        },
+    )
+    job = str(folder / "app/job.py")
+    settings = Settings(root=str(folder), select=("OPS401",))
+    linter = Linter(strict=True, cwd=str(folder))
+    assert not linter.lint_file(job, settings).findings
+    edited = (folder / "app/job.py").read_text().replace("from app.stage import start", "from app.stage import run")
+    edited = edited.replace("    start(None)", "    run(None)")
+    found = linter.lint_text(edited, job, settings).findings
+    assert [(f.code, f.span.line) for f in found] == [("OPS401", 6)]
+
+
+def test_broken_files_do_not_break_the_index(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "py2.py": "print 'hello'\n",
+            "deep.py": "x = " + "(" * 300 + "1" + ")" * 300 + "\n",
+            "ok.py": "def f():\n    pass\n",
+        },
+    )
+    (tmp_path / "latin1.py").write_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n")
+    index = project.index_for(str(tmp_path / "ok.py"))
+    assert index.modules["py2"].error.startswith("SyntaxError")
+    assert index.function("ok.f") is not None
+    assert "latin1" in index.modules
