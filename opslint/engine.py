@@ -18,6 +18,7 @@ from opslint.context import FileContext
 from opslint.discovery import module_name
 from opslint.model import Edit, Finding, Fix, Related, Severity, Span, fingerprint
 from opslint.project import ProjectIndex
+from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.rule import REGISTRY, NodeEdit, PendingFix, RelatedNode, Rule
 
@@ -116,8 +117,10 @@ class Linter:
         self.cwd = cwd
 
     def cache_salt(self, path: str) -> str:
-        """What, besides the file and the settings, findings for ``path`` depend on."""
-        return ""
+        """What, besides the file and the settings, findings for ``path`` depend on:
+        the whole project's content when a cross-file rule built its index."""
+        index = cached_project_index(path)
+        return index.fingerprint() if index is not None else ""
 
     # -- rule choice ---------------------------------------------------------
 

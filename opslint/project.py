@@ -1233,10 +1233,13 @@ class ProjectIndex:
 
     def fingerprint(self) -> str:
         """Changes whenever any module of the project changes (for result caches)."""
-        digest = hashlib.sha256()
-        for name in sorted(self.modules):
-            digest.update(f"{name}\0{self.modules[name].content_hash}\0".encode())
-        return digest.hexdigest()
+        found = self._memo.get("fingerprint")
+        if found is None:
+            digest = hashlib.sha256()
+            for name in sorted(self.modules):
+                digest.update(f"{name}\0{self.modules[name].content_hash}\0".encode())
+            found = self._memo["fingerprint"] = digest.hexdigest()
+        return str(found)
 
     def module_of(self, path: str) -> Optional[str]:
         return self.by_path.get(os.path.abspath(path))
@@ -1805,6 +1808,11 @@ def prepare(
 def unpin(indexes: Iterable[ProjectIndex]) -> None:
     for index in indexes:
         index.pinned = False
+
+
+def cached_index(path: str) -> Optional[ProjectIndex]:
+    """The index already built for ``path``'s project, if any (never builds one)."""
+    return _INDEXES.get(find_root(path))
 
 
 def _has_facts(rule: Type[Rule]) -> bool:

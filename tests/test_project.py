@@ -412,3 +412,41 @@ def test_broken_files_do_not_break_the_index(tmp_path: Path) -> None:
     assert index.modules["py2"].error.startswith("SyntaxError")
     assert index.function("ok.f") is not None
     assert "latin1" in index.modules
+
+
+def test_result_cache_sees_changes_in_other_files(tmp_path: Path) -> None:
+    folder = tmp_path / "proj"
+    _write(
+        folder,
+        {
+            "pyproject.toml": "",
+            "app/__init__.py": "",
+            "app/stage.py": """
+                import threading
+
+                _lock = threading.Lock()
+
+                def start(job):
+                    run(job)
+
+                def run(job):
+                    pass
+            """,
+            "app/job.py": """
+                import schedule
+                from app.stage import run
+
+                def nightly():
+                    run(None)
+
+                schedule.every().day.do(nightly)
+            """,
+        },
+    )
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=str(folder))
+    options = RunOptions(strict=True, jobs=1, cache_dir=str(tmp_path / "cache"))
+    assert not run([str(folder)], resolver, options, cwd=str(folder)).findings
+    stage = folder / "app/stage.py"
+    stage.write_text(stage.read_text().replace("    run(job)", "    with _lock:\n        run(job)"))
+    found = run([str(folder)], resolver, options, cwd=str(folder)).findings
+    assert [(f.path, f.span.line) for f in found] == [("app/job.py", 6)]
