@@ -889,6 +889,8 @@ class HardExitSkipsDrain(ExitFactsRule):
     def _live_clients(facts: ExitFacts, rec: CallRec, asynchronous: bool) -> List[Client]:
         scope = rec.scope
         live: List[Client] = []
+        earlier = facts.reachable(scope, 0, rec.seq)
+        later = facts.reachable(scope, rec.seq)
         for key, client in facts.clients.items():
             uses = [e for e in facts.events if e.key == key and e.kind == "use"]
             if asynchronous and uses and client.kind != "local":
@@ -907,7 +909,8 @@ class HardExitSkipsDrain(ExitFactsRule):
                 continue
             if client.kind == "attr" and (rec.cls is None or not key.startswith(f"attr:{id(rec.cls)}:")):
                 continue
-            elsewhere = [e for e in uses if e.scope is not scope]
+            # Functions this one only calls after the exit have not run yet.
+            elsewhere = [e for e in uses if e.scope is not scope and not (e.scope in later and e.scope not in earlier)]
             if not elsewhere or facts.drained(key, scope, 0, rec.seq):
                 continue
             # A synchronous exit runs after the other functions returned: their own drains count.
@@ -916,7 +919,7 @@ class HardExitSkipsDrain(ExitFactsRule):
             live.append(client)
         # Clients local to functions this one called before the exit and left undrained:
         # their SDK exit hooks (or nothing) were the only drain left.
-        for func in facts.reachable(scope, 0, rec.seq):
+        for func in earlier:
             for key in facts.leftover_after_uses(func):
                 client = facts.clients[key]
                 if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, rec.seq):
