@@ -1035,6 +1035,9 @@ class EntrySpec:
     decorators: Mapping[str, str] = field(default_factory=dict)
     #: Decorators that need a qualified prefix (``airflow.decorators.task``) -> kind.
     qualified_decorators: Mapping[str, str] = field(default_factory=dict)
+    #: Decorator keyword arguments that make any decorated function scheduled
+    #: (``@dramatiq.actor(periodic=cron(...))``) -> kind.
+    decorator_keywords: Mapping[str, str] = field(default_factory=dict)
     #: Registration call (method) name -> (kind, positional index of the callable, keyword of the callable).
     register_calls: Mapping[str, Tuple[str, int, str]] = field(default_factory=dict)
     #: Registration names that only count when the callee contains this text
@@ -1545,6 +1548,10 @@ class ProjectIndex:
                     kind = spec.decorators.get(key) if key else None
                     if kind is None:
                         kind = spec.qualified_decorators.get(self.canonical(dec.name))
+                    if kind is None:
+                        kind = next(
+                            (spec.decorator_keywords[k] for k, _ in dec.kwargs if k in spec.decorator_keywords), None
+                        )
                     if kind is not None:
                         add(fn.qualname, kind, module.path, dec.span, dec.name)
                 for site in fn.calls:
@@ -1564,7 +1571,9 @@ class ProjectIndex:
                         ref = dict(site.kwargs).get(keyword)
                         if ref is not None:
                             add(self._callable_ref(module, ref), kind, module.path, site.span, key)
-                if fn.kind == "main" and spec.main_kind:
+                if spec.main_kind and (
+                    fn.kind == "main" or (fn.kind == "module" and module.name.rpartition(".")[2] == "__main__")
+                ):
                     add(fn.qualname, spec.main_kind, module.path, fn.span, "__main__")
             for assignment in module.assignments:
                 last = assignment.target.rsplit(".", 1)[-1]

@@ -25,7 +25,11 @@ SCHEDULED = EntrySpec(
         "app.schedule": "Chalice schedule",
         "aiocron.crontab": "aiocron job",
         "crontab.crontab": "aiocron job",
+        # CLI commands run by cron or by hand (Flask ``app.cli.command``, click)
+        "cli.command": "CLI command",
+        "click.command": "CLI command",
     },
+    decorator_keywords={"periodic": "periodiq job"},
     qualified_decorators={
         "airflow.decorators.task": "Airflow task",
         "airflow.sdk.task": "Airflow task",
@@ -36,6 +40,8 @@ SCHEDULED = EntrySpec(
     register_calls={
         # APScheduler: add_job(func, trigger=None, args=None, ...)
         "add_job": ("APScheduler job", 0, "func"),
+        # APScheduler 4: add_schedule(func_or_task_id, trigger, ...)
+        "add_schedule": ("APScheduler schedule", 0, "func_or_task_id"),
         # Celery: sender.add_periodic_task(schedule, sig, ...)
         "add_periodic_task": ("Celery beat", 1, "sig"),
         # schedule: schedule.every(10).minutes.do(job, *args)
@@ -129,6 +135,16 @@ RELEASE_NAME = re.compile(
 #: ``set_key_in_use(key, False)``: a flag setter called with a falsy value releases.
 FLAG_SETTER_NAME = re.compile(r"^_*(?:mark|set|flag)_\w*(?:in_use|busy|locked|running|occupied)$", re.IGNORECASE)
 FALSY_ARGS: FrozenSet[str] = frozenset({"False", "0", "None", "''", '""'})
+
+
+#: Words of a ``with`` item or decorator name that say it holds a lock.
+LOCK_WORDS: FrozenSet[str] = frozenset({"lock", "locked", "locking", "rlock", "mutex", "flock", "filelock"})
+_WORD_SPLIT = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def has_lock_word(name: str) -> bool:
+    """``with_account_locked``, ``AccountLock``, ``locking``, ``mutex_for`` (not ``clock``/``unlock``/``block``)."""
+    return any(word.lower() in LOCK_WORDS for word in _WORD_SPLIT.split(name) if word)
 
 
 def last_name(qualified: str) -> str:

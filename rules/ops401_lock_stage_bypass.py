@@ -441,7 +441,7 @@ class _Analyser:
             pass
         if _locks.looks_like_throttle_name(last) and not _locks.looks_like_lock_name(last):
             return False
-        return _locks.looks_like_lock_name(last)
+        return _locks.looks_like_lock_name(last) or _schedules.has_lock_word(last)
 
     def _context_manager_locks(self, fn: FunctionSummary) -> bool:
         if not any(_schedules.last_name(d.name) in ("contextmanager", "asynccontextmanager") for d in fn.decorators):
@@ -466,6 +466,7 @@ class _Analyser:
                 last in self.lock_decorators
                 or _matches(dec.name, self.lock_decorators)
                 or _locks.looks_like_lock_name(last)
+                or _schedules.has_lock_word(last)
             ):
                 return _Evidence(f"decorator `@{last}`", self.paths.get(fn.qualname, ""), dec.span)
             for key, value in dec.kwargs:
@@ -580,6 +581,8 @@ class _Analyser:
             bypass_sites = []
             consistent = True
             for caller, site in sites:
+                if caller == target:
+                    continue  # recursion
                 evidence = locked(caller, site)
                 if evidence is not None:
                     locked_sites.append((caller, site, evidence))
