@@ -1754,7 +1754,12 @@ def _summarise_many(
 ) -> List[Tuple[ModuleSummary, str]]:
     _POOL_STATE.update(root=root, rules=tuple(rules))
     jobs = jobs or (os.cpu_count() or 1)
-    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        jobs <= 1
+        or len(todo) < PARALLEL_THRESHOLD
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon  # a pool worker (flake8 -j) cannot fork its own pool
+    ):
         return [_summarise_item(item) for item in todo]
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs) as pool:
