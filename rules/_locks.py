@@ -280,7 +280,7 @@ _BUSY_STATUS = re.compile(
 )
 #: Redis values that say "taken" (a flag, not cached data).
 _FLAG_VALUE = re.compile(
-    r"^(?:b?['\"](?:1|true|yes|locked|busy|running|taken|in[_-]?use|on)['\"]|1|True)$", re.IGNORECASE
+    r"^(?:b?['\"](?:1|true|yes|lock|locked|busy|running|taken|in[_-]?use|on)['\"]|1|True)$", re.IGNORECASE
 )
 #: Calls whose result is a typical lock token (owner id, timestamp).
 LOCK_TOKEN_CALLS: FrozenSet[str] = frozenset(

@@ -153,7 +153,31 @@ class NonAtomicLock(Rule):
     code = "OPS402"
     name = "non-atomic-lock"
     message = "Non-atomic lock: `{read}` then `{write}` run as two separate steps; {why}"
-    tokens = ("get", "exists", "setnx", "in_use", "status", "lock", "busy", "running", "sismember")
+    #: Every shape needs a write: a redis/cache set, an ORM save/commit/update/create, or a file creation.
+    tokens = (
+        ".set(",
+        "setex(",
+        ".hset(",
+        ".hmset(",
+        ".sadd(",
+        ".setbit(",
+        "setnx(",
+        ".rpush(",
+        ".lpush(",
+        ".incr(",
+        ".save(",
+        ".asave(",
+        ".save_changes(",
+        ".commit(",
+        ".flush(",
+        ".update(",
+        ".create(",
+        "_or_create(",
+        "open(",
+        ".touch(",
+        ".write_text(",
+        ".write_bytes(",
+    )
     fix_availability = "sometimes"
 
     @dataclass(frozen=True)
@@ -285,7 +309,7 @@ class _FunctionCheck:
         self.rule = rule
         self.function = function
         self.stack = stack + (function,)
-        self.markers = self._markers()
+        self._marker_cache: Optional[Set[str]] = None
         #: name -> read assigned to it (``current = r.get(key)``).
         self.assigned: Dict[str, _Read] = {}
         self.reported: Set[int] = set()
@@ -334,9 +358,14 @@ class _FunctionCheck:
 
     # -- walking ------------------------------------------------------------------------
 
+    @property
+    def markers(self) -> Set[str]:
+        """Computed on the first candidate only (most functions have none)."""
+        if self._marker_cache is None:
+            self._marker_cache = self._markers()
+        return self._marker_cache
+
     def run(self) -> None:
-        if "held" in self.markers:
-            return
         self._block(_statements(self.function.body))
 
     def _block(self, body: Sequence[cst.BaseStatement]) -> None:
@@ -916,6 +945,8 @@ class _FunctionCheck:
         free: bool,
     ) -> None:
         markers = self.markers
+        if "held" in markers:
+            return
         if read.kind in ("orm-attr", "orm-exists") and "row-lock" in markers:
             return
         if read.kind in (_REDIS,) and ("redis-atomic" in markers or "row-lock" in markers):
@@ -923,7 +954,7 @@ class _FunctionCheck:
         rule = self.rule
         write_text = rule.short(write)
         if read.kind == _REDIS:
-            fix = self._redis_fix(stmt, read, write, region, guard) or PendingFix.suggestion(_SUGGEST_REDIS)
+            fix = self._redis_fix(stmt, read, write, region, guard, free) or PendingFix.suggestion(_SUGGEST_REDIS)
         elif read.kind == _DJANGO_CACHE:
             fix = PendingFix.suggestion(_SUGGEST_CACHE)
         elif read.kind == "file":
@@ -933,11 +964,19 @@ class _FunctionCheck:
         self._emit(read.call, rule.short(read.call), write_text, fix)
 
     def _redis_fix(
-        self, stmt: _Loop, read: _Read, write: cst.CSTNode, region: Sequence[cst.BaseStatement], guard: bool
+        self,
+        stmt: _Loop,
+        read: _Read,
+        write: cst.CSTNode,
+        region: Sequence[cst.BaseStatement],
+        guard: bool,
+        free: bool,
     ) -> Optional[PendingFix]:
         """``if not r.get(k): r.set(k, v)`` -> ``if r.set(k, v, nx=True, ex=ttl):`` when nothing else changes."""
         if read.method not in ("get", "exists") or not isinstance(write, cst.Call):
             return None
+        if not guard and not free:
+            return None  # the claim sits in the `else:` branch
         if not isinstance(read.call, cst.Call) or len(read.call.args) != 1:
             return None
         test = stmt.test
