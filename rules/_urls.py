@@ -545,6 +545,12 @@ QUIET_CALLEES: FrozenSet[str] = frozenset(
         "open_new_tab",
     }
 )
+#: HTTP mocking libraries (and the usual names of their mock objects): a URL
+#: registered with them is never called.
+MOCK_MODULES: Tuple[str, ...] = ("responses", "respx", "httpretty", "requests_mock", "aioresponses", "pytest_httpx")
+MOCK_RECEIVERS: FrozenSet[str] = frozenset(
+    {"responses", "rsps", "respx_mock", "requests_mock", "httpx_mock", "aioresponses", "mocked", "mock_server", "m"}
+)
 #: Modules whose functions take patterns (the URL is matched, not called).
 PATTERN_MODULES: Tuple[str, ...] = ("re", "regex", "fnmatch", "glob")
 #: Methods that test or transform a string: a URL passed to them is matched.
@@ -768,6 +774,8 @@ SECOND_LEVEL_SUFFIXES: FrozenSet[str] = frozenset(
         "com.tw",
     }
 )
+#: Class attributes that name a homepage when the class never uses them.
+METADATA_ATTRIBUTES: FrozenSet[str] = frozenset({"url", "homepage", "home_page", "website", "project_url"})
 #: Files that hold package metadata or documentation configuration only.
 METADATA_FILES: FrozenSet[str] = frozenset(
     {"setup.py", "__about__.py", "__pkginfo__.py", "_version.py", "__version__.py", "version.py", "about.py"}
@@ -1354,6 +1362,11 @@ def _call_context(rule: Rule, use: UrlUse, call: cst.Call, child: cst.CSTNode, d
         if last is not None and last.endswith(("Error", "Exception", "Warning")):
             use.quiet = "message"
             return "quiet"
+        if (qualified is not None and qualified.split(".", 1)[0] in MOCK_MODULES) or (
+            _receiver is not None and _receiver.split(".")[-1] in MOCK_RECEIVERS
+        ):
+            use.quiet = "mock"
+            return "quiet"
         if qualified is not None and qualified.split(".", 1)[0] in PATTERN_MODULES:
             use.quiet = "pattern"
             return "quiet"
@@ -1737,4 +1750,7 @@ class UrlRule(Rule):
         # Never used here: a class attribute holding a website (a homepage, like
         # Pygments' ``url``) is metadata; an endpoint-shaped URL may be used by a base class.
         # Constant-style names (``PARTNER_URL``) of a config class are still reported.
-        return use.class_level and name.islower() and not looks_like_endpoint(use.literal)
+        if not (use.class_level and name.islower()):
+            return False
+        website = use.literal.host.startswith("www.") and name in METADATA_ATTRIBUTES
+        return website or not looks_like_endpoint(use.literal)
