@@ -155,6 +155,8 @@ class ExitFacts:
         self.events: List[Event] = []
         self.clients: Dict[str, Client] = {}
         self._entries: Optional[List[EntryPoint]] = None
+        self._targets: Optional[Dict[int, List[Tuple[int, cst.FunctionDef]]]] = None
+        self._by_scope: Optional[Dict[int, List[Event]]] = None
 
     # -- dedup: every rule forwards the same nodes ------------------------------------------
 
@@ -443,22 +445,27 @@ class ExitFacts:
 
     # -- queries ----------------------------------------------------------------------------------
 
+    def _scope_events(self, scope: Optional[Scope]) -> List[Event]:
+        if self._by_scope is None:
+            self._by_scope = {}
+            for event in self.events:
+                self._by_scope.setdefault(id(event.scope), []).append(event)
+        return self._by_scope.get(id(scope), [])
+
     def events_in(self, scope: Optional[Scope], lo: int = 0, hi: int = 1 << 60) -> List[Event]:
-        return [e for e in self.events if e.scope is scope and lo < e.seq < hi]
+        return [e for e in self._scope_events(scope) if lo < e.seq < hi]
 
     def drained(self, key: str, scope: Optional[Scope], after: int, before: int) -> bool:
         """A blocking drain of ``key`` in ``scope`` strictly between two points."""
-        return any(
-            e.key == key and e.kind == "drain" and e.scope is scope and after < e.seq < before for e in self.events
-        )
+        return any(e.key == key and e.kind == "drain" and after < e.seq < before for e in self._scope_events(scope))
 
     def pending_in(
         self, scope: Optional[Scope], before: int, lo: int = 0, kinds: Tuple[str, ...] = ("use",)
     ) -> Dict[str, Event]:
         """Clients used in ``scope`` before ``before`` and not drained between their last use and it."""
         last: Dict[str, Event] = {}
-        for event in self.events:
-            if event.scope is not scope or not lo < event.seq < before:
+        for event in self._scope_events(scope):
+            if not lo < event.seq < before:
                 continue
             if event.kind in kinds:
                 last[event.key] = event
@@ -476,29 +483,37 @@ class ExitFacts:
 
     def callees(self, scope: Optional[Scope], lo: int = 0, hi: int = 1 << 60) -> List[cst.FunctionDef]:
         """Same-file functions called from ``scope`` between two points (by name)."""
+        out: List[cst.FunctionDef] = []
+        for seq, cand in self._call_targets(scope):
+            if lo < seq < hi and cand not in out:
+                out.append(cand)
+        return out
+
+    def _call_targets(self, scope: Optional[Scope]) -> List[Tuple[int, cst.FunctionDef]]:
+        """(seq, callee) for every same-file call made directly in ``scope`` (computed once)."""
+        if self._targets is None:
+            self._targets = {}
+            for rec in self.calls:
+                for cand in self._resolve_callee(rec):
+                    self._targets.setdefault(id(rec.scope), []).append((rec.seq, cand))
+        return self._targets.get(id(scope), [])
+
+    def _resolve_callee(self, rec: CallRec) -> List[cst.FunctionDef]:
         defs = self.defs
         methods = self.method_class
-        out: List[cst.FunctionDef] = []
-        for rec in self.calls:
-            if rec.scope is not scope or not lo < rec.seq < hi:
-                continue
-            candidates: List[cst.FunctionDef] = []
-            func = rec.node.func
-            if isinstance(func, cst.Name):
-                candidates = [d for d in defs.get(func.value, []) if id(d) not in methods]
-            elif isinstance(func, cst.Attribute):
-                name = func.attr.value
-                base = dotted_name(func.value)
-                if base in ("self", "cls") and rec.cls is not None:
-                    candidates = [d for d in defs.get(name, []) if methods.get(id(d)) is rec.cls]
-                elif rec.qual is None:
-                    owners = [d for d in defs.get(name, []) if id(d) in methods]
-                    if len(owners) == 1:
-                        candidates = owners
-            for cand in candidates:
-                if cand not in out:
-                    out.append(cand)
-        return out
+        func = rec.node.func
+        if isinstance(func, cst.Name):
+            return [d for d in defs.get(func.value, []) if id(d) not in methods]
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+            base = dotted_name(func.value)
+            if base in ("self", "cls") and rec.cls is not None:
+                return [d for d in defs.get(name, []) if methods.get(id(d)) is rec.cls]
+            if rec.qual is None:
+                owners = [d for d in defs.get(name, []) if id(d) in methods]
+                if len(owners) == 1:
+                    return owners
+        return []
 
     def reachable(self, scope: Optional[Scope], lo: int = 0, hi: int = 1 << 60, depth: int = 3) -> List[Scope]:
         """Functions called (transitively, same file) from ``scope`` between two points."""

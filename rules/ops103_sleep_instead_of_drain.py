@@ -31,13 +31,16 @@ class SleepInsteadOfDrain(ExitFactsRule):
     """A `time.sleep()` at the end of a program that waits for a buffered SDK to send.
 
     ## What it does
-    Flags `time.sleep(N)` among the last statements of an entry point (the
-    `__main__` block and the functions it calls, a CLI command, a Django
-    management command, a serverless handler) when a buffering SDK client
-    (analytics, A/B testing, error tracking, tracing, Kafka producers) was used
-    before it and not drained.  A sleep in a loop (polling, retry, backoff), in
-    the middle of the work, after a blocking drain, or in a program that uses no
-    buffering client is not flagged.
+    Flags `time.sleep(N)` (or `await asyncio.sleep(N)`) among the last
+    statements of an entry point (the `__main__` block and the functions it
+    calls, a script's module code, a CLI command, a Django management command,
+    a serverless handler) when a buffering SDK client (analytics, A/B testing,
+    error tracking, tracing, Kafka producers) was used before it, directly or
+    in a same-file function it called, and not drained.  Only returns, exits
+    and log lines may follow the sleep.  A sleep in a loop (polling, retry,
+    backoff), in the middle of the work, before or after a blocking drain, a
+    keep-alive sleep (over 10 minutes), or a program that uses no buffering
+    client is not flagged.
 
     ## Why it matters
     Incident 000: a job sent A/B-testing events through the Hackle SDK, whose
