@@ -275,7 +275,7 @@ _FREE_FLAG_NAME = re.compile(r"available|free|idle|unlocked", re.IGNORECASE)
 STATUS_FIELDS: FrozenSet[str] = frozenset({"status", "state", "stage", "phase"})
 _BUSY_STATUS = re.compile(
     r"RUNNING|PROGRESS|PROCESSING|IMPORTING|EXPORTING|UPLOADING|DOWNLOADING|SYNCING|LOCKED|BUSY|CLAIMED"
-    r"|STARTED|ACQUIRED|ACTIVE|WORKING|CREATING|IN_USE|INUSE|LEASED",
+    r"|STARTED|ACQUIRED|WORKING|IN_USE|INUSE|LEASED|RESERVED|CHECKED_OUT",
     re.IGNORECASE,
 )
 #: Redis values that say "taken" (a flag, not cached data).

@@ -540,7 +540,10 @@ class LockReleaseNotGuaranteed(Rule):
         if isinstance(stmt, cst.Try):
             if self._protects(stmt, site, key):
                 return False
-            broad = any(self._broad(h) and not self._escapes(h) for h in stmt.handlers)
+            broad = any(
+                self._broad(h) and (not self._escapes(h) or self._releases_within(h.body, site, key))
+                for h in stmt.handlers
+            )
             if broad:
                 return (stmt.orelse is not None and self._risky_node(stmt.orelse)) or (
                     stmt.finalbody is not None and self._risky_node(stmt.finalbody)
