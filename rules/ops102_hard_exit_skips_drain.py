@@ -16,7 +16,7 @@ import libcst as cst
 from opslint.rules import _buffers
 from opslint.rules._buffers import BufferedSdk, Drain
 
-from opslint.entrypoints import EntryPoint, find_entry_points, is_main_guard
+from opslint.entrypoints import EntryPoint, find_entry_points
 from opslint.names import dotted_name
 from opslint.rule import PendingFix, RelatedNode, Rule
 
@@ -197,7 +197,7 @@ class ExitFacts:
             if len(stack) >= 3 and isinstance(stack[-2], cst.Attribute) and isinstance(stack[-3], cst.Call):
                 if stack[-2].value is node and stack[-3].func is stack[-2]:
                     then = stack[-2].attr.value
-        keep = qual in HARD_EXITS or qual in SLEEPS
+        keep = qual in HARD_EXITS or qual in SLEEPS or _statement_call_to_local(self.ctx.stack, node)
         rec = CallRec(
             self._next(), node, qual, chain, cls, receiver, method, then, tuple(self.ctx.stack) if keep else ()
         )
@@ -498,6 +498,10 @@ class ExitFacts:
                     self._targets.setdefault(id(rec.scope), []).append((rec.seq, cand))
         return self._targets.get(id(scope), [])
 
+    def call_sites(self, func: cst.FunctionDef) -> List[CallRec]:
+        """Same-file calls of ``func`` made as whole statements (their ancestor stack is kept)."""
+        return [r for r in self.calls if r.stack and r.qual is None and func in self._resolve_callee(r)]
+
     def _resolve_callee(self, rec: CallRec) -> List[cst.FunctionDef]:
         defs = self.defs
         methods = self.method_class
@@ -576,6 +580,16 @@ class ExitFactsRule(Rule):
 
 
 # -- small helpers -------------------------------------------------------------------------------
+
+
+def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bool:
+    """``helper()`` / ``self.helper()`` as a whole statement (OPS103 follows tail calls into helpers)."""
+    if len(stack) < 3 or not isinstance(stack[-2], cst.Expr) or stack[-2].value is not node:
+        return False
+    func = node.func
+    if isinstance(func, cst.Name):
+        return True
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls")
 
 
 def _kwarg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
@@ -1050,7 +1064,6 @@ __all__ = [
     "describe_all",
     "drain_text",
     "facts_for",
-    "is_main_guard",
     "line_indent",
     "statement_of",
 ]

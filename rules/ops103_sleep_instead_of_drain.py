@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import libcst as cst
 from opslint.rules.ops102_hard_exit_skips_drain import (
@@ -105,15 +105,36 @@ class SleepInsteadOfDrain(ExitFactsRule):
             depth = _statement_depth(rec.stack, rec.node)
             if depth is None or not _stop_gap_duration(rec.node):
                 continue
-            entry = _tail_of_entry(self, rec.stack[:-depth], entries)
-            if entry is None:
+            found = _tail_of_entry(self, rec.stack[:-depth], entries)
+            if isinstance(found, cst.FunctionDef):
+                # A helper whose last statement is the sleep, itself called last by an entry point.
+                self._through_helper(facts, rec, found, entries)
                 continue
-            scope: Optional[Scope] = entry.node if isinstance(entry.node, cst.FunctionDef) else None
+            if found is None:
+                continue
+            scope: Optional[Scope] = found.node if isinstance(found.node, cst.FunctionDef) else None
             pending = _pending(facts, rec, scope)
             if pending:
-                self._report(rec, entry, scope, pending)
+                self._report(rec, found, scope, pending)
 
-    def _report(self, rec: CallRec, entry: EntryPoint, scope: Optional[Scope], pending: List[Client]) -> None:
+    def _through_helper(
+        self, facts: ExitFacts, rec: CallRec, helper: cst.FunctionDef, entries: Sequence[EntryPoint]
+    ) -> None:
+        for site in facts.call_sites(helper):
+            entry = _tail_of_entry(self, site.stack[:-2], entries)
+            if not isinstance(entry, EntryPoint):
+                continue
+            scope: Optional[Scope] = entry.node if isinstance(entry.node, cst.FunctionDef) else None
+            keys = {c.key: c for c in _pending(facts, site, scope)}
+            keys.update({c.key: c for c in _pending(facts, rec, helper)})
+            if keys:
+                clients = sorted(keys.values(), key=lambda c: c.label)
+                self._report(rec, entry, helper, clients, via=helper.name.value)
+                return
+
+    def _report(
+        self, rec: CallRec, entry: EntryPoint, scope: Optional[Scope], pending: List[Client], via: str = ""
+    ) -> None:
         serverless = entry.kind is EntryKind.SERVERLESS
         drains = [drain_text(self, c, scope, rec.cls, serverless=serverless) for c in pending]
         notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in pending if c.sdk.buffer_note)
@@ -135,7 +156,7 @@ class SleepInsteadOfDrain(ExitFactsRule):
             fix=fix,
             related=related,
             sleep=self.edits.code(rec.stack[-2] if isinstance(rec.stack[-2], cst.Await) else rec.node),
-            entry=entry.label,
+            entry=f"{entry.label} (in `{via}()`)" if via else entry.label,
             clients=describe_all(pending),
             note=notes or "the SDK sends from a background thread",
             advice=advice,
@@ -203,8 +224,9 @@ def _number(expr: cst.BaseExpression) -> Optional[float]:
 
 def _tail_of_entry(
     rule: SleepInsteadOfDrain, stack: Sequence[cst.CSTNode], entries: Sequence[EntryPoint]
-) -> Optional[EntryPoint]:
-    """The entry point whose last statements include the statement at the top of ``stack``."""
+) -> Union[EntryPoint, cst.FunctionDef, None]:
+    """The entry point whose last statements include the statement at the top of ``stack``
+    (or the function that ends with it, when that function is not an entry point)."""
     # stack: Module ... SimpleStatementLine
     child: cst.CSTNode = stack[-1]
     for node in reversed(stack[:-1]):
@@ -227,7 +249,7 @@ def _tail_of_entry(
             if entry is not None:
                 return entry
         elif isinstance(node, cst.FunctionDef):
-            return _entry_for(entries, node)
+            return _entry_for(entries, node) or node
         elif isinstance(node, (cst.For, cst.While, cst.ClassDef, cst.Lambda)):
             return None
         elif not isinstance(
