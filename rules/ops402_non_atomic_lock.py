@@ -478,11 +478,9 @@ class _FunctionCheck:
             left_side = self._free_when_true(test.left, read) if self._contains(test.left, read) else None
             right_side = self._free_when_true(test.right, read) if self._contains(test.right, read) else None
             side = left_side if left_side is not None else right_side
-            if isinstance(test.operator, cst.And) and side is True:
-                return True
-            if isinstance(test.operator, cst.Or) and side is False:
-                return False
-            return None
+            # `if obj and obj.locked: return` guards like `if obj.locked:`; `if not x.in_use or force:`
+            # enters the body when it is free: the claim region is the same either way.
+            return side
         if isinstance(test, cst.Comparison):
             if len(test.comparisons) != 1 or not self._is_read(test.left, read):
                 return None
@@ -805,6 +803,8 @@ class _FunctionCheck:
             filters = dict(read.fields)
             if field not in filters:
                 return False
+            if field in _locks.STATUS_FIELDS and filters[field] != self.rule.text(value):
+                return False  # "if nobody is X, make this one X": the value must be the one looked for
         if field in _locks.STATUS_FIELDS:
             return _locks.is_busy_status(value_text)
         if not _locks.is_orm_flag_field(field):
