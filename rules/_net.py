@@ -416,7 +416,13 @@ class ClientTracker:
 
     def bind(self, target: cst.BaseExpression, client: Optional[Client], at: Where) -> None:
         key = self._key(target, at, binding=True)
-        if key is not None and isinstance(target, cst.Name) and at.function is not None and at.scopes:
+        if (
+            key is not None
+            and client is not None
+            and isinstance(target, cst.Name)
+            and at.function is not None
+            and at.scopes
+        ):
             if target.value in self._globals_of(at.function):
                 key = (id(at.scopes[0]), target.value)
         if key is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple, cast
 
@@ -12,6 +13,8 @@ from opslint.rules._net import CALLS, NetCall, Where
 
 from opslint.model import Edit
 from opslint.rule import NodeEdit, PendingFix, Rule, keyword
+
+_SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 
 #: Timeout states of one call.
 MISSING = "missing"
@@ -72,6 +75,17 @@ def _assigned_only_none(function: Optional[cst.FunctionDef], name: str) -> bool:
     if m.findall(function, m.Global() | m.Nonlocal()):
         return False
     return bool(values) and all(_net_is_none(v) for v in values)
+
+
+@dataclass
+class _Guard:
+    """What may show that a call omits its timeout on purpose (judged lazily)."""
+
+    function: Optional[cst.FunctionDef]
+    #: Tests of the ``if``s around the call.
+    tests: Tuple[cst.BaseExpression, ...]
+    #: ``conn.timeout = ...`` / ``sock.settimeout(...)`` follows the call.
+    later: bool = False
 
 
 def _mentions_timeout(test: cst.BaseExpression) -> bool:
@@ -177,8 +191,8 @@ class MissingTimeout(Rule):
     def __init__(self, ctx: object, options: object) -> None:
         super().__init__(ctx, options)  # type: ignore[arg-type]
         self.tracker = _net.ClientTracker(self.qualified_name)
-        self.pending: List[Tuple[cst.Call, Where, bool]] = []
-        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, bool]] = []
+        self.pending: List[Tuple[cst.Call, Where, _Guard]] = []
+        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, _Guard]] = []
         self._guard_cache: Dict[int, bool] = {}
         #: Calls whose result a ``for`` iterates (gRPC server streams).
         self.iterated: Set[int] = set()
@@ -219,11 +233,12 @@ class MissingTimeout(Rule):
         at = _net.where(self.stack)
         self.tracker.on_mount(node, at)
         callee = self.qualified_name(node.func)
-        guarded = self._guarded_by_timeout_test()
+        tests = tuple(n.test for n in self.stack[:-1] if isinstance(n, (cst.If, cst.IfExp)))
+        guarded = _Guard(at.function, tests)
         if callee is not None:
             spec = CALLS.get(callee)
             if spec is not None:
-                guarded = guarded or (spec.skip_in_tests and self._timeout_set_afterwards(node, at))
+                guarded.later = spec.skip_in_tests and self._timeout_set_afterwards(node, at)
                 self.pending_calls.append((node, spec, f"`{callee}`", at, guarded))
                 return
             if callee in _net.TIMEOUT_OBJECTS:
@@ -245,7 +260,7 @@ class MissingTimeout(Rule):
             target = parent.targets[0].target
         elif isinstance(parent, cst.WithItem) and parent.asname is not None:
             target = parent.asname.name
-        if not isinstance(target, (cst.Name, cst.Attribute)):
+        if not isinstance(target, (cst.Name, cst.Attribute)) or not _SETS_TIMEOUT_TEXT.search(self.ctx.text):
             return False
         scope: cst.CSTNode = at.function if at.function is not None else self.ctx.module
         text = self.edits.code(target)
@@ -262,25 +277,27 @@ class MissingTimeout(Rule):
                     return True
         return False
 
-    def _guarded_by_timeout_test(self) -> bool:
+    def _guarded(self, guard: _Guard) -> bool:
         """A timeout test (``if timeout is not None:``) around the call or in its function.
 
         Such code passes no timeout on purpose when its caller gave none.
         """
-        scope: Optional[cst.CSTNode] = self.enclosing(cst.FunctionDef)
-        tests: List[cst.BaseExpression] = []
-        if isinstance(scope, cst.FunctionDef):
-            key = id(scope)
-            cached = self._guard_cache.get(key)
-            if cached is not None:
-                return cached
-            for node in m.findall(scope, m.If() | m.IfExp()):
-                assert isinstance(node, (cst.If, cst.IfExp))
-                tests.append(node.test)
-            result = any(_mentions_timeout(t) for t in tests)
-            self._guard_cache[key] = result
-            return result
-        return any(isinstance(n, (cst.If, cst.IfExp)) and _mentions_timeout(n.test) for n in self.stack[:-1])
+        if guard.later:
+            return True
+        if any(_mentions_timeout(t) for t in guard.tests):
+            return True
+        function = guard.function
+        if function is None:
+            return False
+        cached = self._guard_cache.get(id(function))
+        if cached is None:
+            cached = "timeout" in self.edits.code(function).lower() and any(
+                _mentions_timeout(node.test)
+                for node in m.findall(function, m.If() | m.IfExp())
+                if isinstance(node, (cst.If, cst.IfExp))
+            )
+            self._guard_cache[id(function)] = cached
+        return cached
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self.tracker.finish()
@@ -290,14 +307,16 @@ class MissingTimeout(Rule):
         for call, at, guarded in self.pending:
             self._judge_method(call, at, guarded)
 
-    def _skipped(self, spec: NetCall, guarded: bool) -> bool:
-        if guarded:
+    def _skipped(self, spec: NetCall, guarded: _Guard) -> bool:
+        if spec.timeout_mode == _net.NEVER:
             return True
         if spec.skip_in_tests and self.ctx.is_test_file:
             return True
+        if self._guarded(guarded):
+            return True
         return self.global_default_set and (spec.why == _net.SOCKET_DEFAULT_WHY or spec.no_timeout_param)
 
-    def _judge_method(self, call: cst.Call, at: Where, guarded: bool) -> None:
+    def _judge_method(self, call: cst.Call, at: Where, guarded: _Guard) -> None:
         func = call.func
         assert isinstance(func, cst.Attribute)
         method = func.attr.value
