@@ -149,6 +149,8 @@ class CallSite:
     #: Inside a ``finally`` block.
     in_finally: bool
     span: Span
+    #: The source text of the enclosing ``with`` items (same order as ``with_items``).
+    with_texts: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -749,6 +751,14 @@ class _Summariser:
                 names.append(self.resolve_name(dotted, {}))
 
 
+def _source(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # noqa: BLE001 - unparse of exotic nodes
+        return ""
+    return text if len(text) <= _MAX_ARG_TEXT else text[: _MAX_ARG_TEXT - 3] + "..."
+
+
 def _target_names(target: ast.AST) -> Iterator[str]:
     if isinstance(target, ast.Name):
         yield target.id
@@ -818,6 +828,7 @@ class _CallCollector(ast.NodeVisitor):
         self.calls: List[CallSite] = []
         self.nested: List[ast.AST] = []
         self.with_stack: List[str] = []
+        self.with_texts: List[str] = []
         self.neg: List[int] = []
         self.pos: List[int] = []
         self.finally_depth = 0
@@ -877,10 +888,12 @@ class _CallCollector(ast.NodeVisitor):
         for item in node.items:
             self.visit(item.context_expr)
             self.with_stack.append(self.owner.describe(item.context_expr, self.local_types, self.class_qualname))
+            self.with_texts.append(_source(item.context_expr))
             pushed += 1
         for stmt in node.body:
             self.visit(stmt)
         del self.with_stack[len(self.with_stack) - pushed :]
+        del self.with_texts[len(self.with_texts) - pushed :]
 
     def visit_With(self, node: ast.With) -> None:
         self._with(node)
@@ -950,6 +963,7 @@ class _CallCollector(ast.NodeVisitor):
                 args=args,
                 kwargs=kwargs,
                 with_items=tuple(self.with_stack),
+                with_texts=tuple(self.with_texts),
                 neg_guards=tuple(self.neg),
                 pos_guards=tuple(self.pos),
                 in_finally=self.finally_depth > 0,
@@ -1691,6 +1705,7 @@ def _fix_site(site: CallSite, fix: Callable[[str], str]) -> CallSite:
         site.pos_guards,
         site.in_finally,
         site.span,
+        site.with_texts,
     )
 
 

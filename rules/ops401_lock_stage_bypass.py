@@ -117,9 +117,7 @@ class LockStageBypass(Rule):
 
     code = "OPS401"
     name = "lock-stage-bypass"
-    message = (
-        "`{callee}` runs under a lock on its other paths ({lock}), but this {entry} path calls it without the lock"
-    )
+    message = "`{callee}` runs under a lock on its other paths ({lock}), but {bypass} without the lock"
     tokens = ("lock", "acquire", "schedule", "cron", "periodic", "BaseCommand", "__main__")
     fix_availability = "sometimes"
     needs_project = True
@@ -203,7 +201,11 @@ class LockStageBypass(Rule):
             related=related,
             callee=_short(bypass.callee),
             lock=bypass.lock.description,
-            entry=entry_text,
+            bypass=(
+                f"this {entry_text} path calls it"
+                if bypass.hops or bypass.caller != bypass.callee
+                else f"it is scheduled here as {_article(entry.kind)} {entry.kind}"
+            ),
         )
 
     def _display(self, path: str) -> str:
@@ -493,9 +495,13 @@ class _Analyser:
         for site in fn.calls:
             evidence: Optional[_Evidence] = decorated
             if evidence is None:
-                for item in reversed(site.with_items):
+                for position in range(len(site.with_items) - 1, -1, -1):
+                    item = site.with_items[position]
                     if self.lock_item(item):
-                        evidence = _Evidence(f"`with {_describe(item)}:`", path, site.span)
+                        text = site.with_texts[position] if position < len(site.with_texts) else ""
+                        if len(text) > 40 and "(" in text:
+                            text = text[: text.index("(")] + "(...)"
+                        evidence = _Evidence(f"`with {text or _describe(item)}:`", path, site.span)
                         break
             if evidence is None:
                 live = [a for a in active if a[0].index not in site.neg_guards]
@@ -699,6 +705,10 @@ def _file_lock(site: CallSite) -> Optional[str]:
     if "LOCK_EX" in flags or "LOCK_SH" in flags:
         return "acquire"
     return None
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _module(qualname: str) -> str:
