@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Union
+from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
@@ -32,6 +32,8 @@ _ENDLESS_ITERABLES = frozenset(
 )
 #: Methods whose result is an endless stream (redis ``pubsub.listen()``).
 _ENDLESS_METHODS = frozenset({"listen"})
+#: Calls that serve until the process is stopped (socketserver, asyncio, pika).
+_SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming"})
 #: Calls that make a ``while`` loop a consume/poll/schedule loop.
 _WAIT_METHODS = frozenset(
     {
@@ -93,10 +95,14 @@ class SigtermDropsBuffer(ExitFactsRule):
     ## What it does
     Flags an endless consume/poll/schedule loop (`while True:` or a stop-flag
     loop that polls, sleeps or waits; `for record in KafkaConsumer(...)`;
-    `async for msg in AIOKafkaConsumer(...)`) in a program (a `__main__`
-    block, a console script, a CLI or Django command) when the loop uses a
-    buffering SDK client without draining it each iteration and nothing in
-    the file installs a SIGTERM handler.  Off by default.
+    `async for msg in AIOKafkaConsumer(...)`) or a `serve_forever()` call in
+    a program (a `__main__` block, a console script, a CLI or Django command)
+    when the loop (or a request handler) uses a buffering SDK client without
+    draining it each time, and nothing in the file handles SIGTERM (no
+    `signal.SIGTERM` handler, no server runner that handles it such as
+    uvicorn or aiohttp's `run_app`, no project signal-setup helper).  Loops
+    that can end (`break`/`return`), Celery/RQ/Dramatiq tasks and serverless
+    handlers are not flagged.  Off by default.
 
     ## Why it matters
     Incident 000: A/B-testing events sent through the Hackle SDK sit in memory
@@ -182,11 +188,28 @@ class SigtermDropsBuffer(ExitFactsRule):
             if not clients:
                 continue
             reported.append(loop)
-            self._report(loop, clients)
+            self._report(loop.node, loop.chain, loop.cls, clients)
+        if reported:
+            return
+        for rec in facts.calls:
+            if rec.method not in _SERVE_FOREVER or rec.receiver is None:
+                continue
+            if any(id(s) in serverless or _managed(s) for s in rec.chain):
+                continue
+            clients = _held_by_handlers(facts)
+            if clients:
+                self._report(rec.node, rec.chain, rec.cls, clients)
+                return
 
-    def _report(self, loop: LoopRec, clients: List[Client]) -> None:
-        scope = loop.chain[-1] if loop.chain else None
-        drains = [drain_text(self, c, scope, loop.cls) or f"{c.label}.{c.sdk.drain_names()}" for c in clients]
+    def _report(
+        self,
+        node: cst.CSTNode,
+        chain: Sequence[Union[cst.FunctionDef, cst.Lambda]],
+        cls: Optional[cst.ClassDef],
+        clients: List[Client],
+    ) -> None:
+        scope = chain[-1] if chain else None
+        drains = [drain_text(self, c, scope, cls) or f"{c.label}.{c.sdk.drain_names()}" for c in clients]
         notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in clients if c.sdk.buffer_note)
         related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in clients[:3]]
         fix = PendingFix.suggestion(
@@ -194,7 +217,7 @@ class SigtermDropsBuffer(ExitFactsRule):
             "`signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))`, or sets the loop's stop flag"
         )
         self.report(
-            loop.node,
+            node,
             fix=fix,
             related=related,
             clients=describe_all(clients),
@@ -339,6 +362,18 @@ def _managed(scope: Union[cst.FunctionDef, cst.Lambda]) -> bool:
         if name is not None and name.rsplit(".", 1)[-1] in _MANAGED_DECORATORS:
             return True
     return False
+
+
+def _held_by_handlers(facts: ExitFacts) -> List[Client]:
+    """Long-lived clients (module level, on a class) that some function uses and leaves undrained."""
+    out: List[Client] = []
+    for key, client in facts.clients.items():
+        if client.kind == "local":
+            continue
+        scopes = {id(e.scope): e.scope for e in facts.events if e.key == key and e.kind == "use"}
+        if any(key in facts.leftover_after_uses(scope) for scope in scopes.values()):
+            out.append(client)
+    return sorted(out, key=lambda c: c.label)
 
 
 def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
