@@ -194,7 +194,8 @@ SQL_LOCK_MARKERS: FrozenSet[str] = frozenset(
 ORM_SAVE_METHODS: FrozenSet[str] = frozenset({"save", "commit", "flush", "asave", "save_changes"})
 
 _LOCK_NAME = re.compile(
-    r"(?:^|_)(?:r?lock|mutex|lck|flock|filelock|lockfile)s?$|^(?:r?lock|mutex)_|lock$", re.IGNORECASE
+    r"(?:^|_)(?:r?lock|mutex|lck|flock|filelock|lockfile|cond|cv|cvar|condition)s?$|^(?:r?lock|mutex)_|lock$",
+    re.IGNORECASE,
 )
 _NOT_LOCK_NAME = re.compile(r"clock|block|unlock|sem|limit|throttl|bucket|slot|permit", re.IGNORECASE)
 _THROTTLE_NAME = re.compile(r"sem(?:aphore)?|limit|throttl|bucket|permit|slots?$", re.IGNORECASE)
