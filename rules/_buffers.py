@@ -654,11 +654,15 @@ CATALOG: Tuple[BufferedSdk, ...] = (
 
 _BY_KEY: Dict[str, BufferedSdk] = {sdk.key: sdk for sdk in CATALOG}
 
+#: Module names that are common words: the prefilter looks for their imports instead.
+_GENERIC_MODULES = ("logging", "google", "kafka", "analytics", "segment", "amplitude")
+
 #: Prefilter tokens: the SDKs' module names (and the stdlib class names).
 TOKENS: Tuple[str, ...] = tuple(
     sorted(
-        {m for sdk in CATALOG for m in sdk.modules if m not in ("logging", "google", "kafka", "analytics")}
-        | {"QueueListener", "MemoryHandler", "pubsub", "KafkaProducer", "import analytics", "analytics."}
+        {m for sdk in CATALOG for m in sdk.modules if m not in _GENERIC_MODULES}
+        | {f"{verb} {m}" for m in _GENERIC_MODULES if m not in ("logging", "google") for verb in ("import", "from")}
+        | {"QueueListener", "MemoryHandler", "pubsub", "KafkaProducer", "analytics.", "segment.analytics"}
     )
 )
 
