@@ -144,8 +144,9 @@ _HTTPX_METHODS: Dict[str, NetCall] = {verb: _HTTPX_VERB for verb in _HTTP_VERBS}
 _HTTPX_METHODS["request"] = _HTTPX_REQUEST
 _HTTPX_METHODS["stream"] = _HTTPX_REQUEST
 
-# aiohttp: an explicit ``timeout=None`` on a request means "the session's timeout" in 3.x
-# releases since 3.9 (``if timeout is sentinel or timeout is None``), so only the URL matters.
+# aiohttp: an explicit ``timeout=None`` on a request means "the session's timeout" in current
+# releases (``if timeout is sentinel or timeout is None: real_timeout = self._timeout``; 2.x
+# disabled the timeout instead), so only the URL matters here.
 _AIOHTTP_METHODS: Dict[str, NetCall] = {verb: NetCall(NEVER, None, 0) for verb in _HTTP_VERBS}
 _AIOHTTP_METHODS["request"] = NetCall(NEVER, None, 1)
 _AIOHTTP_METHODS["ws_connect"] = NetCall(NEVER, None, 0)
@@ -187,6 +188,21 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
 
 #: Session methods that, when reassigned on an instance, usually inject a default timeout.
 SESSION_HOOK_ATTRS = frozenset({"request", "send"})
+#: Test helpers that fake HTTP: a test module using one talks to no real server.
+HTTP_MOCK_MODULES = (
+    "responses",
+    "requests_mock",
+    "httpretty",
+    "respx",
+    "pytest_httpx",
+    "aioresponses",
+    "vcr",
+    "betamax",
+    "pytest_httpserver",
+    "unittest.mock",
+    "mock",
+)
+
 #: Decorators that make a method an attribute (``self.session``).
 PROPERTY_DECORATORS = frozenset({"property", "cached_property", "functools.cached_property"})
 
@@ -366,6 +382,8 @@ class ClientTracker:
     _pending_hooks: List[Tuple[cst.BaseExpression, Where]] = field(default_factory=list)
     _pending_properties: List[Tuple[cst.ClassDef, cst.FunctionDef, Where]] = field(default_factory=list)
     _global_names: Dict[int, FrozenSet[str]] = field(default_factory=dict)
+    #: Classes of the file by name (``Api.session.get`` reads a class attribute).
+    classes: Dict[str, List[cst.ClassDef]] = field(default_factory=dict)
 
     # -- feeding ---------------------------------------------------------------
 
@@ -380,6 +398,10 @@ class ClientTracker:
         if not isinstance(value, cst.Call):
             return None
         qualified = self.resolve(value.func)
+        if qualified is None and dotted_text(value.func).count(".") >= 1:
+            # ``from . import users_pb2_grpc`` outside a known package: the name is telling enough.
+            text = dotted_text(value.func)
+            qualified = text if is_grpc_stub_class(text) else None
         kind: Optional[ClientKind] = None
         label = qualified or ""
         if qualified is not None:
@@ -487,6 +509,7 @@ class ClientTracker:
 
     def on_class(self, node: cst.ClassDef) -> None:
         """``class ApiSession(requests.Session)`` makes sessions unless it overrides requests."""
+        self.classes.setdefault(node.name.value, []).append(node)
         kinds = [CLIENT_TYPES.get(self.resolve(base.value) or "") for base in node.bases]
         kind = next((k for k in kinds if k is not None), None)
         if kind is None:
@@ -559,6 +582,10 @@ class ClientTracker:
             and target.value.value == at.self_name
         ):
             return (id(at.cls), "self." + target.attr.value)
+        if not binding and isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            named = self.classes.get(target.value.value)
+            if named is not None and len(named) == 1:
+                return (id(named[0]), "self." + target.attr.value)
         return None
 
     def _lookup_key(self, receiver: cst.BaseExpression, at: Where) -> Optional[Key]:

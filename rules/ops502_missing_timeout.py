@@ -116,7 +116,15 @@ class MissingTimeout(Rule):
     (`*_pb2_grpc.*Stub(channel)`) without a deadline.
 
     A call that passes `**kwargs` is not reported (the dict may carry the
-    timeout), nor is a timeout read from configuration.
+    timeout), nor is a timeout read from configuration, a call in a branch
+    that tests a timeout (`if timeout is None: ...`), a connection whose
+    `settimeout()`/`.timeout` is set right after, or a standard library client
+    in a program that calls `socket.setdefaulttimeout()`. In test modules the
+    standard library and gRPC clients (fakes and local servers) and modules
+    that fake HTTP (`responses`, `requests_mock`, `unittest.mock`...) are not
+    reported. gRPC server streams (`for reply in stub.Watch(...)`) are meant to
+    stay open and are not reported. aiohttp's `timeout=None` on a request is
+    not reported: in current aiohttp (3.14 read) it means "the session's timeout".
 
     ## Why it matters
     `requests` and the standard library have no default timeout: the socket
@@ -158,8 +166,9 @@ class MissingTimeout(Rule):
     with a literal `timeout=None`; it does not follow sessions, `urllib`,
     `urllib3`, `aiohttp`, the standard library clients or gRPC, it reports
     `requests.get(url, **kw)` even when `kw` carries a timeout, and offers no
-    fix. Every S113 finding (except that `**kw` case) is also an OPS502 finding,
-    so enabling both only duplicates those lines. pylint `W3101`
+    fix. Every S113 finding (except that `**kw` case, and test modules that fake
+    HTTP) is also an OPS502 finding, so enabling both only duplicates those
+    lines. pylint `W3101`
     (missing-timeout) infers the `requests` functions and session methods it
     can type, but not urllib, the standard library clients, httpx, aiohttp or
     gRPC, and has no fix.
@@ -277,6 +286,13 @@ class MissingTimeout(Rule):
                     return True
         return False
 
+    def _http_mocked(self) -> bool:
+        """A test module that fakes HTTP (``responses``, ``requests_mock``, ``mock.patch``...)."""
+        imports = self.ctx.imports
+        return any(imports.imports_module(name) for name in _net.HTTP_MOCK_MODULES) or (
+            "requests_mock" in self.ctx.text or "httpserver" in self.ctx.text or "monkeypatch" in self.ctx.text
+        )
+
     def _guarded(self, guard: _Guard) -> bool:
         """A timeout test (``if timeout is not None:``) around the call or in its function.
 
@@ -310,7 +326,7 @@ class MissingTimeout(Rule):
     def _skipped(self, spec: NetCall, guarded: _Guard) -> bool:
         if spec.timeout_mode == _net.NEVER:
             return True
-        if spec.skip_in_tests and self.ctx.is_test_file:
+        if self.ctx.is_test_file and (spec.skip_in_tests or self._http_mocked()):
             return True
         if self._guarded(guarded):
             return True

@@ -423,7 +423,8 @@ class UnencodedQueryString(Rule):
             if param.name.value != name:
                 continue
             if param.annotation is None:
-                return False
+                # ``page=1``: an int default says what the parameter holds.
+                return isinstance(param.default, (cst.Integer, cst.Float))
             for ann in _net.annotation_names(param.annotation.annotation):
                 qualified = self.qualified_name(ann) or _dotted(ann)
                 if qualified in _net.NUMERIC_ANNOTATIONS:
@@ -433,10 +434,10 @@ class UnencodedQueryString(Rule):
             assert isinstance(loop, cst.For)
             it = loop.iter
             return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
-        value = self._local_value(name, at)
-        if value is None:
+        values = self._bindings_in_function(name, at, allow_augment=True)
+        if not values:
             return False
-        return self._safe_expr(value, at, depth + 1)
+        return all(self._safe_expr(value, at, depth + 1) for value in values)
 
     # -- fix ---------------------------------------------------------------------
 
