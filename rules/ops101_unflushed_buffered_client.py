@@ -104,10 +104,11 @@ class _Walker(PathWalker[Fact]):
         return state
 
     def with_drains(self, item: cst.WithItem, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        keys = self.rule.with_drained_by_exit(item, self.env)
         key = self.rule.with_drained(item, self.env)
-        if key is None:
-            return frozenset()
-        return frozenset(f for f in self.rule.all_facts if f[0] == key)
+        if key is not None:
+            keys.add(key)
+        return frozenset((k, "") for k in keys)
 
     def drop(self, state: FrozenSet[Fact], drains: FrozenSet[Fact]) -> FrozenSet[Fact]:
         keys = {f[0] for f in drains}
@@ -540,9 +541,9 @@ class UnflushedBufferedClient(Rule):
                     return key
         return None
 
-    def _drained_in_body(self, func: cst.FunctionDef) -> Set[ClientKey]:
+    def _drained_in_body(self, func: cst.FunctionDef, cls: Optional[str] = None) -> Set[ClientKey]:
         out: Set[ClientKey] = set()
-        env = _Env(func, None)
+        env = _Env(func, cls)
         for call in _all_calls(func.body):
             key = self._drain_of_call(call, env)
             if key is not None:
@@ -693,6 +694,13 @@ class UnflushedBufferedClient(Rule):
         if method == "result" and not isinstance(func.value, cst.Call):
             # Waiting on a future (pubsub ``publish()`` results).
             return frozenset(f for f in state if not self.bindings[f[0]].sdk.future_uses)
+        if (
+            isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and env.cls is not None
+            and method in self.methods.get(env.cls, {})
+        ):
+            return self._inline(walker, self.methods[env.cls][method], call, env.cls, state, bound=True)
         target_key = self.resolve(func.value, env)
         if target_key is None:
             linked = self._linked_owner(func.value, env)
@@ -794,6 +802,17 @@ class UnflushedBufferedClient(Rule):
         if key is not None and key in self.bindings and self.bindings[key].sdk.context_manager:
             return key
         return None
+
+    def with_drained_by_exit(self, item: cst.WithItem, env: _Env) -> Set[ClientKey]:
+        """``with Job() as job:`` where ``Job.__exit__`` drains its clients."""
+        key = self.resolve(item.item, env)
+        if key is None or key[0] != "inst":
+            return set()
+        methods = self.methods.get(key[1], {})
+        exit_method = methods.get("__exit__") or methods.get("__aexit__")
+        if exit_method is None:
+            return set()
+        return self._drained_in_body(exit_method, key[1])
 
     # -- analysis -----------------------------------------------------------------
 
