@@ -1362,6 +1362,10 @@ class ProjectIndex:
         elif head in summary.defs:
             base = f"{summary.name}.{head}"
         else:
+            for star in summary.star_imports:
+                candidate = self.canonical(f"{star}.{local_name}")
+                if self._defines(candidate):
+                    return candidate
             return None
         return self.canonical(f"{base}.{rest}" if rest else base)
 

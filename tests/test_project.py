@@ -450,3 +450,24 @@ def test_result_cache_sees_changes_in_other_files(tmp_path: Path) -> None:
     stage.write_text(stage.read_text().replace("    run(job)", "    with _lock:\n        run(job)"))
     found = run([str(folder)], resolver, options, cwd=str(folder)).findings
     assert [(f.path, f.span.line) for f in found] == [("app/job.py", 6)]
+
+
+def test_standard_library_packages_index_without_error() -> None:
+    """A slice of the standard library (the full run is measured in the report)."""
+    import asyncio
+    import email
+    import logging
+
+    stdlib = os.path.dirname(os.path.dirname(logging.__file__))
+    files: List[str] = []
+    for package in (asyncio, email, logging):
+        folder = os.path.dirname(package.__file__ or "")
+        files.extend(os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.endswith(".py"))
+    index = ProjectIndex(stdlib).build(jobs=1, files=files)
+    assert not [m.name for m in index.modules.values() if m.error]
+    assert index.is_subclass("asyncio.locks.Lock", ["asyncio.mixins._LoopBoundMixin"])
+    assert index.resolve("asyncio", "Lock") == "asyncio.locks.Lock"
+    assert index.callers("logging.Handler.acquire")
+    from opslint.rules.ops401_lock_stage_bypass import LockStageBypass, analyse
+
+    assert not analyse(index, LockStageBypass.Options()).by_path
