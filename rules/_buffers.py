@@ -642,7 +642,9 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         display="logging MemoryHandler",
         modules=("logging",),
         constructors=("logging.handlers.MemoryHandler",),
-        uses=(),
+        # Records reach it through loggers: any logging call is a use.
+        uses=("handle", "emit"),
+        global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
         drains=(_d("flush"), _d("close", reusable=False)),
         exit_hook=ExitHook.DRAINS,
         buffer_note="keeps records in memory until its capacity or flush level is reached",

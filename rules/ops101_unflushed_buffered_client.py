@@ -678,6 +678,8 @@ class UnflushedBufferedClient(Rule):
                 if hit[1] == "use" and key in self.bindings:
                     return state | {(key, "")}
                 return state
+            if qual.startswith("logging.") and isinstance(call.func, cst.Attribute):
+                return self._global_use(call.func.attr.value, state)
         func = call.func
         if isinstance(func, cst.Name):
             target = self.functions.get(func.value)
@@ -706,8 +708,7 @@ class UnflushedBufferedClient(Rule):
             linked = self._linked_owner(func.value, env)
             if linked is not None and method in ("send", "send_buffered"):
                 return state | {(linked, "")}
-            extra = {(k, "") for k, b in self.bindings.items() if method in b.sdk.global_uses}
-            return state | extra if extra else state
+            return self._global_use(method, state)
         if target_key[0] == "inst":
             target = self.methods.get(target_key[1], {}).get(method)
             if target is not None:
@@ -726,6 +727,11 @@ class UnflushedBufferedClient(Rule):
         if (sdk.uses and method in sdk.uses) or not sdk.uses:
             return state | {(target_key, "")}
         return state
+
+    def _global_use(self, method: str, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """A call that feeds every client of some SDKs whatever its receiver (spans, log records)."""
+        extra = {(k, "") for k, b in self.bindings.items() if method in b.sdk.global_uses}
+        return state | extra if extra else state
 
     def _inline(
         self,
