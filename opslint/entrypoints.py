@@ -17,7 +17,9 @@ Kinds (:class:`EntryKind`):
 * ``SERVERLESS``: a Lambda / Cloud Functions / Chalice handler (the runtime
   freezes the process after it returns: atexit never helps);
 * ``SCRIPT``: module-level code of a run-once script without a main guard
-  that calls a module function (``main()`` at the bottom of an ECS task).
+  that calls a module function (``main()`` at the bottom of an ECS task), or
+  a flat script (no definitions, top-level calls or loops).  Files named
+  ``__init__``/``setup``/``conftest`` are never scripts.
 
 The public API is :func:`find_entry_points`; it takes a :class:`ProjectFacts`
 so a project index can feed facts gathered across files later.

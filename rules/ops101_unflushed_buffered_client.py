@@ -956,8 +956,18 @@ class UnflushedBufferedClient(Rule):
                 why=why,
                 path=path,
                 fix=fix,
-                related=(RelatedNode(self.tag_nodes.get(tag, node), "the path ends here"),),
+                related=(RelatedNode(self._end_statement(self.tag_nodes.get(tag, node)), "the path ends here"),),
             )
+
+    @staticmethod
+    def _end_statement(node: cst.CSTNode) -> cst.CSTNode:
+        """For "falls off the end" exits, the last statement rather than the whole block."""
+        while isinstance(node, (cst.FunctionDef, cst.If)) and isinstance(node.body, cst.IndentedBlock):
+            last = node.body.body[-1]
+            if isinstance(last, cst.SimpleStatementLine):
+                return last.body[-1]
+            node = last
+        return node
 
     def _drain_phrase(
         self, binding: _Binding, entry: EntryPoint, scope: Union[cst.FunctionDef, cst.If, None], drain: str
