@@ -24,6 +24,7 @@ from opslint.rule import PendingFix, RelatedNode
 #: Calls that may follow the sleep without making it "not the end": exits and log lines.
 _EXIT_CALLS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "echo"})
+_CLEANUP_METHODS = frozenset({"close", "disconnect", "dispose", "cleanup", "quit", "logout"})
 _OUTPUT_CALLS = frozenset({"print", "click.echo", "typer.echo", "logging.info", "logging.warning", "logging.debug"})
 
 
@@ -274,6 +275,11 @@ def _index(body: Sequence[cst.CSTNode], child: cst.CSTNode) -> Optional[int]:
     return None
 
 
+def _client_calls(rule: SleepInsteadOfDrain) -> List[cst.CSTNode]:
+    """Calls that are uses or drains of a buffered client."""
+    return [e.node for e in facts_for(rule).events]
+
+
 def _trivial(rule: SleepInsteadOfDrain, stmt: cst.CSTNode) -> bool:
     """Statements that may follow the sleep at the end: returns, exits, log and print lines."""
     if not isinstance(stmt, cst.SimpleStatementLine):
@@ -295,6 +301,9 @@ def _trivial(rule: SleepInsteadOfDrain, stmt: cst.CSTNode) -> bool:
 
 
 def _exit_or_log(rule: SleepInsteadOfDrain, call: cst.Call) -> bool:
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in _CLEANUP_METHODS:
+        # Closing a database connection or a file after the sleep; closing a buffered client is a drain.
+        return call not in _client_calls(rule)
     qual = rule.qualified_name(call.func)
     name = dotted_name(call.func)
     if qual in _EXIT_CALLS or qual in _OUTPUT_CALLS or name in ("print", "exit", "quit"):
