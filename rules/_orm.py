@@ -158,3 +158,44 @@ NATURAL_KEY_TYPES: FrozenSet[str] = frozenset(
         "BinaryUUIDField",
     }
 )
+
+#: Text without which a module holds no fact OPS201 needs from it: a key declaration, or a test
+#: of an ``id``/``pk`` attribute (``x.id is None``, ``not x.pk``, ``x.id or``, ``getattr(x, "id")``).
+FACT_TOKENS: Tuple[str, ...] = (
+    "primary_key",
+    "pk=",
+    "AutoField",
+    "PrimaryKeyField",
+    ".id is",
+    ".pk is",
+    ".id ==",
+    ".pk ==",
+    ".id !=",
+    ".pk !=",
+    ".id in",
+    ".pk in",
+    ".id:",
+    ".pk:",
+    ".id)",
+    ".pk)",
+    ".id and",
+    ".pk and",
+    ".id or",
+    ".pk or",
+    ".id else",
+    ".pk else",
+    ".id\n",
+    ".pk\n",
+    "'id'",
+    '"id"',
+    "'pk'",
+    '"pk"',
+)
+
+#: Attribute names a helper's test is recorded for (its caller decides whether it is the key).
+SUMMARY_KEY_NAMES: FrozenSet[str] = frozenset({"id", "pk"})
+SUMMARY_KEY_SUFFIXES: Tuple[str, ...] = ("_id", "_pk", "uuid")
+
+
+def keyish(attr: str) -> bool:
+    return attr in SUMMARY_KEY_NAMES or attr.endswith(SUMMARY_KEY_SUFFIXES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
@@ -109,7 +109,7 @@ def _natural_key(stmt: cst.CSTNode) -> bool:
             return True
         if isinstance(node, cst.Attribute) and node.attr.value in _orm.NATURAL_KEY_TYPES:
             return True
-        stack.extend(node.children)
+        stack.extend(_kids(node))
     return False
 
 
@@ -257,6 +257,24 @@ def _positional_params(node: cst.FunctionDef) -> List[cst.Param]:
     return [*node.params.posonly_params, *node.params.params]
 
 
+def _reads_key_of(body: cst.CSTNode, names: Mapping[str, Any]) -> bool:
+    """A cheap pre-check: does the body read ``<param>.id``-like attributes (or ``getattr`` them)?"""
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is cst.Attribute:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is cst.Name and value.value in names and _orm.keyish(node.attr.value):  # type: ignore[attr-defined]
+                return True
+        elif kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is cst.Name and func.value == "getattr":
+                return True
+        stack.extend(_kids(node))
+    return False
+
+
 def _summarise(node: cst.FunctionDef, module: cst.Module, bound: bool) -> Tuple[ParamTest, ...]:
     """Which parameters, if they arrived unflushed, have an attribute tested before a flush."""
     indexes: Dict[str, int] = {}
@@ -268,7 +286,7 @@ def _summarise(node: cst.FunctionDef, module: cst.Module, bound: bool) -> Tuple[
         first = _positional_params(node)[:1]
         for param in first:
             indexes.pop(param.name.value, None)
-    if not indexes:
+    if not indexes or not _reads_key_of(node.body, indexes):
         return ()
     found: Dict[Tuple[str, str], ParamTest] = {}
 
@@ -479,10 +497,59 @@ def _meet(*states: Optional[State]) -> Optional[State]:
     return out
 
 
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
+def _shadows(node: cst.CSTNode, state: Mapping[str, Any]) -> bool:
+    """A comprehension whose ``for`` target reuses the name of a tracked variable."""
+    if type(node) not in _COMPREHENSIONS:
+        return False
+    clause: Optional[cst.CompFor] = node.for_in  # type: ignore[attr-defined]
+    while clause is not None:
+        stack: List[cst.CSTNode] = [clause.target]
+        while stack:
+            target = stack.pop()
+            if isinstance(target, cst.Name) and target.value in state:
+                return True
+            stack.extend(_kids(target))
+        clause = clause.inner_for_in
+    return False
+
+
+#: Dataclass fields that hold only layout (whitespace, commas, parentheses): never walked.
+_LAYOUT_FIELD_PARTS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "newline", "header")
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+#: Field value types that are not nodes (exact types: ``isinstance`` on LibCST's ABCs is slow).
+_NOT_NODES = frozenset({type(None), str, bool, int, cst.MaybeSentinel})
+
+
+def _kids(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """Child nodes in source order, read from the dataclass fields.
+
+    ``CSTNode.children`` runs a visitor per call; this is many times cheaper.
+    """
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = tuple(f.name for f in fields(node) if not any(part in f.name for part in _LAYOUT_FIELD_PARTS))
+        _FIELDS[type(node)] = names
+    out: List[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            out.extend(v for v in value if type(v) not in _NOT_NODES)
+        elif kind not in _NOT_NODES:
+            out.append(value)
+    return out
+
+
+_OPAQUE = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
+
+
 def _children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+    if type(node) in _OPAQUE:
         return ()
-    return node.children
+    return _kids(node)
 
 
 class _Flow:
@@ -591,8 +658,8 @@ class _Flow:
                 self.expr(small.exc, state)
             return None
         if isinstance(small, cst.Assert):
-            state = self.expr(small.test, state, test=True)
-            return state
+            # ``assert obj.id is None`` states an expectation on purpose (tests do): not a decision.
+            return self.effects(small.test, state) if state else state
         if isinstance(small, cst.Del):
             return self.bind(small.target, None, state)
         if isinstance(small, (cst.Break, cst.Continue)):
@@ -739,7 +806,9 @@ class _Flow:
         if var is None or attr is None or var not in state:
             return None
         fresh = state[var]
-        if attr in fresh.assigned or (fresh.pk is not None and attr not in fresh.pk):
+        if attr in fresh.assigned:
+            return None
+        if (attr not in fresh.pk) if fresh.pk is not None else not _orm.keyish(attr):
             return None
         return var, attr
 
@@ -763,6 +832,8 @@ class _Flow:
                 tests.append(node.test)
             elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "bool":
                 tests.extend(arg.value for arg in node.args[:1])
+            elif _shadows(node, state):
+                continue
             stack.extend(reversed(_children(node)))
         for item in tests:
             candidates.extend((part, part) for part in self.test_parts(item))
@@ -817,6 +888,9 @@ class _Flow:
                 return {}
             if not self.harmless(call):
                 killed.update(k for k, v in state.items() if v.added)
+                if name not in _orm.SESSION_ADD_METHODS:
+                    # ``self.order`` can be written by any method that sees ``self``.
+                    killed.update(k for k in state if "." in k)
         for var, ancestors in uses:
             verdict = self.use(var, ancestors, state)
             if verdict == "add":
@@ -844,6 +918,12 @@ class _Flow:
                 uses.append((name, list(ancestors)))
                 if isinstance(node, cst.Name):
                     return
+        if isinstance(node, cst.NamedExpr):
+            name = dotted_name(node.target)
+            if name is not None:
+                uses.append((name, [node]))
+        elif _shadows(node, state):
+            return
         ancestors.append(node)
         if isinstance(node, cst.Attribute):
             children: Sequence[cst.CSTNode] = (node.value,)
@@ -864,6 +944,8 @@ class _Flow:
         parent = ancestors[-1] if ancestors else None
         if parent is None:
             return "keep"
+        if isinstance(parent, cst.NamedExpr):
+            return "kill"  # rebound by ``:=``
         if isinstance(parent, cst.Attribute):
             grand = ancestors[-2] if len(ancestors) > 1 else None
             attr = parent.attr.value
@@ -1034,18 +1116,7 @@ class UnflushedPrimaryKeyCheck(Rule):
     needs_project = True
     # Facts are needed where keys are declared or attributes named like keys are tested;
     # class hierarchies of other modules come from the index's own summaries.
-    project_tokens = (
-        "primary_key",
-        "pk=",
-        "AutoField",
-        "PrimaryKeyField",
-        ".id",
-        ".pk",
-        "'id'",
-        '"id"',
-        "'pk'",
-        '"pk"',
-    )
+    project_tokens = _orm.FACT_TOKENS
 
     SUGGESTION = (
         "Look the row up by its natural key (`select(...).filter_by(...)`, `Model.objects.filter(...).first()`), "
@@ -1102,6 +1173,8 @@ class UnflushedPrimaryKeyCheck(Rule):
             facts.update((k, v) for k, v in project.facts(self.code).items() if isinstance(v, ModuleFacts))
         facts[module_name] = local
         self._local = local
+        self._module_name = module_name
+        self._local_types: Dict[str, str] = {}
         self._models = _Models(facts, project)
         self._qualify = _Qualifier(original_node, module_name, self.ctx.imports)
         if not any(self._is_model(name) for name in self._callees):
@@ -1114,6 +1187,7 @@ class UnflushedPrimaryKeyCheck(Rule):
     # -- analysis ---------------------------------------------------------------
 
     def _analyse(self, body: Union[cst.BaseSuite, Sequence[cst.BaseStatement]], owner: Optional[str]) -> None:
+        self._local_types = self._types_in(body)
         flow = _Flow(
             construct=self._construct,
             callee=lambda call: self._callee(call, owner),
@@ -1125,6 +1199,26 @@ class UnflushedPrimaryKeyCheck(Rule):
     def _is_model(self, name: str) -> bool:
         qual = self._qualify.dotted(name)
         return qual is not None and self._models.model(qual) is not None
+
+    def _types_in(self, body: Union[cst.BaseSuite, Sequence[cst.BaseStatement]]) -> Dict[str, str]:
+        """``repo = OrderRepository(...)`` anywhere in the body (not in nested functions)."""
+        types: Dict[str, str] = {}
+        stack: List[cst.CSTNode] = list(_kids(body) if isinstance(body, cst.BaseSuite) else body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            if (
+                isinstance(node, cst.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0].target, cst.Name)
+                and isinstance(node.value, cst.Call)
+            ):
+                qual = self._qualify(node.value.func)
+                if qual is not None:
+                    types[node.targets[0].target.value] = qual
+            stack.extend(_kids(node))
+        return types
 
     def _construct(self, value: cst.BaseExpression) -> Optional[_Fresh]:
         if not isinstance(value, cst.Call):
@@ -1162,11 +1256,46 @@ class UnflushedPrimaryKeyCheck(Rule):
             if func.value.value in ("self", "cls"):
                 found = self._local.functions.get(f"{owner}.{func.attr.value}")
                 return (display, found) if found is not None else None
+        if isinstance(func, cst.Attribute):
+            instance_class = self._instance_class(func.value, owner)
+            if instance_class is not None:
+                found = self._method(instance_class, func.attr.value, 0)
+                return (display, found) if found is not None else None
         qual = self._qualify(func)
         if qual is None:
             return None
         found = self._function(qual, 0)
         return (display, found) if found is not None else None
+
+    def _instance_class(self, receiver: cst.BaseExpression, owner: Optional[str]) -> Optional[str]:
+        """The project class of ``repo`` / ``self.repo`` / ``Repo(...)`` in ``repo.method(...)``."""
+        if isinstance(receiver, cst.Call):
+            return self._qualify(receiver.func)
+        if isinstance(receiver, cst.Name):
+            return self._local_types.get(receiver.value)
+        project = self.ctx.project
+        if (
+            project is not None
+            and owner is not None
+            and isinstance(receiver, cst.Attribute)
+            and isinstance(receiver.value, cst.Name)
+            and receiver.value.value == "self"
+        ):
+            cls = project.class_summary(f"{self._module_name}.{owner}")
+            if cls is not None:
+                types: Dict[str, str] = dict(cls.attr_types)
+                return types.get(receiver.attr.value)
+        return None
+
+    def _method(self, class_qual: str, method: str, depth: int) -> Optional[FunctionFacts]:
+        split = self._models._split(class_qual)
+        if split is None or depth > 6:
+            return None
+        mod, rest = split
+        if rest not in mod.classes and rest in mod.aliases:
+            return self._method(mod.aliases[rest], method, depth + 1)
+        found = mod.functions.get(f"{rest}.{method}")
+        return found if found is not None and found.bound else None
 
     def _function(self, qual: str, depth: int) -> Optional[FunctionFacts]:
         if depth > 6:
