@@ -40,6 +40,11 @@ SIGNAL_INSTALLERS = frozenset({"signal.signal"})
 #: Catalog keys whose drains are coroutines (``await producer.stop()``).
 ASYNC_DRAIN_SDKS = frozenset({"aiokafka"})
 
+#: Inits after which ``logger.error()``/``logger.exception()`` queue an event (sentry's default
+#: LoggingIntegration, event_level=ERROR): init qualified name -> catalog key.
+LOGGING_SDK_INITS = {"sentry_sdk.init": "sentry", "sentry_sdk.client.init": "sentry"}
+LOGGED_EVENT_METHODS = frozenset({"error", "exception", "critical", "fatal"})
+
 SHARED_KEY = "ops1xx.exit-facts"
 
 
@@ -150,6 +155,8 @@ class ExitFacts:
         self.unbuffered_modules: Set[str] = set()
         self.sigterm_mentioned = "SIGTERM" in rule.ctx.text
         self._resolved = False
+        #: Catalog key of an SDK whose init makes error log records into events (sentry).
+        self.logging_sdk: Optional[str] = None
         self.bindings: Dict[str, Binding] = {}
         self.linked: Dict[str, str] = {}
         self.events: List[Event] = []
@@ -342,6 +349,8 @@ class ExitFacts:
         if self._resolved:
             return
         self._resolved = True
+        if any(r.qual in LOGGING_SDK_INITS for r in self.calls):
+            self.logging_sdk = LOGGING_SDK_INITS[next(r.qual for r in self.calls if r.qual in LOGGING_SDK_INITS)]
         linked_objects: Dict[str, List[BufferedSdk]] = {}
         for rec in self.assigns:
             key = self.key_for(rec.target, rec.chain, rec.cls, binding=True)
@@ -426,6 +435,10 @@ class ExitFacts:
                     self.events.append(Event(rec.seq, kind, f"module:{sdk.key}", rec.node, scope, rec.cls))
                 return
         if rec.receiver is None or rec.method is None:
+            return
+        if self.logging_sdk is not None and rec.method in LOGGED_EVENT_METHODS and _is_logger(rec.receiver):
+            # Sentry's default logging integration turns error records into events.
+            self.events.append(Event(rec.seq, "use", f"module:{self.logging_sdk}", rec.node, scope, rec.cls))
             return
         key = self.key_for(rec.receiver, rec.chain, rec.cls)
         binding = self.bindings.get(key)
@@ -590,6 +603,12 @@ def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bo
     if isinstance(func, cst.Name):
         return True
     return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls")
+
+
+def _is_logger(receiver: str) -> bool:
+    """``logger``, ``log``, ``self.logger``, ``logging``, ``LOG``."""
+    last = receiver.rsplit(".", 1)[-1].lower()
+    return "log" in last
 
 
 def _kwarg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
