@@ -42,8 +42,10 @@ BASE_FACTORIES: Dict[str, str] = {
     "sqlalchemy.orm.declarative_base": "sqlalchemy",
     "sqlalchemy.orm.decl_api.declarative_base": "sqlalchemy",
     "sqlalchemy.ext.declarative.declarative_base": "sqlalchemy",
-    "django.contrib.auth.get_user_model": "django",
 }
+
+#: Calls that return a model class itself: ``User = get_user_model()``.
+MODEL_FACTORIES: Dict[str, str] = {"django.contrib.auth.get_user_model": "django"}
 
 #: Methods of a ``registry()`` object that return a base class (``mapper_registry.generate_base()``).
 REGISTRY_FACTORIES: Dict[str, str] = {

@@ -61,6 +61,8 @@ class ModuleFacts:
     roots: Dict[str, str] = field(default_factory=dict)
     #: Names bound to an extension whose attribute is a base: ``db = SQLAlchemy()`` -> ("Model", family).
     namespaces: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    #: Names bound to a model class by a factory: ``User = get_user_model()`` -> family.
+    models: Dict[str, str] = field(default_factory=dict)
     #: Names bound to ``registry()`` objects -> family.
     registries: Dict[str, str] = field(default_factory=dict)
     #: Imported names (for re-exports): local name -> qualified name.
@@ -231,6 +233,8 @@ def _record_factory(
         facts.roots.update((n, family) for n in names)
     elif callee in _orm.NAMESPACE_FACTORIES:
         facts.namespaces.update((n, _orm.NAMESPACE_FACTORIES[callee]) for n in names)
+    elif callee in _orm.MODEL_FACTORIES:
+        facts.models.update((n, _orm.MODEL_FACTORIES[callee]) for n in names)
     elif callee in _orm.REGISTRY_FACTORIES:
         facts.registries.update((n, _orm.REGISTRY_FACTORIES[callee]) for n in names)
     elif isinstance(value.func, cst.Attribute) and value.func.attr.value in _orm.REGISTRY_BASE_METHODS:
@@ -336,6 +340,8 @@ def _facts_from_summary(summary: Any) -> ModuleFacts:
             facts.roots[name] = _orm.BASE_FACTORIES[callee]
         elif callee in _orm.NAMESPACE_FACTORIES:
             facts.namespaces[name] = _orm.NAMESPACE_FACTORIES[callee]
+        elif callee in _orm.MODEL_FACTORIES:
+            facts.models[name] = _orm.MODEL_FACTORIES[callee]
         elif callee in _orm.REGISTRY_FACTORIES:
             facts.registries[name] = _orm.REGISTRY_FACTORIES[callee]
     return facts
@@ -403,6 +409,10 @@ class _Models:
         return self._cache[qual]
 
     def _model(self, qual: str, depth: int) -> Optional[ModelInfo]:
+        found = self._split(qual)
+        if found is not None and found[1] in found[0].models:
+            family = found[0].models[found[1]]
+            return ModelInfo(family, _orm.DEFAULT_PK[family], False)
         chain = self._chain(qual, depth)
         if chain is None:
             return None
