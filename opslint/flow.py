@@ -255,6 +255,10 @@ class PathWalker(Generic[F]):
     def on_exit(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[F]) -> None:
         """An exit of the walked body (after ``finally``/``with`` blocks were applied)."""
 
+    def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
+        """Whether the loop never ends by itself (override for endless iterators)."""
+        return loops_forever(loop)
+
     def drop(self, state: FrozenSet[F], drains: FrozenSet[F]) -> FrozenSet[F]:
         """``state`` without the facts a ``with`` block drains (override to match loosely)."""
         return state - drains
@@ -425,7 +429,7 @@ class PathWalker(Generic[F]):
                 out = join(out, out2)
         finally:
             self.frames.pop()
-        forever = loops_forever(stmt)
+        forever = self.is_forever(stmt)
         ended: State[F] = None if forever else join(head, out, *frame.continues)
         if stmt.orelse is not None and ended is not None:
             ended = self._block(stmt.orelse.body, ended)

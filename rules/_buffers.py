@@ -672,6 +672,16 @@ TOKENS: Tuple[str, ...] = tuple(
 MEMORY_HANDLER_NO_EXIT_FLUSH = ("flushOnClose", "False")
 
 
+#: Consumers whose iteration never ends by itself (``for msg in consumer:`` is a
+#: server loop): constructor -> keyword that makes the iterator stop.
+ENDLESS_CONSUMERS: Dict[str, str] = {
+    "kafka.KafkaConsumer": "consumer_timeout_ms",
+    "kafka.consumer.KafkaConsumer": "consumer_timeout_ms",
+    "aiokafka.AIOKafkaConsumer": "",
+    "aiokafka.consumer.AIOKafkaConsumer": "",
+}
+
+
 def by_key(key: str) -> BufferedSdk:
     return _BY_KEY[key]
 

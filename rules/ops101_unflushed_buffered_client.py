@@ -21,7 +21,7 @@ from opslint.entrypoints import (
     module_classes,
     module_functions,
 )
-from opslint.flow import ExitKind, PathWalker, calls_in, suite_statements
+from opslint.flow import ExitKind, PathWalker, calls_in, has_break, suite_statements
 from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 
@@ -109,6 +109,14 @@ class _Walker(PathWalker[Fact]):
         if key is not None:
             keys.add(key)
         return frozenset((k, "") for k in keys)
+
+    def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
+        if isinstance(loop, cst.For) and isinstance(loop.iter, cst.Name) and not has_break(loop):
+            scope_id = id(self.env.func) if self.env.func is not None else 0
+            name = loop.iter.value
+            if (scope_id, name) in self.rule.endless or (0, name) in self.rule.endless:
+                return True
+        return super().is_forever(loop)
 
     def drop(self, state: FrozenSet[Fact], drains: FrozenSet[Fact]) -> FrozenSet[Fact]:
         keys = {f[0] for f in drains}
@@ -276,6 +284,8 @@ class UnflushedBufferedClient(Rule):
         self.linked: Dict[Tuple[int, str], Tuple[B.BufferedSdk, ...]] = {}
         self.lookalike_seen: Set[ClientKey] = set()
         self.attr_aliases: Dict[Tuple[str, str], ClientKey] = {}
+        #: (scope id, name) of consumers whose iteration never ends.
+        self.endless: Set[Tuple[int, str]] = set()
         self.called: Set[str] = set()
         self.unbuffered_modules: Set[str] = set()
         for call in _all_calls(self.module):
@@ -349,6 +359,13 @@ class UnflushedBufferedClient(Rule):
                 if isinstance(value.func, cst.Name) and value.func.value in self.factory_calls:
                     value = self.factory_calls[value.func.value]
                 qual = self.qualified_name(value.func)
+                if qual is not None and qual in B.ENDLESS_CONSUMERS:
+                    stop = B.ENDLESS_CONSUMERS[qual]
+                    if not stop or keyword(value, stop) is None:
+                        for target in targets:
+                            if isinstance(target, cst.Name):
+                                self.endless.add((scope_id, target.value))
+                    continue
                 if qual is None:
                     if isinstance(value.func, cst.Name) and value.func.value in self.classes:
                         for target in targets:
