@@ -904,6 +904,11 @@ class HardExitSkipsDrain(ExitFactsRule):
                 out.update(defs[name])
         for name in targets:
             out.update(defs.get(name, []))
+        # ``run()`` of a ``multiprocessing.Process`` subclass runs in the child process.
+        for run in defs.get("run", []):
+            owner = facts.method_class.get(id(run))
+            if owner is not None and any(facts.imports.resolve(b.value) in PROCESS_TARGETS for b in owner.bases):
+                out.add(run)
         return out
 
     @staticmethod
