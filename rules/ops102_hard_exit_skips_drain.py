@@ -45,6 +45,10 @@ ASYNC_DRAIN_SDKS = frozenset({"aiokafka"})
 LOGGING_SDK_INITS = {"sentry_sdk.init": "sentry", "sentry_sdk.client.init": "sentry"}
 LOGGED_EVENT_METHODS = frozenset({"error", "exception", "critical", "fatal"})
 
+#: Methods that wait for a future; calls that wait for several.
+FUTURE_WAITS = frozenset({"result", "get"})
+FUTURE_WAIT_CALLS = frozenset({"concurrent.futures.wait", "concurrent.futures.as_completed"})
+
 SHARED_KEY = "ops1xx.exit-facts"
 
 
@@ -368,6 +372,7 @@ class ExitFacts:
                 linked_objects[key] = linked
         for call_rec in self.calls:
             self._classify(call_rec)
+        self._future_waits()
         for seq, name, chain, cls, with_node in self.with_exits:
             key = self.key_for(name, chain, cls)
             target = self.bindings.get(key)
@@ -388,6 +393,25 @@ class ExitFacts:
                 binding = self.bindings[event.key]
                 kind = event.key.split(":", 1)[0]
                 self.clients[event.key] = Client(event.key, binding.label, binding.sdk, binding.node, kind, binding)
+
+    def _future_waits(self) -> None:
+        """Waiting on futures (``f.result()``, ``concurrent.futures.wait``) drains future-returning clients
+        (Pub/Sub ``publish``, kafka-python ``send``) used earlier in the same function."""
+        future_keys = {e.key for e in self.events if e.kind == "use" and self._sdk_of(e.key).future_uses}
+        if not future_keys:
+            return
+        for rec in self.calls:
+            waits = rec.method == "result" or (rec.method == "get" and "fut" in (rec.receiver or "").lower())
+            if not (waits and rec.receiver is not None) and rec.qual not in FUTURE_WAIT_CALLS:
+                continue
+            used = {e.key for e in self.events if e.key in future_keys and e.scope is rec.scope and e.seq < rec.seq}
+            for key in used:
+                self.events.append(Event(rec.seq, "drain", key, rec.node, rec.scope, rec.cls))
+
+    def _sdk_of(self, key: str) -> BufferedSdk:
+        if key.startswith("module:"):
+            return _buffers.by_key(key[len("module:") :])
+        return self.bindings[key].sdk
 
     def _binding(
         self, key: str, rec: AssignRec, sdks: List[BufferedSdk], linked_objects: Dict[str, List[BufferedSdk]]
@@ -453,6 +477,8 @@ class ExitFacts:
         if binding is None or binding.unbuffered:
             return
         method_kind = _method_kind(binding.sdk, rec, via_link)
+        if method_kind == "use" and binding.sdk.future_uses and rec.then in FUTURE_WAITS:
+            return  # ``publisher.publish(...).result()``: sent before the call returns
         if method_kind is not None:
             self.events.append(Event(rec.seq, method_kind, binding.key, rec.node, scope, rec.cls))
 
