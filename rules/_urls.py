@@ -64,6 +64,44 @@ INTERNAL_TLDS: FrozenSet[str] = frozenset(
         "onion",
     }
 )
+#: Last labels that are file extensions or words, never a public top-level domain.
+NOT_TLDS: FrozenSet[str] = frozenset(
+    {
+        "uri",
+        "url",
+        "html",
+        "htm",
+        "php",
+        "json",
+        "xml",
+        "txt",
+        "css",
+        "jpg",
+        "png",
+        "gif",
+        "svg",
+        "yaml",
+        "yml",
+        "rst",
+        "cfg",
+        "ini",
+        "conf",
+        "domain",
+        "tld",
+        "hostname",
+        "fake",
+        "dummy",
+        "none",
+        "null",
+        "undefined",
+        "placeholder",
+        "foo",
+        "bar",
+        "baz",
+        "mock",
+        "stub",
+    }
+)
 #: Multi-label suffixes that are internal (a host equal to one, or below it).
 INTERNAL_SUFFIXES: Tuple[str, ...] = ("cluster.local", "svc.cluster.local", "home.arpa", "in-addr.arpa", "ip6.arpa")
 #: Documentation domains (RFC 2606) and their subdomains.
@@ -102,6 +140,9 @@ _PLACEHOLDER_LABEL = re.compile(
 IDENTIFIER_HOSTS: Dict[str, Tuple[str, ...]] = {
     "www.w3.org": ("",),
     "tempuri.org": ("",),
+    "acs.amazonaws.com": ("/groups/",),
+    "www.gexf.net": ("",),
+    "gexf.net": ("",),
     "w3.org": ("",),
     "w3id.org": ("",),
     "schemas.xmlsoap.org": ("",),
@@ -185,6 +226,9 @@ DOC_HOSTS: FrozenSet[str] = frozenset(
         "peps.python.org",
         "bugs.python.org",
         "wiki.python.org",
+        "hg.python.org",
+        "svn.python.org",
+        "legacy.python.org",
         "mail.python.org",
         "discuss.python.org",
         "packaging.python.org",
@@ -349,6 +393,8 @@ IDENTIFIER_NAME_TOKENS: FrozenSet[str] = frozenset(
         "publicid",
     }
 )
+#: Parts of run-together names (``SCHEMALOCATION``) that mark an identifier.
+IDENTIFIER_NAME_PARTS: Tuple[str, ...] = ("schema", "namespace", "xmlns", "ontology", "vocab")
 #: Name tokens that make an identifier-looking name a service after all.
 SERVICE_NAME_TOKENS: FrozenSet[str] = frozenset(
     {"registry", "api", "apis", "endpoint", "endpoints", "server", "service", "host", "webhook", "hook", "gateway"}
@@ -413,6 +459,12 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "static",
         "media",
         "canonical",
+        "location",
+        "refuri",
+        "ref",
+        "embed",
+        "iframe",
+        "src",
         "site",
         "frontend",
         "public",
@@ -822,6 +874,8 @@ def host_kind(host: str) -> str:
         return "internal"  # a service name on the cluster/compose network
     if labels[-1] in {"example", "test", "invalid"}:
         return "example"
+    if labels[-1] in NOT_TLDS:
+        return "placeholder"
     if labels[-1] in INTERNAL_TLDS or any(host == s or host.endswith("." + s) for s in INTERNAL_SUFFIXES):
         return "internal"
     if labels[-1].isdigit():
@@ -881,6 +935,8 @@ def is_page(host: str, path: str, query: str, fragment_present: bool) -> bool:
         return True
     if "/licenses/" in lower or "/licences/" in lower or lower.startswith("/license"):
         return True
+    if lower.startswith(("/embed/", "/embeds/")):
+        return True  # loaded by the browser in an iframe
     bare = host[4:] if host.startswith("www.") else host
     if host in DOC_HOSTS or bare in DOC_HOSTS or host.endswith((".readthedocs.io", ".readthedocs.org")):
         return "/api" not in lower and "api.php" not in lower
@@ -1207,7 +1263,7 @@ def _quiet_name(name: str) -> str:
         return "metadata"
     if tokens & SERVICE_NAME_TOKENS:
         return ""
-    if tokens & IDENTIFIER_NAME_TOKENS:
+    if tokens & IDENTIFIER_NAME_TOKENS or any(w in name.lower() for w in IDENTIFIER_NAME_PARTS):
         return "identifier"
     if tokens & PAGE_NAME_TOKENS:
         return "page"
@@ -1350,6 +1406,10 @@ def _call_context(rule: Rule, use: UrlUse, call: cst.Call, child: cst.CSTNode, d
         return "pass"
     if not isinstance(child, cst.Arg):
         return "pass"
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "join" and _has_space_text(func.value):
+        use.quiet = "message"  # ``" ".join([...])`` builds text (a schemaLocation, a sentence)
+        return "quiet"
     qualified, last, _receiver = _callee_parts(rule, call.func)
     keyword = child.keyword.value if child.keyword is not None else None
     if not data_seen:
