@@ -129,6 +129,10 @@ class BufferedSdk:
     #: Factories that return the SDK's process-wide client (``ldclient.get``):
     #: every name bound to them is the same client.
     singleton_factories: Tuple[str, ...] = ()
+    #: Calls that return the process-wide client configured elsewhere in the file
+    #: (``trace.get_tracer_provider()``, ``sentry_sdk.get_client()``): any client
+    #: of this SDK in the file.
+    global_getters: Tuple[str, ...] = ()
 
     def singleton_factory(self, qualified: str) -> bool:
         return qualified in self.singleton_factories
@@ -332,6 +336,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
             "sentry_sdk.integrations.serverless.serverless_function",
             "sentry_sdk.serverless_function",
         ),
+        global_getters=("sentry_sdk.get_client", "sentry_sdk.Hub.current.client"),
         serverless_integrations=(
             "sentry_sdk.integrations.aws_lambda.AwsLambdaIntegration",
             "sentry_sdk.integrations.gcp.GcpIntegration",
@@ -432,6 +437,11 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         exit_hook=ExitHook.DRAINS,
         buffer_note="exports spans from a BatchSpanProcessor daemon thread every 5 s",
         global_uses=_OTEL_SPAN_USES,
+        global_getters=(
+            "opentelemetry.trace.get_tracer_provider",
+            "opentelemetry.metrics.get_meter_provider",
+            "opentelemetry._logs.get_logger_provider",
+        ),
         unbuffered_kwargs=(),
         linked_constructors=(
             "opentelemetry.sdk.trace.export.BatchSpanProcessor",

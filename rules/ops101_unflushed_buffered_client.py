@@ -613,6 +613,9 @@ class UnflushedBufferedClient(Rule):
         if isinstance(expr, cst.Call):
             qual = self.qualified_name(expr.func)
             if qual is not None:
+                for key, binding in self.bindings.items():
+                    if qual in binding.sdk.global_getters:
+                        return key
                 for sdk in B.sdk_for_constructor(qual, self.sdks):
                     if sdk.singleton_factory(qual) and ("m", sdk.key) in self.bindings:
                         return ("m", sdk.key)
