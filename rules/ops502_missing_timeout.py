@@ -519,6 +519,9 @@ def keyword_insertion(rule: Rule, call: cst.Call, text: str) -> Tuple[NodeEdit, 
         new_arg = cst.ensure_type(cst.parse_expression(f"f({text})"), cst.Call).args[0]
         return (rule.edits.replace(call, rule.edits.code(call.with_changes(args=[new_arg]))),)
     last = args[-1]
+    if isinstance(last.value, cst.GeneratorExp) and not last.value.lpar:
+        # ``stub.Chat(m for m in msgs)``: a bare generator must get parentheses first.
+        return (rule.edits.replace(last.value, f"({rule.edits.code(last.value)}), {text}"),)
     positions = rule.ctx.positions()
     start = positions[last].start
     previous_end = positions[args[-2]].end.line if len(args) > 1 else positions[call.func].end.line
