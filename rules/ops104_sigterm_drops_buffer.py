@@ -244,7 +244,7 @@ class SigtermDropsBuffer(ExitFactsRule):
                 return True
             if rec.method in _WAIT_METHODS and rec.receiver is not None:
                 return True
-            if rec.method == "get" and rec.receiver is not None and "queue" in rec.receiver.lower():
+            if rec.method == "get" and rec.receiver is not None and _queue_get(rec.node, rec.receiver):
                 return True
         return False
 
@@ -286,6 +286,12 @@ def _handles_signals_elsewhere(facts: ExitFacts) -> bool:
             if "signal" in last or "graceful" in last:
                 return True
     return False
+
+
+def _queue_get(call: cst.Call, receiver: str) -> bool:
+    """``q.get()``, ``jobs.get(timeout=1)``: a blocking queue read (``dict.get`` needs a key)."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return not positional or "queue" in receiver.lower()
 
 
 def _forever_test(test: cst.BaseExpression) -> bool:
