@@ -324,23 +324,28 @@ def class_methods(cls: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
     return {s.name.value: s for s in body.body if isinstance(s, cst.FunctionDef)}
 
 
-_RUNNERS = {
-    "sys.exit",
-    "asyncio.run",
-    "anyio.run",
-    "trio.run",
-    "uvloop.run",
-    "exit",
-    "quit",
-    "SystemExit",
-}
+#: Callables that run the function passed as their first argument (``typer.run(main)``).
+FUNCTION_RUNNERS = frozenset(
+    {
+        "typer.run",
+        "fire.Fire",
+        "anyio.run",
+        "trio.run",
+        "defopt.run",
+        "plac.call",
+        "argh.dispatch_command",
+        "clize.run",
+        "uvloop.run",
+    }
+)
 
 
 def called_functions(
     node: cst.CSTNode, functions: Mapping[str, cst.FunctionDef], imports: Optional[ImportTable] = None
 ) -> List[str]:
     """Names of module functions called directly in ``node`` (``main()``, ``sys.exit(main())``,
-    ``asyncio.run(main())``), in source order, without duplicates."""
+    ``asyncio.run(main())``, ``typer.run(main)`` with ``imports``), in source order, without
+    duplicates."""
     out: List[str] = []
 
     class _Calls(cst.CSTVisitor):
@@ -356,6 +361,10 @@ def called_functions(
         def visit_Call(self, call: cst.Call) -> None:
             if isinstance(call.func, cst.Name) and call.func.value in functions and call.func.value not in out:
                 out.append(call.func.value)
+            if imports is not None and call.args and imports.resolve(call.func) in FUNCTION_RUNNERS:
+                first = call.args[0].value
+                if isinstance(first, cst.Name) and first.value in functions and first.value not in out:
+                    out.append(first.value)
 
     node.visit(_Calls())
     return out

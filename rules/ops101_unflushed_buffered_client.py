@@ -11,6 +11,7 @@ from opslint.rules import _buffers as B
 from opslint import codegen
 from opslint.config import ConfigError
 from opslint.entrypoints import (
+    FUNCTION_RUNNERS,
     EntryKind,
     EntryPoint,
     EntryPointConfig,
@@ -690,6 +691,11 @@ class UnflushedBufferedClient(Rule):
             return _remove(state, drained)
         qual = self.qualified_name(call.func)
         if qual is not None:
+            if qual in FUNCTION_RUNNERS and call.args:
+                first = call.args[0].value
+                if isinstance(first, cst.Name) and first.value in self.functions:
+                    runner_call = cst.Call(func=first, args=[])
+                    return self._inline(walker, self.functions[first.value], runner_call, None, state)
             if qual in _FUTURE_WAITS:
                 return frozenset(f for f in state if not self.bindings[f[0]].sdk.future_uses)
             hit = B.sdk_for_module_call(qual, self.sdks)
@@ -894,6 +900,14 @@ class UnflushedBufferedClient(Rule):
             while isinstance(expr, cst.Call):
                 if isinstance(expr.func, cst.Name) and expr.func.value in self.functions:
                     out.add(expr.func.value)
+                    break
+                first = expr.args[0].value if expr.args else None
+                if (
+                    self.qualified_name(expr.func) in FUNCTION_RUNNERS
+                    and isinstance(first, cst.Name)
+                    and first.value in self.functions
+                ):
+                    out.add(first.value)
                     break
                 runner = self.qualified_name(expr.func) or (expr.func.value if isinstance(expr.func, cst.Name) else "")
                 if runner not in _RUNNERS:
