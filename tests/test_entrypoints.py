@@ -305,3 +305,21 @@ def test_labels() -> None:
     assert (EntryKind.DJANGO_COMMAND, "`Command.handle()`") in labels
     assert (EntryKind.MAIN_BLOCK, "the `__main__` block") in labels
     assert (EntryKind.MAIN_CALLEE, "`main()`") in labels
+
+
+def test_functions_passed_to_runners() -> None:
+    kinds = _kinds(
+        _entries(
+            """
+            import typer
+            import fire
+
+            def main(name: str): ...
+            def other(): ...
+
+            if __name__ == "__main__":
+                typer.run(main)
+            """
+        )
+    )
+    assert kinds == {"__main__": EntryKind.MAIN_BLOCK, "main": EntryKind.MAIN_CALLEE}
