@@ -341,6 +341,11 @@ class UnencodedQueryString(Rule):
             return self._fstring_pieces(operand)
         if isinstance(operand, cst.ConcatenatedString):
             return [*self._operand_pieces(operand.left), *self._operand_pieces(operand.right)]
+        if isinstance(operand, (cst.Call, cst.BinaryOperation)):
+            # ``API + "/weather?city={}".format(city)``: a template inside the sum.
+            built = self._pieces(operand)
+            if built is not None:
+                return built.pieces
         return [Hole(operand)]
 
     def _fstring_pieces(self, node: cst.FormattedString) -> List[Piece]:
