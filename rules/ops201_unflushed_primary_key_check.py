@@ -52,6 +52,9 @@ class FunctionFacts:
     tests: Tuple[ParamTest, ...]
     #: A method called on an instance binds ``self``: positional arguments start at 1.
     bound: bool
+    #: Every return hands back a new object built here: (qualified callee, keywords given).
+    #: Whether the callee is a model is decided by the caller, which sees the whole project.
+    returns: Optional[Tuple[str, Tuple[str, ...]]] = None
 
 
 @dataclass
@@ -168,15 +171,42 @@ def compute_facts(module: cst.Module, module_name: str, package: Optional[str], 
             for small in stmt.body:
                 _record_factory(small, qualify, facts)
     if summaries:
-        add_summaries(module, facts)
+        add_summaries(module, facts, qualify)
     return facts
 
 
-def add_summaries(module: cst.Module, facts: ModuleFacts) -> None:
+def add_summaries(
+    module: cst.Module, facts: ModuleFacts, qualify: Callable[[cst.BaseExpression], Optional[str]]
+) -> None:
     for name, node, bound in _functions(module):
-        tests = _summarise(node, module, bound)
-        if tests:
-            facts.functions[name] = FunctionFacts(tests, bound)
+        tests, returns = _summarise(node, module, bound, qualify)
+        if tests or returns:
+            facts.functions[name] = FunctionFacts(tests, bound, returns)
+
+
+def _candidate(value: cst.BaseExpression, qualify: Callable[[cst.BaseExpression], Optional[str]]) -> Optional[_Fresh]:
+    """``Something(k=...)`` that may build a model (decided later): no positional or unknown ``**`` values."""
+    if type(value) is not cst.Call:
+        return None
+    call: cst.Call = value
+    qual = qualify(call.func)
+    if qual is None:
+        return None
+    keywords: List[str] = []
+    for arg in call.args:
+        if arg.star == "**" and type(arg.value) is cst.Dict:
+            for element in arg.value.elements:
+                if type(element) is not cst.DictElement or type(element.key) is not cst.SimpleString:
+                    return None
+                key = element.key.evaluated_value
+                if not isinstance(key, str):
+                    return None
+                keywords.append(key)
+        elif arg.star or arg.keyword is None:
+            return None
+        elif not is_none(arg.value):
+            keywords.append(arg.keyword.value)
+    return _Fresh(model=qual, pk=frozenset(), keywords=tuple(keywords), origin=call)
 
 
 def _class_facts(node: cst.ClassDef, qualify: Callable[[cst.BaseExpression], Optional[str]]) -> ClassFacts:
@@ -261,25 +291,36 @@ def _positional_params(node: cst.FunctionDef) -> List[cst.Param]:
     return [*node.params.posonly_params, *node.params.params]
 
 
-def _reads_key_of(body: cst.CSTNode, names: Mapping[str, Any]) -> bool:
-    """A cheap pre-check: does the body read ``<param>.id``-like attributes (or ``getattr`` them)?"""
+def _prescan(body: cst.CSTNode, names: Mapping[str, Any]) -> Tuple[bool, bool]:
+    """A cheap pre-check: (the body reads ``<param>.id``-like attributes or uses ``getattr``,
+    the body returns a name or a call and yields nothing)."""
+    reads = False
+    returns = False
     stack: List[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
         kind = type(node)
-        if kind is cst.Attribute:
+        if kind is cst.Return:
+            returns = returns or type(node.value) in (cst.Name, cst.Call)  # type: ignore[attr-defined]
+        elif kind is cst.Yield:
+            return reads, False
+        elif kind in _OPAQUE:
+            continue
+        elif kind is cst.Attribute:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is cst.Name and value.value in names and _orm.keyish(node.attr.value):  # type: ignore[attr-defined]
-                return True
+                reads = True
         elif kind is cst.Call:
             func = node.func  # type: ignore[attr-defined]
             if type(func) is cst.Name and func.value == "getattr":
-                return True
+                reads = True
         stack.extend(_kids(node))
-    return False
+    return reads, returns
 
 
-def _summarise(node: cst.FunctionDef, module: cst.Module, bound: bool) -> Tuple[ParamTest, ...]:
+def _summarise(
+    node: cst.FunctionDef, module: cst.Module, bound: bool, qualify: Callable[[cst.BaseExpression], Optional[str]]
+) -> Tuple[Tuple[ParamTest, ...], Optional[Tuple[str, Tuple[str, ...]]]]:
     """Which parameters, if they arrived unflushed, have an attribute tested before a flush."""
     indexes: Dict[str, int] = {}
     for index, param in enumerate(_positional_params(node)):
@@ -290,19 +331,39 @@ def _summarise(node: cst.FunctionDef, module: cst.Module, bound: bool) -> Tuple[
         first = _positional_params(node)[:1]
         for param in first:
             indexes.pop(param.name.value, None)
-    if not indexes or not _reads_key_of(node.body, indexes):
-        return ()
+    reads, returns = _prescan(node.body, indexes)
+    reads = reads and bool(indexes)
+    if not reads and not returns:
+        return (), None
     found: Dict[Tuple[str, str], ParamTest] = {}
+    returned: List[Optional[_Fresh]] = []
 
     def on_test(sink: cst.CSTNode, var: str, fresh: _Fresh, attr: str) -> None:
         key = (var, attr)
-        if key not in found:
+        if var in indexes and fresh.pk is None and key not in found:
             found[key] = ParamTest(indexes[var], var, attr, module.code_for_node(sink).strip())
 
-    initial = {name: _Fresh(model="", pk=None) for name in indexes}
-    flow = _Flow(construct=None, callee=None, on_test=on_test, on_call=None)
+    def on_return(value: Optional[cst.BaseExpression], state: State) -> None:
+        built = None
+        if value is not None:
+            name = dotted_name(value)
+            built = state.get(name) if name is not None else _candidate(value, qualify)
+        returned.append(built if built is not None and built.pk is not None else None)
+
+    initial = {name: _Fresh(model="", pk=None) for name in indexes} if reads else {}
+    flow = _Flow(
+        construct=(lambda value: _candidate(value, qualify)) if returns else None,
+        callee=None,
+        on_test=on_test,
+        on_call=None,
+        on_return=on_return if returns else None,
+    )
     flow.run(node.body, initial)
-    return tuple(found.values())
+    result: Optional[Tuple[str, Tuple[str, ...]]] = None
+    kinds = {(b.model, b.keywords) if b is not None else None for b in returned}
+    if len(kinds) == 1 and None not in kinds:
+        result = next(iter(kinds))
+    return tuple(found.values()), result
 
 
 # ---------------------------------------------------------------------------
@@ -479,6 +540,8 @@ class _Fresh:
     #: Attributes assigned since construction (a test of those is not constant).
     assigned: FrozenSet[str] = frozenset()
     origin: Optional[cst.CSTNode] = None
+    #: Keywords given to the constructor (summaries of factories only).
+    keywords: Tuple[str, ...] = ()
 
 
 State = Dict[str, _Fresh]
@@ -566,8 +629,15 @@ class _Flow:
     """Must-analysis over statements: which variables hold a new, unflushed object."""
 
     def __init__(
-        self, *, construct: Optional[Construct], callee: Optional[Callee], on_test: OnTest, on_call: Optional[OnCall]
+        self,
+        *,
+        construct: Optional[Construct],
+        callee: Optional[Callee],
+        on_test: OnTest,
+        on_call: Optional[OnCall],
+        on_return: Optional[Callable[[Optional[cst.BaseExpression], State], None]] = None,
     ) -> None:
+        self.on_return = on_return
         self.construct = construct
         self.callee = callee
         self.on_test = on_test
@@ -660,6 +730,8 @@ class _Flow:
             state = self.expr(small.value, state)
             return self.bind(small.target, None, state)
         if isinstance(small, cst.Return):
+            if self.on_return is not None and not self.silent:
+                self.on_return(small.value, state)
             if small.value is not None:
                 self.expr(small.value, state)
             return None
@@ -1185,11 +1257,12 @@ class UnflushedPrimaryKeyCheck(Rule):
         self._local = local
         self._module_name = module_name
         self._local_types: Dict[str, str] = {}
+        self._owner: Optional[str] = None
         self._models = _Models(facts, project)
         self._qualify = _Qualifier(original_node, module_name, self.ctx.imports)
         if not any(self._is_model(name) for name in self._callees):
             return
-        add_summaries(original_node, local)
+        add_summaries(original_node, local, self._qualify)
         self._analyse(original_node.body, None)
         for node, owner in self._functions:
             self._analyse(node.body, owner)
@@ -1198,6 +1271,7 @@ class UnflushedPrimaryKeyCheck(Rule):
 
     def _analyse(self, body: Union[cst.BaseSuite, Sequence[cst.BaseStatement]], owner: Optional[str]) -> None:
         self._local_types = self._types_in(body)
+        self._owner = owner
         flow = _Flow(
             construct=self._construct,
             callee=lambda call: self._callee(call, owner),
@@ -1231,29 +1305,24 @@ class UnflushedPrimaryKeyCheck(Rule):
         return types
 
     def _construct(self, value: cst.BaseExpression) -> Optional[_Fresh]:
+        """A new model object: ``Model(...)`` without a key, or a project factory that returns one."""
         if not isinstance(value, cst.Call):
             return None
-        qual = self._qualify(value.func)
-        if qual is None:
-            return None
-        info = self._models.model(qual)
-        if info is None or info.preset:
-            return None
-        for arg in value.args:
-            if arg.star == "**":
-                if not isinstance(arg.value, cst.Dict):
+        built = _candidate(value, self._qualify)
+        if built is not None:
+            info = self._models.model(built.model)
+            if info is not None:
+                if info.preset or set(built.keywords) & info.pk:
                     return None
-                for element in arg.value.elements:
-                    if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
-                        return None
-                    if element.key.evaluated_value in info.pk:
-                        return None
-            elif arg.keyword is None:
-                return None  # positional values (Django fills fields in order, the key first)
-            elif arg.keyword.value in info.pk and not is_none(arg.value):
-                return None
-        model = dotted_name(value.func) or qual
-        return _Fresh(model=model, pk=info.pk, origin=value)
+                return _Fresh(model=dotted_name(value.func) or built.model, pk=info.pk, origin=value)
+        target = self._callee(value, self._owner)
+        if target is None or target[1].returns is None:
+            return None
+        model, keywords = target[1].returns
+        info = self._models.model(model)
+        if info is None or info.preset or set(keywords) & info.pk:
+            return None
+        return _Fresh(model=model.rsplit(".", 1)[-1], pk=info.pk, origin=value)
 
     def _callee(self, call: cst.Call, owner: Optional[str]) -> Optional[Tuple[str, FunctionFacts]]:
         func = call.func
