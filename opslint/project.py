@@ -1113,6 +1113,8 @@ class ProjectIndex:
         self._canon: Dict[str, str] = {}
         self._splits: Dict[str, Tuple[Optional[ModuleSummary], List[str]]] = {}
         self._ancestors: Dict[str, List[str]] = {}
+        #: path -> (span held by a derived result -> span now), see ``_swap``.
+        self._remaps: Dict[str, Dict[Span, Span]] = {}
         self.checked_at = 0.0
         self.build_seconds = 0.0
         #: Set by the runner: a run lints one snapshot, so no disk re-checks.
@@ -1179,9 +1181,44 @@ class ProjectIndex:
         if name is not None:
             mod_name = name
         summary = summarise(absolute, text, mod_name, package, is_package, self.root, self.fact_rules)
+        old = self.modules.get(name) if name is not None else None
+        if old is not None and summary.name == old.name and _shape(old) == _shape(summary):
+            self._swap(old, summary)
+            return
         if name is not None:
             self.modules.pop(name, None)
         self._add(summary, extra)
+
+    def _swap(self, old: ModuleSummary, new: ModuleSummary) -> None:
+        """Replace a module whose edit moved code but changed nothing the analyses read.
+
+        Derived results (call graph, rule memos) stay valid; only positions moved,
+        and ``current_span`` maps the positions they hold to the new ones.
+        """
+        remap = dict(zip(_spans(old), _spans(new)))
+        previous = self._remaps.get(new.path, {})
+        composed = {origin: remap.get(current, current) for origin, current in previous.items()}
+        for before, after in remap.items():
+            composed.setdefault(before, after)
+        self._remaps[new.path] = composed
+        self.modules[new.name] = new
+        self._memo.pop("fingerprint", None)
+        derived = self._derived
+        if derived is not None:
+            for qualname, fn in new.functions.items():
+                before_fn = old.functions.get(qualname)
+                derived.functions[qualname] = fn
+                if before_fn is None:
+                    continue
+                for before_site, site in zip(before_fn.calls, fn.calls):
+                    target = derived.targets.get(id(before_site))
+                    if target is not None:
+                        derived.targets[id(site)] = target
+
+    def current_span(self, path: str, span: Span) -> Span:
+        """Where a position recorded by an analysis is now (after buffer edits that kept the shape)."""
+        remap = self._remaps.get(os.path.abspath(path))
+        return remap.get(span, span) if remap else span
 
     def revalidate(self, force: bool = False) -> None:
         """Re-read files changed on disk since the build (for long-lived callers)."""
@@ -1240,6 +1277,7 @@ class ProjectIndex:
         return heads
 
     def _invalidate(self) -> None:
+        self._remaps.clear()
         self._derived = None
         self._memo.clear()
         self._canon.clear()
@@ -1649,6 +1687,65 @@ class _Derived:
                     continue
                 self.targets[id(site)] = target
                 self.callers.setdefault(target, []).append((fn.qualname, site))
+
+
+def _shape(summary: ModuleSummary) -> Any:
+    """Everything of a summary but positions (see ``ProjectIndex._swap``)."""
+    functions = tuple(
+        (
+            q,
+            f.class_qualname,
+            f.params,
+            tuple((d.name, d.is_call, d.args, d.kwargs) for d in f.decorators),
+            f.kind,
+            f.is_async,
+            tuple(
+                (
+                    c.callee,
+                    c.raw,
+                    c.args,
+                    c.kwargs,
+                    c.with_items,
+                    c.neg_guards,
+                    c.pos_guards,
+                    c.in_finally,
+                    c.with_texts,
+                )
+                for c in f.calls
+            ),
+        )
+        for q, f in sorted(summary.functions.items())
+    )
+    classes = tuple(
+        (q, c.bases, c.methods, c.attr_types, tuple((d.name, d.is_call, d.args, d.kwargs) for d in c.decorators))
+        for q, c in sorted(summary.classes.items())
+    )
+    assignments = tuple((a.target, a.strings, a.names) for a in summary.assignments)
+    return (
+        sorted(summary.aliases.items()),
+        sorted(summary.defs.items()),
+        sorted(summary.var_types.items()),
+        summary.star_imports,
+        summary.error,
+        functions,
+        classes,
+        assignments,
+        repr(sorted(summary.facts.items())),
+    )
+
+
+def _spans(summary: ModuleSummary) -> List[Span]:
+    """Every position a summary holds, in a deterministic order (parallel to ``_shape``)."""
+    out: List[Span] = []
+    for _, fn in sorted(summary.functions.items()):
+        out.append(fn.span)
+        out.extend(d.span for d in fn.decorators)
+        out.extend(c.span for c in fn.calls)
+    for _, cls in sorted(summary.classes.items()):
+        out.append(cls.span)
+        out.extend(d.span for d in cls.decorators)
+    out.extend(a.span for a in summary.assignments)
+    return out
 
 
 def _renamed(summary: ModuleSummary, name: str) -> ModuleSummary:

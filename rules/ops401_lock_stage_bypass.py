@@ -152,7 +152,8 @@ class LockStageBypass(Rule):
         project = ctx.project
         if isinstance(project, ProjectIndex):
             for bypass in analyse(project, options).by_path.get(os.path.abspath(ctx.path), ()):
-                self._todo.setdefault((bypass.span.line, bypass.span.column), bypass)
+                span = project.current_span(bypass.path, bypass.span)
+                self._todo.setdefault((span.line, span.column), bypass)
 
     def _check(self, node: cst.CSTNode) -> None:
         if not self._todo:
@@ -176,21 +177,21 @@ class LockStageBypass(Rule):
         assert isinstance(project, ProjectIndex)
         entry = bypass.entry
         entry_text = f"{entry.kind} `{_short(entry.function)}`"
+
+        def where(path: str, span: Span, message: str) -> Related:
+            return Related(self._display(path), project.current_span(path, span), message)
+
         related: List[Related] = [
-            Related(
-                self._display(bypass.lock.path), bypass.lock.span, f"the lock is taken here: {bypass.lock.description}"
-            ),
-            Related(
-                self._display(bypass.locked_path),
+            where(bypass.lock.path, bypass.lock.span, f"the lock is taken here: {bypass.lock.description}"),
+            where(
+                bypass.locked_path,
                 bypass.locked_site.span,
                 f"`{_short(bypass.locked_caller)}` calls `{_short(bypass.callee)}` while holding the lock",
             ),
-            Related(self._display(entry.path), entry.span, f"scheduled entry point: {entry_text}"),
+            where(entry.path, entry.span, f"scheduled entry point: {entry_text}"),
         ]
         for path, site, caller, callee in bypass.hops[:_MAX_HOPS]:
-            related.append(
-                Related(self._display(path), site.span, f"`{_short(caller)}` calls `{_short(callee)}` without the lock")
-            )
+            related.append(where(path, site.span, f"`{_short(caller)}` calls `{_short(callee)}` without the lock"))
         fix = PendingFix.suggestion(
             f"Take the same lock on this path (go through `{_short(bypass.locked_caller)}`), "
             f"or move the acquire into `{_short(bypass.callee)}` so no caller can skip it"

@@ -471,3 +471,30 @@ def test_standard_library_packages_index_without_error() -> None:
     from opslint.rules.ops401_lock_stage_bypass import LockStageBypass, analyse
 
     assert not analyse(index, LockStageBypass.Options()).by_path
+
+
+def test_edits_that_only_move_code_keep_the_analysis(tmp_path: Path) -> None:
+    """A fix loop or an editor shifting lines must not recompute the project analysis."""
+    from opslint.rules.ops401_lock_stage_bypass import LockStageBypass, analyse
+
+    folder = os.path.join(FIXTURES, "incident_naver_import")
+    job = os.path.join(folder, "reports", "jobs", "auto_update.py")
+    with open(job, encoding="utf-8") as handle:
+        text = handle.read()
+    settings = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder).for_path(job)
+    linter = Linter(strict=True, cwd=folder)
+    (before,) = linter.lint_text(text, job, settings).findings
+    index = project.index_for(job)
+    analysis = analyse(index, LockStageBypass.Options())
+    moved = text.replace('"""The 05:00', '# scheduled by ops\n\n"""The 05:00', 1)
+    (after,) = linter.lint_text(moved, job, settings).findings
+    assert analyse(index, LockStageBypass.Options()) is analysis
+    assert after.span.line == before.span.line + 2
+    entry = [r for r in after.related if r.message.startswith("scheduled entry point")][0]
+    assert entry.span.line == 13
+    # A real change (the job now goes through the stage) is seen at once.
+    fixed = moved.replace("import_raw_data(raw, entry)  # expect: OPS401", "start_import(raw)").replace(
+        "import import_raw_data", "import import_raw_data, start_import"
+    )
+    assert not linter.lint_text(fixed, job, settings).findings
+    assert len(linter.lint_text(text, job, settings).findings) == 1
