@@ -374,7 +374,9 @@ class ClientTracker:
     """
 
     resolve: Resolver
-    bindings: Dict[Key, List[Optional[Client]]] = field(default_factory=dict)
+    #: A binding is a client, None (something else), or the name of a module-level
+    #: function whose result was bound (``session = make_session()``), judged at the end.
+    bindings: Dict[Key, List[Union[Client, str, None]]] = field(default_factory=dict)
     #: Sessions made safe by a custom adapter ``mount`` or a patched ``request``.
     configured: Set[Key] = field(default_factory=set)
     #: Local classes that derive from a client type without overriding its request methods.
@@ -382,6 +384,11 @@ class ClientTracker:
     _pending_hooks: List[Tuple[cst.BaseExpression, Where]] = field(default_factory=list)
     _pending_properties: List[Tuple[cst.ClassDef, cst.FunctionDef, Where]] = field(default_factory=list)
     _global_names: Dict[int, FrozenSet[str]] = field(default_factory=dict)
+    #: Module-level functions by name, with their inside view (for ``make_session()``).
+    functions: Dict[str, List[Tuple[cst.FunctionDef, Where]]] = field(default_factory=dict)
+    _factory_memo: Dict[str, Optional[Client]] = field(default_factory=dict)
+    #: Names bound to a plain ``HTTPAdapter(...)`` (mounting one adds no timeout).
+    plain_adapters: Set[Key] = field(default_factory=set)
     #: Classes of the file by name (``Api.session.get`` reads a class attribute).
     classes: Dict[str, List[cst.ClassDef]] = field(default_factory=dict)
 
@@ -436,7 +443,7 @@ class ClientTracker:
                 return Client(kind, None, qualified)
         return None
 
-    def bind(self, target: cst.BaseExpression, client: Optional[Client], at: Where) -> None:
+    def bind(self, target: cst.BaseExpression, client: Union[Client, str, None], at: Where) -> None:
         key = self._key(target, at, binding=True)
         if (
             key is not None
@@ -462,7 +469,14 @@ class ClientTracker:
         return cached
 
     def on_property(self, func: cst.FunctionDef, at: Where) -> None:
-        """``@property def session(self): ... return self._session``: ``self.session`` is that client."""
+        """``@property def session(self): ... return self._session``: ``self.session`` is that client.
+
+        Module-level functions are recorded too: ``make_session()`` may return a client.
+        """
+        if at.body_class is None and len(at.scopes) == 1:
+            self.functions.setdefault(func.name.value, []).append(
+                (func, Where((*at.scopes, func), None, None, func, None))
+            )
         if at.body_class is None:
             return
         names = {self.resolve(d.decorator) or dotted_text(d.decorator) for d in func.decorators}
@@ -477,10 +491,18 @@ class ClientTracker:
     def on_assign(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression, at: Where) -> None:
         if isinstance(value, cst.Name) and value.value == "None":
             return
-        client = self.client_of_value(value)
+        if isinstance(value, cst.Call) and self.resolve(value.func) in PLAIN_ADAPTERS and at.scopes:
+            # ``adapter = HTTPAdapter(max_retries=retry)``, mounted below: retries, no timeout.
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    self.plain_adapters.add((id(at.scopes[-1]), target.value))
+        client: Union[Client, str, None] = self.client_of_value(value)
         if client is None and isinstance(value, (cst.Name, cst.Attribute)):
             # ``self.session = session`` where ``session: requests.Session``.
             client = self.client(value, at)
+        if client is None and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            if self.resolve(value.func) is None and value.func.value not in self.local_types:
+                client = value.func.value
         for target in targets:
             if isinstance(target, (cst.Tuple, cst.List)):
                 for element in target.elements:
@@ -527,11 +549,20 @@ class ClientTracker:
         adapter = call.args[1].value
         if isinstance(adapter, cst.Call) and self.resolve(adapter.func) in PLAIN_ADAPTERS:
             return
+        if isinstance(adapter, cst.Name) and any(
+            (id(scope), adapter.value) in self.plain_adapters for scope in at.scopes
+        ):
+            return
         self._pending_hooks.append((func.value, at))
 
     # -- asking ----------------------------------------------------------------
 
     def finish(self) -> None:
+        for receiver, at in self._pending_hooks:
+            key = self._lookup_key(receiver, at)
+            if key is not None:
+                self.configured.add(key)
+        self._pending_hooks.clear()
         for cls, func, inside in self._pending_properties:
             returns = [r.value for r in m.findall(func.body, m.Return()) if isinstance(r, cst.Return)]
             values = [v for v in returns if v is not None and not (isinstance(v, cst.Name) and v.value == "None")]
@@ -539,20 +570,18 @@ class ClientTracker:
             if clients and all(c is not None for c in clients):
                 self.bindings.setdefault((id(cls), "self." + func.name.value), []).extend(clients)
         self._pending_properties.clear()
-        for receiver, at in self._pending_hooks:
-            key = self._lookup_key(receiver, at)
-            if key is not None:
-                self.configured.add(key)
-        self._pending_hooks.clear()
 
     def client(self, receiver: cst.BaseExpression, at: Where) -> Optional[Client]:
         """The client a receiver expression names, when every binding agrees."""
         if isinstance(receiver, cst.Call):
-            return self.client_of_value(receiver)
+            made = self.client_of_value(receiver)
+            if made is None and isinstance(receiver.func, cst.Name) and self.resolve(receiver.func) is None:
+                made = self.factory_client(receiver.func.value)
+            return made
         key = self._lookup_key(receiver, at)
         if key is None or key in self.configured:
             return None
-        values = self.bindings[key]
+        values = [self.factory_client(v) if isinstance(v, str) else v for v in self.bindings[key]]
         clients = [v for v in values if v is not None]
         if len(clients) != len(values) or not clients:
             return None
@@ -566,6 +595,39 @@ class ClientTracker:
         elif any(timeout_known):
             merged = True
         return Client(clients[0].kind, merged, clients[0].label)
+
+    def factory_client(self, name: str) -> Optional[Client]:
+        """The client a module-level function returns on every path (``def make_session()``).
+
+        None when a returned session is configured (a custom adapter, a patched
+        ``request``), when any return is something else, or for recursion.
+        """
+        if name in self._factory_memo:
+            return self._factory_memo[name]
+        self._factory_memo[name] = None
+        defs = self.functions.get(name)
+        if not defs or len(defs) != 1:
+            return None
+        func, inside = defs[0]
+        returns = [r.value for r in m.findall(func.body, m.Return()) if isinstance(r, cst.Return)]
+        if not returns or any(v is None for v in returns):
+            return None
+        found: List[Client] = []
+        for value in returns:
+            assert value is not None
+            made = self.client_of_value(value) or self.client(value, inside)
+            if made is None:
+                return None
+            found.append(made)
+        if len({c.kind.label for c in found}) != 1:
+            return None
+        result = Client(
+            found[0].kind,
+            None if any(c.timeout_set is None for c in found) else any(c.timeout_set for c in found),
+            found[0].label,
+        )
+        self._factory_memo[name] = result
+        return result
 
     # -- keys --------------------------------------------------------------------
 
