@@ -749,7 +749,11 @@ LOOKUP_METHODS: FrozenSet[str] = frozenset(
 #: Keywords that give a default to whatever the call reads or accepts.
 DEFAULT_KEYWORDS: FrozenSet[str] = frozenset({"default", "fallback", "default_value", "defaultValue", "missing"})
 #: Callees whose every argument is a default of a command-line option.
-CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset({"set_defaults", "Option", "Argument", "Field"})
+CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset({"set_defaults", "Option", "Argument", "Field", "Env"})
+#: Plain class-field declarations: their ``default=`` is a hardcoded value, not configuration.
+PLAIN_FIELD_CALLEES: FrozenSet[str] = frozenset(
+    {"dataclasses.field", "attr.ib", "attr.attrib", "attrs.field", "attr.field"}
+)
 #: Base classes whose fields read the environment (pydantic settings and friends).
 SETTINGS_BASES: FrozenSet[str] = frozenset({"BaseSettings", "Settings", "AppSettings", "EnvSettings", "GoodConf"})
 #: Names that mark an HTTP(S) proxy address (``http://`` is the proxy's normal scheme).
@@ -1148,6 +1152,8 @@ def is_lookup_call(rule: Rule, call: cst.Call) -> bool:
 def lookup_default_args(rule: Rule, call: cst.Call) -> List[cst.BaseExpression]:
     """The expressions a call uses as defaults of configurable values."""
     out: List[cst.BaseExpression] = []
+    if rule.qualified_name(call.func) in PLAIN_FIELD_CALLEES:
+        return out
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in DEFAULT_KEYWORDS:
             out.append(arg.value)
@@ -1224,6 +1230,8 @@ class UrlUse:
     in_concat: bool = False
     #: In a list/tuple/set of URLs.
     in_collection: bool = False
+    #: The module/class-level name of the table (dict, list) holding the URL.
+    container: Optional[str] = None
     #: ``constant`` is a class attribute.
     class_level: bool = False
     #: Can be replaced by an expression (not a pattern, annotation, etc.).
@@ -1330,7 +1338,7 @@ def _context(rule: Rule, use: UrlUse) -> None:  # noqa: C901 - one walk, many sm
                 return
         elif isinstance(parent, cst.Arg):
             direct = False
-            if parent.keyword is not None and use.name is None:
+            if parent.keyword is not None and use.name is None and parent.keyword.value not in DEFAULT_KEYWORDS:
                 use.name = parent.keyword.value
         elif isinstance(parent, cst.Call):
             direct = False
@@ -1446,7 +1454,7 @@ def _call_context(rule: Rule, use: UrlUse, call: cst.Call, child: cst.CSTNode, d
     if keyword is not None:
         if set(name_tokens(keyword)) & PROXY_NAME_TOKENS:
             use.proxy = True
-        if keyword in DEFAULT_KEYWORDS:
+        if keyword in DEFAULT_KEYWORDS and qualified not in PLAIN_FIELD_CALLEES:
             use.configured = True
     if last in CONFIG_DEFAULT_CALLS or any(child.value is d for d in lookup_default_args(rule, call)):
         use.configured = True
@@ -1500,6 +1508,8 @@ def _assignment_context(
     ):
         use.constant = targets[0].value
         use.class_level = isinstance(scope, cst.ClassDef)
+    elif isinstance(scope, (cst.Module, cst.ClassDef)) and len(targets) == 1 and isinstance(targets[0], cst.Name):
+        use.container = targets[0].value
 
 
 def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
@@ -1568,6 +1578,8 @@ def defaulted_names(rule: Rule, node: cst.CSTNode) -> List[str]:
             exprs.append(node.body)
     out: List[str] = []
     for expr in exprs:
+        while isinstance(expr, cst.Subscript):
+            expr = expr.value  # ``DEFAULTS["api"]``: the whole table is a fallback
         if isinstance(expr, cst.Name):
             out.append(expr.value)
         elif isinstance(expr, cst.Attribute):
@@ -1799,6 +1811,8 @@ class UrlRule(Rule):
                 self.emit(use, original_node)
 
     def _constant_is_fine(self, use: UrlUse) -> bool:
+        if self.lookup_defaults_configure and use.container is not None and use.container in self._defaulted:
+            return True
         name = use.constant
         if name is None:
             return False
