@@ -821,6 +821,8 @@ class _FunctionCheck:
         if method not in ("update", "create", "update_or_create", "get_or_create"):
             return False
         filters = dict(read.fields)
+        if method == "create" and self._creates_lock_row(func, call, read):
+            return True
         guarded = dict(self._filter_fields(func.value)) if method == "update" else {}
         for arg in call.args:
             if arg.keyword is None:
@@ -848,6 +850,26 @@ class _FunctionCheck:
                     return True
                 if _locks.is_orm_flag_field(name) and name not in _locks.STATUS_FIELDS:
                     return True
+        return False
+
+    def _creates_lock_row(self, func: cst.Attribute, call: cst.Call, read: _Read) -> bool:
+        """``if not JobLock.objects.filter(name=n).exists(): JobLock.objects.create(name=n)``."""
+        model = read.receiver.split(".objects", 1)[0] if ".objects" in read.receiver else ""
+        if not model or self.rule.text(func.value) != f"{model}.objects" or not _locks.lockish_text(model):
+            return False
+        created = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+        if not {name for name, _ in read.fields} <= created:
+            return False
+        return not self._unique_in_file(model.rsplit(".", 1)[-1], [name for name, _ in read.fields])
+
+    def _unique_in_file(self, model: str, fields: Sequence[str]) -> bool:
+        """Whether this file declares the model with a unique field/constraint (then create() is a claim)."""
+        for stmt in self.rule.ctx.module.body:
+            if isinstance(stmt, cst.ClassDef) and stmt.name.value == model:
+                code = self.rule.edits.code(stmt)
+                if "unique_together" in code or "UniqueConstraint" in code or "primary_key=True" in code:
+                    return True
+                return any(f"{field} =" in code and "unique=True" in code for field in fields)
         return False
 
     def _file_write(self, call: cst.Call, read: _Read) -> bool:
