@@ -11,7 +11,6 @@ import libcst as cst
 import libcst.matchers as m
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
-from opslint.rules.ops502_missing_timeout import keyword_insertion
 
 from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule, keyword
 
@@ -231,11 +230,6 @@ class UnencodedQueryString(Rule):
         """
         values = self._bindings_in_function(name, at, allow_augment=True)
         return values or []
-
-    def _local_value(self, name: str, at: Where) -> Optional[cst.BaseExpression]:
-        """The value of ``name = <expr>`` when it is the name's only binding in the scope."""
-        values = self._bindings_in_function(name, at, allow_augment=False)
-        return values[0] if values else None
 
     def _bindings_in_function(self, name: str, at: Where, *, allow_augment: bool) -> Optional[List[cst.BaseExpression]]:
         scope = at.function
@@ -524,7 +518,7 @@ class UnencodedQueryString(Rule):
         if all(a.keyword is not None or a.star == "**" for a in call.args[index + 1 :]):
             # Only keywords follow the URL: put `params=` right after it.
             return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
-        edits: List[NodeEdit] = [self.edits.replace(url, base), *keyword_insertion(self, call, params)]
+        edits: List[NodeEdit] = [self.edits.replace(url, base), *_net.keyword_insertion(self, call, params)]
         return PendingFix.safe(title, *edits)
 
     def _render_base(self, url: cst.FormattedString, parts: List[cst.BaseFormattedStringContent]) -> str:
