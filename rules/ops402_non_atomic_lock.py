@@ -100,7 +100,8 @@ class NonAtomicLock(Rule):
     a lock file tested with `os.path.exists` and then created.  Code that
     locks the rows (`select_for_update`, `with_for_update`), uses a redis
     transaction, script or `Lock`, or runs under a lock is not flagged; nor
-    are caches (the value stored is the data, not a flag).
+    are caches (the value stored is the data, not a flag), counters or rate
+    limits.  Test modules are not checked.
 
     ## Why it matters
     In incident 002 the "is the shared API key in use?" check and the "mark it

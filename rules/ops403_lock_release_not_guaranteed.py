@@ -109,7 +109,11 @@ class LockReleaseNotGuaranteed(Rule):
 
     Semaphores, bounded semaphores and rate limiters used as throttles are not
     locks and are not checked; neither is an `acquire()` whose release lives in
-    another method (`__enter__`/`__exit__`) or a callback.
+    another method (`__enter__`/`__exit__`) or a callback.  Project helpers
+    named as a pair (`acquire_api_key_lock()` / `release_api_key_lock()`,
+    `_acquireLock()` / `_releaseLock()`) are recognised without configuration.
+    Test modules are not checked (a test that fails does not keep a queue
+    waiting).
 
     ## Why it matters
     In incident 002 a shared API key was guarded by a hand-made lock: acquire,
