@@ -663,6 +663,26 @@ class ClientTracker:
         found = self._key(receiver, at, binding=False)
         if found is not None and found in self.bindings:
             return found
+        if found is not None and isinstance(receiver, cst.Attribute) and at.cls is not None:
+            # ``self.session`` set in the ``__init__`` of a base class defined in this file.
+            return self._inherited_key(at.cls, found[1], depth=0)
+        return None
+
+    def _inherited_key(self, cls: cst.ClassDef, attr: str, depth: int) -> Optional[Key]:
+        if depth > 5:
+            return None
+        for base in cls.bases:
+            if not isinstance(base.value, cst.Name):
+                continue
+            named = self.classes.get(base.value.value)
+            if named is None or len(named) != 1:
+                continue
+            key = (id(named[0]), attr)
+            if key in self.bindings:
+                return key
+            deeper = self._inherited_key(named[0], attr, depth + 1)
+            if deeper is not None:
+                return deeper
         return None
 
 
