@@ -111,12 +111,21 @@ class SleepInsteadOfDrain(ExitFactsRule):
                 # A helper whose last statement is the sleep, itself called last by an entry point.
                 self._through_helper(facts, rec, found, entries)
                 continue
-            if found is None:
+            if found is None or not self._ends_process(facts, found, entries):
                 continue
             scope: Optional[Scope] = found.node if isinstance(found.node, cst.FunctionDef) else None
             pending = _pending(facts, rec, scope)
             if pending:
                 self._report(rec, found, scope, pending)
+
+    def _ends_process(self, facts: ExitFacts, entry: EntryPoint, entries: Sequence[EntryPoint]) -> bool:
+        """A main-block callee ends the process only if the block does nothing more after calling it."""
+        if entry.kind is not EntryKind.MAIN_CALLEE or not isinstance(entry.node, cst.FunctionDef):
+            return True
+        sites = facts.call_sites(entry.node)
+        return not sites or any(
+            isinstance(_tail_of_entry(self, site.stack[:-2], entries), EntryPoint) for site in sites
+        )
 
     def _through_helper(
         self, facts: ExitFacts, rec: CallRec, helper: cst.FunctionDef, entries: Sequence[EntryPoint]
