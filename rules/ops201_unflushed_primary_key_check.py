@@ -523,6 +523,42 @@ class _Models:
         return None
 
 
+def _project_models(project: Any, code: str) -> _Models:
+    """The project's model resolver, computed once per index state."""
+
+    def build() -> _Models:
+        facts = {k: v for k, v in project.facts(code).items() if isinstance(v, ModuleFacts)}
+        return _Models(facts, project)
+
+    models: _Models = project.memo(("OPS201", "models"), build)
+    return models
+
+
+def _provides_models(project: Any, models: _Models, target: str) -> bool:
+    """Whether an imported name is a model class, a factory returning one, or a module with models."""
+
+    def compute() -> bool:
+        if models.model(target) is not None:
+            return True
+        split = models._split(target)
+        if split is not None:
+            holder, rest = split
+            if rest in holder.roots or rest in holder.namespaces or rest in holder.registries:
+                return True
+            function = holder.functions.get(rest)
+            if function is not None and function.returns is not None:
+                return models.model(function.returns[0]) is not None
+        module = models.module(target)
+        if module is None:
+            return False
+        if module.models:
+            return True
+        return any(models.model(f"{target}.{name}") is not None for name in module.classes)
+
+    answer: bool = project.memo(("OPS201", "provides", target), compute)
+    return answer
+
+
 # ---------------------------------------------------------------------------
 # The flow analysis of one function body
 # ---------------------------------------------------------------------------
@@ -1213,17 +1249,14 @@ class UnflushedPrimaryKeyCheck(Rule):
 
     @classmethod
     def project_relevant(cls, project: Any, path: str, options: Any = None) -> bool:
-        """Files that import from the project may build its models without naming an ORM."""
+        """Files that import a project model (or a project factory of one, or a module holding
+        models) may build it without naming an ORM."""
         name = project.module_of(path)
         summary = project.summary(name) if name is not None else None
         if summary is None:
             return False
-        for target in summary.aliases.values():
-            parts = target.split(".")
-            for cut in range(len(parts), 0, -1):
-                if project.summary(".".join(parts[:cut])) is not None:
-                    return True
-        return False
+        models = _project_models(project, cls.code)
+        return any(_provides_models(project, models, target) for target in summary.aliases.values())
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
