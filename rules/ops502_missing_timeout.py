@@ -167,10 +167,10 @@ class MissingTimeout(Rule):
     `requests.get(url, **kw)` even when `kw` carries a timeout, and offers no
     fix. Every S113 finding (except that `**kw` case, and test modules that fake
     HTTP) is also an OPS502 finding, so enabling both only duplicates those
-    lines. pylint `W3101`
-    (missing-timeout) infers the `requests` functions and session methods it
-    can type, but not urllib, the standard library clients, httpx, aiohttp or
-    gRPC, and has no fix.
+    lines. pylint `W3101` (missing-timeout) checks, by inference, the calls
+    named in its `timeout-methods` option (by default the `requests.api`
+    functions, which `requests.get` is): not session methods, urllib, the
+    standard library clients, httpx, aiohttp or gRPC, and it has no fix.
     """
 
     code = "OPS502"
