@@ -361,7 +361,7 @@ def annotation_names(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
         if isinstance(text, str):
             try:
                 parsed = cst.parse_expression(text.strip())
-            except (cst.ParserSyntaxError, ValueError):
+            except Exception:  # noqa: BLE001 - any unparsable string annotation is ignored
                 parsed = None
             if parsed is not None:
                 out.extend(annotation_names(parsed))
