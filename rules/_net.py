@@ -78,6 +78,7 @@ CALLS["urllib3.poolmanager.PoolManager"] = NetCall(NONE_ONLY)
 CALLS["urllib3.ProxyManager"] = NetCall(NONE_ONLY)
 CALLS["urllib3.HTTPConnectionPool"] = NetCall(NONE_ONLY, 2)
 CALLS["urllib3.HTTPSConnectionPool"] = NetCall(NONE_ONLY, 2)
+# ``aiohttp.request(..., timeout=None)`` hands None to ``ClientSession``, where it means the default.
 CALLS["aiohttp.request"] = NetCall(NEVER, None, 1)
 CALLS["http.client.HTTPConnection"] = NetCall(FOREVER, 2, why=_SOCKET_DEFAULT, skip_in_tests=True)
 # 3.11: (host, port, key_file, cert_file, timeout, ...); 3.12: keyword-only.
@@ -147,11 +148,11 @@ _HTTPX_METHODS: Dict[str, NetCall] = {verb: _HTTPX_VERB for verb in _HTTP_VERBS}
 _HTTPX_METHODS["request"] = _HTTPX_REQUEST
 _HTTPX_METHODS["stream"] = _HTTPX_REQUEST
 
-# aiohttp: an explicit ``timeout=None`` on a request means "the session's timeout" in current
-# releases (``if timeout is sentinel or timeout is None: real_timeout = self._timeout``; 2.x
-# disabled the timeout instead), so only the URL matters here.
-_AIOHTTP_METHODS: Dict[str, NetCall] = {verb: NetCall(NEVER, None, 0) for verb in _HTTP_VERBS}
-_AIOHTTP_METHODS["request"] = NetCall(NEVER, None, 1)
+# aiohttp 3.14 (``ClientSession._request``): ``timeout=None`` on a request becomes
+# ``ClientTimeout(total=None)``, no bound at all; an omitted timeout is the session's
+# (300 s total by default).  ``ClientSession(timeout=None)`` means the default.
+_AIOHTTP_METHODS: Dict[str, NetCall] = {verb: NetCall(NONE_ONLY, None, 0) for verb in _HTTP_VERBS}
+_AIOHTTP_METHODS["request"] = NetCall(NONE_ONLY, None, 1)
 _AIOHTTP_METHODS["ws_connect"] = NetCall(NEVER, None, 0)
 
 _POOL_METHODS: Dict[str, NetCall] = {

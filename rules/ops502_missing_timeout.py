@@ -107,7 +107,8 @@ class MissingTimeout(Rule):
     disabled: `requests` functions and `requests.Session` methods (sessions
     stored in locals, module globals, `self` attributes, `with` blocks or
     annotated parameters) and `urllib.request.urlopen` without `timeout`;
-    `timeout=None` on httpx calls and clients, `httpx.Timeout(None)`,
+    `timeout=None` on httpx calls and clients and on aiohttp requests,
+    `httpx.Timeout(None)`,
     `aiohttp.ClientTimeout` without a total or read bound, urllib3 pools and
     requests without a timeout; `http.client`, `smtplib`, `ftplib`, `poplib`,
     `imaplib` and `socket.create_connection` without timeout;
@@ -122,8 +123,9 @@ class MissingTimeout(Rule):
     standard library and gRPC clients (fakes and local servers) and modules
     that fake HTTP (`responses`, `requests_mock`, `unittest.mock`...) are not
     reported. gRPC server streams (`for reply in stub.Watch(...)`) are meant to
-    stay open and are not reported. aiohttp's `timeout=None` on a request is
-    not reported: in current aiohttp (3.14 read) it means "the session's timeout".
+    stay open and are not reported. For aiohttp, `timeout=None` on a request
+    disables every bound (aiohttp 3.14 read), while `ClientSession(timeout=None)`
+    means the default (300 s) and is not reported.
 
     ## Why it matters
     `requests` and the standard library have no default timeout: the socket
