@@ -312,6 +312,8 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         drains=(_d("shutdown", reusable=False), _d("flush", blocks=False)),
         exit_hook=ExitHook.DRAINS,
         buffer_note="batches events every 10 s in a background thread",
+        # ``for future in client.flush(): future.result()`` waits.
+        future_uses=True,
     ),
     BufferedSdk(
         key="sentry",
