@@ -255,6 +255,10 @@ class PathWalker(Generic[F]):
     def on_exit(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[F]) -> None:
         """An exit of the walked body (after ``finally``/``with`` blocks were applied)."""
 
+    def on_loop_head(self, loop: Union[cst.For, cst.While], state: FrozenSet[F]) -> FrozenSet[F]:
+        """Transfer for a loop's iterator / test (default: :meth:`on_node` on it)."""
+        return self.on_node(loop.iter if isinstance(loop, cst.For) else loop.test, state)
+
     def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
         """Whether the loop never ends by itself (override for endless iterators)."""
         return loops_forever(loop)
@@ -418,7 +422,7 @@ class PathWalker(Generic[F]):
         return join(body, other)
 
     def _loop(self, stmt: Union[cst.For, cst.While], state: FrozenSet[F]) -> State[F]:
-        head = self.on_node(stmt.iter if isinstance(stmt, cst.For) else stmt.test, state)
+        head = self.on_loop_head(stmt, state)
         frame: _Loop[F] = _Loop()
         self.frames.append(frame)
         try:

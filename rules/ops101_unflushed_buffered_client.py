@@ -111,6 +111,22 @@ class _Walker(PathWalker[Fact]):
             keys.add(key)
         return frozenset((k, "") for k in keys)
 
+    def on_loop_head(self, loop: Union[cst.For, cst.While], state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        state = super().on_loop_head(loop, state)
+        # ``for future in futures: future.result()`` waits for every send.
+        if isinstance(loop, cst.For) and isinstance(loop.target, cst.Name):
+            target = loop.target.value
+            for call in calls_in(loop.body):
+                func = call.func
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "result"
+                    and isinstance(func.value, cst.Name)
+                    and func.value.value == target
+                ):
+                    return frozenset(f for f in state if not self.rule.bindings[f[0]].sdk.future_uses)
+        return state
+
     def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
         if isinstance(loop, cst.For) and isinstance(loop.iter, cst.Name) and not has_break(loop):
             scope_id = id(self.env.func) if self.env.func is not None else 0
