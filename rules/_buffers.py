@@ -11,6 +11,8 @@ Public names (read by OPS101-OPS104; keep them stable):
 * :data:`CATALOG` - every built-in SDK, :func:`by_key` - one entry by key;
 * :func:`sdk_for_constructor`, :func:`sdk_for_module_call` - lookups by the
   qualified name of a call (as ``Rule.qualified_name`` returns it);
+* :func:`linked_sdk` - SDKs whose buffering object a call builds (``BufferedConsumer``);
+* :data:`ENDLESS_CONSUMERS` - consumers whose iteration is a server loop;
 * :data:`TOKENS` - prefilter tokens (module names);
 * :func:`user_sdks` - entries built from ``[tool.opslint.rules.OPS101] clients``.
 """
