@@ -465,6 +465,18 @@ class MissingTimeout(Rule):
             read = keyword(call, kw)
             if read is not None and not _net_is_none(read.value):
                 return
+            if read is not None and callee == "httpx.Timeout":
+                # httpx has no total: an explicit ``read=None`` leaves reads unbounded.
+                value = self._default()
+                fix = PendingFix.unsafe(f"Replace `None` with `{value}`", self.edits.replace(read.value, value))
+                self.report(
+                    call,
+                    fix=fix,
+                    callee=f"`{callee}`",
+                    problem="is given `read=None`",
+                    why="httpx has no total timeout, so a stalled server blocks reads forever",
+                )
+                return
         if callee != "httpx.Timeout" and len(positional) > 2 and not _net_is_none(positional[2].value):
             return  # aiohttp/urllib3: the third positional is the read bound
         value = self._default()
