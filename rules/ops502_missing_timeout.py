@@ -184,6 +184,8 @@ class MissingTimeout(Rule):
         "httpx",
         "aiohttp",
         "http.client",
+        "HTTPConnection",
+        "HTTPSConnection",
         "smtplib",
         "ftplib",
         "poplib",
