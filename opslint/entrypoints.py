@@ -373,7 +373,7 @@ def called_functions(
 # -- decorators ---------------------------------------------------------------------
 
 _CLI_PACKAGES = ("click", "typer", "asyncclick", "rich_click", "cloup")
-_CLI_DECORATORS = {"command", "group", "callback", "result_callback"}
+_CLI_DECORATORS = {"command", "group", "callback"}
 _CLI_FACTORIES = {f"{p}.{n}" for p in _CLI_PACKAGES for n in ("Typer", "Group", "group", "command", "Command")}
 _GCF_DECORATORS = {
     "functions_framework.http",

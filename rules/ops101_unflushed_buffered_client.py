@@ -533,8 +533,12 @@ class UnflushedBufferedClient(Rule):
         for function in self.functions.values():
             scopes.append((function, None, function))
             for dec in function.decorators:
-                if self.qualified_name(decorator_target(dec)) == "atexit.register":
+                target = decorator_target(dec)
+                if self.qualified_name(target) == "atexit.register":
                     out |= self._drained_in_body(function)
+                elif isinstance(target, cst.Attribute) and target.attr.value == "result_callback":
+                    # click runs it after every command of the group.
+                    self.callback_drained |= self._drained_in_body(function)
         for cls_name, methods in self.methods.items():
             for meth in methods.values():
                 scopes.append((meth, cls_name, meth))
