@@ -556,7 +556,7 @@ class _Analyser:
         queue: List[str] = []
         for qualname, found in sorted(entries.items()):
             start = self.functions.get(qualname)
-            if start is None or self.lock_decorated(start) is not None or qualname in self.tests:
+            if start is None or qualname in self.tests or self._lock_aware(start):
                 continue
             reached[qualname] = (found[0], ())
             queue.append(qualname)
@@ -571,7 +571,7 @@ class _Analyser:
                     continue
                 if states[site.index] is not None or self._is_acquire_function(target):
                     continue
-                if self.lock_decorated(self.functions[target]) is not None:
+                if self._lock_aware(self.functions[target]):
                     continue
                 reached[target] = (entry, (*hops, (self.paths[current], site, current, target)))
                 queue.append(target)
@@ -582,6 +582,8 @@ class _Analyser:
                 continue
             if _schedules.RELEASE_NAME.match(fn.name) or _schedules.ACQUIRE_NAME.match(fn.name):
                 continue
+            if any(_schedules.last_name(d.name) in ("contextmanager", "asynccontextmanager") for d in fn.decorators):
+                continue  # a resource helper (``with store.connect():``), not a stage
             if fn.name.startswith("__") and fn.name.endswith("__"):
                 continue  # constructors and protocol methods run under whatever lock their caller holds
             locked_sites = []
@@ -641,6 +643,12 @@ class _Analyser:
                 )
                 analysis.by_path.setdefault(self.paths[caller], []).append(bypass)
         return analysis
+
+    def _lock_aware(self, fn: FunctionSummary) -> bool:
+        """A function that takes a lock itself (for any of its calls) knows about locking:
+        a scheduled path through it did not skip the stage (double-checked locking,
+        ``if not ready(): with lock: ...``), so it is not followed."""
+        return self._acquires_inside(fn)
 
     def _imported_modules(self) -> Set[str]:
         """Modules some other module imports: their ``__main__`` block is a demo, not a batch script."""
