@@ -16,6 +16,8 @@ Kinds (:class:`EntryKind`):
 * ``DJANGO_COMMAND``: ``Command.handle`` of a Django management command;
 * ``SERVERLESS``: a Lambda / Cloud Functions / Chalice handler (the runtime
   freezes the process after it returns: atexit never helps);
+* ``PROCESS_TARGET``: a function passed as ``target=`` to ``multiprocessing.Process``
+  (a fork/forkserver child ends with ``os._exit``: atexit never runs);
 * ``SCRIPT``: module-level code of a run-once script without a main guard
   that calls a module function (``main()`` at the bottom of an ECS task), or
   a flat script (no definitions, top-level calls or loops).  Files named
@@ -52,6 +54,7 @@ class EntryKind(enum.Enum):
     DJANGO_COMMAND = "django-command"
     SERVERLESS = "serverless"
     SCRIPT = "script"
+    PROCESS_TARGET = "process-target"
 
 
 AnyFunction = cst.FunctionDef
@@ -81,8 +84,9 @@ class EntryPoint:
 
     @property
     def atexit_runs(self) -> bool:
-        """Whether interpreter-exit hooks (atexit, SDK exit drains) run after it on a normal end."""
-        return not self.serverless
+        """Whether interpreter-exit hooks (atexit, SDK exit drains) run after it on a normal end
+        (not in a serverless handler, not in a forked ``multiprocessing`` child)."""
+        return self.kind not in (EntryKind.SERVERLESS, EntryKind.PROCESS_TARGET)
 
     @property
     def is_function(self) -> bool:
@@ -117,6 +121,8 @@ class EntryPoint:
         qual = f"{self.class_name}.{self.name}" if self.class_name else self.name
         if self.kind is EntryKind.SERVERLESS:
             return f"handler `{qual}()`"
+        if self.kind is EntryKind.PROCESS_TARGET:
+            return f"process target `{qual}()`"
         return f"`{qual}()`"
 
 
@@ -482,6 +488,15 @@ def find_entry_points(
         reason = _serverless_reason(func, imports, config, facts, path, chalice_apps)
         if reason:
             add(EntryPoint(EntryKind.SERVERLESS, name, func, reason))
+    for name in _process_targets(module, imports, functions):
+        add(
+            EntryPoint(
+                EntryKind.PROCESS_TARGET,
+                name,
+                functions[name],
+                "`multiprocessing.Process` target (a forked child ends with os._exit)",
+            )
+        )
     cli_objects = _module_objects(module, imports, _CLI_FACTORIES)
     for func in functions.values():
         for dec in func.decorators:
@@ -529,6 +544,37 @@ def find_entry_points(
     if not blocks and _is_run_once_script(module, functions, path):
         add(EntryPoint(EntryKind.SCRIPT, "<script>", module, "module code of a run-once script"))
     return [found[k] for k in order]
+
+
+_PROCESS_CLASSES = {
+    "multiprocessing.Process",
+    "multiprocessing.context.Process",
+    "multiprocessing.process.BaseProcess",
+    "billiard.Process",
+}
+
+
+def _process_targets(module: cst.Module, imports: ImportTable, functions: Mapping[str, cst.FunctionDef]) -> List[str]:
+    """Module functions passed as ``target=`` to ``multiprocessing.Process``."""
+    out: List[str] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            qual = imports.resolve(func)
+            is_process = qual in _PROCESS_CLASSES or (
+                isinstance(func, cst.Attribute) and func.attr.value == "Process" and qual is None
+            )
+            if not is_process:
+                return
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value == "target" and isinstance(arg.value, cst.Name):
+                    name = arg.value.value
+                    if name in functions and name not in out:
+                        out.append(name)
+
+    module.visit(_V())
+    return out
 
 
 def _serverless_reason(

@@ -950,6 +950,8 @@ class UnflushedBufferedClient(Rule):
             if sdk.serverless_integrations and any(i in self.called for i in sdk.serverless_integrations):
                 return True
             return False
+        if not entry.atexit_runs:
+            return False
         if binding.exit_drains or key in self.atexit_drained:
             return True
         return False
@@ -1002,6 +1004,8 @@ class UnflushedBufferedClient(Rule):
             path = f"{exit_text} without {self._drain_phrase(binding, entry, scope, drain)}"
             if entry.serverless:
                 path += ", and the runtime then freezes the process (atexit never runs)"
+            elif entry.kind is EntryKind.PROCESS_TARGET:
+                path += ", and the forked child then ends with `os._exit()` (atexit never runs)"
             fix = self._fix(binding, entry, scope, drain)
             self.report(
                 anchor,

@@ -323,3 +323,19 @@ def test_functions_passed_to_runners() -> None:
         )
     )
     assert kinds == {"__main__": EntryKind.MAIN_BLOCK, "main": EntryKind.MAIN_CALLEE}
+
+
+def test_multiprocessing_targets_do_not_run_atexit() -> None:
+    entries = _entries(
+        """
+        import multiprocessing as mp
+
+        def work(n): ...
+
+        def main():
+            mp.Process(target=work, args=(1,)).start()
+        """
+    )
+    work = next(e for e in entries if e.name == "work")
+    assert work.kind is EntryKind.PROCESS_TARGET and not work.atexit_runs
+    assert work.label == "process target `work()`"
