@@ -172,7 +172,8 @@ class Linter:
             rules = [
                 r
                 for r in candidates
-                if r in rules or (r.needs_project and r.project_relevant(project, path, settings.options_for(r)))
+                if (r in rules and not r.project_only)
+                or (r.needs_project and r.project_relevant(project, path, settings.options_for(r)))
             ]
         if not rules:
             return LintResult()

@@ -145,6 +145,9 @@ class Rule:
     requires: ClassVar[Tuple[Type[Any], ...]] = ()
     #: Cross-file rules: the engine gives them ``ctx.project`` (a ``ProjectIndex``).
     needs_project: ClassVar[bool] = False
+    #: The rule runs exactly on the files ``project_relevant`` selects (its findings
+    #: come from a project analysis): ``tokens`` are then not used to choose files.
+    project_only: ClassVar[bool] = False
     #: Prefilter of ``project_facts``: modules containing none of these are skipped
     #: (empty = every module).
     project_tokens: ClassVar[Tuple[str, ...]] = ()

@@ -121,6 +121,8 @@ class LockStageBypass(Rule):
     tokens = ("lock", "acquire", "schedule", "cron", "periodic", "BaseCommand", "__main__")
     fix_availability = "sometimes"
     needs_project = True
+    #: Findings come from the project analysis: only files it names are visited.
+    project_only = True
     doc_examples_need_project = True
 
     @dataclass(frozen=True)
