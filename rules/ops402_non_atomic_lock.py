@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
@@ -19,6 +20,10 @@ _Loop = Union[cst.If, cst.While]
 #: Calls that never return (Flask's ``abort`` raises an HTTPException).
 _EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "abort", "flask.abort", "self.abort", "pytest.fail"})
 _REDIS = "redis"
+#: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
+_LOCKING_HELPER = re.compile(
+    r"for_update|^_?(?:lock|acquire)(?:_(?!key|name|path|id)|$)|_locked_(?!at|by)", re.IGNORECASE
+)
 _DJANGO_CACHE = "django-cache"
 
 _SUGGEST_ORM = (
@@ -334,6 +339,10 @@ class _FunctionCheck:
                         found.add("redis-atomic")
                     if method in _locks.ACQUIRE_METHODS:
                         found.add("held")
+                if isinstance(node, cst.Call):
+                    callee = dotted_name(node.func) or ""
+                    if _LOCKING_HELPER.search(callee.rsplit(".", 1)[-1]):
+                        found.add("held")  # get_job_for_update(...), lock_account(...), acquire_key(...)
                 if isinstance(node, (cst.SimpleString, cst.FormattedStringText)):
                     lowered = node.value.lower()
                     if any(marker in lowered for marker in _locks.SQL_LOCK_MARKERS):
