@@ -26,6 +26,7 @@ import fnmatch
 import hashlib
 import multiprocessing
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass, field
@@ -1101,8 +1102,10 @@ class _Edge:
 class ProjectIndex:
     """Summaries of every module of one project, and queries across them."""
 
-    def __init__(self, root: str, fact_rules: Sequence[Type[Rule]] = ()) -> None:
+    def __init__(self, root: str, fact_rules: Sequence[Type[Rule]] = (), cache_dir: Optional[str] = None) -> None:
         self.root = root
+        #: Where module summaries are kept between processes (``.opslint_cache``), if anywhere.
+        self.cache_dir = cache_dir
         self.fact_rules: List[Type[Rule]] = list(fact_rules)
         self.modules: Dict[str, ModuleSummary] = {}
         self.by_path: Dict[str, str] = {}
@@ -1130,7 +1133,7 @@ class ProjectIndex:
             item = self._plan(path)
             if item is not None:
                 todo.append(item)
-        for summary, extra in _summarise_many(todo, self.root, self.fact_rules, jobs):
+        for summary, extra in _summarise_many(todo, self.root, self.fact_rules, jobs, self.cache_dir):
             self._add(summary, extra)
         self.checked_at = time.monotonic()
         self.build_seconds = time.perf_counter() - started
@@ -1860,15 +1863,59 @@ def _summarise_item(item: Tuple[str, str, str, str, bool]) -> Tuple[ModuleSummar
     cached = _SUMMARY_CACHE.get(key)
     if cached is not None:
         return cached, extra
+    cache_dir: Optional[str] = _POOL_STATE.get("cache_dir")
+    disk = _disk_path(cache_dir, key) if cache_dir else None
+    if disk is not None:
+        loaded = _disk_load(disk)
+        if loaded is not None and loaded.path == path and loaded.name == name:
+            _SUMMARY_CACHE[key] = loaded
+            return loaded, extra
     summary = summarise(path, text, name, package, is_package, _POOL_STATE.get("root", ""), rules)
     _SUMMARY_CACHE[key] = summary
+    if disk is not None:
+        _disk_store(disk, summary)
     return summary, extra
 
 
+#: Bumped when the summary dataclasses change (old cache entries are then ignored).
+_SUMMARY_FORMAT = "1"
+
+
+def _disk_path(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]]) -> str:
+    from opslint import __version__
+
+    digest = hashlib.sha256(repr((__version__, _SUMMARY_FORMAT, key)).encode("utf-8", "surrogatepass")).hexdigest()
+    return os.path.join(cache_dir, __version__, "index", digest[:2], digest[2:])
+
+
+def _disk_load(path: str) -> Optional[ModuleSummary]:
+    try:
+        with open(path, "rb") as handle:
+            value = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return value if isinstance(value, ModuleSummary) else None
+
+
+def _disk_store(path: str, summary: ModuleSummary) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temp = f"{path}.{os.getpid()}.tmp"
+        with open(temp, "wb") as handle:
+            pickle.dump(summary, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return
+
+
 def _summarise_many(
-    todo: List[Tuple[str, str, str, str, bool]], root: str, rules: Sequence[Type[Rule]], jobs: int
+    todo: List[Tuple[str, str, str, str, bool]],
+    root: str,
+    rules: Sequence[Type[Rule]],
+    jobs: int,
+    cache_dir: Optional[str] = None,
 ) -> List[Tuple[ModuleSummary, str]]:
-    _POOL_STATE.update(root=root, rules=tuple(rules))
+    _POOL_STATE.update(root=root, rules=tuple(rules), cache_dir=cache_dir)
     jobs = jobs or (os.cpu_count() or 1)
     if (
         jobs <= 1
@@ -1893,7 +1940,14 @@ def project_rules(rules: Iterable[Type[Rule]]) -> List[Type[Rule]]:
     return [r for r in rules if getattr(r, "needs_project", False)]
 
 
-def index_for(path: str, rules: Iterable[Type[Rule]] = (), *, jobs: int = 0, fresh: bool = False) -> ProjectIndex:
+def index_for(
+    path: str,
+    rules: Iterable[Type[Rule]] = (),
+    *,
+    jobs: int = 0,
+    fresh: bool = False,
+    cache_dir: Optional[str] = None,
+) -> ProjectIndex:
     """The index of the project that ``path`` belongs to (built on first use).
 
     ``fresh`` re-checks the disk now (a run starting); otherwise the disk is
@@ -1903,7 +1957,11 @@ def index_for(path: str, rules: Iterable[Type[Rule]] = (), *, jobs: int = 0, fre
     fact_rules = [r for r in project_rules(rules) if _has_facts(r)]
     index = _INDEXES.get(root)
     if index is None:
-        index = ProjectIndex(root, fact_rules).build(jobs=jobs)
+        if cache_dir is None:
+            # Share summaries with earlier runs only where the CLI already keeps its cache.
+            default = os.path.join(root, ".opslint_cache")
+            cache_dir = default if os.path.isdir(default) else None
+        index = ProjectIndex(root, fact_rules, cache_dir=cache_dir).build(jobs=jobs)
         _INDEXES[root] = index
     else:
         index.revalidate(force=fresh)
@@ -1912,7 +1970,10 @@ def index_for(path: str, rules: Iterable[Type[Rule]] = (), *, jobs: int = 0, fre
 
 
 def prepare(
-    paths: Iterable[str], rules_for_path: Callable[[str], Sequence[Type[Rule]]], jobs: int = 0
+    paths: Iterable[str],
+    rules_for_path: Callable[[str], Sequence[Type[Rule]]],
+    jobs: int = 0,
+    cache_dir: Optional[str] = None,
 ) -> List[Tuple[ProjectIndex, List[Type[Rule]], str]]:
     """Build (or refresh) and pin the index of every project the paths belong to.
 
@@ -1929,7 +1990,7 @@ def prepare(
                 chosen[rule.code] = rule
     out = []
     for root, (first, chosen) in by_root.items():
-        index = index_for(root, list(chosen.values()), jobs=jobs, fresh=True)
+        index = index_for(root, list(chosen.values()), jobs=jobs, fresh=True, cache_dir=cache_dir)
         index.pinned = True
         out.append((index, list(chosen.values()), first))
     return out

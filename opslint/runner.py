@@ -186,7 +186,7 @@ def _prepare_projects(
     def rules_for(path: str) -> List[Type[Rule]]:
         return [registry[code] for code in resolver.for_path(path).enabled_codes()]
 
-    indexes = project.prepare([path for path, _ in items], rules_for, options.jobs)
+    indexes = project.prepare([path for path, _ in items], rules_for, options.jobs, options.cache_dir)
     for index, rules, sample in indexes:
         settings = resolver.for_path(sample)
         for rule in rules:

@@ -498,3 +498,16 @@ def test_edits_that_only_move_code_keep_the_analysis(tmp_path: Path) -> None:
     )
     assert not linter.lint_text(fixed, job, settings).findings
     assert len(linter.lint_text(text, job, settings).findings) == 1
+
+
+def test_summaries_are_kept_on_disk_between_processes(tmp_path: Path) -> None:
+    _write(tmp_path / "proj", SHOP)
+    cache = tmp_path / "cache"
+    first = project.index_for(str(tmp_path / "proj/jobs/nightly.py"), cache_dir=str(cache))
+    stored = [p for p in cache.rglob("*") if p.is_file()]
+    assert len(stored) == len(first.modules)
+    project.forget()
+    project._SUMMARY_CACHE.clear()  # as a new process
+    second = project.index_for(str(tmp_path / "proj/jobs/nightly.py"), cache_dir=str(cache))
+    assert second.modules == first.modules
+    assert second.callers("shop.services.billing.charge")
