@@ -1153,7 +1153,12 @@ class UnflushedPrimaryKeyCheck(Rule):
     `not obj.pk`, `getattr(obj, "id", None) is None`, `obj.id == None`...)
     where `obj` was just built with `Model(...)` (no key given) and nothing
     flushed, saved or refreshed it on the way, in the same function or in a
-    project function it is handed to.  Models are SQLAlchemy (declarative
+    project function it is handed to (a function, a method of `self` or of a
+    project object such as a repository).  An object returned by a project
+    factory that always builds a new one counts as new.  The analysis follows
+    branches, loops, `try` and `with session.begin():` blocks and is quiet when
+    the object may have been loaded, merged, flushed or given a key on any
+    path.  Models are SQLAlchemy (declarative
     `Base`, `DeclarativeBase`, Flask-SQLAlchemy `db.Model`), SQLModel
     (`table=True`), Django, Peewee and Tortoise classes, and project classes
     inheriting from them, across files.
