@@ -1,0 +1,81 @@
+"""Whole runs: parallel equals serial, the prefilter skips parsing, fixes converge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opslint import runner
+from opslint.config import ConfigResolver, Overrides, Settings
+from opslint.engine import Linter
+from opslint.fixes import apply_fixes
+from opslint.model import Applicability, Edit, Fix, Span
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def test_parallel_run_equals_serial_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "PARALLEL_THRESHOLD", 2)
+    resolver = ConfigResolver(Overrides(), isolated=True, cwd=str(FIXTURES))
+    serial = runner.run([str(FIXTURES)], resolver, runner.RunOptions(jobs=1), cwd=str(FIXTURES))
+    parallel = runner.run([str(FIXTURES)], resolver, runner.RunOptions(jobs=2), cwd=str(FIXTURES))
+    assert serial.findings and serial.findings == parallel.findings
+
+
+def test_prefilter_skips_parsing_files_without_tokens() -> None:
+    linter = Linter(strict=True)
+    settings = Settings(select=("OPS502",))
+    assert not linter.lint_text("import os\nprint(os.getcwd())\n", "a.py", settings).parsed
+    assert linter.lint_text("import requests\n", "a.py", settings).parsed
+    # A syntax error in a file no rule could match is not worth a parse either.
+    assert linter.lint_text("def broken(:\n", "a.py", settings).findings == []
+
+
+def _edit(start: int, end: int, content: str) -> Edit:
+    return Edit(Span(1, start + 1, 1, end + 1, start, end), content)
+
+
+def test_apply_fixes_back_to_front_and_defers_overlaps() -> None:
+    text = "abcdef"
+    first = Fix(Applicability.SAFE, "upper ab", (_edit(0, 2, "AB"),))
+    overlapping = Fix(Applicability.SAFE, "x for bc", (_edit(1, 3, "X"),))
+    last = Fix(Applicability.SAFE, "upper ef", (_edit(4, 6, "EF"),))
+    out, applied = apply_fixes(text, [last, overlapping, first])
+    assert out == "ABcdEF"
+    assert applied == [first, last]
+
+
+def test_two_insertions_at_one_point_do_not_both_apply() -> None:
+    one = Fix(Applicability.SAFE, "one", (_edit(3, 3, "1"),))
+    two = Fix(Applicability.SAFE, "two", (_edit(3, 3, "2"),))
+    out, applied = apply_fixes("abcdef", [one, two])
+    assert out in ("abc1def", "abc2def") and len(applied) == 1
+
+
+def test_a_fix_that_breaks_code_is_refused_and_reported(tmp_path: Path) -> None:
+    import libcst as cst
+
+    from opslint.rule import REGISTRY, PendingFix, Rule
+
+    class BreaksCode(Rule):
+        """Test rule."""
+
+        code = "OPS998"
+        name = "breaks-code"
+        message = "x"
+        tokens = ("requests",)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            self.report(node, fix=PendingFix.safe("break it", self.edits.replace(node, "(((")))
+
+    try:
+        path = tmp_path / "a.py"
+        original = "import requests\nrequests.get(url)\n"
+        path.write_text(original, encoding="utf-8")
+        resolver = ConfigResolver(Overrides(select=("OPS998",)), isolated=True, cwd=str(tmp_path))
+        result = runner.run([str(path)], resolver, runner.RunOptions(fix=True, jobs=1), cwd=str(tmp_path))
+        assert path.read_text(encoding="utf-8") == original
+        assert {f.code for f in result.findings} == {"OPS998", "OPS004"}
+    finally:
+        del REGISTRY["OPS998"]
