@@ -99,10 +99,20 @@ class Settings:
     output_format: Optional[str] = None
     #: code -> raw option table (validated into the rule's Options on demand).
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Answers computed once per Settings (asked for every file on the hot path).
+    _memo: Dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- rule selection ----------------------------------------------------
 
     def enabled_codes(self) -> FrozenSet[str]:
+        # Keyed on the registry's size: tests register rules after settings exist.
+        key = ("enabled", len(REGISTRY))
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self._memo[key] = self._enabled_codes()
+        return cached
+
+    def _enabled_codes(self) -> FrozenSet[str]:
         codes = set()
         for code, rule in REGISTRY.items():
             if getattr(rule, "internal", False):
@@ -127,8 +137,12 @@ class Settings:
         return tuple(out)
 
     def options_for(self, rule: Type[Rule]) -> Any:
-        raw = self.rule_options.get(rule.code, {})
-        return build_options(rule, raw, self.path or "<command line>")
+        """The rule's validated Options (built once: validation reads type hints)."""
+        key = ("options", rule)
+        if key not in self._memo:
+            raw = self.rule_options.get(rule.code, {})
+            self._memo[key] = build_options(rule, raw, self.path or "<command line>")
+        return self._memo[key]
 
     def all_excludes(self) -> Tuple[str, ...]:
         return self.exclude + self.extend_exclude
