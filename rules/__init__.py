@@ -4,17 +4,18 @@ Installed as ``opslint.rules``.  Every rule module is imported here explicitly
 (no discovery magic), and a test checks this list against the folder.
 """
 
-from opslint.rules import ops101_unflushed_buffered_client  # noqa: F401
-from opslint.rules import ops102_hard_exit_skips_drain  # noqa: F401
-from opslint.rules import ops103_sleep_instead_of_drain  # noqa: F401
-from opslint.rules import ops104_sigterm_drops_buffer  # noqa: F401
-from opslint.rules import ops201_unflushed_primary_key_check  # noqa: F401
-from opslint.rules import ops401_lock_stage_bypass  # noqa: F401
-from opslint.rules import ops402_non_atomic_lock  # noqa: F401
-from opslint.rules import ops403_lock_release_not_guaranteed  # noqa: F401
-from opslint.rules import ops501_hardcoded_external_url  # noqa: F401
-from opslint.rules import ops502_missing_timeout  # noqa: F401
-from opslint.rules import ops503_unencoded_query_string  # noqa: F401
-from opslint.rules import ops504_plaintext_external_http  # noqa: F401
-
 from opslint import builtin as _builtin  # noqa: F401  (engine codes OPS0xx)
+from opslint.rules import (
+    ops101_unflushed_buffered_client,  # noqa: F401
+    ops102_hard_exit_skips_drain,  # noqa: F401
+    ops103_sleep_instead_of_drain,  # noqa: F401
+    ops104_sigterm_drops_buffer,  # noqa: F401
+    ops201_unflushed_primary_key_check,  # noqa: F401
+    ops401_lock_stage_bypass,  # noqa: F401
+    ops402_non_atomic_lock,  # noqa: F401
+    ops403_lock_release_not_guaranteed,  # noqa: F401
+    ops501_hardcoded_external_url,  # noqa: F401
+    ops502_missing_timeout,  # noqa: F401
+    ops503_unencoded_query_string,  # noqa: F401
+    ops504_plaintext_external_http,  # noqa: F401
+)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
-from opslint.rules import _buffers as B
 
 from opslint import codegen
 from opslint.config import ConfigError
@@ -25,6 +24,7 @@ from opslint.entrypoints import (
 from opslint.flow import ExitKind, PathWalker, calls_in, has_break, suite_statements
 from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
+from opslint.rules import _buffers as B
 
 #: A client's identity: ("m", sdk key) module-level default client, ("g", name)
 #: module global, ("l", function id, name) local, ("a", class, attr) attribute.

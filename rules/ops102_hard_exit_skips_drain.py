@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
-from opslint.rules import _buffers
-from opslint.rules._buffers import BufferedSdk, Drain
 
 from opslint.entrypoints import EntryPoint, find_entry_points
 from opslint.names import dotted_name
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules import _buffers
+from opslint.rules._buffers import BufferedSdk, Drain
 
 Scope = Union[cst.FunctionDef, cst.Lambda]
 

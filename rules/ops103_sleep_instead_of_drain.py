@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence, Union
 
 import libcst as cst
+
+from opslint.entrypoints import EntryKind, EntryPoint
+from opslint.names import dotted_name
+from opslint.rule import PendingFix, RelatedNode
 from opslint.rules.ops102_hard_exit_skips_drain import (
     SLEEPS,
     CallRec,
@@ -16,10 +20,6 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     drain_text,
     facts_for,
 )
-
-from opslint.entrypoints import EntryKind, EntryPoint
-from opslint.names import dotted_name
-from opslint.rule import PendingFix, RelatedNode
 
 #: Calls that may follow the sleep without making it "not the end": exits and log lines.
 _EXIT_CALLS = frozenset({"sys.exit", "os._exit", "exit", "quit"})

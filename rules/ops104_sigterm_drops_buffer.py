@@ -6,6 +6,10 @@ from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
+
+from opslint.entrypoints import EntryKind
+from opslint.names import dotted_name
+from opslint.rule import PendingFix, RelatedNode
 from opslint.rules import _buffers
 from opslint.rules.ops102_hard_exit_skips_drain import (
     Client,
@@ -16,10 +20,6 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     drain_text,
     facts_for,
 )
-
-from opslint.entrypoints import EntryKind
-from opslint.names import dotted_name
-from opslint.rule import PendingFix, RelatedNode
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
 _ENDLESS_ITERABLES = frozenset(

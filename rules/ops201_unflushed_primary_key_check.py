@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
-from opslint.rules import _orm
 
 from opslint.names import ImportTable, dotted_name
 from opslint.rule import PendingFix, Rule, is_none
+from opslint.rules import _orm
 
 # ---------------------------------------------------------------------------
 # Per-module facts (also the rule's project facts: plain, picklable data)

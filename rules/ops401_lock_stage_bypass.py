@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
-from opslint.rules import _locks, _schedules
 
 from opslint.context import is_test_path
 from opslint.model import Related, Span
 from opslint.project import CallSite, Entry, FunctionSummary, ProjectIndex
 from opslint.rule import PendingFix, Rule
+from opslint.rules import _locks, _schedules
 
 _MAX_HOPS = 6
 

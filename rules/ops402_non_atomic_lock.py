@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
-from opslint.rules import _locks
 
 from opslint.model import Edit
 from opslint.names import dotted_name
 from opslint.rule import PendingFix, Rule, keyword
+from opslint.rules import _locks
 
 if TYPE_CHECKING:
     from opslint.context import FileContext

@@ -8,10 +8,10 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from opslint.rules import _net
-from opslint.rules._net import CALLS, NetCall, Where
 
 from opslint.rule import NodeEdit, PendingFix, Rule, keyword
+from opslint.rules import _net
+from opslint.rules._net import CALLS, NetCall, Where
 
 _SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 

@@ -9,10 +9,10 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
-from opslint.rules import _net
-from opslint.rules._net import CALLS, NetCall, Where
 
 from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule, keyword
+from opslint.rules import _net
+from opslint.rules._net import CALLS, NetCall, Where
 
 _PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
 _NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")

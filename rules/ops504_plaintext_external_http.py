@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Tuple
 
 import libcst as cst
-from opslint.rules import _urls
 
 from opslint.rule import PendingFix
+from opslint.rules import _urls
 
 
 class PlaintextExternalHttp(_urls.UrlRule):
