@@ -144,6 +144,13 @@ class Settings:
             self._memo[key] = build_options(rule, raw, self.path or "<command line>")
         return self._memo[key]
 
+    def fingerprint(self) -> str:
+        """Everything in these settings that can change a finding, as text (for cache keys)."""
+        key = ("fingerprint", len(REGISTRY))
+        if key not in self._memo:
+            self._memo[key] = repr(self) + repr(sorted(self.enabled_codes()))
+        return str(self._memo[key])
+
     def all_excludes(self) -> Tuple[str, ...]:
         return self.exclude + self.extend_exclude
 
