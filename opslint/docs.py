@@ -43,7 +43,7 @@ def rule_markdown(rule: Type[Rule]) -> str:
     if not rule.default_enabled:
         head += ['This rule is off by default: enable it with `extend-select = ["' + rule.code + '"]`.', ""]
     head += [f"*{summary(rule)}*", ""]
-    text = "\n".join(head) + (body[1].strip() + "\n" if len(body) > 1 else "")
+    text = "\n".join(head) + "\n" + (body[1].strip() + "\n" if len(body) > 1 else "")
     if "Options" not in doc_sections(rule):
         options = options_table(rule)
         if options:
