@@ -342,7 +342,12 @@ class Linter:
             detail = f"cannot parse: {type(exc).__name__}: {exc}"
         try:
             ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        except SyntaxError as py_exc:
+            # CPython's message and position are the ones users know (and are
+            # more precise than the LibCST parser's).
+            line, column = py_exc.lineno or line, py_exc.offset or column
+            detail = f"{type(py_exc).__name__}: {py_exc.msg}"
+        except (ValueError, RecursionError, MemoryError):
             pass
         else:
             detail = f"LibCST cannot parse this file although Python can ({detail}); opslint skipped it"
