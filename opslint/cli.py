@@ -179,7 +179,9 @@ def _sources(findings: Sequence[Finding]) -> Dict[str, str]:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}es" if word.endswith(("x", "s")) else f"{n} {word}s"
 
 
 def _summary(findings: Sequence[Finding], fixed: Counter[str], unsafe: bool, fixing: bool) -> str:

@@ -109,17 +109,21 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     changed = outcome.text != src.text
     result = FileOutcome(display, findings, outcome.fixed, changed=changed)
     if changed and options.diff:
-        result.diff = "".join(
-            difflib.unified_diff(
-                src.text.splitlines(keepends=True),
-                outcome.text.splitlines(keepends=True),
-                fromfile=f"a/{display}",
-                tofile=f"b/{display}",
-            )
-        )
+        result.diff = _unified_diff(src.text, outcome.text, display)
     elif changed and options.fix and not outcome.failure:
         source.write_atomic(path, src.encode(outcome.text))
     return result
+
+
+def _unified_diff(before: str, after: str, display: str) -> str:
+    """A git-style diff: a last line without newline gets git's marker (and stays on its own line)."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{display}",
+        tofile=f"b/{display}",
+    )
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def _lint_cached(path: str, display: str, settings: Settings, linter: Linter, options: RunOptions) -> List[Finding]:

@@ -109,7 +109,9 @@ def test_full_output_has_snippet_caret_and_help(project: Path) -> None:
     assert "5 |     return requests.get(url)" in out
     assert "^^^^" in out and "help:" in out
     assert "Found 1 problem." in out
-    assert "hidden fix" in out
+    assert "1 hidden fix can be enabled" in out
+    (project / "pkg" / "more.py").write_text(BAD, encoding="utf-8")
+    assert "2 hidden fixes can be enabled" in _run(["check", "pkg", "--select", "OPS502"], project).output
 
 
 def test_concise_and_statistics(project: Path) -> None:
@@ -135,6 +137,14 @@ def test_diff_writes_nothing_and_exits_1(project: Path) -> None:
     assert (project / "pkg" / "bad.py").read_text() == BAD
     clean = _run(["check", "pkg/good.py", "--diff"], project)
     assert clean.exit_code == 0
+
+
+def test_diff_marks_a_last_line_without_newline(project: Path) -> None:
+    (project / "pkg" / "bad.py").write_text(BAD.rstrip("\n"), encoding="utf-8")
+    result = _run(["check", "pkg/bad.py", "--diff", "--unsafe-fixes", "--select", "OPS502"], project)
+    assert result.exit_code == 1
+    assert result.stdout.endswith("\n\\ No newline at end of file\n")
+    assert all(line.startswith(("---", "+++", "@@", " ", "-", "+", "\\")) for line in result.stdout.splitlines())
 
 
 def test_fix_applies_only_safe_fixes_unless_unsafe(project: Path) -> None:
@@ -174,8 +184,11 @@ def test_bad_input_is_reported_and_the_run_goes_on(project: Path) -> None:
     (project / "pkg" / "binary.py").write_bytes(b"\x00\x01requests\x00")
     result = _run(["check", "pkg", "missing_dir", "--output-format", "json"], project)
     assert result.exit_code == 1
-    codes = {(d["path"], d["code"]) for d in json.loads(result.output)}
-    assert ("pkg/syntax.py", "OPS001") in codes
+    every = json.loads(result.output)
+    codes = {(d["path"], d["code"]) for d in every}
+    syntax = next(d for d in every if d["code"] == "OPS001")
+    # CPython's message and position: the "(" of line 2 column 12.
+    assert (syntax["line"], syntax["column"], syntax["message"]) == (2, 12, "SyntaxError: invalid syntax")
     assert ("pkg/latin.py", "OPS003") in codes
     assert ("pkg/binary.py", "OPS003") in codes
     assert ("missing_dir", "OPS003") in codes
