@@ -12,36 +12,16 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import sys
-from functools import cache
 from typing import List, Optional
 
 from opslint import __version__
 from opslint.config import Settings
 from opslint.model import Finding
-from opslint.rule import REGISTRY
+from opslint.rule import code_fingerprint
 from opslint.source import write_atomic
 
 DEFAULT_DIR = ".opslint_cache"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by opslint.\n"
-
-
-@cache
-def _code_fingerprint() -> str:
-    """A hash of the engine's and every registered rule's source, so editing a rule
-    (or its knowledge tables) between runs never serves findings of the old code."""
-    files = {
-        getattr(module, "__file__", None) for name, module in list(sys.modules.items()) if name.startswith("opslint")
-    }
-    files.update(getattr(sys.modules.get(rule.__module__), "__file__", None) for rule in REGISTRY.values())
-    digest = hashlib.sha256()
-    for path in sorted(f for f in files if f):
-        try:
-            with open(path, "rb") as handle:
-                digest.update(path.encode("utf-8", "surrogatepass") + b"\0" + handle.read())
-        except OSError:
-            continue
-    return digest.hexdigest()
 
 
 class Cache:
@@ -64,7 +44,7 @@ class Cache:
     @staticmethod
     def key(data: bytes, display_path: str, settings: Settings, extra: str = "") -> str:
         digest = hashlib.sha256()
-        for part in (__version__, _code_fingerprint(), display_path, settings.fingerprint(), extra):
+        for part in (__version__, code_fingerprint(), display_path, settings.fingerprint(), extra):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
         digest.update(data)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 import os
+import sys
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -215,7 +216,8 @@ class Linter:
                     raise
                 crashes.append((rule_cls.__new__(rule_cls), exc))
         try:
-            module.visit(_Dispatcher(ctx, instances, on_crash))
+            with _deep_recursion():
+                module.visit(_Dispatcher(ctx, instances, on_crash))
         except RecursionError as exc:
             if self.strict:
                 raise
@@ -341,7 +343,7 @@ class Linter:
         else:
             detail = f"cannot parse: {type(exc).__name__}: {exc}"
         try:
-            ast.parse(text)
+            source.parse_ast(text)
         except SyntaxError as py_exc:
             # CPython's message and position are the ones users know (and are
             # more precise than the LibCST parser's).
@@ -352,6 +354,28 @@ class Linter:
         else:
             detail = f"LibCST cannot parse this file although Python can ({detail}); opslint skipped it"
         return self._engine_finding(builtin.SyntaxErrorFinding, display, settings, detail, line, max(column, 1))
+
+
+#: Recursion limit while visiting a tree (see ``_deep_recursion``).
+_DEEP_LIMIT = 25_000
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """Room for LibCST's recursive visitor on deep trees.
+
+    Generated modules nest deeply (``pydoc_data/topics.py``: 2,200 levels of
+    implicitly concatenated strings, about 10,000 Python frames).  Since 3.11
+    Python-to-Python calls do not use the C stack, so a higher limit is safe
+    there; older versions keep their limit and report such files as OPS002.
+    """
+    old = sys.getrecursionlimit()
+    if sys.version_info >= (3, 11) and old < _DEEP_LIMIT:
+        sys.setrecursionlimit(_DEEP_LIMIT)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _relpath(path: str, root: str) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, List, Sequence, Tuple
 
+from opslint import source
 from opslint.model import Applicability, Finding, Fix
 
 #: Passes before giving up on convergence (each pass re-lints the new text).
@@ -52,7 +52,7 @@ def _overlaps(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
 
 def parses(text: str) -> bool:
     try:
-        ast.parse(text)
+        source.parse_ast(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

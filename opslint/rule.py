@@ -8,9 +8,13 @@ the tree itself (except small subtrees it inspects) and never parses.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import os
 import re
+import sys
 from dataclasses import dataclass
+from functools import cache
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -290,3 +294,28 @@ def summary(rule: Type[Rule]) -> str:
 def code_blocks(text: str) -> List[str]:
     """The fenced ```python blocks of a markdown section."""
     return [m.group(1) for m in re.finditer(r"```(?:python|py)?\n(.*?)```", text, re.S)]
+
+
+@cache
+def code_fingerprint() -> str:
+    """A hash of opslint's own source and of every registered rule's module, so
+    editing a rule or a knowledge table between runs never serves results of the
+    old code from a cache.  (Whole folders, not ``sys.modules``: which modules a
+    run imported depends on its output format.)"""
+    package = sys.modules["opslint"]
+    folders = [os.path.dirname(os.path.abspath(package.__file__ or ""))]
+    folders += list(getattr(sys.modules.get("opslint.rules"), "__path__", []))
+    files: set[str] = set()
+    for folder in folders:
+        for directory, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            files.update(os.path.join(directory, f) for f in filenames if f.endswith(".py"))
+    files.update(getattr(sys.modules.get(rule.__module__), "__file__", None) or "" for rule in REGISTRY.values())
+    digest = hashlib.sha256()
+    for path in sorted(f for f in files if f):
+        try:
+            with open(path, "rb") as handle:
+                digest.update(path.encode("utf-8", "surrogatepass") + b"\0" + handle.read())
+        except OSError:
+            continue
+    return digest.hexdigest()

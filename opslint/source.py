@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import bisect
 import codecs
 import io
@@ -9,6 +10,7 @@ import os
 import re
 import tempfile
 import tokenize
+import warnings
 from dataclasses import dataclass
 from typing import List, Tuple
 
@@ -122,3 +124,11 @@ class LineIndex:
     @property
     def line_count(self) -> int:
         return len(self.starts)
+
+
+def parse_ast(text: str, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse`` without the compiler's warnings (``invalid escape sequence``
+    and the like belong to the user's other tools, not on opslint's stderr)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=filename)

@@ -241,7 +241,7 @@ def _short(qualname: str) -> str:
 
 
 def analyse(project: ProjectIndex, options: Any) -> _Analysis:
-    result = project.memo(("OPS401", options), lambda: _Analyser(project, options).run())
+    result = project.memo(("OPS401", options), lambda: _Analyser(project, options).run(), persist=True)
     assert isinstance(result, _Analysis)
     return result
 

@@ -511,3 +511,50 @@ def test_summaries_are_kept_on_disk_between_processes(tmp_path: Path) -> None:
     second = project.index_for(str(tmp_path / "proj/jobs/nightly.py"), cache_dir=str(cache))
     assert second.modules == first.modules
     assert second.callers("shop.services.billing.charge")
+
+
+def test_persistent_memo_is_kept_on_disk_until_the_project_changes(tmp_path: Path) -> None:
+    _write(tmp_path / "proj", SHOP)
+    cache = str(tmp_path / "cache")
+    calls: List[int] = []
+
+    def analyse() -> Dict[str, int]:
+        calls.append(1)
+        return {"answer": 42}
+
+    first = project.index_for(str(tmp_path / "proj/jobs/nightly.py"), cache_dir=cache)
+    assert first.memo(("test", "analysis"), analyse, persist=True) == {"answer": 42}
+    project.forget()
+    project._SUMMARY_CACHE.clear()  # as a new process
+    second = project.index_for(str(tmp_path / "proj/jobs/nightly.py"), cache_dir=cache)
+    assert second.memo(("test", "analysis"), analyse, persist=True) == {"answer": 42}
+    assert len(calls) == 1
+    (tmp_path / "proj/jobs/nightly.py").write_text("x = 1\n", encoding="utf-8")
+    project.forget()
+    third = project.index_for(str(tmp_path / "proj/jobs/nightly.py"), cache_dir=cache)
+    third.memo(("test", "analysis"), analyse, persist=True)
+    assert len(calls) == 2
+
+
+def test_cached_summaries_keep_the_file_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two scripts may both be imported as "run": the first file walked keeps the
+    # alias, also when its summary is computed by the pool and the other is cached.
+    monkeypatch.setattr(project, "PARALLEL_THRESHOLD", 1)
+    _write(tmp_path / "proj", {"pyproject.toml": "", "a/run.py": "A = 1\n", "b/run.py": "B = 1\n"})
+    cache = str(tmp_path / "cache")
+    cold = project.index_for(str(tmp_path / "proj/a/run.py"), cache_dir=cache, jobs=2)
+    assert cold.alias_modules["run"] == "a.run"
+    project.forget()
+    project._SUMMARY_CACHE.clear()
+    os.remove(next(p for p in Path(cache).rglob("*") if p.is_file() and b"a/run.py" in p.read_bytes()))
+    warm = project.index_for(str(tmp_path / "proj/a/run.py"), cache_dir=cache, jobs=2)
+    assert warm.alias_modules == cold.alias_modules and warm.modules == cold.modules
+
+
+def test_root_search_stops_at_installed_code(tmp_path: Path) -> None:
+    # ~/.pyenv is a git checkout: the standard library inside it is not part of it.
+    _write(tmp_path, {".git/HEAD": "", "lib/python3.11/json/__init__.py": "", "lib/python3.11/site-packages/x.py": ""})
+    assert find_root(str(tmp_path / "lib/python3.11/json/__init__.py")) == str(tmp_path / "lib/python3.11")
+    assert find_root(str(tmp_path / "lib/python3.11/site-packages/x.py")) == str(
+        tmp_path / "lib/python3.11/site-packages"
+    )
