@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -30,9 +31,38 @@ def load_rules() -> Dict[str, Type[Rule]]:
     """Import the rule package once (rules register themselves)."""
     global _rules_loaded
     if not _rules_loaded:
-        importlib.import_module("opslint.rules")
+        try:
+            importlib.import_module("opslint.rules")
+        except ModuleNotFoundError as exc:
+            if exc.name != "opslint.rules" or not _load_checkout_rules():
+                raise
         _rules_loaded = True
     return REGISTRY
+
+
+def _load_checkout_rules() -> bool:
+    """Import ``rules/`` of a source checkout as ``opslint.rules``.
+
+    Installed, ``rules/`` *is* ``opslint.rules`` (setuptools ``package-dir``);
+    but ``python -m opslint`` run in the checkout's root imports ``opslint/``
+    from the working directory, where no ``opslint/rules`` exists.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    folder = os.path.join(os.path.dirname(package), "rules")
+    init = os.path.join(folder, "__init__.py")
+    if not os.path.isfile(init):
+        return False
+    spec = importlib.util.spec_from_file_location("opslint.rules", init, submodule_search_locations=[folder])
+    if spec is None or spec.loader is None:
+        return False
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["opslint.rules"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["opslint.rules"]
+        raise
+    return True
 
 
 def display_path(path: str, cwd: Optional[str] = None) -> str:

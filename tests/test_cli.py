@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Iterator, List
@@ -289,3 +291,17 @@ def test_cache_hits_and_invalidation(project: Path) -> None:
     assert not (project / ".opslint_cache").exists()
     assert _run(["check", "pkg", "--no-cache"], project).exit_code == 0
     assert not (project / ".opslint_cache").exists()
+
+
+def test_python_m_opslint_in_the_checkout_root_finds_the_rules() -> None:
+    # There, "opslint" is the source folder (no opslint/rules): rules/ is loaded from beside it.
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "opslint", "check", "examples", "--no-cache", "--output-format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert {f["code"] for f in json.loads(proc.stdout)} >= {"OPS101", "OPS502"}
