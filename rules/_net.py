@@ -734,3 +734,38 @@ def keyword_insertion(rule: Rule, call: cst.Call, text: str) -> Tuple[NodeEdit, 
     if trailing:
         return (raw,)
     return (rule.edits.insert_after(last, ","), raw)
+
+
+class ClientRule(Rule):
+    """Base of the rules that follow network clients through bindings (OPS502, OPS503).
+
+    Feeds a ``ClientTracker`` from the one traversal: classes, parameters and
+    properties, assignments (annotated or not) and ``with ... as`` targets.
+    Subclasses add their own visits and ask ``self.tracker`` in ``leave_Module``.
+    """
+
+    def __init__(self, ctx: object, options: object) -> None:
+        super().__init__(ctx, options)  # type: ignore[arg-type]
+        self.tracker = ClientTracker(self.qualified_name)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.tracker.on_class(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        at = where(self.stack)
+        self.tracker.on_params(node, at)
+        self.tracker.on_property(node, at)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.tracker.on_assign([t.target for t in node.targets], node.value, where(self.stack))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        at = where(self.stack)
+        if node.value is not None and self.tracker.client_of_value(node.value) is not None:
+            self.tracker.on_assign([node.target], node.value, at)
+        else:
+            self.tracker.on_annotated(node.target, node.annotation.annotation, at)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.tracker.bind(node.asname.name, self.tracker.client_of_value(node.item), where(self.stack))

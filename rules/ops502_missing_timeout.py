@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 import libcst.matchers as m
 
-from opslint.rule import NodeEdit, PendingFix, Rule, keyword
+from opslint.rule import NodeEdit, PendingFix, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
 
@@ -99,7 +99,7 @@ def _net_is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
-class MissingTimeout(Rule):
+class MissingTimeout(_net.ClientRule):
     """A network call that can wait forever.
 
     ## What it does
@@ -201,8 +201,7 @@ class MissingTimeout(Rule):
         default_timeout: float = 10.0
 
     def __init__(self, ctx: object, options: object) -> None:
-        super().__init__(ctx, options)  # type: ignore[arg-type]
-        self.tracker = _net.ClientTracker(self.qualified_name)
+        super().__init__(ctx, options)
         self.pending: List[Tuple[cst.Call, Where, _Guard]] = []
         self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, _Guard]] = []
         self._guard_cache: Dict[int, bool] = {}
@@ -211,29 +210,7 @@ class MissingTimeout(Rule):
         #: ``socket.setdefaulttimeout(n)`` somewhere in the file.
         self.global_default_set = False
 
-    # -- bindings ------------------------------------------------------------
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.tracker.on_class(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        at = _net.where(self.stack)
-        self.tracker.on_params(node, at)
-        self.tracker.on_property(node, at)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.tracker.on_assign([t.target for t in node.targets], node.value, _net.where(self.stack))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        at = _net.where(self.stack)
-        if node.value is not None and self.tracker.client_of_value(node.value) is not None:
-            self.tracker.on_assign([node.target], node.value, at)
-        else:
-            self.tracker.on_annotated(node.target, node.annotation.annotation, at)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self.tracker.bind(node.asname.name, self.tracker.client_of_value(node.item), _net.where(self.stack))
+    # -- bindings: _net.ClientRule; plus loop targets ----------------------------
 
     def visit_For(self, node: cst.For) -> None:
         self.tracker.bind(node.target, None, _net.where(self.stack))

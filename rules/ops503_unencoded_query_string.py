@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 import libcst.matchers as m
 
-from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule, keyword
+from opslint.rule import NodeEdit, PendingFix, RelatedNode, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
 
@@ -50,7 +50,7 @@ def _literal_text(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-class UnencodedQueryString(Rule):
+class UnencodedQueryString(_net.ClientRule):
     """A URL whose query values are interpolated without percent-encoding.
 
     ## What it does
@@ -107,34 +107,9 @@ class UnencodedQueryString(Rule):
     fix_availability = "sometimes"
 
     def __init__(self, ctx: object, options: object) -> None:
-        super().__init__(ctx, options)  # type: ignore[arg-type]
-        self.tracker = _net.ClientTracker(self.qualified_name)
+        super().__init__(ctx, options)
         self.pending: List[Tuple[cst.Call, Where, Optional[NetCall], str]] = []
         self.reported: Set[int] = set()
-
-    # -- bindings (same as OPS502) ---------------------------------------------
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.tracker.on_class(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        at = _net.where(self.stack)
-        self.tracker.on_params(node, at)
-        self.tracker.on_property(node, at)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.tracker.on_assign([t.target for t in node.targets], node.value, _net.where(self.stack))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        at = _net.where(self.stack)
-        if node.value is not None and self.tracker.client_of_value(node.value) is not None:
-            self.tracker.on_assign([node.target], node.value, at)
-        else:
-            self.tracker.on_annotated(node.target, node.annotation.annotation, at)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self.tracker.bind(node.asname.name, self.tracker.client_of_value(node.item), _net.where(self.stack))
 
     # -- calls -----------------------------------------------------------------
 
