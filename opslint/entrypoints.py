@@ -38,6 +38,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 
 import libcst as cst
 
+from opslint.flow import ScopeVisitor
 from opslint.names import ImportTable, dotted_name
 
 if sys.version_info >= (3, 11):
@@ -354,16 +355,7 @@ def called_functions(
     duplicates."""
     out: List[str] = []
 
-    class _Calls(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
+    class _Calls(ScopeVisitor):
         def visit_Call(self, call: cst.Call) -> None:
             if isinstance(call.func, cst.Name) and call.func.value in functions and call.func.value not in out:
                 out.append(call.func.value)

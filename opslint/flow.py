@@ -475,21 +475,27 @@ class PathWalker(Generic[F]):
         return None if out is None else self.drop(out, drains)
 
 
+class ScopeVisitor(cst.CSTVisitor):
+    """A visitor that stays in one scope: it does not enter nested functions,
+    lambdas or classes (their code runs at another time, if ever).  Visit a
+    function's ``body`` to see that function's own code."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
 def calls_in(node: cst.CSTNode) -> List[cst.Call]:
     """Calls in evaluation order (arguments before the call that takes them), not
     entering nested functions, lambdas or classes."""
     out: List[cst.Call] = []
 
-    class _V(cst.CSTVisitor):
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
+    class _V(ScopeVisitor):
         def leave_Call(self, original_node: cst.Call) -> None:
             out.append(original_node)
 

@@ -21,7 +21,7 @@ from opslint.entrypoints import (
     module_classes,
     module_functions,
 )
-from opslint.flow import ExitKind, PathWalker, calls_in, has_break, suite_statements
+from opslint.flow import ExitKind, PathWalker, ScopeVisitor, calls_in, has_break, suite_statements
 from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _buffers as B
@@ -445,18 +445,12 @@ class UnflushedBufferedClient(Rule):
     def _returns(self, func: cst.FunctionDef) -> List[cst.BaseExpression]:
         out: List[cst.BaseExpression] = []
 
-        class _V(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return node is func
-
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
-
+        class _V(ScopeVisitor):
             def visit_Return(self, node: cst.Return) -> None:
                 if node.value is not None:
                     out.append(node.value)
 
-        func.visit(_V())
+        func.body.visit(_V())
         return out
 
     def _factory_calls(self) -> Dict[str, cst.Call]:

@@ -8,6 +8,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from opslint.entrypoints import EntryKind
+from opslint.flow import ScopeVisitor
 from opslint.names import dotted_name
 from opslint.rule import PendingFix, RelatedNode
 from opslint.rules import _buffers
@@ -311,20 +312,11 @@ def _leaves(body: cst.BaseSuite) -> bool:
     """A ``return`` or a ``break`` of this loop (outside ``except KeyboardInterrupt``): a bounded loop."""
     found = False
 
-    class _Exits(cst.CSTVisitor):
+    class _Exits(ScopeVisitor):
         def __init__(self) -> None:
             super().__init__()
             self.loops = 0
             self.interrupt = 0
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
 
         def visit_For(self, node: cst.For) -> None:
             self.loops += 1
