@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import libcst as cst
 
-from opslint.entrypoints import EntryKind, EntryPoint
+from opslint.entrypoints import EntryKind, EntryPoint, entry_point_for
 from opslint.names import dotted_name
 from opslint.rule import PendingFix, RelatedNode
 from opslint.rules.ops102_hard_exit_skips_drain import (
@@ -247,7 +247,7 @@ def _tail_of_entry(
                 return None
             if isinstance(node, cst.Module):
                 # Module code that runs to its end: a script, even without a main guard.
-                return _entry_for(entries, node) or EntryPoint(
+                return entry_point_for(entries, node) or EntryPoint(
                     EntryKind.SCRIPT, "<script>", node, "module code of a script"
                 )
         elif isinstance(node, cst.Try):
@@ -255,11 +255,11 @@ def _tail_of_entry(
                 if not all(_trivial(rule, s) for s in node.finalbody.body.body):
                     return None
         elif isinstance(node, cst.If):
-            entry = _entry_for(entries, node)
+            entry = entry_point_for(entries, node)
             if entry is not None:
                 return entry
         elif isinstance(node, cst.FunctionDef):
-            return _entry_for(entries, node) or node
+            return entry_point_for(entries, node) or node
         elif isinstance(node, (cst.For, cst.While, cst.ClassDef, cst.Lambda)):
             return None
         elif not isinstance(
@@ -267,13 +267,6 @@ def _tail_of_entry(
         ):
             return None
         child = node
-    return None
-
-
-def _entry_for(entries: Sequence[EntryPoint], node: cst.CSTNode) -> Optional[EntryPoint]:
-    for entry in entries:
-        if entry.node is node:
-            return entry
     return None
 
 
