@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Type
 
-from opslint.model import Severity
+from opslint.model import Finding, Severity, Span, fingerprint
 from opslint.rule import Rule
 
 
@@ -18,8 +18,12 @@ class SyntaxErrorFinding(_EngineCode):
     """A file that cannot be parsed.
 
     ## What it does
-    Reports a file that opslint cannot parse, with the parser's message and
+    Reports a file that opslint cannot parse, with Python's message and
     position.  The other rules do not run on that file; the run goes on.
+    Only files that opslint parses are checked: a file none of whose
+    enabled rules' tokens occur (no `requests`, no `posthog`, ...) is
+    skipped unparsed, for speed, so its syntax errors are left to the
+    compiler and to other linters.
 
     ## Why it matters
     A file that is not analysed is a file whose pitfalls go unseen.  When
@@ -97,3 +101,16 @@ class FixFailed(_EngineCode):
     code = "OPS004"
     name = "fix-failed"
     message = "{detail}"
+
+
+def finding(code: Type[Rule], path: str, detail: str, line: int = 1, column: int = 1) -> Finding:
+    """A finding of an engine code at a point of ``path`` (the whole file: line 1)."""
+    return Finding(
+        code=code.code,
+        name=code.name,
+        message=detail,
+        path=path,
+        span=Span(line, column, line, column, 0, 0),
+        severity=Severity.ERROR,
+        fingerprint=fingerprint(code.code, path, detail),
+    )

@@ -18,7 +18,7 @@ from opslint import builtin, source, suppress
 from opslint.config import Settings
 from opslint.context import FileContext
 from opslint.discovery import module_name
-from opslint.model import Edit, Finding, Fix, Related, Severity, Span, fingerprint
+from opslint.model import Edit, Finding, Fix, Related, Span, fingerprint
 from opslint.project import ProjectIndex
 from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
@@ -85,6 +85,9 @@ class LintResult:
     parsed: bool = False
 
 
+_IMPORT_NODES = frozenset({"Import", "ImportFrom"})
+
+
 class _Dispatcher(cst.CSTVisitor):
     """One traversal for all rules: per-node-type tables of bound methods."""
 
@@ -111,12 +114,21 @@ class _Dispatcher(cst.CSTVisitor):
         self.rules.remove(rule)
         self._build()
 
+    # LibCST calls these for every field of every node, looking up
+    # ``visit_<Node>_<field>`` methods by name; rules never define them.
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.stack.append(node)
-        if isinstance(node, (cst.Import, cst.ImportFrom)) and len(self.stack) > 3:
+        kind = type(node).__name__  # not isinstance: CSTNode is an ABC, and this runs for every node
+        if kind in _IMPORT_NODES and len(self.stack) > 3:
             # Function-level imports; module-level ones were collected up front.
             self.ctx.imports.add(node)
-        handlers = self.visits.get(type(node).__name__)
+        handlers = self.visits.get(kind)
         if handlers:
             for rule, method in handlers:
                 try:
@@ -349,18 +361,7 @@ class Linter:
     ) -> List[Finding]:
         if any(rule.code.startswith(sel) or sel == "ALL" for sel in settings.ignore):
             return []
-        span = Span(line, column, line, column, 0, 0)
-        return [
-            Finding(
-                code=rule.code,
-                name=rule.name,
-                message=detail,
-                path=display,
-                span=span,
-                severity=Severity.ERROR,
-                fingerprint=fingerprint(rule.code, display, detail),
-            )
-        ]
+        return [builtin.finding(rule, display, detail, line, column)]
 
     def _syntax_error(self, exc: BaseException, text: str, display: str, settings: Settings) -> List[Finding]:
         line, column = 1, 1

@@ -15,7 +15,7 @@ from opslint.config import ConfigResolver, Settings
 from opslint.discovery import Walker
 from opslint.engine import Linter, display_path, load_rules
 from opslint.fixes import fix_text, parses
-from opslint.model import Finding, Severity, Span, fingerprint
+from opslint.model import Finding
 from opslint.rule import Rule
 
 #: Below this many files a worker pool costs more than it saves.
@@ -95,17 +95,8 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     )
     findings = list(outcome.remaining)
     if outcome.failure:
-        findings.append(
-            Finding(
-                code=builtin.FixFailed.code,
-                name=builtin.FixFailed.name,
-                message=f"{outcome.failure}; the file was left unchanged. Please report this.",
-                path=display,
-                span=Span(1, 1, 1, 1, 0, 0),
-                severity=Severity.ERROR,
-                fingerprint=fingerprint(builtin.FixFailed.code, display, outcome.failure),
-            )
-        )
+        detail = f"{outcome.failure}; the file was left unchanged. Please report this."
+        findings.append(builtin.finding(builtin.FixFailed, display, detail))
     changed = outcome.text != src.text
     result = FileOutcome(display, findings, outcome.fixed, changed=changed)
     if changed and options.diff:
@@ -157,22 +148,7 @@ def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Op
     for problem in walker.problems:
         display = display_path(problem.path, cwd)
         result.problems.append(display)
-        result.files.append(
-            FileOutcome(
-                display,
-                [
-                    Finding(
-                        code=builtin.UnreadableFile.code,
-                        name=builtin.UnreadableFile.name,
-                        message=f"{problem.message}",
-                        path=display,
-                        span=Span(1, 1, 1, 1, 0, 0),
-                        severity=Severity.ERROR,
-                        fingerprint=fingerprint(builtin.UnreadableFile.code, display, problem.message),
-                    )
-                ],
-            )
-        )
+        result.files.append(FileOutcome(display, [builtin.finding(builtin.UnreadableFile, display, problem.message)]))
     indexes = _prepare_projects(items, resolver, options)
     try:
         result.files.extend(_lint_all(items, resolver, linter, options))
