@@ -34,19 +34,33 @@ def timed(cmd: Sequence[str]) -> Tuple[float, float]:
     return wall, cpu
 
 
+def count_files(corpus: str) -> int:
+    """Python files outside ``site-packages`` (which both tools exclude by default)."""
+    count = 0
+    for _, dirs, names in os.walk(corpus):
+        dirs[:] = [d for d in dirs if d not in ("site-packages", "__pycache__")]
+        count += sum(1 for name in names if name.endswith(".py"))
+    return count
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", nargs="?", help="directory to lint")
     parser.add_argument("--stdlib", action="store_true", help="lint this Python's standard library")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=0, help="opslint -j (0 = one per core)")
-    parser.add_argument("extra", nargs="*", help="extra opslint check arguments (after --)")
-    args = parser.parse_args(argv)
+    # Everything after "--" goes to opslint check (argparse would eat options there).
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    args = parser.parse_args(own)
+    args.extra = extra
     corpus = sysconfig.get_paths()["stdlib"] if args.stdlib else args.corpus
     if not corpus:
         parser.error("give a corpus directory or --stdlib")
     ruff = shutil.which("ruff")
-    opslint = [sys.executable, "-m", "opslint", "check", "--isolated", "--output-format", "concise", "--exit-zero"]
+    # --no-cache like ruff's, so both do the whole work every run.
+    opslint = [sys.executable, "-m", "opslint", "check", "--isolated", "--no-cache", "--output-format", "concise"]
+    opslint.append("--exit-zero")
     if args.jobs:
         opslint += ["-j", str(args.jobs)]
     a_cmd = opslint + list(args.extra) + [corpus]
@@ -62,8 +76,10 @@ def main(argv: List[str]) -> int:
             "--exit-zero",
             corpus,
         ]
-    lines = sum(1 for root, _, files in os.walk(corpus) for f in files if f.endswith(".py"))
-    print(f"corpus: {corpus} ({lines} .py files); {os.cpu_count()} cores; {args.runs} paired runs")
+    files = count_files(corpus)
+    print(
+        f"corpus: {corpus} ({files} .py files outside site-packages); {os.cpu_count()} cores; {args.runs} paired runs"
+    )
     print(f"opslint: {' '.join(a_cmd[1:])}")
     a_runs: List[Tuple[float, float]] = []
     results = {}
