@@ -187,10 +187,14 @@ def validate_selectors(selectors: Sequence[str], where: str) -> Tuple[str, ...]:
 _GLOB_CACHE: Dict[str, re.Pattern[str]] = {}
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    cached = _GLOB_CACHE.get(pattern)
-    if cached is not None:
-        return cached
+def glob_source(pattern: str, *, gitignore: bool = False) -> str:
+    """The regex source of a glob over POSIX paths (no anchors).
+
+    ``*`` and ``?`` stay within one path segment, ``**/`` spans folders and
+    ``[...]`` / ``[!...]`` are classes.  ruff's globs also read ``**``
+    elsewhere as "any text"; gitignore only knows a trailing ``/**``
+    (everything inside) and reads other ``**`` as ``*``.
+    """
     out, i, n = [], 0, len(pattern)
     while i < n:
         c = pattern[i]
@@ -198,7 +202,11 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
             out.append("(?:.*/)?")
             i += 3
             continue
-        if pattern.startswith("**", i):
+        if gitignore and pattern.startswith("/**", i) and i + 3 == n:
+            out.append("/.*")
+            i += 3
+            continue
+        if not gitignore and pattern.startswith("**", i):
             out.append(".*")
             i += 2
             continue
@@ -219,9 +227,14 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(c))
         i += 1
-    compiled = re.compile("".join(out) + r"\Z")
-    _GLOB_CACHE[pattern] = compiled
-    return compiled
+    return "".join(out)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    cached = _GLOB_CACHE.get(pattern)
+    if cached is None:
+        cached = _GLOB_CACHE[pattern] = re.compile(glob_source(pattern) + r"\Z")
+    return cached
 
 
 def glob_match(pattern: str, relpath: str) -> bool:
