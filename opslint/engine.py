@@ -23,6 +23,7 @@ from opslint.project import ProjectIndex
 from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.rule import REGISTRY, NodeEdit, PendingFix, RelatedNode, Rule
+from opslint.walk import walk
 
 _rules_loaded = False
 
@@ -259,7 +260,7 @@ class Linter:
                 crashes.append((rule_cls.__new__(rule_cls), exc))
         try:
             with _deep_recursion():
-                module.visit(_Dispatcher(ctx, instances, on_crash))
+                walk(module, _Dispatcher(ctx, instances, on_crash))
         except RecursionError as exc:
             if self.strict:
                 raise

@@ -1,0 +1,77 @@
+"""A read-only traversal of a LibCST tree, in LibCST's own visit order.
+
+``Module.visit`` rebuilds every node it passes (``_visit_and_replace_children``
+constructs and validates a copy, then throws it away for a plain visitor):
+about as costly as the parse itself (PERF_FACTS.md, floor (e)).  The engine's
+visitor never replaces nodes, so it walks the fields directly.
+
+The order of a node type's children is read once from its
+``_visit_and_replace_children`` source, which names each field in the order it
+visits them (``visit_sequence(self, "decorators", ...)``).  A type whose order
+cannot be read is walked by LibCST itself (``node.visit``, that subtree
+only); ``tests/test_walk.py`` checks both orders agree node for node.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Dict, Optional, Protocol, Tuple
+
+import libcst as cst
+
+_FIELD = re.compile(r"\bvisit_\w+\(\s*self,\s*\"(\w+)\"")
+_ORDER: Dict[type, Optional[Tuple[str, ...]]] = {}
+#: Types of field values that are never nodes, and types that are (isinstance
+#: on CSTNode, an ABC, is slow enough to matter on every field).
+_NODE_TYPES: Dict[type, bool] = {str: False, type(None): False, tuple: False, list: False}
+
+
+class Visitor(Protocol):
+    def on_visit(self, node: cst.CSTNode) -> bool: ...
+
+    def on_leave(self, original_node: cst.CSTNode) -> None: ...
+
+
+def field_order(kind: type) -> Optional[Tuple[str, ...]]:
+    """The fields a node type visits, in order (None if it cannot be read)."""
+    if kind in _ORDER:
+        return _ORDER[kind]
+    order: Optional[Tuple[str, ...]]
+    try:
+        source = inspect.getsource(kind._visit_and_replace_children)  # type: ignore[attr-defined]
+    except (OSError, TypeError, AttributeError):
+        order = None
+    else:
+        order = tuple(dict.fromkeys(_FIELD.findall(source)))
+        calls = len(re.findall(r"\bvisit_\w+\(\s*self,", source))
+        if calls != len(_FIELD.findall(source)):
+            order = None  # a visit call we cannot name: do not guess
+    _ORDER[kind] = order
+    return order
+
+
+def _is_node(value: object) -> bool:
+    kind = type(value)
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
+def walk(node: cst.CSTNode, visitor: Visitor) -> None:
+    """Visit ``node`` and its descendants as ``node.visit(visitor)`` would, without copying."""
+    order = _ORDER[type(node)] if type(node) in _ORDER else field_order(type(node))
+    if order is None:
+        node.visit(visitor)  # type: ignore[arg-type]  # LibCST's own walk, for this subtree only
+        return
+    if visitor.on_visit(node):
+        for name in order:
+            value = getattr(node, name)
+            if type(value) in (tuple, list):
+                for item in value:
+                    if _is_node(item):
+                        walk(item, visitor)
+            elif _is_node(value):
+                walk(value, visitor)
+    visitor.on_leave(node)

@@ -1,0 +1,112 @@
+"""opslint.walk visits exactly the nodes LibCST's own visit does, in the same order."""
+
+from __future__ import annotations
+
+import glob
+import os
+import textwrap
+from typing import List, Tuple
+
+import libcst as cst
+import pytest
+
+from opslint.walk import walk
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCES = sorted(
+    glob.glob(os.path.join(ROOT, "fixtures", "**", "*.py"), recursive=True)
+    + glob.glob(os.path.join(ROOT, "opslint", "**", "*.py"), recursive=True)
+    + glob.glob(os.path.join(ROOT, "rules", "*.py"))
+)
+
+EVERY_FORM = textwrap.dedent(
+    """\
+    from __future__ import annotations
+    import a.b as c, d
+    from .x import (y as z, w)
+    from . import *
+
+    @decorator(arg, *args, key=1, **kw)
+    async def f(a, /, b: int = 1, *c, d, e=2, **g) -> "T":
+        global q
+        async with x as (y, z), w:
+            async for i in aiter():
+                await g(i)
+        yield from h
+        return [x async for x in y if x] or {k: v for k, v in z} or {*s} or (t for t in u)
+
+    class C(Base, metaclass=M):
+        x: int = 1
+        def m(self):
+            nonlocal_free = lambda a, *b, c=1, **d: a if b else c
+            del self.x[1:2:3], y
+            assert x, "msg"
+            raise E from err
+            try:
+                pass
+            except (A, B) as e:
+                pass
+            else:
+                pass
+            finally:
+                pass
+
+    try:
+        pass
+    except* C:
+        pass
+
+    match command.split():
+        case [x, *rest] if x:
+            pass
+        case {"k": v, **kw}:
+            pass
+        case Point(x=0, y=_) | None:
+            pass
+        case str() as s:
+            pass
+    x = f"{a!r:>{width}} {b=}" "concat" r"raw"
+    y = (yield)
+    if (n := len(a)) > 10 and not b or -c ** 2 // 3 @ m: print(n); x += 1
+    while True:
+        break
+    else:
+        continue
+    with open(p) as fh: data = fh.read()
+    """
+)
+
+
+class _Recorder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: List[Tuple[str, int]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.seen.append(("visit", id(node)))
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.seen.append(("leave", id(original_node)))
+
+
+def _same_order(module: cst.Module) -> None:
+    theirs, ours = _Recorder(), _Recorder()
+    module.visit(theirs)
+    walk(module, ours)
+    assert ours.seen == theirs.seen
+
+
+def test_every_syntactic_form() -> None:
+    _same_order(cst.parse_module(EVERY_FORM))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: os.path.relpath(p, ROOT))
+def test_real_files(path: str) -> None:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError:
+        pytest.skip("not parsable (a syntax-error fixture)")
+    _same_order(module)
