@@ -86,7 +86,7 @@ class Finding:
     severity: Severity = Severity.WARNING
     #: Stable across unrelated edits: code, path and the normalised source line.
     fingerprint: str = ""
-    #: Extra lines on which a ``# noqa`` also applies (e.g. the closing line of a
+    #: Extra lines on which a noqa comment also applies (e.g. the closing line of a
     #: multi-line string).
     noqa_lines: Tuple[int, ...] = field(default=(), compare=False)
 

@@ -8,7 +8,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
-# ``#noqa``, ``# NOQA``, ``# noqa:OPS501``, ``# noqa: OPS501, OPS502 reason``
+# Matches the forms: hash-noqa with or without a space, any case, a colon and codes, and a reason after them.
 _NOQA = re.compile(r"#\s*noqa(?![A-Za-z0-9_])(?P<rest>.*)", re.IGNORECASE)
 _FILE = re.compile(r"^#\s*opslint\s*:\s*noqa(?![A-Za-z0-9_])(?P<rest>.*)$", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z]+[0-9]+|[A-Z]+")
@@ -98,6 +98,6 @@ def parse(text: str) -> Suppressions:
             continue
         codes = _codes(match.group("rest"))
         if codes == ():
-            continue  # ``# noqa:`` followed by no valid code suppresses nothing (as ruff)
+            continue  # A "noqa:" followed by no valid code suppresses nothing (as ruff)
         result.lines[line] = codes
     return result
