@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Dict, Optional, Protocol, Tuple
+from typing import Dict, Iterator, List, Optional, Protocol, Tuple, Type, TypeVar, Union
 
 import libcst as cst
 
@@ -75,3 +75,36 @@ def walk(node: cst.CSTNode, visitor: Visitor) -> None:
             elif _is_node(value):
                 walk(value, visitor)
     visitor.on_leave(node)
+
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+
+def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and every node under it, in visit order (what ``m.findall`` searches)."""
+    stack: List[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        order = field_order(type(current))
+        if order is None:
+            stack.extend(reversed(current.children))
+            continue
+        children: List[cst.CSTNode] = []
+        for name in order:
+            value = getattr(current, name)
+            if type(value) in (tuple, list):
+                children.extend(item for item in value if _is_node(item))
+            elif _is_node(value):
+                children.append(value)
+        stack.extend(reversed(children))
+
+
+def find_all(node: cst.CSTNode, kind: Union[Type[N], Tuple[Type[N], ...]]) -> List[N]:
+    """The nodes of a type (or types) in ``node``'s subtree, itself included, in order."""
+    return [n for n in iter_nodes(node) if isinstance(n, kind)]
+
+
+def is_name(node: cst.CSTNode, value: Optional[str] = None) -> bool:
+    """A ``Name`` (with that value, if given)."""
+    return isinstance(node, cst.Name) and (value is None or node.value == value)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union, cast
 
 import libcst as cst
-import libcst.matchers as m
 
 from opslint.model import Edit
 from opslint.rule import NodeEdit, Rule
+from opslint.walk import find_all
 
 #: What a missing or ``None`` timeout means for a call.
 #: ``forever``: absent -> blocks forever (requests, urllib, stdlib sockets).
@@ -465,8 +465,7 @@ class ClientTracker:
         cached = self._global_names.get(id(function))
         if cached is None:
             names: Set[str] = set()
-            for node in m.findall(function.body, m.Global()):
-                assert isinstance(node, cst.Global)
+            for node in find_all(function.body, cst.Global):
                 names.update(item.name.value for item in node.names)
             cached = frozenset(names)
             self._global_names[id(function)] = cached
@@ -568,7 +567,7 @@ class ClientTracker:
                 self.configured.add(key)
         self._pending_hooks.clear()
         for cls, func, inside in self._pending_properties:
-            returns = [r.value for r in m.findall(func.body, m.Return()) if isinstance(r, cst.Return)]
+            returns = [r.value for r in find_all(func.body, cst.Return)]
             values = [v for v in returns if v is not None and not (isinstance(v, cst.Name) and v.value == "None")]
             clients = [self.client_of_value(v) or self.client(v, inside) for v in values]
             if clients and all(c is not None for c in clients):
@@ -613,7 +612,7 @@ class ClientTracker:
         if not defs or len(defs) != 1:
             return None
         func, inside = defs[0]
-        returns = [r.value for r in m.findall(func.body, m.Return()) if isinstance(r, cst.Return)]
+        returns = [r.value for r in find_all(func.body, cst.Return)]
         if not returns or any(v is None for v in returns):
             return None
         found: List[Client] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
-import libcst.matchers as m
 
 from opslint.entrypoints import EntryKind
 from opslint.flow import ScopeVisitor
@@ -21,6 +20,7 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     drain_text,
     facts_for,
 )
+from opslint.walk import is_name, iter_nodes
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
 _ENDLESS_ITERABLES = frozenset(
@@ -269,7 +269,10 @@ def _references_sigterm(module: cst.Module, facts: ExitFacts) -> bool:
     """``signal.SIGTERM`` / ``SIGTERM`` in code (a docstring or comment that mentions it does not count)."""
     if not facts.sigterm_mentioned:
         return False
-    return bool(m.findall(module, m.Name("SIGTERM") | m.SimpleString(value=m.MatchIfTrue(_names_sigterm))))
+    return any(
+        is_name(node, "SIGTERM") or (isinstance(node, cst.SimpleString) and _names_sigterm(node.value))
+        for node in iter_nodes(module)
+    )
 
 
 def _names_sigterm(value: str) -> bool:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
-import libcst.matchers as m
 
 from opslint.rule import NodeEdit, PendingFix, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
+from opslint.walk import find_all, is_name, iter_nodes
 
 _SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 
@@ -57,21 +57,24 @@ def _assigned_only_none(function: Optional[cst.FunctionDef], name: str) -> bool:
     if any(isinstance(p, cst.Param) and p.name.value == name for p in every):
         return False
     values: List[cst.BaseExpression] = []
-    for assign in m.findall(function, m.Assign()):
-        assert isinstance(assign, cst.Assign)
+    nodes = list(iter_nodes(function))
+    for assign in nodes:
+        if not isinstance(assign, cst.Assign):
+            continue
         for target in assign.targets:
-            if isinstance(target.target, cst.Name) and target.target.value == name:
+            if is_name(target.target, name):
                 values.append(assign.value)
-            elif m.findall(target.target, m.Name(name)):
+            elif any(is_name(n, name) for n in iter_nodes(target.target)):
                 return False
-    for other in m.findall(function, m.AugAssign(target=m.Name(name)) | m.AnnAssign(target=m.Name(name))):
-        if isinstance(other, cst.AnnAssign) and other.value is not None:
-            values.append(other.value)
-        else:
-            return False
-    if m.findall(function, m.NamedExpr(target=m.Name(name)) | m.For(target=m.Name(name))):
+    for other in nodes:
+        if isinstance(other, (cst.AugAssign, cst.AnnAssign)) and is_name(other.target, name):
+            if isinstance(other, cst.AnnAssign) and other.value is not None:
+                values.append(other.value)
+            else:
+                return False
+    if any(isinstance(n, (cst.NamedExpr, cst.For)) and is_name(n.target, name) for n in nodes):
         return False
-    if m.findall(function, m.Global() | m.Nonlocal()):
+    if any(isinstance(n, (cst.Global, cst.Nonlocal)) for n in nodes):
         return False
     return bool(values) and all(_net_is_none(v) for v in values)
 
@@ -88,7 +91,7 @@ class _Guard:
 
 
 def _mentions_timeout(test: cst.BaseExpression) -> bool:
-    for node in m.findall(test, m.Name() | m.Attribute()):
+    for node in find_all(test, (cst.Name, cst.Attribute)):
         name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else ""
         if isinstance(name, str) and "timeout" in name.lower():
             return True
@@ -253,7 +256,7 @@ class MissingTimeout(_net.ClientRule):
             return False
         scope: cst.CSTNode = at.function if at.function is not None else self.ctx.module
         text = self.edits.code(target)
-        for found in m.findall(scope, m.Call(func=m.Attribute(attr=m.Name())) | m.AssignTarget(target=m.Attribute())):
+        for found in find_all(scope, (cst.Call, cst.AssignTarget)):
             if isinstance(found, cst.Call) and isinstance(found.func, cst.Attribute):
                 owner = found.func.value
                 if isinstance(owner, cst.Attribute) and owner.attr.value == "sock":
@@ -288,9 +291,7 @@ class MissingTimeout(_net.ClientRule):
         cached = self._guard_cache.get(id(function))
         if cached is None:
             cached = "timeout" in self.edits.code(function).lower() and any(
-                _mentions_timeout(node.test)
-                for node in m.findall(function, m.If() | m.IfExp())
-                if isinstance(node, (cst.If, cst.IfExp))
+                _mentions_timeout(node.test) for node in iter_nodes(function) if isinstance(node, (cst.If, cst.IfExp))
             )
             self._guard_cache[id(function)] = cached
         return cached

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
-import libcst.matchers as m
 
 from opslint.rule import NodeEdit, PendingFix, RelatedNode, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
+from opslint.walk import find_all, is_name, iter_nodes
 
 _PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
 _NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")
@@ -216,20 +216,21 @@ class UnencodedQueryString(_net.ClientRule):
             return None
         values: List[cst.BaseExpression] = []
         assigned = 0
-        for node in m.findall(scope.body, m.Assign() | m.AugAssign()):
+        nodes = list(iter_nodes(scope.body))
+        for node in nodes:
             if isinstance(node, cst.Assign):
                 for target in node.targets:
-                    if isinstance(target.target, cst.Name) and target.target.value == name:
+                    if is_name(target.target, name):
                         values.append(node.value)
                         assigned += 1
-                    elif m.findall(target.target, m.Name(name)):
+                    elif any(is_name(n, name) for n in iter_nodes(target.target)):
                         return None
-            elif isinstance(node, cst.AugAssign) and m.matches(node.target, m.Name(name)):
+            elif isinstance(node, cst.AugAssign) and is_name(node.target, name):
                 if not allow_augment or not isinstance(node.operator, cst.AddAssign) or not values:
                     return None
                 values.append(node.value)
-        others = m.AnnAssign(target=m.Name(name)) | m.For(target=m.Name(name)) | m.NamedExpr(target=m.Name(name))
-        if assigned != 1 or m.findall(scope.body, others):
+        others = (cst.AnnAssign, cst.For, cst.NamedExpr)
+        if assigned != 1 or any(isinstance(n, others) and is_name(n.target, name) for n in nodes):
             return None
         return values
 
@@ -240,7 +241,7 @@ class UnencodedQueryString(_net.ClientRule):
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue
             for small in stmt.body:
-                if isinstance(small, cst.Assign) and any(m.matches(t.target, m.Name(name)) for t in small.targets):
+                if isinstance(small, cst.Assign) and any(is_name(t.target, name) for t in small.targets):
                     if found is not None:
                         return None
                     text = _literal_text(small.value) if isinstance(small.value, cst.SimpleString) else None
@@ -404,8 +405,9 @@ class UnencodedQueryString(_net.ClientRule):
                 if qualified in _net.NUMERIC_ANNOTATIONS:
                     return True
             return False
-        for loop in m.findall(function.body, m.For(target=m.Name(name))):
-            assert isinstance(loop, cst.For)
+        for loop in find_all(function.body, cst.For):
+            if not is_name(loop.target, name):
+                continue
             it = loop.iter
             return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
         values = self._bindings_in_function(name, at, allow_augment=True)

@@ -10,7 +10,7 @@ from typing import List, Tuple
 import libcst as cst
 import pytest
 
-from opslint.walk import walk
+from opslint.walk import iter_nodes, walk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = sorted(
@@ -95,6 +95,8 @@ def _same_order(module: cst.Module) -> None:
     module.visit(theirs)
     walk(module, ours)
     assert ours.seen == theirs.seen
+    # iter_nodes (the rules' replacement for m.findall) yields the visits' order.
+    assert [id(n) for n in iter_nodes(module)] == [i for event, i in theirs.seen if event == "visit"]
 
 
 def test_every_syntactic_form() -> None:
