@@ -47,6 +47,7 @@ from typing import (
     Set,
     Tuple,
     Type,
+    Union,
 )
 
 import libcst as cst
@@ -1362,7 +1363,7 @@ class ProjectIndex:
         if value is None:
             value = compute()
             if disk:
-                _disk_store_any(disk, value)
+                _disk_store(disk, value)
         self._memo[key] = value
         return value
 
@@ -1883,28 +1884,38 @@ _SUMMARY_CACHE: Dict[Tuple[str, str, str, Tuple[str, ...]], ModuleSummary] = {}
 _POOL_STATE: Dict[str, Any] = {}
 
 
-def _summarise_item(item: Tuple[str, str, str, str, bool]) -> Tuple[ModuleSummary, str]:
-    return _summarise_or_load(item, compute=True)  # type: ignore[return-value]
+_Item = Tuple[str, str, str, str, bool]
+_Result = Tuple[ModuleSummary, str]
 
 
-def _load_all(todo: List[Tuple[str, str, str, str, bool]]) -> List[Optional[Tuple[ModuleSummary, str]]]:
+@dataclass(frozen=True)
+class _Miss:
+    """A file not in any cache: its text and cache key, for computing its summary."""
+
+    text: str
+    key: Tuple[str, str, str, Tuple[str, ...]]
+
+
+def _summarise_item(item: _Item) -> _Result:
+    """A file's summary, cached or computed (a pool worker's entry point)."""
+    found = _lookup(item)
+    return _compute(item, found) if isinstance(found, _Miss) else found
+
+
+def _lookup_all(todo: List[_Item]) -> List[Union[_Result, _Miss]]:
     # Unpickling thousands of summaries allocates millions of objects that all
     # live on: the cyclic collector would rescan them again and again (3x slower).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [_load_item(item) for item in todo]
+        return [_lookup(item) for item in todo]
     finally:
         if enabled:
             gc.enable()
 
 
-def _load_item(item: Tuple[str, str, str, str, bool]) -> Optional[Tuple[ModuleSummary, str]]:
-    return _summarise_or_load(item, compute=False)
-
-
-def _summarise_or_load(item: Tuple[str, str, str, str, bool], compute: bool) -> Optional[Tuple[ModuleSummary, str]]:
-    """The summary of one file from the memory or disk cache; else computed (or None if not ``compute``)."""
+def _lookup(item: _Item) -> Union[_Result, _Miss]:
+    """The summary of one file from the memory or disk cache, else what computing it needs."""
     path, name, package, extra, is_package = item
     try:
         with open(path, "rb") as handle:
@@ -1912,24 +1923,27 @@ def _summarise_or_load(item: Tuple[str, str, str, str, bool], compute: bool) -> 
     except OSError as exc:
         return _empty(name, path, package, is_package, "", str(exc)), extra
     rules: Sequence[Type[Rule]] = _POOL_STATE.get("rules", ())
-    codes = tuple(sorted(r.code for r in rules))
-    key = (content_hash(text), name, path, codes)
+    key = (content_hash(text), name, path, tuple(sorted(r.code for r in rules)))
     cached = _SUMMARY_CACHE.get(key)
     if cached is not None:
         return cached, extra
     cache_dir: Optional[str] = _POOL_STATE.get("cache_dir")
-    disk = _disk_path(cache_dir, key) if cache_dir else None
-    if disk is not None:
-        loaded = _disk_load(disk)
+    if cache_dir:
+        loaded = _disk_load(_disk_path(cache_dir, key))
         if loaded is not None and loaded.path == path and loaded.name == name:
             _SUMMARY_CACHE[key] = loaded
             return loaded, extra
-    if not compute:
-        return None
-    summary = summarise(path, text, name, package, is_package, _POOL_STATE.get("root", ""), rules)
-    _SUMMARY_CACHE[key] = summary
-    if disk is not None:
-        _disk_store(disk, summary)
+    return _Miss(text, key)
+
+
+def _compute(item: _Item, miss: _Miss) -> _Result:
+    path, name, package, extra, is_package = item
+    rules: Sequence[Type[Rule]] = _POOL_STATE.get("rules", ())
+    summary = summarise(path, miss.text, name, package, is_package, _POOL_STATE.get("root", ""), rules)
+    _SUMMARY_CACHE[miss.key] = summary
+    cache_dir: Optional[str] = _POOL_STATE.get("cache_dir")
+    if cache_dir:
+        _disk_store(_disk_path(cache_dir, miss.key), summary)
     return summary, extra
 
 
@@ -1956,11 +1970,7 @@ def _disk_load_any(path: str) -> Any:
         return None
 
 
-def _disk_store(path: str, summary: ModuleSummary) -> None:
-    _disk_store_any(path, summary)
-
-
-def _disk_store_any(path: str, value: Any) -> None:
+def _disk_store(path: str, value: Any) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temp = f"{path}.{os.getpid()}.tmp"
@@ -1972,35 +1982,41 @@ def _disk_store_any(path: str, value: Any) -> None:
 
 
 def _summarise_many(
-    todo: List[Tuple[str, str, str, str, bool]],
+    todo: List[_Item],
     root: str,
     rules: Sequence[Type[Rule]],
     jobs: int,
     cache_dir: Optional[str] = None,
-) -> List[Tuple[ModuleSummary, str]]:
+) -> List[_Result]:
+    """Summaries in the order of ``todo`` (when two files claim one module name, the first wins).
+
+    Cached ones are loaded here, not in a worker, which would unpickle them
+    twice (a warm index of the standard library: 18 s -> 4 s); only the
+    misses go to a pool, and only when there are enough of them.
+    """
     _POOL_STATE.update(root=root, rules=tuple(rules), cache_dir=cache_dir)
     jobs = jobs or (os.cpu_count() or 1)
-    if (
-        jobs <= 1
-        or len(todo) < PARALLEL_THRESHOLD
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or multiprocessing.current_process().daemon  # a pool worker (flake8 -j) cannot fork its own pool
-    ):
-        return [_summarise_item(item) for item in todo]
-    # Cached summaries are loaded here: sending them through a worker would
-    # unpickle them twice (a warm index of the standard library: 18 s -> 4 s).
-    # The order is kept: when two files claim one module name, the first wins.
-    results: List[Optional[Tuple[ModuleSummary, str]]] = _load_all(todo)
-    missing = [i for i, found in enumerate(results) if found is None]
-    if len(missing) < PARALLEL_THRESHOLD:
-        computed = [_summarise_item(todo[i]) for i in missing]
-    else:
+    found = _lookup_all(todo)
+    missing = [i for i, result in enumerate(found) if isinstance(result, _Miss)]
+    parallel = (
+        jobs > 1
+        and len(missing) >= PARALLEL_THRESHOLD
+        and "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon  # a pool worker (flake8 -j) cannot fork its own pool
+    )
+    if parallel:
+        # Workers read the files again: cheaper than pickling every text to them.
         context = multiprocessing.get_context("fork")
         with context.Pool(jobs) as pool:
-            computed = list(pool.imap(_summarise_item, [todo[i] for i in missing], chunksize=16))
-    for i, summary in zip(missing, computed):
-        results[i] = summary
-    return [r for r in results if r is not None]
+            computed = pool.imap(_summarise_item, [todo[i] for i in missing], chunksize=16)
+            for i, result in zip(missing, computed):
+                found[i] = result
+    else:
+        for i in missing:
+            miss = found[i]
+            assert isinstance(miss, _Miss)
+            found[i] = _compute(todo[i], miss)
+    return [result for result in found if not isinstance(result, _Miss)]
 
 
 # --------------------------------------------------------------------------
