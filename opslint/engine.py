@@ -115,14 +115,6 @@ class _Dispatcher(cst.CSTVisitor):
         self.rules.remove(rule)
         self._build()
 
-    # LibCST calls these for every field of every node, looking up
-    # ``visit_<Node>_<field>`` methods by name; rules never define them.
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
-
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.stack.append(node)
         kind = type(node).__name__  # not isinstance: CSTNode is an ABC, and this runs for every node
