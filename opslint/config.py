@@ -14,7 +14,7 @@ import re
 import sys
 import typing
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type
 
 from opslint.rule import REGISTRY, Rule
 
@@ -106,11 +106,13 @@ class Settings:
 
     def enabled_codes(self) -> FrozenSet[str]:
         # Keyed on the registry's size: tests register rules after settings exist.
-        key = ("enabled", len(REGISTRY))
-        cached = self._memo.get(key)
-        if cached is None:
-            cached = self._memo[key] = self._enabled_codes()
-        return cached
+        codes: FrozenSet[str] = self._remember(("enabled", len(REGISTRY)), self._enabled_codes)
+        return codes
+
+    def _remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def _enabled_codes(self) -> FrozenSet[str]:
         codes = set()
@@ -138,18 +140,15 @@ class Settings:
 
     def options_for(self, rule: Type[Rule]) -> Any:
         """The rule's validated Options (built once: validation reads type hints)."""
-        key = ("options", rule)
-        if key not in self._memo:
-            raw = self.rule_options.get(rule.code, {})
-            self._memo[key] = build_options(rule, raw, self.path or "<command line>")
-        return self._memo[key]
+        raw = self.rule_options.get(rule.code, {})
+        return self._remember(("options", rule), lambda: build_options(rule, raw, self.path or "<command line>"))
 
     def fingerprint(self) -> str:
         """Everything in these settings that can change a finding, as text (for cache keys)."""
-        key = ("fingerprint", len(REGISTRY))
-        if key not in self._memo:
-            self._memo[key] = repr(self) + repr(sorted(self.enabled_codes()))
-        return str(self._memo[key])
+        text: str = self._remember(
+            ("fingerprint", len(REGISTRY)), lambda: repr(self) + repr(sorted(self.enabled_codes()))
+        )
+        return text
 
     def all_excludes(self) -> Tuple[str, ...]:
         return self.exclude + self.extend_exclude
