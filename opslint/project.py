@@ -1130,6 +1130,10 @@ class ProjectIndex:
         self._derived: Optional[_Derived] = None
         self._memo: Dict[Any, Any] = {}
         self._canon: Dict[str, str] = {}
+        #: Names being resolved right now (a star-import cycle must not loop).
+        self._resolving: Set[str] = set()
+        #: How often the depth limit cut a resolution (such answers are not cached).
+        self._cuts = 0
         self._splits: Dict[str, Tuple[Optional[ModuleSummary], List[str]]] = {}
         self._ancestors: Dict[str, List[str]] = {}
         #: path -> (span held by a derived result -> span now), see ``_swap``.
@@ -1397,13 +1401,26 @@ class ProjectIndex:
         cached = self._canon.get(qualname)
         if cached is not None:
             return cached
-        found = self._canonical(qualname, _depth)
-        if _depth == 0:
+        if qualname in self._resolving:
+            return qualname  # a cycle of star imports: nothing new down this path
+        cuts = self._cuts
+        self._resolving.add(qualname)
+        try:
+            found = self._canonical(qualname, _depth)
+        finally:
+            self._resolving.discard(qualname)
+        # Every complete answer is kept, at any depth: star imports re-exporting
+        # each other (site-packages has such packages) otherwise make the
+        # search exponential in the depth.
+        if self._cuts == cuts:
             self._canon[qualname] = found
         return found
 
     def _canonical(self, qualname: str, _depth: int) -> str:
-        if _depth > 12 or "()" in qualname:
+        if _depth > 12:
+            self._cuts += 1
+            return qualname
+        if "()" in qualname:
             return qualname
         summary, rest = self._split_module(qualname)
         if summary is None:
