@@ -5,8 +5,7 @@ The public API for rule authors and embedders is re-exported here.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from opslint._version import __version__
 from opslint.model import Applicability, Edit, Finding, Fix, Related, Severity, Span  # noqa: E402
 from opslint.rule import NoOptions, PendingFix, RelatedNode, Rule  # noqa: E402
 

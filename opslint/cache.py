@@ -14,7 +14,7 @@ import os
 import pickle
 from typing import List, Optional
 
-from opslint import __version__
+from opslint._version import __version__
 from opslint.config import Settings
 from opslint.model import Finding
 from opslint.rule import code_fingerprint

@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
 
-from opslint import __version__, report
+from opslint import report
+from opslint._version import __version__
 from opslint.cache import DEFAULT_DIR
 from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings, validate_selectors
 from opslint.docs import rule_markdown, rule_record

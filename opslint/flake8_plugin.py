@@ -23,7 +23,7 @@ import os
 from dataclasses import replace
 from typing import Any, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
-from opslint import __version__
+from opslint._version import __version__
 from opslint.config import ConfigResolver, Settings
 from opslint.engine import Linter, load_rules
 from opslint.model import Finding

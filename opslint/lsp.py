@@ -33,7 +33,8 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
-from opslint import __version__, source
+from opslint import source
+from opslint._version import __version__
 from opslint.config import ConfigError, ConfigResolver, Settings
 from opslint.docs import rule_markdown
 from opslint.engine import Linter, load_rules

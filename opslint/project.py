@@ -52,7 +52,8 @@ from typing import (
 
 import libcst as cst
 
-from opslint import __version__, source
+from opslint import source
+from opslint._version import __version__
 from opslint.model import Span
 from opslint.rule import code_fingerprint
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Type
 from urllib.parse import quote
 
-from opslint import __version__, report
+from opslint import report
+from opslint._version import __version__
 from opslint.docs import rule_markdown
 from opslint.engine import load_rules
 from opslint.model import Finding, Severity, Span
