@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from typing import List, Optional
+import sys
+from functools import cache
+from typing import Iterable, List, Optional, Tuple
 
 from opslint._version import __version__
-from opslint.config import Settings
 from opslint.model import Finding
-from opslint.rule import code_fingerprint
 from opslint.source import write_atomic
 
 DEFAULT_DIR = ".opslint_cache"
@@ -42,9 +42,9 @@ class Cache:
         self._ready = True
 
     @staticmethod
-    def key(data: bytes, display_path: str, settings: Settings, extra: str = "") -> str:
+    def key(data: bytes, display_path: str, settings_fingerprint: str, extra: str = "") -> str:
         digest = hashlib.sha256()
-        for part in (__version__, code_fingerprint(), display_path, settings.fingerprint(), extra):
+        for part in (__version__, code_fingerprint(), display_path, settings_fingerprint, extra):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
         digest.update(data)
@@ -69,3 +69,32 @@ class Cache:
             write_atomic(path, pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only tree still lints, just without a cache
+
+
+def code_fingerprint(extra_files: Iterable[str] = ()) -> str:
+    """A hash of opslint's own source, of the rules package and of ``extra_files``
+    (the source of rules registered from elsewhere), so that editing a rule or a
+    knowledge table between runs never serves results of the old code from a
+    cache.  (Whole folders, not ``sys.modules``: which modules a run imported
+    depends on its output format.)"""
+    return _code_fingerprint(tuple(sorted(set(extra_files))))
+
+
+@cache
+def _code_fingerprint(extra_files: Tuple[str, ...]) -> str:
+    package = sys.modules["opslint"]
+    folders = [os.path.dirname(os.path.abspath(package.__file__ or ""))]
+    folders += list(getattr(sys.modules.get("opslint.rules"), "__path__", []))
+    files: set[str] = set(extra_files)
+    for folder in folders:
+        for directory, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            files.update(os.path.join(directory, f) for f in filenames if f.endswith(".py"))
+    digest = hashlib.sha256()
+    for path in sorted(f for f in files if f):
+        try:
+            with open(path, "rb") as handle:
+                digest.update(path.encode("utf-8", "surrogatepass") + b"\0" + handle.read())
+        except OSError:
+            continue
+    return digest.hexdigest()

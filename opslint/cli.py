@@ -13,19 +13,29 @@ import click
 from opslint import report
 from opslint._version import __version__
 from opslint.cache import DEFAULT_DIR
-from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings, validate_selectors
-from opslint.docs import rule_markdown, rule_record
-from opslint.engine import Linter, display_path, load_rules
+from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings
+from opslint.docs import rule_docs, rule_markdown, rule_record
+from opslint.engine import Linter, display_path
 from opslint.fixes import fix_text, parses
 from opslint.model import Applicability, Finding
+from opslint.registry import Registry
 from opslint.runner import FileOutcome, RunOptions, run
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+def _registry() -> Registry:
+    """The rules of this invocation: the shipped ones, or those a caller (a test, an
+    embedding tool) passed as ``obj={"registry": ...}`` to the click command."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    given = obj.get("registry") if isinstance(obj, dict) else None
+    return given if isinstance(given, Registry) else Registry.default()
+
+
 def _selectors(values: Sequence[str], flag: str) -> Tuple[str, ...]:
     items = [part for value in values for part in value.split(",")]
-    return validate_selectors(items, f"--{flag}")
+    return _registry().validate_selectors(items, f"--{flag}")
 
 
 class _Group(click.Group):
@@ -98,7 +108,7 @@ def check(
     cache_dir: Optional[str],
 ) -> None:
     """Lint PATHS (default: the current directory)."""
-    load_rules()
+    registry = _registry()
     overrides = Overrides(
         select=_selectors(select, "select") if select else None,
         extend_select=_selectors(extend_select, "extend-select"),
@@ -110,7 +120,7 @@ def check(
         unsafe_fixes=unsafe_fixes,
         output_format=output_format,
     )
-    resolver = ConfigResolver(overrides, config_file=config_file, isolated=isolated)
+    resolver = ConfigResolver(overrides, config_file=config_file, isolated=isolated, catalog=registry)
     base = resolver.default()
     fmt = output_format or base.output_format or "full"
     unsafe = base.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
@@ -141,7 +151,7 @@ def check(
     if statistics:
         out.append(_statistics(findings, fmt))
     else:
-        out.append(report.render(fmt, findings, sources=sources))
+        out.append(report.render(fmt, findings, sources=sources, rules=rule_docs(registry.rules())))
     if show_fixes and fix:
         out.append(_show_fixes(result.files))
     # Every explicit path excluded by --force-exclude (pre-commit passing an
@@ -234,7 +244,7 @@ def _show_fixes(files: Sequence[FileOutcome]) -> str:
         if not outcome.fixed:
             continue
         out.append(f"Fixed {_plural(sum(outcome.fixed.values()), 'problem')} in {outcome.path}:\n")
-        registry = load_rules()
+        registry = _registry()
         for code, n in sorted(outcome.fixed.items()):
             out.append(f"    {n} × {code} ({registry[code].name})\n")
     return "".join(out)
@@ -259,7 +269,7 @@ def _check_stdin(
             if fixing:
                 sys.stdout.write(text)
             sys.exit(EXIT_CLEAN)
-    linter = Linter()
+    linter = Linter(registry=resolver.catalog if isinstance(resolver.catalog, Registry) else None)
     if fixing:
         outcome = fix_text(
             text, lambda t: linter.lint_text(t, name, settings).findings, unsafe, original_parses=parses(text)
@@ -267,7 +277,7 @@ def _check_stdin(
         sys.stdout.write(outcome.text)
         sys.exit(_exit_code(outcome.remaining, exit_zero))
     findings = sorted(linter.lint_text(text, name, settings).findings, key=Finding.sort_key)
-    body = report.render(fmt, findings, sources={display_path(name): text})
+    body = report.render(fmt, findings, sources={display_path(name): text}, rules=rule_docs(linter.registry.rules()))
     if fmt in ("full", "concise"):
         body += _summary(findings, Counter(), unsafe, False)
     _emit(body, output_file)
@@ -280,7 +290,7 @@ def _check_stdin(
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
     """Explain a rule (What it does, Why it matters, Example, Fix safety, Options)."""
-    registry = load_rules()
+    registry = _registry()
     if show_all:
         codes = sorted(registry)
     elif code:
@@ -303,7 +313,7 @@ def clean(cache_dir: Optional[str]) -> None:
     """Delete the cache directory."""
     import shutil
 
-    target = cache_dir or os.path.join(ConfigResolver().default().root, DEFAULT_DIR)
+    target = cache_dir or os.path.join(ConfigResolver(catalog=_registry()).default().root, DEFAULT_DIR)
     if os.path.isdir(target):
         shutil.rmtree(target)
         click.echo(f"Removed cache at {target}", err=True)

@@ -14,9 +14,7 @@ import re
 import sys
 import typing
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type
-
-from opslint.rule import REGISTRY, Rule
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,32 +100,11 @@ class Settings:
     #: Answers computed once per Settings (asked for every file on the hot path).
     _memo: Dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    # -- rule selection ----------------------------------------------------
-
-    def enabled_codes(self) -> FrozenSet[str]:
-        # Keyed on the registry's size: tests register rules after settings exist.
-        codes: FrozenSet[str] = self._remember(("enabled", len(REGISTRY)), self._enabled_codes)
-        return codes
-
-    def _remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per key and Settings (the registry's answers are asked per file)."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
-
-    def _enabled_codes(self) -> FrozenSet[str]:
-        codes = set()
-        for code, rule in REGISTRY.items():
-            if getattr(rule, "internal", False):
-                continue
-            if self.select is None:
-                chosen = rule.default_enabled
-            else:
-                chosen = _selected(code, rule, self.select)
-            if not chosen:
-                chosen = _selected(code, rule, self.extend_select)
-            if chosen and not any(_matches(code, sel) for sel in self.ignore):
-                codes.add(code)
-        return frozenset(codes)
 
     def ignored_for(self, relpath: str) -> Tuple[str, ...]:
         """Codes (or prefixes) that per-file-ignores switch off for a file."""
@@ -138,44 +115,27 @@ class Settings:
                 out.extend(entry.codes)
         return tuple(out)
 
-    def options_for(self, rule: Type[Rule]) -> Any:
-        """The rule's validated Options (built once: validation reads type hints)."""
-        raw = self.rule_options.get(rule.code, {})
-        return self._remember(("options", rule), lambda: build_options(rule, raw, self.path or "<command line>"))
-
-    def fingerprint(self) -> str:
-        """Everything in these settings that can change a finding, as text (for cache keys)."""
-        text: str = self._remember(
-            ("fingerprint", len(REGISTRY)), lambda: repr(self) + repr(sorted(self.enabled_codes()))
-        )
-        return text
-
     def all_excludes(self) -> Tuple[str, ...]:
         return self.exclude + self.extend_exclude
 
 
-def _matches(code: str, selector: str) -> bool:
-    return selector == "ALL" or code.startswith(selector)
+class Catalog(Protocol):
+    """What configuration parsing needs to know of the rules (served by ``registry.Registry``)."""
+
+    def has_selector(self, selector: str) -> bool:
+        """Whether ``selector`` is ``ALL``, a rule code or a prefix of one."""
+
+    def options_type(self, code: str) -> Optional[type]:
+        """The Options dataclass of rule ``code``, or None when no such rule exists."""
 
 
-def _selected(code: str, rule: Type[Rule], selectors: Sequence[str]) -> bool:
-    for sel in selectors:
-        if sel == code:
-            return True
-        # Prefixes and ALL do not switch on rules that are off by default:
-        # those must be named (as ruff does with preview rules).
-        if rule.default_enabled and _matches(code, sel):
-            return True
-    return False
-
-
-def validate_selectors(selectors: Sequence[str], where: str) -> Tuple[str, ...]:
+def validate_selectors(selectors: Sequence[str], where: str, catalog: Catalog) -> Tuple[str, ...]:
     out = []
     for raw in selectors:
         sel = raw.strip().upper()
         if not sel:
             continue
-        if sel != "ALL" and not any(code.startswith(sel) for code in REGISTRY):
+        if not catalog.has_selector(sel):
             raise ConfigError(f"{where}: unknown rule selector `{raw}`")
         out.append(sel)
     return tuple(out)
@@ -311,23 +271,29 @@ def load_table(path: str) -> Optional[Mapping[str, Any]]:
     return checked
 
 
-def settings_from_table(table: Mapping[str, Any], path: str) -> Settings:
+def settings_from_table(table: Mapping[str, Any], path: str, catalog: Catalog) -> Settings:
     where = path
     for key in table:
         if key not in _KEYS:
             raise ConfigError(f"{where}: unknown key `{key}` in [tool.opslint]")
     kwargs: Dict[str, Any] = {"path": path, "root": os.path.dirname(os.path.abspath(path))}
     if "select" in table:
-        kwargs["select"] = validate_selectors(_str_list(table["select"], f"{where}: select"), f"{where}: select")
+        kwargs["select"] = validate_selectors(
+            _str_list(table["select"], f"{where}: select"), f"{where}: select", catalog
+        )
     if "extend-select" in table:
         kwargs["extend_select"] = validate_selectors(
-            _str_list(table["extend-select"], f"{where}: extend-select"), f"{where}: extend-select"
+            _str_list(table["extend-select"], f"{where}: extend-select"), f"{where}: extend-select", catalog
         )
     if "ignore" in table:
-        kwargs["ignore"] = validate_selectors(_str_list(table["ignore"], f"{where}: ignore"), f"{where}: ignore")
+        kwargs["ignore"] = validate_selectors(
+            _str_list(table["ignore"], f"{where}: ignore"), f"{where}: ignore", catalog
+        )
     if "per-file-ignores" in table:
         kwargs["per_file_ignores"] = parse_per_file_ignores(
-            _expect(table["per-file-ignores"], dict, f"{where}: per-file-ignores"), f"{where}: per-file-ignores"
+            _expect(table["per-file-ignores"], dict, f"{where}: per-file-ignores"),
+            f"{where}: per-file-ignores",
+            catalog,
         )
     if "exclude" in table:
         kwargs["exclude"] = _str_list(table["exclude"], f"{where}: exclude")
@@ -349,29 +315,28 @@ def settings_from_table(table: Mapping[str, Any], path: str) -> Settings:
         rules = _expect(table["rules"], dict, f"{where}: [tool.opslint.rules]")
         options: Dict[str, Mapping[str, Any]] = {}
         for code, raw in rules.items():
-            rule = REGISTRY.get(code.upper())
-            if rule is None:
+            options_type = catalog.options_type(code.upper())
+            if options_type is None:
                 raise ConfigError(f"{where}: unknown rule `{code}` in [tool.opslint.rules]")
             table_where = f"{where}: [tool.opslint.rules.{code}]"
-            options[rule.code] = _expect(raw, dict, table_where)
-            build_options(rule, options[rule.code], where)  # validate now, fail early
+            options[code.upper()] = _expect(raw, dict, table_where)
+            build_options(options_type, options[code.upper()], where, code.upper())  # validate now, fail early
         kwargs["rule_options"] = options
     return Settings(**kwargs)
 
 
-def parse_per_file_ignores(table: Mapping[str, Any], where: str) -> Tuple[PerFileIgnore, ...]:
+def parse_per_file_ignores(table: Mapping[str, Any], where: str, catalog: Catalog) -> Tuple[PerFileIgnore, ...]:
     out = []
     for pattern, codes in table.items():
         negated = pattern.startswith("!")
         clean = pattern[1:] if negated else pattern
-        selectors = validate_selectors(_str_list(codes, f"{where}.{pattern}"), f"{where}.{pattern}")
+        selectors = validate_selectors(_str_list(codes, f"{where}.{pattern}"), f"{where}.{pattern}", catalog)
         out.append(PerFileIgnore(clean, negated, selectors))
     return tuple(out)
 
 
-def build_options(rule: Type[Rule], raw: Mapping[str, Any], where: str) -> Any:
-    """Validate a raw option table into the rule's frozen Options dataclass."""
-    options_cls = rule.Options
+def build_options(options_cls: type, raw: Mapping[str, Any], where: str, code: str) -> Any:
+    """Validate a raw option table into rule ``code``'s frozen Options dataclass."""
     hints = typing.get_type_hints(options_cls)
     fields = {f.name: f for f in dataclasses.fields(options_cls)}
     values: Dict[str, Any] = {}
@@ -380,9 +345,9 @@ def build_options(rule: Type[Rule], raw: Mapping[str, Any], where: str) -> Any:
         if attr not in fields:
             known = ", ".join(sorted(f.replace("_", "-") for f in fields)) or "none"
             raise ConfigError(
-                f"{where}: unknown option `{key}` for {rule.code} in [tool.opslint.rules.{rule.code}] (known: {known})"
+                f"{where}: unknown option `{key}` for {code} in [tool.opslint.rules.{code}] (known: {known})"
             )
-        values[attr] = _coerce(value, hints[attr], f"{where}: [tool.opslint.rules.{rule.code}] {key}")
+        values[attr] = _coerce(value, hints[attr], f"{where}: [tool.opslint.rules.{code}] {key}")
     return options_cls(**values)
 
 
@@ -460,8 +425,11 @@ class ConfigResolver:
         config_file: Optional[str] = None,
         isolated: bool = False,
         cwd: Optional[str] = None,
+        *,
+        catalog: Catalog,
     ) -> None:
         self.overrides = overrides
+        self.catalog = catalog
         self.cwd = os.path.abspath(cwd or os.getcwd())
         self._by_dir: Dict[str, Settings] = {}
         self._by_file: Dict[str, Settings] = {}
@@ -471,7 +439,7 @@ class ConfigResolver:
         elif config_file is not None:
             table = load_table(config_file)
             base = (
-                settings_from_table(table, config_file)
+                settings_from_table(table, config_file, catalog)
                 if table is not None
                 else Settings(path=config_file, root=os.path.dirname(os.path.abspath(config_file)))
             )
@@ -510,6 +478,6 @@ class ConfigResolver:
     def _load(self, path: str, table: Mapping[str, Any]) -> Settings:
         cached = self._by_file.get(path)
         if cached is None:
-            cached = self.overrides.apply(settings_from_table(table, path))
+            cached = self.overrides.apply(settings_from_table(table, path, self.catalog))
             self._by_file[path] = cached
         return cached

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, Dict, List, Type
+from typing import Any, Dict, Iterable, List, Type
 
+from opslint.model import RuleDoc, Severity
 from opslint.rule import Rule, doc_sections, rule_doc, summary
 from opslint.urls import rule_url
 
@@ -86,3 +87,21 @@ def rules_table(rules: List[Type[Rule]]) -> str:
         default = "on" if rule.default_enabled else "off"
         rows.append(f"| {rule.code} | `{rule.name}` | {summary(rule)} | {fix} | {default} |")
     return "\n".join(rows) + "\n"
+
+
+def rule_docs(rules: Iterable[Type[Rule]]) -> Dict[str, RuleDoc]:
+    """code -> what reporters show of the rule (they take this, never a rule class)."""
+    out = {}
+    for rule in rules:
+        out[rule.code] = RuleDoc(
+            code=rule.code,
+            name=rule.name,
+            summary=summary(rule),
+            what=doc_sections(rule).get("What it does", "") or summary(rule),
+            markdown=rule_markdown(rule),
+            url=rule_url(rule.code),
+            default_enabled=bool(rule.default_enabled),
+            severity=Severity.ERROR if rule.internal else rule.severity,
+            fix_availability=rule.fix_availability,
+        )
+    return out

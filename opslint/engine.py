@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
 import traceback
@@ -15,6 +13,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from opslint import builtin, source, suppress
+from opslint.cache import code_fingerprint
 from opslint.config import Settings
 from opslint.context import FileContext
 from opslint.discovery import module_name
@@ -22,48 +21,9 @@ from opslint.model import Edit, Finding, Fix, Related, Span, fingerprint
 from opslint.project import ProjectIndex
 from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
-from opslint.rule import REGISTRY, NodeEdit, PendingFix, RelatedNode, Rule
+from opslint.registry import Registry, rule_files
+from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule
 from opslint.walk import walk
-
-_rules_loaded = False
-
-
-def load_rules() -> Dict[str, Type[Rule]]:
-    """Import the rule package once (rules register themselves)."""
-    global _rules_loaded
-    if not _rules_loaded:
-        try:
-            importlib.import_module("opslint.rules")
-        except ModuleNotFoundError as exc:
-            if exc.name != "opslint.rules" or not _load_checkout_rules():
-                raise
-        _rules_loaded = True
-    return REGISTRY
-
-
-def _load_checkout_rules() -> bool:
-    """Import ``rules/`` of a source checkout as ``opslint.rules``.
-
-    Installed, ``rules/`` *is* ``opslint.rules`` (setuptools ``package-dir``);
-    but ``python -m opslint`` run in the checkout's root imports ``opslint/``
-    from the working directory, where no ``opslint/rules`` exists.
-    """
-    package = os.path.dirname(os.path.abspath(__file__))
-    folder = os.path.join(os.path.dirname(package), "rules")
-    init = os.path.join(folder, "__init__.py")
-    if not os.path.isfile(init):
-        return False
-    spec = importlib.util.spec_from_file_location("opslint.rules", init, submodule_search_locations=[folder])
-    if spec is None or spec.loader is None:
-        return False
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["opslint.rules"] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules["opslint.rules"]
-        raise
-    return True
 
 
 def display_path(path: str, cwd: Optional[str] = None) -> str:
@@ -147,31 +107,22 @@ class Linter:
     ``strict`` (tests) re-raises rule crashes instead of reporting OPS002.
     """
 
-    def __init__(self, *, strict: bool = False, cwd: Optional[str] = None) -> None:
-        load_rules()
+    def __init__(self, *, registry: Optional[Registry] = None, strict: bool = False, cwd: Optional[str] = None) -> None:
+        self.registry = registry or Registry.default()
         self.strict = strict
         self.cwd = cwd
 
     def cache_salt(self, path: str) -> str:
         """What, besides the file and the settings, findings for ``path`` depend on:
-        the whole project's content when a cross-file rule built its index."""
+        opslint's and the rules' code, and the whole project's content when a
+        cross-file rule built its index."""
         index = cached_project_index(path)
-        return index.fingerprint() if index is not None else ""
+        code = code_fingerprint(rule_files(self.registry))
+        return code + (index.fingerprint() if index is not None else "")
 
     # -- rule choice ---------------------------------------------------------
 
-    def rules_for(self, settings: Settings, relpath: str, display: str) -> List[Type[Rule]]:
-        codes = settings.enabled_codes()
-        ignored = settings.ignored_for(relpath)
-        chosen = []
-        for code in sorted(codes):
-            if any(code.startswith(sel) or sel == "ALL" for sel in ignored):
-                continue
-            chosen.append(REGISTRY[code])
-        return chosen
-
-    @staticmethod
-    def prefilter(rules: Sequence[Type[Rule]], text: str, settings: Optional[Settings] = None) -> List[Type[Rule]]:
+    def prefilter(self, rules: Sequence[Type[Rule]], text: str, settings: Settings) -> List[Type[Rule]]:
         """Rules that could match: at least one of their tokens occurs in the text
         (tokens from the rule's options count too, e.g. user-configured clients)."""
         return [
@@ -179,7 +130,7 @@ class Linter:
             for rule in rules
             if not rule.tokens
             or any(tok in text for tok in rule.tokens)
-            or (settings is not None and any(tok in text for tok in rule.option_tokens(settings)))
+            or any(tok in text for tok in rule.option_tokens(self.registry.options_for(settings, rule)))
         ]
 
     # -- linting ------------------------------------------------------------------
@@ -201,7 +152,7 @@ class Linter:
         """
         display = display_path(path, self.cwd)
         relpath = _relpath(path, settings.root)
-        candidates = self.rules_for(settings, relpath, display)
+        candidates = self.registry.rules_for(settings, relpath)
         project = self._project(candidates, path, text)
         rules = self.prefilter(candidates, text, settings)
         if project is not None:
@@ -209,7 +160,7 @@ class Linter:
                 r
                 for r in candidates
                 if (r in rules and not r.project_only)
-                or (r.needs_project and r.project_relevant(project, path, settings.options_for(r)))
+                or (r.needs_project and r.project_relevant(project, path, self.registry.options_for(settings, r)))
             ]
         if not rules:
             return LintResult()
@@ -245,7 +196,7 @@ class Linter:
         instances = []
         for rule_cls in rules:
             try:
-                instances.append(rule_cls(ctx, settings.options_for(rule_cls)))
+                instances.append(rule_cls(ctx, self.registry.options_for(settings, rule_cls)))
             except Exception as exc:  # noqa: BLE001 - reported as OPS002
                 if self.strict:
                     raise

@@ -25,8 +25,9 @@ from typing import Any, ClassVar, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from opslint._version import __version__
 from opslint.config import ConfigResolver, Settings
-from opslint.engine import Linter, load_rules
+from opslint.engine import Linter
 from opslint.model import Finding
+from opslint.registry import Registry
 
 #: (line, 0-based column, "CODE message", plugin class)
 Result = Tuple[int, int, str, Type[Any]]
@@ -39,7 +40,7 @@ def _resolver() -> ConfigResolver:
     cwd = os.getcwd()
     resolver = _resolvers.get(cwd)
     if resolver is None:
-        resolver = _resolvers[cwd] = ConfigResolver(cwd=cwd)
+        resolver = _resolvers[cwd] = ConfigResolver(cwd=cwd, catalog=Registry.default())
     return resolver
 
 
@@ -52,11 +53,11 @@ def _shared_linter() -> Linter:
 
 def all_codes() -> Tuple[str, ...]:
     """Every code a user can select (engine codes are reported, not selected)."""
-    return tuple(sorted(code for code, rule in load_rules().items() if not getattr(rule, "internal", False)))
+    return tuple(rule.code for rule in Registry.default().public())
 
 
 def default_off_codes() -> List[str]:
-    registry = load_rules()
+    registry = Registry.default()
     return sorted(code for code in all_codes() if not registry[code].default_enabled)
 
 

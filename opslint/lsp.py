@@ -37,9 +37,10 @@ from opslint import source
 from opslint._version import __version__
 from opslint.config import ConfigError, ConfigResolver, Settings
 from opslint.docs import rule_markdown
-from opslint.engine import Linter, load_rules
+from opslint.engine import Linter
 from opslint.fixes import fix_text, parses
 from opslint.model import Applicability, Finding, Severity, Span
+from opslint.registry import Registry
 from opslint.urls import rule_url
 
 SOURCE = "opslint"
@@ -69,7 +70,7 @@ class OpslintServer(LanguageServer):
         self.pending: Dict[str, asyncio.Task[None]] = {}
         #: Lints run in worker threads; the engine's per-project index is shared state.
         self.lint_lock = threading.Lock()
-        load_rules()
+        self.registry = Registry.default()
 
     # -- configuration and linting -------------------------------------------
 
@@ -82,10 +83,11 @@ class OpslintServer(LanguageServer):
 
     def settings_for(self, path: str) -> Settings:
         # A fresh resolver per lint: edits to pyproject.toml apply at once.
-        return ConfigResolver(cwd=self.root() or os.path.dirname(path) or None).for_path(path)
+        cwd = self.root() or os.path.dirname(path) or None
+        return ConfigResolver(cwd=cwd, catalog=self.registry).for_path(path)
 
     def linter(self, path: str) -> Linter:
-        return Linter(cwd=self.root() or os.path.dirname(path) or None)
+        return Linter(registry=self.registry, cwd=self.root() or os.path.dirname(path) or None)
 
     def lint(self, snap: _Snapshot) -> Tuple[List[Finding], str]:
         """Findings for a snapshot, and the directory their paths are relative to."""
@@ -479,7 +481,7 @@ def hover(ls: OpslintServer, params: types.HoverParams) -> Optional[types.Hover]
     if listed is None:
         return None
     cursor = doc.position_codec.position_from_client_units(lines, params.position).character
-    registry = load_rules()
+    registry = ls.registry
     start = column + listed.start("codes")
     for match in _CODE_TOKEN.finditer(listed.group("codes")):
         first, last = start + match.start(), start + match.end()
@@ -493,6 +495,9 @@ def hover(ls: OpslintServer, params: types.HoverParams) -> Optional[types.Hover]
     return None
 
 
-def start() -> None:
-    """Serve on stdio (called by ``opslint server``)."""
+def start(registry: Optional[Registry] = None) -> None:
+    """Serve on stdio (called by ``opslint server``) with ``registry``'s rules
+    (default: the shipped ones)."""
+    if registry is not None:
+        server.registry = registry
     server.start_io()

@@ -94,6 +94,24 @@ class Finding:
         return (self.path, self.span.line, self.span.column, self.code)
 
 
+@dataclass(frozen=True)
+class RuleDoc:
+    """What reporters show of a rule (SARIF rule descriptors, help pages): plain data,
+    so that reporters never import a rule."""
+
+    code: str
+    name: str
+    summary: str
+    #: The "What it does" section (or the summary).
+    what: str
+    #: The whole page, as ``opslint rule CODE`` prints it.
+    markdown: str
+    url: str
+    default_enabled: bool
+    severity: Severity
+    fix_availability: str
+
+
 def fingerprint(code: str, path: str, line_text: str, occurrence: int = 0) -> str:
     """A stable hash that does not contain the line number, so moving code keeps it."""
     normalised = " ".join(line_text.split())

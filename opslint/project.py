@@ -54,8 +54,8 @@ import libcst as cst
 
 from opslint import source
 from opslint._version import __version__
+from opslint.cache import code_fingerprint
 from opslint.model import Span
-from opslint.rule import code_fingerprint
 
 if TYPE_CHECKING:
     from opslint.rule import Rule

@@ -8,13 +8,9 @@ the tree itself (except small subtrees it inspects) and never parses.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
-import os
 import re
-import sys
 from dataclasses import dataclass
-from functools import cache
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -40,9 +36,6 @@ _CODE = re.compile(r"^OPS\d{3}$")
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 _T = TypeVar("_T")
-
-#: code -> rule class, filled as rule modules are imported.
-REGISTRY: Dict[str, Type[Rule]] = {}
 
 
 @dataclass(frozen=True)
@@ -142,6 +135,8 @@ class Rule:
     message: ClassVar[str] = ""
     tokens: ClassVar[Tuple[str, ...]] = ()
     default_enabled: ClassVar[bool] = True
+    #: Engine codes (OPS0xx): reported by the engine, never run or selected.
+    internal: ClassVar[bool] = False
     severity: ClassVar[Severity] = Severity.WARNING
     #: "always", "sometimes" or "none": whether findings carry an applicable fix.
     fix_availability: ClassVar[str] = "none"
@@ -175,8 +170,8 @@ class Rule:
         """Compute project-wide results before a run forks its workers (optional)."""
 
     @classmethod
-    def option_tokens(cls, settings: Any) -> Tuple[str, ...]:
-        """Extra prefilter tokens that come from the rule's options in ``settings``
+    def option_tokens(cls, options: Any) -> Tuple[str, ...]:
+        """Extra prefilter tokens that come from the rule's ``options``
         (names a user configured).  Default: none."""
         return ()
 
@@ -190,10 +185,6 @@ class Rule:
             raise TypeError(f"{cls.__name__}: name {cls.name!r} must be kebab-case")
         if not dataclasses.is_dataclass(cls.Options):
             raise TypeError(f"{cls.__name__}: Options must be a dataclass")
-        other = REGISTRY.get(cls.code)
-        if other is not None and other.__qualname__ != cls.__qualname__:
-            raise TypeError(f"duplicate rule code {cls.code}: {other.__name__} and {cls.__name__}")
-        REGISTRY[cls.code] = cls
 
     def __init__(self, ctx: FileContext, options: Any) -> None:
         self.ctx = ctx
@@ -294,28 +285,3 @@ def summary(rule: Type[Rule]) -> str:
 def code_blocks(text: str) -> List[str]:
     """The fenced ```python blocks of a markdown section."""
     return [m.group(1) for m in re.finditer(r"```(?:python|py)?\n(.*?)```", text, re.S)]
-
-
-@cache
-def code_fingerprint() -> str:
-    """A hash of opslint's own source and of every registered rule's module, so
-    editing a rule or a knowledge table between runs never serves results of the
-    old code from a cache.  (Whole folders, not ``sys.modules``: which modules a
-    run imported depends on its output format.)"""
-    package = sys.modules["opslint"]
-    folders = [os.path.dirname(os.path.abspath(package.__file__ or ""))]
-    folders += list(getattr(sys.modules.get("opslint.rules"), "__path__", []))
-    files: set[str] = set()
-    for folder in folders:
-        for directory, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            files.update(os.path.join(directory, f) for f in filenames if f.endswith(".py"))
-    files.update(getattr(sys.modules.get(rule.__module__), "__file__", None) or "" for rule in REGISTRY.values())
-    digest = hashlib.sha256()
-    for path in sorted(f for f in files if f):
-        try:
-            with open(path, "rb") as handle:
-                digest.update(path.encode("utf-8", "surrogatepass") + b"\0" + handle.read())
-        except OSError:
-            continue
-    return digest.hexdigest()

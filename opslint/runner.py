@@ -13,9 +13,10 @@ from opslint import builtin, project, source
 from opslint.cache import Cache
 from opslint.config import ConfigResolver, Settings
 from opslint.discovery import Walker
-from opslint.engine import Linter, display_path, load_rules
+from opslint.engine import Linter, display_path
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding
+from opslint.registry import Registry
 from opslint.rule import Rule
 
 #: Below this many files a worker pool costs more than it saves.
@@ -126,7 +127,7 @@ def _lint_cached(path: str, display: str, settings: Settings, linter: Linter, op
     except OSError:
         return linter.lint_file(path, settings).findings
     cache = Cache(options.cache_dir)
-    key = Cache.key(data, display, settings, linter.cache_salt(path))
+    key = Cache.key(data, display, linter.registry.fingerprint(settings), linter.cache_salt(path))
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -140,8 +141,18 @@ def _lint_cached(path: str, display: str, settings: Settings, linter: Linter, op
 _UNCACHED = frozenset({builtin.InternalError.code, builtin.UnreadableFile.code})
 
 
-def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Optional[str] = None) -> RunResult:
-    linter = Linter(strict=options.strict, cwd=cwd)
+def run(
+    paths: List[str],
+    resolver: ConfigResolver,
+    options: RunOptions,
+    cwd: Optional[str] = None,
+    registry: Optional[Registry] = None,
+) -> RunResult:
+    """Lint ``paths`` with the rules of ``registry`` (default: the resolver's catalog
+    when it is a registry, else the shipped rules)."""
+    if registry is None:
+        registry = resolver.catalog if isinstance(resolver.catalog, Registry) else Registry.default()
+    linter = Linter(registry=registry, strict=options.strict, cwd=cwd)
     walker = Walker(resolver)
     items = [(d.path, d.explicit) for d in walker.walk(paths)]
     result = RunResult()
@@ -149,7 +160,7 @@ def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Op
         display = display_path(problem.path, cwd)
         result.problems.append(display)
         result.files.append(FileOutcome(display, [builtin.finding(builtin.UnreadableFile, display, problem.message)]))
-    indexes = _prepare_projects(items, resolver, options)
+    indexes = _prepare_projects(items, resolver, options, registry)
     try:
         result.files.extend(_lint_all(items, resolver, linter, options))
     finally:
@@ -158,19 +169,18 @@ def run(paths: List[str], resolver: ConfigResolver, options: RunOptions, cwd: Op
 
 
 def _prepare_projects(
-    items: List[Tuple[str, bool]], resolver: ConfigResolver, options: RunOptions
+    items: List[Tuple[str, bool]], resolver: ConfigResolver, options: RunOptions, registry: Registry
 ) -> List[Tuple[project.ProjectIndex, List[Type[Rule]], str]]:
     """Build the project index once per root (before workers fork) when a rule needs it."""
-    registry = load_rules()
 
     def rules_for(path: str) -> List[Type[Rule]]:
-        return [registry[code] for code in resolver.for_path(path).enabled_codes()]
+        return registry.enabled_rules(resolver.for_path(path))
 
     indexes = project.prepare([path for path, _ in items], rules_for, options.jobs, options.cache_dir)
     for index, rules, sample in indexes:
         settings = resolver.for_path(sample)
         for rule in rules:
-            rule.prepare_project(index, settings.options_for(rule))
+            rule.prepare_project(index, registry.options_for(settings, rule))
     return indexes
 
 

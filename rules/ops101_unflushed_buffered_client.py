@@ -259,15 +259,14 @@ class UnflushedBufferedClient(Rule):
     _token_cache: Dict[int, Tuple[str, ...]] = {}
 
     @classmethod
-    def option_tokens(cls, settings: Any) -> Tuple[str, ...]:
+    def option_tokens(cls, options: Any) -> Tuple[str, ...]:
         """The top-level modules of user-configured clients."""
-        raw = settings.rule_options.get(cls.code, {})
-        if not raw.get("clients"):
+        if not options.clients:
             return ()
-        cached = cls._token_cache.get(id(raw))
+        cached = cls._token_cache.get(id(options))
         if cached is None:
-            cached = tuple(m for sdk in B.user_sdks(raw["clients"]) for m in sdk.modules)
-            cls._token_cache[id(raw)] = cached
+            cached = tuple(m for sdk in B.user_sdks(options.clients) for m in sdk.modules)
+            cls._token_cache[id(options)] = cached
         return cached
 
     # -- setup ----------------------------------------------------------------

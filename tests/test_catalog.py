@@ -12,13 +12,14 @@ import pytest
 from expectations import FIXTURES, discover
 
 from opslint.config import Settings
-from opslint.engine import Linter, load_rules
+from opslint.engine import Linter
+from opslint.registry import Registry
 from opslint.rule import Rule, code_blocks, doc_sections
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES_DIR = os.path.join(ROOT, "rules")
-REGISTRY = load_rules()
-PUBLIC = sorted((r for r in REGISTRY.values() if not getattr(r, "internal", False)), key=lambda r: r.code)
+REGISTRY = Registry.default()
+PUBLIC = REGISTRY.public()
 REQUIRED_SECTIONS = ("What it does", "Why it matters", "Example", "Use instead")
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Iterator, List
+from typing import List, Optional
 
 import libcst as cst
 import pytest
@@ -16,17 +16,19 @@ from click.testing import CliRunner, Result
 
 from opslint import __version__
 from opslint.cli import main
-from opslint.rule import REGISTRY, Rule
+from opslint.registry import Registry
+from opslint.rule import Rule
 
 BAD = "import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n"
 GOOD = "import requests\n\n\ndef fetch(url):\n    return requests.get(url, timeout=5)\n"
 
 
-def _run(args: List[str], cwd: Path, stdin: str = "") -> Result:
+def _run(args: List[str], cwd: Path, stdin: str = "", registry: Optional[Registry] = None) -> Result:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        return CliRunner().invoke(main, args, input=stdin, catch_exceptions=False)
+        obj = {"registry": registry} if registry is not None else None
+        return CliRunner().invoke(main, args, input=stdin, catch_exceptions=False, obj=obj)
     finally:
         os.chdir(old)
 
@@ -205,7 +207,7 @@ def test_symlink_loop_is_walked_once(project: Path) -> None:
 
 
 @pytest.fixture
-def crashing_rule() -> Iterator[None]:
+def crashing_rule() -> Registry:
     class Crashes(Rule):
         """Test rule."""
 
@@ -217,14 +219,12 @@ def crashing_rule() -> Iterator[None]:
         def visit_Call(self, node: cst.Call) -> None:
             raise ValueError("boom")
 
-    try:
-        yield
-    finally:
-        del REGISTRY["OPS999"]
+    return Registry.default().extended([Crashes])
 
 
-def test_a_crashing_rule_is_reported_and_the_others_run(project: Path, crashing_rule: None) -> None:
-    result = _run(["check", "pkg/bad.py", "--output-format", "json", "--extend-select", "OPS999"], project)
+def test_a_crashing_rule_is_reported_and_the_others_run(project: Path, crashing_rule: Registry) -> None:
+    args = ["check", "pkg/bad.py", "--output-format", "json", "--extend-select", "OPS999"]
+    result = _run(args, project, registry=crashing_rule)
     data = json.loads(result.output)
     codes = [d["code"] for d in data]
     assert "OPS502" in codes and "OPS002" in codes

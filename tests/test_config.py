@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from opslint.config import ConfigError, ConfigResolver, Overrides, Settings, glob_match, settings_from_table
-from opslint.engine import load_rules
-
-load_rules()
+from opslint.registry import Registry
 
 
 def _write(path: Path, text: str) -> Path:
@@ -22,7 +20,7 @@ def test_closest_pyproject_with_the_table_wins_without_merging(tmp_path: Path) -
     _write(tmp_path / "pyproject.toml", '[tool.opslint]\nignore = ["OPS501"]\n')
     _write(tmp_path / "pkg" / "pyproject.toml", "[project]\nname = 'x'\n")  # no table: skipped
     _write(tmp_path / "pkg" / "sub" / "pyproject.toml", '[tool.opslint]\nselect = ["OPS502"]\n')
-    resolver = ConfigResolver(cwd=str(tmp_path))
+    resolver = ConfigResolver(cwd=str(tmp_path), catalog=Registry.default())
     top = resolver.for_path(str(tmp_path / "a.py"))
     mid = resolver.for_path(str(tmp_path / "pkg" / "b.py"))
     deep = resolver.for_path(str(tmp_path / "pkg" / "sub" / "c.py"))
@@ -34,15 +32,22 @@ def test_closest_pyproject_with_the_table_wins_without_merging(tmp_path: Path) -
 def test_isolated_and_explicit_config(tmp_path: Path) -> None:
     _write(tmp_path / "pyproject.toml", '[tool.opslint]\nignore = ["OPS501"]\n')
     other = _write(tmp_path / "other.toml", '[tool.opslint]\nignore = ["OPS502"]\n')
-    assert ConfigResolver(isolated=True, cwd=str(tmp_path)).for_path(str(tmp_path / "a.py")).ignore == ()
-    assert ConfigResolver(config_file=str(other), cwd=str(tmp_path)).for_path(str(tmp_path / "a.py")).ignore == (
-        "OPS502",
+    assert (
+        ConfigResolver(isolated=True, cwd=str(tmp_path), catalog=Registry.default())
+        .for_path(str(tmp_path / "a.py"))
+        .ignore
+        == ()
     )
+    assert ConfigResolver(config_file=str(other), cwd=str(tmp_path), catalog=Registry.default()).for_path(
+        str(tmp_path / "a.py")
+    ).ignore == ("OPS502",)
 
 
 def test_cli_overrides_beat_the_file(tmp_path: Path) -> None:
     _write(tmp_path / "pyproject.toml", '[tool.opslint]\nselect = ["OPS501"]\nunsafe-fixes = true\n')
-    resolver = ConfigResolver(Overrides(select=("OPS502",), unsafe_fixes=False), cwd=str(tmp_path))
+    resolver = ConfigResolver(
+        Overrides(select=("OPS502",), unsafe_fixes=False), cwd=str(tmp_path), catalog=Registry.default()
+    )
     settings = resolver.for_path(str(tmp_path / "a.py"))
     assert settings.select == ("OPS502",)
     assert settings.unsafe_fixes is False
@@ -65,36 +70,41 @@ def test_cli_overrides_beat_the_file(tmp_path: Path) -> None:
 )
 def test_errors_name_the_file_and_key(table: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError) as info:
-        settings_from_table(table, "/p/pyproject.toml")
+        settings_from_table(table, "/p/pyproject.toml", catalog=Registry.default())
     assert "/p/pyproject.toml" in str(info.value)
     assert message in str(info.value)
 
 
 def test_typed_rule_options() -> None:
-    settings = settings_from_table({"rules": {"OPS502": {"default-timeout": 3}}}, "/p/pyproject.toml")
-    options = settings.options_for(load_rules()["OPS502"])
+    settings = settings_from_table(
+        {"rules": {"OPS502": {"default-timeout": 3}}}, "/p/pyproject.toml", catalog=Registry.default()
+    )
+    options = Registry.default().options_for(settings, Registry.default()["OPS502"])
     assert options.default_timeout == 3.0 and isinstance(options.default_timeout, float)
 
 
 def test_selection_prefixes_all_and_ignore() -> None:
-    registry = load_rules()
-    default = Settings().enabled_codes()
+    registry = Registry.default()
+    default = registry.enabled_codes(Settings())
     assert default == {c for c, r in registry.items() if r.default_enabled and not getattr(r, "internal", False)}
-    assert Settings(select=("OPS502",)).enabled_codes() == {"OPS502"}
-    assert "OPS502" not in Settings(select=("ALL",), ignore=("OPS50",)).enabled_codes()
-    assert "OPS502" in Settings(select=("OPS501",), extend_select=("OPS502",)).enabled_codes()
+    assert registry.enabled_codes(Settings(select=("OPS502",))) == {"OPS502"}
+    assert "OPS502" not in registry.enabled_codes(Settings(select=("ALL",), ignore=("OPS50",)))
+    assert "OPS502" in registry.enabled_codes(Settings(select=("OPS501",), extend_select=("OPS502",)))
 
 
 def test_default_off_rules_need_their_code() -> None:
-    off = [c for c, r in load_rules().items() if not r.default_enabled and not getattr(r, "internal", False)]
+    registry = Registry.default()
+    off = [r.code for r in registry.public() if not r.default_enabled]
     for code in off:
-        assert code not in Settings(select=("ALL",)).enabled_codes()
-        assert code in Settings(extend_select=(code,)).enabled_codes()
+        assert code not in registry.enabled_codes(Settings(select=("ALL",)))
+        assert code in registry.enabled_codes(Settings(extend_select=(code,)))
 
 
 def test_per_file_ignores_with_negation() -> None:
     settings = settings_from_table(
-        {"per-file-ignores": {"tests/**": ["OPS501"], "!src/**": ["OPS502"]}}, "/p/pyproject.toml"
+        {"per-file-ignores": {"tests/**": ["OPS501"], "!src/**": ["OPS502"]}},
+        "/p/pyproject.toml",
+        catalog=Registry.default(),
     )
     assert settings.ignored_for("tests/unit/test_a.py") == ("OPS501", "OPS502")
     assert settings.ignored_for("src/app/a.py") == ()
@@ -120,10 +130,10 @@ def test_glob_match(pattern: str, path: str, hit: bool) -> None:
 def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
     _write(tmp_path / "pyproject.toml", "[tool.opslint\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
-        ConfigResolver(cwd=str(tmp_path)).for_path(str(tmp_path / "a.py"))
+        ConfigResolver(cwd=str(tmp_path), catalog=Registry.default()).for_path(str(tmp_path / "a.py"))
 
 
 def test_relative_root_is_the_config_directory(tmp_path: Path) -> None:
     _write(tmp_path / "proj" / "pyproject.toml", '[tool.opslint]\nextend-exclude = ["gen"]\n')
-    settings = ConfigResolver(cwd=str(tmp_path)).for_path(str(tmp_path / "proj" / "x.py"))
+    settings = ConfigResolver(cwd=str(tmp_path), catalog=Registry.default()).for_path(str(tmp_path / "proj" / "x.py"))
     assert settings.root == os.path.join(str(tmp_path), "proj")

@@ -13,8 +13,8 @@ from typing import Any, List
 import pytest
 
 from opslint import __version__
-from opslint.engine import load_rules
 from opslint.flake8_plugin import Flake8Plugin, default_off_codes
+from opslint.registry import Registry
 
 pytest.importorskip("flake8")
 
@@ -224,7 +224,7 @@ def test_direct_instantiation_zero_based_columns() -> None:
 
 
 def test_default_off_rules_are_default_ignored() -> None:
-    registry = load_rules()
+    registry = Registry.default()
     expected = sorted(c for c, r in registry.items() if not r.default_enabled and not getattr(r, "internal", False))
     assert default_off_codes() == expected
 

@@ -27,10 +27,8 @@ _SERVER_WITH_SAFE_RULE = (
     _PRELUDE
     + '''
 import libcst as cst
-from opslint.engine import load_rules
 from opslint.rule import PendingFix, RelatedNode, Rule
 
-load_rules()
 
 
 class DebugPrint(Rule):
@@ -56,8 +54,9 @@ class DebugPrint(Rule):
 
 
 from opslint.lsp import start
+from opslint.registry import Registry
 
-start()
+start(Registry.default().extended([DebugPrint]))
 '''
 )
 

@@ -15,6 +15,7 @@ from opslint import project
 from opslint.config import ConfigResolver, Overrides
 from opslint.engine import Linter
 from opslint.model import Finding
+from opslint.registry import Registry
 from opslint.runner import RunOptions, run
 
 CODE = "OPS201"
@@ -43,7 +44,7 @@ def _keys(findings: List[Finding], base: str) -> Set[Key]:
 
 
 def _whole(case: Case) -> Set[Key]:
-    resolver = ConfigResolver(Overrides(select=(CODE,)), cwd=case.path)
+    resolver = ConfigResolver(Overrides(select=(CODE,)), cwd=case.path, catalog=Registry.default())
     result = run([case.path], resolver, RunOptions(strict=True, jobs=1), cwd=case.path)
     return _keys(result.findings, case.path)
 
@@ -61,7 +62,7 @@ def test_linter_on_one_file_matches_the_project_run(case: Case, path: str) -> No
     """The engine alone (as the flake8 plugin and the LSP call it) on a fresh process state."""
     expected = {k for k in _whole(case) if k[0] == _rel(case, path)}
     project.forget()
-    settings = ConfigResolver(Overrides(select=(CODE,)), cwd=case.path).for_path(path)
+    settings = ConfigResolver(Overrides(select=(CODE,)), cwd=case.path, catalog=Registry.default()).for_path(path)
     findings = Linter(strict=True, cwd=case.path).lint_file(path, settings).findings
     assert _keys(findings, case.path) == expected
 

@@ -15,7 +15,8 @@ from opslint import project
 from opslint.config import ConfigResolver, Overrides, Settings
 from opslint.engine import Linter
 from opslint.project import EntrySpec, ModuleInfo, ProjectIndex, find_root, module_names, summarise
-from opslint.rule import REGISTRY, Rule
+from opslint.registry import Registry
+from opslint.rule import Rule
 from opslint.runner import RunOptions, run
 
 
@@ -240,8 +241,8 @@ def test_entry_points_from_a_spec(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def facts_rule() -> Any:
-    """A test-only project rule (registered for the test, then removed)."""
+def facts_rule() -> Registry:
+    """The shipped rules plus a test-only project rule."""
 
     class FactsProbe(Rule):
         """Records class names per module."""
@@ -264,16 +265,15 @@ def facts_rule() -> Any:
             if facts.get("shop.models") == ["Order", "RushOrder", "TimestampMixin"]:
                 self.report(node, what="facts seen")
 
-    yield FactsProbe
-    REGISTRY.pop("OPS998", None)
+    return Registry.default().extended([FactsProbe])
 
 
-def test_rule_facts_and_ctx_project(tmp_path: Path, facts_rule: Any) -> None:
+def test_rule_facts_and_ctx_project(tmp_path: Path, facts_rule: Registry) -> None:
     _write(tmp_path, SHOP)
     path = str(tmp_path / "src/shop/models.py")
     text = (tmp_path / "src/shop/models.py").read_text()
     settings = Settings(root=str(tmp_path), select=("OPS998",))
-    findings = Linter(strict=True).lint_text(text, path, settings).findings
+    findings = Linter(registry=facts_rule, strict=True).lint_text(text, path, settings).findings
     assert [f.message for f in findings] == ["facts seen"]
     index = project.index_for(path)
     assert "jobs.nightly" not in index.facts("OPS998")  # no "class " token there
@@ -288,9 +288,9 @@ def test_refresh_uses_the_buffer(tmp_path: Path) -> None:
     assert not index.callers("shop.services.billing.Biller.run")
 
 
-def test_runner_builds_and_pins_once(tmp_path: Path, facts_rule: Any) -> None:
+def test_runner_builds_and_pins_once(tmp_path: Path, facts_rule: Registry) -> None:
     _write(tmp_path, SHOP)
-    resolver = ConfigResolver(Overrides(select=("OPS998",)), cwd=str(tmp_path))
+    resolver = ConfigResolver(Overrides(select=("OPS998",)), cwd=str(tmp_path), catalog=facts_rule)
     result = run([str(tmp_path)], resolver, RunOptions(strict=True, jobs=1), cwd=str(tmp_path))
     paths: List[str] = sorted(f.path for f in result.findings if f.message == "facts seen")
     assert paths == ["src/shop/db.py", "src/shop/models.py", "src/shop/services/billing.py"]
@@ -318,7 +318,7 @@ def _key(finding: Any) -> Any:
 
 
 def _whole(folder: str) -> List[Any]:
-    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder)
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder, catalog=Registry.default())
     result = run([folder], resolver, RunOptions(strict=True, jobs=1), cwd=folder)
     return sorted((_key(f) for f in result.findings), key=repr)
 
@@ -328,7 +328,7 @@ def test_single_file_runs_match_the_whole_project(name: str) -> None:
     folder = os.path.join(FIXTURES, name)
     whole = _whole(folder)
     files = [os.path.join(d, f) for d, _, names in os.walk(folder) for f in names if f.endswith(".py")]
-    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder)
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder, catalog=Registry.default())
     single_engine = []
     single_cli = []
     for path in sorted(files):
@@ -344,7 +344,7 @@ def test_single_file_runs_match_the_whole_project(name: str) -> None:
 
 def test_incident_002_shows_both_paths() -> None:
     folder = os.path.join(FIXTURES, "incident_naver_import")
-    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder)
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder, catalog=Registry.default())
     result = run([folder], resolver, RunOptions(strict=True, jobs=1), cwd=folder)
     (finding,) = result.findings
     assert finding.path == "reports/jobs/auto_update.py"
@@ -443,7 +443,7 @@ def test_result_cache_sees_changes_in_other_files(tmp_path: Path) -> None:
             """,
         },
     )
-    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=str(folder))
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=str(folder), catalog=Registry.default())
     options = RunOptions(strict=True, jobs=1, cache_dir=str(tmp_path / "cache"))
     assert not run([str(folder)], resolver, options, cwd=str(folder)).findings
     stage = folder / "app/stage.py"
@@ -481,7 +481,7 @@ def test_edits_that_only_move_code_keep_the_analysis(tmp_path: Path) -> None:
     job = os.path.join(folder, "reports", "jobs", "auto_update.py")
     with open(job, encoding="utf-8") as handle:
         text = handle.read()
-    settings = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder).for_path(job)
+    settings = ConfigResolver(Overrides(select=("OPS401",)), cwd=folder, catalog=Registry.default()).for_path(job)
     linter = Linter(strict=True, cwd=folder)
     (before,) = linter.lint_text(text, job, settings).findings
     index = project.index_for(job)

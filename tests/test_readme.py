@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from opslint.docs import rules_table
-from opslint.engine import load_rules
+from opslint.registry import Registry
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- rules:start -->\n", "<!-- rules:end -->"
@@ -14,7 +14,7 @@ START, END = "<!-- rules:start -->\n", "<!-- rules:end -->"
 
 def test_rule_table_is_fresh(update_golden: bool) -> None:
     text = README.read_text(encoding="utf-8")
-    table = rules_table(list(load_rules().values()))
+    table = rules_table(Registry.default().rules())
     fresh = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: START + table + END, text, flags=re.S)
     if update_golden and fresh != text:
         README.write_text(fresh, encoding="utf-8")

@@ -12,6 +12,7 @@ from opslint.config import ConfigResolver, Overrides, Settings
 from opslint.engine import Linter
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding
+from opslint.registry import Registry
 from opslint.runner import RunOptions, run
 
 CASES = discover()
@@ -25,7 +26,7 @@ def _lint_file(case: Case, text: str) -> List[Finding]:
 
 def _found(case: Case) -> Set[Expectation]:
     if case.is_project:
-        resolver = ConfigResolver(Overrides(select=(case.code,)), cwd=case.path)
+        resolver = ConfigResolver(Overrides(select=(case.code,)), cwd=case.path, catalog=Registry.default())
         result = run([case.path], resolver, RunOptions(strict=True, jobs=1), cwd=case.path)
         findings = result.findings
     else:

@@ -11,13 +11,14 @@ from opslint.config import ConfigResolver, Overrides, Settings
 from opslint.engine import Linter
 from opslint.fixes import apply_fixes
 from opslint.model import Applicability, Edit, Fix, Span
+from opslint.registry import Registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def test_parallel_run_equals_serial_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "PARALLEL_THRESHOLD", 2)
-    resolver = ConfigResolver(Overrides(), isolated=True, cwd=str(FIXTURES))
+    resolver = ConfigResolver(Overrides(), isolated=True, cwd=str(FIXTURES), catalog=Registry.default())
     serial = runner.run([str(FIXTURES)], resolver, runner.RunOptions(jobs=1), cwd=str(FIXTURES))
     parallel = runner.run([str(FIXTURES)], resolver, runner.RunOptions(jobs=2), cwd=str(FIXTURES))
     assert serial.findings and serial.findings == parallel.findings
@@ -56,7 +57,7 @@ def test_two_insertions_at_one_point_do_not_both_apply() -> None:
 def test_a_fix_that_breaks_code_is_refused_and_reported(tmp_path: Path) -> None:
     import libcst as cst
 
-    from opslint.rule import REGISTRY, PendingFix, Rule
+    from opslint.rule import PendingFix, Rule
 
     class BreaksCode(Rule):
         """Test rule."""
@@ -69,13 +70,11 @@ def test_a_fix_that_breaks_code_is_refused_and_reported(tmp_path: Path) -> None:
         def visit_Call(self, node: cst.Call) -> None:
             self.report(node, fix=PendingFix.safe("break it", self.edits.replace(node, "(((")))
 
-    try:
-        path = tmp_path / "a.py"
-        original = "import requests\nrequests.get(url)\n"
-        path.write_text(original, encoding="utf-8")
-        resolver = ConfigResolver(Overrides(select=("OPS998",)), isolated=True, cwd=str(tmp_path))
-        result = runner.run([str(path)], resolver, runner.RunOptions(fix=True, jobs=1), cwd=str(tmp_path))
-        assert path.read_text(encoding="utf-8") == original
-        assert {f.code for f in result.findings} == {"OPS998", "OPS004"}
-    finally:
-        del REGISTRY["OPS998"]
+    registry = Registry.default().extended([BreaksCode])
+    path = tmp_path / "a.py"
+    original = "import requests\nrequests.get(url)\n"
+    path.write_text(original, encoding="utf-8")
+    resolver = ConfigResolver(Overrides(select=("OPS998",)), isolated=True, cwd=str(tmp_path), catalog=registry)
+    result = runner.run([str(path)], resolver, runner.RunOptions(fix=True, jobs=1), cwd=str(tmp_path))
+    assert path.read_text(encoding="utf-8") == original
+    assert {f.code for f in result.findings} == {"OPS998", "OPS004"}

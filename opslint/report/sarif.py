@@ -13,16 +13,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Type
+from typing import Any, Dict, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from opslint import report
 from opslint._version import __version__
-from opslint.docs import rule_markdown
-from opslint.engine import load_rules
-from opslint.model import Finding, Severity, Span
+from opslint.model import Finding, RuleDoc, Severity, Span
 from opslint.report.ci import Sources, is_error, relative_to, stable_fingerprints
-from opslint.rule import Rule, doc_sections, summary
 from opslint.urls import HOMEPAGE, rule_url
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -66,20 +63,17 @@ class _Locator:
         return {"uri": quote(rel), "uriBaseId": SRCROOT}
 
 
-def rule_descriptor(rule: Type[Rule]) -> Dict[str, Any]:
+def rule_descriptor(rule: RuleDoc) -> Dict[str, Any]:
     """A SARIF ``reportingDescriptor`` for a rule."""
-    page = rule_markdown(rule)
-    url = rule_url(rule.code)
-    what = doc_sections(rule).get("What it does", "") or summary(rule)
-    severity = Severity.ERROR if rule.code.startswith("OPS0") else rule.severity
+    page, url, severity = rule.markdown, rule.url, rule.severity
     return {
         "id": rule.code,
         "name": rule.name,
-        "shortDescription": {"text": _clip(summary(rule) or rule.name)},
-        "fullDescription": {"text": _clip(what)},
+        "shortDescription": {"text": _clip(rule.summary or rule.name)},
+        "fullDescription": {"text": _clip(rule.what)},
         "helpUri": url,
         "help": {"text": page, "markdown": f"{page}\n[Rule documentation]({url})\n"},
-        "defaultConfiguration": {"enabled": bool(rule.default_enabled), "level": _LEVEL[severity]},
+        "defaultConfiguration": {"enabled": rule.default_enabled, "level": _LEVEL[severity]},
         "properties": {
             "tags": ["opslint", "reliability", "operations"],
             "precision": "high",
@@ -99,7 +93,8 @@ def sarif_log(
     environ: Mapping[str, str] = env if isinstance(env, Mapping) else os.environ
     base = os.path.abspath(environ.get("GITHUB_WORKSPACE") or cwd)
     locator = _Locator(base, cwd)
-    registry = load_rules()
+    catalog = kwargs.get("rules")
+    registry: Mapping[str, RuleDoc] = catalog if isinstance(catalog, Mapping) else {}
 
     fired = sorted({f.code for f in findings})
     index = {code: i for i, code in enumerate(fired)}
