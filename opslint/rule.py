@@ -160,6 +160,11 @@ class Rule:
         return None
 
     @classmethod
+    def defines_project_facts(cls) -> bool:
+        """Whether the rule (or a base below ``Rule``) overrides ``project_facts``."""
+        return any("project_facts" in vars(k) for k in cls.__mro__[: cls.__mro__.index(Rule)])
+
+    @classmethod
     def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
         """Whether the rule must run on ``path`` although its ``tokens`` are absent
         (a cross-file rule whose findings land in files it cannot recognise alone)."""

@@ -539,7 +539,7 @@ def test_persistent_memo_is_kept_on_disk_until_the_project_changes(tmp_path: Pat
 def test_cached_summaries_keep_the_file_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two scripts may both be imported as "run": the first file walked keeps the
     # alias, also when its summary is computed by the pool and the other is cached.
-    monkeypatch.setattr(project, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(project.build, "PARALLEL_THRESHOLD", 1)
     _write(tmp_path / "proj", {"pyproject.toml": "", "a/run.py": "A = 1\n", "b/run.py": "B = 1\n"})
     cache = str(tmp_path / "cache")
     cold = project.index_for(str(tmp_path / "proj/a/run.py"), cache_dir=cache, jobs=2)

@@ -1,0 +1,156 @@
+"""The whole-project index: what every module defines, imports and calls.
+
+Cross-file rules (``Rule.needs_project``) read a :class:`ProjectIndex` through
+``ctx.project``.  The index is built in two passes:
+
+* pass 1, per module: a :class:`ModuleSummary` of plain, picklable data
+  (imports, classes and their bases, functions with their decorators and call
+  sites, module-level assignments, the ``__main__`` block).  It is built from
+  Python's own ``ast`` (a C parser, about ten times cheaper than LibCST), keyed
+  by the content hash, cached in memory and built in parallel for big projects.
+  Rules that need more (``Rule.project_facts``) get a LibCST module, parsed only
+  for the files that contain one of their ``project_tokens``;
+* pass 2, lazily: name resolution across modules (re-exports through
+  ``__init__``), class hierarchies, callers and callees, entry points.
+
+The index is found by project root: the nearest directory above a file that
+holds ``pyproject.toml``, ``setup.py``, ``setup.cfg`` or ``.git``, or is an
+installed-code tree (``site-packages``, the standard library's folder).  Linting one
+file (flake8, the LSP, pre-commit) therefore sees the whole project, and a
+buffer that differs from the disk replaces its module (``refresh``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
+
+from opslint.project.build import _SUMMARY_CACHE
+from opslint.project.entries import Entry, EntrySpec
+from opslint.project.index import REVALIDATE_SECONDS, ProjectIndex
+from opslint.project.layout import ROOT_MARKERS, _root_cache, find_root, iter_project_files, module_names
+from opslint.project.summarise import content_hash, summarise
+from opslint.project.summary import (
+    Assignment,
+    CallSite,
+    ClassSummary,
+    Decorator,
+    FunctionSummary,
+    ModuleInfo,
+    ModuleSummary,
+    ProjectRule,
+)
+
+__all__ = [
+    "REVALIDATE_SECONDS",
+    "ROOT_MARKERS",
+    "Assignment",
+    "CallSite",
+    "ClassSummary",
+    "Decorator",
+    "Entry",
+    "EntrySpec",
+    "FunctionSummary",
+    "ModuleInfo",
+    "ModuleSummary",
+    "ProjectIndex",
+    "_SUMMARY_CACHE",
+    "cached_index",
+    "content_hash",
+    "find_root",
+    "forget",
+    "index_for",
+    "iter_project_files",
+    "module_names",
+    "prepare",
+    "summarise",
+    "unpin",
+]
+
+# --------------------------------------------------------------------------
+# The per-process registry of indexes
+# --------------------------------------------------------------------------
+
+_INDEXES: Dict[str, ProjectIndex] = {}
+
+
+_R = TypeVar("_R", bound=ProjectRule)
+
+
+def project_rules(rules: Iterable[_R]) -> List[_R]:
+    return [r for r in rules if getattr(r, "needs_project", False)]
+
+
+def index_for(
+    path: str,
+    rules: Iterable[ProjectRule] = (),
+    *,
+    jobs: int = 0,
+    fresh: bool = False,
+    cache_dir: Optional[str] = None,
+) -> ProjectIndex:
+    """The index of the project that ``path`` belongs to (built on first use).
+
+    ``fresh`` re-checks the disk now (a run starting); otherwise the disk is
+    re-checked at most every ``REVALIDATE_SECONDS`` (editors, flake8).
+    """
+    root = find_root(path)
+    fact_rules = [r for r in project_rules(rules) if r.defines_project_facts()]
+    index = _INDEXES.get(root)
+    if index is None:
+        if cache_dir is None:
+            # Share summaries with earlier runs only where the CLI already keeps its cache.
+            default = os.path.join(root, ".opslint_cache")
+            cache_dir = default if os.path.isdir(default) else None
+        index = ProjectIndex(root, fact_rules, cache_dir=cache_dir).build(jobs=jobs)
+        _INDEXES[root] = index
+    else:
+        index.revalidate(force=fresh)
+        index.add_fact_rules(fact_rules)
+    return index
+
+
+def prepare(
+    paths: Iterable[str],
+    rules_for_path: Callable[[str], Sequence[_R]],
+    jobs: int = 0,
+    cache_dir: Optional[str] = None,
+) -> List[Tuple[ProjectIndex, List[_R], str]]:
+    """Build (or refresh) and pin the index of every project the paths belong to.
+
+    Called by a run before it forks its workers, so they inherit the indexes.
+    ``rules_for_path`` gives the enabled rules of a file.  Returns (index, its
+    project rules, a file of it) per project; unpin with ``unpin``.
+    """
+    by_root: Dict[str, Tuple[str, Dict[str, _R]]] = {}
+    for path in paths:
+        needing = project_rules(rules_for_path(path))
+        if needing:
+            _first, chosen = by_root.setdefault(find_root(path), (path, {}))
+            for rule in needing:
+                chosen[rule.code] = rule
+    out = []
+    for root, (first, chosen) in by_root.items():
+        index = index_for(root, list(chosen.values()), jobs=jobs, fresh=True, cache_dir=cache_dir)
+        index.pinned = True
+        out.append((index, list(chosen.values()), first))
+    return out
+
+
+def unpin(indexes: Iterable[ProjectIndex]) -> None:
+    for index in indexes:
+        index.pinned = False
+
+
+def cached_index(path: str) -> Optional[ProjectIndex]:
+    """The index already built for ``path``'s project, if any (never builds one)."""
+    return _INDEXES.get(find_root(path))
+
+
+def forget(root: Optional[str] = None) -> None:
+    """Drop cached indexes (all, or one root's)."""
+    if root is None:
+        _INDEXES.clear()
+        _root_cache.clear()
+    else:
+        _INDEXES.pop(os.path.abspath(root), None)

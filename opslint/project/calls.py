@@ -1,0 +1,236 @@
+"""The call sites of a function body, collected by a fast ``ast`` walker (pass 1)."""
+
+from __future__ import annotations
+
+import ast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Tuple,
+)
+
+if TYPE_CHECKING:
+    from opslint.project.summarise import _Summariser
+from opslint.project.summary import CallSite
+
+#: Nodes that hold no call: the fast walker does not descend into them.
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.alias)
+
+
+_MAX_ARG_TEXT = 160
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _source(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # noqa: BLE001 - unparse of exotic nodes
+        return ""
+    return text if len(text) <= _MAX_ARG_TEXT else text[: _MAX_ARG_TEXT - 3] + "..."
+
+
+def _guard_calls(test: ast.AST) -> Tuple[List[ast.Call], List[ast.Call]]:
+    """(calls the test is true for, calls the test is false for), one level deep."""
+    pos: List[ast.Call] = []
+    neg: List[ast.Call] = []
+
+    def walk(node: ast.AST, positive: bool) -> None:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            walk(node.operand, not positive)
+        elif isinstance(node, ast.BoolOp):
+            for value in node.values:
+                walk(value, positive)
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+            op = node.ops[0]
+            right = node.comparators[0]
+            falsy = isinstance(right, ast.Constant) and right.value in (None, False, 0)
+            if isinstance(op, (ast.Is, ast.Eq)) and falsy:
+                walk(node.left, not positive)
+            elif isinstance(op, (ast.IsNot, ast.NotEq)) and falsy:
+                walk(node.left, positive)
+        elif isinstance(node, ast.NamedExpr):
+            walk(node.value, positive)
+        elif isinstance(node, ast.Await):
+            walk(node.value, positive)
+        elif isinstance(node, ast.Call):
+            (pos if positive else neg).append(node)
+
+    walk(test, True)
+    return pos, neg
+
+
+class _CallCollector(ast.NodeVisitor):
+    """Collects the calls of one function body in source order, with their context."""
+
+    def __init__(
+        self,
+        owner: _Summariser,
+        class_qualname: Optional[str],
+        local_types: Dict[str, str],
+        qualname: str,
+        module_level: bool = False,
+    ) -> None:
+        self.owner = owner
+        self.class_qualname = class_qualname
+        self.local_types = local_types
+        self.qualname = qualname
+        self.module_level = module_level
+        self.calls: List[CallSite] = []
+        self.nested: List[ast.AST] = []
+        self.with_stack: List[str] = []
+        self.with_texts: List[str] = []
+        self.neg: List[int] = []
+        self.pos: List[int] = []
+        self.finally_depth = 0
+        self._ids: Dict[int, int] = {}
+
+    _dispatch: Dict[type, Callable[[Any, Any], None]] = {}
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        method = self._dispatch.get(kind)
+        if method is None:
+            method = getattr(type(self), "visit_" + kind.__name__, None) or type(self).generic_visit
+            self._dispatch[kind] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                self.visit(value)
+
+    # Nested scopes are summarised on their own.
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if not self.module_level:
+            self.nested.append(node)
+        for dec in node.decorator_list:
+            self.visit(dec)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        if not self.module_level:
+            self.nested.append(node)
+        for dec in node.decorator_list:
+            self.visit(dec)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if not self.module_level:
+            self.nested.append(node)
+        for dec in node.decorator_list:
+            self.visit(dec)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+        if isinstance(node.value, ast.Call) and not self.module_level:
+            callee = self.owner.resolve_expr(node.value.func, self.local_types, self.class_qualname)
+            for target in node.targets:
+                if isinstance(target, ast.Name) and callee:
+                    self.local_types[target.id] = callee
+
+    def _with(self, node: Any) -> None:
+        pushed = 0
+        for item in node.items:
+            self.visit(item.context_expr)
+            self.with_stack.append(self.owner.describe(item.context_expr, self.local_types, self.class_qualname))
+            self.with_texts.append(_source(item.context_expr))
+            pushed += 1
+        for stmt in node.body:
+            self.visit(stmt)
+        del self.with_stack[len(self.with_stack) - pushed :]
+        del self.with_texts[len(self.with_texts) - pushed :]
+
+    def visit_With(self, node: ast.With) -> None:
+        self._with(node)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self._with(node)
+
+    def _guarded(self, node: Any) -> None:
+        self.visit(node.test)
+        pos, neg = _guard_calls(node.test)
+        pos_ids = [self._ids[id(c)] for c in pos if id(c) in self._ids]
+        neg_ids = [self._ids[id(c)] for c in neg if id(c) in self._ids]
+        self.pos.extend(pos_ids)
+        self.neg.extend(neg_ids)
+        for stmt in node.body:
+            self.visit(stmt)
+        del self.pos[len(self.pos) - len(pos_ids) :]
+        del self.neg[len(self.neg) - len(neg_ids) :]
+        # The else branch runs when the test failed.
+        self.pos.extend(neg_ids)
+        self.neg.extend(pos_ids)
+        for stmt in node.orelse:
+            self.visit(stmt)
+        del self.pos[len(self.pos) - len(neg_ids) :]
+        del self.neg[len(self.neg) - len(pos_ids) :]
+
+    def visit_If(self, node: ast.If) -> None:
+        self._guarded(node)
+
+    def visit_While(self, node: ast.While) -> None:
+        self._guarded(node)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        for stmt in node.body:
+            self.visit(stmt)
+        for handler in node.handlers:
+            self.visit(handler)
+        for stmt in node.orelse:
+            self.visit(stmt)
+        self.finally_depth += 1
+        for stmt in node.finalbody:
+            self.visit(stmt)
+        self.finally_depth -= 1
+
+    visit_TryStar = visit_Try
+
+    def visit_Call(self, node: ast.Call) -> None:
+        # Arguments and the receiver run first.
+        self.visit(node.func)
+        for arg in node.args:
+            self.visit(arg)
+        for kw in node.keywords:
+            self.visit(kw.value)
+        owner = self.owner
+        raw = _dotted(node.func) or ""
+        callee = owner.resolve_expr(node.func, self.local_types, self.class_qualname) or raw
+        if not callee:
+            callee = owner.describe(node.func, self.local_types, self.class_qualname)
+        args, kwargs = owner._arguments(node, self.local_types, self.class_qualname)
+        index = len(self.calls)
+        self._ids[id(node)] = index
+        self.calls.append(
+            CallSite(
+                index=index,
+                callee=callee,
+                raw=raw,
+                args=args,
+                kwargs=kwargs,
+                with_items=tuple(self.with_stack),
+                with_texts=tuple(self.with_texts),
+                neg_guards=tuple(self.neg),
+                pos_guards=tuple(self.pos),
+                in_finally=self.finally_depth > 0,
+                span=owner.lines.span(node),
+            )
+        )

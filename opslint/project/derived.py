@@ -1,0 +1,181 @@
+"""Structures derived from the summaries (call graph) and summary transforms used by ``refresh``."""
+
+from __future__ import annotations
+
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Tuple,
+)
+
+from opslint.model import Span
+from opslint.project.summary import (
+    CallSite,
+    ClassSummary,
+    FunctionSummary,
+    ModuleSummary,
+)
+
+if TYPE_CHECKING:
+    from opslint.project.index import ProjectIndex
+
+
+class _Derived:
+    """Pass 2: call edges resolved across modules (rebuilt after any change)."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.functions: Dict[str, FunctionSummary] = {}
+        self.targets: Dict[int, str] = {}
+        self.callers: Dict[str, List[Tuple[str, CallSite]]] = {}
+        for summary in index.modules.values():
+            self.functions.update(summary.functions)
+        for fn in self.functions.values():
+            for site in fn.calls:
+                target = index._resolve_callee(fn, site.callee)
+                if target is None:
+                    continue
+                self.targets[id(site)] = target
+                self.callers.setdefault(target, []).append((fn.qualname, site))
+
+
+def _shape(summary: ModuleSummary) -> Any:
+    """Everything of a summary but positions (see ``ProjectIndex._swap``)."""
+    functions = tuple(
+        (
+            q,
+            f.class_qualname,
+            f.params,
+            tuple((d.name, d.is_call, d.args, d.kwargs) for d in f.decorators),
+            f.kind,
+            f.is_async,
+            tuple(
+                (
+                    c.callee,
+                    c.raw,
+                    c.args,
+                    c.kwargs,
+                    c.with_items,
+                    c.neg_guards,
+                    c.pos_guards,
+                    c.in_finally,
+                    c.with_texts,
+                )
+                for c in f.calls
+            ),
+        )
+        for q, f in sorted(summary.functions.items())
+    )
+    classes = tuple(
+        (q, c.bases, c.methods, c.attr_types, tuple((d.name, d.is_call, d.args, d.kwargs) for d in c.decorators))
+        for q, c in sorted(summary.classes.items())
+    )
+    assignments = tuple((a.target, a.strings, a.names) for a in summary.assignments)
+    return (
+        sorted(summary.aliases.items()),
+        sorted(summary.defs.items()),
+        sorted(summary.var_types.items()),
+        summary.star_imports,
+        summary.error,
+        functions,
+        classes,
+        assignments,
+        repr(sorted(summary.facts.items())),
+    )
+
+
+def _spans(summary: ModuleSummary) -> List[Span]:
+    """Every position a summary holds, in a deterministic order (parallel to ``_shape``)."""
+    out: List[Span] = []
+    for _, fn in sorted(summary.functions.items()):
+        out.append(fn.span)
+        out.extend(d.span for d in fn.decorators)
+        out.extend(c.span for c in fn.calls)
+    for _, cls in sorted(summary.classes.items()):
+        out.append(cls.span)
+        out.extend(d.span for d in cls.decorators)
+    out.extend(a.span for a in summary.assignments)
+    return out
+
+
+def _renamed(summary: ModuleSummary, name: str) -> ModuleSummary:
+    old = summary.name
+    prefix = old + "."
+
+    def fix(q: str) -> str:
+        return name + q[len(old) :] if q == old or q.startswith(prefix) else q
+
+    functions = {
+        fix(q): FunctionSummary(
+            fix(f.qualname),
+            name,
+            f.name,
+            fix(f.class_qualname) if f.class_qualname else None,
+            f.params,
+            f.decorators,
+            tuple(_fix_site(s, fix) for s in f.calls),
+            f.span,
+            f.is_async,
+            f.kind,
+        )
+        for q, f in summary.functions.items()
+    }
+    classes = {
+        fix(q): ClassSummary(
+            fix(c.qualname), tuple(fix(b) for b in c.bases), c.methods, c.attr_types, c.decorators, c.span
+        )
+        for q, c in summary.classes.items()
+    }
+    return ModuleSummary(
+        name,
+        summary.path,
+        summary.package,
+        summary.is_package,
+        summary.content_hash,
+        summary.aliases,
+        summary.defs,
+        summary.var_types,
+        classes,
+        functions,
+        summary.assignments,
+        summary.star_imports,
+        summary.error,
+        summary.facts,
+    )
+
+
+def _fix_site(site: CallSite, fix: Callable[[str], str]) -> CallSite:
+    return CallSite(
+        site.index,
+        fix(site.callee),
+        site.raw,
+        tuple(fix(a) for a in site.args),
+        tuple((k, fix(v)) for k, v in site.kwargs),
+        tuple(fix(w) for w in site.with_items),
+        site.neg_guards,
+        site.pos_guards,
+        site.in_finally,
+        site.span,
+        site.with_texts,
+    )
+
+
+def _with_facts(summary: ModuleSummary, facts: Dict[str, Any]) -> ModuleSummary:
+    return ModuleSummary(
+        summary.name,
+        summary.path,
+        summary.package,
+        summary.is_package,
+        summary.content_hash,
+        summary.aliases,
+        summary.defs,
+        summary.var_types,
+        summary.classes,
+        summary.functions,
+        summary.assignments,
+        summary.star_imports,
+        summary.error,
+        facts,
+    )

@@ -1,0 +1,663 @@
+"""The project index (pass 2, lazily): name resolution across modules, hierarchies, callers, entry points."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
+
+from opslint._version import __version__
+from opslint.cache import code_fingerprint
+from opslint.model import Span
+from opslint.project.build import _disk_load_any, _disk_store, _summarise_many
+from opslint.project.derived import (
+    _Derived,
+    _renamed,
+    _shape,
+    _spans,
+    _with_facts,
+)
+from opslint.project.entries import Entry, EntrySpec, _suffix_match
+from opslint.project.layout import iter_project_files, module_names
+from opslint.project.summarise import _decode, _facts, content_hash, summarise
+from opslint.project.summary import (
+    CallSite,
+    ClassSummary,
+    FunctionSummary,
+    ModuleInfo,
+    ModuleSummary,
+    ProjectRule,
+)
+
+#: How long a single-file caller trusts the index without checking the disk.
+REVALIDATE_SECONDS = 2.0
+
+
+@dataclass
+class _Edge:
+    caller: str
+    site: CallSite
+
+
+class ProjectIndex:
+    """Summaries of every module of one project, and queries across them."""
+
+    def __init__(self, root: str, fact_rules: Sequence[ProjectRule] = (), cache_dir: Optional[str] = None) -> None:
+        self.root = root
+        #: Where module summaries are kept between processes (``.opslint_cache``), if anywhere.
+        self.cache_dir = cache_dir
+        self.fact_rules: List[ProjectRule] = list(fact_rules)
+        self.modules: Dict[str, ModuleSummary] = {}
+        self.by_path: Dict[str, str] = {}
+        self.alias_modules: Dict[str, str] = {}
+        self._stamps: Dict[str, Tuple[float, int]] = {}
+        self._derived: Optional[_Derived] = None
+        self._memo: Dict[Any, Any] = {}
+        self._canon: Dict[str, str] = {}
+        #: Names being resolved right now (a star-import cycle must not loop).
+        self._resolving: Set[str] = set()
+        #: How often the depth limit cut a resolution (such answers are not cached).
+        self._cuts = 0
+        self._splits: Dict[str, Tuple[Optional[ModuleSummary], List[str]]] = {}
+        self._ancestors: Dict[str, List[str]] = {}
+        #: path -> (span held by a derived result -> span now), see ``_swap``.
+        self._remaps: Dict[str, Dict[Span, Span]] = {}
+        self.checked_at = 0.0
+        self.build_seconds = 0.0
+        #: Set by the runner: a run lints one snapshot, so no disk re-checks.
+        self.pinned = False
+
+    # -- building ------------------------------------------------------------
+
+    def build(self, jobs: int = 0, files: Optional[Iterable[str]] = None) -> ProjectIndex:
+        started = time.perf_counter()
+        paths = list(files) if files is not None else list(iter_project_files(self.root))
+        todo: List[Tuple[str, str, str, str, bool]] = []
+        for path in paths:
+            item = self._plan(path)
+            if item is not None:
+                todo.append(item)
+        for summary, extra in _summarise_many(todo, self.root, self.fact_rules, jobs, self.cache_dir):
+            self._add(summary, extra)
+        self.checked_at = time.monotonic()
+        self.build_seconds = time.perf_counter() - started
+        return self
+
+    def _plan(self, path: str) -> Optional[Tuple[str, str, str, str, bool]]:
+        absolute = os.path.abspath(path)
+        try:
+            stat = os.stat(absolute)
+        except OSError:
+            return None
+        self._stamps[absolute] = (stat.st_mtime, stat.st_size)
+        name, extra, is_package = module_names(absolute, self.root)
+        package = name if is_package else name.rpartition(".")[0]
+        return absolute, name, package, ",".join(extra), is_package
+
+    def _add(self, summary: ModuleSummary, extra: str) -> None:
+        old = self.by_path.get(summary.path)
+        if old is not None and old != summary.name:
+            self.modules.pop(old, None)
+        if summary.name in self.modules and self.modules[summary.name].path != summary.path:
+            # Two files claim one name (e.g. scripts in different folders): the
+            # first keeps the name, the other is known by its path-based alias.
+            alternatives = [n for n in extra.split(",") if n and n not in self.modules]
+            if not alternatives:
+                return
+            summary = _renamed(summary, alternatives[0])
+            extra = ",".join(a for a in alternatives[1:])
+        self.modules[summary.name] = summary
+        self.by_path[summary.path] = summary.name
+        for alias in extra.split(","):
+            if alias and alias not in self.modules:
+                self.alias_modules.setdefault(alias, summary.name)
+        self._invalidate()
+
+    def refresh(self, path: str, text: str) -> None:
+        """Use ``text`` for ``path`` (an editor buffer, a fix in progress)."""
+        absolute = os.path.abspath(path)
+        name = self.by_path.get(absolute)
+        digest = content_hash(text)
+        if name is not None and self.modules[name].content_hash == digest:
+            return
+        item = self._plan(absolute) if os.path.exists(absolute) else None
+        if item is None:
+            mod, extra_names, is_package = module_names(absolute, self.root)
+            item = (absolute, mod, mod if is_package else mod.rpartition(".")[0], ",".join(extra_names), is_package)
+        _, mod_name, package, extra, is_package = item
+        if name is not None:
+            mod_name = name
+        summary = summarise(absolute, text, mod_name, package, is_package, self.root, self.fact_rules)
+        old = self.modules.get(name) if name is not None else None
+        if old is not None and summary.name == old.name and _shape(old) == _shape(summary):
+            self._swap(old, summary)
+            return
+        if name is not None:
+            self.modules.pop(name, None)
+        self._add(summary, extra)
+
+    def _swap(self, old: ModuleSummary, new: ModuleSummary) -> None:
+        """Replace a module whose edit moved code but changed nothing the analyses read.
+
+        Derived results (call graph, rule memos) stay valid; only positions moved,
+        and ``current_span`` maps the positions they hold to the new ones.
+        """
+        remap = dict(zip(_spans(old), _spans(new)))
+        previous = self._remaps.get(new.path, {})
+        composed = {origin: remap.get(current, current) for origin, current in previous.items()}
+        for before, after in remap.items():
+            composed.setdefault(before, after)
+        self._remaps[new.path] = composed
+        self.modules[new.name] = new
+        self._memo.pop("fingerprint", None)
+        derived = self._derived
+        if derived is not None:
+            for qualname, fn in new.functions.items():
+                before_fn = old.functions.get(qualname)
+                derived.functions[qualname] = fn
+                if before_fn is None:
+                    continue
+                for before_site, site in zip(before_fn.calls, fn.calls):
+                    target = derived.targets.get(id(before_site))
+                    if target is not None:
+                        derived.targets[id(site)] = target
+
+    def current_span(self, path: str, span: Span) -> Span:
+        """Where a position recorded by an analysis is now (after buffer edits that kept the shape)."""
+        remap = self._remaps.get(os.path.abspath(path))
+        return remap.get(span, span) if remap else span
+
+    def revalidate(self, force: bool = False) -> None:
+        """Re-read files changed on disk since the build (for long-lived callers)."""
+        now = time.monotonic()
+        if not force and (self.pinned or now - self.checked_at < REVALIDATE_SECONDS):
+            return
+        self.checked_at = now
+        current = set()
+        for path in iter_project_files(self.root):
+            absolute = os.path.abspath(path)
+            current.add(absolute)
+            try:
+                stat = os.stat(absolute)
+            except OSError:
+                continue
+            if self._stamps.get(absolute) != (stat.st_mtime, stat.st_size):
+                try:
+                    with open(absolute, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                self._stamps[absolute] = (stat.st_mtime, stat.st_size)
+                self.refresh(absolute, _decode(data))
+        for gone in set(self.by_path) - current:
+            if os.path.exists(gone):
+                continue
+            self.modules.pop(self.by_path.pop(gone), None)
+            self._invalidate()
+
+    def add_fact_rules(self, rules: Iterable[ProjectRule]) -> None:
+        """Compute ``project_facts`` of rules not seen at build time."""
+        new = [r for r in rules if r not in self.fact_rules]
+        if not new:
+            return
+        self.fact_rules.extend(new)
+        for name, summary in list(self.modules.items()):
+            try:
+                with open(summary.path, "rb") as handle:
+                    text = _decode(handle.read())
+            except OSError:
+                continue
+            if content_hash(text) != summary.content_hash:
+                continue
+            info = ModuleInfo(summary.name, summary.path, summary.package, summary.is_package, self.root)
+            facts = dict(summary.facts)
+            facts.update(_facts(new, text, info))
+            self.modules[name] = _with_facts(summary, facts)
+        self._memo.clear()
+
+    def _heads(self) -> Set[str]:
+        """First components of every module name (a quick reject for external callees)."""
+        heads = self._memo.get("heads")
+        if heads is None:
+            heads = {n.split(".", 1)[0] for n in (*self.modules, *self.alias_modules)}
+            self._memo["heads"] = heads
+        return heads
+
+    def _invalidate(self) -> None:
+        self._remaps.clear()
+        self._derived = None
+        self._memo.clear()
+        self._canon.clear()
+        self._splits.clear()
+        self._ancestors.clear()
+
+    # -- plain queries ------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """Changes whenever any module of the project changes (for result caches)."""
+        found = self._memo.get("fingerprint")
+        if found is None:
+            digest = hashlib.sha256()
+            for name in sorted(self.modules):
+                digest.update(f"{name}\0{self.modules[name].content_hash}\0".encode())
+            found = self._memo["fingerprint"] = digest.hexdigest()
+        return str(found)
+
+    def module_of(self, path: str) -> Optional[str]:
+        return self.by_path.get(os.path.abspath(path))
+
+    def summary(self, module: str) -> Optional[ModuleSummary]:
+        name = module if module in self.modules else self.alias_modules.get(module)
+        return self.modules.get(name) if name is not None else None
+
+    def facts(self, code: str) -> Dict[str, Any]:
+        """module name -> ``project_facts`` result of rule ``code`` (modules that gave one)."""
+        return {name: s.facts[code] for name, s in self.modules.items() if code in s.facts}
+
+    def function(self, qualname: str) -> Optional[FunctionSummary]:
+        resolved = self.canonical(qualname)
+        module = self._module_for_qualname(resolved)
+        if module is None:
+            return None
+        return module.functions.get(resolved)
+
+    def functions(self) -> Iterator[FunctionSummary]:
+        for summary in self.modules.values():
+            yield from summary.functions.values()
+
+    def class_summary(self, qualname: str) -> Optional[ClassSummary]:
+        resolved = self.canonical(qualname)
+        module = self._module_for_qualname(resolved)
+        if module is None:
+            return None
+        return module.classes.get(resolved)
+
+    def path_of(self, qualname: str) -> Optional[str]:
+        module = self._module_for_qualname(qualname)
+        return module.path if module is not None else None
+
+    def memo(self, key: Any, compute: Callable[[], Any], persist: bool = False) -> Any:
+        """Cache a derived result until the index changes.
+
+        ``persist`` also keeps it on disk (when the index has a cache
+        directory), keyed by the project's fingerprint, the key's ``repr`` and
+        opslint's code: for whole-project analyses that a single-file run
+        (flake8, pre-commit) would otherwise redo every time.
+        """
+        if key in self._memo:
+            return self._memo[key]
+        disk = self._derived_path(key) if persist and self.cache_dir else None
+        value = _disk_load_any(disk) if disk else None
+        if value is None:
+            value = compute()
+            if disk:
+                _disk_store(disk, value)
+        self._memo[key] = value
+        return value
+
+    def _derived_path(self, key: Any) -> str:
+        parts = (__version__, code_fingerprint(), repr(key), self.root, self.fingerprint())
+        digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        return os.path.join(self.cache_dir or "", __version__, "derived", digest[:2], digest[2:])
+
+    # -- resolution ---------------------------------------------------------
+
+    def _split_module(self, qualname: str) -> Tuple[Optional[ModuleSummary], List[str]]:
+        cached = self._splits.get(qualname)
+        if cached is not None:
+            return cached
+        parts = qualname.split(".")
+        found: Tuple[Optional[ModuleSummary], List[str]] = (None, parts)
+        for cut in range(len(parts), 0, -1):
+            summary = self.summary(".".join(parts[:cut]))
+            if summary is not None:
+                found = (summary, parts[cut:])
+                break
+        self._splits[qualname] = found
+        return found
+
+    def _module_for_qualname(self, qualname: str) -> Optional[ModuleSummary]:
+        summary, _ = self._split_module(qualname)
+        return summary
+
+    def canonical(self, qualname: str, _depth: int = 0) -> str:
+        """Follow re-exports: ``pkg.helper`` -> ``pkg.impl.helper`` when ``pkg/__init__`` imports it."""
+        cached = self._canon.get(qualname)
+        if cached is not None:
+            return cached
+        if qualname in self._resolving:
+            return qualname  # a cycle of star imports: nothing new down this path
+        cuts = self._cuts
+        self._resolving.add(qualname)
+        try:
+            found = self._canonical(qualname, _depth)
+        finally:
+            self._resolving.discard(qualname)
+        # Every complete answer is kept, at any depth: star imports re-exporting
+        # each other (site-packages has such packages) otherwise make the
+        # search exponential in the depth.
+        if self._cuts == cuts:
+            self._canon[qualname] = found
+        return found
+
+    def _canonical(self, qualname: str, _depth: int) -> str:
+        if _depth > 12:
+            self._cuts += 1
+            return qualname
+        if "()" in qualname:
+            return qualname
+        summary, rest = self._split_module(qualname)
+        if summary is None:
+            return qualname
+        if not rest:
+            return summary.name
+        head = rest[0]
+        if head in summary.defs or f"{summary.name}.{head}" in summary.classes:
+            return ".".join([summary.name, *rest])
+        target = summary.aliases.get(head)
+        if target is not None:
+            return self.canonical(".".join([target, *rest[1:]]), _depth + 1)
+        for star in summary.star_imports:
+            candidate = self.canonical(".".join([star, *rest]), _depth + 1)
+            if self._module_for_qualname(candidate) is not None and self._defines(candidate):
+                return candidate
+        return ".".join([summary.name, *rest])
+
+    def _defines(self, qualname: str) -> bool:
+        summary, rest = self._split_module(qualname)
+        return summary is not None and bool(rest) and rest[0] in summary.defs
+
+    def resolve(self, module_name: str, local_name: str) -> Optional[str]:
+        """The canonical qualified name ``local_name`` (dotted) refers to in a module."""
+        summary = self.summary(module_name)
+        if summary is None:
+            return None
+        head, _, rest = local_name.partition(".")
+        if head in summary.aliases:
+            base = summary.aliases[head]
+        elif head in summary.defs:
+            base = f"{summary.name}.{head}"
+        else:
+            for star in summary.star_imports:
+                candidate = self.canonical(f"{star}.{local_name}")
+                if self._defines(candidate):
+                    return candidate
+            return None
+        return self.canonical(f"{base}.{rest}" if rest else base)
+
+    # -- classes --------------------------------------------------------------
+
+    def class_bases(self, qualname: str) -> Tuple[str, ...]:
+        """Canonical direct bases of a project class (external bases as written)."""
+        cls = self.class_summary(qualname)
+        if cls is None:
+            return ()
+        return tuple(self.canonical(b) for b in cls.bases)
+
+    def ancestors(self, qualname: str) -> List[str]:
+        """All bases, transitively, in breadth-first order (no duplicates)."""
+        cached = self._ancestors.get(qualname)
+        if cached is not None:
+            return cached
+        seen: List[str] = []
+        self._ancestors[qualname] = seen  # cycles end here
+        queue = list(self.class_bases(qualname))
+        while queue:
+            base = queue.pop(0)
+            if base in seen:
+                continue
+            seen.append(base)
+            queue.extend(self.class_bases(base))
+        return seen
+
+    def is_subclass(self, qualname: str, base_qualnames: Iterable[str]) -> bool:
+        targets = set(base_qualnames)
+        name = self.canonical(qualname)
+        if name in targets:
+            return True
+        return any(a in targets for a in self.ancestors(name))
+
+    def subclasses_of(self, base_qualnames: Iterable[str]) -> Set[str]:
+        targets = set(base_qualnames)
+        out = set()
+        for summary in self.modules.values():
+            for cls in summary.classes:
+                if self.is_subclass(cls, targets) and cls not in targets:
+                    out.add(cls)
+        return out
+
+    def method(self, class_qualname: str, name: str) -> Optional[FunctionSummary]:
+        """The method ``name`` as found on the class or its project bases (MRO-ish)."""
+        for cls in [self.canonical(class_qualname), *self.ancestors(class_qualname)]:
+            summary = self.class_summary(cls)
+            if summary is not None and name in summary.methods:
+                return self.function(f"{cls}.{name}")
+        return None
+
+    # -- the call graph ----------------------------------------------------------
+
+    def target_of(self, site: CallSite) -> Optional[str]:
+        """The project function a call site calls, if it is one."""
+        return self._graph().targets.get(id(site))
+
+    def callers(self, qualname: str) -> List[Tuple[FunctionSummary, CallSite]]:
+        """(calling function, call site) for every call of a project function."""
+        graph = self._graph()
+        out = []
+        for caller, site in graph.callers.get(self.canonical(qualname), ()):
+            fn = graph.functions.get(caller)
+            if fn is not None:
+                out.append((fn, site))
+        return out
+
+    def callees(self, qualname: str) -> List[Tuple[CallSite, str]]:
+        """(call site, called project function) for the calls of a function."""
+        fn = self.function(qualname)
+        if fn is None:
+            return []
+        out = []
+        for site in fn.calls:
+            target = self.target_of(site)
+            if target is not None:
+                out.append((site, target))
+        return out
+
+    def _graph(self) -> _Derived:
+        if self._derived is None:
+            self._derived = _Derived(self)
+        return self._derived
+
+    def _resolve_callee(self, fn: FunctionSummary, callee: str) -> Optional[str]:
+        head = callee.split(".", 1)[0].replace("()", "")
+        if head not in self._heads() and "." in callee:
+            return None
+        if "()" in callee:
+            # ``pkg.Cls().method``: a method of an instance of a project class.
+            head, _, tail = callee.rpartition("().")
+            if not head or "()" in head or "." in tail:
+                return None
+            cls = self.class_summary(head)
+            if cls is None:
+                return None
+            found = self.method(cls.qualname, tail)
+            return found.qualname if found else None
+        name = self.canonical(callee)
+        target = self.function(name)
+        if target is not None:
+            return target.qualname
+        # A class: its constructor; ``Cls.method`` through bases.
+        cls = self.class_summary(name)
+        if cls is not None:
+            init = self.method(cls.qualname, "__init__")
+            return init.qualname if init else None
+        owner, _, attr = name.rpartition(".")
+        if owner and self.class_summary(owner) is not None:
+            found = self.method(owner, attr)
+            return found.qualname if found else None
+        # A call of a nested function by its bare name.
+        if "." not in callee:
+            local = self.function(f"{fn.qualname}.<locals>.{callee}")
+            if local is not None:
+                return local.qualname
+        return None
+
+    # -- entry points ---------------------------------------------------------
+
+    def entry_points(self, spec: EntrySpec) -> Dict[str, List[Entry]]:
+        """Function qualname -> the entries that start it (computed once per spec)."""
+        key = ("entry_points", id(spec))
+        held = self._memo.get(key)
+        if held is None or held[0] is not spec:
+            held = (spec, self._entry_points(spec))
+            self._memo[key] = held
+        return held[1]
+
+    def _callable_ref(self, module: ModuleSummary, text: str) -> Optional[str]:
+        """A project function named by an argument (``f``, ``mod.f``, ``f.s()``, ``"pkg.mod:f"``)."""
+        if not text:
+            return None
+        if text[0] in "'\"":
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return None
+            if not isinstance(value, str):
+                return None
+            return self.function_by_path(value.replace(":", "."))
+        if text.endswith("()"):
+            base = text[:-2]
+            for suffix in (".s", ".si", ".signature", ".delay"):
+                if base.endswith(suffix):
+                    text = base[: -len(suffix)]
+                    break
+            else:
+                if base.endswith(("functools.partial", "partial")):
+                    return None
+                return None
+        if "()." in text:
+            # ``service.refresh`` where ``service = Service()``: a bound method.
+            head, _, attr = text.rpartition("().")
+            cls = self.class_summary(head) if "()" not in head and "." not in attr else None
+            found = self.method(cls.qualname, attr) if cls is not None else None
+            return found.qualname if found is not None else None
+        name = self.canonical(text)
+        fn = self.function(name)
+        return fn.qualname if fn is not None else None
+
+    def function_by_path(self, dotted: str) -> Optional[str]:
+        """A function named by a dotted string (``proj.tasks.refresh``), or a task name."""
+        fn = self.function(self.canonical(dotted))
+        if fn is not None:
+            return fn.qualname
+        return self._task_names().get(dotted)
+
+    def _task_names(self) -> Dict[str, str]:
+        def compute() -> Dict[str, str]:
+            out: Dict[str, str] = {}
+            for fn in self.functions():
+                for dec in fn.decorators:
+                    for key, value in dec.kwargs:
+                        if key == "name" and value[:1] in "'\"":
+                            try:
+                                literal = ast.literal_eval(value)
+                            except (ValueError, SyntaxError):
+                                continue
+                            if isinstance(literal, str):
+                                out.setdefault(literal, fn.qualname)
+            return out
+
+        return self.memo("task_names", compute)  # type: ignore[no-any-return]
+
+    def _entry_points(self, spec: EntrySpec) -> Dict[str, List[Entry]]:
+        out: Dict[str, List[Entry]] = {}
+
+        def add(fn: Optional[str], kind: str, path: str, span: Span, detail: str = "") -> None:
+            if fn is not None:
+                out.setdefault(fn, []).append(Entry(fn, kind, path, span, detail))
+
+        for module in self.modules.values():
+            for fn in module.functions.values():
+                for dec in fn.decorators:
+                    key = _suffix_match(dec.name, spec.decorators)
+                    kind = spec.decorators.get(key) if key else None
+                    if kind is None:
+                        kind = spec.qualified_decorators.get(self.canonical(dec.name))
+                    if kind is None:
+                        kind = next(
+                            (spec.decorator_keywords[k] for k, _ in dec.kwargs if k in spec.decorator_keywords), None
+                        )
+                    if kind is not None:
+                        add(fn.qualname, kind, module.path, dec.span, dec.name)
+                for site in fn.calls:
+                    key = _suffix_match(site.callee, spec.register_calls)
+                    if key is not None and spec.register_requires.get(key, "") not in site.callee:
+                        key = None
+                    if key is not None:
+                        kind, position, keyword = spec.register_calls[key]
+                        ref = dict(site.kwargs).get(keyword) if keyword else None
+                        if ref is None and 0 <= position < len(site.args):
+                            ref = site.args[position]
+                        if ref is not None:
+                            add(self._callable_ref(module, ref), kind, module.path, site.span, key)
+                    key = _suffix_match(site.callee, spec.callable_keywords)
+                    if key is not None:
+                        kind, keyword = spec.callable_keywords[key]
+                        ref = dict(site.kwargs).get(keyword)
+                        if ref is not None:
+                            add(self._callable_ref(module, ref), kind, module.path, site.span, key)
+                if spec.main_kind and (
+                    fn.kind == "main" or (fn.kind == "module" and module.name.rpartition(".")[2] == "__main__")
+                ):
+                    add(fn.qualname, spec.main_kind, module.path, fn.span, "__main__")
+            for assignment in module.assignments:
+                last = assignment.target.rsplit(".", 1)[-1]
+                entry = spec.schedule_assignments.get(last) or spec.schedule_assignments.get(last.lower())
+                if entry is None:
+                    continue
+                kind, key = entry
+                for dict_key, value in assignment.strings:
+                    if key and dict_key != key:
+                        continue
+                    add(self.function_by_path(value), kind, module.path, assignment.span, value)
+            if spec.command_bases and ".management.commands." in f".{module.name}":
+                for cls in module.classes.values():
+                    if cls.qualname != f"{module.name}.Command":
+                        continue
+                    if not self.is_subclass(cls.qualname, spec.command_bases) and not any(
+                        b.rsplit(".", 1)[-1] in {"BaseCommand", "LabelCommand", "AppCommand"} for b in cls.bases
+                    ):
+                        continue
+                    handle = self.method(cls.qualname, "handle")
+                    if handle is not None:
+                        add(handle.qualname, "management command", module.path, handle.span, cls.qualname)
+        return out
+
+    def reaching_entries(self, qualname: str, spec: EntrySpec) -> List[Entry]:
+        """Entries from which ``qualname`` is reachable through project calls."""
+        entries = self.entry_points(spec)
+        target = self.canonical(qualname)
+        out: List[Entry] = []
+        seen = {target}
+        queue = [target]
+        while queue:
+            current = queue.pop()
+            out.extend(entries.get(current, ()))
+            for caller, _site in self.callers(current):
+                if caller.qualname not in seen:
+                    seen.add(caller.qualname)
+                    queue.append(caller.qualname)
+        return out

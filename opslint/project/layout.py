@@ -1,0 +1,144 @@
+"""Project roots, module names and the files a project holds."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import (
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+)
+
+#: Files whose presence marks a project root.
+ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+#: Directories never indexed (by base name).
+SKIP_DIRS = (
+    ".*",
+    "__pycache__",
+    "node_modules",
+    "venv",
+    "env",
+    "site-packages",
+    "build",
+    "dist",
+    "_build",
+    "buck-out",
+    "*.egg-info",
+)
+#: A safety net for roots that turn out to be huge (a home directory).
+MAX_FILES = 50_000
+#: Below this many files to summarise, a worker pool costs more than it saves.
+
+
+_root_cache: Dict[str, str] = {}
+
+
+def find_root(path: str) -> str:
+    """The project root of a file or directory (see the module docstring)."""
+    absolute = os.path.abspath(path)
+    start = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+    cached = _root_cache.get(start)
+    if cached is not None:
+        return cached
+    directory = start
+    found: Optional[str] = None
+    while True:
+        if any(os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS) or _is_library_dir(directory):
+            found = directory
+            break
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    if found is None:
+        # The parent of the top-most package, else the directory itself.
+        directory = start
+        while os.path.isfile(os.path.join(directory, "__init__.py")):
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        found = directory
+    _root_cache[start] = found
+    return found
+
+
+def _is_library_dir(directory: str) -> bool:
+    """An installed-code tree (``site-packages``, or a ``lib/pythonX.Y`` holding one).
+
+    The root search stops there: code under it never belongs to a project
+    further up (``~/.pyenv`` is a git checkout, and everything in it is not one
+    project).
+    """
+    name = os.path.basename(directory)
+    return name in ("site-packages", "dist-packages") or os.path.isdir(os.path.join(directory, "site-packages"))
+
+
+def _is_package_dir(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "__init__.py")) or os.path.isfile(
+        os.path.join(directory, "__init__.pyi")
+    )
+
+
+def module_names(path: str, root: str) -> Tuple[str, List[str], bool]:
+    """(canonical module name, other names it may be imported as, is package).
+
+    The canonical name follows the ``__init__.py`` chain when the file sits in a
+    package; otherwise (scripts, namespace packages) it is the path relative to
+    the root, with a leading ``src/`` dropped.
+    """
+    absolute = os.path.abspath(path)
+    directory, filename = os.path.split(absolute)
+    stem = filename.rsplit(".", 1)[0]
+    is_package = stem == "__init__"
+    own = [] if is_package else [stem]
+    chain: List[str] = []
+    current = directory
+    while _is_package_dir(current):
+        chain.insert(0, os.path.basename(current))
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    chain_name = ".".join(chain + own)
+    rel = os.path.relpath(absolute, root)
+    rel_parts = rel.replace(os.sep, "/").split("/")
+    names: List[str] = []
+    if not rel.startswith(".."):
+        parts = rel_parts[:-1] + own
+        if parts and parts[0] == "src" and len(parts) > 1:
+            parts = parts[1:]
+        if all(p.isidentifier() for p in parts) and parts:
+            names.append(".".join(parts))
+    if chain_name and chain_name not in names:
+        if chain and _is_package_dir(directory):
+            names.insert(0, chain_name)
+        else:
+            names.append(chain_name)
+    if not names:
+        names = [stem]
+    return names[0], names[1:], is_package
+
+
+def iter_project_files(root: str) -> Iterator[str]:
+    """Python files of a project, skipping nested projects and tool folders."""
+    count = 0
+    for directory, dirnames, filenames in os.walk(root):
+        keep = []
+        for name in sorted(dirnames):
+            if any(fnmatch.fnmatchcase(name, pat) for pat in SKIP_DIRS):
+                continue
+            full = os.path.join(directory, name)
+            if any(os.path.exists(os.path.join(full, m)) for m in ROOT_MARKERS):
+                continue  # a project of its own
+            keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                count += 1
+                if count > MAX_FILES:
+                    return
+                yield os.path.join(directory, name)

@@ -1,0 +1,155 @@
+"""Pass 1 data of the project index: plain, picklable module summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Protocol, Tuple
+
+import libcst as cst
+
+from opslint.model import Span
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """Where a module lives, as given to ``Rule.project_facts``."""
+
+    name: str
+    path: str
+    package: str
+    is_package: bool
+    root: str
+
+
+@dataclass(frozen=True)
+class Decorator:
+    #: Resolved qualified name of the decorator (of the callee for ``@x(...)``).
+    name: str
+    is_call: bool
+    args: Tuple[str, ...]
+    kwargs: Tuple[Tuple[str, str], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call inside a function (or module body), in source order."""
+
+    index: int
+    #: Best qualified name: imports, module definitions, ``self``/``cls`` and
+    #: simple local/attribute types are resolved; otherwise the dotted source.
+    callee: str
+    #: The dotted source text of the callee (``self.lock.acquire``), or "".
+    raw: str
+    #: Positional arguments: resolved names, ``callee()`` for calls, repr of
+    #: constants, else short source text.
+    args: Tuple[str, ...]
+    kwargs: Tuple[Tuple[str, str], ...]
+    #: The items of the enclosing ``with`` statements, outer to inner, in the
+    #: same notation as arguments.
+    with_items: Tuple[str, ...]
+    #: Indexes of calls whose result is tested by an enclosing ``if not <call>``
+    #: (or ``if <call> is None``...): this call runs when that call failed.
+    neg_guards: Tuple[int, ...]
+    #: Indexes of calls tested by an enclosing ``if <call>``/``while <call>``.
+    pos_guards: Tuple[int, ...]
+    #: Inside a ``finally`` block.
+    in_finally: bool
+    span: Span
+    #: The source text of the enclosing ``with`` items (same order as ``with_items``).
+    with_texts: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    qualname: str
+    module: str
+    name: str
+    #: The qualified name of the class for methods, else None.
+    class_qualname: Optional[str]
+    params: Tuple[str, ...]
+    decorators: Tuple[Decorator, ...]
+    calls: Tuple[CallSite, ...]
+    #: The span of the function's name (of the first line for pseudo-functions).
+    span: Span
+    is_async: bool = False
+    #: "function", "method", "module" (module-level code) or "main"
+    #: (the ``if __name__ == "__main__":`` block).
+    kind: str = "function"
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    qualname: str
+    #: Resolved (module-local) qualified names of the bases, as written.
+    bases: Tuple[str, ...]
+    methods: Tuple[str, ...]
+    #: ``self.x = Something(...)`` in any method: attribute -> callee.
+    attr_types: Tuple[Tuple[str, str], ...]
+    decorators: Tuple[Decorator, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A module-level assignment (``x = ...``, ``app.conf.x = ...``, or ``x.update(k=...)``)."""
+
+    target: str
+    #: Every string constant in the value, with the dict key it sits under ("" if none).
+    strings: Tuple[Tuple[str, str], ...]
+    #: Names (resolved) in the value.
+    names: Tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    name: str
+    path: str
+    package: str
+    is_package: bool
+    content_hash: str
+    #: local name -> qualified name for module-level imports.
+    aliases: Mapping[str, str]
+    #: module-level names defined here -> "function", "class" or "variable".
+    defs: Mapping[str, str]
+    #: module-level variable -> the callee that built it (``x = Cls(...)``).
+    var_types: Mapping[str, str]
+    classes: Mapping[str, ClassSummary]
+    functions: Mapping[str, FunctionSummary]
+    assignments: Tuple[Assignment, ...]
+    #: ``__all__``-free star imports: modules whose names this module re-exports.
+    star_imports: Tuple[str, ...] = ()
+    #: Why the module could not be summarised ("" when it was).
+    error: str = ""
+    #: code -> what ``Rule.project_facts`` returned.
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def module_function(self) -> Optional[FunctionSummary]:
+        return self.functions.get(f"{self.name}.<module>")
+
+    @property
+    def main_function(self) -> Optional[FunctionSummary]:
+        return self.functions.get(f"{self.name}.<main>")
+
+
+class ProjectRule(Protocol):
+    """What the project index asks of a cross-file rule (a rule class; see ``opslint.rule.Rule``).
+
+    The index never imports the rule layer: rules reach it through this protocol.
+    """
+
+    # Plain attributes: a class object matches a protocol through its class attributes.
+    code: str
+    needs_project: bool
+    #: Prefilter of ``project_facts``: modules containing none of these are skipped.
+    project_tokens: Tuple[str, ...]
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: ModuleInfo) -> Any:
+        """Per-module facts (picklable plain data)."""
+
+    @classmethod
+    def defines_project_facts(cls) -> bool:
+        """Whether the rule computes per-module facts at all."""
