@@ -153,7 +153,8 @@ class Rule:
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
-        """Per-module facts for the project index (picklable); see ``opslint.project``.
+        """Per-module facts for the project index: dataclasses defined in opslint (and plain
+        values), which the cache stores as JSON; see ``opslint.project``.
 
         ``info`` is a ``ModuleInfo``.  Read them with ``ctx.project.facts(code)``.
         """

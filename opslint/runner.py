@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from opslint.discovery import Walker
 from opslint.engine import Linter, display_path
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding
+from opslint.parallel import fork_map
 from opslint.registry import Registry
 from opslint.rule import Rule
 
@@ -187,18 +187,13 @@ def _prepare_projects(
 def _lint_all(
     items: List[Tuple[str, bool]], resolver: ConfigResolver, linter: Linter, options: RunOptions
 ) -> Iterable[FileOutcome]:
-    jobs = options.jobs or (os.cpu_count() or 1)
-    if jobs <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
-        return [process_file(path, resolver.for_path(path), linter, options) for path, _ in items]
     # Resolve configuration in the parent so errors surface once, with exit 2.
     for path, _ in items:
         resolver.for_path(path)
     # Largest files first, so one big file does not finish last on one core.
     items = sorted(items, key=lambda item: _size(item[0]), reverse=True)
     _WORKER.update(resolver=resolver, linter=linter, options=options)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        return list(pool.imap_unordered(_process, items, chunksize=4))
+    return fork_map(_process, items, jobs=options.jobs, threshold=PARALLEL_THRESHOLD, ordered=False)
 
 
 def _size(path: str) -> int:

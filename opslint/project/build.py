@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
-import multiprocessing
-import os
-import pickle
 from dataclasses import dataclass
 from typing import (
     Any,
@@ -18,7 +14,8 @@ from typing import (
     Union,
 )
 
-from opslint._version import __version__
+from opslint.cache import Store, digest
+from opslint.parallel import fork_map
 from opslint.project.summarise import _decode, _empty, content_hash, summarise
 from opslint.project.summary import ModuleSummary, ProjectRule
 
@@ -50,7 +47,7 @@ def _summarise_item(item: _Item) -> _Result:
 
 
 def _lookup_all(todo: List[_Item]) -> List[Union[_Result, _Miss]]:
-    # Unpickling thousands of summaries allocates millions of objects that all
+    # Decoding thousands of summaries allocates millions of objects that all
     # live on: the cyclic collector would rescan them again and again (3x slower).
     enabled = gc.isenabled()
     gc.disable()
@@ -76,7 +73,7 @@ def _lookup(item: _Item) -> Union[_Result, _Miss]:
         return cached, extra
     cache_dir: Optional[str] = _POOL_STATE.get("cache_dir")
     if cache_dir:
-        loaded = _disk_load(_disk_path(cache_dir, key))
+        loaded = _disk_load(cache_dir, key)
         if loaded is not None and loaded.path == path and loaded.name == name:
             _SUMMARY_CACHE[key] = loaded
             return loaded, extra
@@ -90,42 +87,25 @@ def _compute(item: _Item, miss: _Miss) -> _Result:
     _SUMMARY_CACHE[miss.key] = summary
     cache_dir: Optional[str] = _POOL_STATE.get("cache_dir")
     if cache_dir:
-        _disk_store(_disk_path(cache_dir, miss.key), summary)
+        _disk_store(cache_dir, miss.key, summary)
     return summary, extra
 
 
 #: Bumped when the summary dataclasses change (old cache entries are then ignored).
-_SUMMARY_FORMAT = "1"
+_SUMMARY_FORMAT = "2"
 
 
-def _disk_path(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]]) -> str:
-    digest = hashlib.sha256(repr((__version__, _SUMMARY_FORMAT, key)).encode("utf-8", "surrogatepass")).hexdigest()
-    return os.path.join(cache_dir, __version__, "index", digest[:2], digest[2:])
+def _disk_key(key: Tuple[str, str, str, Tuple[str, ...]]) -> str:
+    return digest(_SUMMARY_FORMAT, repr(key))
 
 
-def _disk_load(path: str) -> Optional[ModuleSummary]:
-    value = _disk_load_any(path)
+def _disk_load(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]]) -> Optional[ModuleSummary]:
+    value = Store(cache_dir).get("index", _disk_key(key), ModuleSummary)
     return value if isinstance(value, ModuleSummary) else None
 
 
-def _disk_load_any(path: str) -> Any:
-    """A pickled cache entry, or None when it is missing or unreadable (a cache never fails a run)."""
-    try:
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-
-
-def _disk_store(path: str, value: Any) -> None:
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temp = f"{path}.{os.getpid()}.tmp"
-        with open(temp, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
-        return
+def _disk_store(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]], summary: ModuleSummary) -> None:
+    Store(cache_dir).put("index", _disk_key(key), summary)
 
 
 def _summarise_many(
@@ -137,30 +117,17 @@ def _summarise_many(
 ) -> List[_Result]:
     """Summaries in the order of ``todo`` (when two files claim one module name, the first wins).
 
-    Cached ones are loaded here, not in a worker, which would unpickle them
+    Cached ones are loaded here, not in a worker, which would decode them
     twice (a warm index of the standard library: 18 s -> 4 s); only the
     misses go to a pool, and only when there are enough of them.
     """
     _POOL_STATE.update(root=root, rules=tuple(rules), cache_dir=cache_dir)
-    jobs = jobs or (os.cpu_count() or 1)
     found = _lookup_all(todo)
     missing = [i for i, result in enumerate(found) if isinstance(result, _Miss)]
-    parallel = (
-        jobs > 1
-        and len(missing) >= PARALLEL_THRESHOLD
-        and "fork" in multiprocessing.get_all_start_methods()
-        and not multiprocessing.current_process().daemon  # a pool worker (flake8 -j) cannot fork its own pool
+    # Workers read the files again: cheaper than pickling every text to them.
+    computed = fork_map(
+        _summarise_item, [todo[i] for i in missing], jobs=jobs, threshold=PARALLEL_THRESHOLD, chunksize=16
     )
-    if parallel:
-        # Workers read the files again: cheaper than pickling every text to them.
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs) as pool:
-            computed = pool.imap(_summarise_item, [todo[i] for i in missing], chunksize=16)
-            for i, result in zip(missing, computed):
-                found[i] = result
-    else:
-        for i in missing:
-            miss = found[i]
-            assert isinstance(miss, _Miss)
-            found[i] = _compute(todo[i], miss)
+    for i, result in zip(missing, computed):
+        found[i] = result
     return [result for result in found if not isinstance(result, _Miss)]

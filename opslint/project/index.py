@@ -20,10 +20,9 @@ from typing import (
     Tuple,
 )
 
-from opslint._version import __version__
-from opslint.cache import code_fingerprint
+from opslint.cache import Store, code_fingerprint, digest
 from opslint.model import Span
-from opslint.project.build import _disk_load_any, _disk_store, _summarise_many
+from opslint.project.build import _summarise_many
 from opslint.project.derived import (
     _Derived,
     _renamed,
@@ -300,19 +299,15 @@ class ProjectIndex:
         """
         if key in self._memo:
             return self._memo[key]
-        disk = self._derived_path(key) if persist and self.cache_dir else None
-        value = _disk_load_any(disk) if disk else None
+        store = Store(self.cache_dir) if persist and self.cache_dir else None
+        disk_key = digest(code_fingerprint(), repr(key), self.root, self.fingerprint())
+        value = store.get("derived", disk_key) if store is not None else None
         if value is None:
             value = compute()
-            if disk:
-                _disk_store(disk, value)
+            if store is not None:
+                store.put("derived", disk_key, value)
         self._memo[key] = value
         return value
-
-    def _derived_path(self, key: Any) -> str:
-        parts = (__version__, code_fingerprint(), repr(key), self.root, self.fingerprint())
-        digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
-        return os.path.join(self.cache_dir or "", __version__, "derived", digest[:2], digest[2:])
 
     # -- resolution ---------------------------------------------------------
 

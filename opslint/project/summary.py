@@ -1,4 +1,4 @@
-"""Pass 1 data of the project index: plain, picklable module summaries."""
+"""Pass 1 data of the project index: plain module summaries (stored as JSON, sent to workers by pickle)."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ class ProjectRule(Protocol):
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: ModuleInfo) -> Any:
-        """Per-module facts (picklable plain data)."""
+        """Per-module facts (opslint dataclasses and plain values: stored as JSON)."""
 
     @classmethod
     def defines_project_facts(cls) -> bool:
