@@ -10,10 +10,10 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from opslint.config import Settings
-from opslint.names import ImportTable
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFinding
 from opslint.source import LineIndex
+from opslint.syntax.names import ImportTable
 
 _TEST_FILE_PATTERNS = ("test_*.py", "*_test.py", "tests.py", "conftest.py", "test_*.pyi")
 _TEST_DIRS = ("tests", "test", "testing")

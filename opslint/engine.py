@@ -23,7 +23,7 @@ from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.registry import Registry, rule_files
 from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule
-from opslint.walk import walk
+from opslint.syntax.walk import walk
 
 
 def display_path(path: str, cwd: Optional[str] = None) -> str:

@@ -15,7 +15,7 @@ import libcst as cst
 
 from opslint.model import Edit
 from opslint.rule import NodeEdit, Rule
-from opslint.walk import find_all
+from opslint.syntax.walk import find_all
 
 #: What a missing or ``None`` timeout means for a call.
 #: ``forever``: absent -> blocks forever (requests, urllib, stdlib sockets).

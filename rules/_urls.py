@@ -24,8 +24,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import libcst as cst
 
-from opslint.names import dotted_name
 from opslint.rule import Rule
+from opslint.syntax.names import dotted_name
 
 # ---------------------------------------------------------------------------
 # Data tables

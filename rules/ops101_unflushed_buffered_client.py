@@ -8,8 +8,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, U
 import libcst as cst
 
 from opslint import codegen
-from opslint.config import ConfigError
-from opslint.entrypoints import (
+from opslint.analysis.entrypoints import (
     FUNCTION_RUNNERS,
     EntryKind,
     EntryPoint,
@@ -21,7 +20,8 @@ from opslint.entrypoints import (
     module_classes,
     module_functions,
 )
-from opslint.flow import ExitKind, PathWalker, ScopeVisitor, calls_in, has_break, suite_statements
+from opslint.analysis.flow import ExitKind, PathWalker, ScopeVisitor, calls_in, has_break, suite_statements
+from opslint.config import ConfigError
 from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _buffers as B

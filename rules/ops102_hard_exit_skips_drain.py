@@ -4,7 +4,7 @@ The facts (which buffered clients a file creates and uses, where they are
 drained, where the process hard-exits, forks, sleeps or loops) are collected
 once per file during the single traversal, whichever of the three rules is
 enabled, and resolved lazily in ``leave_Module``.  SDK knowledge comes from
-``_buffers.py``; entry points from ``opslint.entrypoints``.
+``_buffers.py``; entry points from ``opslint.analysis.entrypoints``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.entrypoints import EntryPoint, find_entry_points
-from opslint.names import dotted_name
+from opslint.analysis.entrypoints import EntryPoint, find_entry_points
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
 from opslint.rules._buffers import BufferedSdk, Drain
+from opslint.syntax.names import dotted_name
 
 Scope = Union[cst.FunctionDef, cst.Lambda]
 

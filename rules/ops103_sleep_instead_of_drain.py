@@ -6,8 +6,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import libcst as cst
 
-from opslint.entrypoints import EntryKind, EntryPoint, entry_point_for
-from opslint.names import dotted_name
+from opslint.analysis.entrypoints import EntryKind, EntryPoint, entry_point_for
 from opslint.rule import PendingFix, RelatedNode
 from opslint.rules.ops102_hard_exit_skips_drain import (
     SLEEPS,
@@ -20,6 +19,7 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     drain_text,
     facts_for,
 )
+from opslint.syntax.names import dotted_name
 
 #: Calls that may follow the sleep without making it "not the end": exits and log lines.
 _EXIT_CALLS = frozenset({"sys.exit", "os._exit", "exit", "quit"})

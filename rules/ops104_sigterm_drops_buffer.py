@@ -6,9 +6,8 @@ from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
-from opslint.entrypoints import EntryKind
-from opslint.flow import ScopeVisitor
-from opslint.names import dotted_name
+from opslint.analysis.entrypoints import EntryKind
+from opslint.analysis.flow import ScopeVisitor
 from opslint.rule import PendingFix, RelatedNode
 from opslint.rules import _buffers
 from opslint.rules.ops102_hard_exit_skips_drain import (
@@ -20,7 +19,8 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     drain_text,
     facts_for,
 )
-from opslint.walk import is_name, iter_nodes
+from opslint.syntax.names import dotted_name
+from opslint.syntax.walk import is_name, iter_nodes
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
 _ENDLESS_ITERABLES = frozenset(

@@ -7,9 +7,9 @@ from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Opti
 
 import libcst as cst
 
-from opslint.names import ImportTable, dotted_name
 from opslint.rule import PendingFix, Rule, is_none
 from opslint.rules import _orm
+from opslint.syntax.names import ImportTable, dotted_name
 
 # ---------------------------------------------------------------------------
 # Per-module facts (also the rule's project facts: plain, picklable data)

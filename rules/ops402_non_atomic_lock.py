@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 import libcst as cst
 
 from opslint.model import Edit
-from opslint.names import dotted_name
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
+from opslint.syntax.names import dotted_name
 
 if TYPE_CHECKING:
     from opslint.context import FileContext

@@ -11,7 +11,7 @@ import libcst as cst
 from opslint.rule import NodeEdit, PendingFix, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
-from opslint.walk import find_all, is_name, iter_nodes
+from opslint.syntax.walk import find_all, is_name, iter_nodes
 
 _SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 

@@ -12,7 +12,7 @@ import libcst as cst
 from opslint.rule import NodeEdit, PendingFix, RelatedNode, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
-from opslint.walk import find_all, is_name, iter_nodes
+from opslint.syntax.walk import find_all, is_name, iter_nodes
 
 _PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
 _NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")

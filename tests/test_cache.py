@@ -46,7 +46,8 @@ def test_findings_round_trip_as_json(tmp_path: Path) -> None:
 def test_project_summaries_and_analyses_round_trip(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
     (tmp_path / "jobs.py").write_text(
-        "import threading\nlock = threading.Lock()\n\ndef run():\n    with lock:\n        go(1, k=2)\n", encoding="utf-8"
+        "import threading\nlock = threading.Lock()\n\ndef run():\n    with lock:\n        go(1, k=2)\n",
+        encoding="utf-8",
     )
     index = project.index_for(str(tmp_path / "jobs.py"), cache_dir=str(tmp_path / "c"))
     summary = index.summary("jobs")

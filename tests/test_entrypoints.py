@@ -1,4 +1,4 @@
-"""Entry-point detection (opslint/entrypoints.py)."""
+"""Entry-point detection (opslint/analysis/entrypoints.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 import pytest
 
-from opslint.entrypoints import (
+from opslint.analysis.entrypoints import (
     EntryKind,
     EntryPoint,
     EntryPointConfig,
@@ -19,7 +19,7 @@ from opslint.entrypoints import (
     is_main_guard,
     project_facts,
 )
-from opslint.names import ImportTable
+from opslint.syntax.names import ImportTable
 
 
 def _entries(

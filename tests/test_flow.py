@@ -1,4 +1,4 @@
-"""Path queries (opslint/flow.py): a toy analysis where ``use()`` dirties, ``drain()`` cleans."""
+"""Path queries (opslint/analysis/flow.py): a toy analysis where ``use()`` dirties, ``drain()`` cleans."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 
 from opslint import codegen
-from opslint.flow import (
+from opslint.analysis.flow import (
     ExitKind,
     PathWalker,
     calls_in,
@@ -19,7 +19,7 @@ from opslint.flow import (
     suite_statements,
     tail_statements,
 )
-from opslint.names import ImportTable
+from opslint.syntax.names import ImportTable
 
 
 class Toy(PathWalker[str]):

@@ -22,7 +22,7 @@ def test_wheel_contains_every_rule_module(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"opslint/rules/{name}" for name in os.listdir(ROOT / "rules") if name.endswith(".py")}
     assert expected and expected <= names, sorted(expected - names)
-    engine = {f"opslint/{p.name}" for p in (ROOT / "opslint").glob("*.py")}
+    engine = {f"opslint/{p.relative_to(ROOT / 'opslint').as_posix()}" for p in (ROOT / "opslint").rglob("*.py")}
     assert engine <= names, sorted(engine - names)
     assert "opslint/py.typed" in names
     metadata = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

@@ -1,4 +1,4 @@
-"""opslint.walk visits exactly the nodes LibCST's own visit does, in the same order."""
+"""opslint.syntax.walk visits exactly the nodes LibCST's own visit does, in the same order."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import List, Tuple
 import libcst as cst
 import pytest
 
-from opslint.walk import iter_nodes, walk
+from opslint.syntax.walk import iter_nodes, walk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = sorted(

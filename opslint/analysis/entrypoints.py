@@ -38,8 +38,8 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 
 import libcst as cst
 
-from opslint.flow import ScopeVisitor
-from opslint.names import ImportTable, dotted_name
+from opslint.analysis.flow import ScopeVisitor
+from opslint.syntax.names import ImportTable, dotted_name
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -31,7 +31,7 @@ from typing import Callable, FrozenSet, Generic, Hashable, List, Optional, Seque
 
 import libcst as cst
 
-from opslint.names import ImportTable
+from opslint.syntax.names import ImportTable
 
 F = TypeVar("F", bound=Hashable)
 State = Optional[FrozenSet[F]]
