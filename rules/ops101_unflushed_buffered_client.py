@@ -20,11 +20,13 @@ from opslint.analysis.entrypoints import (
     module_classes,
     module_functions,
 )
-from opslint.analysis.flow import ExitKind, PathWalker, ScopeVisitor, calls_in, has_break, suite_statements
+from opslint.analysis.flow import PathWalker
 from opslint.config import ConfigError
 from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _buffers as B
+from opslint.syntax.nodes import ExitKind, ScopeVisitor, calls_in, has_break, suite_statements
+from opslint.syntax.walk import walk
 
 #: A client's identity: ("m", sdk key) module-level default client, ("g", name)
 #: module global, ("l", function id, name) local, ("a", class, attr) attribute.
@@ -449,7 +451,7 @@ class UnflushedBufferedClient(Rule):
                 if node.value is not None:
                     out.append(node.value)
 
-        func.body.visit(_V())
+        walk(func.body, _V())
         return out
 
     def _factory_calls(self) -> Dict[str, cst.Call]:
@@ -1204,7 +1206,7 @@ def _all_calls(node: cst.CSTNode, enter_functions: bool = True) -> List[cst.Call
         def visit_Call(self, n: cst.Call) -> None:
             out.append(n)
 
-    node.visit(_V())
+    walk(node, _V())
     return out
 
 

@@ -7,7 +7,6 @@ from typing import Dict, List, Optional, Sequence, Set, Union
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind
-from opslint.analysis.flow import ScopeVisitor
 from opslint.rule import PendingFix, RelatedNode
 from opslint.rules import _buffers
 from opslint.rules.ops102_hard_exit_skips_drain import (
@@ -20,7 +19,8 @@ from opslint.rules.ops102_hard_exit_skips_drain import (
     facts_for,
 )
 from opslint.syntax.names import dotted_name
-from opslint.syntax.walk import is_name, iter_nodes
+from opslint.syntax.nodes import ScopeVisitor
+from opslint.syntax.walk import is_name, iter_nodes, walk
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
 _ENDLESS_ITERABLES = frozenset(
@@ -350,7 +350,7 @@ def _leaves(body: cst.BaseSuite) -> bool:
             if self.loops == 0 and self.interrupt == 0:
                 found = True
 
-    body.visit(_Exits())
+    walk(body, _Exits())
     return found
 
 

@@ -12,6 +12,7 @@ from opslint.model import Edit
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
+from opslint.syntax.walk import walk
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -360,7 +361,7 @@ class _FunctionCheck:
                         found.add("held")
                 return True
 
-        self.function.body.visit(_Scan())
+        walk(self.function.body, _Scan())
         for decorator in self.function.decorators:
             if _locks.lockish_text(rule.edits.code(decorator.decorator)):
                 found.add("held")
@@ -556,7 +557,7 @@ class _FunctionCheck:
                     found = True
                 return not found
 
-        expr.visit(_Find())
+        walk(expr, _Find())
         return found
 
     def _reads_in(self, test: cst.BaseExpression) -> List[_Read]:
@@ -574,7 +575,7 @@ class _FunctionCheck:
                         return False
                 return True
 
-        test.visit(_Find())
+        walk(test, _Find())
         return reads
 
     # -- statements --------------------------------------------------------------------
@@ -675,7 +676,7 @@ class _FunctionCheck:
                 return True
 
         for stmt in region:
-            stmt.visit(_Find())
+            walk(stmt, _Find())
             if result and read.kind != "orm-attr":
                 break
         if not result:
@@ -698,7 +699,7 @@ class _FunctionCheck:
                     found = True
 
         for stmt in region:
-            stmt.visit(_Find())
+            walk(stmt, _Find())
         return found
 
     def _is_save(self, call: cst.Call, obj: Optional[str]) -> bool:
@@ -776,9 +777,9 @@ class _FunctionCheck:
                     if node.name.value == name:
                         described.append(rule.edits.code(node.body))
 
-            self.function.body.visit(_Find())
+            walk(self.function.body, _Find())
             if isinstance(key, cst.Call):
-                self.rule.ctx.module.visit(_Find())
+                walk(self.rule.ctx.module, _Find())
         return " ".join(described)
 
     def _deleted_later(self, read: _Read) -> bool:
@@ -798,7 +799,7 @@ class _FunctionCheck:
                 ):
                     found = True
 
-        self.function.body.visit(_Find())
+        walk(self.function.body, _Find())
         return found
 
     def _claims_attribute(self, target: cst.BaseExpression, value: cst.BaseExpression, read: _Read) -> bool:

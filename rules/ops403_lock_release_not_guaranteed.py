@@ -10,6 +10,7 @@ import libcst as cst
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
+from opslint.syntax.walk import walk
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -389,7 +390,7 @@ class LockReleaseNotGuaranteed(Rule):
                     return False
                 return True
 
-        node.visit(_Find())
+        walk(node, _Find())
         return found
 
     def _check(self, site: _Site) -> None:
@@ -533,7 +534,7 @@ class LockReleaseNotGuaranteed(Rule):
                     inner.hit = True
 
         finder = _Find()
-        expr.visit(finder)
+        walk(expr, finder)
         return finder.hit
 
     def _protects(self, node: cst.Try, site: _Site, key: str) -> bool:
@@ -557,7 +558,7 @@ class LockReleaseNotGuaranteed(Rule):
     @staticmethod
     def _risky_node(node: cst.CSTNode) -> bool:
         finder = _Risk()
-        node.visit(finder)
+        walk(node, finder)
         return finder.risky
 
     def _broad(self, handler: cst.ExceptHandler) -> bool:
@@ -581,7 +582,7 @@ class LockReleaseNotGuaranteed(Rule):
                 return not inner.hit
 
         finder = _Find()
-        handler.body.visit(finder)
+        walk(handler.body, finder)
         return finder.hit
 
     @staticmethod
@@ -657,5 +658,5 @@ class LockReleaseNotGuaranteed(Rule):
                 return True
 
         for statement in statements:
-            statement.visit(_Strings())
+            walk(statement, _Strings())
         return frozen

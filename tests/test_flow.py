@@ -9,17 +9,16 @@ import libcst as cst
 import pytest
 
 from opslint import codegen
-from opslint.analysis.flow import (
+from opslint.analysis.flow import PathWalker, join
+from opslint.syntax.names import ImportTable
+from opslint.syntax.nodes import (
     ExitKind,
-    PathWalker,
     calls_in,
     exit_kind_of_statement,
-    join,
     loops_forever,
     suite_statements,
     tail_statements,
 )
-from opslint.syntax.names import ImportTable
 
 
 class Toy(PathWalker[str]):

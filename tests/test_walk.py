@@ -112,3 +112,16 @@ def test_real_files(path: str) -> None:
     except cst.ParserSyntaxError:
         pytest.skip("not parsable (a syntax-error fixture)")
     _same_order(module)
+
+
+def test_an_order_that_disagrees_with_children_falls_back_to_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A LibCST release whose private visit code no longer matches: the walk checks the
+    order it read against the public ``children`` once per type and falls back."""
+    from opslint.syntax import walk as walk_module
+
+    module = cst.parse_module("call(first, second)\n")
+    call = module.body[0].body[0].value  # type: ignore[attr-defined]
+    monkeypatch.setattr(walk_module, "_CHECKED", {})
+    monkeypatch.setattr(walk_module, "_ORDER", {type(call): ("args", "func")})  # a wrong order
+    assert walk_module.children(call) == list(call.children)
+    assert walk_module._CHECKED[type(call)] is None

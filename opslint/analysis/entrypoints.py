@@ -38,8 +38,9 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 
 import libcst as cst
 
-from opslint.analysis.flow import ScopeVisitor
 from opslint.syntax.names import ImportTable, dotted_name
+from opslint.syntax.nodes import ScopeVisitor
+from opslint.syntax.walk import walk
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -364,7 +365,7 @@ def called_functions(
                 if isinstance(first, cst.Name) and first.value in functions and first.value not in out:
                     out.append(first.value)
 
-    node.visit(_Calls())
+    walk(node, _Calls())
     return out
 
 
@@ -565,7 +566,7 @@ def _process_targets(module: cst.Module, imports: ImportTable, functions: Mappin
                     if name in functions and name not in out:
                         out.append(name)
 
-    module.visit(_V())
+    walk(module, _V())
     return out
 
 

@@ -25,153 +25,21 @@ paths join by union; ``None`` means "unreachable".
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Callable, FrozenSet, Generic, Hashable, List, Optional, Sequence, TypeVar, Union
 
 import libcst as cst
 
 from opslint.syntax.names import ImportTable
+from opslint.syntax.nodes import (
+    ExitKind,
+    exit_kind_of_statement,
+    loops_forever,
+    suite_statements,
+)
 
 F = TypeVar("F", bound=Hashable)
 State = Optional[FrozenSet[F]]
-
-
-class ExitKind(enum.Enum):
-    #: The function body ends.
-    END = "end"
-    RETURN = "return"
-    #: ``sys.exit()``, ``exit()``, ``quit()``, ``raise SystemExit``: atexit and ``finally`` run.
-    SYS_EXIT = "sys.exit"
-    #: ``os._exit()``: nothing runs.
-    HARD_EXIT = "os._exit"
-    #: Any other explicit ``raise`` that is not caught in the function.
-    RAISE = "raise"
-
-
-_SYS_EXITS = {"sys.exit", "exit", "quit", "builtins.exit", "builtins.quit", "_sys.exit"}
-_HARD_EXITS = {"os._exit", "posix._exit"}
-
-
-def exit_kind_of_call(call: cst.Call, imports: Optional[ImportTable] = None) -> Optional[ExitKind]:
-    """``SYS_EXIT`` for ``sys.exit(...)``/``exit()``/``quit()``, ``HARD_EXIT`` for ``os._exit``."""
-    func = call.func
-    qual = imports.resolve(func) if imports is not None else None
-    if qual is None and isinstance(func, cst.Name) and func.value in ("exit", "quit"):
-        qual = func.value
-    if qual is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-        qual = f"{func.value.value}.{func.attr.value}" if func.value.value in ("sys", "os") else None
-    if qual in _SYS_EXITS:
-        return ExitKind.SYS_EXIT
-    if qual in _HARD_EXITS:
-        return ExitKind.HARD_EXIT
-    return None
-
-
-def _raises_system_exit(node: cst.Raise) -> bool:
-    exc = node.exc
-    if isinstance(exc, cst.Call):
-        exc = exc.func
-    return isinstance(exc, cst.Name) and exc.value == "SystemExit"
-
-
-def exit_kind_of_statement(small: cst.BaseSmallStatement, imports: Optional[ImportTable] = None) -> Optional[ExitKind]:
-    """The exit a simple statement performs, if any."""
-    if isinstance(small, cst.Return):
-        return ExitKind.RETURN
-    if isinstance(small, cst.Raise):
-        return ExitKind.SYS_EXIT if _raises_system_exit(small) else ExitKind.RAISE
-    if isinstance(small, cst.Expr):
-        value = small.value
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if isinstance(value, cst.Call):
-            return exit_kind_of_call(value, imports)
-    return None
-
-
-def _is_true(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.Name) and expr.value == "True":
-        return True
-    return isinstance(expr, cst.Integer) and expr.value not in ("0",)
-
-
-class _BreakFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-        self.depth = 0
-
-    def visit_For(self, node: cst.For) -> bool:
-        self.depth += 1
-        return True
-
-    def leave_For(self, node: cst.For) -> None:
-        self.depth -= 1
-
-    def visit_While(self, node: cst.While) -> bool:
-        self.depth += 1
-        return True
-
-    def leave_While(self, node: cst.While) -> None:
-        self.depth -= 1
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Break(self, node: cst.Break) -> None:
-        if self.depth == 0:
-            self.found = True
-
-
-def has_break(loop: Union[cst.For, cst.While]) -> bool:
-    """Whether a ``break`` leaves this loop (not an inner one)."""
-    finder = _BreakFinder()
-    loop.body.visit(finder)
-    return finder.found
-
-
-def loops_forever(loop: cst.CSTNode) -> bool:
-    """``while True:`` (or ``while 1:``) that no ``break`` leaves: a server/consumer loop."""
-    return isinstance(loop, cst.While) and _is_true(loop.test) and not has_break(loop)
-
-
-def suite_statements(suite: cst.BaseSuite) -> List[cst.BaseStatement]:
-    if isinstance(suite, cst.IndentedBlock):
-        return list(suite.body)
-    assert isinstance(suite, cst.SimpleStatementSuite)
-    return [cst.SimpleStatementLine(body=suite.body)]
-
-
-def tail_statements(body: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement]:
-    """Statements that may be the last to run before the body ends: the last
-    statement, and recursively the last statements of its branches (``if``,
-    ``try`` body/handlers/finally, ``with``).  Loops are tails themselves."""
-    out: List[cst.BaseStatement] = []
-    if not body:
-        return out
-    last = body[-1]
-    out.append(last)
-    if isinstance(last, cst.If):
-        out.extend(tail_statements(suite_statements(last.body)))
-        orelse = last.orelse
-        if isinstance(orelse, cst.If):
-            out.extend(tail_statements([orelse]))
-        elif isinstance(orelse, cst.Else):
-            out.extend(tail_statements(suite_statements(orelse.body)))
-    elif isinstance(last, (cst.With,)):
-        out.extend(tail_statements(suite_statements(last.body)))
-    elif isinstance(last, cst.Try):
-        if last.finalbody is not None:
-            out.extend(tail_statements(suite_statements(last.finalbody.body)))
-        else:
-            src = last.orelse.body if last.orelse is not None else last.body
-            out.extend(tail_statements(suite_statements(src)))
-            for handler in last.handlers:
-                out.extend(tail_statements(suite_statements(handler.body)))
-    return out
 
 
 # -- the walker ------------------------------------------------------------------------
@@ -473,31 +341,3 @@ class PathWalker(Generic[F]):
         finally:
             self.frames.pop()
         return None if out is None else self.drop(out, drains)
-
-
-class ScopeVisitor(cst.CSTVisitor):
-    """A visitor that stays in one scope: it does not enter nested functions,
-    lambdas or classes (their code runs at another time, if ever).  Visit a
-    function's ``body`` to see that function's own code."""
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-
-def calls_in(node: cst.CSTNode) -> List[cst.Call]:
-    """Calls in evaluation order (arguments before the call that takes them), not
-    entering nested functions, lambdas or classes."""
-    out: List[cst.Call] = []
-
-    class _V(ScopeVisitor):
-        def leave_Call(self, original_node: cst.Call) -> None:
-            out.append(original_node)
-
-    node.visit(_V())
-    return out

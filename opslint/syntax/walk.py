@@ -7,21 +7,26 @@ visitor never replaces nodes, so it walks the fields directly.
 
 The order of a node type's children is read once from its
 ``_visit_and_replace_children`` source, which names each field in the order it
-visits them (``visit_sequence(self, "decorators", ...)``).  A type whose order
-cannot be read is walked by LibCST itself (``node.visit``, that subtree
-only); ``tests/test_walk.py`` checks both orders agree node for node.
+visits them (``visit_sequence(self, "decorators", ...)``), and checked once per
+type, on the first node of that type met, against LibCST's public
+``node.children``.  A type whose order cannot be read, or whose order disagrees,
+is walked by LibCST itself (``node.visit``, that subtree only): a LibCST release
+that changes its private code costs speed, never correctness.
+``tests/test_walk.py`` checks both orders agree node for node.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from typing import Dict, Iterator, List, Optional, Protocol, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Tuple, Type, TypeVar, Union
 
 import libcst as cst
 
 _FIELD = re.compile(r"\bvisit_\w+\(\s*self,\s*\"(\w+)\"")
 _ORDER: Dict[type, Optional[Tuple[str, ...]]] = {}
+#: The orders the walk uses: read, then checked against ``node.children`` once per type.
+_CHECKED: Dict[type, Optional[Tuple[str, ...]]] = {}
 #: Types of field values that are never nodes, and types that are (isinstance
 #: on CSTNode, an ABC, is slow enough to matter on every field).
 _NODE_TYPES: Dict[type, bool] = {str: False, type(None): False, tuple: False, list: False}
@@ -33,8 +38,32 @@ class Visitor(Protocol):
     def on_leave(self, original_node: cst.CSTNode) -> None: ...
 
 
+def _order_of(node: cst.CSTNode) -> Optional[Tuple[str, ...]]:
+    """The field order of ``node``'s type, read and checked on the first node of the type."""
+    kind = type(node)
+    if kind in _CHECKED:
+        return _CHECKED[kind]
+    order = field_order(kind)
+    if order is not None and _fields_in(node, order) != list(node.children):
+        order = None
+    _CHECKED[kind] = order
+    return order
+
+
+def _fields_in(node: cst.CSTNode, order: Tuple[str, ...]) -> List[cst.CSTNode]:
+    out: List[cst.CSTNode] = []
+    for name in order:
+        value: Any = getattr(node, name, None)
+        if type(value) in (tuple, list):
+            out.extend(item for item in value if _is_node(item))
+        elif _is_node(value):
+            out.append(value)
+    return out
+
+
 def field_order(kind: type) -> Optional[Tuple[str, ...]]:
-    """The fields a node type visits, in order (None if it cannot be read)."""
+    """The fields a node type visits, in order, as read from LibCST's source (None if
+    it cannot be read).  The engine uses ``_order_of``, which also checks it."""
     if kind in _ORDER:
         return _ORDER[kind]
     order: Optional[Tuple[str, ...]]
@@ -62,24 +91,17 @@ def _is_node(value: object) -> bool:
 def children(node: cst.CSTNode) -> List[cst.CSTNode]:
     """The node's children in visit order, without LibCST's copying ``node.children``
     (which it still serves for a type whose order cannot be read)."""
-    order = _ORDER[type(node)] if type(node) in _ORDER else field_order(type(node))
+    order = _CHECKED[type(node)] if type(node) in _CHECKED else _order_of(node)
     if order is None:
         return list(node.children)
-    out: List[cst.CSTNode] = []
-    for name in order:
-        value = getattr(node, name)
-        if type(value) in (tuple, list):
-            out.extend(item for item in value if _is_node(item))
-        elif _is_node(value):
-            out.append(value)
-    return out
+    return _fields_in(node, order)
 
 
 def walk(node: cst.CSTNode, visitor: Visitor) -> None:
     """Visit ``node`` and its descendants as ``node.visit(visitor)`` would, without copying."""
     # The loop of ``children`` is inlined: this runs for every node of every
     # file, and building a list per node costs 15% more here.
-    order = _ORDER[type(node)] if type(node) in _ORDER else field_order(type(node))
+    order = _CHECKED[type(node)] if type(node) in _CHECKED else _order_of(node)
     if order is None:
         node.visit(visitor)  # type: ignore[arg-type]  # LibCST's own walk, for this subtree only
         return
