@@ -10,9 +10,9 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from opslint.config import Settings
+from opslint.edits import PendingFinding
 from opslint.names import ImportTable
 from opslint.project import ProjectIndex
-from opslint.rule import PendingFinding
 from opslint.source import LineIndex
 
 _TEST_FILE_PATTERNS = ("test_*.py", "*_test.py", "tests.py", "conftest.py", "test_*.pyi")

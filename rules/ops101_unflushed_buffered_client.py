@@ -7,7 +7,6 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, U
 
 import libcst as cst
 
-from opslint import codegen
 from opslint.config import ConfigError
 from opslint.entrypoints import (
     FUNCTION_RUNNERS,
@@ -22,7 +21,6 @@ from opslint.entrypoints import (
     module_functions,
 )
 from opslint.flow import ExitKind, PathWalker, ScopeVisitor, calls_in, has_break, suite_statements
-from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _buffers as B
 
@@ -1163,20 +1161,10 @@ class UnflushedBufferedClient(Rule):
         body = stmts[start:]
         if not body:
             return None
-        positions = self.ctx.positions()
-        first_line = positions[body[0]].start.line
-        last_line = positions[body[-1]].end.line
-        text = self.ctx.text
-        replacement = codegen.wrap_in_try_finally(text, first_line, last_line, [drain])
-        if replacement is None:
+        edit = self.edits.wrap_in_try_finally(body[0], body[-1], [drain])
+        if edit is None:
             return None
-        lines = self.ctx.lines
-        begin = lines.offset(first_line, 0)
-        end = lines.offset(last_line + 1, 0) if last_line < lines.line_count else len(text)
-        if end == len(text) and not text.endswith("\n"):
-            replacement = replacement.rstrip("\n")
-        edit = Edit(lines.span(begin, end), replacement)
-        return PendingFix.unsafe(f"Call `{drain}` in a `finally` block", edit)  # type: ignore[arg-type]
+        return PendingFix.unsafe(f"Call `{drain}` in a `finally` block", edit)
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:

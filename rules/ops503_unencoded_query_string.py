@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.rule import NodeEdit, PendingFix, RelatedNode, keyword
+from opslint.rule import AnyEdit, PendingFix, RelatedNode, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
 from opslint.walk import find_all, is_name, iter_nodes
@@ -495,7 +495,7 @@ class UnencodedQueryString(_net.ClientRule):
         if all(a.keyword is not None or a.star == "**" for a in call.args[index + 1 :]):
             # Only keywords follow the URL: put `params=` right after it.
             return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
-        edits: List[NodeEdit] = [self.edits.replace(url, base), *_net.keyword_insertion(self, call, params)]
+        edits: List[AnyEdit] = [self.edits.replace(url, base), *self.edits.add_keyword(call, params)]
         return PendingFix.safe(title, *edits)
 
     def _render_base(self, url: cst.FormattedString, parts: List[cst.BaseFormattedStringContent]) -> str:
