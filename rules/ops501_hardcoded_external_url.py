@@ -105,9 +105,11 @@ class HardcodedExternalUrl(_urls.UrlRule):
         )
         if literal.is_template or use.in_concat or not use.replaceable:
             base = literal.origin
+            example = (
+                f"os.environ.get({self.edits.literal(name, literal.node)}, {self.edits.literal(base, literal.node)})"
+            )
             return PendingFix.suggestion(
-                f'Read `{base}` from configuration (e.g. `os.environ.get("{name}", "{base}")`) '
-                "and build the URL from it"
+                f"Read `{base}` from configuration (e.g. `{example}`) and build the URL from it"
             )
         source = self.edits.code(literal.node)
         variable = self.edits.literal(name, like=literal.node)

@@ -470,7 +470,9 @@ class UnencodedQueryString(_net.ClientRule):
                 else:
                     if not _FIX_LITERAL.match(buffer):
                         return None
-                    literal = buffer if buffer.isdigit() and not buffer.startswith("0") else f'"{buffer}"'
+                    literal = (
+                        buffer if buffer.isdigit() and not buffer.startswith("0") else self.edits.literal(buffer, url)
+                    )
                     pairs.append((current_key, literal))
                 current_key, buffer, expecting_value_expr = None, "", None
                 continue
@@ -489,7 +491,8 @@ class UnencodedQueryString(_net.ClientRule):
         if before:
             base_parts.append(cst.FormattedStringText(before))
         base = self._render_base(url, base_parts)
-        params = "params={" + ", ".join(f'"{k}": {v}' for k, v in pairs) + "}"
+        # New string literals take the URL's quotes.
+        params = "params={" + ", ".join(f"{self.edits.literal(k, url)}: {v}" for k, v in pairs) + "}"
         title = "Move the query pairs to `params={...}`"
         index = list(call.args).index(url_arg)
         if all(a.keyword is not None or a.star == "**" for a in call.args[index + 1 :]):
