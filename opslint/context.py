@@ -10,8 +10,8 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from opslint.config import Settings
+from opslint.edits import PendingFinding
 from opslint.project import ProjectIndex
-from opslint.rule import PendingFinding
 from opslint.source import LineIndex
 from opslint.syntax.names import ImportTable
 

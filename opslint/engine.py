@@ -17,12 +17,13 @@ from opslint.cache import code_fingerprint
 from opslint.config import Settings
 from opslint.context import FileContext
 from opslint.discovery import module_name
+from opslint.edits import NodeEdit, PendingFix, RelatedNode
 from opslint.model import Edit, Finding, Fix, Related, Span, fingerprint
 from opslint.project import ProjectIndex
 from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.registry import Registry, rule_files
-from opslint.rule import NodeEdit, PendingFix, RelatedNode, Rule
+from opslint.rule import Rule
 from opslint.syntax.walk import walk
 
 

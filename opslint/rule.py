@@ -22,12 +22,13 @@ from typing import (
     Tuple,
     Type,
     TypeVar,
-    Union,
 )
 
 import libcst as cst
 
-from opslint.model import Applicability, Severity
+# Rule authors import these from here (``from opslint.rule import PendingFix``).
+from opslint.edits import AnyEdit, Edits, ModuleName, NodeEdit, PendingFinding, PendingFix, RelatedNode
+from opslint.model import Severity
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -41,78 +42,6 @@ _T = TypeVar("_T")
 @dataclass(frozen=True)
 class NoOptions:
     """Options of a rule that has none."""
-
-
-@dataclass(frozen=True)
-class NodeEdit:
-    """An edit expressed on nodes; the engine turns it into text offsets."""
-
-    node: cst.CSTNode
-    content: str
-    #: "replace" the node's text, insert "before" its start or "after" its end.
-    mode: str = "replace"
-    #: For "replace" only: replace up to the end of this node instead of ``node``'s end.
-    end_node: Optional[cst.CSTNode] = None
-
-
-@dataclass(frozen=True)
-class PendingFix:
-    applicability: Applicability
-    message: str
-    edits: Tuple[NodeEdit, ...] = ()
-
-    @classmethod
-    def safe(cls, message: str, *edits: NodeEdit) -> PendingFix:
-        return cls(Applicability.SAFE, message, edits)
-
-    @classmethod
-    def unsafe(cls, message: str, *edits: NodeEdit) -> PendingFix:
-        return cls(Applicability.UNSAFE, message, edits)
-
-    @classmethod
-    def suggestion(cls, message: str, *edits: NodeEdit) -> PendingFix:
-        return cls(Applicability.SUGGESTION, message, edits)
-
-
-@dataclass(frozen=True)
-class RelatedNode:
-    """Evidence in the same file, given as a node."""
-
-    node: cst.CSTNode
-    message: str
-
-
-@dataclass(frozen=True)
-class PendingFinding:
-    rule: Rule
-    node: cst.CSTNode
-    message: str
-    fix: Optional[PendingFix]
-    related: Tuple[Any, ...]
-    end_node: Optional[cst.CSTNode] = None
-
-
-class Edits:
-    """Builders for node edits; rendered text comes from the module's codegen."""
-
-    def __init__(self, module: cst.Module) -> None:
-        self._module = module
-
-    def code(self, node: cst.CSTNode) -> str:
-        return self._module.code_for_node(node)
-
-    def replace(self, node: cst.CSTNode, new: Union[cst.CSTNode, str]) -> NodeEdit:
-        text = new if isinstance(new, str) else self.code(new)
-        return NodeEdit(node, text)
-
-    def replace_range(self, first: cst.CSTNode, last: cst.CSTNode, text: str) -> NodeEdit:
-        return NodeEdit(first, text, "replace", last)
-
-    def insert_before(self, node: cst.CSTNode, text: str) -> NodeEdit:
-        return NodeEdit(node, text, "before")
-
-    def insert_after(self, node: cst.CSTNode, text: str) -> NodeEdit:
-        return NodeEdit(node, text, "after")
 
 
 class Rule:
@@ -195,7 +124,7 @@ class Rule:
     def __init__(self, ctx: FileContext, options: Any) -> None:
         self.ctx = ctx
         self.options = options
-        self.edits = Edits(ctx.module)
+        self.edits = Edits(ctx.module, ctx.positions, ctx.lines)
 
     # -- reporting -------------------------------------------------------
 
@@ -261,6 +190,26 @@ def has_star_kwargs(call: cst.Call) -> bool:
 
 def is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+__all__ = [
+    "AnyEdit",
+    "Edits",
+    "ModuleName",
+    "NoOptions",
+    "NodeEdit",
+    "PendingFinding",
+    "PendingFix",
+    "RelatedNode",
+    "Rule",
+    "code_blocks",
+    "doc_sections",
+    "has_star_kwargs",
+    "is_none",
+    "keyword",
+    "rule_doc",
+    "summary",
+]
 
 
 def rule_doc(rule: Type[Rule]) -> str:

@@ -9,12 +9,11 @@ written by the caller (``self`` excluded).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union, cast
+from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.model import Edit
-from opslint.rule import NodeEdit, Rule
+from opslint.rule import Rule
 from opslint.syntax.walk import find_all
 
 #: What a missing or ``None`` timeout means for a call.
@@ -687,52 +686,6 @@ class ClientTracker:
 
 
 Number = Union[int, float]
-
-
-# ---------------------------------------------------------------------------
-# Fix helper shared by OPS502 (timeout=) and OPS503 (params=).
-# ---------------------------------------------------------------------------
-
-
-def keyword_insertion(rule: Rule, call: cst.Call, text: str) -> Tuple[NodeEdit, ...]:
-    """Edits that append ``text`` (``name=value``) as the call's last argument.
-
-    Keeps the call's layout: on one line ``, text``.  When the last argument
-    sits on its own line, the new argument gets its own line at the same
-    indentation; if the closing parenthesis is alone on its line, the new line
-    goes just above it, so comments stay with their arguments and a trailing
-    comma is kept.
-    """
-    args = call.args
-    if not args:
-        new_arg = cst.ensure_type(cst.parse_expression(f"f({text})"), cst.Call).args[0]
-        return (rule.edits.replace(call, rule.edits.code(call.with_changes(args=[new_arg]))),)
-    last = args[-1]
-    if isinstance(last.value, cst.GeneratorExp) and not last.value.lpar:
-        # ``stub.Chat(m for m in msgs)``: a bare generator must get parentheses first.
-        return (rule.edits.replace(last.value, f"({rule.edits.code(last.value)}), {text}"),)
-    positions = rule.ctx.positions()
-    start = positions[last].start
-    previous_end = positions[args[-2]].end.line if len(args) > 1 else positions[call.func].end.line
-    if start.line <= previous_end:
-        return (rule.edits.insert_after(last, f", {text}"),)
-    lines = rule.ctx.lines
-    indent = lines.line_text(start.line)[: start.column]
-    if indent.strip():
-        indent = " " * start.column
-    newline = rule.ctx.module.default_newline
-    end = positions[call].end
-    closing_alone = end.column >= 1 and not lines.line_text(end.line)[: end.column - 1].strip()
-    if not closing_alone:
-        return (rule.edits.insert_after(last, f",{newline}{indent}{text}"),)
-    trailing = isinstance(last.comma, cst.Comma)
-    offset = lines.offset(end.line, 0)
-    line_edit = Edit(lines.span(offset, offset), f"{indent}{text}{',' if trailing else ''}{newline}")
-    # The engine applies model edits as they are (``Linter._fix``); NodeEdit is the usual kind.
-    raw = cast(NodeEdit, line_edit)
-    if trailing:
-        return (raw,)
-    return (rule.edits.insert_after(last, ","), raw)
 
 
 class ClientRule(Rule):

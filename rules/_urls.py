@@ -1524,41 +1524,6 @@ def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optiona
     return None
 
 
-def module_imports_os(module: cst.Module) -> Optional[bool]:
-    """True if ``import os`` is at module level, None if ``os`` names something else."""
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    full = dotted_name(alias.name) or ""
-                    asname = alias.asname.name if alias.asname is not None else None
-                    if asname is None and full.split(".")[0] == "os":
-                        return True
-                    if isinstance(asname, cst.Name) and asname.value == "os":
-                        return True if full == "os" else None
-            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                for alias in small.names:
-                    bound = alias.asname.name if alias.asname is not None else alias.name
-                    if isinstance(bound, cst.Name) and bound.value == "os":
-                        return None
-    return False
-
-
-def import_anchor(module: cst.Module) -> Optional[cst.CSTNode]:
-    """The statement before which ``import os`` goes: after the docstring and ``__future__`` imports."""
-    for index, stmt in enumerate(module.body):
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            small = stmt.body[0]
-            if index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString,)):
-                continue
-            if isinstance(small, cst.ImportFrom) and dotted_name(small.module or cst.Name("x")) == "__future__":
-                continue
-        return stmt
-    return None
-
-
 def defaulted_names(rule: Rule, node: cst.CSTNode) -> List[str]:
     """Names of constants that ``node`` uses as the fallback of a configuration lookup.
 

@@ -7,7 +7,6 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, U
 
 import libcst as cst
 
-from opslint import codegen
 from opslint.analysis.entrypoints import (
     FUNCTION_RUNNERS,
     EntryKind,
@@ -22,7 +21,6 @@ from opslint.analysis.entrypoints import (
 )
 from opslint.analysis.flow import PathWalker
 from opslint.config import ConfigError
-from opslint.model import Edit
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _buffers as B
 from opslint.syntax.nodes import ExitKind, ScopeVisitor, calls_in, has_break, suite_statements
@@ -973,6 +971,9 @@ class UnflushedBufferedClient(Rule):
                 if self._exit_clean(entry, key, kind):
                     continue
                 by_client[key] = (kind, node, tag, delegate)
+        found: List[Tuple[_Binding, cst.CSTNode, Optional[cst.CSTNode], Tuple[str, str, str], cst.CSTNode]] = []
+        plans: Dict[int, List[Tuple[_Binding, int, str]]] = {}
+        scopes: Dict[int, Union[cst.FunctionDef, cst.If]] = {}
         for key, (kind, node, tag, delegate) in by_client.items():
             binding = self.bindings[key]
             scope = self._fix_scope(entry, tag, delegate)
@@ -1001,15 +1002,24 @@ class UnflushedBufferedClient(Rule):
                 path += ", and the runtime then freezes the process (atexit never runs)"
             elif entry.kind is EntryKind.PROCESS_TARGET:
                 path += ", and the forked child then ends with `os._exit()` (atexit never runs)"
-            fix = self._fix(binding, entry, scope, drain)
+            start = self._fix_start(binding, entry, scope, drain)
+            if start is not None and scope is not None:
+                plans.setdefault(id(scope), []).append((binding, start, drain))
+                scopes[id(scope)] = scope
+            client = self._receiver_in(binding, scope) or binding.receiver
+            end = self._end_statement(self.tag_nodes.get(tag, node))
+            found.append((binding, anchor, scope, (client, why, path), end))
+        # The fixes come once every client of the entry point is known: one `finally` drains them all.
+        fixes = {scope_id: self._fixes(scopes[scope_id], plan) for scope_id, plan in plans.items()}
+        for binding, anchor, where, (client, why, path), end in found:
             self.report(
                 anchor,
-                client=self._receiver_in(binding, scope) or binding.receiver,
+                client=client,
                 sdk=binding.sdk.display,
                 why=why,
                 path=path,
-                fix=fix,
-                related=(RelatedNode(self._end_statement(self.tag_nodes.get(tag, node)), "the path ends here"),),
+                fix=fixes.get(id(where), {}).get(binding.key) if where is not None else None,
+                related=(RelatedNode(end, "the path ends here"),),
             )
 
     @staticmethod
@@ -1130,9 +1140,11 @@ class UnflushedBufferedClient(Rule):
 
     # -- fix --------------------------------------------------------------------
 
-    def _fix(
+    def _fix_start(
         self, binding: _Binding, entry: EntryPoint, scope: Union[cst.FunctionDef, cst.If, None], drain: str
-    ) -> Optional[PendingFix]:
+    ) -> Optional[int]:
+        """Where in ``scope``'s body the statements to run under ``try:`` start (the
+        fix then drains the client in ``finally:``), or None when no fix is offered."""
         if scope is None or not drain:
             return None
         sdk = binding.sdk
@@ -1162,23 +1174,45 @@ class UnflushedBufferedClient(Rule):
                 return None
         if drain.startswith("await ") and not (isinstance(scope, cst.FunctionDef) and scope.asynchronous):
             return None
-        body = stmts[start:]
-        if not body:
-            return None
-        positions = self.ctx.positions()
-        first_line = positions[body[0]].start.line
-        last_line = positions[body[-1]].end.line
-        text = self.ctx.text
-        replacement = codegen.wrap_in_try_finally(text, first_line, last_line, [drain])
-        if replacement is None:
-            return None
-        lines = self.ctx.lines
-        begin = lines.offset(first_line, 0)
-        end = lines.offset(last_line + 1, 0) if last_line < lines.line_count else len(text)
-        if end == len(text) and not text.endswith("\n"):
-            replacement = replacement.rstrip("\n")
-        edit = Edit(lines.span(begin, end), replacement)
-        return PendingFix.unsafe(f"Call `{drain}` in a `finally` block", edit)  # type: ignore[arg-type]
+        return start if start < len(stmts) else None
+
+    def _fixes(
+        self, scope: Union[cst.FunctionDef, cst.If], plans: List[Tuple[_Binding, int, str]]
+    ) -> Dict[ClientKey, PendingFix]:
+        """The fixes of the clients of one scope.
+
+        ONE ``try``/``finally`` drains them all when nothing but their own creation
+        runs between the first and the last of them.  Otherwise each gets its own; once
+        the first is applied (the engine re-lints after each pass) a later client is
+        created inside that ``try``, where no fix is offered: a ``finally`` there could
+        see it unbound.  When the statements to protect already are one ``try`` with a
+        ``finally`` (a fix applied earlier, or the author's), the drains join it."""
+        stmts = list(cst.ensure_type(scope.body, cst.IndentedBlock).body)
+        first, last = min(p[1] for p in plans), max(p[1] for p in plans)
+        created = {id(binding.stmt) for binding, _, _ in plans}
+        out: Dict[ClientKey, PendingFix] = {}
+        if all(id(stmt) in created for stmt in stmts[first:last]):
+            drains = list(dict.fromkeys(drain for _, _, drain in plans))
+            fix = self._drain_fix(stmts[last:], drains)
+            if fix is not None:
+                for binding, _, _ in plans:
+                    out[binding.key] = fix
+            return out
+        for binding, start, drain in plans:
+            single = self._drain_fix(stmts[start:], [drain])
+            if single is not None:
+                out[binding.key] = single
+        return out
+
+    def _drain_fix(self, body: Sequence[cst.BaseStatement], drains: List[str]) -> Optional[PendingFix]:
+        listed = " and ".join(f"`{d}`" for d in drains)
+        title = f"Call {listed} in a `finally` block"
+        edit = None
+        if len(body) == 1 and isinstance(body[0], cst.Try) and body[0].finalbody is not None:
+            edit = self.edits.add_to_finally(body[0], drains)
+        if edit is None:
+            edit = self.edits.wrap_in_try_finally(body[0], body[-1], drains)
+        return None if edit is None else PendingFix.unsafe(title, edit)
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:

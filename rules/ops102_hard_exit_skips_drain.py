@@ -1060,32 +1060,16 @@ class HardExitSkipsDrain(ExitFactsRule):
         return False
 
     def _sys_exit_fix(self, rec: CallRec) -> PendingFix:
-        sys_alias = module_alias(self, "sys")
-        edits = []
-        name = sys_alias or "sys"
         args = ", ".join(self.edits.code(a.value) for a in rec.node.args)
-        edits.append(self.edits.replace(rec.node, f"{name}.exit({args})"))
-        if sys_alias is None:
-            anchor = _import_anchor(self.ctx.module)
-            if anchor is None:
-                return PendingFix.suggestion(f"Exit with `sys.exit({args})` so atexit handlers run")
-            edits.append(self.edits.insert_before(anchor, "import sys\n"))
-        return PendingFix.unsafe(f"Exit with `{name}.exit({args})` so atexit handlers and drains run", *edits)
-
-
-def _import_anchor(module: cst.Module) -> Optional[cst.SimpleStatementLine]:
-    """The first top-level import that is not ``from __future__``."""
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        small = stmt.body[0]
-        if isinstance(small, cst.Import):
-            return stmt
-        if isinstance(small, cst.ImportFrom):
-            mod = dotted_name(small.module) if small.module is not None else None
-            if mod != "__future__":
-                return stmt
-    return None
+        sys_module = self.edits.ensure_import("sys")
+        if sys_module is None:  # `sys` names something else here
+            return PendingFix.suggestion(f"Exit with `sys.exit({args})` so atexit handlers run")
+        name = sys_module.name
+        return PendingFix.unsafe(
+            f"Exit with `{name}.exit({args})` so atexit handlers and drains run",
+            self.edits.replace(rec.node, f"{name}.exit({args})"),
+            *sys_module.edits,
+        )
 
 
 def _callback_functions(facts: ExitFacts) -> Set[str]:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 
 import libcst as cst
 
-from opslint.model import Edit
-from opslint.rule import PendingFix, Rule, keyword
+from opslint.rule import AnyEdit, PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
 from opslint.syntax.walk import walk
@@ -1081,12 +1080,6 @@ class _FunctionCheck:
         new = write.with_changes(func=func.with_changes(attr=cst.Name("set")), args=[*args, *_kwargs(extra)])
         return _normalise_commas(new)
 
-    def _delete_lines(self, stmt: cst.BaseStatement) -> Edit:
-        """An edit removing the whole lines of a simple statement (its leading comments stay)."""
-        rng = self.rule.ctx.positions()[stmt]
-        lines = self.rule.ctx.lines
-        return Edit(lines.span(lines.offset(rng.start.line, 0), lines.offset(rng.end.line + 1, 0)), "")
-
     def _replace_if(
         self, stmt: cst.If, new_test: cst.BaseExpression, drop_first: bool, negate: bool, title: str
     ) -> Optional[PendingFix]:
@@ -1105,9 +1098,9 @@ class _FunctionCheck:
             # `if not r.get(k): r.set(k, v)` is just the atomic set.
             return PendingFix.safe(title, edits.replace_range(stmt, dropped.body[0], edits.code(new_test)))
         test = cst.UnaryOperation(operator=cst.Not(), expression=new_test) if negate else new_test
-        changes: List[Any] = [edits.replace(stmt.test, test)]
+        changes: List[AnyEdit] = [edits.replace(stmt.test, test)]
         if drop_first:
-            changes.append(self._delete_lines(dropped))
+            changes.append(edits.delete_lines(dropped))
         return PendingFix.safe(title, *changes)
 
     def _guard_fix(
@@ -1118,7 +1111,7 @@ class _FunctionCheck:
         if not isinstance(set_stmt, cst.SimpleStatementLine):
             return None
         new_test = cst.UnaryOperation(operator=cst.Not(), expression=new_expr)
-        changes: List[Any] = [edits.replace(stmt.test, new_test), self._delete_lines(set_stmt)]
+        changes: List[AnyEdit] = [edits.replace(stmt.test, new_test), edits.delete_lines(set_stmt)]
         return PendingFix.safe("Claim with one atomic `SET NX EX`", *changes)
 
 

@@ -601,8 +601,6 @@ class LockReleaseNotGuaranteed(Rule):
         self, stmt: cst.BaseStatement, body: Sequence[cst.BaseStatement], start: int, release_at: int
     ) -> Optional[PendingFix]:
         positions = self.ctx.positions()
-        lines = self.ctx.lines
-        text = self.ctx.text
         first = body[start]
         release = body[release_at]
         previous_end = positions[stmt].end.line if start == 0 else positions[body[start - 1]].end.line
@@ -613,50 +611,12 @@ class LockReleaseNotGuaranteed(Rule):
             if rng.start.line <= previous_end:
                 return None  # statements sharing a line: leave it to the author
             previous_end = rng.end.line
-        first_pos = positions[first].start
-        release_pos = positions[release].start
-        if first_pos.column != release_pos.column:
+        if positions[first].start.column != positions[release].start.column:
             return None
-        indent = text[lines.offset(first_pos.line, 0) : lines.offset(first_pos.line, first_pos.column)]
-        if indent.strip():
+        if not isinstance(release, cst.SimpleStatementLine) or release_at == start:
             return None
-        unit = self.ctx.module.default_indent
-        newline = self.ctx.module.default_newline
-        frozen = self._string_continuation_lines(body[start:release_at])
-        begin = lines.offset(first_pos.line, first_pos.column)
-        section = text[begin : lines.offset(release_pos.line, 0)]
-        out: List[str] = []
-        for number, line in enumerate(section.splitlines(keepends=True)):
-            absolute = first_pos.line + number
-            if number == 0:
-                out.append(indent + unit + line)
-            elif absolute in frozen or not line.strip():
-                out.append(line)
-            else:
-                out.append(unit + line)
-        if not isinstance(release, cst.SimpleStatementLine):
+        # The statements up to the release go in `try:`, the release (with its comment) in `finally:`.
+        edit = self.edits.wrap_in_try_finally(first, body[release_at - 1], [release])
+        if edit is None:
             return None
-        release_end = release.body[0]
-        release_text = self.edits.code(release_end)
-        new = f"try:{newline}{''.join(out)}{indent}finally:{newline}{indent}{unit}{release_text}"
-        return PendingFix.unsafe(
-            "Release the lock in a `finally`",
-            self.edits.replace_range(first, release_end, new),
-        )
-
-    def _string_continuation_lines(self, statements: Sequence[cst.BaseStatement]) -> Set[int]:
-        """Lines inside multi-line strings (never re-indented)."""
-        positions = self.ctx.positions()
-        frozen: Set[int] = set()
-
-        class _Strings(cst.CSTVisitor):
-            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
-                if isinstance(node, (cst.SimpleString, cst.FormattedString)):
-                    rng = positions[node]
-                    frozen.update(range(rng.start.line + 1, rng.end.line + 1))
-                    return False
-                return True
-
-        for statement in statements:
-            walk(statement, _Strings())
-        return frozen
+        return PendingFix.unsafe("Release the lock in a `finally`", edit)

@@ -92,11 +92,11 @@ class HardcodedExternalUrl(_urls.UrlRule):
         return not use.configured
 
     def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
-        self.report(use.literal.node, host=use.literal.host, fix=self._fix(use, module))
+        self.report(use.literal.node, host=use.literal.host, fix=self._fix(use))
 
     # -- fix -----------------------------------------------------------------
 
-    def _fix(self, use: _urls.UrlUse, module: cst.Module) -> PendingFix:
+    def _fix(self, use: _urls.UrlUse) -> PendingFix:
         literal = use.literal
         name = _urls.env_var_name(
             None if use.in_collection else use.name,
@@ -105,20 +105,17 @@ class HardcodedExternalUrl(_urls.UrlRule):
         )
         if literal.is_template or use.in_concat or not use.replaceable:
             base = literal.origin
+            example = (
+                f"os.environ.get({self.edits.literal(name, literal.node)}, {self.edits.literal(base, literal.node)})"
+            )
             return PendingFix.suggestion(
-                f'Read `{base}` from configuration (e.g. `os.environ.get("{name}", "{base}")`) '
-                "and build the URL from it"
+                f"Read `{base}` from configuration (e.g. `{example}`) and build the URL from it"
             )
         source = self.edits.code(literal.node)
-        wrapped = f'os.environ.get("{name}", {source})'
-        imported = _urls.module_imports_os(module)
-        if imported is None:
-            return PendingFix.suggestion(f"Read the URL from configuration: `{wrapped}`")
+        variable = self.edits.literal(name, like=literal.node)
+        os_module = self.edits.ensure_import("os")
+        if os_module is None:  # `os` names something else here
+            return PendingFix.suggestion(f"Read the URL from configuration: `os.environ.get({variable}, {source})`")
+        wrapped = f"{os_module.name}.environ.get({variable}, {source})"
         title = f"Read the URL from the environment variable `{name}` (default: the current URL)"
-        edits = [self.edits.replace(literal.node, wrapped)]
-        if not imported:
-            anchor = _urls.import_anchor(module)
-            if anchor is None:
-                return PendingFix.suggestion(f"Read the URL from configuration: `{wrapped}`")
-            edits.append(self.edits.insert_before(anchor, "import os\n"))
-        return PendingFix.unsafe(title, *edits)
+        return PendingFix.unsafe(title, self.edits.replace(literal.node, wrapped), *os_module.edits)

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from opslint.rule import NodeEdit, PendingFix, keyword
+from opslint.rule import PendingFix, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
 from opslint.syntax.walk import find_all, is_name, iter_nodes
@@ -463,7 +463,7 @@ class MissingTimeout(_net.ClientRule):
         if main is None:
             if callee not in _net.TIMEOUT_OBJECT_UNBOUNDED_BY_DEFAULT:
                 return
-            fix = PendingFix.unsafe(f"Add `{main_kw}={value}`", *self._keyword_edits(call, f"{main_kw}={value}"))
+            fix = PendingFix.unsafe(f"Add `{main_kw}={value}`", *self.edits.add_keyword(call, f"{main_kw}={value}"))
             self.report(
                 call,
                 fix=fix,
@@ -492,7 +492,4 @@ class MissingTimeout(_net.ClientRule):
         value = self._default()
         if state.via_literal_kwargs:
             return PendingFix.suggestion(f'Add `"timeout": {value}` to the `**{{...}}` dict')
-        return PendingFix.unsafe(f"Add `timeout={value}`", *self._keyword_edits(call, f"timeout={value}"))
-
-    def _keyword_edits(self, call: cst.Call, text: str) -> Tuple[NodeEdit, ...]:
-        return _net.keyword_insertion(self, call, text)
+        return PendingFix.unsafe(f"Add `timeout={value}`", *self.edits.add_keyword(call, f"timeout={value}"))

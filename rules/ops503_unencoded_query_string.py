@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.rule import NodeEdit, PendingFix, RelatedNode, keyword
+from opslint.rule import AnyEdit, PendingFix, RelatedNode, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
 from opslint.syntax.walk import find_all, is_name, iter_nodes
@@ -470,7 +470,9 @@ class UnencodedQueryString(_net.ClientRule):
                 else:
                     if not _FIX_LITERAL.match(buffer):
                         return None
-                    literal = buffer if buffer.isdigit() and not buffer.startswith("0") else f'"{buffer}"'
+                    literal = (
+                        buffer if buffer.isdigit() and not buffer.startswith("0") else self.edits.literal(buffer, url)
+                    )
                     pairs.append((current_key, literal))
                 current_key, buffer, expecting_value_expr = None, "", None
                 continue
@@ -489,13 +491,14 @@ class UnencodedQueryString(_net.ClientRule):
         if before:
             base_parts.append(cst.FormattedStringText(before))
         base = self._render_base(url, base_parts)
-        params = "params={" + ", ".join(f'"{k}": {v}' for k, v in pairs) + "}"
+        # New string literals take the URL's quotes.
+        params = "params={" + ", ".join(f"{self.edits.literal(k, url)}: {v}" for k, v in pairs) + "}"
         title = "Move the query pairs to `params={...}`"
         index = list(call.args).index(url_arg)
         if all(a.keyword is not None or a.star == "**" for a in call.args[index + 1 :]):
             # Only keywords follow the URL: put `params=` right after it.
             return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
-        edits: List[NodeEdit] = [self.edits.replace(url, base), *_net.keyword_insertion(self, call, params)]
+        edits: List[AnyEdit] = [self.edits.replace(url, base), *self.edits.add_keyword(call, params)]
         return PendingFix.safe(title, *edits)
 
     def _render_base(self, url: cst.FormattedString, parts: List[cst.BaseFormattedStringContent]) -> str:

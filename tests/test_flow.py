@@ -8,7 +8,6 @@ from typing import FrozenSet, List, Tuple
 import libcst as cst
 import pytest
 
-from opslint import codegen
 from opslint.analysis.flow import PathWalker, join
 from opslint.syntax.names import ImportTable
 from opslint.syntax.nodes import (
@@ -267,31 +266,3 @@ def test_calls_in_evaluation_order() -> None:
 def test_join() -> None:
     assert join(None, None) is None
     assert join(frozenset({1}), None, frozenset({2})) == frozenset({1, 2})
-
-
-def test_wrap_never_reindents_multiline_strings() -> None:
-    source = textwrap.dedent(
-        '''
-        def main():
-            query = """
-        SELECT 1
-          FROM t"""
-            run(query, f"""{x}
-        tail""")
-            done()
-        '''
-    ).lstrip("\n")
-    out = codegen.wrap_in_try_finally(source, 2, 7, ["client.close()"])
-    assert out == (
-        "    try:\n"
-        '        query = """\n'
-        "SELECT 1\n"
-        '  FROM t"""\n'
-        '        run(query, f"""{x}\n'
-        'tail""")\n'
-        "        done()\n"
-        "    finally:\n"
-        "        client.close()\n"
-    )
-    assert codegen.indent_unit("if x:\n\tpass\n") == "\t"
-    assert codegen.string_continuation_lines("x = '''a\nb\nc'''\n") == frozenset({2, 3})

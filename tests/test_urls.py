@@ -91,7 +91,7 @@ def test_both_fixes_converge_on_one_literal() -> None:
     assert sorted(f.code for f in findings) == ["OPS501", "OPS504"]
     outcome = fix_text(source, _lint, unsafe=True)
     assert not outcome.failure
-    assert "import os\nimport requests" in outcome.text
+    assert "import os\n\nimport requests" in outcome.text  # a new standard-library section (isort)
     assert 'PARTNER_API = os.environ.get("PARTNER_API", "https://api.partner-logistics.com/v1")' in outcome.text
     assert outcome.remaining == []
     again = fix_text(outcome.text, _lint, unsafe=True)
