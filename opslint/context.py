@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Any, Dict, List, Mapping, Optional, Type
+from typing import Any, Dict, List, Mapping, Optional, Type, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from opslint.analysis.base import Analyses, Analysis
 from opslint.config import Settings
 from opslint.edits import PendingFinding
 from opslint.project import ProjectIndex
 from opslint.source import LineIndex
 from opslint.syntax.names import ImportTable
+
+_A = TypeVar("_A", bound=Analysis)
 
 _TEST_FILE_PATTERNS = ("test_*.py", "*_test.py", "tests.py", "conftest.py", "test_*.pyi")
 _TEST_DIRS = ("tests", "test", "testing")
@@ -41,7 +44,6 @@ class FileContext:
         settings: Settings,
         module_name: Optional[str] = None,
         package: Optional[str] = None,
-        metadata: Optional[Mapping[Type[Any], Mapping[cst.CSTNode, Any]]] = None,
         project: Optional[ProjectIndex] = None,
     ) -> None:
         self.path = path
@@ -53,7 +55,8 @@ class FileContext:
         self.lines = LineIndex(text)
         self.imports = ImportTable(package)
         self.imports.add_top_level(module.body)
-        self.metadata: Mapping[Type[Any], Mapping[cst.CSTNode, Any]] = metadata or {}
+        #: The declared analyses of this file (``analysis()``), each computed once.
+        self.analyses = Analyses(self)
         #: The traversal's ancestor stack (module ... current node).
         self.stack: List[cst.CSTNode] = []
         self.pending: List[PendingFinding] = []
@@ -66,6 +69,10 @@ class FileContext:
     @property
     def is_test_file(self) -> bool:
         return is_test_path(self.display_path)
+
+    def analysis(self, kind: Type[_A]) -> _A:
+        """The file's ``kind`` analysis (declare it in the rule's ``requires``)."""
+        return self.analyses.get(kind)
 
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
         """Node positions, computed on first use (about 2 parses: only where needed)."""

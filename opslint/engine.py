@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from opslint import builtin, source, suppress
+from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
 from opslint.config import Settings
 from opslint.context import FileContext
@@ -51,29 +51,48 @@ _IMPORT_NODES = frozenset({"Import", "ImportFrom"})
 
 
 class _Dispatcher(cst.CSTVisitor):
-    """One traversal for all rules: per-node-type tables of bound methods."""
+    """One traversal for all analyses and rules: per-node-type tables of bound methods.
 
-    def __init__(self, ctx: FileContext, rules: Sequence[Rule], on_crash: Callable[[Rule, BaseException], None]):
+    Analyses come first (in dependency order), so a rule's ``visit_X`` runs after every
+    analysis has seen ``X``.  A participant that raises is dropped, and so is every rule
+    that requires an analysis that raised.
+    """
+
+    def __init__(
+        self,
+        ctx: FileContext,
+        analyses: Sequence[Analysis],
+        rules: Sequence[Rule],
+        on_crash: Callable[[Rule, BaseException], None],
+    ):
         super().__init__()
         self.ctx = ctx
         self.stack = ctx.stack
         self.on_crash = on_crash
-        self.rules = list(rules)
+        self.participants: List[Any] = [*analyses, *rules]
         self._build()
 
     def _build(self) -> None:
-        self.visits: Dict[str, List[Tuple[Rule, Callable[[Any], Any]]]] = {}
-        self.leaves: Dict[str, List[Tuple[Rule, Callable[[Any], Any]]]] = {}
-        for rule in self.rules:
-            for attr in dir(type(rule)):
+        self.visits: Dict[str, List[Tuple[Any, Callable[[Any], Any]]]] = {}
+        self.leaves: Dict[str, List[Tuple[Any, Callable[[Any], Any]]]] = {}
+        for participant in self.participants:
+            for attr in dir(type(participant)):
                 if attr.startswith("visit_"):
-                    self.visits.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
+                    self.visits.setdefault(attr[6:], []).append((participant, getattr(participant, attr)))
                 elif attr.startswith("leave_"):
-                    self.leaves.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
+                    self.leaves.setdefault(attr[6:], []).append((participant, getattr(participant, attr)))
 
-    def _drop(self, rule: Rule, exc: BaseException) -> None:
-        self.on_crash(rule, exc)
-        self.rules.remove(rule)
+    def _drop(self, participant: Any, exc: BaseException) -> None:
+        if isinstance(participant, Rule):
+            self.on_crash(participant, exc)
+            self.participants.remove(participant)
+        else:
+            broken = type(participant)
+            self.participants.remove(participant)
+            for rule in [p for p in self.participants if isinstance(p, Rule)]:
+                if broken in closure(type(rule).requires):
+                    self.on_crash(rule, exc)
+                    self.participants.remove(rule)
         self._build()
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -84,21 +103,21 @@ class _Dispatcher(cst.CSTVisitor):
             self.ctx.imports.add(node)
         handlers = self.visits.get(kind)
         if handlers:
-            for rule, method in handlers:
+            for participant, method in handlers:
                 try:
                     method(node)
                 except Exception as exc:  # noqa: BLE001 - reported as OPS002
-                    self._drop(rule, exc)
+                    self._drop(participant, exc)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         handlers = self.leaves.get(type(original_node).__name__)
         if handlers:
-            for rule, method in handlers:
+            for participant, method in handlers:
                 try:
                     method(original_node)
                 except Exception as exc:  # noqa: BLE001 - reported as OPS002
-                    self._drop(rule, exc)
+                    self._drop(participant, exc)
         self.stack.pop()
 
 
@@ -171,11 +190,6 @@ class Linter:
             return LintResult(self._syntax_error(exc, text, display, settings))
         result = LintResult(parsed=True)
         name, package = module_name(path)
-        metadata: Dict[Any, Any] = {}
-        needed = {p for rule in rules for p in rule.requires}
-        if needed:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            metadata = dict(wrapper.resolve_many(needed))
         ctx = FileContext(
             path=path,
             display_path=display,
@@ -184,7 +198,6 @@ class Linter:
             settings=settings,
             module_name=name,
             package=package,
-            metadata=metadata,
             project=project,
         )
         crashes: List[Tuple[Rule, BaseException]] = []
@@ -202,9 +215,19 @@ class Linter:
                 if self.strict:
                     raise
                 crashes.append((rule_cls.__new__(rule_cls), exc))
+        analyses: List[Analysis] = []
+        try:
+            analyses = ctx.analyses.prepare(kind for rule in instances for kind in type(rule).requires)
+        except Exception as exc:  # noqa: BLE001 - reported as OPS002 for the rules that need them
+            if self.strict:
+                raise
+            for rule in [r for r in instances if type(r).requires]:
+                crashes.append((rule, exc))
+                instances.remove(rule)
+        ctx.analyses.walking = True
         try:
             with _deep_recursion():
-                walk(module, _Dispatcher(ctx, instances, on_crash))
+                walk(module, _Dispatcher(ctx, analyses, instances, on_crash))
         except RecursionError as exc:
             if self.strict:
                 raise

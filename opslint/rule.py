@@ -27,6 +27,7 @@ from typing import (
 import libcst as cst
 
 # Rule authors import these from here (``from opslint.rule import PendingFix``).
+from opslint.analysis.base import Analysis
 from opslint.edits import AnyEdit, Edits, ModuleName, NodeEdit, PendingFinding, PendingFix, RelatedNode
 from opslint.model import Severity
 
@@ -55,7 +56,8 @@ class Rule:
       that contains no token of any enabled rule is never parsed.  Leave it
       empty only if the rule can fire on any file;
     * ``Options``: a frozen dataclass of typed options (``[tool.opslint.rules.CODE]``);
-    * ``requires``: LibCST metadata providers the rule reads (costly: avoid);
+    * ``requires``: the per-file analyses the rule reads (``opslint.analysis``), each
+      computed once per file and shared by every rule (``self.ctx.analysis(Kind)``);
     * ``default_enabled``, ``severity``.
     """
 
@@ -70,7 +72,7 @@ class Rule:
     #: "always", "sometimes" or "none": whether findings carry an applicable fix.
     fix_availability: ClassVar[str] = "none"
     Options: ClassVar[Type[Any]] = NoOptions
-    requires: ClassVar[Tuple[Type[Any], ...]] = ()
+    requires: ClassVar[Tuple[Type[Analysis], ...]] = ()
     #: Cross-file rules: the engine gives them ``ctx.project`` (a ``ProjectIndex``).
     needs_project: ClassVar[bool] = False
     #: The rule runs exactly on the files ``project_relevant`` selects (its findings
@@ -168,11 +170,6 @@ class Rule:
         """1-based line and column of a node (computed lazily, once per file)."""
         code_range = self.ctx.positions()[node]
         return code_range.start.line, code_range.start.column + 1
-
-    def get_metadata(self, key: Type[Any], node: cst.CSTNode) -> Any:
-        if key not in type(self).requires:
-            raise KeyError(f"{type(self).__name__} reads {key.__name__} but does not list it in `requires`")
-        return self.ctx.metadata[key][node]
 
 
 def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from opslint.analysis.scopes import BindingTable, Scope
 from opslint.rule import AnyEdit, PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import always_exits, child_blocks
 from opslint.syntax.walk import walk
 
 if TYPE_CHECKING:
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
 
 _Loop = Union[cst.If, cst.While]
 #: Calls that never return (Flask's ``abort`` raises an HTTPException).
-_EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "abort", "flask.abort", "self.abort", "pytest.fail"})
 _REDIS = "redis"
 #: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
 _LOCKING_HELPER = re.compile(
@@ -75,22 +76,22 @@ def _is_falsy_literal(expr: cst.BaseExpression) -> bool:
     return False
 
 
-def _exits(block: cst.BaseSuite) -> bool:
-    body: Sequence[Any] = block.body
-    if not body:
-        return False
-    last = body[-1]
-    if isinstance(last, cst.SimpleStatementLine):
-        last = last.body[-1]
-    if isinstance(last, (cst.Return, cst.Raise, cst.Continue, cst.Break)):
-        return True
-    return (
-        isinstance(last, cst.Expr) and isinstance(last.value, cst.Call) and dotted_name(last.value.func) in _EXIT_CALLS
-    )
-
-
 def _statements(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     return block.body if isinstance(block, cst.IndentedBlock) else ()
+
+
+class _StoreKinds:
+    """What a receiver is, for OPS402: ``redis``, ``django-cache``, ``pipeline`` or ``other``."""
+
+    def __init__(self, rule: NonAtomicLock) -> None:
+        self.rule = rule
+
+    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        kind = self.rule._value_kind(value)
+        return kind if kind != "other" or isinstance(_unwrap(value), cst.Call) else None
+
+    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        return _REDIS if _locks.is_redis_client_constructor(self.rule.qualified_name(annotation)) else None
 
 
 class NonAtomicLock(Rule):
@@ -190,25 +191,15 @@ class NonAtomicLock(Rule):
     class Options:
         lock_ttl: int = 600
 
+    requires = (BindingTable,)
+
     def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
-        #: (scope id, name) -> kinds of what was bound ("redis", "django-cache", "pipeline", "other").
-        self._bindings: Dict[Tuple[int, str], Set[str]] = {}
         self._functions: List[Tuple[cst.FunctionDef, Tuple[cst.CSTNode, ...]]] = []
+        self.table = ctx.analysis(BindingTable)
+        self._kinds = _StoreKinds(self)
 
     # -- collecting -----------------------------------------------------------
-
-    def _scope_id(self) -> int:
-        for node in reversed(self.stack[:-1]):
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                return id(node)
-        return id(self.ctx.module)
-
-    def _class_id(self) -> Optional[int]:
-        for node in reversed(self.stack[:-1]):
-            if isinstance(node, cst.ClassDef):
-                return id(node)
-        return None
 
     def _value_kind(self, value: Optional[cst.BaseExpression]) -> str:
         if value is None:
@@ -225,35 +216,6 @@ class NonAtomicLock(Rule):
         if isinstance(value, cst.Subscript) and self.qualified_name(value.value) == "django.core.cache.caches":
             return _DJANGO_CACHE
         return "other"
-
-    def _bind(self, target: cst.BaseExpression, kind: str) -> None:
-        if isinstance(target, cst.Name):
-            self._bindings.setdefault((self._scope_id(), target.value), set()).add(kind)
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
-            klass = self._class_id()
-            if klass is not None:
-                self._bindings.setdefault((klass, "self." + target.attr.value), set()).add(kind)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        kind = self._value_kind(node.value)
-        for target in node.targets:
-            self._bind(target.target, kind)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        kind = self._value_kind(node.value)
-        if kind == "other" and _locks.is_redis_client_constructor(self.qualified_name(node.annotation.annotation)):
-            kind = _REDIS
-        self._bind(node.target, kind)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind(node.asname.name, self._value_kind(node.item))
-
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.annotation is not None and _locks.is_redis_client_constructor(
-            self.qualified_name(node.annotation.annotation)
-        ):
-            self._bindings.setdefault((self._scope_id(), node.name.value), set()).add(_REDIS)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append((node, tuple(self.stack)))
@@ -281,20 +243,13 @@ class NonAtomicLock(Rule):
         name = dotted_name(receiver)
         if name is None:
             return None
-        if name.startswith("self."):
-            key = name
-            scopes = [id(n) for n in stack if isinstance(n, cst.ClassDef)]
-        else:
-            key = name
-            scopes = [id(n) for n in stack if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
-            scopes.insert(0, id(self.ctx.module))
-        for scope in reversed(scopes):
-            kinds = self._bindings.get((scope, key))
-            if kinds:
-                for kind in ("pipeline", _REDIS, _DJANGO_CACHE):
-                    if kind in kinds:
-                        return kind
-                break
+        function = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), None)
+        scope = self.table.scope_of(function) if function is not None else self.table.module_scope
+        if scope is not None and isinstance(receiver, (cst.Name, cst.Attribute)):
+            kinds = {a.kind for a in self.table.kinds(receiver, scope, self._kinds) if a.binding is not None}
+            for kind in ("pipeline", _REDIS, _DJANGO_CACHE):
+                if kind in kinds:
+                    return kind
         if _locks.looks_like_redis_name(name.rsplit(".", 1)[-1]):
             return _REDIS
         return None
@@ -388,32 +343,8 @@ class _FunctionCheck:
                 self._while(stmt, body, index)
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
-            for child in self._child_blocks(stmt):
+            for child in child_blocks(stmt):
                 self._block(child)
-
-    @staticmethod
-    def _child_blocks(stmt: cst.BaseStatement) -> Iterator[Sequence[cst.BaseStatement]]:
-        if isinstance(stmt, cst.If):
-            yield _statements(stmt.body)
-            orelse = stmt.orelse
-            if isinstance(orelse, cst.Else):
-                yield _statements(orelse.body)
-            elif isinstance(orelse, cst.If):
-                yield from _FunctionCheck._child_blocks(orelse)
-        elif isinstance(stmt, (cst.For, cst.While)):
-            yield _statements(stmt.body)
-            if stmt.orelse is not None:
-                yield _statements(stmt.orelse.body)
-        elif isinstance(stmt, cst.With):
-            yield _statements(stmt.body)
-        elif isinstance(stmt, cst.Try):
-            yield _statements(stmt.body)
-            for handler in stmt.handlers:
-                yield _statements(handler.body)
-            if stmt.orelse is not None:
-                yield _statements(stmt.orelse.body)
-            if stmt.finalbody is not None:
-                yield _statements(stmt.finalbody.body)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -615,7 +546,7 @@ class _FunctionCheck:
             elif isinstance(stmt.orelse, cst.Else):
                 region = _statements(stmt.orelse.body)
                 guard = False
-            elif stmt.orelse is None and _exits(stmt.body):
+            elif stmt.orelse is None and always_exits(stmt.body, self.rule.ctx.imports):
                 region = body[index + 1 :]
                 guard = True
             else:

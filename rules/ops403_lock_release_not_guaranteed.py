@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from opslint.analysis.scopes import BindingTable, Scope
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import always_exits, single_expression, unwrap_await
 from opslint.syntax.walk import walk
 
 if TYPE_CHECKING:
@@ -25,44 +27,12 @@ class _Site:
 
     call: cst.Call
     stack: Tuple[cst.CSTNode, ...]
+    #: The scope the call sits in (binding table).
+    scope: Scope
     #: Method-style acquire: the receiver (``self._lock``); None for acquire functions.
     receiver: Optional[cst.BaseExpression]
     #: For acquire functions: the names of the matching release functions.
     release_names: Tuple[str, ...] = ()
-
-
-def _unwrap_await(expr: cst.BaseExpression) -> cst.BaseExpression:
-    return expr.expression if isinstance(expr, cst.Await) else expr
-
-
-def _single_expr(stmt: cst.BaseStatement) -> Optional[cst.BaseExpression]:
-    """The expression of a one-expression statement line (``lock.release()``)."""
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
-        return stmt.body[0].value
-    return None
-
-
-_EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "os.abort"})
-
-
-def _exits_small(small: cst.BaseSmallStatement) -> bool:
-    if isinstance(small, (cst.Return, cst.Raise, cst.Continue, cst.Break)):
-        return True
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-        return dotted_name(small.value.func) in _EXIT_CALLS
-    return False
-
-
-def _exits(block: cst.BaseSuite) -> bool:
-    """Whether a block always leaves (its last statement returns, raises, continues, breaks or exits)."""
-    if isinstance(block, cst.IndentedBlock):
-        if not block.body:
-            return False
-        last = block.body[-1]
-        return isinstance(last, cst.SimpleStatementLine) and _exits_small(last.body[-1])
-    if isinstance(block, cst.SimpleStatementSuite):
-        return _exits_small(block.body[-1])
-    return False
 
 
 class _Risk(cst.CSTVisitor):
@@ -96,6 +66,41 @@ class _Risk(cst.CSTVisitor):
             self.risky = True
             return False
         return True
+
+
+class _LockKinds:
+    """What a value is, for OPS403: ``lock`` (``lock:<library>`` when known),
+    ``throttle``, ``redis`` (a client, not a lock), or ``other``."""
+
+    def __init__(self, rule: LockReleaseNotGuaranteed) -> None:
+        self.rule = rule
+
+    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        value = unwrap_await(value)
+        if not isinstance(value, cst.Call):
+            return None
+        func = value.func
+        attr = func.attr.value if isinstance(func, cst.Attribute) else None
+        qualified = self.rule.qualified_name(func)
+        kind = _locks.constructor_kind(qualified, attr)
+        library = _locks.lock_library(qualified)
+        if kind == "lock" and library is not None:
+            return f"lock:{library}"
+        if kind is not None:
+            return kind
+        if attr in _locks.REDIS_LOCK_METHODS and value.args:
+            return "lock"
+        return "other"
+
+    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        if isinstance(annotation, cst.Subscript):  # Optional[Lock]
+            for element in annotation.slice:
+                if isinstance(element.slice, cst.Index):
+                    return self.of_annotation(element.slice.value, scope)
+            return None
+        qualified = self.rule.qualified_name(annotation)
+        attr = annotation.attr.value if isinstance(annotation, cst.Attribute) else None
+        return _locks.constructor_kind(qualified, attr)
 
 
 class LockReleaseNotGuaranteed(Rule):
@@ -177,103 +182,26 @@ class LockReleaseNotGuaranteed(Rule):
         acquire_functions: Tuple[str, ...] = ()
         release_functions: Tuple[str, ...] = ()
 
+    requires = (BindingTable,)
+
     def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
         self._sites: List[_Site] = []
-        #: (id of scope node, name) -> kinds bound to it ("lock", "throttle", "redis", "other").
-        self._bindings: Dict[Tuple[int, str], Set[str]] = {}
+        self._table = ctx.analysis(BindingTable)
+        self._kinds = _LockKinds(self)
         self._module_prefix = f"{self.ctx.module_name}." if self.ctx.module_name else ""
 
     # -- collecting ---------------------------------------------------------
-
-    def _scope(self, classes: bool = True) -> _Scope:
-        for node in reversed(self.stack[:-1]):
-            if isinstance(node, cst.FunctionDef) or (classes and isinstance(node, cst.ClassDef)):
-                return node
-        return self.ctx.module
-
-    def _enclosing_class(self) -> Optional[cst.ClassDef]:
-        seen_function = False
-        for node in reversed(self.stack[:-1]):
-            if isinstance(node, cst.FunctionDef):
-                if seen_function:
-                    return None
-                seen_function = True
-            elif isinstance(node, cst.ClassDef):
-                return node if seen_function else None
-        return None
-
-    def _kind_of_value(self, value: cst.BaseExpression) -> str:
-        value = _unwrap_await(value)
-        if not isinstance(value, cst.Call):
-            return "other"
-        func = value.func
-        attr = func.attr.value if isinstance(func, cst.Attribute) else None
-        qualified = self.qualified_name(func)
-        kind = _locks.constructor_kind(qualified, attr)
-        library = _locks.lock_library(qualified)
-        if kind == "lock" and library is not None:
-            return f"lock:{library}"
-        if kind is not None:
-            return kind
-        if attr in _locks.REDIS_LOCK_METHODS and value.args:
-            return "lock"
-        return "other"
-
-    def _bind(self, target: cst.BaseExpression, kind: str) -> None:
-        if isinstance(target, cst.Name):
-            self._bindings.setdefault((id(self._scope()), target.value), set()).add(kind)
-        elif (
-            isinstance(target, cst.Attribute)
-            and isinstance(target.value, cst.Name)
-            and target.value.value in ("self", "cls")
-        ):
-            klass = self._enclosing_class()
-            if klass is not None:
-                self._bindings.setdefault((id(klass), target.attr.value), set()).add(kind)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._bind(element.value, "other")
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        kind = self._kind_of_value(node.value)
-        for target in node.targets:
-            self._bind(target.target, kind)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        kind = self._kind_of_value(node.value) if node.value is not None else "other"
-        if kind == "other":
-            kind = self._kind_of_annotation(node.annotation.annotation)
-        self._bind(node.target, kind)
-
-    def _kind_of_annotation(self, annotation: cst.BaseExpression) -> str:
-        if isinstance(annotation, cst.Subscript):  # Optional[Lock]
-            for element in annotation.slice:
-                if isinstance(element.slice, cst.Index):
-                    return self._kind_of_annotation(element.slice.value)
-            return "other"
-        qualified = self.qualified_name(annotation)
-        attr = annotation.attr.value if isinstance(annotation, cst.Attribute) else None
-        return _locks.constructor_kind(qualified, attr) or "other"
-
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.annotation is not None:
-            kind = self._kind_of_annotation(node.annotation.annotation)
-            self._bindings.setdefault((id(self._scope(classes=False)), node.name.value), set()).add(kind)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind(node.asname.name, self._kind_of_value(node.item))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in _locks.ACQUIRE_METHODS:
             if dotted_name(func.value) is not None or isinstance(func.value, cst.Subscript):
-                self._sites.append(_Site(node, tuple(self.stack), func.value))
+                self._sites.append(_Site(node, tuple(self.stack), self._table.current(), func.value))
             return
         releases = self._acquire_function(func)
         if releases:
-            self._sites.append(_Site(node, tuple(self.stack), None, releases))
+            self._sites.append(_Site(node, tuple(self.stack), self._table.current(), None, releases))
 
     def _callee_names(self, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
         """(qualified name or None, last name) of a callee."""
@@ -310,33 +238,22 @@ class LockReleaseNotGuaranteed(Rule):
     def _receiver_kind(self, site: _Site) -> Optional[str]:
         receiver = site.receiver
         assert receiver is not None
-        scopes = [n for n in site.stack if isinstance(n, (cst.FunctionDef, cst.ClassDef))]
-        if isinstance(receiver, cst.Name):
-            for scope in reversed(scopes):
-                if isinstance(scope, cst.ClassDef):
-                    continue
-                kinds = self._bindings.get((id(scope), receiver.value))
-                if kinds:
-                    return self._pick(kinds, receiver.value)
-            kinds = self._bindings.get((id(self.ctx.module), receiver.value))
-            if kinds:
-                return self._pick(kinds, receiver.value)
-            return self._by_name(receiver.value)
-        if isinstance(receiver, cst.Attribute):
-            base = receiver.value
-            if isinstance(base, cst.Name) and base.value in ("self", "cls"):
-                klass = next((n for n in reversed(scopes) if isinstance(n, cst.ClassDef)), None)
-                if klass is not None:
-                    kinds = self._bindings.get((id(klass), receiver.attr.value))
-                    if kinds:
-                        return self._pick(kinds, receiver.attr.value)
+        if isinstance(receiver, (cst.Name, cst.Attribute)):
+            answers = self._table.kinds(receiver, site.scope, self._kinds)
+            bound = [a for a in answers if a.binding is not None or a.kind is not None]
+            if bound:
+                kinds = {a.kind or "other" for a in bound}
+                name = receiver.value if isinstance(receiver, cst.Name) else receiver.attr.value
+                return self._pick(kinds, name)
+            if isinstance(receiver, cst.Name):
+                return self._by_name(receiver.value)
             qualified = self.qualified_name(receiver)
             if qualified is not None and _locks.constructor_kind(qualified) == "throttle":
                 return None
             return self._by_name(receiver.attr.value)
         if isinstance(receiver, cst.Subscript):
-            name = dotted_name(receiver.value)
-            return self._by_name(name.rsplit(".", 1)[-1]) if name else None
+            container = dotted_name(receiver.value)
+            return self._by_name(container.rsplit(".", 1)[-1]) if container else None
         return None
 
     @staticmethod
@@ -357,7 +274,7 @@ class LockReleaseNotGuaranteed(Rule):
     def _is_release(self, expr: Optional[cst.BaseExpression], site: _Site, key: str) -> bool:
         if expr is None:
             return False
-        expr = _unwrap_await(expr)
+        expr = unwrap_await(expr)
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
@@ -416,7 +333,7 @@ class LockReleaseNotGuaranteed(Rule):
         release_at = None
         for position in range(start, len(body)):
             candidate = body[position]
-            if self._is_release(_single_expr(candidate), site, key):
+            if self._is_release(single_expression(candidate), site, key):
                 release_at = position
                 break
             if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
@@ -451,9 +368,8 @@ class LockReleaseNotGuaranteed(Rule):
                 return None
         return None
 
-    @staticmethod
     def _lift_try(
-        outer: Sequence[cst.CSTNode], node: cst.BaseStatement, block: _Block, index: int
+        self, outer: Sequence[cst.CSTNode], node: cst.BaseStatement, block: _Block, index: int
     ) -> Optional[Tuple[cst.BaseStatement, _Block, int]]:
         """``try: lock.acquire(timeout=5)`` / ``except Timeout: exit``: the section follows the ``try``."""
         if index != len(block.body) - 1 or len(outer) < 2:
@@ -465,7 +381,7 @@ class LockReleaseNotGuaranteed(Rule):
             and holder.handlers
             and holder.orelse is None
             and holder.finalbody is None
-            and all(_exits(h.body) for h in holder.handlers)
+            and all(always_exits(h.body, self.ctx.imports) for h in holder.handlers)
             and isinstance(container, (cst.IndentedBlock, cst.Module))
             and isinstance(node, cst.SimpleStatementLine)
             and isinstance(node.body[0], cst.Expr)
@@ -481,13 +397,17 @@ class LockReleaseNotGuaranteed(Rule):
         """The statements that follow a successful acquire: (block body, start index, result checked)."""
         call = site.call
         if isinstance(stmt, cst.If):
-            test = _unwrap_await(stmt.test)
+            test = unwrap_await(stmt.test)
             if test is call:
                 if not isinstance(stmt.body, cst.IndentedBlock):
                     return None
                 return stmt.body.body, 0, True
             if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-                if _unwrap_await(test.expression) is call and _exits(stmt.body) and stmt.orelse is None:
+                if (
+                    unwrap_await(test.expression) is call
+                    and always_exits(stmt.body, self.ctx.imports)
+                    and stmt.orelse is None
+                ):
                     return block.body, index + 1, True
             return None
         if isinstance(stmt, (cst.While, cst.Try)):
@@ -495,12 +415,12 @@ class LockReleaseNotGuaranteed(Rule):
         if not isinstance(stmt, cst.SimpleStatementLine):
             return None
         small = stmt.body[0]
-        if isinstance(small, cst.Expr) and _unwrap_await(small.value) is call:
+        if isinstance(small, cst.Expr) and unwrap_await(small.value) is call:
             return block.body, index + 1, False
         if (
             isinstance(small, (cst.Assign, cst.AnnAssign))
             and small.value is not None
-            and _unwrap_await(small.value) is call
+            and unwrap_await(small.value) is call
         ):
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
             if len(targets) != 1 or not isinstance(targets[0], cst.Name):
@@ -517,7 +437,7 @@ class LockReleaseNotGuaranteed(Rule):
                     if isinstance(nxt.body, cst.IndentedBlock):
                         return nxt.body.body, 0, True
                     return None
-                if _exits(nxt.body) and nxt.orelse is None:
+                if always_exits(nxt.body, self.ctx.imports) and nxt.orelse is None:
                     start += 1
                     continue
                 return None

@@ -240,6 +240,36 @@ def tail_statements(body: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement
     return out
 
 
+def child_blocks(stmt: cst.BaseStatement) -> Iterator[List[cst.BaseStatement]]:
+    """The statement lists nested directly in a compound statement, in source order
+    (``if``/``elif``/``else``, loop bodies and ``else``, ``with``, ``try``/``try*`` with
+    handlers, ``else`` and ``finally``, ``match`` cases); none for ``def``/``class``."""
+    if isinstance(stmt, cst.If):
+        yield suite_statements(stmt.body)
+        orelse = stmt.orelse
+        if isinstance(orelse, cst.Else):
+            yield suite_statements(orelse.body)
+        elif isinstance(orelse, cst.If):
+            yield from child_blocks(orelse)
+    elif isinstance(stmt, (cst.For, cst.While)):
+        yield suite_statements(stmt.body)
+        if stmt.orelse is not None:
+            yield suite_statements(stmt.orelse.body)
+    elif isinstance(stmt, cst.With):
+        yield suite_statements(stmt.body)
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        yield suite_statements(stmt.body)
+        for handler in stmt.handlers:
+            yield suite_statements(handler.body)
+        if stmt.orelse is not None:
+            yield suite_statements(stmt.orelse.body)
+        if stmt.finalbody is not None:
+            yield suite_statements(stmt.finalbody.body)
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield suite_statements(case.body)
+
+
 # -- nodes of one scope ------------------------------------------------------------------
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)

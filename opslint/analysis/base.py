@@ -1,0 +1,84 @@
+"""Declared per-file analyses: computed at most once per file, on demand.
+
+A rule (or another analysis) lists what it needs, ``requires = (BindingTable,)``; the
+engine computes the closure once per file and hands every rule the same instance
+through ``ctx.analysis(BindingTable)`` (LibCST's metadata providers follow the same
+idea: ``METADATA_DEPENDENCIES``).
+
+An analysis may take part in the engine's single traversal: its ``visit_<Node>`` /
+``leave_<Node>`` methods are dispatched like a rule's, *before* the rules' methods for
+the same node, so that during a rule's ``visit_X`` the analysis has already seen ``X``
+and everything before it, and in a rule's ``leave_Module`` it has seen the whole file.
+An analysis without visit methods computes what it is asked lazily.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Dict, Iterable, List, Tuple, Type, TypeVar
+
+if TYPE_CHECKING:
+    from opslint.context import FileContext
+
+_A = TypeVar("_A", bound="Analysis")
+
+
+class Analysis:
+    """Base class of per-file analyses (see the module docstring)."""
+
+    #: Analyses this one reads (computed before it, in the same traversal).
+    requires: ClassVar[Tuple[Type[Analysis], ...]] = ()
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+
+
+def closure(wanted: Iterable[Type[Analysis]]) -> List[Type[Analysis]]:
+    """``wanted`` and everything they require, dependencies first (a stable order)."""
+    order: List[Type[Analysis]] = []
+    state: Dict[Type[Analysis], str] = {}
+
+    def visit(kind: Type[Analysis]) -> None:
+        mark = state.get(kind)
+        if mark == "done":
+            return
+        if mark == "active":
+            raise TypeError(f"analyses require each other in a circle: {kind.__name__}")
+        state[kind] = "active"
+        for dependency in kind.requires:
+            visit(dependency)
+        state[kind] = "done"
+        order.append(kind)
+
+    for kind in wanted:
+        visit(kind)
+    return order
+
+
+class Analyses:
+    """The analyses of one file, created on first request (or by the engine before its walk)."""
+
+    def __init__(self, ctx: FileContext) -> None:
+        self._ctx = ctx
+        self._made: Dict[Type[Analysis], Analysis] = {}
+        #: Whether the traversal has started: a traversal analysis asked for after that
+        #: would have missed nodes.
+        self.walking = False
+
+    def prepare(self, wanted: Iterable[Type[Analysis]]) -> List[Analysis]:
+        """Create ``wanted`` and their dependencies, in dependency order."""
+        return [self.get(kind) for kind in closure(wanted)]
+
+    def get(self, kind: Type[_A]) -> _A:
+        made = self._made.get(kind)
+        if made is None:
+            if self.walking and _has_visits(kind):
+                raise KeyError(f"{kind.__name__} takes part in the traversal: declare it in the rule's `requires`")
+            for dependency in kind.requires:
+                self.get(dependency)
+            made = self._made[kind] = kind(self._ctx)
+        assert isinstance(made, kind)
+        return made
+
+
+def _has_visits(kind: Type[Analysis]) -> bool:
+    return any(name.startswith(("visit_", "leave_")) for name in dir(kind))
