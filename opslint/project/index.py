@@ -473,7 +473,7 @@ class ProjectIndex:
 
     def _graph(self) -> _Derived:
         if self._derived is None:
-            self._derived = _Derived(self)
+            self._derived = _Derived(self.modules, self._resolve_callee)
         return self._derived
 
     def _resolve_callee(self, fn: FunctionSummary, callee: str) -> Optional[str]:
