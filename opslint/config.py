@@ -32,6 +32,7 @@ OUTPUT_FORMATS = (
     "pylint",
     "junit",
     "lsp",
+    "rdjson",
 )
 
 DEFAULT_EXCLUDE: Tuple[str, ...] = (

@@ -103,5 +103,6 @@ def rule_docs(rules: Iterable[Type[Rule]]) -> Dict[str, RuleDoc]:
             default_enabled=bool(rule.default_enabled),
             severity=Severity.ERROR if rule.internal else rule.severity,
             fix_availability=rule.fix_availability,
+            related_is_path=rule.related_is_path,
         )
     return out
