@@ -14,6 +14,15 @@ from click.testing import CliRunner
 from opslint.cli import main
 from opslint.urls import rule_url
 
+
+def _runner() -> CliRunner:
+    """stdout and stderr apart (click < 8.2 mixes them unless told not to)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 OPS101_TASK = '''\
@@ -61,7 +70,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 
 def _check(fmt: str, *args: str) -> Any:
-    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", fmt, *args, "."])
+    result = _runner().invoke(main, ["check", "--no-cache", "--output-format", fmt, *args, "."])
     assert result.exit_code == 1, result.output
     return json.loads(result.stdout)
 
