@@ -7,11 +7,11 @@ import sys
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
 
-from opslint import builtin, source, suppress
+from opslint import builtin, source, suppress, unused_noqa
 from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
 from opslint.config import Settings
@@ -45,6 +45,10 @@ class LintResult:
     findings: List[Finding] = field(default_factory=list)
     #: Whether the file was parsed (False when the prefilter or an error skipped it).
     parsed: bool = False
+    #: The prefilter found none of the enabled rules' tokens: the file was not parsed.
+    skipped: bool = False
+    #: The file could not be read or decoded (OPS003, unless ignored).
+    unreadable: bool = False
 
 
 _IMPORT_NODES = frozenset({"Import", "ImportFrom"})
@@ -160,7 +164,8 @@ class Linter:
         try:
             src = source.read(path)
         except source.SourceError as exc:
-            return LintResult(self._engine_finding(builtin.UnreadableFile, display, settings, str(exc)))
+            findings = self._engine_finding(builtin.UnreadableFile, display, settings, str(exc))
+            return LintResult(findings, unreadable=True)
         return self.lint_text(src.text, path, settings)
 
     def lint_text(self, text: str, path: str, settings: Settings, *, line_noqa: bool = True) -> LintResult:
@@ -183,7 +188,7 @@ class Linter:
                 or (r.needs_project and r.project_relevant(project, path, self.registry.options_for(settings, r)))
             ]
         if not rules:
-            return LintResult()
+            return LintResult(skipped=True)
         try:
             module = cst.parse_module(text)
         except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
@@ -243,10 +248,27 @@ class Linter:
         noqa = suppress.parse(text)
         if not line_noqa:
             noqa = suppress.Suppressions(file_codes=noqa.file_codes)
-        result.findings = [f for f in findings if not noqa.suppressed(f.code, (f.span.line,) + f.noqa_lines)]
+        used: Set[Tuple[int, Optional[str]]] = set()
+        for f in findings:
+            hit = noqa.match(f.code, (f.span.line,) + f.noqa_lines)
+            if hit is None:
+                result.findings.append(f)
+            else:
+                used.add(hit)
+        if noqa.directives and self._reported(builtin.UnusedNoqa.code, settings, relpath):
+            ran = {r.code for r in rules} - {rule.code for rule, _ in crashes}
+            known = [r.code for r in self.registry.public()]
+            unused = unused_noqa.findings(noqa, used, ran, known, text, display)
+            result.findings.extend(f for f in unused if not noqa.suppressed(f.code, (f.span.line,)))
         return result
 
     # -- helpers ------------------------------------------------------------------
+
+    def _reported(self, code: str, settings: Settings, relpath: str) -> bool:
+        """Whether an engine code is reported for the file (not ignored, globally or per file)."""
+        if self.registry.ignored(settings, code):
+            return False
+        return not any(code.startswith(sel) or sel == "ALL" for sel in settings.ignored_for(relpath))
 
     @staticmethod
     def _project(rules: Sequence[Type[Rule]], path: str, text: str) -> Optional[ProjectIndex]:

@@ -41,6 +41,7 @@ from opslint.engine import Linter
 from opslint.fixes import fix_text, parses
 from opslint.model import Applicability, Finding, Severity, Span
 from opslint.registry import Registry
+from opslint.report.ci import ENGINE_ERRORS
 from opslint.urls import rule_url
 
 SOURCE = "opslint"
@@ -160,7 +161,7 @@ def to_diagnostic(f: Finding, doc: TextDocument, lines: Sequence[str], base: str
             "applicability": f.fix.applicability.value,
             "edits": [{"range": _range_json(_range(doc, lines, e.span)), "newText": e.content} for e in f.fix.edits],
         }
-    error = f.code.startswith("OPS0") or f.severity is Severity.ERROR
+    error = f.code in ENGINE_ERRORS or f.severity is Severity.ERROR
     return types.Diagnostic(
         range=rng,
         message=f.message,
