@@ -24,6 +24,7 @@ from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.registry import Registry, rule_files
 from opslint.rule import Rule
+from opslint.syntax.parse import parse_module
 from opslint.syntax.walk import walk
 
 
@@ -190,7 +191,7 @@ class Linter:
         if not rules:
             return LintResult(skipped=True)
         try:
-            module = cst.parse_module(text)
+            module = parse_module(text)
         except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
             return LintResult(self._syntax_error(exc, text, display, settings))
         result = LintResult(parsed=True)

@@ -15,6 +15,7 @@ from typing import (
     Iterator,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Set,
@@ -67,6 +68,16 @@ class Persisted:
 _Item = Tuple[str, str, str, str, bool]
 
 
+class _Info(NamedTuple):
+    """What the index knows of a module without loading its summary."""
+
+    path: str
+    content: str
+    shape: str
+    #: Codes of the rules whose ``project_facts`` the module has.
+    facts: Tuple[str, ...]
+
+
 class ProjectIndex:
     """Summaries of every module of one project, and queries across them."""
 
@@ -77,7 +88,7 @@ class ProjectIndex:
         self.fact_rules: List[ProjectRule] = list(fact_rules)
         self.modules = LazyModules()
         #: module name -> (path, content hash, shape digest): known without loading summaries.
-        self._info: Dict[str, Tuple[str, str, str]] = {}
+        self._info: Dict[str, _Info] = {}
         #: module name -> the name its summary was made under (before a duplicate was renamed).
         self._planned: Dict[str, str] = {}
         self.by_path: Dict[str, str] = {}
@@ -141,10 +152,10 @@ class ProjectIndex:
 
     def _save_manifest(self, key: str, previous: Dict[str, FileStamp]) -> None:
         entries: Dict[str, FileStamp] = {}
-        for path, content, shape in self._info.values():
-            stamp = self._stamps.get(path)
+        for info in self._info.values():
+            stamp = self._stamps.get(info.path)
             if stamp is not None:
-                entries[path] = FileStamp(stamp[0], stamp[1], content, shape)
+                entries[info.path] = FileStamp(stamp[0], stamp[1], info.content, info.shape, info.facts)
         self._manifest = entries
         if entries != previous:
             manifest.save(self.cache_dir, key, entries)
@@ -167,15 +178,17 @@ class ProjectIndex:
         old = self.by_path.get(path)
         if old is not None and old != name:
             self._forget_module(old)
-        if name in self.modules and self._info[name][0] != path:
+        if name in self.modules and self._info[name].path != path:
             alternatives = [n for n in extra.split(",") if n and n not in self.modules]
             if not alternatives:
                 return None
             return alternatives[0], ",".join(alternatives[1:])
         return name, extra
 
-    def _register(self, name: str, path: str, extra: str, content: str, shape: str, planned: str) -> None:
-        self._info[name] = (path, content, shape)
+    def _register(
+        self, name: str, path: str, extra: str, content: str, shape: str, planned: str, facts: Tuple[str, ...]
+    ) -> None:
+        self._info[name] = _Info(path, content, shape, facts)
         self._planned[name] = planned
         self.by_path[path] = name
         for alias in extra.split(","):
@@ -198,7 +211,10 @@ class ProjectIndex:
         if name != summary.name:
             summary = _renamed(summary, name)
         self.modules[name] = summary
-        self._register(name, summary.path, extra, summary.content_hash, shape_digest(_shape(summary)), summary.name)
+        facts = tuple(sorted(summary.facts))
+        self._register(
+            name, summary.path, extra, summary.content_hash, shape_digest(_shape(summary)), summary.name, facts
+        )
 
     def _add_lazy(self, item: _Item, entry: FileStamp) -> None:
         path, planned, package, extra, is_package = item
@@ -217,14 +233,14 @@ class ProjectIndex:
             return summary if summary.name == name else _renamed(summary, name)
 
         self.modules.set_lazy(name, load)
-        self._register(name, path, extra, entry.content_hash, entry.shape, planned)
+        self._register(name, path, extra, entry.content_hash, entry.shape, planned, entry.facts)
 
     def refresh(self, path: str, text: str) -> None:
         """Use ``text`` for ``path`` (an editor buffer, a fix in progress)."""
         absolute = os.path.abspath(path)
         name = self.by_path.get(absolute)
         text_hash = content_hash(text)
-        if name is not None and self._info[name][1] == text_hash:
+        if name is not None and self._info[name].content == text_hash:
             return
         item = self._plan(absolute) if os.path.exists(absolute) else None
         if item is None:
@@ -235,9 +251,10 @@ class ProjectIndex:
             mod_name = name
         summary = summarise(absolute, text, mod_name, package, is_package, self.root, self.fact_rules)
         shape = shape_digest(_shape(summary))
-        if name is not None and summary.name == name and self._info[name][2] == shape:
+        if name is not None and summary.name == name and self._info[name].shape == shape:
             self._swap(self.modules[name], summary)
-            self._info[name] = (absolute, text_hash, shape)
+            self._info[name] = _Info(absolute, text_hash, shape, tuple(sorted(summary.facts)))
+            self._memo.pop("facts", None)
             return
         if name is not None:
             self._forget_module(name)
@@ -320,6 +337,7 @@ class ProjectIndex:
             facts = dict(summary.facts)
             facts.update(_facts(new, text, info))
             self.modules[name] = _with_facts(summary, facts)
+            self._info[name] = self._info[name]._replace(facts=tuple(sorted(facts)))
         self._memo.clear()
 
     def _heads(self) -> Set[str]:
@@ -346,7 +364,7 @@ class ProjectIndex:
         if found is None:
             hasher = hashlib.sha256()
             for name in sorted(self._info):
-                hasher.update(f"{name}\0{self._info[name][1]}\0".encode())
+                hasher.update(f"{name}\0{self._info[name].content}\0".encode())
             found = self._memo["fingerprint"] = hasher.hexdigest()
         return str(found)
 
@@ -357,7 +375,7 @@ class ProjectIndex:
         if found is None:
             hasher = hashlib.sha256()
             for name in sorted(self._info):
-                hasher.update(f"{name}\0{self._info[name][2]}\0".encode())
+                hasher.update(f"{name}\0{self._info[name].shape}\0".encode())
             found = self._memo["shape-fingerprint"] = hasher.hexdigest()
         return str(found)
 
@@ -369,8 +387,34 @@ class ProjectIndex:
         return self.modules.get(name) if name is not None else None
 
     def facts(self, code: str) -> Dict[str, Any]:
-        """module name -> ``project_facts`` result of rule ``code`` (modules that gave one)."""
-        return {name: s.facts[code] for name, s in self.modules.items() if code in s.facts}
+        """module name -> ``project_facts`` result of rule ``code`` (modules that gave one).
+
+        Only the modules that have such facts are read.  With a cache directory the
+        answer is also kept on disk as one document per project and rule, holding each
+        module's facts with the content hash they came from: a run loads that document
+        and re-reads only the summaries of modules that changed since.
+        """
+        memo: Dict[str, Dict[str, Any]] = self._memo.setdefault("facts", {})
+        found = memo.get(code)
+        if found is not None:
+            return found
+        having = sorted(name for name, info in self._info.items() if code in info.facts)
+        store = Store(self.cache_dir) if self.cache_dir else None
+        key = digest("facts", code, self._manifest_key())
+        stored = store.get("facts", key, Dict[str, Tuple[str, Any]]) if store is not None else None
+        kept: Dict[str, Tuple[str, Any]] = stored if isinstance(stored, dict) else {}
+        fresh: Dict[str, Tuple[str, Any]] = {}
+        for name in having:
+            content = self._info[name].content
+            entry = kept.get(name)
+            fresh[name] = (
+                entry if entry is not None and entry[0] == content else (content, self.modules[name].facts[code])
+            )
+        if store is not None and fresh != kept:
+            store.put("facts", key, fresh)
+        found = {name: value for name, (_, value) in fresh.items()}
+        memo[code] = found
+        return found
 
     def function(self, qualname: str) -> Optional[FunctionSummary]:
         resolved = self.canonical(qualname)
@@ -414,7 +458,7 @@ class ProjectIndex:
         else:
             value = compute()
             if store is not None:
-                hashes = {name: info[1] for name, info in self._info.items()}
+                hashes = {name: info.content for name, info in self._info.items()}
                 store.put("derived", disk_key, Persisted(value, hashes))
         self._memo[key] = value
         return value
@@ -423,7 +467,7 @@ class ProjectIndex:
         """Map the positions of modules that changed since ``hashes`` (same shape) to their
         current ones; False when an earlier version's summary is no longer available."""
         remaps: Dict[str, Dict[Span, Span]] = {}
-        for name, (path, content, _) in self._info.items():
+        for name, (path, content, _, _) in self._info.items():
             before = hashes.get(name)
             if before is None:
                 return False

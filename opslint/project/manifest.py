@@ -20,7 +20,7 @@ from opslint.cache import Store, digest
 from opslint.project.summary import ModuleSummary
 
 #: Bumped when the manifest's content changes meaning.
-FORMAT = "1"
+FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -29,22 +29,32 @@ class FileStamp:
     size: int
     content_hash: str
     shape: str
+    #: Codes of the rules whose ``project_facts`` the module has.
+    facts: Tuple[str, ...] = ()
 
 
 def manifest_key(root: str, rule_codes: Tuple[str, ...]) -> str:
     return digest(FORMAT, root, ",".join(rule_codes))
 
 
+# Stored as plain rows (thousands of them are read on every run): a list per file
+# [mtime_ns, size, content hash, shape, [fact codes]], checked row by row on load.
+_Row = Tuple[int, int, str, str, Tuple[str, ...]]
+
+
 def load(cache_dir: Optional[str], key: str) -> Dict[str, FileStamp]:
     if not cache_dir:
         return {}
-    value = Store(cache_dir).get("manifest", key, Dict[str, FileStamp])
-    return value if isinstance(value, dict) else {}
+    rows = Store(cache_dir).get("manifest", key, Dict[str, _Row])
+    if not isinstance(rows, dict):
+        return {}
+    return {path: FileStamp(*row) for path, row in rows.items()}
 
 
 def save(cache_dir: Optional[str], key: str, entries: Dict[str, FileStamp]) -> None:
     if cache_dir:
-        Store(cache_dir).put("manifest", key, entries)
+        rows = {path: (e.mtime_ns, e.size, e.content_hash, e.shape, e.facts) for path, e in entries.items()}
+        Store(cache_dir).put("manifest", key, rows)
 
 
 def shape_digest(shape: Any) -> str:
