@@ -132,8 +132,17 @@ class Linter:
     ``strict`` (tests) re-raises rule crashes instead of reporting OPS002.
     """
 
-    def __init__(self, *, registry: Optional[Registry] = None, strict: bool = False, cwd: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        *,
+        registry: Optional[Registry] = None,
+        strict: bool = False,
+        cwd: Optional[str] = None,
+        editor: bool = False,
+    ) -> None:
         self.registry = registry or Registry.default()
+        #: Linting editor buffers: the project index follows saved files (see ``_project``).
+        self.editor = editor
         self.strict = strict
         self.cwd = cwd
 
@@ -271,14 +280,14 @@ class Linter:
             return False
         return not any(code.startswith(sel) or sel == "ALL" for sel in settings.ignored_for(relpath))
 
-    @staticmethod
-    def _project(rules: Sequence[Type[Rule]], path: str, text: str) -> Optional[ProjectIndex]:
-        """The whole-project index when a rule needs it, with ``text`` as this file's content."""
+    def _project(self, rules: Sequence[Type[Rule]], path: str, text: str) -> Optional[ProjectIndex]:
+        """The whole-project index when a rule needs it, with ``text`` as this file's content
+        (for an editor's unsaved buffer: only where it keeps the module's shape)."""
         needing = [r for r in rules if r.needs_project]
         if not needing:
             return None
         index = project_index_for(path, needing)
-        index.refresh(path, text)
+        index.refresh(path, text, keep_shape=self.editor)
         return index
 
     def _resolve(self, ctx: FileContext) -> List[Finding]:

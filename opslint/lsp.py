@@ -47,7 +47,7 @@ from opslint.urls import rule_url
 SOURCE = "opslint"
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.{SOURCE}"
 #: Seconds to wait after the last keystroke before linting.
-DEBOUNCE = 0.25
+DEBOUNCE = 0.08
 
 _NOQA_LIST = re.compile(
     r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z]+[0-9]*(?:(?:\s*,\s*|\s+)[A-Za-z]+[0-9]+)*)",
@@ -88,7 +88,7 @@ class OpslintServer(LanguageServer):
         return ConfigResolver(cwd=cwd, catalog=self.registry).for_path(path)
 
     def linter(self, path: str) -> Linter:
-        return Linter(registry=self.registry, cwd=self.root() or os.path.dirname(path) or None)
+        return Linter(registry=self.registry, cwd=self.root() or os.path.dirname(path) or None, editor=True)
 
     def lint(self, snap: _Snapshot) -> Tuple[List[Finding], str]:
         """Findings for a snapshot, and the directory their paths are relative to."""

@@ -235,8 +235,14 @@ class ProjectIndex:
         self.modules.set_lazy(name, load)
         self._register(name, path, extra, entry.content_hash, entry.shape, planned, entry.facts)
 
-    def refresh(self, path: str, text: str) -> None:
-        """Use ``text`` for ``path`` (an editor buffer, a fix in progress)."""
+    def refresh(self, path: str, text: str, *, keep_shape: bool = False) -> None:
+        """Use ``text`` for ``path`` (an editor buffer, a fix in progress).
+
+        ``keep_shape`` (the language server, for unsaved buffers): take the text only
+        when it keeps the module's shape (moved lines, comments), so the project's
+        analyses stay as of the last save instead of being redone on every keystroke;
+        the saved file is read when the disk changes (``revalidate``).
+        """
         absolute = os.path.abspath(path)
         name = self.by_path.get(absolute)
         text_hash = content_hash(text)
@@ -254,7 +260,8 @@ class ProjectIndex:
         if name is not None and summary.name == name and self._info[name].shape == shape:
             self._swap(self.modules[name], summary)
             self._info[name] = _Info(absolute, text_hash, shape, tuple(sorted(summary.facts)))
-            self._memo.pop("facts", None)
+            return
+        if keep_shape and name is not None:
             return
         if name is not None:
             self._forget_module(name)
