@@ -16,6 +16,7 @@ and overwritten; a cache never fails a run.
 
 from __future__ import annotations
 
+import collections.abc as abc
 import dataclasses
 import enum
 import functools
@@ -35,7 +36,7 @@ DEFAULT_DIR = ".opslint_cache"
 #: (``opslint clean`` deletes only directories that carry both).
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by opslint.\n"
 #: Bumped when the encoding changes (entries of another format are misses).
-FORMAT = 1
+FORMAT = 2
 
 
 class InvalidEntry(ValueError):
@@ -77,12 +78,13 @@ class Store:
         except (OSError, ValueError, TypeError, RecursionError, MemoryError):
             return None
 
-    def put(self, namespace: str, key: str, value: Any) -> None:
+    def put(self, namespace: str, key: str, value: Any, hint: Any = Any) -> None:
+        """Store ``value`` (of type ``hint``: then written in its plain, compact shape)."""
         try:
             self._prepare()
             path = self.path(namespace, key)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            document = {"format": FORMAT, "key": key, "value": encode(value)}
+            document = {"format": FORMAT, "key": key, "value": encode(value, hint)}
             write_atomic(path, json.dumps(document, separators=(",", ":")).encode("utf-8"))
         except (OSError, TypeError, ValueError, RecursionError):
             pass  # a read-only tree still lints, just without a cache
@@ -114,39 +116,103 @@ class Cache:
         return value if isinstance(value, list) else None
 
     def put(self, key: str, findings: List[Finding]) -> None:
-        self.store.put(self.NAMESPACE, key, findings)
+        self.store.put(self.NAMESPACE, key, findings, List[Finding])
 
 
 # -- the codec ---------------------------------------------------------------------
 #
-# JSON arrays are tuples (the common case in frozen data); other containers are tagged
-# one-key objects: {"L": [...]} list, {"D": [[k, v], ...]} dict (keys of any type),
-# {"F": [...]} frozenset, {"S": [...]} set; {"C": "module:Qualname", "v": [fields...]}
-# a dataclass, {"E": "module:Qualname", "v": value} an enum member.
+# Where the type is known (a field's hint, the type a caller stores), values are written
+# in their plain shape: a dataclass as the array of its fields, a dict with string keys as
+# an object, tuples, lists and sets as arrays.  Where it is not (``Any``), values are
+# self-describing: JSON arrays are tuples; other containers are tagged one-key objects:
+# {"L": [...]} list, {"D": [[k, v], ...]} dict, {"F": [...]} frozenset, {"S": [...]} set;
+# {"C": "module:Qualname", "v": [fields...]} a dataclass, {"E": "module:Qualname", "v":
+# value} an enum member.  Both shapes are validated on the way back.
 
 
 _DATACLASS_NAMES: Dict[type, str] = {}
 
 
-def encode(value: Any) -> Any:
+def encode(value: Any, hint: Any = Any) -> Any:
+    """``value`` as JSON-able data, in the plain shape of type ``hint`` where it is known."""
+    return _encoder(hint)(value)
+
+
+@functools.cache
+def _encoder(hint: Any) -> Callable[[Any], Any]:
+    if hint is Any or hint is object:
+        return _encode_tagged
+    if hint is None or hint is type(None) or hint in (str, int, bool, float):
+        return _identity
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is None:
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint) and not issubclass(hint, enum.Enum):
+            return _dataclass_encoder(hint)
+        return _encode_tagged
+    if origin is Union:
+        if len(args) == 2 and type(None) in args:
+            inner = _encoder(args[0] if args[1] is type(None) else args[1])
+            return lambda value: None if value is None else inner(value)
+        return _encode_tagged
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _encoder(args[0])
+            return lambda value: [item(v) for v in value]
+        if not args:
+            return lambda value: [_encode_tagged(v) for v in value]
+        items = [_encoder(a) for a in args]
+        return lambda value: [e(v) for e, v in zip(items, value)]
+    if origin in (list, abc.Sequence, abc.Iterable, abc.Collection, frozenset, set, abc.Set):
+        item = _encoder(args[0]) if args else _encode_tagged
+        return lambda value: [item(v) for v in value]
+    if origin in (dict, abc.Mapping, abc.MutableMapping):
+        key = _encoder(args[0]) if len(args) == 2 else _encode_tagged
+        val = _encoder(args[1]) if len(args) == 2 else _encode_tagged
+        if len(args) == 2 and args[0] is str:
+            return lambda value: {k: val(v) for k, v in value.items()}
+        return lambda value: [[key(k), val(v)] for k, v in value.items()]
+    return _encode_tagged
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _dataclass_encoder(cls: type) -> Callable[[Any], Any]:
+    fields = _fields(cls)
+    encoders: List[Callable[[Any], Any]] = []
+
+    def encode_instance(value: Any) -> Any:
+        if type(value) is not cls:
+            return _encode_tagged(value)  # a subclass, or something else: self-describing
+        if not encoders:
+            hints: Dict[str, object] = _hints(cls)  # type: ignore[arg-type]
+            encoders.extend(_encoder(hints.get(f.name, object)) for f in fields)
+        return [e(getattr(value, f.name)) for e, f in zip(encoders, fields)]
+
+    return encode_instance
+
+
+def _encode_tagged(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
         return value
     if kind is tuple:
-        return [encode(v) for v in value]
+        return [_encode_tagged(v) for v in value]
     if kind in _DATACLASS_NAMES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
         name = _DATACLASS_NAMES.get(kind) or _DATACLASS_NAMES.setdefault(kind, _name_of(kind))
-        return {"C": name, "v": [encode(getattr(value, f.name)) for f in _fields(kind)]}  # type: ignore[arg-type]
+        return {"C": name, "v": [_encode_tagged(getattr(value, f.name)) for f in _fields(kind)]}  # type: ignore[arg-type]
     if isinstance(value, tuple):
-        return [encode(v) for v in value]
+        return [_encode_tagged(v) for v in value]
     if isinstance(value, list):
-        return {"L": [encode(v) for v in value]}
+        return {"L": [_encode_tagged(v) for v in value]}
     if isinstance(value, Mapping):
-        return {"D": [[encode(k), encode(v)] for k, v in value.items()]}
+        return {"D": [[_encode_tagged(k), _encode_tagged(v)] for k, v in value.items()]}
     if isinstance(value, frozenset):
-        return {"F": [encode(v) for v in value]}
+        return {"F": [_encode_tagged(v) for v in value]}
     if isinstance(value, set):
-        return {"S": [encode(v) for v in value]}
+        return {"S": [_encode_tagged(v) for v in value]}
     if isinstance(value, enum.Enum):
         return {"E": _name_of(type(value)), "v": value.value}
     if isinstance(value, (bool, int, float, str)):
@@ -199,19 +265,21 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
             return lambda data: tuple([_decode(v) for v in _array(data)])
         items = [_decoder(a) for a in args]
         return lambda data: _fixed_tuple(items, data)
-    if origin in (list, typing.Sequence, typing.Iterable, typing.Collection):
+    if origin in (list, abc.Sequence, abc.Iterable, abc.Collection):
         item = _decoder(args[0]) if args else _decode
         if origin is list:
-            return lambda data: [item(v) for v in _tagged(data, "L")]
+            return lambda data: [item(v) for v in _items(data, "L")]
         return lambda data: _sequence(item, data)
-    if origin in (frozenset, typing.AbstractSet, set):
+    if origin in (frozenset, abc.Set, set):
         item = _decoder(args[0]) if args else _decode
         if origin is set:
-            return lambda data: {item(v) for v in _tagged(data, "S")}
-        return lambda data: frozenset([item(v) for v in _tagged(data, "F")])
-    if origin in (dict, typing.Mapping, typing.MutableMapping):
+            return lambda data: {item(v) for v in _items(data, "S")}
+        return lambda data: frozenset([item(v) for v in _items(data, "F")])
+    if origin in (dict, abc.Mapping, abc.MutableMapping):
         key = _decoder(args[0]) if len(args) == 2 else _decode
         value = _decoder(args[1]) if len(args) == 2 else _decode
+        if len(args) == 2 and args[0] is str:
+            return lambda data: {k: value(v) for k, v in _object(data).items()}
         return lambda data: {key(k): value(v) for k, v in _pairs(data)}
     if origin is typing.Literal:
         return lambda data: _literal(args, _decode(data))
@@ -225,9 +293,27 @@ def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
     decoders: List[Callable[[Any], Any]] = []
 
     def decode_instance(data: Any) -> Any:
-        if type(data) is not dict or data.get("C") != name or len(data) != 2:
+        if type(data) is list:
+            values = data  # the plain shape, where the type was known
+        elif type(data) is dict and data.get("C") == name and len(data) == 2:
+            # Self-described (it sat under ``Any``): so are its fields; decode them
+            # generically and check each against its hint.
+            values = data["v"]
+            if type(values) is not list or len(values) != len(fields):
+                raise InvalidEntry(f"wrong field count for {cls.__name__}")
+            hints = _hints(cls)
+            decoded = [_decode(v) for v in values]
+            for f, value in zip(fields, decoded):
+                if not _conforms(value, hints.get(f.name, Any)):
+                    raise InvalidEntry(f"{cls.__name__}.{f.name} has the wrong type")
+            return cls(*decoded)
+        elif type(data) is dict and "C" in data:
+            found = _decode(data)  # a subclass, self-described
+            if not isinstance(found, cls):
+                raise InvalidEntry(f"not a {cls.__name__}")
+            return found
+        else:
             raise InvalidEntry(f"not a {cls.__name__}")
-        values = data["v"]
         if type(values) is not list or len(values) != len(fields):
             raise InvalidEntry(f"wrong field count for {cls.__name__}")
         if not decoders:
@@ -304,9 +390,22 @@ def _tagged(data: Any, tag: str) -> List[Any]:
     return items
 
 
+def _items(data: Any, tag: str) -> List[Any]:
+    """The items of a container: a plain array, or a tagged one."""
+    if type(data) is list:
+        return data
+    return _tagged(data, tag)
+
+
+def _object(data: Any) -> Dict[str, Any]:
+    if type(data) is not dict:
+        raise InvalidEntry("expected an object")
+    return data
+
+
 def _pairs(data: Any) -> List[Tuple[Any, Any]]:
     out = []
-    for pair in _tagged(data, "D"):
+    for pair in _items(data, "D"):
         if type(pair) is not list or len(pair) != 2:
             raise InvalidEntry("bad mapping item")
         out.append((pair[0], pair[1]))
@@ -388,6 +487,42 @@ def _hints(cls: type) -> Dict[str, Any]:
         return typing.get_type_hints(cls)
     except Exception:  # noqa: BLE001 - unresolvable annotations are not checked
         return {}
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether a generically decoded ``value`` has the type ``hint`` (recursively; ``Any``,
+    type variables and forward references pass)."""
+    if hint is Any or hint is object:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Union:
+        return any(_conforms(value, a) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin is None:
+        if hint is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, hint) if isinstance(hint, type) else True
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value)
+        return not args or (len(args) == len(value) and all(_conforms(v, a) for v, a in zip(value, args)))
+    if origin in (list, abc.Sequence, abc.Iterable, abc.Collection):
+        if origin is list and not isinstance(value, list):
+            return False
+        return isinstance(value, (list, tuple)) and (not args or all(_conforms(v, args[0]) for v in value))
+    if origin in (frozenset, set, abc.Set):
+        return isinstance(value, (set, frozenset)) and (not args or all(_conforms(v, args[0]) for v in value))
+    if origin in (dict, abc.Mapping, abc.MutableMapping):
+        if not isinstance(value, dict):
+            return False
+        return len(args) != 2 or all(_conforms(k, args[0]) and _conforms(v, args[1]) for k, v in value.items())
+    return isinstance(value, origin) if isinstance(origin, type) else True
 
 
 # -- the code fingerprint -------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_project_summaries_and_analyses_round_trip(tmp_path: Path) -> None:
     index = project.index_for(str(tmp_path / "jobs.py"), cache_dir=str(tmp_path / "c"))
     summary = index.summary("jobs")
     assert summary is not None
-    assert decode(json.loads(json.dumps(encode(summary))), project.ModuleSummary) == summary
+    assert decode(json.loads(json.dumps(encode(summary, project.ModuleSummary))), project.ModuleSummary) == summary
     project.forget()
 
 
@@ -94,7 +94,11 @@ def test_decode_checks_the_expected_type() -> None:
     with pytest.raises(InvalidEntry):
         decode(encode([1, 2]), List[Finding])
     assert decode(encode([_finding()]), List[Finding]) == [_finding()]
-    assert decode(encode({"a": (1,)}), Dict[str, Tuple[int, ...]]) == {"a": (1,)}
+    assert decode(encode({"a": (1,)}, Dict[str, Tuple[int, ...]]), Dict[str, Tuple[int, ...]]) == {"a": (1,)}
+    summary_hint = List[Finding]
+    typed = encode([_finding()], summary_hint)
+    assert "C" not in json.dumps(typed)  # the plain shape: no class tags where the type is known
+    assert decode(json.loads(json.dumps(typed)), summary_hint) == [_finding()]
     assert decode(encode(None), Optional[int]) is None
 
 

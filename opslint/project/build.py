@@ -137,7 +137,7 @@ def _disk_load(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]]) -> Op
 
 
 def _disk_store(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]], summary: ModuleSummary) -> None:
-    Store(cache_dir).put("index", _disk_key(key), summary)
+    Store(cache_dir).put("index", _disk_key(key), summary, ModuleSummary)
 
 
 def _summarise_many(

@@ -418,7 +418,7 @@ class ProjectIndex:
                 entry if entry is not None and entry[0] == content else (content, self.modules[name].facts[code])
             )
         if store is not None and fresh != kept:
-            store.put("facts", key, fresh)
+            store.put("facts", key, fresh, Dict[str, Tuple[str, Any]])
         found = {name: value for name, (_, value) in fresh.items()}
         memo[code] = found
         return found
@@ -466,7 +466,7 @@ class ProjectIndex:
             value = compute()
             if store is not None:
                 hashes = {name: info.content for name, info in self._info.items()}
-                store.put("derived", disk_key, Persisted(value, hashes))
+                store.put("derived", disk_key, Persisted(value, hashes), Persisted)
         self._memo[key] = value
         return value
 

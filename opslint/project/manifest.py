@@ -54,7 +54,7 @@ def load(cache_dir: Optional[str], key: str) -> Dict[str, FileStamp]:
 def save(cache_dir: Optional[str], key: str, entries: Dict[str, FileStamp]) -> None:
     if cache_dir:
         rows = {path: (e.mtime_ns, e.size, e.content_hash, e.shape, e.facts) for path, e in entries.items()}
-        Store(cache_dir).put("manifest", key, rows)
+        Store(cache_dir).put("manifest", key, rows, Dict[str, _Row])
 
 
 def shape_digest(shape: Any) -> str:
