@@ -73,8 +73,10 @@ class UnreadableFile(_EngineCode):
 
     ## What it does
     Reports a path that cannot be read (permissions, a broken symlink, a
-    directory loop), a binary file, a file too large to analyse, or bytes that
-    do not decode in the file's declared encoding.
+    directory loop), a binary file, a file too large to analyse, bytes that
+    do not decode in the file's declared encoding, or code that Python
+    accepts but that is nested too deeply for opslint's parser to take
+    safely (thousands of levels: generated code).
 
     ## Why it matters
     The file is not analysed.  Fix the encoding declaration, exclude the path,

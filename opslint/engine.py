@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import libcst as cst
 
-from opslint import builtin, source, suppress
+from opslint import builtin, parsing, source, suppress
 from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
 from opslint.config import Settings
@@ -185,7 +185,7 @@ class Linter:
         if not rules:
             return LintResult()
         try:
-            module = cst.parse_module(text)
+            module = parsing.parse_module(text)
         except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
             return LintResult(self._syntax_error(exc, text, display, settings))
         result = LintResult(parsed=True)
@@ -332,6 +332,9 @@ class Linter:
         return [builtin.finding(rule, display, detail, line, column)]
 
     def _syntax_error(self, exc: BaseException, text: str, display: str, settings: Settings) -> List[Finding]:
+        """OPS001 with CPython's message and position for a file LibCST did not
+        parse; OPS003 when only opslint's nesting guard refused a file that
+        Python accepts."""
         line, column = 1, 1
         if isinstance(exc, cst.ParserSyntaxError):
             line, column = exc.raw_line, exc.raw_column + 1
@@ -339,17 +342,23 @@ class Linter:
         elif isinstance(exc, SyntaxError):
             line, column = exc.lineno or 1, exc.offset or 1
             detail = f"SyntaxError: {exc.msg}"
+        elif isinstance(exc, parsing.TooDeep):
+            detail = exc.detail
         else:
             detail = f"cannot parse: {type(exc).__name__}: {exc}"
-        try:
-            source.parse_ast(text)
-        except SyntaxError as py_exc:
+        py_exc = parsing.parser_error(text, display)
+        if isinstance(py_exc, SyntaxError):
             # CPython's message and position are the ones users know (and are
             # more precise than the LibCST parser's).
             line, column = py_exc.lineno or line, py_exc.offset or column
             detail = f"{type(py_exc).__name__}: {py_exc.msg}"
-        except (ValueError, RecursionError, MemoryError):
-            pass
+        elif py_exc is not None:
+            # "too complex" (RecursionError, MemoryError), NUL bytes (ValueError)...
+            detail = f"{type(py_exc).__name__}: {py_exc}" + (f" ({detail})" if isinstance(exc, parsing.TooDeep) else "")
+        elif isinstance(exc, parsing.TooDeep):
+            return self._engine_finding(
+                builtin.UnreadableFile, display, settings, f"{detail}; the file was not analysed"
+            )
         else:
             detail = f"LibCST cannot parse this file although Python can ({detail}); opslint skipped it"
         return self._engine_finding(builtin.SyntaxErrorFinding, display, settings, detail, line, max(column, 1))

@@ -13,6 +13,7 @@ from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence,
 
 import libcst as cst
 
+from opslint import parsing
 from opslint.rule import Rule
 from opslint.syntax.walk import find_all
 
@@ -360,7 +361,7 @@ def annotation_names(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
         text = expr.evaluated_value
         if isinstance(text, str):
             try:
-                parsed = cst.parse_expression(text.strip())
+                parsed = parsing.parse_expression(text.strip())
             except Exception:  # noqa: BLE001 - any unparsable string annotation is ignored
                 parsed = None
             if parsed is not None:
