@@ -386,3 +386,9 @@ async def test_deep_nesting_does_not_kill_the_server(client: LanguageClient, tmp
     assert diagnostic.code == "OPS001" and "too many nested parentheses" in diagnostic.message
     after = _open(client, tmp_path / "after.py", "import requests\n\nrequests.get('https://a')\n")
     assert len(await _diagnostics(client, after)) == 1  # still serving
+
+
+async def test_syntax_error_without_any_rule_token(client: LanguageClient, tmp_path: Path) -> None:
+    uri = _open(client, tmp_path / "s.py", "def f(:\n  pass\n")
+    (diagnostic,) = await _diagnostics(client, uri)
+    assert diagnostic.code == "OPS001" and diagnostic.range.start.line == 0

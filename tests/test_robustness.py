@@ -155,3 +155,36 @@ def test_guard_limits_have_margin_over_real_code() -> None:
     for module in (_pydecimal, argparse, typing, json):
         depth, units = parsing.nesting(Path(module.__file__ or "").read_text(encoding="utf-8"))
         assert depth < 25 and units < parsing.MAX_UNITS // 5, module.__name__
+
+
+# -- 6. files that do not parse are reported even when no rule's token is in them ---------
+
+BROKEN = "def f(:\n  pass\n"
+
+
+def test_syntax_error_without_tokens_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "s.py").write_text(BROKEN, encoding="utf-8")
+    proc = opslint("check", "--no-cache", "--output-format", "concise", "s.py", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == "s.py:1:7: OPS001 SyntaxError: invalid syntax"
+
+
+def test_syntax_error_without_tokens_on_stdin(tmp_path: Path) -> None:
+    proc = opslint("check", "-", "--output-format", "concise", cwd=tmp_path, stdin=BROKEN)
+    assert proc.returncode == 1 and "-:1:7: OPS001 SyntaxError: invalid syntax" in proc.stdout
+
+
+def test_newer_syntax_than_this_python_is_not_an_error(tmp_path: Path) -> None:
+    """CPython's verdict is confirmed with LibCST: code for a newer Python
+    (PEP 695 ``type`` aliases on 3.11) is not reported as a syntax error."""
+    if sys.version_info >= (3, 12):
+        pytest.skip("the running Python knows PEP 695")
+    (tmp_path / "new.py").write_text("type Pair = tuple[int, int]\n", encoding="utf-8")
+    proc = opslint("check", "--no-cache", "new.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_compiler_only_errors_are_not_reported(tmp_path: Path) -> None:
+    """Only parse errors are OPS001 (``return`` outside a function is the compiler's business)."""
+    (tmp_path / "snippet.py").write_text("return 1\n", encoding="utf-8")
+    assert opslint("check", "--no-cache", "snippet.py", cwd=tmp_path).returncode == 0
