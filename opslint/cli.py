@@ -310,13 +310,23 @@ def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
 @main.command()
 @click.option("--cache-dir", type=click.Path(file_okay=False), envvar="OPSLINT_CACHE_DIR")
 def clean(cache_dir: Optional[str]) -> None:
-    """Delete the cache directory."""
-    import shutil
+    """Delete the cache directory (only what opslint wrote in it)."""
+    from opslint.cleaning import CleanRefused, remove_cache
 
     target = cache_dir or os.path.join(ConfigResolver(catalog=_registry()).default().root, DEFAULT_DIR)
-    if os.path.isdir(target):
-        shutil.rmtree(target)
+    try:
+        result = remove_cache(target)
+    except CleanRefused as exc:
+        click.echo(f"opslint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        click.echo(f"opslint: error: cannot remove the cache at {target}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if result.removed_directory:
         click.echo(f"Removed cache at {target}", err=True)
+    elif result.removed:
+        kept = ", ".join(result.kept[:5]) + (", ..." if len(result.kept) > 5 else "")
+        click.echo(f"Removed opslint's cache from {target} (kept what opslint did not write: {kept})", err=True)
 
 
 @main.command()

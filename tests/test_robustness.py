@@ -8,6 +8,7 @@ regression fails the test instead of killing pytest.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,87 @@ def test_compiler_only_errors_are_not_reported(tmp_path: Path) -> None:
     """Only parse errors are OPS001 (``return`` outside a function is the compiler's business)."""
     (tmp_path / "snippet.py").write_text("return 1\n", encoding="utf-8")
     assert opslint("check", "--no-cache", "snippet.py", cwd=tmp_path).returncode == 0
+
+
+# -- 1. opslint clean deletes only what opslint wrote ------------------------------------
+
+
+def _tree(root: Path) -> List[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_clean_refuses_a_project_directory(tmp_path: Path) -> None:
+    (tmp_path / "x" / "src").mkdir(parents=True)
+    (tmp_path / "x" / "src" / "a.py").write_text("keep\n", encoding="utf-8")
+    (tmp_path / "x" / ".git").mkdir()
+    before = _tree(tmp_path)
+    proc = opslint("clean", "--cache-dir", "x", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == "opslint: error: x is not an opslint cache (it has no CACHEDIR.TAG written by opslint); nothing was removed\n"
+    )
+    assert _tree(tmp_path) == before
+
+
+def test_clean_in_a_shared_directory_removes_only_opslints_entries(tmp_path: Path) -> None:
+    home_cache = tmp_path / "home" / ".cache"
+    (home_cache / "pip" / "http").mkdir(parents=True)
+    (home_cache / "pip" / "http" / "entry").write_text("other program's\n", encoding="utf-8")
+    env_cache = {"OPSLINT_CACHE_DIR": str(home_cache)}
+    # Without opslint's tag: refused.
+    proc = subprocess.run(
+        [*OPSLINT, "clean"], cwd=tmp_path, env={**os.environ, **env_cache}, capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "not an opslint cache" in proc.stderr
+    # A run writes its tag and version folder among the other program's files.
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    subprocess.run([*OPSLINT, "check", "bad.py"], cwd=tmp_path, env={**os.environ, **env_cache}, capture_output=True)
+    assert (home_cache / "CACHEDIR.TAG").exists()
+    proc = subprocess.run(
+        [*OPSLINT, "clean"], cwd=tmp_path, env={**os.environ, **env_cache}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "kept what opslint did not write: pip" in proc.stderr
+    assert _tree(home_cache) == ["pip", "pip/http", "pip/http/entry"]
+
+
+def test_clean_refuses_a_symlink_and_a_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    assert opslint("check", "--cache-dir", "real", "bad.py", cwd=tmp_path).returncode == 1
+    assert (tmp_path / "real" / "CACHEDIR.TAG").exists()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    (tmp_path / "file").write_text("keep\n", encoding="utf-8")
+    before = _tree(tmp_path)
+    link = opslint("clean", "--cache-dir", "link", cwd=tmp_path)
+    assert link.returncode == 2 and "link is a symbolic link" in link.stderr
+    file = opslint("clean", "--cache-dir", "file", cwd=tmp_path)
+    assert file.returncode == 2 and "is a file" in file.stderr  # click checks it first
+    assert _tree(tmp_path) == before
+
+
+def test_clean_refuses_a_foreign_tag(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n", encoding="utf-8")
+    assert opslint("clean", "--cache-dir", "other", cwd=tmp_path).returncode == 2
+    assert (tmp_path / "other" / "CACHEDIR.TAG").exists()
+
+
+def test_clean_removes_its_own_cache(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.opslint]\n", encoding="utf-8")
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    opslint("check", "bad.py", cwd=tmp_path)
+    assert (tmp_path / ".opslint_cache").is_dir()
+    proc = opslint("clean", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr.startswith("Removed cache at ")
+    assert not (tmp_path / ".opslint_cache").exists()
+    assert opslint("clean", cwd=tmp_path).returncode == 0  # nothing left: nothing to do
+
+
+def test_remove_cache_refuses_a_file(tmp_path: Path) -> None:
+    from opslint.cleaning import CleanRefused, remove_cache
+
+    (tmp_path / "f").write_text("keep\n", encoding="utf-8")
+    with pytest.raises(CleanRefused, match="is not a directory"):
+        remove_cache(str(tmp_path / "f"))
+    assert (tmp_path / "f").read_text(encoding="utf-8") == "keep\n"
