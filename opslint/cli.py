@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import click
 
@@ -44,7 +44,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
+        except (ConfigError, _WriteError) as exc:
             click.echo(f"opslint: error: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
 
@@ -125,8 +125,9 @@ def check(
     fmt = output_format or base.output_format or "full"
     unsafe = base.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
 
+    output = _Output(output_file)
     if paths == ("-",) or (not paths and stdin_filename):
-        _check_stdin(resolver, stdin_filename, fmt, fix or diff, unsafe, exit_zero, output_file)
+        _check_stdin(resolver, stdin_filename, fmt, fix or diff, unsafe, exit_zero, output)
         return
 
     cache = None if no_cache else (cache_dir or os.path.join(base.root, DEFAULT_DIR))
@@ -143,9 +144,9 @@ def check(
             click.echo(f"Would fix {count} {'problem' if count == 1 else 'problems'}.", err=True)
         else:
             click.echo("No fixes available.", err=True)
-        _emit("".join(out), output_file)
+        output.emit("".join(out))
         changed = bool(result.changed_files)
-        sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
+        _finish(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN, output)
 
     sources = _sources(findings) if fmt == "full" and not statistics else {}
     if statistics:
@@ -159,8 +160,8 @@ def check(
     all_force_excluded = bool(paths) and base.force_exclude and not result.files and not result.problems
     if fmt in ("full", "concise") and not statistics and not all_force_excluded:
         out.append(_summary(findings, result.fixed, unsafe, fix))
-    _emit("".join(out), output_file)
-    sys.exit(_exit_code(findings, exit_zero))
+    output.emit("".join(out))
+    _finish(_exit_code(findings, exit_zero), output, result.errors)
 
 
 def _exit_code(findings: Sequence[Finding], exit_zero: bool) -> int:
@@ -169,12 +170,58 @@ def _exit_code(findings: Sequence[Finding], exit_zero: bool) -> int:
     return EXIT_FINDINGS
 
 
-def _emit(text: str, output_file: Optional[str]) -> None:
-    if output_file:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        click.echo(text, nl=False)
+class _Output:
+    """Where the report goes: standard output, or ``-o FILE``.
+
+    The file is opened before anything is linted or fixed (its missing folders
+    are created, as ruff does), so a path that cannot be written fails at once
+    with one line and exit 2.  Should writing fail later (a full disk), the
+    report goes to standard output instead, with the error on standard error:
+    a run's findings are never lost because one write failed.
+    """
+
+    def __init__(self, path: Optional[str]) -> None:
+        self.path = path
+        self.handle: Optional[TextIO] = None
+        self.failed = False
+        if path:
+            try:
+                parent = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(parent):
+                    try:
+                        os.makedirs(parent, exist_ok=True)
+                    except FileExistsError:
+                        pass  # a file is in the way: open() says "Not a directory"
+                self.handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by emit
+            except OSError as exc:
+                raise _WriteError(f"cannot write the output file {path}: {exc.strerror or exc}") from None
+
+    def emit(self, text: str) -> None:
+        if self.handle is None:
+            click.echo(text, nl=False)
+            return
+        try:
+            with self.handle:
+                self.handle.write(text)
+        except OSError as exc:
+            self.failed = True
+            click.echo(text, nl=False)
+            click.echo(
+                f"opslint: error: cannot write the output file {self.path}: {exc.strerror or exc}; "
+                "the report went to standard output",
+                err=True,
+            )
+
+
+class _WriteError(Exception):
+    """An output that cannot be written: one line, exit 2."""
+
+
+def _finish(code: int, output: _Output, errors: Sequence[str] = ()) -> None:
+    """Exit with ``code``, or 2 when a write failed (after saying which, one line each)."""
+    for error in errors:
+        click.echo(f"opslint: error: {error}", err=True)
+    sys.exit(EXIT_ERROR if errors or output.failed else code)
 
 
 def _sources(findings: Sequence[Finding]) -> Dict[str, str]:
@@ -257,7 +304,7 @@ def _check_stdin(
     fixing: bool,
     unsafe: bool,
     exit_zero: bool,
-    output_file: Optional[str],
+    output: _Output,
 ) -> None:
     name = stdin_filename or "-"
     text = sys.stdin.read()
@@ -280,8 +327,8 @@ def _check_stdin(
     body = report.render(fmt, findings, sources={display_path(name): text}, rules=rule_docs(linter.registry.rules()))
     if fmt in ("full", "concise"):
         body += _summary(findings, Counter(), unsafe, False)
-    _emit(body, output_file)
-    sys.exit(_exit_code(findings, exit_zero))
+    output.emit(body)
+    _finish(_exit_code(findings, exit_zero), output)
 
 
 @main.command()

@@ -41,6 +41,8 @@ class FileOutcome:
     fixed: Counter[str] = field(default_factory=Counter)
     diff: str = ""
     changed: bool = False
+    #: Why the fixed file could not be written (its findings are then the original ones).
+    error: str = ""
 
 
 @dataclass
@@ -60,6 +62,11 @@ class RunResult:
         for outcome in self.files:
             total.update(outcome.fixed)
         return total
+
+    @property
+    def errors(self) -> List[str]:
+        """Files that could not be written, one line each (the CLI exits 2)."""
+        return [o.error for o in sorted(self.files, key=lambda o: o.path) if o.error]
 
     @property
     def changed_files(self) -> List[FileOutcome]:
@@ -103,7 +110,14 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     if changed and options.diff:
         result.diff = _unified_diff(src.text, outcome.text, display)
     elif changed and options.fix and not outcome.failure:
-        source.write_atomic(path, src.encode(outcome.text))
+        try:
+            source.write_source(path, src.encode(outcome.text))
+        except (OSError, UnicodeEncodeError) as exc:
+            # The file keeps its content, so its findings are the original ones.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return FileOutcome(
+                display, list(outcome.original), changed=False, error=f"cannot write {display}: {reason}; not fixed"
+            )
     return result
 
 

@@ -273,3 +273,109 @@ def test_remove_cache_refuses_a_file(tmp_path: Path) -> None:
     with pytest.raises(CleanRefused, match="is not a directory"):
         remove_cache(str(tmp_path / "f"))
     assert (tmp_path / "f").read_text(encoding="utf-8") == "keep\n"
+
+
+# -- 3. --fix through symbolic links, keeping modes, never overwriting read-only files -----
+
+FIXED_TAIL = "    return requests.get(url, timeout=10)\n"
+
+
+def test_fix_writes_through_a_symlink_and_keeps_the_mode(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "src").mkdir()
+    target = tmp_path / "real" / "target.py"
+    target.write_text(BAD, encoding="utf-8")
+    target.chmod(0o750)
+    (tmp_path / "src" / "link.py").symlink_to("../real/target.py")
+    proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "src/", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "src" / "link.py").is_symlink()
+    assert os.readlink(tmp_path / "src" / "link.py") == "../real/target.py"
+    assert target.read_text(encoding="utf-8").endswith(FIXED_TAIL)
+    assert target.stat().st_mode & 0o7777 == 0o750
+
+
+def test_fix_keeps_hard_links(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(BAD, encoding="utf-8")
+    os.link(tmp_path / "a.py", tmp_path / "b.txt")
+    assert opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "a.py", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "b.txt").read_text(encoding="utf-8").endswith(FIXED_TAIL)
+
+
+def test_read_only_file_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "ro.py").write_text(BAD, encoding="utf-8")
+    (tmp_path / "ro.py").chmod(0o444)
+    (tmp_path / "rw.py").write_text(BAD, encoding="utf-8")
+    args = ("check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", ".")
+    proc = opslint(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == "opslint: error: cannot write ro.py: the file is read-only; not fixed\n"
+    # Its finding is kept (the file was not changed); the other file was fixed.
+    assert proc.stdout.splitlines()[0].startswith("ro.py:5:12: OPS502 ")
+    assert "Found 2 problems (1 fixed, 1 remaining)." in proc.stdout
+    assert (tmp_path / "ro.py").read_text(encoding="utf-8") == BAD
+    assert (tmp_path / "rw.py").read_text(encoding="utf-8").endswith(FIXED_TAIL)
+
+
+# -- 5. I/O errors: exit 2, one line naming the path, findings never lost -----------------
+
+
+def test_output_file_that_cannot_be_created_fails_before_anything_runs(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    proc = opslint("check", "--fix", "--unsafe-fixes", ".", "-o", "afile/out.json", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == "opslint: error: cannot write the output file afile/out.json: Not a directory\n"
+    assert (tmp_path / "bad.py").read_text(encoding="utf-8") == BAD  # nothing was fixed either
+
+
+def test_output_file_folders_are_created(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    proc = opslint("check", ".", "--output-format", "json", "-o", "reports/lint/out.json", cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert json.loads((tmp_path / "reports" / "lint" / "out.json").read_text(encoding="utf-8"))[0]["code"] == "OPS502"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_file_write_failure_prints_the_report_to_stdout(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    proc = opslint("check", ".", "--output-format", "concise", "-o", "/dev/full", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("bad.py:5:12: OPS502 ")
+    assert proc.stderr.startswith("opslint: error: cannot write the output file /dev/full: No space left on device")
+
+
+def test_fix_in_an_unwritable_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root (this container) a mode does not stop writes, so the failure is injected
+    where an unwritable directory fails: creating the temporary file next to the target."""
+    from click.testing import CliRunner
+
+    from opslint import source
+    from opslint.cli import main
+
+    def denied(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(source.tempfile, "mkstemp", denied)
+    (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", "."]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "opslint: error: cannot write bad.py: Permission denied; not fixed\n"
+    assert result.stdout.startswith("bad.py:5:12: OPS502 ")
+    assert (tmp_path / "bad.py").read_text(encoding="utf-8") == BAD
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
+def test_fix_in_a_read_only_directory(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "bad.py").write_text(BAD, encoding="utf-8")
+    (tmp_path / "src").chmod(0o555)
+    try:
+        proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "src", cwd=tmp_path)
+    finally:
+        (tmp_path / "src").chmod(0o755)
+    assert proc.returncode == 2 and "cannot write src/bad.py: Permission denied; not fixed" in proc.stderr
+    assert "OPS502" in proc.stdout
