@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
@@ -48,6 +49,12 @@ class LintResult:
 
 
 _IMPORT_NODES = frozenset({"Import", "ImportFrom"})
+#: A line feed that does not end a CRLF.
+_LONE_LF = re.compile(r"(?<!\r)\n")
+
+
+def _with_newline(content: str, newline: str) -> str:
+    return content if newline == "\n" or "\n" not in content else _LONE_LF.sub(newline, content)
 
 
 class _Dispatcher(cst.CSTVisitor):
@@ -300,7 +307,7 @@ class Linter:
                     message=pending.message,
                     path=ctx.display_path,
                     span=span,
-                    fix=self._fix(pending.fix, span_of) if pending.fix else None,
+                    fix=self._fix(pending.fix, span_of, ctx.module.default_newline) if pending.fix else None,
                     related=tuple(related),
                     severity=rule.severity,
                     fingerprint=fingerprint(rule.code, ctx.display_path, line_text, occurrence),
@@ -310,7 +317,10 @@ class Linter:
         return out
 
     @staticmethod
-    def _fix(fix: PendingFix, span_of: Callable[..., Span]) -> Fix:
+    def _fix(fix: PendingFix, span_of: Callable[..., Span], newline: str = "\n") -> Fix:
+        """Offsets for the fix's edits, and the file's newline in their text: a rule
+        writes ``\n``, a CRLF (or CR) file gets its own line endings back (text
+        copied from the file keeps the endings it has)."""
         edits = []
         for edit in fix.edits:
             if isinstance(edit, NodeEdit):
@@ -319,9 +329,9 @@ class Linter:
                     span = Span(span.line, span.column, span.line, span.column, span.start, span.start)
                 elif edit.mode == "after":
                     span = Span(span.end_line, span.end_column, span.end_line, span.end_column, span.end, span.end)
-                edits.append(Edit(span, edit.content))
+                edits.append(Edit(span, _with_newline(edit.content, newline)))
             else:
-                edits.append(edit)
+                edits.append(replace(edit, content=_with_newline(edit.content, newline)))
         return Fix(fix.applicability, fix.message, tuple(edits))
 
     def _engine_finding(

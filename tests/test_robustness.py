@@ -379,3 +379,44 @@ def test_fix_in_a_read_only_directory(tmp_path: Path) -> None:
         (tmp_path / "src").chmod(0o755)
     assert proc.returncode == 2 and "cannot write src/bad.py: Permission denied; not fixed" in proc.stderr
     assert "OPS502" in proc.stdout
+
+
+# -- 4. fixes keep a CRLF file's newlines (and its BOM) -----------------------------------
+
+
+def _golden_cases() -> List[Any]:
+    from expectations import discover
+
+    return [case for case in discover() if case.has_golden]
+
+
+@pytest.mark.parametrize("case", _golden_cases(), ids=lambda c: c.id)
+def test_fix_keeps_crlf_and_bom_for_every_golden(case: Any, tmp_path: Path) -> None:
+    """Every rule's golden fix, on the fixture converted to CRLF with a BOM, gives the
+    golden output converted to CRLF, byte for byte (written by the real --fix path)."""
+    from opslint.config import ConfigResolver, Overrides
+    from opslint.registry import Registry
+    from opslint.runner import RunOptions, run
+
+    original = Path(case.path).read_bytes()
+    golden = Path(case.golden_path).read_bytes()
+    assert b"\r" not in original + golden  # fixtures are LF: the conversion is exact
+    bom = b"\xef\xbb\xbf"
+    target = tmp_path / os.path.basename(case.path)
+    target.write_bytes(bom + original.replace(b"\n", b"\r\n"))
+    resolver = ConfigResolver(
+        Overrides(select=(case.code,)), isolated=True, cwd=str(tmp_path), catalog=Registry.default()
+    )
+    result = run(
+        [str(target)], resolver, RunOptions(fix=True, unsafe_fixes=True, jobs=1, strict=True), cwd=str(tmp_path)
+    )
+    assert not result.errors
+    assert target.read_bytes() == bom + golden.replace(b"\n", b"\r\n")
+
+
+def test_crlf_reproduction(tmp_path: Path) -> None:
+    (tmp_path / "b.py").write_bytes(b'\xef\xbb\xbfimport requests\r\nrequests.get("https://api.foo-bar.com/v1")\r\n')
+    opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "b.py", cwd=tmp_path)
+    data = (tmp_path / "b.py").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfimport os\r\n") and b"timeout=10" in data
+    assert data.count(b"\n") == data.count(b"\r\n")
