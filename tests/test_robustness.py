@@ -420,3 +420,31 @@ def test_crlf_reproduction(tmp_path: Path) -> None:
     data = (tmp_path / "b.py").read_bytes()
     assert data.startswith(b"\xef\xbb\xbfimport os\r\n") and b"timeout=10" in data
     assert data.count(b"\n") == data.count(b"\r\n")
+
+
+# -- 9. a fix that changes behaviour is never "safe" ---------------------------------------
+
+CLAIM = """\
+import redis
+
+r = redis.Redis()
+
+
+def claim(job_id, worker):
+    key = f"job:{job_id}:owner"
+    if not r.get(key):
+        r.set(key, worker)
+"""
+
+
+def test_ops402_claim_fix_is_unsafe(tmp_path: Path) -> None:
+    """The fix adds an expiry (`ex=600`) the code never had: plain --fix (and the
+    opslint-fix pre-commit hook) must not apply it."""
+    (tmp_path / "claim.py").write_text(CLAIM, encoding="utf-8")
+    proc = opslint("check", "--no-cache", "--fix", "--select", "OPS402", "claim.py", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert (tmp_path / "claim.py").read_text(encoding="utf-8") == CLAIM
+    assert "1 hidden fix can be enabled with the `--unsafe-fixes` option" in proc.stdout
+    proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "OPS402", "claim.py", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "r.set(key, worker, nx=True, ex=600)" in (tmp_path / "claim.py").read_text(encoding="utf-8")
