@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tupl
 import libcst as cst
 
 from opslint.analysis.scopes import BindingTable, Scope
+from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
@@ -156,7 +157,7 @@ class NonAtomicLock(Rule):
 
     ## Options
     - `lock-ttl`: seconds of expiry added to a redis claim that had none
-      (default 600; 0 adds no expiry).
+      (default 600; 0 adds no expiry; at most 2592000, 30 days).
 
     ## See also
     OPS403 (a release that an exception can skip), OPS401 (a path that skips
@@ -195,7 +196,8 @@ class NonAtomicLock(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        lock_ttl: int = 600
+        #: Up to 30 days; 0 adds no expiry.
+        lock_ttl: int = option(600, ge=0, le=30 * 86400)
 
     requires = (BindingTable,)
 

@@ -448,3 +448,60 @@ def test_ops402_claim_fix_is_unsafe(tmp_path: Path) -> None:
     proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "OPS402", "claim.py", cwd=tmp_path)
     assert proc.returncode == 0
     assert "r.set(key, worker, nx=True, ex=600)" in (tmp_path / "claim.py").read_text(encoding="utf-8")
+
+
+# -- 7. rule options are range-checked -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code, key, value, error",
+    [
+        ("OPS502", "default-timeout", "nan", "expected a finite number, got `nan`"),
+        ("OPS502", "default-timeout", "inf", "expected a finite number, got `inf`"),
+        ("OPS502", "default-timeout", "0", "must be > 0, got `0`"),
+        ("OPS502", "default-timeout", "-5", "must be > 0, got `-5`"),
+        ("OPS502", "default-timeout", "1e6", "must be <= 86400, got `1000000`"),
+        ("OPS402", "lock-ttl", "-1", "must be >= 0, got `-1`"),
+        ("OPS402", "lock-ttl", "99999999999", "must be <= 2592000, got `99999999999`"),
+        ("OPS401", "acquire-functions", '["take lock"]', "`take lock` is not a valid value"),
+        ("OPS403", "release-functions", '[""]', "expected a non-empty string"),
+        ("OPS501", "allowed-hosts", '["my host"]', "`my host` is not a valid value"),
+        ("OPS504", "allowed-hosts", '[" "]', "expected a non-empty string"),
+        ("OPS101", "handler-names", '["lambda handler"]', "`lambda handler` is not a valid value"),
+        ("OPS101", "entry-points", '["jobs.run"]', "`package.module:function`"),
+        ("OPS101", "clients", '[{create = "Client", drain = ["flush"]}]', "`Client` is not a qualified name"),
+        ("OPS101", "clients", '[{create = "myco.Client", drain = []}]', "drain: expected at least one name"),
+    ],
+)
+def test_rule_options_out_of_range_are_configuration_errors(
+    tmp_path: Path, code: str, key: str, value: str, error: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.opslint.rules.{code}]\n{key} = {value}\n", encoding="utf-8")
+    (tmp_path / "a.py").write_text(BAD, encoding="utf-8")
+    proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "a.py", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"opslint: error: {tmp_path / 'pyproject.toml'}: [tool.opslint.rules.{code}] ")
+    assert error in line
+    assert (tmp_path / "a.py").read_text(encoding="utf-8") == BAD  # `timeout=nan` was never written
+
+
+def test_every_numeric_and_string_option_declares_bounds() -> None:
+    """The audit, kept: a new rule option of a number or string type needs bounds
+    (``opslint.config.option``), and every default satisfies them."""
+    import dataclasses
+    import typing
+
+    from opslint.config import Bounds, check_bounds
+    from opslint.registry import Registry
+
+    for rule in Registry.default().rules():
+        hints = typing.get_type_hints(rule.Options)
+        for f in dataclasses.fields(rule.Options):
+            hint = hints[f.name]
+            inner = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+            if inner not in (int, float, str):
+                continue  # booleans; OPS101's `clients` tables validate themselves
+            bounds = f.metadata.get("opslint.bounds")
+            assert isinstance(bounds, Bounds), f"{rule.code} option {f.name} has no bounds"
+            check_bounds(f.default, bounds, f"{rule.code} {f.name}")
