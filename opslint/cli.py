@@ -127,7 +127,7 @@ def check(
 
     output = _Output(output_file)
     if paths == ("-",) or (not paths and stdin_filename):
-        _check_stdin(resolver, stdin_filename, fmt, fix or diff, unsafe, exit_zero, output)
+        _check_stdin(resolver, stdin_filename, fmt, fix, diff, unsafe, exit_zero, output)
         return
 
     cache = None if no_cache else (cache_dir or os.path.join(base.root, DEFAULT_DIR))
@@ -196,9 +196,10 @@ class _Output:
             except OSError as exc:
                 raise _WriteError(f"cannot write the output file {path}: {exc.strerror or exc}") from None
 
-    def emit(self, text: str) -> None:
+    def emit(self, text: str, err: bool = False) -> None:
+        """Write the report (to stderr when ``err`` and no file: stdout carries source)."""
         if self.handle is None:
-            click.echo(text, nl=False)
+            click.echo(text, nl=False, err=err)
             return
         try:
             with self.handle:
@@ -301,34 +302,89 @@ def _check_stdin(
     resolver: ConfigResolver,
     stdin_filename: Optional[str],
     fmt: str,
-    fixing: bool,
+    fix: bool,
+    diff: bool,
     unsafe: bool,
     exit_zero: bool,
     output: _Output,
 ) -> None:
+    """Lint standard input, read as bytes and decoded as a file is (coding
+    declaration, BOM).  With ``--fix`` (as ruff does): the fixed source goes to
+    stdout, encoded as it came, and the findings left go to stderr (or to
+    ``-o``); the exit code counts those.  ``--diff`` prints a diff."""
+    from opslint import builtin, source
+
     name = stdin_filename or "-"
-    text = sys.stdin.read()
+    data = sys.stdin.buffer.read()
     settings: Settings = resolver.for_path(name) if stdin_filename else resolver.default()
     if stdin_filename and settings.force_exclude:
         from opslint.discovery import Walker
 
         if Walker(resolver).excluded_by_path(os.path.abspath(name), settings):
-            if fixing:
-                sys.stdout.write(text)
+            if fix:
+                _write_stdout(data)
             sys.exit(EXIT_CLEAN)
     linter = Linter(registry=resolver.catalog if isinstance(resolver.catalog, Registry) else None)
-    if fixing:
+    display = display_path(name)
+    rules = rule_docs(linter.registry.rules())
+    try:
+        src: Optional[source.SourceText] = source.decode(data)
+    except source.SourceError as exc:
+        src = None
+        findings = [builtin.finding(builtin.UnreadableFile, display, str(exc))]
+    if src is None:
+        if fix:
+            _write_stdout(data)  # unchanged: nothing could be fixed
+        text = ""
+    elif fix or diff:
         outcome = fix_text(
-            text, lambda t: linter.lint_text(t, name, settings).findings, unsafe, original_parses=parses(text)
+            src.text, lambda t: linter.lint_text(t, name, settings).findings, unsafe, original_parses=parses(src.text)
         )
-        sys.stdout.write(outcome.text)
-        sys.exit(_exit_code(outcome.remaining, exit_zero))
-    findings = sorted(linter.lint_text(text, name, settings).findings, key=Finding.sort_key)
-    body = report.render(fmt, findings, sources={display_path(name): text}, rules=rule_docs(linter.registry.rules()))
+        if diff:
+            from opslint.runner import unified_diff
+
+            output.emit(unified_diff(src.text, outcome.text, display) if outcome.text != src.text else "")
+            _finish(EXIT_FINDINGS if outcome.text != src.text and not exit_zero else EXIT_CLEAN, output)
+        try:
+            fixed = src.encode(outcome.text)
+        except UnicodeEncodeError as exc:
+            _write_stdout(data)
+            output.emit(
+                report.render(
+                    fmt, sorted(outcome.original, key=Finding.sort_key), sources={display: src.text}, rules=rules
+                ),
+                err=True,
+            )
+            _finish(
+                EXIT_FINDINGS, output, [f"cannot encode the fixed source as {src.encoding}: {exc.reason}; not fixed"]
+            )
+        _write_stdout(fixed)
+        findings = sorted(outcome.remaining, key=Finding.sort_key)
+        body = report.render(fmt, findings, sources={display: outcome.text}, rules=rules)
+        if fmt in ("full", "concise"):
+            body += _summary(findings, outcome.fixed, unsafe, True)
+        output.emit(body, err=True)
+        _finish(_exit_code(findings, exit_zero), output)
+        return
+    else:
+        text = src.text
+        findings = sorted(linter.lint_text(text, name, settings).findings, key=Finding.sort_key)
+    body = report.render(fmt, findings, sources={display: text}, rules=rules)
     if fmt in ("full", "concise"):
         body += _summary(findings, Counter(), unsafe, False)
-    output.emit(body)
+    output.emit(body, err=fix)
     _finish(_exit_code(findings, exit_zero), output)
+
+
+def _write_stdout(data: bytes) -> None:
+    """Source bytes to standard output, exactly (encoding, BOM and newlines as given)."""
+    sys.stdout.flush()
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # pragma: no cover - a text-only stdout (embedding)
+        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+        return
+    stream.write(data)
+    stream.flush()
 
 
 @main.command()

@@ -108,7 +108,7 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     changed = outcome.text != src.text
     result = FileOutcome(display, findings, outcome.fixed, changed=changed)
     if changed and options.diff:
-        result.diff = _unified_diff(src.text, outcome.text, display)
+        result.diff = unified_diff(src.text, outcome.text, display)
     elif changed and options.fix and not outcome.failure:
         try:
             source.write_source(path, src.encode(outcome.text))
@@ -121,7 +121,7 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     return result
 
 
-def _unified_diff(before: str, after: str, display: str) -> str:
+def unified_diff(before: str, after: str, display: str) -> str:
     """A git-style diff: a last line without newline gets git's marker (and stays on its own line)."""
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),

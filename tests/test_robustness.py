@@ -505,3 +505,101 @@ def test_every_numeric_and_string_option_declares_bounds() -> None:
             bounds = f.metadata.get("opslint.bounds")
             assert isinstance(bounds, Bounds), f"{rule.code} option {f.name} has no bounds"
             check_bounds(f.default, bounds, f"{rule.code} {f.name}")
+
+
+# -- 10b. a shared, damaged cache never changes findings ---------------------------------
+
+SERVICE_FILES = {
+    "svc/http.py": BAD,
+    "svc/jobs.py": CLAIM,
+    "svc/urls.py": 'import requests\n\nAPI = "https://api.foo-bar.com/v1"\n\n\ndef get():\n    return requests.get(API, timeout=5)\n',
+    "svc/clean.py": "def add(a, b):\n    return a + b\n",
+    "svc/broken.py": "def f(:\n    pass\n",
+}
+
+
+def _findings(proc: subprocess.CompletedProcess[str]) -> List[Any]:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return sorted((f["path"], f["line"], f["code"], f["message"]) for f in _json(proc))
+
+
+def test_concurrent_runs_share_a_damaged_cache(tmp_path: Path) -> None:
+    for rel, text in SERVICE_FILES.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    args = ["check", "--output-format", "json", "--select", "ALL", "."]
+    cold = _findings(opslint(*args, "--no-cache", cwd=tmp_path))
+    assert {c for _, _, c, _ in cold} >= {"OPS001", "OPS402", "OPS501", "OPS502"}
+
+    def together() -> None:
+        runs = [
+            subprocess.Popen(
+                [*OPSLINT, *args, "--cache-dir", "shared"],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for run in runs:
+            out, err = run.communicate(timeout=120)
+            assert _findings(subprocess.CompletedProcess(run.args, run.returncode, out, err)) == cold
+
+    together()  # both cold, writing the same entries at once
+    entries = [
+        p for p in (tmp_path / "shared").rglob("*") if p.is_file() and p.name not in ("CACHEDIR.TAG", ".gitignore")
+    ]
+    assert entries
+    data = entries[0].read_bytes()
+    entries[0].write_bytes(data[: len(data) // 2])  # truncated
+    if len(entries) > 1:
+        entries[1].write_bytes(b"\x80\x04\x95garbage")  # a pickle-looking foreign payload
+    (entries[0].parent / ("0" * 62)).write_bytes(b"\x00\xff not json")
+    (tmp_path / "shared" / "foreign.bin").write_bytes(os.urandom(64))
+    together()
+    assert _findings(opslint(*args, "--cache-dir", "shared", cwd=tmp_path)) == cold  # warm
+
+
+# -- 8. stdin is bytes: coding declarations and BOMs are honoured; --fix like ruff ----------
+
+LATIN1 = '# -*- coding: latin-1 -*-\nimport requests\n\nGREETING = "Grüße, café"\n\n\ndef fetch(url):\n    return requests.get(url)\n'.encode(
+    "latin-1"
+)
+
+
+def _stdin(args: List[str], cwd: Path, data: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*OPSLINT, *args], cwd=cwd, input=data, capture_output=True, timeout=120)
+
+
+def test_stdin_honours_the_coding_declaration(tmp_path: Path) -> None:
+    proc = _stdin(["check", "-", "--output-format", "concise"], tmp_path, LATIN1)
+    out = proc.stdout.decode("utf-8")
+    assert proc.returncode == 1, out
+    assert "OPS001" not in out and "surrogates" not in out
+    assert out.splitlines()[0].startswith("-:8:12: OPS502 ")
+
+
+def test_stdin_fix_writes_source_to_stdout_and_findings_to_stderr(tmp_path: Path) -> None:
+    proc = _stdin(["check", "-", "--fix", "--unsafe-fixes", "--output-format", "concise"], tmp_path, LATIN1)
+    assert proc.returncode == 0
+    assert proc.stdout == LATIN1.replace(b"requests.get(url)", b"requests.get(url, timeout=10)")
+    assert proc.stderr.decode("utf-8") == "Found 1 problem (1 fixed, 0 remaining).\n"
+
+
+def test_stdin_fix_reports_what_remains_on_stderr(tmp_path: Path) -> None:
+    """Plain --fix: the unsafe fix is not applied, the source comes back unchanged
+    (BOM and CRLF included), the finding is on stderr and the exit code is 1."""
+    data = b"\xef\xbb\xbf" + LATIN1.replace(b"# -*- coding: latin-1 -*-\n", b"").decode("latin-1").encode(
+        "utf-8"
+    ).replace(b"\n", b"\r\n")
+    proc = _stdin(["check", "-", "--fix", "--output-format", "concise"], tmp_path, data)
+    assert proc.returncode == 1
+    assert proc.stdout == data
+    err = proc.stderr.decode("utf-8")
+    assert err.startswith("-:7:12: OPS502 ") and "hidden fix" in err
+
+
+def test_stdin_undecodable_is_ops003(tmp_path: Path) -> None:
+    proc = _stdin(["check", "-", "--output-format", "concise"], tmp_path, b"x = '\xff\xfe'\n")
+    assert proc.returncode == 1 and b"OPS003" in proc.stdout and b"Traceback" not in proc.stderr
