@@ -109,6 +109,53 @@ class FixFailed(_EngineCode):
     message = "{detail}"
 
 
+class UnusedNoqa(_EngineCode):
+    """A `noqa` code that suppresses nothing.
+
+    ## What it does
+    Reports the opslint codes of a line's `noqa` comment that suppressed no
+    finding in this run, with a safe fix that removes them (or the whole
+    directive when no code is left; a reason after the codes goes with it).
+
+    A code counts as unused only when the rules it names were enabled for the
+    file and ran on it: a code of a rule that is not selected, ignored for the
+    file, or skipped by the prefilter is left alone, and so are other tools'
+    codes (`E501`, `S113`), blanket `noqa` comments and file-level
+    `opslint: noqa` lines.  Under the flake8 plugin flake8 owns `noqa`, so this
+    code is never reported there.  Like ruff's `RUF100`.
+
+    ## Why it matters
+    A stale suppression hides the next real finding on that line: the code was
+    fixed, the comment stayed, and the next regression goes unseen.
+
+    ## Example
+    ```python
+    import requests
+
+    def fetch(url):
+        return requests.get(url, timeout=10)  # noqa: OPS502
+    ```
+
+    ## Use instead
+    ```python
+    import requests
+
+    def fetch(url):
+        return requests.get(url, timeout=10)
+    ```
+
+    ## Fix safety
+    The fix is safe: it removes only codes that suppressed nothing in this
+    run, and keeps other tools' codes and comments.
+    """
+
+    code = "OPS005"
+    name = "unused-noqa"
+    message = "Unused `noqa` directive ({detail})"
+    severity = Severity.WARNING
+    fix_availability = "always"
+
+
 def finding(code: Type[Rule], path: str, detail: str, line: int = 1, column: int = 1) -> Finding:
     """A finding of an engine code at a point of ``path`` (the whole file: line 1)."""
     return Finding(

@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import click
 
-from opslint import report
+from opslint import add_noqa as noqa_writer
+from opslint import baseline, gitdiff, report
 from opslint._version import __version__
 from opslint.cache import DEFAULT_DIR
 from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings
@@ -18,8 +19,9 @@ from opslint.docs import rule_docs, rule_markdown, rule_record
 from opslint.engine import Linter, display_path
 from opslint.fixes import fix_text, parses
 from opslint.model import Applicability, Finding
+from opslint.progress import ProgressBar
 from opslint.registry import Registry
-from opslint.runner import FileOutcome, RunOptions, run
+from opslint.runner import CACHED, CHECKED, SKIPPED, UNREADABLE, FileOutcome, RunOptions, run
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -49,13 +51,41 @@ class _Group(click.Group):
             ctx.exit(EXIT_ERROR)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _CheckCommand(click.Command):
+    """``--add-noqa=REASON`` (the reason is optional and must be attached with ``=``,
+    as in ruff, so that ``--add-noqa src/`` still lints ``src/``)."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        rewritten: List[str] = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                rewritten += args[index:]
+                break
+            if arg.startswith("--add-noqa="):
+                rewritten += ["--add-noqa", "--add-noqa-reason", arg.split("=", 1)[1]]
+            else:
+                rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+_ENVIRONMENT = """\b
+Environment variables:
+  OPSLINT_OUTPUT_FORMAT  default for --output-format
+  OPSLINT_OUTPUT_FILE    default for -o/--output-file
+  OPSLINT_CACHE_DIR      default for --cache-dir (also read by `opslint clean`)
+  OPSLINT_NO_CACHE       set to 1 for --no-cache
+  GITHUB_WORKSPACE       paths in github and sarif output are relative to it
+  CI_PROJECT_DIR         paths in gitlab output are relative to it
+"""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_ENVIRONMENT)
 @click.version_option(__version__, "-V", "--version", prog_name="opslint")
 def main() -> None:
     """opslint: find operational pitfalls (lost buffers, missing timeouts, lock bypasses...)."""
 
 
-@main.command()
+@main.command(cls=_CheckCommand, epilog=_ENVIRONMENT)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the configured set).")
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition.")
@@ -68,11 +98,61 @@ def main() -> None:
     "--output-format",
     type=click.Choice(OUTPUT_FORMATS),
     envvar="OPSLINT_OUTPUT_FORMAT",
-    help="Output format (default: full).",
+    show_envvar=True,
+    help="Output format (default: full, or `output-format` in the configuration).",
 )
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False), envvar="OPSLINT_OUTPUT_FILE")
-@click.option("--statistics", is_flag=True, help="Show counts per rule instead of findings.")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False),
+    envvar="OPSLINT_OUTPUT_FILE",
+    show_envvar=True,
+    help="Write the report to FILE instead of standard output (progress and messages stay on stderr).",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Show counts per rule instead of findings; [*] marks rules with fixes that --fix would apply.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    count=True,
+    help="Print the findings and nothing else (no summary, no progress); -qq: print nothing.",
+)
+@click.option("-s", "--silent", is_flag=True, help="Print nothing; the exit status still tells (same as -qq).")
 @click.option("-e", "--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Record the current findings in FILE (by rule, path and source line, not line number) and exit 0.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Report only findings that are not in the baseline FILE (and say how many were baselined).",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="With --baseline: remove from FILE the findings that no longer occur (it never grows).",
+)
+@click.option(
+    "--add-noqa",
+    "add_noqa",
+    is_flag=True,
+    help="Write `# noqa: CODE` on the lines of every finding and exit 0; --add-noqa=REASON adds a reason.",
+)
+@click.option("--add-noqa-reason", default="", hidden=True)
+@click.option(
+    "--diff-from",
+    metavar="REV",
+    help="Analyse the whole project, then report only findings on lines changed since the git revision REV "
+    "(committed, staged and unstaged changes, and untracked files).",
+)
 @click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (and count) unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -81,8 +161,21 @@ def main() -> None:
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--stdin-filename", help="The name of the file read from stdin (`-`).")
 @click.option("-j", "--jobs", type=int, default=0, help="Worker processes (default: one per core).")
-@click.option("-n", "--no-cache", is_flag=True, envvar="OPSLINT_NO_CACHE", help="Do not read or write the cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="OPSLINT_CACHE_DIR", help="Cache directory.")
+@click.option(
+    "-n",
+    "--no-cache",
+    is_flag=True,
+    envvar="OPSLINT_NO_CACHE",
+    show_envvar=True,
+    help="Do not read or write the cache.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="OPSLINT_CACHE_DIR",
+    show_envvar=True,
+    help="Cache directory (default: .opslint_cache in the project root).",
+)
 def check(
     paths: Tuple[str, ...],
     select: Tuple[str, ...],
@@ -95,7 +188,15 @@ def check(
     output_format: Optional[str],
     output_file: Optional[str],
     statistics: bool,
+    quiet: int,
+    silent: bool,
     exit_zero: bool,
+    write_baseline: Optional[str],
+    baseline_file: Optional[str],
+    update_baseline: bool,
+    add_noqa: bool,
+    add_noqa_reason: str,
+    diff_from: Optional[str],
     fix: bool,
     unsafe_fixes: Optional[bool],
     diff: bool,
@@ -130,38 +231,108 @@ def check(
         _check_stdin(resolver, stdin_filename, fmt, fix, diff, unsafe, exit_zero, output)
         return
 
+    level = 2 if silent else quiet
+    if update_baseline and not baseline_file:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    if write_baseline and baseline_file:
+        raise click.UsageError("--write-baseline and --baseline exclude each other")
+    if add_noqa and (fix or diff):
+        raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
     cache = None if no_cache else (cache_dir or os.path.join(base.root, DEFAULT_DIR))
     options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, cache_dir=cache)
-    result = run(list(paths) or ["."], resolver, options)
-    findings = result.findings
+    bar = ProgressBar(sys.stderr, enabled=level == 0)
+    try:
+        result = run(list(paths) or ["."], resolver, options, progress=bar)
+    finally:
+        bar.close()
+    findings = _adoption_filters(
+        result.findings, level, write_baseline, baseline_file, update_baseline, diff_from, add_noqa, add_noqa_reason
+    )
     out: List[str] = []
     if diff:
         for outcome in sorted(result.changed_files, key=lambda o: o.path):
             out.append(outcome.diff)
         fixed = result.fixed
         count = sum(fixed.values())
-        if count:
-            click.echo(f"Would fix {count} {'problem' if count == 1 else 'problems'}.", err=True)
-        else:
-            click.echo("No fixes available.", err=True)
-        output.emit("".join(out))
+        if level == 0:
+            if count:
+                click.echo(f"Would fix {count} {'problem' if count == 1 else 'problems'}.", err=True)
+            else:
+                click.echo("No fixes available.", err=True)
+        output.emit("".join(out), level=level)
         changed = bool(result.changed_files)
         _finish(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN, output)
 
     sources = _sources(findings) if fmt == "full" and not statistics else {}
     if statistics:
-        out.append(_statistics(findings, fmt))
+        out.append(_statistics(findings, fmt, unsafe))
     else:
         out.append(report.render(fmt, findings, sources=sources, rules=rule_docs(registry.rules())))
-    if show_fixes and fix:
+    if show_fixes and fix and level == 0:
         out.append(_show_fixes(result.files))
     # Every explicit path excluded by --force-exclude (pre-commit passing an
     # excluded file): nothing was checked, so say nothing.
     all_force_excluded = bool(paths) and base.force_exclude and not result.files and not result.problems
-    if fmt in ("full", "concise") and not statistics and not all_force_excluded:
+    if fmt in ("full", "concise") and not statistics and not all_force_excluded and level == 0:
         out.append(_summary(findings, result.fixed, unsafe, fix))
-    output.emit("".join(out))
+        out.append(_files_line(result.counts()))
+    output.emit("".join(out), level=level)
     _finish(_exit_code(findings, exit_zero), output, result.errors)
+
+
+def _adoption_filters(
+    findings: List[Finding],
+    level: int,
+    write_baseline: Optional[str],
+    baseline_file: Optional[str],
+    update_baseline: bool,
+    diff_from: Optional[str],
+    add_noqa: bool,
+    reason: str,
+) -> List[Finding]:
+    """Baseline and changed-lines filters, and the two actions that end the run
+    (``--write-baseline``, ``--add-noqa``: exit 0)."""
+
+    def say(text: str) -> None:
+        if level == 0:
+            click.echo(text, err=True)
+
+    try:
+        if write_baseline:
+            count = baseline.write(write_baseline, findings)
+            say(f"Wrote {_plural(count, 'finding')} to the baseline {write_baseline}.")
+            sys.exit(EXIT_CLEAN)
+        if baseline_file:
+            split = baseline.apply(baseline_file, findings)
+            findings = split.new
+            if split.baselined:
+                say(f"{_plural(split.baselined, 'finding')} in the baseline {baseline_file} not shown.")
+            if update_baseline:
+                dropped = baseline.shrink(baseline_file, split.matched)
+                say(f"Removed {_plural(dropped, 'finding')} that no longer occur from the baseline {baseline_file}.")
+        if diff_from:
+            findings, hidden = gitdiff.filter_findings(findings, gitdiff.changed_lines(diff_from))
+            if hidden:
+                say(f"{_plural(hidden, 'finding')} on lines not changed since {diff_from} not shown.")
+    except (baseline.BaselineError, gitdiff.GitError) as exc:
+        raise ConfigError(str(exc)) from None
+    if add_noqa:
+        outcome = noqa_writer.add_noqa(findings, reason)
+        say(f"Added {_plural(outcome.added, 'noqa directive')}.")
+        if outcome.skipped:
+            say(f"{_plural(outcome.skipped, 'finding')} cannot be suppressed by noqa (engine codes, unparsable files).")
+        sys.exit(EXIT_CLEAN)
+    return findings
+
+
+def _files_line(counts: Counter[str]) -> str:
+    """``Checked 12 files: 3 analysed, 8 skipped by the prefilter, 1 unreadable.``"""
+    total = sum(counts.values())
+    parts = [f"{counts[CHECKED]} analysed", f"{counts[SKIPPED]} skipped by the prefilter"]
+    if counts[CACHED]:
+        parts.append(f"{counts[CACHED]} from the cache")
+    parts.append(f"{counts[UNREADABLE]} unreadable")
+    return f"Checked {_plural(total, 'file')}: {', '.join(parts)}.\n"
 
 
 def _exit_code(findings: Sequence[Finding], exit_zero: bool) -> int:
@@ -196,10 +367,12 @@ class _Output:
             except OSError as exc:
                 raise _WriteError(f"cannot write the output file {path}: {exc.strerror or exc}") from None
 
-    def emit(self, text: str, err: bool = False) -> None:
-        """Write the report (to stderr when ``err`` and no file: stdout carries source)."""
+    def emit(self, text: str, err: bool = False, level: int = 0) -> None:
+        """Write the report (to stderr when ``err`` and no file: stdout carries source);
+        ``level`` 2 (``-qq``/``--silent``) prints nothing on stdout."""
         if self.handle is None:
-            click.echo(text, nl=False, err=err)
+            if err or level < 2:
+                click.echo(text, nl=False, err=err)
             return
         try:
             with self.handle:
@@ -255,7 +428,7 @@ def _summary(findings: Sequence[Finding], fixed: Counter[str], unsafe: bool, fix
             f"Found {_plural(len(findings) + fixed_count, 'problem')} ({fixed_count} fixed, {len(findings)} remaining)."
         )
     else:
-        safe = sum(1 for f in findings if f.fix and f.fix.edits and f.fix.applicability is Applicability.SAFE)
+        safe = sum(1 for f in findings if _applied_by_fix(f, False))
         unsafe_n = sum(1 for f in findings if f.fix and f.fix.edits and f.fix.applicability is Applicability.UNSAFE)
         fixable = safe + (unsafe_n if unsafe else 0)
         head = f"Found {_plural(len(findings), 'problem')}"
@@ -271,10 +444,12 @@ def _summary(findings: Sequence[Finding], fixed: Counter[str], unsafe: bool, fix
     return "\n".join(lines) + "\n"
 
 
-def _statistics(findings: Sequence[Finding], fmt: str) -> str:
+def _statistics(findings: Sequence[Finding], fmt: str, unsafe: bool) -> str:
+    """Counts per rule; a rule is fixable (``[*]``) when ``--fix`` would apply some of its
+    fixes with the current settings (unsafe ones only with ``--unsafe-fixes``)."""
     counts: Counter[str] = Counter(f.code for f in findings)
     names = {f.code: f.name for f in findings}
-    fixable: Counter[str] = Counter(f.code for f in findings if f.fix and f.fix.edits)
+    fixable: Counter[str] = Counter(f.code for f in findings if _applied_by_fix(f, unsafe))
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if fmt in ("json", "json-lines"):
         data = [
@@ -284,6 +459,12 @@ def _statistics(findings: Sequence[Finding], fmt: str) -> str:
         return json.dumps(data, indent=2) + "\n"
     width = max((len(str(n)) for _, n in rows), default=1)
     return "".join(f"{n:>{width}}\t{c}\t{'[*] ' if fixable[c] else ''}{names[c]}\n" for c, n in rows)
+
+
+def _applied_by_fix(f: Finding, unsafe: bool) -> bool:
+    if f.fix is None or not f.fix.edits:
+        return False
+    return f.fix.applicability is Applicability.SAFE or (unsafe and f.fix.applicability is Applicability.UNSAFE)
 
 
 def _show_fixes(files: Sequence[FileOutcome]) -> str:
@@ -392,15 +573,16 @@ def _write_stdout(data: bytes) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Show every rule.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
-    """Explain a rule (What it does, Why it matters, Example, Fix safety, Options)."""
+    """Explain a rule, given by code (OPS502) or name (missing-timeout): What it does,
+    Why it matters, Example, Fix safety, Options."""
     registry = _registry()
     if show_all:
         codes = sorted(registry)
     elif code:
-        key = code.upper()
-        if key not in registry:
+        found = registry.lookup(code)
+        if found is None:
             raise click.UsageError(f"unknown rule `{code}`; `opslint rule --all` lists them")
-        codes = [key]
+        codes = [found.code]
     else:
         raise click.UsageError("give a rule code or --all")
     if output_format == "json":
@@ -411,7 +593,13 @@ def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
 
 
 @main.command()
-@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="OPSLINT_CACHE_DIR")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="OPSLINT_CACHE_DIR",
+    show_envvar=True,
+    help="Cache directory.",
+)
 def clean(cache_dir: Optional[str]) -> None:
     """Delete the cache directory (only what opslint wrote in it)."""
     from opslint.cleaning import CleanRefused, remove_cache

@@ -33,6 +33,7 @@ OUTPUT_FORMATS = (
     "pylint",
     "junit",
     "lsp",
+    "rdjson",
 )
 
 DEFAULT_EXCLUDE: Tuple[str, ...] = (
@@ -147,13 +148,12 @@ def validate_selectors(selectors: Sequence[str], where: str, catalog: Catalog) -
 _GLOB_CACHE: Dict[str, re.Pattern[str]] = {}
 
 
-def glob_source(pattern: str, *, gitignore: bool = False) -> str:
-    """The regex source of a glob over POSIX paths (no anchors).
+def glob_source(pattern: str) -> str:
+    """The regex source of a ruff-style glob over POSIX paths (no anchors), for the
+    ``exclude`` options (``.gitignore`` files are matched by ``pathspec``).
 
-    ``*`` and ``?`` stay within one path segment, ``**/`` spans folders and
-    ``[...]`` / ``[!...]`` are classes.  ruff's globs also read ``**``
-    elsewhere as "any text"; gitignore only knows a trailing ``/**``
-    (everything inside) and reads other ``**`` as ``*``.
+    ``*`` and ``?`` stay within one path segment, ``**/`` spans folders,
+    ``**`` elsewhere is "any text", and ``[...]`` / ``[!...]`` are classes.
     """
     out, i, n = [], 0, len(pattern)
     while i < n:
@@ -162,11 +162,7 @@ def glob_source(pattern: str, *, gitignore: bool = False) -> str:
             out.append("(?:.*/)?")
             i += 3
             continue
-        if gitignore and pattern.startswith("/**", i) and i + 3 == n:
-            out.append("/.*")
-            i += 3
-            continue
-        if not gitignore and pattern.startswith("**", i):
+        if pattern.startswith("**", i):
             out.append(".*")
             i += 2
             continue

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from opslint.config import ConfigResolver, Settings, glob_match, glob_source
+from pathspec import GitIgnoreSpec
+
+from opslint.config import ConfigResolver, Settings, glob_match
 
 EXTENSIONS = (".py", ".pyi")
 
@@ -29,44 +30,30 @@ class Problem:
 
 
 class _GitIgnore:
-    """A small implementation of gitignore patterns for one directory's file."""
+    """One directory's ignore files (``.gitignore``, ``.ignore``, ``.git/info/exclude``),
+    matched with ``pathspec``'s ``GitIgnoreSpec`` (git's own semantics, as black does)."""
 
     def __init__(self, base: str, lines: List[str]) -> None:
         self.base = base
-        self.rules: List[Tuple[re.Pattern[str], bool, bool]] = []
-        for raw in lines:
-            line = raw.rstrip("\n").rstrip("\r")
-            if not line or line.startswith("#"):
-                continue
-            line = line.rstrip(" ") if not line.endswith("\\ ") else line
-            negated = line.startswith("!")
-            if negated:
-                line = line[1:]
-            if line.startswith("\\"):
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            if not line:
-                continue
-            anchored = "/" in line
-            line = line.lstrip("/")
-            regex = _gitignore_regex(line, anchored)
-            self.rules.append((regex, negated, dir_only))
+        stripped = [line.rstrip("\r\n") for line in lines]
+        try:
+            self.spec = GitIgnoreSpec.from_lines(stripped)
+        except ValueError:
+            # A pattern pathspec refuses: drop it alone (git ignores bad patterns too).
+            self.spec = GitIgnoreSpec.from_lines([line for line in stripped if _valid(line)])
 
     def verdict(self, relpath: str, is_dir: bool) -> Optional[bool]:
-        """True = ignored, False = re-included, None = no rule applies."""
-        result: Optional[bool] = None
-        for regex, negated, dir_only in self.rules:
-            if dir_only and not is_dir:
-                continue
-            if regex.match(relpath):
-                result = not negated
-        return result
+        """True = ignored, False = re-included (``!pattern``), None = no pattern applies."""
+        result = self.spec.check_file(relpath + "/" if is_dir else relpath)
+        return None if result.include is None else bool(result.include)
 
 
-def _gitignore_regex(pattern: str, anchored: bool) -> re.Pattern[str]:
-    prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(prefix + glob_source(pattern, gitignore=True) + r"\Z")
+def _valid(line: str) -> bool:
+    try:
+        GitIgnoreSpec.from_lines([line])
+    except ValueError:
+        return False
+    return True
 
 
 class Walker:
@@ -74,6 +61,7 @@ class Walker:
         self.resolver = resolver
         self.problems: List[Problem] = []
         self._gitignores: Dict[str, Optional[_GitIgnore]] = {}
+        self._repo_roots: Dict[str, Optional[str]] = {}
 
     # -- gitignore -----------------------------------------------------------
 
@@ -94,12 +82,18 @@ class Walker:
         return found
 
     def git_ignored(self, path: str, is_dir: bool, stop_at: str) -> bool:
-        """Whether any .gitignore from ``stop_at`` down to the path's directory ignores it."""
+        """Whether the ignore files of the path's directories say it is ignored.
+
+        Inside a git repository every directory up to the repository's root counts
+        (a deeper file overrides a higher one, as in git); outside one, those up
+        to ``stop_at`` (the project root).
+        """
         directory = os.path.dirname(path)
         chain = []
+        repo_root = self._repo_root(directory)
         while True:
             chain.append(directory)
-            if directory == stop_at or os.path.isdir(os.path.join(directory, ".git")):
+            if directory == (repo_root or stop_at):
                 break
             parent = os.path.dirname(directory)
             if parent == directory:
@@ -115,6 +109,19 @@ class Walker:
             if hit is not None:
                 verdict = hit
         return bool(verdict)
+
+    def _repo_root(self, directory: str) -> Optional[str]:
+        """The closest folder at or above ``directory`` holding ``.git`` (memoized)."""
+        if directory in self._repo_roots:
+            return self._repo_roots[directory]
+        found: Optional[str]
+        if os.path.exists(os.path.join(directory, ".git")):
+            found = directory
+        else:
+            parent = os.path.dirname(directory)
+            found = None if parent == directory else self._repo_root(parent)
+        self._repo_roots[directory] = found
+        return found
 
     # -- excludes ------------------------------------------------------------
 

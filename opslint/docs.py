@@ -82,7 +82,7 @@ def rules_table(rules: List[Type[Rule]]) -> str:
     rows = ["| code | name | what it flags | fix | default |", "|---|---|---|---|---|"]
     for rule in sorted(rules, key=lambda r: r.code):
         fix = {"always": "yes", "sometimes": "sometimes", "none": "suggestion only"}.get(rule.fix_availability, "")
-        if getattr(rule, "internal", False):
+        if getattr(rule, "internal", False) and rule.fix_availability == "none":
             fix = "-"
         default = "on" if rule.default_enabled else "off"
         rows.append(f"| {rule.code} | `{rule.name}` | {summary(rule)} | {fix} | {default} |")
@@ -103,5 +103,6 @@ def rule_docs(rules: Iterable[Type[Rule]]) -> Dict[str, RuleDoc]:
             default_enabled=bool(rule.default_enabled),
             severity=Severity.ERROR if rule.internal else rule.severity,
             fix_availability=rule.fix_availability,
+            related_is_path=rule.related_is_path,
         )
     return out

@@ -8,11 +8,11 @@ import sys
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
 
-from opslint import builtin, parsing, source, suppress
+from opslint import builtin, source, suppress, unused_noqa
 from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
 from opslint.config import Settings
@@ -25,6 +25,8 @@ from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.registry import Registry, rule_files
 from opslint.rule import Rule
+from opslint.syntax import guard
+from opslint.syntax.parse import parse_module
 from opslint.syntax.walk import walk
 
 
@@ -46,6 +48,10 @@ class LintResult:
     findings: List[Finding] = field(default_factory=list)
     #: Whether the file was parsed (False when the prefilter or an error skipped it).
     parsed: bool = False
+    #: The prefilter found none of the enabled rules' tokens: the file was not parsed.
+    skipped: bool = False
+    #: The file could not be read or decoded (OPS003, unless ignored).
+    unreadable: bool = False
 
 
 _IMPORT_NODES = frozenset({"Import", "ImportFrom"})
@@ -167,7 +173,8 @@ class Linter:
         try:
             src = source.read(path)
         except source.SourceError as exc:
-            return LintResult(self._engine_finding(builtin.UnreadableFile, display, settings, str(exc)))
+            findings = self._engine_finding(builtin.UnreadableFile, display, settings, str(exc))
+            return LintResult(findings, unreadable=True)
         return self.lint_text(src.text, path, settings)
 
     def lint_text(self, text: str, path: str, settings: Settings, *, line_noqa: bool = True) -> LintResult:
@@ -190,9 +197,9 @@ class Linter:
                 or (r.needs_project and r.project_relevant(project, path, self.registry.options_for(settings, r)))
             ]
         if not rules:
-            return LintResult(self._compile_check(text, display, settings))
+            return LintResult(self._compile_check(text, display, settings), skipped=True)
         try:
-            module = parsing.parse_module(text)
+            module = parse_module(text)
         except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
             return LintResult(self._syntax_error(exc, text, display, settings))
         result = LintResult(parsed=True)
@@ -250,10 +257,27 @@ class Linter:
         noqa = suppress.parse(text)
         if not line_noqa:
             noqa = suppress.Suppressions(file_codes=noqa.file_codes)
-        result.findings = [f for f in findings if not noqa.suppressed(f.code, (f.span.line,) + f.noqa_lines)]
+        used: Set[Tuple[int, Optional[str]]] = set()
+        for f in findings:
+            hit = noqa.match(f.code, (f.span.line,) + f.noqa_lines)
+            if hit is None:
+                result.findings.append(f)
+            else:
+                used.add(hit)
+        if noqa.directives and self._reported(builtin.UnusedNoqa.code, settings, relpath):
+            ran = {r.code for r in rules} - {rule.code for rule, _ in crashes}
+            known = [r.code for r in self.registry.public()]
+            unused = unused_noqa.findings(noqa, used, ran, known, text, display)
+            result.findings.extend(f for f in unused if not noqa.suppressed(f.code, (f.span.line,)))
         return result
 
     # -- helpers ------------------------------------------------------------------
+
+    def _reported(self, code: str, settings: Settings, relpath: str) -> bool:
+        """Whether an engine code is reported for the file (not ignored, globally or per file)."""
+        if self.registry.ignored(settings, code):
+            return False
+        return not any(code.startswith(sel) or sel == "ALL" for sel in settings.ignored_for(relpath))
 
     @staticmethod
     def _project(rules: Sequence[Type[Rule]], path: str, text: str) -> Optional[ProjectIndex]:
@@ -348,10 +372,10 @@ class Linter:
         is confirmed with LibCST (behind the nesting guard): a file written for
         a newer Python than the one running opslint is not a syntax error.
         """
-        if parsing.compile_error(text, display) is None:
+        if guard.compile_error(text, display) is None:
             return []
         try:
-            parsing.parse_module(text)
+            parse_module(text)
         except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
             return self._syntax_error(exc, text, display, settings)
         return []
@@ -367,11 +391,11 @@ class Linter:
         elif isinstance(exc, SyntaxError):
             line, column = exc.lineno or 1, exc.offset or 1
             detail = f"SyntaxError: {exc.msg}"
-        elif isinstance(exc, parsing.TooDeep):
+        elif isinstance(exc, guard.TooDeep):
             detail = exc.detail
         else:
             detail = f"cannot parse: {type(exc).__name__}: {exc}"
-        py_exc = parsing.parser_error(text, display)
+        py_exc = guard.parser_error(text, display)
         if isinstance(py_exc, SyntaxError):
             # CPython's message and position are the ones users know (and are
             # more precise than the LibCST parser's).
@@ -379,8 +403,8 @@ class Linter:
             detail = f"{type(py_exc).__name__}: {py_exc.msg}"
         elif py_exc is not None:
             # "too complex" (RecursionError, MemoryError), NUL bytes (ValueError)...
-            detail = f"{type(py_exc).__name__}: {py_exc}" + (f" ({detail})" if isinstance(exc, parsing.TooDeep) else "")
-        elif isinstance(exc, parsing.TooDeep):
+            detail = f"{type(py_exc).__name__}: {py_exc}" + (f" ({detail})" if isinstance(exc, guard.TooDeep) else "")
+        elif isinstance(exc, guard.TooDeep):
             return self._engine_finding(
                 builtin.UnreadableFile, display, settings, f"{detail}; the file was not analysed"
             )

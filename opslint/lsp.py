@@ -41,6 +41,7 @@ from opslint.engine import Linter
 from opslint.fixes import fix_text, parses
 from opslint.model import Applicability, Finding, Severity, Span
 from opslint.registry import Registry
+from opslint.report.ci import ENGINE_ERRORS
 from opslint.urls import rule_url
 
 SOURCE = "opslint"
@@ -160,7 +161,7 @@ def to_diagnostic(f: Finding, doc: TextDocument, lines: Sequence[str], base: str
             "applicability": f.fix.applicability.value,
             "edits": [{"range": _range_json(_range(doc, lines, e.span)), "newText": e.content} for e in f.fix.edits],
         }
-    error = f.code.startswith("OPS0") or f.severity is Severity.ERROR
+    error = f.code in ENGINE_ERRORS or f.severity is Severity.ERROR
     return types.Diagnostic(
         range=rng,
         message=f.message,
@@ -507,7 +508,7 @@ def start(registry: Optional[Registry] = None) -> None:
 #: Stack of the threads that lint (``asyncio.to_thread``): LibCST's native
 #: parser recurses on the C stack, and a thread's default stack can be smaller
 #: than the main thread's 8 MB (2 MB under ``ulimit -s unlimited``).  The
-#: nesting guard (opslint.parsing) keeps a parse within 4 MB; this is its margin.
+#: nesting guard (opslint.syntax.guard) keeps a parse within 4 MB; this is its margin.
 THREAD_STACK_BYTES = 16 * 1024 * 1024
 
 

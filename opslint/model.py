@@ -110,6 +110,8 @@ class RuleDoc:
     default_enabled: bool
     severity: Severity
     fix_availability: str
+    #: Findings' related locations are the steps of a path (``Rule.related_is_path``).
+    related_is_path: bool = False
 
 
 def fingerprint(code: str, path: str, line_text: str, occurrence: int = 0) -> str:

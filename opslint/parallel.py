@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Callable, Iterable, List, Sequence, TypeVar
+from typing import Callable, Iterable, List, Optional, Sequence, TypeVar
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -33,6 +33,7 @@ def fork_map(
     threshold: int,
     chunksize: int = 4,
     ordered: bool = True,
+    on_result: Optional[Callable[[_R], None]] = None,
 ) -> List[_R]:
     """``[func(item) for item in items]``, in forked workers when there are at least
     ``threshold`` items, more than one worker and fork is possible.
@@ -40,11 +41,17 @@ def fork_map(
     ``ordered=False`` returns results as workers finish them (callers that sort
     afterwards, with the largest items handed out first).  ``func`` must be a
     module-level function: it reaches its context through module state set before
-    the call, which the workers inherit.
+    the call, which the workers inherit.  ``on_result`` is called in this process
+    with each result as it arrives (a progress bar).
     """
     count = workers(jobs)
+    out: List[_R] = []
     if count <= 1 or len(items) < threshold or not can_fork():
-        return [func(item) for item in items]
+        for item in items:
+            out.append(func(item))
+            if on_result is not None:
+                on_result(out[-1])
+        return out
     context = multiprocessing.get_context("fork")
     with context.Pool(count) as pool:
         results: Iterable[_R] = (
@@ -52,4 +59,8 @@ def fork_map(
             if ordered
             else pool.imap_unordered(func, items, chunksize=chunksize)
         )
-        return list(results)
+        for result in results:
+            out.append(result)
+            if on_result is not None:
+                on_result(result)
+        return out

@@ -71,6 +71,9 @@ class Rule:
     severity: ClassVar[Severity] = Severity.WARNING
     #: "always", "sometimes" or "none": whether findings carry an applicable fix.
     fix_availability: ClassVar[str] = "none"
+    #: The related locations of a finding are, in order, the steps of the path its
+    #: message describes (SARIF ``codeFlows``; GitHub code scanning shows them as steps).
+    related_is_path: ClassVar[bool] = False
     Options: ClassVar[Type[Any]] = NoOptions
     requires: ClassVar[Tuple[Type[Analysis], ...]] = ()
     #: Cross-file rules: the engine gives them ``ctx.project`` (a ``ProjectIndex``).

@@ -6,13 +6,13 @@ import difflib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple, Type
+from typing import Dict, List, Optional, Protocol, Tuple, Type
 
 from opslint import builtin, project, source
 from opslint.cache import Cache
 from opslint.config import ConfigResolver, Settings
 from opslint.discovery import Walker
-from opslint.engine import Linter, display_path
+from opslint.engine import Linter, LintResult, display_path
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding
 from opslint.parallel import fork_map
@@ -34,6 +34,10 @@ class RunOptions:
     cache_dir: Optional[str] = None
 
 
+#: ``FileOutcome.status`` values.
+CHECKED, SKIPPED, UNREADABLE, CACHED = "checked", "skipped", "unreadable", "cached"
+
+
 @dataclass
 class FileOutcome:
     path: str
@@ -41,8 +45,27 @@ class FileOutcome:
     fixed: Counter[str] = field(default_factory=Counter)
     diff: str = ""
     changed: bool = False
+    #: CHECKED (analysed), SKIPPED (by the prefilter: no enabled rule's tokens),
+    #: UNREADABLE (OPS003) or CACHED (findings served from the cache).
+    status: str = CHECKED
     #: Why the fixed file could not be written (its findings are then the original ones).
     error: str = ""
+
+
+def _status(result: LintResult) -> str:
+    if result.unreadable:
+        return UNREADABLE
+    return SKIPPED if result.skipped else CHECKED
+
+
+class Progress(Protocol):
+    """What a run reports while it goes (``opslint.progress.ProgressBar``)."""
+
+    def stage(self, label: str) -> None: ...
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self) -> None: ...
 
 
 @dataclass
@@ -72,6 +95,10 @@ class RunResult:
     def changed_files(self) -> List[FileOutcome]:
         return [o for o in self.files if o.changed]
 
+    def counts(self) -> Counter[str]:
+        """Files by ``FileOutcome.status``."""
+        return Counter(o.status for o in self.files)
+
 
 # The worker state is set before forking, so workers inherit it without pickling.
 _WORKER: Dict[str, object] = {}
@@ -89,24 +116,29 @@ def _process(item: Tuple[str, bool]) -> FileOutcome:
 def process_file(path: str, settings: Settings, linter: Linter, options: RunOptions) -> FileOutcome:
     display = display_path(path, linter.cwd)
     if not (options.fix or options.diff):
-        return FileOutcome(display, _lint_cached(path, display, settings, linter, options))
+        findings, status = _lint_cached(path, display, settings, linter, options)
+        return FileOutcome(display, findings, status=status)
     try:
         src = source.read(path)
     except source.SourceError:
-        return FileOutcome(display, linter.lint_file(path, settings).findings)
+        return FileOutcome(display, linter.lint_file(path, settings).findings, status=UNREADABLE)
     unsafe = settings.unsafe_fixes if options.unsafe_fixes is None else options.unsafe_fixes
-    outcome = fix_text(
-        src.text,
-        lambda text: linter.lint_text(text, path, settings).findings,
-        unsafe,
-        original_parses=parses(src.text),
-    )
+    first: List[LintResult] = []
+
+    def lint(text: str) -> List[Finding]:
+        result = linter.lint_text(text, path, settings)
+        if not first:
+            first.append(result)
+        return result.findings
+
+    outcome = fix_text(src.text, lint, unsafe, original_parses=parses(src.text))
     findings = list(outcome.remaining)
     if outcome.failure:
         detail = f"{outcome.failure}; the file was left unchanged. Please report this."
         findings.append(builtin.finding(builtin.FixFailed, display, detail))
     changed = outcome.text != src.text
-    result = FileOutcome(display, findings, outcome.fixed, changed=changed)
+    status = _status(first[0]) if first else CHECKED
+    result = FileOutcome(display, findings, outcome.fixed, changed=changed, status=status)
     if changed and options.diff:
         result.diff = unified_diff(src.text, outcome.text, display)
     elif changed and options.fix and not outcome.failure:
@@ -116,7 +148,11 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
             # The file keeps its content, so its findings are the original ones.
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return FileOutcome(
-                display, list(outcome.original), changed=False, error=f"cannot write {display}: {reason}; not fixed"
+                display,
+                list(outcome.original),
+                changed=False,
+                status=status,
+                error=f"cannot write {display}: {reason}; not fixed",
             )
     return result
 
@@ -132,23 +168,28 @@ def unified_diff(before: str, after: str, display: str) -> str:
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _lint_cached(path: str, display: str, settings: Settings, linter: Linter, options: RunOptions) -> List[Finding]:
+def _lint_cached(
+    path: str, display: str, settings: Settings, linter: Linter, options: RunOptions
+) -> Tuple[List[Finding], str]:
+    """The file's findings and its ``FileOutcome.status``."""
     if options.cache_dir is None:
-        return linter.lint_file(path, settings).findings
+        result = linter.lint_file(path, settings)
+        return result.findings, _status(result)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError:
-        return linter.lint_file(path, settings).findings
+        result = linter.lint_file(path, settings)
+        return result.findings, _status(result)
     cache = Cache(options.cache_dir)
     key = Cache.key(data, display, linter.registry.fingerprint(settings), linter.cache_salt(path))
     cached = cache.get(key)
     if cached is not None:
-        return cached
-    findings = linter.lint_file(path, settings).findings
-    if not any(f.code in _UNCACHED for f in findings):
-        cache.put(key, findings)
-    return findings
+        return cached, CACHED
+    result = linter.lint_file(path, settings)
+    if not any(f.code in _UNCACHED for f in result.findings):
+        cache.put(key, result.findings)
+    return result.findings, _status(result)
 
 
 #: Findings that depend on more than the file's content are never cached.
@@ -161,9 +202,10 @@ def run(
     options: RunOptions,
     cwd: Optional[str] = None,
     registry: Optional[Registry] = None,
+    progress: Optional[Progress] = None,
 ) -> RunResult:
     """Lint ``paths`` with the rules of ``registry`` (default: the resolver's catalog
-    when it is a registry, else the shipped rules)."""
+    when it is a registry, else the shipped rules); ``progress`` hears of each file."""
     if registry is None:
         registry = resolver.catalog if isinstance(resolver.catalog, Registry) else Registry.default()
     linter = Linter(registry=registry, strict=options.strict, cwd=cwd)
@@ -173,10 +215,15 @@ def run(
     for problem in walker.problems:
         display = display_path(problem.path, cwd)
         result.problems.append(display)
-        result.files.append(FileOutcome(display, [builtin.finding(builtin.UnreadableFile, display, problem.message)]))
+        finding = builtin.finding(builtin.UnreadableFile, display, problem.message)
+        result.files.append(FileOutcome(display, [finding], status=UNREADABLE))
+    if progress is not None:
+        progress.stage("indexing the project")
     indexes = _prepare_projects(items, resolver, options, registry)
     try:
-        result.files.extend(_lint_all(items, resolver, linter, options))
+        if progress is not None:
+            progress.start(len(items))
+        result.files.extend(_lint_all(items, resolver, linter, options, progress))
     finally:
         project.unpin(index for index, _, _ in indexes)
     return result
@@ -199,15 +246,20 @@ def _prepare_projects(
 
 
 def _lint_all(
-    items: List[Tuple[str, bool]], resolver: ConfigResolver, linter: Linter, options: RunOptions
-) -> Iterable[FileOutcome]:
+    items: List[Tuple[str, bool]],
+    resolver: ConfigResolver,
+    linter: Linter,
+    options: RunOptions,
+    progress: Optional[Progress] = None,
+) -> List[FileOutcome]:
     # Resolve configuration in the parent so errors surface once, with exit 2.
     for path, _ in items:
         resolver.for_path(path)
     # Largest files first, so one big file does not finish last on one core.
     items = sorted(items, key=lambda item: _size(item[0]), reverse=True)
     _WORKER.update(resolver=resolver, linter=linter, options=options)
-    return fork_map(_process, items, jobs=options.jobs, threshold=PARALLEL_THRESHOLD, ordered=False)
+    advance = None if progress is None else (lambda _outcome: progress.advance())
+    return fork_map(_process, items, jobs=options.jobs, threshold=PARALLEL_THRESHOLD, ordered=False, on_result=advance)
 
 
 def _size(path: str) -> int:

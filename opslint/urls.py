@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 HOMEPAGE = "https://github.com/opslint/opslint"
+#: Where the rule pages live in the repository (``python -m opslint.docgen`` writes them).
+DOCS_PATH = "docs/rules"
 
 
 def rule_url(code: str) -> str:
-    return f"{HOMEPAGE}/blob/main/docs/rules/{code}.md"
+    """The rule's page: ``docs/rules/<CODE>.md`` on the main branch of the repository."""
+    return f"{HOMEPAGE}/blob/main/{DOCS_PATH}/{code}.md"

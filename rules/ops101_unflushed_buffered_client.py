@@ -239,6 +239,7 @@ class UnflushedBufferedClient(Rule):
     """
 
     code = "OPS101"
+    related_is_path = True
     name = "unflushed-buffered-client"
     message = "`{client}` ({sdk}) {why}; {path}"
     tokens = B.TOKENS
@@ -1021,8 +1022,16 @@ class UnflushedBufferedClient(Rule):
                 why=why,
                 path=path,
                 fix=fixes.get(id(where), {}).get(binding.key) if where is not None else None,
-                related=(RelatedNode(end, "the path ends here"),),
+                related=self._path_steps(binding, anchor, end),
             )
+
+    def _path_steps(self, binding: _Binding, anchor: cst.CSTNode, end: cst.CSTNode) -> Tuple[RelatedNode, ...]:
+        """The steps after the entry point: where the client is made (when that is elsewhere), the exit."""
+        steps = []
+        if binding.node is not self.module and binding.node is not anchor:
+            steps.append(RelatedNode(binding.node, f"`{binding.receiver}` ({binding.sdk.display}) is created here"))
+        steps.append(RelatedNode(end, "the path ends here"))
+        return tuple(steps)
 
     @staticmethod
     def _end_statement(node: cst.CSTNode) -> cst.CSTNode:

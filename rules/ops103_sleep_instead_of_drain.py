@@ -7,17 +7,15 @@ from typing import Dict, List, Optional, Sequence, Union
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind, EntryPoint, entry_point_for
-from opslint.rule import PendingFix, RelatedNode
-from opslint.rules.ops102_hard_exit_skips_drain import (
+from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules._exits import (
     SLEEPS,
     CallRec,
     Client,
     ExitFacts,
-    ExitFactsRule,
     Scope,
     describe_all,
     drain_text,
-    facts_for,
 )
 from opslint.syntax.names import dotted_name
 
@@ -28,7 +26,7 @@ _CLEANUP_METHODS = frozenset({"close", "disconnect", "dispose", "cleanup", "quit
 _OUTPUT_CALLS = frozenset({"print", "click.echo", "typer.echo", "logging.info", "logging.warning", "logging.debug"})
 
 
-class SleepInsteadOfDrain(ExitFactsRule):
+class SleepInsteadOfDrain(Rule):
     """A `time.sleep()` at the end of a program that waits for a buffered SDK to send.
 
     ## What it does
@@ -84,6 +82,8 @@ class SleepInsteadOfDrain(ExitFactsRule):
     OPS101 (buffered client never drained), OPS102 (`os._exit` skips the drain).
     """
 
+    requires = (ExitFacts,)
+
     code = "OPS103"
     name = "sleep-instead-of-drain"
     message = (
@@ -94,7 +94,7 @@ class SleepInsteadOfDrain(ExitFactsRule):
     fix_availability = "sometimes"
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        facts = facts_for(self)
+        facts = self.ctx.analysis(ExitFacts)
         sleeps = [r for r in facts.calls if r.qual in SLEEPS]
         if not sleeps:
             return
@@ -279,7 +279,7 @@ def _index(body: Sequence[cst.CSTNode], child: cst.CSTNode) -> Optional[int]:
 
 def _client_calls(rule: SleepInsteadOfDrain) -> List[cst.CSTNode]:
     """Calls that are uses or drains of a buffered client."""
-    return [e.node for e in facts_for(rule).events]
+    return [e.node for e in rule.ctx.analysis(ExitFacts).events]
 
 
 def _trivial(rule: SleepInsteadOfDrain, stmt: cst.CSTNode) -> bool:

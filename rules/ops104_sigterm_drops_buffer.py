@@ -7,16 +7,14 @@ from typing import Dict, List, Optional, Sequence, Set, Union
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind
-from opslint.rule import PendingFix, RelatedNode
+from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
-from opslint.rules.ops102_hard_exit_skips_drain import (
+from opslint.rules._exits import (
     Client,
     ExitFacts,
-    ExitFactsRule,
     LoopRec,
     describe_all,
     drain_text,
-    facts_for,
 )
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ScopeVisitor
@@ -90,7 +88,7 @@ _PROGRAM_KINDS = frozenset(
 )
 
 
-class SigtermDropsBuffer(ExitFactsRule):
+class SigtermDropsBuffer(Rule):
     """A long-running worker loop holds a buffered client, and SIGTERM would kill it undrained.
 
     ## What it does
@@ -154,6 +152,8 @@ class SigtermDropsBuffer(ExitFactsRule):
     OPS101 (buffered client never drained), OPS102 (`os._exit` skips the drain).
     """
 
+    requires = (ExitFacts,)
+
     code = "OPS104"
     name = "sigterm-drops-buffer"
     message = (
@@ -167,7 +167,7 @@ class SigtermDropsBuffer(ExitFactsRule):
     fix_availability = "none"
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        facts = facts_for(self)
+        facts = self.ctx.analysis(ExitFacts)
         if not facts.loops or _references_sigterm(self.ctx.module, facts) or _handles_signals_elsewhere(facts):
             return
         entries = facts.entries()

@@ -145,10 +145,12 @@ def test_diff_writes_nothing_and_exits_1(project: Path) -> None:
 
 def test_diff_marks_a_last_line_without_newline(project: Path) -> None:
     (project / "pkg" / "bad.py").write_text(BAD.rstrip("\n"), encoding="utf-8")
-    result = _run(["check", "pkg/bad.py", "--diff", "--unsafe-fixes", "--select", "OPS502"], project)
+    # Through -o: click < 8.2 (the last on Python 3.9) mixes stderr's "Would fix" into stdout.
+    result = _run(["check", "pkg/bad.py", "--diff", "--unsafe-fixes", "--select", "OPS502", "-o", "out.diff"], project)
     assert result.exit_code == 1
-    assert result.stdout.endswith("\n\\ No newline at end of file\n")
-    assert all(line.startswith(("---", "+++", "@@", " ", "-", "+", "\\")) for line in result.stdout.splitlines())
+    diff = (project / "out.diff").read_text(encoding="utf-8")
+    assert diff.endswith("\n\\ No newline at end of file\n")
+    assert all(line.startswith(("---", "+++", "@@", " ", "-", "+", "\\")) for line in diff.splitlines())
 
 
 def test_fix_applies_only_safe_fixes_unless_unsafe(project: Path) -> None:

@@ -266,3 +266,76 @@ def test_calls_in_evaluation_order() -> None:
 def test_join() -> None:
     assert join(None, None) is None
     assert join(frozenset({1}), None, frozenset({2})) == frozenset({1, 2})
+
+
+class MustToy(Toy):
+    """The same transfer, joined by intersection: "x" holds only where every path used it."""
+
+    must = True
+
+
+def _exit_states(src: str, walker: type = Toy) -> List[Tuple[str, int, List[str]]]:
+    module = cst.parse_module(textwrap.dedent(src).lstrip("\n"))
+    main = next(s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "main")
+    toy = walker(module)
+    toy.run(suite_statements(main.body), frozenset(), main)
+    return [(kind.value, line, sorted(state)) for kind, line, state in toy.exits]
+
+
+def test_must_join_keeps_only_facts_of_every_path() -> None:
+    src = """
+    def main():
+        if cond:
+            use()
+        return 1
+    """
+    assert _exit_states(src) == [("return", 4, ["x"])]
+    assert _exit_states(src, MustToy) == [("return", 4, [])]
+    both = """
+    def main():
+        if cond:
+            use()
+        else:
+            use()
+        return 1
+    """
+    assert _exit_states(both, MustToy) == [("return", 6, ["x"])]
+
+
+def test_match_cases_and_an_irrefutable_case_end_the_fall_through() -> None:
+    partial = """
+    def main():
+        match command:
+            case "run":
+                use()
+            case "stop":
+                return 0
+        return 1
+    """
+    assert _exit_states(partial, MustToy) == [("return", 6, []), ("return", 7, [])]
+    assert _exit_states(partial) == [("return", 6, []), ("return", 7, ["x"])]
+    total = """
+    def main():
+        match command:
+            case "run":
+                use()
+            case _:
+                use()
+        return 1
+    """
+    assert _exit_states(total, MustToy) == [("return", 7, ["x"])]
+
+
+def test_try_star_handlers_and_finally_are_walked() -> None:
+    src = """
+    def main():
+        try:
+            use()
+            raise ExceptionGroup("x", [ValueError()])
+        except* ValueError:
+            return 2
+        finally:
+            drain()
+    """
+    assert _dirty_exits(src) == []
+    assert ("return", 6) in [(k, line) for k, line, _ in _exit_states(src)]

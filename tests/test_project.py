@@ -453,7 +453,10 @@ def test_result_cache_sees_changes_in_other_files(tmp_path: Path) -> None:
 
 
 def test_standard_library_packages_index_without_error() -> None:
-    """A slice of the standard library (the full run is measured in the report)."""
+    """A slice of the standard library (the full run is measured in the report).
+
+    Only facts true of every supported Python (3.9-3.13) are asserted: the
+    sources differ between versions."""
     import asyncio
     import email
     import logging
@@ -465,9 +468,9 @@ def test_standard_library_packages_index_without_error() -> None:
         files.extend(os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.endswith(".py"))
     index = ProjectIndex(stdlib).build(jobs=1, files=files)
     assert not [m.name for m in index.modules.values() if m.error]
-    assert index.is_subclass("asyncio.locks.Lock", ["asyncio.mixins._LoopBoundMixin"])
+    assert index.is_subclass("asyncio.locks.Lock", ["asyncio.locks._ContextManagerMixin"])
     assert index.resolve("asyncio", "Lock") == "asyncio.locks.Lock"
-    assert index.callers("logging.Handler.acquire")
+    assert index.callers("logging.Logger._log")
     from opslint.rules.ops401_lock_stage_bypass import LockStageBypass, analyse
 
     assert not analyse(index, LockStageBypass.Options()).by_path

@@ -24,12 +24,12 @@ hypothesmith = pytest.importorskip("hypothesmith")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from opslint import parsing  # noqa: E402
 from opslint.config import Settings  # noqa: E402
 from opslint.engine import Linter  # noqa: E402
 from opslint.fixes import allowed, fix_text, parses  # noqa: E402
 from opslint.model import Finding  # noqa: E402
 from opslint.registry import Registry  # noqa: E402
+from opslint.syntax import guard as parsing  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REGISTRY = Registry.default()

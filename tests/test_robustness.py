@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from opslint import parsing
+from opslint.syntax import guard as parsing
 
 OPSLINT = [sys.executable, "-m", "opslint"]
 
@@ -89,10 +89,6 @@ def test_flake8_survives_deep_nesting(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "OPS003" in proc.stdout, proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(
-    reason="lead: project.py _facts still calls cst.parse_module; it must call opslint.parsing.parse_module",
-    strict=True,
-)
 def test_project_index_facts_are_guarded_too(tmp_path: Path) -> None:
     """The project index parses files with fact tokens (``primary_key``) for OPS201."""
     deep = "import requests\n\nclass M:\n    id = AutoField(primary_key=True)\n\n" + AND_50000

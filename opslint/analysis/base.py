@@ -14,12 +14,29 @@ An analysis without visit methods computes what it is asked lazily.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Dict, Iterable, List, Tuple, Type, TypeVar
+from typing import Any, ClassVar, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple, Type, TypeVar
 
-if TYPE_CHECKING:
-    from opslint.context import FileContext
+import libcst as cst
+
+from opslint.source import LineIndex
+from opslint.syntax.names import ImportTable
 
 _A = TypeVar("_A", bound="Analysis")
+
+
+class FileFacts(Protocol):
+    """What an analysis may read of a file (``opslint.context.FileContext`` provides it;
+    the analysis layer never imports the context, the rules or the engine)."""
+
+    path: str
+    text: str
+    module: cst.Module
+    module_name: Optional[str]
+    imports: ImportTable
+    lines: LineIndex
+    stack: List[cst.CSTNode]
+
+    def positions(self) -> Mapping[cst.CSTNode, Any]: ...
 
 
 class Analysis:
@@ -28,7 +45,7 @@ class Analysis:
     #: Analyses this one reads (computed before it, in the same traversal).
     requires: ClassVar[Tuple[Type[Analysis], ...]] = ()
 
-    def __init__(self, ctx: FileContext) -> None:
+    def __init__(self, ctx: FileFacts) -> None:
         self.ctx = ctx
 
 
@@ -57,7 +74,7 @@ def closure(wanted: Iterable[Type[Analysis]]) -> List[Type[Analysis]]:
 class Analyses:
     """The analyses of one file, created on first request (or by the engine before its walk)."""
 
-    def __init__(self, ctx: FileContext) -> None:
+    def __init__(self, ctx: FileFacts) -> None:
         self._ctx = ctx
         self._made: Dict[Type[Analysis], Analysis] = {}
         #: Whether the traversal has started: a traversal analysis asked for after that

@@ -1,16 +1,13 @@
-"""Small intraprocedural path queries over LibCST statements.
+"""The one intraprocedural dataflow walker of the rules, over LibCST statements.
 
-Not a full control-flow graph: a forward "may" analysis over the statement
-tree, which is what the OPS1xx rules need ("can this exit be reached after a
-use without a drain on that path?").  Facts are hashable items in a frozenset;
-paths join by union; ``None`` means "unreachable".
+Not a full control-flow graph: a forward analysis over the statement tree, which is
+what the rules need ("can this exit be reached after a use without a drain on that
+path?" is a *may* question, OPS1xx; "has this object certainly not been flushed
+here?" is a *must* question, OPS201).  Facts are hashable items in a frozenset;
+paths join by union (may, the default) or by intersection (``must = True``);
+``None`` means "unreachable".  Exits, loops and blocks are read with
+``opslint.syntax.nodes`` (one list of exit calls, ``match`` and ``try*`` included).
 
-* :class:`ExitKind` and :func:`exit_kind_of_call` / :func:`exit_kind_of_statement`:
-  what ends a function or the process (``return``, ``sys.exit()``, ``exit()``,
-  ``raise SystemExit``, ``os._exit()``, ``raise``).
-* :func:`loops_forever`: ``while True:`` without a ``break`` (a server loop).
-* :func:`tail_statements`: the statements that may run last before a
-  function falls off its end or returns (for "sleep before exit").
 * :class:`PathWalker`: the forward walker.  Subclasses override
   :meth:`PathWalker.on_node` (transfer function for one simple statement or a
   test expression), :meth:`PathWalker.with_drains` (facts a ``with`` item
@@ -34,6 +31,7 @@ from opslint.syntax.names import ImportTable
 from opslint.syntax.nodes import (
     ExitKind,
     exit_kind_of_statement,
+    irrefutable,
     loops_forever,
     suite_statements,
 )
@@ -46,12 +44,22 @@ State = Optional[FrozenSet[F]]
 
 
 def join(*states: State[F]) -> State[F]:
-    """Union of reachable states (``None`` = unreachable)."""
+    """Union of reachable states (``None`` = unreachable): a "may" join."""
     out: Optional[FrozenSet[F]] = None
     for state in states:
         if state is None:
             continue
         out = state if out is None else out | state
+    return out
+
+
+def meet(*states: State[F]) -> State[F]:
+    """Intersection of reachable states (``None`` = unreachable): a "must" join."""
+    out: Optional[FrozenSet[F]] = None
+    for state in states:
+        if state is None:
+            continue
+        out = state if out is None else out & state
     return out
 
 
@@ -62,7 +70,7 @@ class _With(Generic[F]):
 
 @dataclass
 class _Try(Generic[F]):
-    node: cst.Try
+    node: Union[cst.Try, cst.TryStar]
     phase: str = "body"
     raised: List[FrozenSet[F]] = field(default_factory=list)
     seen: List[FrozenSet[F]] = field(default_factory=list)
@@ -83,7 +91,7 @@ class _Call(Generic[F]):
 _Frame = Union[_With[F], _Try[F], _Loop[F], _Call[F]]
 
 
-def _catches(handler: cst.ExceptHandler, kind: ExitKind) -> bool:
+def _catches(handler: Union[cst.ExceptHandler, cst.ExceptStarHandler], kind: ExitKind) -> bool:
     if kind is ExitKind.RAISE:
         return True
     if kind is ExitKind.SYS_EXIT:
@@ -98,10 +106,20 @@ def _catches(handler: cst.ExceptHandler, kind: ExitKind) -> bool:
 
 
 class PathWalker(Generic[F]):
-    """Forward may-analysis over statements; see the module docstring."""
+    """Forward dataflow over statements; see the module docstring.
+
+    ``must = False`` (the default) is a "may" analysis: paths join by union, a fact
+    holds after a join when it holds on some path.  ``must = True`` joins by
+    intersection: a fact holds when it holds on every path that reaches the point.
+    """
 
     #: Inlining depth limit for :meth:`inline`.
     max_depth = 4
+    #: Join by intersection instead of union.
+    must = False
+
+    def _join(self, *states: State[F]) -> State[F]:
+        return meet(*states) if self.must else join(*states)
 
     def __init__(self, imports: Optional[ImportTable] = None) -> None:
         self.imports = imports
@@ -163,7 +181,7 @@ class PathWalker(Generic[F]):
             self.frames.pop()
         if out is not None and on_return is not None and end_node is not None:
             out = on_return(ExitKind.END, end_node, out)
-        result = join(out, *frame.returns)
+        result = self._join(out, *frame.returns)
         if result is None:
             # The callee never returns (it always exits): the statement that
             # called it ends the path.
@@ -202,18 +220,12 @@ class PathWalker(Generic[F]):
             return self._if(stmt, state)
         if isinstance(stmt, (cst.For, cst.While)):
             return self._loop(stmt, state)
-        if isinstance(stmt, cst.Try):
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
             return self._try(stmt, state)
         if isinstance(stmt, cst.With):
             return self._with(stmt, state)
         if isinstance(stmt, cst.Match):
-            after = self.on_node(stmt.subject, state)
-            outs: List[State[F]] = [after]
-            for case in stmt.cases:
-                outs.append(self._block(case.body, after))
-            return join(*outs)
-        if isinstance(stmt, cst.TryStar):
-            return self._block(stmt.body, state)
+            return self._match(stmt, state)
         return state
 
     def _small(self, small: cst.BaseSmallStatement, state: FrozenSet[F]) -> State[F]:
@@ -287,7 +299,7 @@ class PathWalker(Generic[F]):
             other = self._if(orelse, after)
         else:
             other = self._block(orelse.body, after)
-        return join(body, other)
+        return self._join(body, other)
 
     def _loop(self, stmt: Union[cst.For, cst.While], state: FrozenSet[F]) -> State[F]:
         head = self.on_loop_head(stmt, state)
@@ -295,19 +307,33 @@ class PathWalker(Generic[F]):
         self.frames.append(frame)
         try:
             out = self._block(stmt.body, head)
-            again = join(head, out, *frame.continues)
+            again = self._join(head, out, *frame.continues)
             if again is not None and again != head:
                 out2 = self._block(stmt.body, again)
-                out = join(out, out2)
+                out = self._join(out, out2)
         finally:
             self.frames.pop()
         forever = self.is_forever(stmt)
-        ended: State[F] = None if forever else join(head, out, *frame.continues)
+        ended: State[F] = None if forever else self._join(head, out, *frame.continues)
         if stmt.orelse is not None and ended is not None:
             ended = self._block(stmt.orelse.body, ended)
-        return join(ended, *frame.breaks)
+        return self._join(ended, *frame.breaks)
 
-    def _try(self, stmt: cst.Try, state: FrozenSet[F]) -> State[F]:
+    def _match(self, stmt: cst.Match, state: FrozenSet[F]) -> State[F]:
+        after = self.on_node(stmt.subject, state)
+        outs: List[State[F]] = []
+        current: State[F] = after
+        for case in stmt.cases:
+            if current is None:
+                break
+            entry = self.on_node(case.guard, current) if case.guard is not None else current
+            outs.append(self._block(case.body, entry))
+            if case.guard is None and irrefutable(case.pattern):
+                current = None  # later cases and the fall-through are unreachable
+        outs.append(current)
+        return self._join(*outs)
+
+    def _try(self, stmt: Union[cst.Try, cst.TryStar], state: FrozenSet[F]) -> State[F]:
         frame: _Try[F] = _Try(stmt)
         self.frames.append(frame)
         try:
@@ -317,11 +343,11 @@ class PathWalker(Generic[F]):
             frame.phase = "handlers"
             outs: List[State[F]] = [out]
             if stmt.handlers:
-                entry = join(state, out, *frame.raised, *frame.seen)
+                entry = self._join(state, out, *frame.raised, *frame.seen)
                 assert entry is not None
                 for handler in stmt.handlers:
                     outs.append(self._block(handler.body, entry))
-            normal = join(*outs)
+            normal = self._join(*outs)
         finally:
             frame.phase = "finally"
             self.frames.pop()

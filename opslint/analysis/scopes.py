@@ -31,7 +31,7 @@ from typing import Callable, Dict, Generic, Iterator, List, Optional, Protocol, 
 
 import libcst as cst
 
-from opslint.analysis.base import Analysis
+from opslint.analysis.base import Analysis, FileFacts
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import scope_nodes
 
@@ -144,8 +144,8 @@ _MAX_DEPTH = 8
 class BindingTable(Analysis):
     """The bindings of one file (see the module docstring)."""
 
-    def __init__(self, ctx: object) -> None:
-        super().__init__(ctx)  # type: ignore[arg-type]
+    def __init__(self, ctx: FileFacts) -> None:
+        super().__init__(ctx)
         self.module_scope: Optional[Scope] = None
         self._stack: List[Scope] = []
         self._by_node: Dict[int, Scope] = {}

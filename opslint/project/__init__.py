@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Ty
 from opslint.project.build import _SUMMARY_CACHE
 from opslint.project.entries import Entry, EntrySpec
 from opslint.project.index import REVALIDATE_SECONDS, ProjectIndex
-from opslint.project.layout import ROOT_MARKERS, _root_cache, find_root, iter_project_files, module_names
+from opslint.project.layout import ROOT_MARKERS, _package_dirs, _root_cache, find_root, iter_project_files, module_names
 from opslint.project.summarise import content_hash, summarise
 from opslint.project.summary import (
     Assignment,
@@ -152,5 +152,6 @@ def forget(root: Optional[str] = None) -> None:
     if root is None:
         _INDEXES.clear()
         _root_cache.clear()
+        _package_dirs.clear()
     else:
         _INDEXES.pop(os.path.abspath(root), None)

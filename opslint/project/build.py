@@ -91,6 +91,38 @@ def _compute(item: _Item, miss: _Miss) -> _Result:
     return summary, extra
 
 
+def load_summary(
+    item: _Item, expected_hash: str, root: str, rules: Sequence[ProjectRule], cache_dir: Optional[str]
+) -> ModuleSummary:
+    """The summary of a file known from the manifest, from memory or the disk store; made
+    again from the file when neither has it (or the file changed behind the manifest)."""
+    path, name, package, extra, is_package = item
+    key = (expected_hash, name, path, tuple(sorted(r.code for r in rules)))
+    cached = _SUMMARY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    if cache_dir:
+        loaded = _disk_load(cache_dir, key)
+        if loaded is not None and loaded.path == path and loaded.name == name:
+            _SUMMARY_CACHE[key] = loaded
+            return loaded
+    _POOL_STATE.update(root=root, rules=tuple(rules), cache_dir=cache_dir)
+    summary, _ = _summarise_item(item)
+    return summary
+
+
+def stored_summary(
+    item: _Item, content: str, rules: Sequence[ProjectRule], cache_dir: Optional[str]
+) -> Optional[ModuleSummary]:
+    """A summary made earlier of the file's version ``content`` (memory or disk), if kept."""
+    path, name, _, _, _ = item
+    key = (content, name, path, tuple(sorted(r.code for r in rules)))
+    cached = _SUMMARY_CACHE.get(key)
+    if cached is None and cache_dir:
+        cached = _disk_load(cache_dir, key)
+    return cached
+
+
 #: Bumped when the summary dataclasses change (old cache entries are then ignored).
 _SUMMARY_FORMAT = "2"
 

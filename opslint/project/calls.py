@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import ast
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    List,
-    Optional,
-    Tuple,
-)
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Tuple
 
-if TYPE_CHECKING:
-    from opslint.project.summarise import _Summariser
 from opslint.project.summary import CallSite
+
+
+class _Owner(Protocol):
+    """What the collector asks of the module summariser (``summarise._Summariser``)."""
+
+    @property
+    def lines(self) -> Any: ...
+
+    def resolve_expr(
+        self, node: ast.AST, local_types: Mapping[str, str], class_qualname: Optional[str] = None
+    ) -> Optional[str]: ...
+
+    def describe(self, node: ast.AST, local_types: Mapping[str, str], class_qualname: Optional[str]) -> str: ...
+
+    def _arguments(
+        self, call: ast.Call, local_types: Mapping[str, str], class_qualname: Optional[str]
+    ) -> Tuple[Tuple[str, ...], Tuple[Tuple[str, str], ...]]: ...
+
 
 #: Nodes that hold no call: the fast walker does not descend into them.
 _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.alias)
@@ -78,7 +86,7 @@ class _CallCollector(ast.NodeVisitor):
 
     def __init__(
         self,
-        owner: _Summariser,
+        owner: _Owner,
         class_qualname: Optional[str],
         local_types: Dict[str, str],
         qualname: str,

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    List,
-    Tuple,
-)
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from opslint.model import Span
 from opslint.project.summary import (
@@ -19,22 +12,21 @@ from opslint.project.summary import (
     ModuleSummary,
 )
 
-if TYPE_CHECKING:
-    from opslint.project.index import ProjectIndex
-
 
 class _Derived:
     """Pass 2: call edges resolved across modules (rebuilt after any change)."""
 
-    def __init__(self, index: ProjectIndex) -> None:
+    def __init__(
+        self, modules: Mapping[str, ModuleSummary], resolve: Callable[[FunctionSummary, str], Optional[str]]
+    ) -> None:
         self.functions: Dict[str, FunctionSummary] = {}
         self.targets: Dict[int, str] = {}
         self.callers: Dict[str, List[Tuple[str, CallSite]]] = {}
-        for summary in index.modules.values():
+        for summary in modules.values():
             self.functions.update(summary.functions)
         for fn in self.functions.values():
             for site in fn.calls:
-                target = index._resolve_callee(fn, site.callee)
+                target = resolve(fn, site.callee)
                 if target is None:
                     continue
                 self.targets[id(site)] = target

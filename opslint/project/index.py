@@ -14,6 +14,8 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Set,
@@ -22,7 +24,8 @@ from typing import (
 
 from opslint.cache import Store, code_fingerprint, digest
 from opslint.model import Span
-from opslint.project.build import _summarise_many
+from opslint.project import manifest
+from opslint.project.build import _summarise_many, load_summary, stored_summary
 from opslint.project.derived import (
     _Derived,
     _renamed,
@@ -32,6 +35,7 @@ from opslint.project.derived import (
 )
 from opslint.project.entries import Entry, EntrySpec, _suffix_match
 from opslint.project.layout import iter_project_files, module_names
+from opslint.project.manifest import FileStamp, LazyModules, shape_digest
 from opslint.project.summarise import _decode, _facts, content_hash, summarise
 from opslint.project.summary import (
     CallSite,
@@ -52,6 +56,28 @@ class _Edge:
     site: CallSite
 
 
+@dataclass(frozen=True)
+class Persisted:
+    """A whole-project result kept on disk, with the content hash of every module it
+    was computed from (to map its positions after edits that kept the shape)."""
+
+    value: Any
+    hashes: Mapping[str, str]
+
+
+_Item = Tuple[str, str, str, str, bool]
+
+
+class _Info(NamedTuple):
+    """What the index knows of a module without loading its summary."""
+
+    path: str
+    content: str
+    shape: str
+    #: Codes of the rules whose ``project_facts`` the module has.
+    facts: Tuple[str, ...]
+
+
 class ProjectIndex:
     """Summaries of every module of one project, and queries across them."""
 
@@ -60,10 +86,16 @@ class ProjectIndex:
         #: Where module summaries are kept between processes (``.opslint_cache``), if anywhere.
         self.cache_dir = cache_dir
         self.fact_rules: List[ProjectRule] = list(fact_rules)
-        self.modules: Dict[str, ModuleSummary] = {}
+        self.modules = LazyModules()
+        #: module name -> (path, content hash, shape digest): known without loading summaries.
+        self._info: Dict[str, _Info] = {}
+        #: module name -> the name its summary was made under (before a duplicate was renamed).
+        self._planned: Dict[str, str] = {}
         self.by_path: Dict[str, str] = {}
         self.alias_modules: Dict[str, str] = {}
-        self._stamps: Dict[str, Tuple[float, int]] = {}
+        self._stamps: Dict[str, Tuple[int, int]] = {}
+        #: The manifest of the last build/revalidation (see ``manifest.py``).
+        self._manifest: Dict[str, FileStamp] = {}
         self._derived: Optional[_Derived] = None
         self._memo: Dict[Any, Any] = {}
         self._canon: Dict[str, str] = {}
@@ -83,55 +115,132 @@ class ProjectIndex:
     # -- building ------------------------------------------------------------
 
     def build(self, jobs: int = 0, files: Optional[Iterable[str]] = None) -> ProjectIndex:
+        """Index the project's files: those unchanged since the manifest was written are
+        taken lazily (their summaries load on first use), the others are summarised now."""
         started = time.perf_counter()
         paths = list(files) if files is not None else list(iter_project_files(self.root))
-        todo: List[Tuple[str, str, str, str, bool]] = []
+        key = self._manifest_key()
+        known = manifest.load(self.cache_dir, key)
+        planned: List[Tuple[_Item, Optional[FileStamp]]] = []
+        todo: List[_Item] = []
         for path in paths:
             item = self._plan(path)
-            if item is not None:
+            if item is None:
+                continue
+            entry = known.get(item[0])
+            if entry is not None and (entry.mtime_ns, entry.size) == self._stamps[item[0]]:
+                planned.append((item, entry))
+            else:
+                planned.append((item, None))
                 todo.append(item)
-        for summary, extra in _summarise_many(todo, self.root, self.fact_rules, jobs, self.cache_dir):
-            self._add(summary, extra)
+        computed = {
+            s.path: (s, extra) for s, extra in _summarise_many(todo, self.root, self.fact_rules, jobs, self.cache_dir)
+        }
+        for item, entry in planned:
+            if entry is not None:
+                self._add_lazy(item, entry)
+            elif item[0] in computed:
+                summary, extra = computed[item[0]]
+                self._add(summary, extra)
+        self._save_manifest(key, known)
         self.checked_at = time.monotonic()
         self.build_seconds = time.perf_counter() - started
         return self
 
-    def _plan(self, path: str) -> Optional[Tuple[str, str, str, str, bool]]:
+    def _manifest_key(self) -> str:
+        return manifest.manifest_key(self.root, tuple(sorted(r.code for r in self.fact_rules)))
+
+    def _save_manifest(self, key: str, previous: Dict[str, FileStamp]) -> None:
+        entries: Dict[str, FileStamp] = {}
+        for info in self._info.values():
+            stamp = self._stamps.get(info.path)
+            if stamp is not None:
+                entries[info.path] = FileStamp(stamp[0], stamp[1], info.content, info.shape, info.facts)
+        self._manifest = entries
+        if entries != previous:
+            manifest.save(self.cache_dir, key, entries)
+
+    def _plan(self, path: str) -> Optional[_Item]:
         absolute = os.path.abspath(path)
         try:
             stat = os.stat(absolute)
         except OSError:
             return None
-        self._stamps[absolute] = (stat.st_mtime, stat.st_size)
+        self._stamps[absolute] = (stat.st_mtime_ns, stat.st_size)
         name, extra, is_package = module_names(absolute, self.root)
         package = name if is_package else name.rpartition(".")[0]
         return absolute, name, package, ",".join(extra), is_package
 
-    def _add(self, summary: ModuleSummary, extra: str) -> None:
-        old = self.by_path.get(summary.path)
-        if old is not None and old != summary.name:
-            self.modules.pop(old, None)
-        if summary.name in self.modules and self.modules[summary.name].path != summary.path:
-            # Two files claim one name (e.g. scripts in different folders): the
-            # first keeps the name, the other is known by its path-based alias.
+    def _claim(self, path: str, name: str, extra: str) -> Optional[Tuple[str, str]]:
+        """The name a file gets (and its remaining aliases): the first file walked keeps a
+        name that two files claim (scripts in different folders); the other is known by
+        its path-based alias.  None when no name is left."""
+        old = self.by_path.get(path)
+        if old is not None and old != name:
+            self._forget_module(old)
+        if name in self.modules and self._info[name].path != path:
             alternatives = [n for n in extra.split(",") if n and n not in self.modules]
             if not alternatives:
-                return
-            summary = _renamed(summary, alternatives[0])
-            extra = ",".join(a for a in alternatives[1:])
-        self.modules[summary.name] = summary
-        self.by_path[summary.path] = summary.name
+                return None
+            return alternatives[0], ",".join(alternatives[1:])
+        return name, extra
+
+    def _register(
+        self, name: str, path: str, extra: str, content: str, shape: str, planned: str, facts: Tuple[str, ...]
+    ) -> None:
+        self._info[name] = _Info(path, content, shape, facts)
+        self._planned[name] = planned
+        self.by_path[path] = name
         for alias in extra.split(","):
             if alias and alias not in self.modules:
-                self.alias_modules.setdefault(alias, summary.name)
+                self.alias_modules.setdefault(alias, name)
         self._invalidate()
+
+    def _forget_module(self, name: str) -> None:
+        self.modules.pop(name, None)
+        self._planned.pop(name, None)
+        info = self._info.pop(name, None)
+        if info is not None and self.by_path.get(info[0]) == name:
+            del self.by_path[info[0]]
+
+    def _add(self, summary: ModuleSummary, extra: str) -> None:
+        claimed = self._claim(summary.path, summary.name, extra)
+        if claimed is None:
+            return
+        name, extra = claimed
+        if name != summary.name:
+            summary = _renamed(summary, name)
+        self.modules[name] = summary
+        facts = tuple(sorted(summary.facts))
+        self._register(
+            name, summary.path, extra, summary.content_hash, shape_digest(_shape(summary)), summary.name, facts
+        )
+
+    def _add_lazy(self, item: _Item, entry: FileStamp) -> None:
+        path, planned, package, extra, is_package = item
+        claimed = self._claim(path, planned, extra)
+        if claimed is None:
+            return
+        name, extra = claimed
+        rules = tuple(self.fact_rules)
+        cache_dir = self.cache_dir
+        root = self.root
+
+        def load() -> ModuleSummary:
+            summary = load_summary(
+                (path, planned, package, extra, is_package), entry.content_hash, root, rules, cache_dir
+            )
+            return summary if summary.name == name else _renamed(summary, name)
+
+        self.modules.set_lazy(name, load)
+        self._register(name, path, extra, entry.content_hash, entry.shape, planned, entry.facts)
 
     def refresh(self, path: str, text: str) -> None:
         """Use ``text`` for ``path`` (an editor buffer, a fix in progress)."""
         absolute = os.path.abspath(path)
         name = self.by_path.get(absolute)
-        digest = content_hash(text)
-        if name is not None and self.modules[name].content_hash == digest:
+        text_hash = content_hash(text)
+        if name is not None and self._info[name].content == text_hash:
             return
         item = self._plan(absolute) if os.path.exists(absolute) else None
         if item is None:
@@ -141,12 +250,14 @@ class ProjectIndex:
         if name is not None:
             mod_name = name
         summary = summarise(absolute, text, mod_name, package, is_package, self.root, self.fact_rules)
-        old = self.modules.get(name) if name is not None else None
-        if old is not None and summary.name == old.name and _shape(old) == _shape(summary):
-            self._swap(old, summary)
+        shape = shape_digest(_shape(summary))
+        if name is not None and summary.name == name and self._info[name].shape == shape:
+            self._swap(self.modules[name], summary)
+            self._info[name] = _Info(absolute, text_hash, shape, tuple(sorted(summary.facts)))
+            self._memo.pop("facts", None)
             return
         if name is not None:
-            self.modules.pop(name, None)
+            self._forget_module(name)
         self._add(summary, extra)
 
     def _swap(self, old: ModuleSummary, new: ModuleSummary) -> None:
@@ -194,18 +305,18 @@ class ProjectIndex:
                 stat = os.stat(absolute)
             except OSError:
                 continue
-            if self._stamps.get(absolute) != (stat.st_mtime, stat.st_size):
+            if self._stamps.get(absolute) != (stat.st_mtime_ns, stat.st_size):
                 try:
                     with open(absolute, "rb") as handle:
                         data = handle.read()
                 except OSError:
                     continue
-                self._stamps[absolute] = (stat.st_mtime, stat.st_size)
+                self._stamps[absolute] = (stat.st_mtime_ns, stat.st_size)
                 self.refresh(absolute, _decode(data))
         for gone in set(self.by_path) - current:
             if os.path.exists(gone):
                 continue
-            self.modules.pop(self.by_path.pop(gone), None)
+            self._forget_module(self.by_path[gone])
             self._invalidate()
 
     def add_fact_rules(self, rules: Iterable[ProjectRule]) -> None:
@@ -226,6 +337,7 @@ class ProjectIndex:
             facts = dict(summary.facts)
             facts.update(_facts(new, text, info))
             self.modules[name] = _with_facts(summary, facts)
+            self._info[name] = self._info[name]._replace(facts=tuple(sorted(facts)))
         self._memo.clear()
 
     def _heads(self) -> Set[str]:
@@ -250,10 +362,21 @@ class ProjectIndex:
         """Changes whenever any module of the project changes (for result caches)."""
         found = self._memo.get("fingerprint")
         if found is None:
-            digest = hashlib.sha256()
-            for name in sorted(self.modules):
-                digest.update(f"{name}\0{self.modules[name].content_hash}\0".encode())
-            found = self._memo["fingerprint"] = digest.hexdigest()
+            hasher = hashlib.sha256()
+            for name in sorted(self._info):
+                hasher.update(f"{name}\0{self._info[name].content}\0".encode())
+            found = self._memo["fingerprint"] = hasher.hexdigest()
+        return str(found)
+
+    def shape_fingerprint(self) -> str:
+        """Changes whenever anything an analysis reads changes (not on a moved line or a
+        new comment): the key of whole-project analyses kept on disk."""
+        found = self._memo.get("shape-fingerprint")
+        if found is None:
+            hasher = hashlib.sha256()
+            for name in sorted(self._info):
+                hasher.update(f"{name}\0{self._info[name].shape}\0".encode())
+            found = self._memo["shape-fingerprint"] = hasher.hexdigest()
         return str(found)
 
     def module_of(self, path: str) -> Optional[str]:
@@ -264,8 +387,34 @@ class ProjectIndex:
         return self.modules.get(name) if name is not None else None
 
     def facts(self, code: str) -> Dict[str, Any]:
-        """module name -> ``project_facts`` result of rule ``code`` (modules that gave one)."""
-        return {name: s.facts[code] for name, s in self.modules.items() if code in s.facts}
+        """module name -> ``project_facts`` result of rule ``code`` (modules that gave one).
+
+        Only the modules that have such facts are read.  With a cache directory the
+        answer is also kept on disk as one document per project and rule, holding each
+        module's facts with the content hash they came from: a run loads that document
+        and re-reads only the summaries of modules that changed since.
+        """
+        memo: Dict[str, Dict[str, Any]] = self._memo.setdefault("facts", {})
+        found = memo.get(code)
+        if found is not None:
+            return found
+        having = sorted(name for name, info in self._info.items() if code in info.facts)
+        store = Store(self.cache_dir) if self.cache_dir else None
+        key = digest("facts", code, self._manifest_key())
+        stored = store.get("facts", key, Dict[str, Tuple[str, Any]]) if store is not None else None
+        kept: Dict[str, Tuple[str, Any]] = stored if isinstance(stored, dict) else {}
+        fresh: Dict[str, Tuple[str, Any]] = {}
+        for name in having:
+            content = self._info[name].content
+            entry = kept.get(name)
+            fresh[name] = (
+                entry if entry is not None and entry[0] == content else (content, self.modules[name].facts[code])
+            )
+        if store is not None and fresh != kept:
+            store.put("facts", key, fresh)
+        found = {name: value for name, (_, value) in fresh.items()}
+        memo[code] = found
+        return found
 
     def function(self, qualname: str) -> Optional[FunctionSummary]:
         resolved = self.canonical(qualname)
@@ -300,14 +449,43 @@ class ProjectIndex:
         if key in self._memo:
             return self._memo[key]
         store = Store(self.cache_dir) if persist and self.cache_dir else None
-        disk_key = digest(code_fingerprint(), repr(key), self.root, self.fingerprint())
-        value = store.get("derived", disk_key) if store is not None else None
-        if value is None:
+        # Keyed by the project's shape: an edit that only moves lines keeps the result,
+        # and the positions it holds are mapped to the current ones (``current_span``).
+        disk_key = digest(code_fingerprint(), repr(key), self.root, self.shape_fingerprint())
+        stored = store.get("derived", disk_key, Persisted) if store is not None else None
+        if isinstance(stored, Persisted) and self._adopt(stored.hashes):
+            value = stored.value
+        else:
             value = compute()
             if store is not None:
-                store.put("derived", disk_key, value)
+                hashes = {name: info.content for name, info in self._info.items()}
+                store.put("derived", disk_key, Persisted(value, hashes))
         self._memo[key] = value
         return value
+
+    def _adopt(self, hashes: Mapping[str, str]) -> bool:
+        """Map the positions of modules that changed since ``hashes`` (same shape) to their
+        current ones; False when an earlier version's summary is no longer available."""
+        remaps: Dict[str, Dict[Span, Span]] = {}
+        for name, (path, content, _, _) in self._info.items():
+            before = hashes.get(name)
+            if before is None:
+                return False
+            if before == content:
+                continue
+            planned = self._planned.get(name, name)
+            package = planned if path.endswith("__init__.py") else planned.rpartition(".")[0]
+            old = stored_summary((path, planned, package, "", False), before, self.fact_rules, self.cache_dir)
+            if old is None:
+                return False
+            if old.name != name:
+                old = _renamed(old, name)
+            remaps[path] = dict(zip(_spans(old), _spans(self.modules[name])))
+        for path, remap in remaps.items():
+            composed = self._remaps.setdefault(path, {})
+            for before_span, after_span in remap.items():
+                composed.setdefault(before_span, after_span)
+        return True
 
     # -- resolution ---------------------------------------------------------
 
@@ -473,7 +651,7 @@ class ProjectIndex:
 
     def _graph(self) -> _Derived:
         if self._derived is None:
-            self._derived = _Derived(self)
+            self._derived = _Derived(self.modules, self._resolve_callee)
         return self._derived
 
     def _resolve_callee(self, fn: FunctionSummary, callee: str) -> Optional[str]:

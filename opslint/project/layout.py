@@ -78,9 +78,17 @@ def _is_library_dir(directory: str) -> bool:
 
 
 def _is_package_dir(directory: str) -> bool:
-    return os.path.isfile(os.path.join(directory, "__init__.py")) or os.path.isfile(
-        os.path.join(directory, "__init__.pyi")
-    )
+    # Asked for every file of every directory above it: remembered per directory
+    # (``forget`` clears it with the other caches of a process).
+    found = _package_dirs.get(directory)
+    if found is None:
+        found = _package_dirs[directory] = os.path.isfile(os.path.join(directory, "__init__.py")) or os.path.isfile(
+            os.path.join(directory, "__init__.pyi")
+        )
+    return found
+
+
+_package_dirs: Dict[str, bool] = {}
 
 
 def module_names(path: str, root: str) -> Tuple[str, List[str], bool]:

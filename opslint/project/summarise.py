@@ -30,6 +30,7 @@ from opslint.project.summary import (
     ModuleSummary,
     ProjectRule,
 )
+from opslint.syntax.parse import parse_module
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 #: Methods whose ``self.x = Cls(...)`` assignments give attribute types.
@@ -522,7 +523,7 @@ def _facts(rules: Sequence[ProjectRule], text: str, info: ModuleInfo) -> Dict[st
     if not wanted:
         return out
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError):
         return out
     for rule in wanted:

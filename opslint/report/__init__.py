@@ -35,7 +35,7 @@ def _load_optional() -> None:
     # Formats in their own modules register themselves when imported.
     import importlib
 
-    for module in ("opslint.report.ci", "opslint.report.sarif"):
+    for module in ("opslint.report.ci", "opslint.report.sarif", "opslint.report.rdjson"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -25,7 +25,11 @@ from opslint.urls import rule_url
 
 def is_error(f: Finding) -> bool:
     """Engine problems (OPS0xx: unparsable, unreadable, crashed) are errors; rules warn."""
-    return f.code.startswith("OPS0") or f.severity is Severity.ERROR
+    return f.code in ENGINE_ERRORS or f.severity is Severity.ERROR
+
+
+#: The engine's codes for problems with a file (OPS005, an unused noqa, only warns).
+ENGINE_ERRORS = frozenset({"OPS001", "OPS002", "OPS003", "OPS004"})
 
 
 def relative_to(path: str, base: Optional[str], cwd: Optional[str] = None) -> str:

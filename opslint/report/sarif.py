@@ -4,7 +4,8 @@ Follows what GitHub ingests (see CONVENTIONS §4.2): rules that fired with
 short/full descriptions, ``help.text`` + ``help.markdown`` (the rule page) and
 ``helpUri``; results with ``ruleId``/``ruleIndex``, a relative
 ``artifactLocation`` with ``uriBaseId``, a full region and
-``partialFingerprints.primaryLocationLineHash``; related locations and fixes.
+``partialFingerprints.primaryLocationLineHash``; related locations and fixes;
+``codeFlows`` for rules whose related locations are the steps of a path (OPS101).
 Columns are Unicode code points (``run.columnKind``), as opslint counts them.
 """
 
@@ -102,7 +103,13 @@ def sarif_log(
 
     paths = [relative_to(f.path, base, cwd) for f in findings]
     hashes = stable_fingerprints(findings, paths, Sources(sources, cwd))
-    results = [_result(f, index[f.code], locator, fp) for f, fp in zip(findings, hashes)]
+    results = []
+    for f, fp in zip(findings, hashes):
+        result = _result(f, index[f.code], locator, fp)
+        doc = registry.get(f.code)
+        if doc is not None and doc.related_is_path and f.related:
+            result["codeFlows"] = [code_flow(f, locator)]
+        results.append(result)
 
     run: Dict[str, Any] = {
         "tool": {
@@ -124,6 +131,25 @@ def sarif_log(
 
 def _unknown_rule(code: str) -> Dict[str, Any]:
     return {"id": code, "shortDescription": {"text": code}, "helpUri": rule_url(code)}
+
+
+def code_flow(f: Finding, locator: _Locator) -> Dict[str, Any]:
+    """The finding's path as one thread flow: its own location and its related ones
+    (in source order when they are all in its file, else the finding first)."""
+    steps = [(f.path, f.span, f.message)] + [(r.path, r.span, r.message) for r in f.related]
+    if all(path == f.path for path, _, _ in steps):
+        steps.sort(key=lambda step: (step[1].line, step[1].column))
+    locations = [
+        {
+            "location": {
+                "physicalLocation": {"artifactLocation": locator.artifact(path), "region": _region(span)},
+                "message": {"text": message},
+            },
+            "executionOrder": order,
+        }
+        for order, (path, span, message) in enumerate(steps, 1)
+    ]
+    return {"message": {"text": f.message}, "threadFlows": [{"locations": locations}]}
 
 
 def _result(f: Finding, rule_index: int, locator: _Locator, line_hash: str) -> Dict[str, Any]:

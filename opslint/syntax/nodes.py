@@ -156,17 +156,18 @@ def _statement_exits(stmt: cst.BaseStatement, imports: Optional[ImportTable], ju
         # ``while True:`` without ``break`` never falls through.
         return is_true(stmt.test) and not has_break(stmt)
     if isinstance(stmt, cst.Match):
-        return any(_irrefutable(case.pattern) and case.guard is None for case in stmt.cases) and all(
+        return any(irrefutable(case.pattern) and case.guard is None for case in stmt.cases) and all(
             always_exits(case.body, imports, jumps=jumps) for case in stmt.cases
         )
     return False
 
 
-def _irrefutable(pattern: cst.MatchPattern) -> bool:
+def irrefutable(pattern: cst.MatchPattern) -> bool:
+    """A capture (``case x``) or wildcard (``case _``) pattern, possibly inside an ``|``."""
     if isinstance(pattern, cst.MatchAs):
-        return pattern.pattern is None or _irrefutable(pattern.pattern)
+        return pattern.pattern is None or irrefutable(pattern.pattern)
     if isinstance(pattern, cst.MatchOr):
-        return any(_irrefutable(p.pattern) for p in pattern.patterns)
+        return any(irrefutable(p.pattern) for p in pattern.patterns)
     return False
 
 

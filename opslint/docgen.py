@@ -1,0 +1,118 @@
+"""The rule pages in ``docs/rules/``, generated from the rule classes (docs are code).
+
+``python -m opslint.docgen`` (re)writes ``docs/rules/<CODE>.md`` for every rule
+and the index ``docs/rules/README.md``, and deletes pages of rules that no
+longer exist; ``--check`` only compares and exits 1 when a page is missing,
+stale or left over.  Every finding's ``url`` (JSON, SARIF ``helpUri``, LSP
+``codeDescription.href``) points at these pages (``opslint.urls.rule_url``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Dict, List, Optional, Sequence
+
+from opslint.docs import rule_markdown
+from opslint.registry import Registry
+from opslint.rule import summary
+from opslint.urls import DOCS_PATH
+
+COMMAND = "python -m opslint.docgen"
+INDEX = "README.md"
+_BANNER = f"<!-- Generated from the rule's docstring by `{COMMAND}`: edit the rule, not this file. -->\n\n"
+
+
+def pages(registry: Optional[Registry] = None) -> Dict[str, str]:
+    """File name (in ``docs/rules/``) -> content, for every rule and the index."""
+    registry = registry or Registry.default()
+    out = {f"{rule.code}.md": _BANNER + rule_markdown(rule) for rule in registry.rules()}
+    out[INDEX] = _index(registry)
+    return out
+
+
+def _index(registry: Registry) -> str:
+    lines = [
+        _BANNER.replace("the rule's docstring", "the rules' docstrings").rstrip("\n"),
+        "",
+        "# opslint rules",
+        "",
+        "One page per rule, generated from its docstring; `opslint rule CODE` prints the same text.",
+        "Engine codes (OPS0xx) report problems with a file rather than with code.",
+        "",
+        "| code | name | what it flags | fix | default |",
+        "|---|---|---|---|---|",
+    ]
+    for rule in registry.rules():
+        fix = {"always": "yes", "sometimes": "sometimes", "none": "suggestion only"}.get(rule.fix_availability, "")
+        if rule.internal and rule.fix_availability == "none":
+            fix = "-"
+        default = "on" if rule.default_enabled else "off"
+        lines.append(f"| [{rule.code}]({rule.code}.md) | `{rule.name}` | {summary(rule)} | {fix} | {default} |")
+    return "\n".join(lines) + "\n"
+
+
+def stale(directory: str, registry: Optional[Registry] = None) -> List[str]:
+    """What differs between ``directory`` and the generated pages: one line per file."""
+    expected = pages(registry)
+    problems = []
+    for name, text in sorted(expected.items()):
+        path = os.path.join(directory, name)
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                current = handle.read()
+        except OSError:
+            problems.append(f"missing: {path}")
+            continue
+        if current != text:
+            problems.append(f"stale: {path}")
+    for name in sorted(_existing(directory)):
+        if name not in expected:
+            problems.append(f"no such rule: {os.path.join(directory, name)}")
+    return problems
+
+
+def write(directory: str, registry: Optional[Registry] = None) -> List[str]:
+    """Write the pages; returns the files written or deleted."""
+    expected = pages(registry)
+    os.makedirs(directory, exist_ok=True)
+    changed = []
+    for problem in stale(directory, registry):
+        kind, _, path = problem.partition(": ")
+        name = os.path.basename(path)
+        if kind == "no such rule":
+            os.remove(path)
+        else:
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(expected[name])
+        changed.append(path)
+    return changed
+
+
+def _existing(directory: str) -> List[str]:
+    try:
+        return [n for n in os.listdir(directory) if n.endswith(".md")]
+    except OSError:
+        return []
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("directory", nargs="?", default=DOCS_PATH, help=f"default: {DOCS_PATH}")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a page is missing or stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = stale(args.directory)
+        for line in problems:
+            print(line, file=sys.stderr)
+        if problems:
+            print(f"rule pages are out of date: run `{COMMAND}`", file=sys.stderr)
+        return 1 if problems else 0
+    for path in write(args.directory):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m opslint.docgen
+    sys.exit(main())
