@@ -77,7 +77,18 @@ def django_source(given: Optional[str]) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     download = CACHE / "download"
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "django==5.1.4", "-d", str(download)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "django==5.1.4",
+            "-d",
+            str(download),
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -114,7 +125,11 @@ Row = Tuple[str, float, float, str, float, float, float, float]
 
 
 def paired(
-    name: str, runs: int, ours: Callable[[int], Tuple[float, float]], peer_name: str, theirs: Callable[[], Tuple[float, float]]
+    name: str,
+    runs: int,
+    ours: Callable[[int], Tuple[float, float]],
+    peer_name: str,
+    theirs: Callable[[], Tuple[float, float]],
 ) -> Row:
     a: List[Tuple[float, float]] = []
     b: List[Tuple[float, float]] = []
@@ -175,7 +190,9 @@ def scenario_cold_file(django: Path, tools: Dict[str, str], runs: int) -> Row:
         shutil.rmtree(root / ".opslint_cache", ignore_errors=True)
         return timed(opslint_cmd("--no-cache", EDIT_FILE), cwd=str(root))
 
-    row = paired("cold-file", runs, ours, "flake8", lambda: timed([tools["flake8"], "--isolated", EDIT_FILE], cwd=str(root)))
+    row = paired(
+        "cold-file", runs, ours, "flake8", lambda: timed([tools["flake8"], "--isolated", EDIT_FILE], cwd=str(root))
+    )
     shutil.rmtree(root.parent, ignore_errors=True)
     return row
 
@@ -189,7 +206,11 @@ def scenario_stdlib(tools: Dict[str, str], runs: int, warm: bool) -> Row:
         subprocess.run(opslint_cmd(*args, stdlib), stdout=subprocess.DEVNULL, check=False)
     ruff = [tools["ruff"], "check", "--isolated", "--no-cache", "--select", "S113", "--exit-zero", stdlib]
     row = paired(
-        "stdlib-warm" if warm else "stdlib", runs, lambda i: timed(opslint_cmd(*args, stdlib)), "ruff S113", lambda: timed(ruff)
+        "stdlib-warm" if warm else "stdlib",
+        runs,
+        lambda i: timed(opslint_cmd(*args, stdlib)),
+        "ruff S113",
+        lambda: timed(ruff),
     )
     shutil.rmtree(cache, ignore_errors=True)
     return row
@@ -284,7 +305,9 @@ def main(argv: List[str]) -> int:
     if want("stdlib-warm"):
         rows.append(scenario_stdlib(tools, args.runs, warm=True))
     lsp = scenario_lsp(django, args.runs) if want("lsp") else None
-    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; medians of paired runs")
+    print(
+        f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; medians of paired runs"
+    )
     print()
     print("| scenario | opslint wall s | opslint CPU s | peer | peer wall s | peer CPU s | ratio CPU / wall |")
     print("|---|---|---|---|---|---|---|")

@@ -18,18 +18,22 @@ class SyntaxErrorFinding(_EngineCode):
     """A file that cannot be parsed.
 
     ## What it does
-    Reports a file that opslint cannot parse, with Python's message and
-    position.  The other rules do not run on that file; the run goes on.
-    Only files that opslint parses are checked: a file none of whose
-    enabled rules' tokens occur (no `requests`, no `posthog`, ...) is
-    skipped unparsed, for speed, so its syntax errors are left to the
-    compiler and to other linters.
+    Reports a file that does not parse, with Python's message and position
+    (``too many nested parentheses``, ``RecursionError`` for an expression
+    too deep for Python itself, ...).  The other rules do not run on that
+    file; the run goes on.  Every file is checked, including those that no
+    enabled rule needs to parse (no `requests`, no `posthog`, ...): those
+    get CPython's ``compile``, a tenth of the cost of a full parse.  Code
+    written for a newer Python than the one running opslint is not an
+    error when opslint's parser (LibCST) reads it.  Errors that only the
+    compiler finds (``return`` outside a function) are left to it.
 
     ## Why it matters
-    A file that is not analysed is a file whose pitfalls go unseen.  When
-    Python accepts the file but LibCST does not (LibCST 1.x rejects a few
-    rare forms such as a parenthesised annotated target ``(x): int``), the
-    message says so.
+    A file that is not analysed is a file whose pitfalls go unseen, and
+    "All checks passed!" must not be said of a file that does not even
+    compile.  When Python accepts the file but LibCST does not (LibCST 1.x
+    rejects a few rare forms such as a parenthesised annotated target
+    ``(x): int``), the message says so.
 
     ## Example
     ```python
@@ -73,8 +77,10 @@ class UnreadableFile(_EngineCode):
 
     ## What it does
     Reports a path that cannot be read (permissions, a broken symlink, a
-    directory loop), a binary file, a file too large to analyse, or bytes that
-    do not decode in the file's declared encoding.
+    directory loop), a binary file, a file too large to analyse, bytes that
+    do not decode in the file's declared encoding, or code that Python
+    accepts but that is nested too deeply for opslint's parser to take
+    safely (thousands of levels: generated code).
 
     ## Why it matters
     The file is not analysed.  Fix the encoding declaration, exclude the path,

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import click
 
@@ -46,7 +46,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
+        except (ConfigError, _WriteError) as exc:
             click.echo(f"opslint: error: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
 
@@ -226,8 +226,9 @@ def check(
     fmt = output_format or base.output_format or "full"
     unsafe = base.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
 
+    output = _Output(output_file)
     if paths == ("-",) or (not paths and stdin_filename):
-        _check_stdin(resolver, stdin_filename, fmt, fix or diff, unsafe, exit_zero, output_file)
+        _check_stdin(resolver, stdin_filename, fmt, fix, diff, unsafe, exit_zero, output)
         return
 
     level = 2 if silent else quiet
@@ -258,9 +259,9 @@ def check(
                 click.echo(f"Would fix {count} {'problem' if count == 1 else 'problems'}.", err=True)
             else:
                 click.echo("No fixes available.", err=True)
-        _emit("".join(out), output_file, level)
+        output.emit("".join(out), level=level)
         changed = bool(result.changed_files)
-        sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
+        _finish(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN, output)
 
     sources = _sources(findings) if fmt == "full" and not statistics else {}
     if statistics:
@@ -275,8 +276,8 @@ def check(
     if fmt in ("full", "concise") and not statistics and not all_force_excluded and level == 0:
         out.append(_summary(findings, result.fixed, unsafe, fix))
         out.append(_files_line(result.counts()))
-    _emit("".join(out), output_file, level)
-    sys.exit(_exit_code(findings, exit_zero))
+    output.emit("".join(out), level=level)
+    _finish(_exit_code(findings, exit_zero), output, result.errors)
 
 
 def _adoption_filters(
@@ -340,13 +341,61 @@ def _exit_code(findings: Sequence[Finding], exit_zero: bool) -> int:
     return EXIT_FINDINGS
 
 
-def _emit(text: str, output_file: Optional[str], level: int = 0) -> None:
-    """Write the report; ``level`` 2 (``-qq``/``--silent``) prints nothing on stdout."""
-    if output_file:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    elif level < 2:
-        click.echo(text, nl=False)
+class _Output:
+    """Where the report goes: standard output, or ``-o FILE``.
+
+    The file is opened before anything is linted or fixed (its missing folders
+    are created, as ruff does), so a path that cannot be written fails at once
+    with one line and exit 2.  Should writing fail later (a full disk), the
+    report goes to standard output instead, with the error on standard error:
+    a run's findings are never lost because one write failed.
+    """
+
+    def __init__(self, path: Optional[str]) -> None:
+        self.path = path
+        self.handle: Optional[TextIO] = None
+        self.failed = False
+        if path:
+            try:
+                parent = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(parent):
+                    try:
+                        os.makedirs(parent, exist_ok=True)
+                    except FileExistsError:
+                        pass  # a file is in the way: open() says "Not a directory"
+                self.handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by emit
+            except OSError as exc:
+                raise _WriteError(f"cannot write the output file {path}: {exc.strerror or exc}") from None
+
+    def emit(self, text: str, err: bool = False, level: int = 0) -> None:
+        """Write the report (to stderr when ``err`` and no file: stdout carries source);
+        ``level`` 2 (``-qq``/``--silent``) prints nothing on stdout."""
+        if self.handle is None:
+            if err or level < 2:
+                click.echo(text, nl=False, err=err)
+            return
+        try:
+            with self.handle:
+                self.handle.write(text)
+        except OSError as exc:
+            self.failed = True
+            click.echo(text, nl=False)
+            click.echo(
+                f"opslint: error: cannot write the output file {self.path}: {exc.strerror or exc}; "
+                "the report went to standard output",
+                err=True,
+            )
+
+
+class _WriteError(Exception):
+    """An output that cannot be written: one line, exit 2."""
+
+
+def _finish(code: int, output: _Output, errors: Sequence[str] = ()) -> None:
+    """Exit with ``code``, or 2 when a write failed (after saying which, one line each)."""
+    for error in errors:
+        click.echo(f"opslint: error: {error}", err=True)
+    sys.exit(EXIT_ERROR if errors or output.failed else code)
 
 
 def _sources(findings: Sequence[Finding]) -> Dict[str, str]:
@@ -434,34 +483,89 @@ def _check_stdin(
     resolver: ConfigResolver,
     stdin_filename: Optional[str],
     fmt: str,
-    fixing: bool,
+    fix: bool,
+    diff: bool,
     unsafe: bool,
     exit_zero: bool,
-    output_file: Optional[str],
+    output: _Output,
 ) -> None:
+    """Lint standard input, read as bytes and decoded as a file is (coding
+    declaration, BOM).  With ``--fix`` (as ruff does): the fixed source goes to
+    stdout, encoded as it came, and the findings left go to stderr (or to
+    ``-o``); the exit code counts those.  ``--diff`` prints a diff."""
+    from opslint import builtin, source
+
     name = stdin_filename or "-"
-    text = sys.stdin.read()
+    data = sys.stdin.buffer.read()
     settings: Settings = resolver.for_path(name) if stdin_filename else resolver.default()
     if stdin_filename and settings.force_exclude:
         from opslint.discovery import Walker
 
         if Walker(resolver).excluded_by_path(os.path.abspath(name), settings):
-            if fixing:
-                sys.stdout.write(text)
+            if fix:
+                _write_stdout(data)
             sys.exit(EXIT_CLEAN)
     linter = Linter(registry=resolver.catalog if isinstance(resolver.catalog, Registry) else None)
-    if fixing:
+    display = display_path(name)
+    rules = rule_docs(linter.registry.rules())
+    try:
+        src: Optional[source.SourceText] = source.decode(data)
+    except source.SourceError as exc:
+        src = None
+        findings = [builtin.finding(builtin.UnreadableFile, display, str(exc))]
+    if src is None:
+        if fix:
+            _write_stdout(data)  # unchanged: nothing could be fixed
+        text = ""
+    elif fix or diff:
         outcome = fix_text(
-            text, lambda t: linter.lint_text(t, name, settings).findings, unsafe, original_parses=parses(text)
+            src.text, lambda t: linter.lint_text(t, name, settings).findings, unsafe, original_parses=parses(src.text)
         )
-        sys.stdout.write(outcome.text)
-        sys.exit(_exit_code(outcome.remaining, exit_zero))
-    findings = sorted(linter.lint_text(text, name, settings).findings, key=Finding.sort_key)
-    body = report.render(fmt, findings, sources={display_path(name): text}, rules=rule_docs(linter.registry.rules()))
+        if diff:
+            from opslint.runner import unified_diff
+
+            output.emit(unified_diff(src.text, outcome.text, display) if outcome.text != src.text else "")
+            _finish(EXIT_FINDINGS if outcome.text != src.text and not exit_zero else EXIT_CLEAN, output)
+        try:
+            fixed = src.encode(outcome.text)
+        except UnicodeEncodeError as exc:
+            _write_stdout(data)
+            output.emit(
+                report.render(
+                    fmt, sorted(outcome.original, key=Finding.sort_key), sources={display: src.text}, rules=rules
+                ),
+                err=True,
+            )
+            _finish(
+                EXIT_FINDINGS, output, [f"cannot encode the fixed source as {src.encoding}: {exc.reason}; not fixed"]
+            )
+        _write_stdout(fixed)
+        findings = sorted(outcome.remaining, key=Finding.sort_key)
+        body = report.render(fmt, findings, sources={display: outcome.text}, rules=rules)
+        if fmt in ("full", "concise"):
+            body += _summary(findings, outcome.fixed, unsafe, True)
+        output.emit(body, err=True)
+        _finish(_exit_code(findings, exit_zero), output)
+        return
+    else:
+        text = src.text
+        findings = sorted(linter.lint_text(text, name, settings).findings, key=Finding.sort_key)
+    body = report.render(fmt, findings, sources={display: text}, rules=rules)
     if fmt in ("full", "concise"):
         body += _summary(findings, Counter(), unsafe, False)
-    _emit(body, output_file)
-    sys.exit(_exit_code(findings, exit_zero))
+    output.emit(body, err=fix)
+    _finish(_exit_code(findings, exit_zero), output)
+
+
+def _write_stdout(data: bytes) -> None:
+    """Source bytes to standard output, exactly (encoding, BOM and newlines as given)."""
+    sys.stdout.flush()
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # pragma: no cover - a text-only stdout (embedding)
+        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+        return
+    stream.write(data)
+    stream.flush()
 
 
 @main.command()
@@ -497,13 +601,23 @@ def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
     help="Cache directory.",
 )
 def clean(cache_dir: Optional[str]) -> None:
-    """Delete the cache directory."""
-    import shutil
+    """Delete the cache directory (only what opslint wrote in it)."""
+    from opslint.cleaning import CleanRefused, remove_cache
 
     target = cache_dir or os.path.join(ConfigResolver(catalog=_registry()).default().root, DEFAULT_DIR)
-    if os.path.isdir(target):
-        shutil.rmtree(target)
+    try:
+        result = remove_cache(target)
+    except CleanRefused as exc:
+        click.echo(f"opslint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        click.echo(f"opslint: error: cannot remove the cache at {target}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if result.removed_directory:
         click.echo(f"Removed cache at {target}", err=True)
+    elif result.removed:
+        kept = ", ".join(result.kept[:5]) + (", ..." if len(result.kept) > 5 else "")
+        click.echo(f"Removed opslint's cache from {target} (kept what opslint did not write: {kept})", err=True)
 
 
 @main.command()

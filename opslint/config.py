@@ -9,6 +9,7 @@ and the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import sys
@@ -331,6 +332,38 @@ def parse_per_file_ignores(table: Mapping[str, Any], where: str, catalog: Catalo
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """What a rule option accepts beyond its type (declared with ``option``).
+
+    Numbers (``float`` options are always finite: TOML has ``nan`` and ``inf``):
+    ``gt``/``ge``/``lt``/``le``.  Strings, and each string of a list:
+    ``pattern`` (a full match, described to the user by ``shape``); every
+    string must be non-empty.  Lists: ``min_items``.
+    """
+
+    gt: Optional[float] = None
+    ge: Optional[float] = None
+    lt: Optional[float] = None
+    le: Optional[float] = None
+    pattern: Optional[str] = None
+    shape: str = ""
+    min_items: int = 0
+
+
+_BOUNDS = "opslint.bounds"
+
+#: Shapes of names that options commonly hold.
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+DOTTED_NAME = rf"{IDENTIFIER}(?:\.{IDENTIFIER})*"
+
+
+def option(default: Any, **bounds: Any) -> Any:
+    """A rule option (a dataclass field) with ``Bounds``:
+    ``default_timeout: float = option(10.0, gt=0, le=86400)``."""
+    return field(default=default, metadata={_BOUNDS: Bounds(**bounds)})
+
+
 def build_options(options_cls: type, raw: Mapping[str, Any], where: str, code: str) -> Any:
     """Validate a raw option table into rule ``code``'s frozen Options dataclass."""
     hints = typing.get_type_hints(options_cls)
@@ -343,8 +376,47 @@ def build_options(options_cls: type, raw: Mapping[str, Any], where: str, code: s
             raise ConfigError(
                 f"{where}: unknown option `{key}` for {code} in [tool.opslint.rules.{code}] (known: {known})"
             )
-        values[attr] = _coerce(value, hints[attr], f"{where}: [tool.opslint.rules.{code}] {key}")
-    return options_cls(**values)
+        key_where = f"{where}: [tool.opslint.rules.{code}] {key}"
+        values[attr] = _coerce(value, hints[attr], key_where)
+        bounds = fields[attr].metadata.get(_BOUNDS)
+        if bounds is not None:
+            check_bounds(values[attr], bounds, key_where)
+    try:
+        return options_cls(**values)
+    except ConfigError as exc:  # a rule's own validation (__post_init__): name the file
+        message = str(exc)
+        raise ConfigError(message if message.startswith(where) else f"{where}: {message}") from None
+
+
+def check_bounds(value: Any, bounds: Bounds, where: str) -> None:
+    """Raise ``ConfigError`` naming ``where`` when ``value`` is outside ``bounds``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) < bounds.min_items:
+            raise ConfigError(f"{where}: expected at least {bounds.min_items} item(s), got {len(value)}")
+        for item in value:
+            check_bounds(item, bounds, where)
+        return
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        limits = (("gt", ">", bounds.gt), ("ge", ">=", bounds.ge), ("lt", "<", bounds.lt), ("le", "<=", bounds.le))
+        for name, symbol, limit in limits:
+            if limit is None:
+                continue
+            ok = {"gt": value > limit, "ge": value >= limit, "lt": value < limit, "le": value <= limit}[name]
+            if not ok:
+                raise ConfigError(f"{where}: must be {symbol} {_number(limit)}, got `{_number(value)}`")
+        return
+    if isinstance(value, str):
+        if not value.strip():
+            raise ConfigError(f"{where}: expected a non-empty string, got `{value!r}`")
+        if bounds.pattern is not None and not re.fullmatch(bounds.pattern, value):
+            shape = f" ({bounds.shape})" if bounds.shape else ""
+            raise ConfigError(f"{where}: `{value}` is not a valid value{shape}")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
@@ -360,6 +432,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {type(value).__name__} `{value!r}`")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got `{value!r}`")
         return float(value)
     if hint in (int, str, bool):
         return _expect(value, hint, where)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
@@ -24,6 +25,7 @@ from opslint.project import cached_index as cached_project_index
 from opslint.project import index_for as project_index_for
 from opslint.registry import Registry, rule_files
 from opslint.rule import Rule
+from opslint.syntax import guard
 from opslint.syntax.parse import parse_module
 from opslint.syntax.walk import walk
 
@@ -53,6 +55,12 @@ class LintResult:
 
 
 _IMPORT_NODES = frozenset({"Import", "ImportFrom"})
+#: A line feed that does not end a CRLF.
+_LONE_LF = re.compile(r"(?<!\r)\n")
+
+
+def _with_newline(content: str, newline: str) -> str:
+    return content if newline == "\n" or "\n" not in content else _LONE_LF.sub(newline, content)
 
 
 class _Dispatcher(cst.CSTVisitor):
@@ -198,7 +206,7 @@ class Linter:
                 or (r.needs_project and r.project_relevant(project, path, self.registry.options_for(settings, r)))
             ]
         if not rules:
-            return LintResult(skipped=True)
+            return LintResult(self._compile_check(text, display, settings), skipped=True)
         try:
             module = parse_module(text)
         except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
@@ -332,7 +340,7 @@ class Linter:
                     message=pending.message,
                     path=ctx.display_path,
                     span=span,
-                    fix=self._fix(pending.fix, span_of) if pending.fix else None,
+                    fix=self._fix(pending.fix, span_of, ctx.module.default_newline) if pending.fix else None,
                     related=tuple(related),
                     severity=rule.severity,
                     fingerprint=fingerprint(rule.code, ctx.display_path, line_text, occurrence),
@@ -342,7 +350,10 @@ class Linter:
         return out
 
     @staticmethod
-    def _fix(fix: PendingFix, span_of: Callable[..., Span]) -> Fix:
+    def _fix(fix: PendingFix, span_of: Callable[..., Span], newline: str = "\n") -> Fix:
+        """Offsets for the fix's edits, and the file's newline in their text: a rule
+        writes ``\n``, a CRLF (or CR) file gets its own line endings back (text
+        copied from the file keeps the endings it has)."""
         edits = []
         for edit in fix.edits:
             if isinstance(edit, NodeEdit):
@@ -351,9 +362,9 @@ class Linter:
                     span = Span(span.line, span.column, span.line, span.column, span.start, span.start)
                 elif edit.mode == "after":
                     span = Span(span.end_line, span.end_column, span.end_line, span.end_column, span.end, span.end)
-                edits.append(Edit(span, edit.content))
+                edits.append(Edit(span, _with_newline(edit.content, newline)))
             else:
-                edits.append(edit)
+                edits.append(replace(edit, content=_with_newline(edit.content, newline)))
         return Fix(fix.applicability, fix.message, tuple(edits))
 
     def _engine_finding(
@@ -363,7 +374,25 @@ class Linter:
             return []
         return [builtin.finding(rule, display, detail, line, column)]
 
+    def _compile_check(self, text: str, display: str, settings: Settings) -> List[Finding]:
+        """OPS001 for a file that no rule needs parsed, when it does not compile.
+
+        CPython's ``compile`` costs a tenth of a LibCST parse.  What it rejects
+        is confirmed with LibCST (behind the nesting guard): a file written for
+        a newer Python than the one running opslint is not a syntax error.
+        """
+        if guard.compile_error(text, display) is None:
+            return []
+        try:
+            parse_module(text)
+        except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError) as exc:
+            return self._syntax_error(exc, text, display, settings)
+        return []
+
     def _syntax_error(self, exc: BaseException, text: str, display: str, settings: Settings) -> List[Finding]:
+        """OPS001 with CPython's message and position for a file LibCST did not
+        parse; OPS003 when only opslint's nesting guard refused a file that
+        Python accepts."""
         line, column = 1, 1
         if isinstance(exc, cst.ParserSyntaxError):
             line, column = exc.raw_line, exc.raw_column + 1
@@ -371,17 +400,23 @@ class Linter:
         elif isinstance(exc, SyntaxError):
             line, column = exc.lineno or 1, exc.offset or 1
             detail = f"SyntaxError: {exc.msg}"
+        elif isinstance(exc, guard.TooDeep):
+            detail = exc.detail
         else:
             detail = f"cannot parse: {type(exc).__name__}: {exc}"
-        try:
-            source.parse_ast(text)
-        except SyntaxError as py_exc:
+        py_exc = guard.parser_error(text, display)
+        if isinstance(py_exc, SyntaxError):
             # CPython's message and position are the ones users know (and are
             # more precise than the LibCST parser's).
             line, column = py_exc.lineno or line, py_exc.offset or column
             detail = f"{type(py_exc).__name__}: {py_exc.msg}"
-        except (ValueError, RecursionError, MemoryError):
-            pass
+        elif py_exc is not None:
+            # "too complex" (RecursionError, MemoryError), NUL bytes (ValueError)...
+            detail = f"{type(py_exc).__name__}: {py_exc}" + (f" ({detail})" if isinstance(exc, guard.TooDeep) else "")
+        elif isinstance(exc, guard.TooDeep):
+            return self._engine_finding(
+                builtin.UnreadableFile, display, settings, f"{detail}; the file was not analysed"
+            )
         else:
             detail = f"LibCST cannot parse this file although Python can ({detail}); opslint skipped it"
         return self._engine_finding(builtin.SyntaxErrorFinding, display, settings, detail, line, max(column, 1))

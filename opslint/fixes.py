@@ -66,6 +66,8 @@ class FixOutcome:
     fixed: Counter[str] = field(default_factory=Counter)
     #: Set when a pass produced invalid code; the text is the last good one.
     failure: str = ""
+    #: Findings of the original text (what stands when the fixed text cannot be written).
+    original: List[Finding] = field(default_factory=list)
 
 
 def fix_text(
@@ -73,7 +75,7 @@ def fix_text(
 ) -> FixOutcome:
     """Lint, apply allowed fixes, and repeat until nothing applies (capped)."""
     fixed: Counter[str] = Counter()
-    findings = lint(text)
+    findings = original = lint(text)
     for _ in range(MAX_PASSES):
         fixes = [f.fix for f in findings if f.fix is not None and allowed(f.fix, unsafe)]
         if not fixes:
@@ -83,10 +85,10 @@ def fix_text(
             break
         if original_parses and not parses(new_text):
             codes = sorted({f.code for f in findings if f.fix in applied})
-            return FixOutcome(text, findings, fixed, f"fixes for {', '.join(codes)} produced invalid code")
+            return FixOutcome(text, findings, fixed, f"fixes for {', '.join(codes)} produced invalid code", original)
         for f in findings:
             if f.fix is not None and f.fix in applied:
                 fixed[f.code] += 1
         text = new_text
         findings = lint(text)
-    return FixOutcome(text, findings, fixed)
+    return FixOutcome(text, findings, fixed, original=original)

@@ -501,4 +501,20 @@ def start(registry: Optional[Registry] = None) -> None:
     (default: the shipped ones)."""
     if registry is not None:
         server.registry = registry
+    _roomy_thread_stacks()
     server.start_io()
+
+
+#: Stack of the threads that lint (``asyncio.to_thread``): LibCST's native
+#: parser recurses on the C stack, and a thread's default stack can be smaller
+#: than the main thread's 8 MB (2 MB under ``ulimit -s unlimited``).  The
+#: nesting guard (opslint.syntax.guard) keeps a parse within 4 MB; this is its margin.
+THREAD_STACK_BYTES = 16 * 1024 * 1024
+
+
+def _roomy_thread_stacks() -> None:
+    try:
+        if threading.stack_size() < THREAD_STACK_BYTES:
+            threading.stack_size(THREAD_STACK_BYTES)
+    except (ValueError, RuntimeError):  # pragma: no cover - platform without the setting
+        pass

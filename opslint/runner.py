@@ -48,6 +48,8 @@ class FileOutcome:
     #: CHECKED (analysed), SKIPPED (by the prefilter: no enabled rule's tokens),
     #: UNREADABLE (OPS003) or CACHED (findings served from the cache).
     status: str = CHECKED
+    #: Why the fixed file could not be written (its findings are then the original ones).
+    error: str = ""
 
 
 def _status(result: LintResult) -> str:
@@ -83,6 +85,11 @@ class RunResult:
         for outcome in self.files:
             total.update(outcome.fixed)
         return total
+
+    @property
+    def errors(self) -> List[str]:
+        """Files that could not be written, one line each (the CLI exits 2)."""
+        return [o.error for o in sorted(self.files, key=lambda o: o.path) if o.error]
 
     @property
     def changed_files(self) -> List[FileOutcome]:
@@ -133,13 +140,24 @@ def process_file(path: str, settings: Settings, linter: Linter, options: RunOpti
     status = _status(first[0]) if first else CHECKED
     result = FileOutcome(display, findings, outcome.fixed, changed=changed, status=status)
     if changed and options.diff:
-        result.diff = _unified_diff(src.text, outcome.text, display)
+        result.diff = unified_diff(src.text, outcome.text, display)
     elif changed and options.fix and not outcome.failure:
-        source.write_atomic(path, src.encode(outcome.text))
+        try:
+            source.write_source(path, src.encode(outcome.text))
+        except (OSError, UnicodeEncodeError) as exc:
+            # The file keeps its content, so its findings are the original ones.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return FileOutcome(
+                display,
+                list(outcome.original),
+                changed=False,
+                status=status,
+                error=f"cannot write {display}: {reason}; not fixed",
+            )
     return result
 
 
-def _unified_diff(before: str, after: str, display: str) -> str:
+def unified_diff(before: str, after: str, display: str) -> str:
     """A git-style diff: a last line without newline gets git's marker (and stays on its own line)."""
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import bisect
 import codecs
+import errno
 import io
 import os
 import re
@@ -88,6 +89,31 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def write_source(path: str, data: bytes) -> None:
+    """Write fixed source back to the user's file ``path``.
+
+    As ruff does: a symbolic link is written through (its target gets the new
+    content and the link stays a link, wherever the target is), and the
+    file's mode is kept.  A read-only file (no write bit, or not writable by
+    this user) is refused with ``PermissionError`` rather than replaced: a
+    linter must not overwrite what the user protected, even as root.  The
+    write is atomic (a temporary file in the target's folder, then a rename),
+    except for a file with several hard links, which is rewritten in place so
+    that every link sees the fix.  Not for cache entries: a planted link in a
+    cache must be replaced, never followed (``write_atomic``).
+    """
+    target = os.path.realpath(path)
+    info = os.stat(target)
+    if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only", path)
+    if info.st_nlink > 1:
+        with open(target, "r+b") as handle:
+            handle.write(data)
+            handle.truncate()
+        return
+    write_atomic(target, data)
 
 
 class LineIndex:

@@ -20,6 +20,7 @@ Public names (read by OPS101-OPS104; keep them stable):
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -731,12 +732,23 @@ class ClientConfigError(ValueError):
 _USER_KEYS = {"create", "drain", "use", "name", "exit-drains", "context-manager", "non-blocking"}
 
 
-def _strings(value: Any, where: str) -> Tuple[str, ...]:
+_METHOD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUALIFIED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+def _strings(value: Any, where: str, shape: re.Pattern[str] = _METHOD, required: bool = False) -> Tuple[str, ...]:
+    """One string or a list of them, each of ``shape`` (a method name by default)."""
     if isinstance(value, str):
-        return (value,)
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ClientConfigError(f"{where}: expected a string or a list of strings, got `{value!r}`")
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ClientConfigError(f"{where}: expected a string or a list of strings, got `{value!r}`")
+    if required and not value:
+        raise ClientConfigError(f"{where}: expected at least one name")
+    for item in value:
+        if not shape.fullmatch(item):
+            what = "a qualified name like `myco.telemetry.Client`" if shape is _QUALIFIED else "a method name"
+            raise ClientConfigError(f"{where}: `{item}` is not {what}")
+    return tuple(value)
 
 
 def user_sdks(entries: Sequence[Any]) -> Tuple[BufferedSdk, ...]:
@@ -758,8 +770,8 @@ def user_sdks(entries: Sequence[Any]) -> Tuple[BufferedSdk, ...]:
             raise ClientConfigError(f"{where}: unknown key `{unknown[0]}` (known: {', '.join(sorted(_USER_KEYS))})")
         if "create" not in raw or "drain" not in raw:
             raise ClientConfigError(f"{where}: `create` and `drain` are required")
-        create = _strings(raw["create"], f"{where}.create")
-        drains = tuple(Drain(method=m) for m in _strings(raw["drain"], f"{where}.drain"))
+        create = _strings(raw["create"], f"{where}.create", _QUALIFIED, required=True)
+        drains = tuple(Drain(method=m) for m in _strings(raw["drain"], f"{where}.drain", required=True))
         lookalikes = tuple(
             Drain(method=m, blocks=False) for m in _strings(raw.get("non-blocking", []), f"{where}.non-blocking")
         )

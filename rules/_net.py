@@ -14,6 +14,7 @@ from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence,
 import libcst as cst
 
 from opslint.rule import Rule
+from opslint.syntax import guard
 from opslint.syntax.walk import find_all
 
 #: What a missing or ``None`` timeout means for a call.
@@ -360,7 +361,7 @@ def annotation_names(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
         text = expr.evaluated_value
         if isinstance(text, str):
             try:
-                parsed = cst.parse_expression(text.strip())
+                parsed = guard.parse_expression(text.strip())
             except Exception:  # noqa: BLE001 - any unparsable string annotation is ignored
                 parsed = None
             if parsed is not None:

@@ -891,6 +891,11 @@ def host_kind(host: str) -> str:
     return "external"
 
 
+#: An ``allowed-hosts`` entry: a host (``api.corp.com``, ``*.corp.com``, ``.corp.com``,
+#: ``localhost:8080``) or a URL whose host is meant; never blank or with spaces.
+HOST_PATTERN = r"[^\s/]+|[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+\S*"
+
+
 def host_allowed(host: str, patterns: Sequence[str]) -> bool:
     """Whether ``host`` matches an ``allowed-hosts`` entry (``*.corp.com`` matches subdomains)."""
     host = host.lower().rstrip(".")

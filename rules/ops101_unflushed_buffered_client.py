@@ -20,7 +20,7 @@ from opslint.analysis.entrypoints import (
     module_functions,
 )
 from opslint.analysis.flow import PathWalker
-from opslint.config import ConfigError
+from opslint.config import DOTTED_NAME, IDENTIFIER, ConfigError, option
 from opslint.rule import PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _buffers as B
 from opslint.syntax.nodes import ExitKind, ScopeVisitor, calls_in, has_break, suite_statements
@@ -248,8 +248,10 @@ class UnflushedBufferedClient(Rule):
     @dataclass(frozen=True)
     class Options:
         clients: Tuple[Any, ...] = ()
-        handler_names: Tuple[str, ...] = ("lambda_handler",)
-        entry_points: Tuple[str, ...] = ()
+        handler_names: Tuple[str, ...] = option(("lambda_handler",), pattern=IDENTIFIER, shape="a function name")
+        entry_points: Tuple[str, ...] = option(
+            (), pattern=rf"{DOTTED_NAME}:{DOTTED_NAME}", shape="`package.module:function`"
+        )
 
         def __post_init__(self) -> None:
             try:

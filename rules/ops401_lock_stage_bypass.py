@@ -8,6 +8,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from opslint.config import DOTTED_NAME, option
 from opslint.context import is_test_path
 from opslint.model import Related, Span
 from opslint.project import CallSite, Entry, FunctionSummary, ProjectIndex
@@ -127,10 +128,18 @@ class LockStageBypass(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        acquire_functions: Tuple[str, ...] = ()
-        release_functions: Tuple[str, ...] = ()
-        lock_decorators: Tuple[str, ...] = ()
-        lock_context_managers: Tuple[str, ...] = ()
+        acquire_functions: Tuple[str, ...] = option(
+            (), pattern=DOTTED_NAME, shape="a name or a dotted name like `myapp.locks.acquire`"
+        )
+        release_functions: Tuple[str, ...] = option(
+            (), pattern=DOTTED_NAME, shape="a name or a dotted name like `myapp.locks.acquire`"
+        )
+        lock_decorators: Tuple[str, ...] = option(
+            (), pattern=DOTTED_NAME, shape="a name or a dotted name like `myapp.locks.acquire`"
+        )
+        lock_context_managers: Tuple[str, ...] = option(
+            (), pattern=DOTTED_NAME, shape="a name or a dotted name like `myapp.locks.acquire`"
+        )
         main_scripts: bool = True
 
     # -- project hooks --------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tupl
 import libcst as cst
 
 from opslint.analysis.scopes import BindingTable, Scope
+from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
@@ -144,13 +145,19 @@ class NonAtomicLock(Rule):
     `SET k v NX EX ttl`: the body still runs only when the key was free, now
     decided by the server.  The TTL is the original `ex=`/`setex` time when
     there was one, else the `lock-ttl` option (a lock without TTL is held
-    forever by a crashed worker).  This fix is safe.  Other shapes (ORM rows,
+    forever by a crashed worker).  This fix is unsafe: it changes behaviour
+    by design.  Two workers racing no longer both proceed; an expiry the code
+    never had is added (a job running longer than `lock-ttl` loses its lock);
+    and even `nx=True` alone is not equivalent to a `get` check (a stored
+    empty value is falsy, so the old code overwrote it, `SET NX` does not;
+    a key of another type made `GET` raise, `SET NX` returns None).  Review
+    the diff and apply it with `--unsafe-fixes`.  Other shapes (ORM rows,
     Django cache, files) get a suggestion: the right primitive depends on the
     schema and the database.
 
     ## Options
     - `lock-ttl`: seconds of expiry added to a redis claim that had none
-      (default 600; 0 adds no expiry).
+      (default 600; 0 adds no expiry; at most 2592000, 30 days).
 
     ## See also
     OPS403 (a release that an exception can skip), OPS401 (a path that skips
@@ -189,7 +196,8 @@ class NonAtomicLock(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        lock_ttl: int = 600
+        #: Up to 30 days; 0 adds no expiry.
+        lock_ttl: int = option(600, ge=0, le=30 * 86400)
 
     requires = (BindingTable,)
 
@@ -1027,12 +1035,12 @@ class _FunctionCheck:
             if stmt.orelse is not None:
                 return None
             # `if not r.get(k): r.set(k, v)` is just the atomic set.
-            return PendingFix.safe(title, edits.replace_range(stmt, dropped.body[0], edits.code(new_test)))
+            return PendingFix.unsafe(title, edits.replace_range(stmt, dropped.body[0], edits.code(new_test)))
         test = cst.UnaryOperation(operator=cst.Not(), expression=new_test) if negate else new_test
         changes: List[AnyEdit] = [edits.replace(stmt.test, test)]
         if drop_first:
             changes.append(edits.delete_lines(dropped))
-        return PendingFix.safe(title, *changes)
+        return PendingFix.unsafe(title, *changes)
 
     def _guard_fix(
         self, stmt: _Loop, new_expr: cst.BaseExpression, set_stmt: cst.BaseStatement
@@ -1043,7 +1051,7 @@ class _FunctionCheck:
             return None
         new_test = cst.UnaryOperation(operator=cst.Not(), expression=new_expr)
         changes: List[AnyEdit] = [edits.replace(stmt.test, new_test), edits.delete_lines(set_stmt)]
-        return PendingFix.safe("Claim with one atomic `SET NX EX`", *changes)
+        return PendingFix.unsafe("Claim with one atomic `SET NX EX`", *changes)
 
 
 def _unwrap_call(expr: cst.BaseExpression) -> cst.BaseExpression:

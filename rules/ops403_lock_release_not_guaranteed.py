@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Set, Tuple, Uni
 import libcst as cst
 
 from opslint.analysis.scopes import BindingTable, Scope
+from opslint.config import DOTTED_NAME, option
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.syntax.names import dotted_name
@@ -179,8 +180,12 @@ class LockReleaseNotGuaranteed(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        acquire_functions: Tuple[str, ...] = ()
-        release_functions: Tuple[str, ...] = ()
+        acquire_functions: Tuple[str, ...] = option(
+            (), pattern=DOTTED_NAME, shape="a name or a dotted name like `myapp.locks.acquire`"
+        )
+        release_functions: Tuple[str, ...] = option(
+            (), pattern=DOTTED_NAME, shape="a name or a dotted name like `myapp.locks.acquire`"
+        )
 
     requires = (BindingTable,)
 

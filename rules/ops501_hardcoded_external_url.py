@@ -7,6 +7,7 @@ from typing import Tuple
 
 import libcst as cst
 
+from opslint.config import option
 from opslint.rule import PendingFix
 from opslint.rules import _urls
 
@@ -85,7 +86,9 @@ class HardcodedExternalUrl(_urls.UrlRule):
 
     @dataclass(frozen=True)
     class Options:
-        allowed_hosts: Tuple[str, ...] = ()
+        allowed_hosts: Tuple[str, ...] = option(
+            (), pattern=_urls.HOST_PATTERN, shape="a host like `api.corp.com` or `*.corp.com`"
+        )
         include_tests: bool = False
 
     def accept(self, use: _urls.UrlUse) -> bool:

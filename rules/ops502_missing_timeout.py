@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from opslint.config import option
 from opslint.rule import PendingFix, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall, Where
@@ -162,7 +163,8 @@ class MissingTimeout(_net.ClientRule):
     to do instead.
 
     ## Options
-    - `default-timeout` (float, default `10`): the timeout in seconds the fix inserts.
+    - `default-timeout` (float, default `10`): the timeout in seconds the fix inserts
+      (more than 0, at most 86400).
 
     ## See also
     ruff `S113` (request-without-timeout) checks only the module-level
@@ -201,7 +203,8 @@ class MissingTimeout(_net.ClientRule):
 
     @dataclass(frozen=True)
     class Options:
-        default_timeout: float = 10.0
+        #: Seconds, more than 0 and at most a day (the fix writes it into the code).
+        default_timeout: float = option(10.0, gt=0, le=86400)
 
     def __init__(self, ctx: object, options: object) -> None:
         super().__init__(ctx, options)

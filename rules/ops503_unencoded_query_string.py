@@ -87,10 +87,13 @@ class UnencodedQueryString(_net.ClientRule):
     ## Fix safety
     For a plain `f"...?k={v}&k2={w}"` passed to a `requests` or `httpx` call
     without `params=`, the fix moves the pairs to `params={"k": v, "k2": w}`
-    and keeps the base URL; the client then encodes every value. It is safe:
-    the request is the same for values that needed no encoding. (A value of
-    `None` is dropped by `params` instead of sent as `None`.) Elsewhere a
-    suggestion names `urllib.parse.urlencode`/`quote`.
+    and keeps the base URL; the client then encodes every value.  It is
+    unsafe: the request changes for every value that needed encoding (the
+    point of the fix), and `params` also treats some values differently from
+    an f-string: `None` is dropped instead of sent as `None`, a list or tuple
+    becomes a repeated key, bytes are sent without their `b'...'`.  The
+    request is the same only for values that needed no encoding.  Elsewhere
+    a suggestion names `urllib.parse.urlencode`/`quote`.
 
     ## See also
     OPS501 (hardcoded-external-url) and OPS504 (plaintext-external-http)
@@ -497,9 +500,9 @@ class UnencodedQueryString(_net.ClientRule):
         index = list(call.args).index(url_arg)
         if all(a.keyword is not None or a.star == "**" for a in call.args[index + 1 :]):
             # Only keywords follow the URL: put `params=` right after it.
-            return PendingFix.safe(title, self.edits.replace(url, f"{base}, {params}"))
+            return PendingFix.unsafe(title, self.edits.replace(url, f"{base}, {params}"))
         edits: List[AnyEdit] = [self.edits.replace(url, base), *self.edits.add_keyword(call, params)]
-        return PendingFix.safe(title, *edits)
+        return PendingFix.unsafe(title, *edits)
 
     def _render_base(self, url: cst.FormattedString, parts: List[cst.BaseFormattedStringContent]) -> str:
         if any(isinstance(p, cst.FormattedStringExpression) for p in parts):

@@ -376,3 +376,19 @@ async def test_no_disable_action_where_a_comment_would_break_code(client: Langua
     for diagnostic in diagnostics:
         titles = [a.title for a in await _actions(client, uri, [diagnostic])]
         assert "opslint (OPS502): Disable for this line" not in titles, titles
+
+
+async def test_deep_nesting_does_not_kill_the_server(client: LanguageClient, tmp_path: Path) -> None:
+    """Issue 7: 3,000 nested parentheses used to kill the server (-11) in LibCST's native parser."""
+    deep = "import requests\nx = " + "(" * 3000 + "1" + ")" * 3000 + "\n"
+    uri = _open(client, tmp_path / "deep.py", deep)
+    (diagnostic,) = await _diagnostics(client, uri)
+    assert diagnostic.code == "OPS001" and "too many nested parentheses" in diagnostic.message
+    after = _open(client, tmp_path / "after.py", "import requests\n\nrequests.get('https://a')\n")
+    assert len(await _diagnostics(client, after)) == 1  # still serving
+
+
+async def test_syntax_error_without_any_rule_token(client: LanguageClient, tmp_path: Path) -> None:
+    uri = _open(client, tmp_path / "s.py", "def f(:\n  pass\n")
+    (diagnostic,) = await _diagnostics(client, uri)
+    assert diagnostic.code == "OPS001" and diagnostic.range.start.line == 0

@@ -29,8 +29,10 @@ def test_prefilter_skips_parsing_files_without_tokens() -> None:
     settings = Settings(select=("OPS502",))
     assert not linter.lint_text("import os\nprint(os.getcwd())\n", "a.py", settings).parsed
     assert linter.lint_text("import requests\n", "a.py", settings).parsed
-    # A syntax error in a file no rule could match is not worth a parse either.
-    assert linter.lint_text("def broken(:\n", "a.py", settings).findings == []
+    # A file no rule could match is not parsed, but CPython's compile still
+    # reports its syntax error (issue 7: it used to pass as "All checks passed!").
+    broken = linter.lint_text("def broken(:\n", "a.py", settings)
+    assert not broken.parsed and [f.code for f in broken.findings] == ["OPS001"]
 
 
 def _edit(start: int, end: int, content: str) -> Edit:
