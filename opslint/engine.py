@@ -405,6 +405,13 @@ class Linter:
         else:
             detail = f"cannot parse: {type(exc).__name__}: {exc}"
         py_exc = guard.parser_error(text, display)
+        if py_exc is None and isinstance(exc, guard.TooDeep):
+            # Before 3.10 the parser accepts some chains its compiler then
+            # refuses ("maximum recursion depth exceeded during compilation"):
+            # such a file does not run either, so it is a syntax error too.
+            compiled = guard.compile_error(text, display)
+            if isinstance(compiled, (RecursionError, MemoryError)):
+                py_exc = compiled
         if isinstance(py_exc, SyntaxError):
             # CPython's message and position are the ones users know (and are
             # more precise than the LibCST parser's).

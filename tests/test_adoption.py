@@ -11,22 +11,14 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from clirunner import separate_runner
 
 from opslint.add_noqa import annotate
 from opslint.cli import main
 from opslint.config import Settings
 from opslint.engine import Linter
 from opslint.gitdiff import parse_diff
-
-
-def _runner() -> CliRunner:
-    """stdout and stderr apart (click < 8.2 mixes them unless told not to)."""
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
 
 SERVICE = '''\
 """Pushes invoices to the billing provider."""
@@ -52,7 +44,7 @@ def _run(args: List[str], cwd: Path) -> Result:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        return _runner().invoke(main, args, catch_exceptions=False)
+        return separate_runner().invoke(main, args, catch_exceptions=False)
     finally:
         os.chdir(old)
 
