@@ -33,7 +33,10 @@ class SyntaxErrorFinding(_EngineCode):
     "All checks passed!" must not be said of a file that does not even
     compile.  When Python accepts the file but LibCST does not (LibCST 1.x
     rejects a few rare forms such as a parenthesised annotated target
-    ``(x): int``), the message says so.
+    ``(x): int``), the message says so; the same when LibCST reads a file
+    into a tree that does not print back the same text (it drops a lone
+    backslash-continuation line before ``except``), since findings and fixes
+    there would land on the wrong lines.
 
     ## Example
     ```python

@@ -344,7 +344,7 @@ def test_output_file_write_failure_prints_the_report_to_stdout(tmp_path: Path) -
 def test_fix_in_an_unwritable_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As root (this container) a mode does not stop writes, so the failure is injected
     where an unwritable directory fails: creating the temporary file next to the target."""
-    from click.testing import CliRunner
+    from clirunner import separate_runner
 
     from opslint import source
     from opslint.cli import main
@@ -355,7 +355,7 @@ def test_fix_in_an_unwritable_directory(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(source.tempfile, "mkstemp", denied)
     (tmp_path / "bad.py").write_text(BAD, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(
+    result = separate_runner().invoke(
         main, ["check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", "."]
     )
     assert result.exit_code == 2
@@ -599,3 +599,13 @@ def test_stdin_fix_reports_what_remains_on_stderr(tmp_path: Path) -> None:
 def test_stdin_undecodable_is_ops003(tmp_path: Path) -> None:
     proc = _stdin(["check", "-", "--output-format", "concise"], tmp_path, b"x = '\xff\xfe'\n")
     assert proc.returncode == 1 and b"OPS003" in proc.stdout and b"Traceback" not in proc.stderr
+
+
+def test_text_libcst_does_not_print_back_is_not_fixed(tmp_path: Path) -> None:
+    """LibCST drops a lone backslash-continuation line before ``except``: its positions
+    would be off by a line, so the file is reported as OPS001 and left as it is."""
+    text = 'import requests\ntry: pass\n\\\nexcept ValueError: pass\nrequests.get("https://api.foo-bar.com/v1")\n'
+    (tmp_path / "shifted.py").write_text(text, encoding="utf-8")
+    proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", ".", cwd=tmp_path)
+    assert proc.returncode == 1 and "OPS001 LibCST misreads this file" in proc.stdout, proc.stdout
+    assert (tmp_path / "shifted.py").read_text(encoding="utf-8") == text
