@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import TYPE_CHECKING, Tuple
 
 import libcst as cst
 
 from opslint.config import option
-from opslint.rule import PendingFix
+from opslint.rule import PendingFix, Rule
 from opslint.rules import _urls
+from opslint.rules._url_uses import UrlUse, UrlUses
+
+if TYPE_CHECKING:
+    pass
 
 
-class HardcodedExternalUrl(_urls.UrlRule):
+class HardcodedExternalUrl(Rule):
     """A URL of an external service is hardcoded in a string literal.
 
     ## What it does
@@ -91,15 +95,18 @@ class HardcodedExternalUrl(_urls.UrlRule):
         )
         include_tests: bool = False
 
-    def accept(self, use: _urls.UrlUse) -> bool:
-        return not use.configured
+    requires = (UrlUses,)
 
-    def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
-        self.report(use.literal.node, host=use.literal.host, fix=self._fix(use))
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if self.ctx.is_test_file and not self.options.include_tests:
+            return
+        uses = self.ctx.analysis(UrlUses)
+        for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=True):
+            self.report(use.literal.node, host=use.literal.host, fix=self._fix(use))
 
     # -- fix -----------------------------------------------------------------
 
-    def _fix(self, use: _urls.UrlUse) -> PendingFix:
+    def _fix(self, use: UrlUse) -> PendingFix:
         literal = use.literal
         name = _urls.env_var_name(
             None if use.in_collection else use.name,
@@ -122,3 +129,7 @@ class HardcodedExternalUrl(_urls.UrlRule):
         wrapped = f"{os_module.name}.environ.get({variable}, {source})"
         title = f"Read the URL from the environment variable `{name}` (default: the current URL)"
         return PendingFix.unsafe(title, self.edits.replace(literal.node, wrapped), *os_module.edits)
+
+
+def _accept(use: UrlUse) -> bool:
+    return not use.configured

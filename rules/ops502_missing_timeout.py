@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from opslint.config import option
-from opslint.rule import PendingFix, keyword
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _net
-from opslint.rules._net import CALLS, NetCall, Where
-from opslint.syntax.walk import find_all, is_name, iter_nodes
+from opslint.rules._net import CALLS, NetCall
+from opslint.rules._net_clients import NetClients, enclosing_function
+from opslint.syntax.walk import find_all, iter_nodes
+
+if TYPE_CHECKING:
+    from opslint.context import FileContext
 
 _SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 
@@ -49,37 +54,6 @@ def _dict_literal_lacks(arg: cst.Arg, name: str) -> bool:
     return True
 
 
-def _assigned_only_none(function: Optional[cst.FunctionDef], name: str) -> bool:
-    """``t = None`` is the only binding of ``t`` in the function (not a parameter)."""
-    if function is None:
-        return False
-    params = function.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params, params.star_arg, params.star_kwarg]
-    if any(isinstance(p, cst.Param) and p.name.value == name for p in every):
-        return False
-    values: List[cst.BaseExpression] = []
-    nodes = list(iter_nodes(function))
-    for assign in nodes:
-        if not isinstance(assign, cst.Assign):
-            continue
-        for target in assign.targets:
-            if is_name(target.target, name):
-                values.append(assign.value)
-            elif any(is_name(n, name) for n in iter_nodes(target.target)):
-                return False
-    for other in nodes:
-        if isinstance(other, (cst.AugAssign, cst.AnnAssign)) and is_name(other.target, name):
-            if isinstance(other, cst.AnnAssign) and other.value is not None:
-                values.append(other.value)
-            else:
-                return False
-    if any(isinstance(n, (cst.NamedExpr, cst.For)) and is_name(n.target, name) for n in nodes):
-        return False
-    if any(isinstance(n, (cst.Global, cst.Nonlocal)) for n in nodes):
-        return False
-    return bool(values) and all(_net_is_none(v) for v in values)
-
-
 @dataclass
 class _Guard:
     """What may show that a call omits its timeout on purpose (judged lazily)."""
@@ -103,7 +77,7 @@ def _net_is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
-class MissingTimeout(_net.ClientRule):
+class MissingTimeout(Rule):
     """A network call that can wait forever.
 
     ## What it does
@@ -206,30 +180,30 @@ class MissingTimeout(_net.ClientRule):
         #: Seconds, more than 0 and at most a day (the fix writes it into the code).
         default_timeout: float = option(10.0, gt=0, le=86400)
 
-    def __init__(self, ctx: object, options: object) -> None:
+    requires = (BindingTable, NetClients)
+
+    def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
-        self.pending: List[Tuple[cst.Call, Where, _Guard]] = []
-        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, _Guard]] = []
+        self.table = self.ctx.analysis(BindingTable)
+        self.clients = self.ctx.analysis(NetClients)
+        self.pending: List[Tuple[cst.Call, Scope, _Guard]] = []
+        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Scope, _Guard]] = []
         self._guard_cache: Dict[int, bool] = {}
         #: Calls whose result a ``for`` iterates (gRPC server streams).
         self.iterated: Set[int] = set()
         #: ``socket.setdefaulttimeout(n)`` somewhere in the file.
         self.global_default_set = False
 
-    # -- bindings: _net.ClientRule; plus loop targets ----------------------------
-
     def visit_For(self, node: cst.For) -> None:
-        self.tracker.bind(node.target, None, _net.where(self.stack))
         self.iterated.add(id(node.iter))
 
     # -- calls -----------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        at = _net.where(self.stack)
-        self.tracker.on_mount(node, at)
+        at = self.table.current()
         callee = self.qualified_name(node.func)
         tests = tuple(n.test for n in self.stack[:-1] if isinstance(n, (cst.If, cst.IfExp)))
-        guarded = _Guard(at.function, tests)
+        guarded = _Guard(enclosing_function(at), tests)
         if callee is not None:
             spec = CALLS.get(callee)
             if spec is not None:
@@ -247,7 +221,7 @@ class MissingTimeout(_net.ClientRule):
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self.iterated.add(id(node.iter))
 
-    def _timeout_set_afterwards(self, call: cst.Call, at: Where) -> bool:
+    def _timeout_set_afterwards(self, call: cst.Call, at: Scope) -> bool:
         """``conn = HTTPConnection(host)`` then ``conn.timeout = 5`` / ``sock.settimeout(5)``."""
         parent = self.parent()
         target: Optional[cst.BaseExpression] = None
@@ -257,7 +231,8 @@ class MissingTimeout(_net.ClientRule):
             target = parent.asname.name
         if not isinstance(target, (cst.Name, cst.Attribute)) or not _SETS_TIMEOUT_TEXT.search(self.ctx.text):
             return False
-        scope: cst.CSTNode = at.function if at.function is not None else self.ctx.module
+        function = enclosing_function(at)
+        scope: cst.CSTNode = function if function is not None else self.ctx.module
         text = self.edits.code(target)
         for found in find_all(scope, (cst.Call, cst.AssignTarget)):
             if isinstance(found, cst.Call) and isinstance(found.func, cst.Attribute):
@@ -300,7 +275,6 @@ class MissingTimeout(_net.ClientRule):
         return cached
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        self.tracker.finish()
         for call, spec, shown, at, guarded in self.pending_calls:
             if not self._skipped(spec, guarded):
                 self._judge(call, spec, shown, at, pool_timeout=None)
@@ -316,11 +290,11 @@ class MissingTimeout(_net.ClientRule):
             return True
         return self.global_default_set and (spec.why == _net.SOCKET_DEFAULT_WHY or spec.no_timeout_param)
 
-    def _judge_method(self, call: cst.Call, at: Where, guarded: _Guard) -> None:
+    def _judge_method(self, call: cst.Call, at: Scope, guarded: _Guard) -> None:
         func = call.func
         assert isinstance(func, cst.Attribute)
         method = func.attr.value
-        client = self.tracker.client(func.value, at)
+        client = self.clients.client(func.value, at)
         if client is not None and client.kind is not _net.GRPC_STUB:
             spec = client.kind.methods.get(method)
             if spec is None or self._skipped(spec, guarded):
@@ -336,7 +310,7 @@ class MissingTimeout(_net.ClientRule):
             stub_expr = None
         if stub_expr is None or method.startswith("_"):
             return
-        stub = client if client is not None else self.tracker.client(stub_expr, at)
+        stub = client if client is not None else self.clients.client(stub_expr, at)
         if stub is None or stub.kind is not _net.GRPC_STUB:
             return
         if self._skipped(_net.GRPC_CALL, guarded) or id(call) in self.iterated:
@@ -353,7 +327,7 @@ class MissingTimeout(_net.ClientRule):
 
     # -- judging ---------------------------------------------------------------
 
-    def _state(self, call: cst.Call, spec: NetCall, at: Where) -> _TimeoutState:
+    def _state(self, call: cst.Call, spec: NetCall, at: Scope) -> _TimeoutState:
         arg = keyword(call, "timeout")
         if arg is not None:
             return self._value_state(arg.value, arg, at)
@@ -376,22 +350,33 @@ class MissingTimeout(_net.ClientRule):
             return _TimeoutState(UNKNOWN)
         return _TimeoutState(MISSING)
 
-    def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Where) -> _TimeoutState:
+    def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Scope) -> _TimeoutState:
         if _net_is_none(value):
             return _TimeoutState(NONE, value, arg)
         if isinstance(value, cst.Tuple) and len(value.elements) == 2 and _net_is_none(value.elements[1].value):
             # requests: ``timeout=(connect, None)`` leaves the read unbounded.
             return _TimeoutState(NONE, value.elements[1].value, arg)
-        if isinstance(value, cst.Name) and _assigned_only_none(at.function, value.value):
+        if isinstance(value, cst.Name) and self._only_none(value, at):
             return _TimeoutState(NONE_NAME, value, arg)
         return _TimeoutState(OK)
+
+    def _only_none(self, name: cst.Name, at: Scope) -> bool:
+        """``t = None`` is the only binding of ``t`` in the function (not a parameter)."""
+        function = enclosing_function(at)
+        bindings = self.table.lookup(name.value, at)
+        if function is None or not bindings:
+            return False
+        return all(
+            b.scope.node is function and b.kind is BindingKind.ASSIGN and b.value is not None and _net_is_none(b.value)
+            for b in bindings
+        )
 
     def _judge(
         self,
         call: cst.Call,
         spec: NetCall,
         shown: str,
-        at: Where,
+        at: Scope,
         *,
         pool_timeout: Optional[bool],
     ) -> None:

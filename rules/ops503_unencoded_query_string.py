@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.rule import AnyEdit, PendingFix, RelatedNode, keyword
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.rule import AnyEdit, PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _net
-from opslint.rules._net import CALLS, NetCall, Where
-from opslint.syntax.walk import find_all, is_name, iter_nodes
+from opslint.rules._net import CALLS, NetCall
+from opslint.rules._net_clients import NetClients, enclosing_function
+
+if TYPE_CHECKING:
+    from opslint.context import FileContext
 
 _PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
 _NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")
@@ -50,7 +54,7 @@ def _literal_text(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-class UnencodedQueryString(_net.ClientRule):
+class UnencodedQueryString(Rule):
     """A URL whose query values are interpolated without percent-encoding.
 
     ## What it does
@@ -109,17 +113,37 @@ class UnencodedQueryString(_net.ClientRule):
     tokens = ("requests", "httpx", "aiohttp", "urllib")
     fix_availability = "sometimes"
 
-    def __init__(self, ctx: object, options: object) -> None:
+    requires = (BindingTable, NetClients)
+
+    def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
-        self.pending: List[Tuple[cst.Call, Where, Optional[NetCall], str]] = []
+        self.table = self.ctx.analysis(BindingTable)
+        self.clients = self.ctx.analysis(NetClients)
+        self.pending: List[Tuple[cst.Call, Scope, Optional[NetCall], str]] = []
         self.reported: Set[int] = set()
+        #: Statement shapes of bindings (by the id of the bound ``Name``): plain ``=``
+        #: targets, ``+=`` targets (and whether the operator is ``+=``), loop targets' iterables.
+        self._plain: Set[int] = set()
+        self._augments: Dict[int, bool] = {}
+        self._loops: Dict[int, cst.BaseExpression] = {}
+
+    # -- binding shapes ----------------------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._plain.update(id(target.target) for target in node.targets)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._augments[id(node.target)] = isinstance(node.operator, cst.AddAssign)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._loops[id(node.target)] = node.iter
 
     # -- calls -----------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:
             return
-        at = _net.where(self.stack)
+        at = self.table.current()
         callee = self.qualified_name(node.func)
         if callee is not None and callee in CALLS:
             spec = CALLS[callee]
@@ -130,12 +154,11 @@ class UnencodedQueryString(_net.ClientRule):
             self.pending.append((node, at, None, ""))
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        self.tracker.finish()
         for call, at, spec, shown in self.pending:
             if spec is None:
                 func = call.func
                 assert isinstance(func, cst.Attribute)
-                client = self.tracker.client(func.value, at)
+                client = self.clients.client(func.value, at)
                 if client is None:
                     continue
                 spec = client.kind.methods.get(func.attr.value)
@@ -160,7 +183,7 @@ class UnencodedQueryString(_net.ClientRule):
             return positional[spec.url_pos]
         return None
 
-    def _check(self, call: cst.Call, at: Where, spec: NetCall, shown: str) -> None:
+    def _check(self, call: cst.Call, at: Scope, spec: NetCall, shown: str) -> None:
         arg = self._url_arg(call, spec)
         if arg is None:
             return
@@ -200,61 +223,41 @@ class UnencodedQueryString(_net.ClientRule):
             callee=shown,
         )
 
-    def _local_values(self, name: str, at: Where) -> List[cst.BaseExpression]:
+    def _local_values(self, name: str, at: Scope) -> List[cst.BaseExpression]:
         """``name = <expr>`` then ``name += <expr>``...: the pieces of a URL built in a local.
 
         Empty when the name is a parameter, bound more than once by ``=``, or
         bound in other ways.
         """
-        values = self._bindings_in_function(name, at, allow_augment=True)
-        return values or []
-
-    def _bindings_in_function(self, name: str, at: Where, *, allow_augment: bool) -> Optional[List[cst.BaseExpression]]:
-        scope = at.function
-        if scope is None:
-            return None
-        params = scope.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        if any(p.name.value == name for p in every):
-            return None
+        function = enclosing_function(at)
+        bindings = self.table.lookup(name, at)
+        if function is None or not bindings or any(b.scope.node is not function for b in bindings):
+            return []
         values: List[cst.BaseExpression] = []
         assigned = 0
-        nodes = list(iter_nodes(scope.body))
-        for node in nodes:
-            if isinstance(node, cst.Assign):
-                for target in node.targets:
-                    if is_name(target.target, name):
-                        values.append(node.value)
-                        assigned += 1
-                    elif any(is_name(n, name) for n in iter_nodes(target.target)):
-                        return None
-            elif isinstance(node, cst.AugAssign) and is_name(node.target, name):
-                if not allow_augment or not isinstance(node.operator, cst.AddAssign) or not values:
-                    return None
-                values.append(node.value)
-        others = (cst.AnnAssign, cst.For, cst.NamedExpr)
-        if assigned != 1 or any(isinstance(n, others) and is_name(n.target, name) for n in nodes):
-            return None
-        return values
+        for binding in bindings:
+            plain = binding.kind is BindingKind.ASSIGN and id(binding.node) in self._plain
+            if plain and binding.value is not None:
+                values.append(binding.value)
+                assigned += 1
+            elif binding.kind is BindingKind.AUGMENTED and self._augments.get(id(binding.node)) and values:
+                assert binding.value is not None
+                values.append(binding.value)
+            else:
+                return []
+        return values if assigned == 1 else []
 
     def _module_string(self, name: str) -> Optional[str]:
         """A module-level ``NAME = "literal"`` (a URL template constant)."""
-        found: Optional[str] = None
-        for stmt in self.ctx.module.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                continue
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and any(is_name(t.target, name) for t in small.targets):
-                    if found is not None:
-                        return None
-                    text = _literal_text(small.value) if isinstance(small.value, cst.SimpleString) else None
-                    if text is None and isinstance(small.value, cst.ConcatenatedString):
-                        evaluated = small.value.evaluated_value
-                        text = evaluated if isinstance(evaluated, str) else None
-                    if text is None:
-                        return None
-                    found = text
-        return found
+        module = self.table.module_scope
+        bindings = module.own(name) if module is not None else []
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN:
+            return None
+        value = bindings[0].value
+        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+            evaluated = value.evaluated_value
+            return evaluated if isinstance(evaluated, str) else None
+        return None
 
     def _pieces(self, node: cst.BaseExpression) -> Optional[Built]:
         """Literal and interpolated pieces of a string-building expression (None: not one)."""
@@ -360,10 +363,10 @@ class UnencodedQueryString(_net.ClientRule):
                 segment += "\x00"
         return out
 
-    def _is_safe(self, hole: Hole, at: Where) -> bool:
+    def _is_safe(self, hole: Hole, at: Scope) -> bool:
         return hole.numeric or self._safe_expr(hole.expr, at, depth=0)
 
-    def _safe_expr(self, expr: cst.BaseExpression, at: Where, depth: int) -> bool:
+    def _safe_expr(self, expr: cst.BaseExpression, at: Scope, depth: int) -> bool:
         if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
             return True
         if isinstance(expr, cst.UnaryOperation):
@@ -392,13 +395,13 @@ class UnencodedQueryString(_net.ClientRule):
                 )
         return False
 
-    def _safe_name(self, name: str, at: Where, depth: int) -> bool:
-        function = at.function
-        if function is None:
+    def _safe_name(self, name: str, at: Scope, depth: int) -> bool:
+        if enclosing_function(at) is None:
             return False
-        params = function.params
-        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            if param.name.value != name:
+        bindings = self.table.lookup(name, at)
+        for binding in bindings:
+            param = binding.node
+            if binding.kind is not BindingKind.PARAM or not isinstance(param, cst.Param):
                 continue
             if param.annotation is None:
                 # ``page=1``: an int default says what the parameter holds.
@@ -408,12 +411,11 @@ class UnencodedQueryString(_net.ClientRule):
                 if qualified in _net.NUMERIC_ANNOTATIONS:
                     return True
             return False
-        for loop in find_all(function.body, cst.For):
-            if not is_name(loop.target, name):
-                continue
-            it = loop.iter
-            return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
-        values = self._bindings_in_function(name, at, allow_augment=True)
+        for binding in bindings:
+            it = self._loops.get(id(binding.node)) if binding.kind is BindingKind.LOOP else None
+            if it is not None:
+                return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+        values = self._local_values(name, at)
         if not values:
             return False
         return all(self._safe_expr(value, at, depth + 1) for value in values)

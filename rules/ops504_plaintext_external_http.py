@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import TYPE_CHECKING, Tuple
 
 import libcst as cst
 
 from opslint.config import option
-from opslint.rule import PendingFix
+from opslint.rule import PendingFix, Rule
 from opslint.rules import _urls
+from opslint.rules._url_uses import UrlUse, UrlUses
+
+if TYPE_CHECKING:
+    pass
 
 
-class PlaintextExternalHttp(_urls.UrlRule):
+class PlaintextExternalHttp(Rule):
     """An `http://` URL to an external host: traffic in plaintext.
 
     ## What it does
@@ -74,12 +78,17 @@ class PlaintextExternalHttp(_urls.UrlRule):
         )
         include_tests: bool = False
 
-    lookup_defaults_configure = False
+    requires = (UrlUses,)
 
-    def accept(self, use: _urls.UrlUse) -> bool:
-        return not use.proxy and use.literal.scheme in _urls.SECURE_SCHEME
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if self.ctx.is_test_file and not self.options.include_tests:
+            return
+        uses = self.ctx.analysis(UrlUses)
+        # Unlike OPS501, the default of a lookup is still checked: it is used when the variable is unset.
+        for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=False):
+            self._emit(use)
 
-    def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
+    def _emit(self, use: UrlUse) -> None:
         literal = use.literal
         secure = _urls.SECURE_SCHEME[literal.scheme]
         rebuilt = _urls.rebuild_scheme(literal.node, literal.scheme, secure)
@@ -90,3 +99,7 @@ class PlaintextExternalHttp(_urls.UrlRule):
             else PendingFix.suggestion(title)
         )
         self.report(literal.node, scheme=literal.scheme, host=literal.host, secure=secure, fix=fix)
+
+
+def _accept(use: UrlUse) -> bool:
+    return not use.proxy and use.literal.scheme in _urls.SECURE_SCHEME
