@@ -8,6 +8,7 @@ written by the caller (``self`` excluded).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 
@@ -313,3 +314,14 @@ def annotation_names(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
             if parsed is not None:
                 out.extend(annotation_names(parsed))
     return out
+
+
+#: A line that marks a lint-rule test case (semgrep's ``# ruleid: <id>`` / ``# ok: <id>``).
+_RULE_TEST_MARKER = re.compile(r"^\s*#\s*(?:ruleid|ok|todoruleid|todook|deepruleid|deepok):\s*\S", re.M)
+
+
+def lint_rule_fixture(path: str, text: str) -> bool:
+    """Test data of a lint rule (a semgrep rule's ``.py`` next to its YAML, anything under
+    ``.semgrep/``): code that is matched by a linter, never run; test data like ``tests/``."""
+    parts = path.replace("\\", "/").split("/")
+    return ".semgrep" in parts[:-1] or bool(_RULE_TEST_MARKER.search(text))

@@ -15,15 +15,16 @@ where a call is visited, and ask :meth:`NetClients.client` in ``leave_Module``.
 from __future__ import annotations
 
 import enum
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
-from opslint.analysis.scopes import Answer, BindingKind, BindingTable, Kinds, Scope, ScopeKind
+from opslint.analysis.scopes import Answer, BindingKind, BindingTable, Kinds, Scope, ScopeKind, agreed
 from opslint.rules import _net
 from opslint.rules._net import CALLS, CLIENT_TYPES, Client, ClientKind, NetCall
-from opslint.syntax.names import dotted_name
+from opslint.syntax.names import ImportTable, dotted_name
+from opslint.syntax.nodes import scope_nodes
 
 
 class Marker(enum.Enum):
@@ -72,6 +73,11 @@ class NetClients(Analysis):
         self._named_adapters: List[Tuple[cst.BaseExpression, cst.Name, Scope]] = []
         self._configured: Optional[Set[int]] = None
         self._properties: Dict[int, Optional[Client]] = {}
+        #: Names changed after they were built (``opts["timeout"] = 5``, ``opts.update(...)``).
+        self._mutated: Set[str] = set()
+        self._modules = _ModuleKinds(self)
+        #: Clients that project functions return, by qualified name (set by a cross-file rule).
+        self.external: Optional[Callable[[str], Optional[Client]]] = None
 
     def _resolve(self, expr: cst.BaseExpression) -> Optional[str]:
         return self.ctx.imports.resolve(expr)
@@ -81,6 +87,10 @@ class NetClients(Analysis):
     def visit_Call(self, node: cst.Call) -> None:
         """``session.mount(prefix, Adapter(...))`` with an adapter that is not plain."""
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_CHANGES:
+            name = dotted_name(func.value)
+            if name is not None:
+                self._mutated.add(name)
         if not isinstance(func, cst.Attribute) or func.attr.value != "mount" or len(node.args) < 2:
             return
         adapter = node.args[1].value
@@ -97,6 +107,18 @@ class NetClients(Analysis):
             attr = target.target
             if isinstance(attr, cst.Attribute) and attr.attr.value in _net.SESSION_HOOK_ATTRS:
                 self._hooks.append((attr.value, self.table.current()))
+            self._note_mutation(attr)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._note_mutation(node.target)
+        if isinstance(node.target, cst.Name):
+            self._mutated.add(node.target.value)  # ``options |= {...}``
+
+    def _note_mutation(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Subscript):
+            name = dotted_name(target.value)
+            if name is not None:
+                self._mutated.add(name)
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -159,7 +181,8 @@ class NetClients(Analysis):
             kind = self.local_type(value.func.value)
             label = value.func.value
         if kind is None:
-            return None
+            # ``make_session()`` imported from another module of the project.
+            return self.external(qualified) if self.external is not None and qualified is not None else None
         return Client(kind, _timeout_given(value, qualified), label)
 
     def annotated(self, annotation: cst.BaseExpression) -> Optional[Client]:
@@ -209,6 +232,83 @@ class NetClients(Analysis):
             found.append(client)
         return merge(found)
 
+    # -- other ways a call reaches the network ---------------------------------------------------
+
+    def network_module(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """``self.http`` where ``http = requests``: the network module a name holds."""
+        hook: Kinds[str] = self._modules
+        return agreed(self.table.kinds(expr, scope, hook))
+
+    def partial_of(self, func: cst.BaseExpression, scope: Scope) -> Optional[Tuple[str, List[cst.Call]]]:
+        """``post_json = functools.partial(requests.post, headers=H)``: the network call it
+        binds (qualified) and the ``partial(...)`` calls, when every binding agrees."""
+        if not isinstance(func, cst.Name):
+            return None
+        bindings = self.table.lookup(func.value, scope)
+        found: Set[str] = set()
+        calls: List[cst.Call] = []
+        for binding in bindings:
+            value = binding.value
+            if binding.kind is not BindingKind.ASSIGN or not isinstance(value, cst.Call) or not value.args:
+                return None
+            if self._resolve(value.func) not in _PARTIALS or value.args[0].keyword is not None:
+                return None
+            target = self._resolve(value.args[0].value)
+            if target is None or target not in CALLS:
+                return None
+            found.add(target)
+            calls.append(value)
+        return (found.pop(), calls) if len(found) == 1 else None
+
+    def kwargs_keys(self, expr: cst.BaseExpression, scope: Scope, _depth: int = 0) -> Optional[Set[str]]:
+        """The keys a ``**expr`` can hold when it is a dict built in this file and never
+        changed (``{"headers": h}``, ``dict(verify=True)``, ``{**BASE, "x": 1}``); None if unknown."""
+        if _depth > 4:
+            return None
+        if isinstance(expr, cst.Dict):
+            keys: Set[str] = set()
+            for element in expr.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    inner = self.kwargs_keys(element.value, scope, _depth + 1)
+                    if inner is None:
+                        return None
+                    keys |= inner
+                elif (
+                    isinstance(element, cst.DictElement)
+                    and isinstance(element.key, cst.SimpleString)
+                    and isinstance(element.key.evaluated_value, str)
+                ):
+                    keys.add(element.key.evaluated_value)
+                else:
+                    return None
+            return keys
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
+            if any(a.keyword is None for a in expr.args if not a.star) or any(a.star == "*" for a in expr.args):
+                return None
+            keys = {a.keyword.value for a in expr.args if a.keyword is not None}
+            for arg in expr.args:
+                if arg.star == "**":
+                    inner = self.kwargs_keys(arg.value, scope, _depth + 1)
+                    if inner is None:
+                        return None
+                    keys |= inner
+            return keys
+        name = dotted_name(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+        if name is None or name in self._mutated:
+            return None
+        bindings = self.table.resolve(expr, scope)
+        if not bindings:
+            return None
+        out: Set[str] = set()
+        for binding in bindings:
+            if binding.kind is not BindingKind.ASSIGN or binding.value is None:
+                return None
+            inner = self.kwargs_keys(binding.value, binding.value_scope, _depth + 1)
+            if inner is None:
+                return None
+            out |= inner
+        return out
+
     # -- the question --------------------------------------------------------------------------
 
     def client(self, receiver: cst.BaseExpression, scope: Scope) -> Optional[Client]:
@@ -216,6 +316,30 @@ class NetClients(Analysis):
         (``x = None`` placeholders aside); None when unknown, mixed or configured."""
         hook: Kinds[Kind] = self.hook
         return merge_answers(self.table.kinds(receiver, scope, hook))
+
+
+class _ModuleKinds:
+    """A network module held in a name (``http = requests``)."""
+
+    def __init__(self, clients: NetClients) -> None:
+        self.clients = clients
+
+    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            qualified = self.clients.ctx.imports.resolve(value)
+            if qualified in NETWORK_MODULES:
+                return qualified
+        return None
+
+    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        return None
+
+
+#: Modules whose functions make network calls (``requests``, ``urllib.request``...).
+NETWORK_MODULES = frozenset(name.rsplit(".", 1)[0] for name in CALLS)
+_PARTIALS = frozenset({"functools.partial"})
+#: Methods that change a dict in place.
+_DICT_CHANGES = frozenset({"update", "setdefault", "__setitem__", "pop", "clear"})
 
 
 def merge_answers(answers: Sequence[Answer[Kind]]) -> Optional[Client]:
@@ -265,3 +389,74 @@ def enclosing_function(scope: Scope) -> Optional[cst.FunctionDef]:
             return None
         current = current.parent
     return None
+
+
+# -- facts for the project index (cross-module factories) -------------------------------------
+
+
+def factory_facts(module: cst.Module, package: Optional[str]) -> Dict[str, Tuple[str, Optional[bool]]]:
+    """Module-level functions that return a network client: name -> (constructor, timeout set).
+
+    Read from the function's return annotation (``-> requests.Session``) or from its
+    returns: a constructor call, or a local bound once to one in the function body.  A
+    function that mounts a custom adapter on it (or patches ``request``) returns a
+    configured session and is left out.
+    """
+    imports = ImportTable(package)
+    imports.add_top_level(module.body)
+    out: Dict[str, Tuple[str, Optional[bool]]] = {}
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            made = _factory(stmt, imports)
+            if made is not None:
+                out[stmt.name.value] = made
+    return out
+
+
+def _factory(function: cst.FunctionDef, imports: ImportTable) -> Optional[Tuple[str, Optional[bool]]]:
+    made: Dict[str, Tuple[str, Optional[bool]]] = {}
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                qualified = imports.resolve(small.value.func)
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name) and qualified in CLIENT_TYPES:
+                        made[target.target.value] = (qualified, _timeout_given(small.value, qualified))
+    for node in scope_nodes(function.body):
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "mount" and len(node.args) > 1:
+            adapter = node.args[1].value
+            if not (isinstance(adapter, cst.Call) and imports.resolve(adapter.func) in _net.PLAIN_ADAPTERS):
+                made.pop(dotted_name(func.value) or "", None)
+    answers: List[Tuple[str, Optional[bool]]] = []
+    for value in BindingTable.returns(function):
+        if isinstance(value, cst.Call) and imports.resolve(value.func) in CLIENT_TYPES:
+            qualified = imports.resolve(value.func)
+            assert qualified is not None
+            answers.append((qualified, _timeout_given(value, qualified)))
+        elif isinstance(value, cst.Name) and value.value in made:
+            answers.append(made[value.value])
+        else:
+            answers = []
+            break
+    if answers and len({CLIENT_TYPES[q].label for q, _ in answers}) == 1:
+        return answers[0][0], None if any(t is None for _, t in answers) else any(t for _, t in answers)
+    annotation = function.returns.annotation if function.returns is not None else None
+    for expr in _net.annotation_names(annotation) if annotation is not None else ():
+        qualified = imports.resolve(expr)
+        if qualified in CLIENT_TYPES:
+            return qualified, None
+    return None
+
+
+def project_client(facts: Dict[str, object], qualified: str) -> Optional[Client]:
+    """The client ``module.function()`` returns, from the facts of its module."""
+    module, _, name = qualified.rpartition(".")
+    found = facts.get(module)
+    made = found.get(name) if isinstance(found, dict) else None
+    if not isinstance(made, tuple) or len(made) != 2 or made[0] not in CLIENT_TYPES:
+        return None
+    return Client(CLIENT_TYPES[made[0]], made[1], made[0])

@@ -20,10 +20,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import SplitResult, urlsplit
 
 import libcst as cst
+
+from opslint.syntax.walk import iter_nodes
 
 # ---------------------------------------------------------------------------
 # Data tables
@@ -331,8 +333,6 @@ CODE_HOST_FETCH: FrozenSet[str] = frozenset(
 PAGE_SUFFIXES: Tuple[str, ...] = (
     ".html",
     ".htm",
-    ".md",
-    ".rst",
     ".pdf",
     ".css",
     ".js",
@@ -449,11 +449,6 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "origins",
         "cors",
         "csrf",
-        "redirect",
-        "callback",
-        "return",
-        "success",
-        "cancel",
         "static",
         "media",
         "canonical",
@@ -467,6 +462,9 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "frontend",
         "public",
         "unsubscribe",
+        "reference",
+        "references",
+        "refs",
         "share",
         "referer",
         "referrer",
@@ -479,6 +477,113 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "project",
     }
 )
+#: Name tokens of the pages a payment or sign-in flow sends the browser back to
+#: (``success_url``, ``cancel_url``, ``redirect_uri``): quiet only next to a token
+#: that says "address" (``CANCEL_TMPL`` is an API template, not a redirect).
+REDIRECT_NAME_TOKENS: FrozenSet[str] = frozenset({"redirect", "callback", "return", "success", "cancel"})
+ADDRESS_NAME_TOKENS: FrozenSet[str] = frozenset({"url", "urls", "uri", "uris", "link", "href", "page", "location"})
+#: Name tokens of identifiers compared with claims (they win over "api": ``API_AUDIENCE``).
+CLAIM_NAME_TOKENS: FrozenSet[str] = frozenset({"issuer", "issuers", "iss", "audience", "audiences", "aud"})
+#: Name tokens of sample text shown to people (placeholders, example payloads).
+SAMPLE_NAME_TOKENS: FrozenSet[str] = frozenset({"sample", "samples", "example", "examples", "placeholder", "demo"})
+#: Name tokens of values the browser uses (Content-Security-Policy, share buttons).
+BROWSER_NAME_TOKENS: FrozenSet[str] = frozenset({"csp", "share", "sharer"})
+
+#: OpenAPI document metadata (drf-spectacular's SPECTACULAR_SETTINGS, FastAPI's
+#: arguments, OpenAPI's ``info``): published in the schema, never called.
+#: ``servers`` only around a ``url`` key.
+OPENAPI_KEYS: FrozenSet[str] = frozenset(
+    {
+        "contact",
+        "license",
+        "license_info",
+        "tos",
+        "terms_of_service",
+        "termsofservice",
+        "external_docs",
+        "externaldocs",
+        "servers",
+        "x_logo",
+    }
+)
+#: Name tokens of OpenAPI/Swagger settings dictionaries.
+OPENAPI_NAME_TOKENS: FrozenSet[str] = frozenset({"spectacular", "swagger", "openapi", "redoc"})
+
+#: Hosts whose URLs the user's browser fetches (avatars, badges, fonts, tags, share
+#: dialogs): the server never connects to them.
+BROWSER_HOSTS: FrozenSet[str] = frozenset(
+    {
+        "gravatar.com",
+        "www.gravatar.com",
+        "secure.gravatar.com",
+        "s.gravatar.com",
+        "avatars.githubusercontent.com",
+        "fonts.googleapis.com",
+        "fonts.gstatic.com",
+        "www.googletagmanager.com",
+        "www.google-analytics.com",
+        "js.stripe.com",
+        "checkout.stripe.com",
+        "wa.me",
+        "api.whatsapp.com",
+        "t.me",
+        "telegram.me",
+    }
+)
+#: Path prefixes of share dialogs and avatar images (the browser opens or loads them).
+BROWSER_PATH_PREFIXES: Tuple[str, ...] = (
+    "/avatar/",
+    "/avatars/",
+    "/sharer",
+    "/intent/tweet",
+    "/intent/post",
+    "/share",
+    "/pin/create",
+    "/sharearticle",
+    "/submit?",
+)
+#: First path segments of pages for people on a product's website (not under an API host).
+PAGE_PATH_SEGMENTS: FrozenSet[str] = frozenset(
+    {"docs", "doc", "documentation", "help", "guide", "guides", "blog", "wiki", "faq", "support", "legal", "kb"}
+)
+
+#: Decorators whose function's return value is rendered into a template (Django template
+#: filters and tags, Flask/Jinja template filters and globals): a URL there is a link.
+TEMPLATE_DECORATORS: FrozenSet[str] = frozenset(
+    {"filter", "simple_tag", "inclusion_tag", "tag", "template_filter", "app_template_filter", "template_global"}
+)
+
+#: ``http://`` by design (OPS504): captive-portal probes must not be TLS (a portal has to
+#: intercept them); OCSP and CRL responses are signed and served over http (RFC 6960,
+#: RFC 5280), so are the CA certificates of the AIA extension.
+PLAINTEXT_PROBE_HOSTS: FrozenSet[str] = frozenset(
+    {
+        "connectivitycheck.gstatic.com",
+        "connectivitycheck.android.com",
+        "clients3.google.com",
+        "captive.apple.com",
+        "www.apple.com",
+        "detectportal.firefox.com",
+        "www.msftconnecttest.com",
+        "www.msftncsi.com",
+        "ipv6.msftconnecttest.com",
+        "connectivity-check.ubuntu.com",
+        "nmcheck.gnome.org",
+        "network-test.debian.org",
+        "conncheck.opensuse.org",
+    }
+)
+PLAINTEXT_PROBE_PATHS: Tuple[str, ...] = (
+    "/generate_204",
+    "/gen_204",
+    "/hotspot-detect.html",
+    "/success.txt",
+    "/connecttest.txt",
+    "/ncsi.txt",
+)
+SIGNED_OVER_HTTP_LABELS: Tuple[str, ...] = ("ocsp", "crl", "cacerts", "aia")
+SIGNED_OVER_HTTP_SUFFIXES: Tuple[str, ...] = (".crl", ".crt", ".cer", ".p7c")
+
 #: Keywords whose value is text for people (messages, help, metadata).
 MESSAGE_KEYWORDS: FrozenSet[str] = frozenset(
     {
@@ -587,13 +692,13 @@ QUIET_CALLEES: FrozenSet[str] = frozenset(
         "webbrowser.open_new_tab",
         "click.launch",
         "typer.launch",
-        # Browser navigation: the user's browser goes there, not this server.
-        "redirect",
-        "RedirectResponse",
-        "HttpResponseRedirect",
-        "HttpResponsePermanentRedirect",
         "open_new_tab",
     }
+)
+#: Callees (last names) that send the user's browser to a URL: no server connection
+#: (OPS501), but a plaintext one still exposes what the URL carries (OPS504).
+BROWSER_CALLEES: FrozenSet[str] = frozenset(
+    {"redirect", "RedirectResponse", "HttpResponseRedirect", "HttpResponsePermanentRedirect"}
 )
 #: HTTP mocking libraries (and the usual names of their mock objects): a URL
 #: registered with them is never called.
@@ -798,7 +903,22 @@ GENERIC_NAME_TOKENS: FrozenSet[str] = frozenset(
 )
 #: Name tokens that already say "this is an address".
 URLISH_TOKENS: FrozenSet[str] = frozenset(
-    {"url", "urls", "uri", "endpoint", "host", "base", "server", "address", "dsn", "webhook", "hook", "api"}
+    {
+        "url",
+        "urls",
+        "uri",
+        "endpoint",
+        "host",
+        "base",
+        "server",
+        "address",
+        "dsn",
+        "webhook",
+        "hook",
+        "api",
+        "tmpl",
+        "template",
+    }
 )
 #: Two-level public suffixes (to find the organisation label of a host).
 SECOND_LEVEL_SUFFIXES: FrozenSet[str] = frozenset(
@@ -866,8 +986,8 @@ def host_kind(host: str) -> str:
     if ip is not None:
         if ip.is_loopback or ip.is_unspecified:
             return "local"
-        if ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-            return "internal"
+        if ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast or not ip.is_global:
+            return "internal"  # includes the CGNAT range 100.64.0.0/10 (Tailscale's 100.100.100.100)
         return "external"
     labels = host.split(".")
     if host == "localhost" or labels[-1] == "localhost":
@@ -957,7 +1077,31 @@ def is_page(host: str, path: str, query: str, fragment_present: bool) -> bool:
         return lower.startswith("/project/")
     if bare == "python.org":
         return not lower.startswith("/ftp/")
+    segments = [seg for seg in lower.split("/") if seg]
+    if segments and segments[0] in PAGE_PATH_SEGMENTS and not query:
+        # ``https://shopfront.io/docs/getting-started``: a product's pages, not its API host.
+        return host.split(".")[0] not in ENDPOINT_LABELS
     return False
+
+
+def is_browser_url(host: str, path: str) -> bool:
+    """An image, font, tag or share dialog that the user's browser loads or opens."""
+    bare = host[4:] if host.startswith("www.") else host
+    if host in BROWSER_HOSTS or bare in BROWSER_HOSTS or host.endswith(".gravatar.com"):
+        return True
+    return path.lower().startswith(BROWSER_PATH_PREFIXES)
+
+
+def is_plaintext_by_design(host: str, path: str) -> bool:
+    """A captive-portal probe, an OCSP responder, a CRL or a CA certificate: ``http://`` on purpose."""
+    lower = path.lower()
+    if host in PLAINTEXT_PROBE_HOSTS and (host != "www.apple.com" or lower.startswith(PLAINTEXT_PROBE_PATHS)):
+        return True
+    if lower.startswith(PLAINTEXT_PROBE_PATHS):
+        return True
+    if any(label.startswith(SIGNED_OVER_HTTP_LABELS) for label in host.split(".")[:-2]):
+        return True
+    return lower.endswith(SIGNED_OVER_HTTP_SUFFIXES)
 
 
 def _code_host_page(path: str, query: str) -> bool:
@@ -1098,6 +1242,69 @@ def string_value(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
+_VERSION_SEGMENT = re.compile(r"^(v\d+([._-]\d+)*[a-z]*|\d+([._-]\d+)*|\d{4}-\d{2}-\d{2})$", re.I)
+_PLACEHOLDER_SEGMENT = re.compile(r"[{}%<>$]")
+
+
+def _id_like(word: str) -> bool:
+    """A segment that is data, not a name: a number, a hash, a token (``T024BE7LD``)."""
+    if re.fullmatch(r"[0-9a-fA-F-]{8,}", word):
+        return True
+    parts = [p for p in re.split(r"[._-]+", word) if p]
+    if len(parts) > 1:
+        return any(_id_like(p) for p in parts)
+    digits = sum(c.isdigit() for c in word)
+    return digits >= 3 or (digits > 0 and any(c.isalpha() for c in word) and len(word) >= 8)
+
+
+def _host_words(host: str, keep_api: bool) -> List[str]:
+    """Organisation label first, then the other labels (``api.eu.opsgenie.com`` -> opsgenie, eu)."""
+    labels = host.lower().rstrip(".").split(".")
+    org = organisation(host)
+    cut = labels.index(org) if org in labels else len(labels) - 1
+    dropped = {"www"} if keep_api else {"www", "api", "apis"}
+    subs = [
+        label
+        for label in labels[:cut]
+        if label not in dropped and not _id_like(label) and (keep_api or not {"api", "apis"} & set(label.split("-")))
+    ]
+    # The two labels nearest the organisation, ``api`` last: GITHUB_API_URL (api.github.com)
+    # differs from GITHUB_URL (github.com).
+    subs = sorted(subs[-2:], key=lambda label: label in ("api", "apis"))
+    return [org, *subs]
+
+
+def _env_join(words: Sequence[str], prefix: str) -> str:
+    joined = re.sub(r"[^A-Za-z0-9]+", "_", "_".join(words)).strip("_").upper()
+    return f"{prefix}_{joined}" if joined[:1].isdigit() else joined
+
+
+def env_name_for_host(host: str) -> str:
+    """``GITHUB_API_URL`` for ``api.github.com``: one variable per host (the path stays in code)."""
+    return _env_join([*_host_words(host, keep_api=True), "url"], "HOST")
+
+
+def env_name_for_url(host: str, path: str) -> str:
+    """One variable per distinct URL, named from its host and path, never from a response:
+    ``api.eu.opsgenie.com/v2/alerts`` -> ``OPSGENIE_EU_ALERTS_URL``.
+
+    ``api``/``www`` labels, ``api`` and version segments (``v2``, ``2010-04-01``),
+    placeholders and ids are dropped, and so are words that repeat a host label.
+    """
+    host_words = _host_words(host, keep_api=False)
+    labels = set(host.lower().split("."))
+    words: List[str] = []
+    for segment in path.split("/"):
+        if not segment or segment.lower() in ("api", "apis") or _VERSION_SEGMENT.match(segment):
+            continue
+        if _PLACEHOLDER_SEGMENT.search(segment) or _id_like(segment):
+            continue
+        for word in re.split(r"[^A-Za-z0-9]+", segment):
+            if len(word) > 1 and word.lower() not in labels and not _id_like(word):
+                words.append(word)
+    return _env_join([*host_words, *words[:4], "url"], "URL")
+
+
 def env_var_name(name: Optional[str], host: str, constant: bool = False) -> str:
     """An environment variable name for a URL: from its variable, else from its host.
 
@@ -1213,12 +1420,25 @@ def looks_like_endpoint(literal: UrlLiteral) -> bool:
     return bool(_DATA_SUFFIX.search(literal.path))
 
 
-def quiet_name(name: str) -> str:
+def quiet_name(name: str, keyword: bool = True) -> str:
+    """Why a URL bound to ``name`` is not a service the code calls ("" when it may be).
+
+    Redirect names (``cancel_url``) count for keywords and keys only (``success_url=``
+    of a checkout session), not for variables (``cancel_url = TMPL % key`` is posted).
+    """
     tokens = set(name_tokens(name))
     if name.startswith("__") and name.endswith("__"):
         return "metadata"
+    if tokens & CLAIM_NAME_TOKENS:
+        return "identifier"
+    if tokens & OPENAPI_NAME_TOKENS:
+        return "metadata"
     if tokens & SERVICE_NAME_TOKENS:
         return ""
+    if keyword and tokens & REDIRECT_NAME_TOKENS and tokens & ADDRESS_NAME_TOKENS:
+        return "page"
+    if tokens & SAMPLE_NAME_TOKENS:
+        return "sample"
     if tokens & IDENTIFIER_NAME_TOKENS or any(w in name.lower() for w in IDENTIFIER_NAME_PARTS):
         return "identifier"
     if tokens & PAGE_NAME_TOKENS:
@@ -1235,3 +1455,39 @@ def has_space_text(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.ConcatenatedString):
         return has_space_text(node.left) or has_space_text(node.right)
     return False
+
+
+#: Verbs of function names that fetch or send (their URL is a service, whatever the noun).
+DATA_VERBS = frozenset(
+    {"fetch", "download", "upload", "sync", "push", "pull", "post", "send", "call", "request", "load"}
+)
+#: A dict with at least this many URLs on at least that many sites is a link table.
+LINK_TABLE_SIZE = 8
+LINK_TABLE_SITES = 4
+
+
+def is_settings_module(path: str) -> bool:
+    """``settings.py``, ``settings/production.py``, ``local_settings.py``, ``settings_dev.py``."""
+    parts = path.replace("\\", "/").split("/")
+    base = parts[-1][: -len(".py")] if parts[-1].endswith(".py") else parts[-1]
+    return "settings" in name_tokens(base) or (len(parts) > 1 and parts[-2] == "settings")
+
+
+def is_literal(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.Integer, cst.Float))
+
+
+def is_slice(expr: cst.BaseExpression) -> bool:
+    """``url[23:]``: a piece of a value the program holds (a stored URL being rewritten)."""
+    return isinstance(expr, cst.Subscript) and any(isinstance(e.slice, cst.Slice) for e in expr.slice)
+
+
+def html_path(statement: Union[cst.Assign, cst.AugAssign], names: Set[str]) -> bool:
+    """``path = path[:-3] + ".html"``: one of ``names`` is made to end in ``.html``."""
+    targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+    if not any(isinstance(t, cst.Name) and t.value in names for t in targets):
+        return False
+    return any(
+        isinstance(n, cst.SimpleString) and (string_value(n) or "").endswith((".html", ".htm"))
+        for n in iter_nodes(statement.value)
+    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Tuple
+from typing import TYPE_CHECKING, Dict, Tuple
 
 import libcst as cst
 
 from opslint.config import option
 from opslint.rule import PendingFix, Rule
-from opslint.rules import _urls
+from opslint.rules import _net, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
 
 if TYPE_CHECKING:
@@ -81,10 +81,7 @@ class HardcodedExternalUrl(Rule):
 
     code = "OPS501"
     name = "hardcoded-external-url"
-    message = (
-        "URL of external host `{host}` is hardcoded; read it from configuration so it can be "
-        "changed (proxy, IP block) in one place"
-    )
+    message = "`{url}` is hardcoded: read it from configuration (`{variable}`)"
     tokens = _urls.TOKENS
     fix_availability = "sometimes"
 
@@ -98,22 +95,27 @@ class HardcodedExternalUrl(Rule):
     requires = (UrlUses,)
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        if self.ctx.is_test_file and not self.options.include_tests:
+        test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
+        if test_data and not self.options.include_tests:
             return
         uses = self.ctx.analysis(UrlUses)
+        #: Variable name -> the URL (or origin) it reads: one variable per distinct URL.
+        taken: Dict[str, str] = {}
         for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=True):
-            self.report(use.literal.node, host=use.literal.host, fix=self._fix(use))
+            whole = _replaceable(use)
+            value = use.literal.text if whole else use.literal.origin
+            variable = _variable(use) if whole else _urls.env_name_for_host(use.literal.host)
+            base, number = variable, 1
+            while taken.setdefault(variable, value) != value:
+                number += 1
+                variable = f"{base}_{number}"
+            self.report(use.literal.node, url=_shown(use), variable=variable, fix=self._fix(use, variable, whole))
 
     # -- fix -----------------------------------------------------------------
 
-    def _fix(self, use: UrlUse) -> PendingFix:
+    def _fix(self, use: UrlUse, name: str, whole: bool) -> PendingFix:
         literal = use.literal
-        name = _urls.env_var_name(
-            None if use.in_collection else use.name,
-            literal.host,
-            constant=use.constant is not None and not use.class_level,
-        )
-        if literal.is_template or use.in_concat or not use.replaceable:
+        if not whole:
             base = literal.origin
             example = (
                 f"os.environ.get({self.edits.literal(name, literal.node)}, {self.edits.literal(base, literal.node)})"
@@ -132,4 +134,35 @@ class HardcodedExternalUrl(Rule):
 
 
 def _accept(use: UrlUse) -> bool:
-    return not use.configured
+    return not use.configured and not use.browser
+
+
+def _replaceable(use: UrlUse) -> bool:
+    """Whether the literal can be wrapped as a whole: not an f-string (a ``%s``/``{}``
+    template stays a template), not a piece of a concatenation."""
+    return not (use.literal.is_fstring or use.in_concat or use.in_sum or not use.replaceable)
+
+
+#: Names that only say "address": the variable is named from the URL instead.
+_ADDRESS_ONLY = frozenset(
+    {"url", "urls", "uri", "href", "link", "endpoint", "address", "addr", "location", "resp", "response"}
+)
+
+
+def _variable(use: UrlUse) -> str:
+    """The environment variable for a URL: a constant keeps its name; a keyword or key
+    that says more than "url" names it after the organisation (``base_url`` ->
+    ``OPENAI_BASE_URL``); otherwise one variable per distinct URL, from host and path."""
+    literal = use.literal
+    if use.name_kind == "constant" and use.constant is not None:
+        return _urls.env_var_name(use.constant, literal.host, constant=not use.class_level)
+    if use.name_kind == "keyword" and use.name and not use.in_collection:
+        if not set(_urls.name_tokens(use.name)) <= _ADDRESS_ONLY:
+            return _urls.env_var_name(use.name, literal.host)
+    return _urls.env_name_for_url(literal.host, literal.path)
+
+
+def _shown(use: UrlUse) -> str:
+    """``api.eu.opsgenie.com/v2/alerts``: host and path, shortened for the message."""
+    text = use.literal.host + use.literal.path.rstrip("/")
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -13,12 +13,14 @@ from opslint.analysis.scopes import BindingKind, BindingTable, Scope
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall
-from opslint.rules._net_clients import NetClients, enclosing_function
+from opslint.rules._net_clients import NetClients, enclosing_function, factory_facts, project_client
 from opslint.syntax.walk import find_all, iter_nodes
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
 
+#: Top-level packages whose calls OPS502 knows (``requests``, ``urllib``, ``http``...).
+_NETWORK_ROOTS = frozenset(name.split(".")[0] for name in CALLS)
 _SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 
 #: Timeout states of one call.
@@ -38,20 +40,6 @@ class _TimeoutState:
     arg: Optional[cst.Arg] = None
     #: ``**{...}`` literals that lack ``timeout``: no keyword can be added safely.
     via_literal_kwargs: bool = False
-
-
-def _dict_literal_lacks(arg: cst.Arg, name: str) -> bool:
-    """``**{"headers": h}``: a dict display that visibly lacks ``name``."""
-    value = arg.value
-    if not isinstance(value, cst.Dict):
-        return False
-    for element in value.elements:
-        if not isinstance(element, cst.DictElement):
-            return False
-        key = element.key
-        if not isinstance(key, cst.SimpleString) or key.evaluated_value == name:
-            return False
-    return True
 
 
 @dataclass
@@ -181,11 +169,46 @@ class MissingTimeout(Rule):
         default_timeout: float = option(10.0, gt=0, le=86400)
 
     requires = (BindingTable, NetClients)
+    #: The project index follows a network module re-exported by another module of the
+    #: project, and the sessions that project factories return.
+    needs_project = True
+    project_tokens = ("requests", "httpx", "aiohttp", "urllib3", "_pb2_grpc")
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return factory_facts(module, info.package)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        """Files that reach the network only through another module of the project: a
+        re-exported module (``from mytool.netcompat import http_client``) or a factory."""
+        name = project.module_of(path)
+        summary = project.summary(name) if name is not None else None
+        if summary is None:
+            return False
+        facts = _factories(project)
+        for target in summary.aliases.values():
+            canonical = project.canonical(target)
+            if canonical.split(".")[0] in _NETWORK_ROOTS and canonical.split(".")[0] != target.split(".")[0]:
+                return True
+            if project_client(facts, canonical) is not None:
+                return True
+            imported = project.summary(canonical)
+            if imported is not None and any(
+                project.canonical(t).split(".")[0] in _NETWORK_ROOTS for t in imported.aliases.values()
+            ):
+                return True
+        return False
 
     def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
         self.table = self.ctx.analysis(BindingTable)
         self.clients = self.ctx.analysis(NetClients)
+        project = ctx.project
+        if project is not None and self.clients.external is None:
+            self.clients.external = lambda qualified: project_client(_factories(project), project.canonical(qualified))
+        #: Test data of a lint rule (semgrep): matched by a linter, never run.
+        self._skip_file = _net.lint_rule_fixture(ctx.display_path, ctx.text)
         self.pending: List[Tuple[cst.Call, Scope, _Guard]] = []
         self.pending_calls: List[Tuple[cst.Call, NetCall, str, Scope, _Guard]] = []
         self._guard_cache: Dict[int, bool] = {}
@@ -200,8 +223,10 @@ class MissingTimeout(Rule):
     # -- calls -----------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self._skip_file:
+            return
         at = self.table.current()
-        callee = self.qualified_name(node.func)
+        callee = self._callee(node.func, at)
         tests = tuple(n.test for n in self.stack[:-1] if isinstance(n, (cst.If, cst.IfExp)))
         guarded = _Guard(enclosing_function(at), tests)
         if callee is not None:
@@ -215,8 +240,22 @@ class MissingTimeout(Rule):
                 return
             if callee == _net.SET_DEFAULT_TIMEOUT and node.args and not _net_is_none(node.args[0].value):
                 self.global_default_set = True
-        if isinstance(node.func, cst.Attribute):
+        if isinstance(node.func, (cst.Attribute, cst.Name)):
             self.pending.append((node, at, guarded))
+
+    def _callee(self, func: cst.BaseExpression, at: Scope) -> Optional[str]:
+        """The qualified name of a callee, through the project's re-exports (``from
+        mytool.netcompat import http_client`` where ``import requests as http_client``)
+        and for this module's own functions (``urlopen`` inside ``urllib.request``)."""
+        callee = self.qualified_name(func)
+        project = self.ctx.project
+        if callee is not None and callee not in CALLS and project is not None:
+            callee = project.canonical(callee)
+        if callee is None and isinstance(func, cst.Name) and self.ctx.module_name:
+            bindings = self.table.lookup(func.value, at)
+            if len(bindings) == 1 and bindings[0].kind is BindingKind.FUNCTION and bindings[0].scope.parent is None:
+                callee = f"{self.ctx.module_name}.{func.value}"
+        return callee
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self.iterated.add(id(node.iter))
@@ -275,6 +314,8 @@ class MissingTimeout(Rule):
         return cached
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        if self._skip_file:
+            return
         for call, spec, shown, at, guarded in self.pending_calls:
             if not self._skipped(spec, guarded):
                 self._judge(call, spec, shown, at, pool_timeout=None)
@@ -292,6 +333,9 @@ class MissingTimeout(Rule):
 
     def _judge_method(self, call: cst.Call, at: Scope, guarded: _Guard) -> None:
         func = call.func
+        if isinstance(func, cst.Name):
+            self._judge_partial(call, func, at, guarded)
+            return
         assert isinstance(func, cst.Attribute)
         method = func.attr.value
         client = self.clients.client(func.value, at)
@@ -299,8 +343,18 @@ class MissingTimeout(Rule):
             spec = client.kind.methods.get(method)
             if spec is None or self._skipped(spec, guarded):
                 return
-            label = f"`{self.edits.code(func)}` (`{client.kind.label}`)"
+            # The constructor's name when it is one (``urllib3.HTTPSConnectionPool``), else the kind.
+            shown = client.label if "." in client.label else client.kind.label
+            label = f"`{self.edits.code(func)}` (`{shown}`)"
             self._judge(call, spec, label, at, pool_timeout=client.timeout_set)
+            return
+        module = self.clients.network_module(func.value, at) if client is None else None
+        module_spec = CALLS.get(f"{module}.{method}") if module is not None else None
+        if module_spec is not None:
+            # ``http = requests`` on a class, then ``self.http.get(...)``.
+            if not self._skipped(module_spec, guarded):
+                label = f"`{self.edits.code(func)}` (`{module}.{method}`)"
+                self._judge(call, module_spec, label, at, pool_timeout=None)
             return
         # gRPC: ``stub.Method(req)`` or ``stub.Method.future(req)``.
         stub_expr: Optional[cst.BaseExpression] = func.value
@@ -327,7 +381,22 @@ class MissingTimeout(Rule):
 
     # -- judging ---------------------------------------------------------------
 
-    def _state(self, call: cst.Call, spec: NetCall, at: Scope) -> _TimeoutState:
+    def _judge_partial(self, call: cst.Call, func: cst.Name, at: Scope, guarded: _Guard) -> None:
+        """``post_json = functools.partial(requests.post, headers=H)`` then ``post_json(url)``."""
+        bound = self.clients.partial_of(func, at)
+        if bound is None:
+            return
+        target, partials = bound
+        spec = CALLS[target]
+        if self._skipped(spec, guarded):
+            return
+        if any(keyword(p, "timeout") is not None or any(a.star for a in p.args[1:]) for p in partials):
+            return
+        offset = min(len([a for a in p.args[1:] if a.keyword is None]) for p in partials)
+        label = f"`{func.value}` (`functools.partial({target})`)"
+        self._judge(call, spec, label, at, pool_timeout=None, offset=offset)
+
+    def _state(self, call: cst.Call, spec: NetCall, at: Scope, offset: int = 0) -> _TimeoutState:
         arg = keyword(call, "timeout")
         if arg is not None:
             return self._value_state(arg.value, arg, at)
@@ -340,12 +409,17 @@ class MissingTimeout(Rule):
                     return _TimeoutState(UNKNOWN)
                 break
             positional.append(item)
-        if spec.timeout_pos is not None and len(positional) > spec.timeout_pos:
-            item = positional[spec.timeout_pos]
+        pos = spec.timeout_pos - offset if spec.timeout_pos is not None else None
+        if pos is not None and pos < 0:
+            return _TimeoutState(OK)  # bound by the partial, positionally
+        if pos is not None and len(positional) > pos:
+            item = positional[pos]
             return self._value_state(item.value, item, at)
         star_kwargs = [a for a in call.args if a.star == "**"]
         if star_kwargs:
-            if all(_dict_literal_lacks(a, "timeout") for a in star_kwargs):
+            # ``**REQUEST_KW`` where ``REQUEST_KW = {"headers": ...}`` is built in this file and never changed.
+            keys = [self.clients.kwargs_keys(a.value, at) for a in star_kwargs]
+            if all(k is not None and "timeout" not in k for k in keys):
                 return _TimeoutState(MISSING, via_literal_kwargs=True)
             return _TimeoutState(UNKNOWN)
         return _TimeoutState(MISSING)
@@ -379,6 +453,7 @@ class MissingTimeout(Rule):
         at: Scope,
         *,
         pool_timeout: Optional[bool],
+        offset: int = 0,
     ) -> None:
         if spec.timeout_mode == _net.NEVER:
             return
@@ -387,7 +462,7 @@ class MissingTimeout(Rule):
             return
         if spec.connects_with_host_only and not any(a.keyword is None or a.keyword.value == "host" for a in call.args):
             return
-        state = self._state(call, spec, at)
+        state = self._state(call, spec, at, offset)
         if state.state in (OK, UNKNOWN):
             return
         if state.state == MISSING:
@@ -396,7 +471,11 @@ class MissingTimeout(Rule):
             if spec.timeout_mode == _net.POOL and pool_timeout is not False:
                 return
             fix = self._add_timeout_fix(call, state)
-            self.report(call.func, fix=fix, callee=shown, problem="has no timeout", why=spec.why)
+            problem = "has no timeout"
+            if state.via_literal_kwargs:
+                spread = ", ".join(f"`**{self.edits.code(a.value)}`" for a in call.args if a.star == "**")
+                problem = f"has no timeout (nor has {spread})"
+            self.report(call.func, fix=fix, callee=shown, problem=problem, why=spec.why)
             return
         assert state.node is not None and state.arg is not None
         why = "`None` disables the timeout, so a stalled server blocks this call forever"
@@ -479,5 +558,11 @@ class MissingTimeout(Rule):
     def _add_timeout_fix(self, call: cst.Call, state: _TimeoutState) -> PendingFix:
         value = self._default()
         if state.via_literal_kwargs:
-            return PendingFix.suggestion(f'Add `"timeout": {value}` to the `**{{...}}` dict')
+            return PendingFix.suggestion(f'Add `"timeout": {value}` to the dict passed as `**kwargs`')
         return PendingFix.unsafe(f"Add `timeout={value}`", *self.edits.add_keyword(call, f"timeout={value}"))
+
+
+def _factories(project: Any) -> Dict[str, Any]:
+    """The project's client factories by module (``factory_facts``), gathered once per run."""
+    facts: Dict[str, Any] = project.memo(("OPS502", "factories"), lambda: project.facts(MissingTimeout.code))
+    return facts

@@ -9,7 +9,7 @@ import libcst as cst
 
 from opslint.config import option
 from opslint.rule import PendingFix, Rule
-from opslint.rules import _urls
+from opslint.rules import _net, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ class PlaintextExternalHttp(Rule):
     requires = (UrlUses,)
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        if self.ctx.is_test_file and not self.options.include_tests:
+        test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
+        if test_data and not self.options.include_tests:
             return
         uses = self.ctx.analysis(UrlUses)
         # Unlike OPS501, the default of a lookup is still checked: it is used when the variable is unset.
@@ -102,4 +103,7 @@ class PlaintextExternalHttp(Rule):
 
 
 def _accept(use: UrlUse) -> bool:
-    return not use.proxy and use.literal.scheme in _urls.SECURE_SCHEME
+    literal = use.literal
+    if use.proxy or literal.scheme not in _urls.SECURE_SCHEME:
+        return False
+    return not _urls.is_plaintext_by_design(literal.host, literal.path)
