@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Tuple
+from typing import Dict, Tuple
 
 import libcst as cst
 
@@ -11,9 +11,6 @@ from opslint.config import option
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _net, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
-
-if TYPE_CHECKING:
-    pass
 
 
 class HardcodedExternalUrl(Rule):
@@ -33,7 +30,21 @@ class HardcodedExternalUrl(Rule):
     URLs that are already the default of a configuration lookup
     (`os.environ.get("X", "https://...")`, `config("X", default=...)`,
     `getattr(settings, "X", ...)`, pydantic `BaseSettings` fields, CLI option
-    defaults), and in test files.
+    defaults, the fallback of a value given elsewhere: `self.custom_host or
+    DEFAULT_HOST`, the `default` of a configuration schema), on URLs the
+    user's browser loads or opens (avatars, share dialogs, redirects, links
+    rendered by template filters, Content-Security-Policy lists), OpenAPI
+    metadata (`contact`, `license`, `servers`), UI placeholders and sample
+    payloads, reference links written into reports, tables of many links to
+    many sites, the `__main__` self-test of a library module, a setting that
+    a settings module lets each deployment override (`from .local import *`
+    below it), and in test files and lint-rule test data (`.semgrep/`,
+    `# ruleid:`).
+
+    A module constant holding the URL is still reported: it is one literal,
+    but changing it still means editing and redeploying the code. So are
+    OAuth authorize URLs sent to the browser: they move with the provider, as
+    the token URL the server calls does.
 
     ## Why it matters
     Incident 003: an external provider blocked the IPs of a batch server and
@@ -66,9 +77,14 @@ class HardcodedExternalUrl(Rule):
     ## Fix safety
     The fix wraps the literal in `os.environ.get("<NAME>", "<url>")` (and adds
     `import os`): the URL stays the default, but a variable of that name in
-    the environment now changes it, so the fix is unsafe. The name comes from
-    the variable the URL is assigned to, else from the host. For f-strings,
-    templates and pieces of an implicit concatenation the fix is a suggestion.
+    the environment now changes it, so the fix is unsafe. A constant keeps its
+    name (`STRIPE_API`); a keyword or key that says more than "url" gets the
+    provider in front (`base_url=` -> `OPENAI_BASE_URL`); any other URL is named
+    from its host and path (`OPSGENIE_EU_ALERTS_URL`), one variable per distinct
+    URL, never after the variable that holds the response. For f-strings and
+    pieces of a concatenation (`"https://host/commits/" + sha`) the fix is a
+    suggestion: read the host from one variable per host and keep the path in
+    code. A `%s`/`{}` template is wrapped whole.
 
     ## Options
     - `allowed-hosts` (list of str): hosts that may be hardcoded; `*.corp.com`

@@ -81,15 +81,21 @@ class MissingTimeout(Rule):
     `xmlrpc.client.ServerProxy` without a transport; and calls on gRPC stubs
     (`*_pb2_grpc.*Stub(channel)`) without a deadline.
 
-    A call that passes `**kwargs` is not reported (the dict may carry the
-    timeout), nor is a timeout read from configuration, a call in a branch
+    The client is followed through imports from other modules of the project
+    (a module re-exported under another name, a session returned by a project
+    factory), `functools.partial(requests.post, ...)`, a module kept on a
+    class (`http = requests`), and `**kwargs` dicts built in the same file
+    and never changed. A call that passes any other `**kwargs` is not
+    reported (the dict may carry the timeout), nor is a timeout read from
+    configuration, a call in a branch
     that tests a timeout (`if timeout is None: ...`), a connection whose
     `settimeout()`/`.timeout` is set right after, or a standard library client
     in a program that calls `socket.setdefaulttimeout()`. In test modules the
     standard library and gRPC clients (fakes and local servers) and modules
     that fake HTTP (`responses`, `requests_mock`, `unittest.mock`...) are not
     reported. gRPC server streams (`for reply in stub.Watch(...)`) are meant to
-    stay open and are not reported. For aiohttp, `timeout=None` on a request
+    stay open and are not reported. Lint-rule test data (`.semgrep/`, files
+    marked `# ruleid:`) is never run and not reported. For aiohttp, `timeout=None` on a request
     disables every bound (aiohttp 3.14 read), while `ClientSession(timeout=None)`
     means the default (300 s) and is not reported.
 
@@ -563,6 +569,6 @@ class MissingTimeout(Rule):
 
 
 def _factories(project: Any) -> Dict[str, Any]:
-    """The project's client factories by module (``factory_facts``), gathered once per run."""
-    facts: Dict[str, Any] = project.memo(("OPS502", "factories"), lambda: project.facts(MissingTimeout.code))
+    """The project's client factories by module (``factory_facts``; the index keeps them)."""
+    facts: Dict[str, Any] = project.facts(MissingTimeout.code)
     return facts

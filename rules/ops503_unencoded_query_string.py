@@ -46,8 +46,12 @@ class UnencodedQueryString(Rule):
     string is built with an f-string, `%`, `.format()` or `+` from variables:
     a value after `?key=` or `&key=` that is not encoded with
     `urllib.parse.quote`/`quote_plus`/`urlencode` (or `requests.utils.quote`,
-    `yarl`). Literals, constants and numbers are not reported. A URL built in a
-    local variable just before the call is followed.
+    `yarl`). Literals, constants and numbers (`{page:d}`, `{day:%Y-%m-%d}`) are
+    not reported. The URL is followed through a local variable built before
+    the call (also with `+=`), both branches of a conditional expression, a
+    helper function or method of the file that returns it, a base constant
+    that already ends in `?q=`, the default of `os.environ.get(...)`,
+    `urljoin(base, path)` and `"&".join(f"{k}={v}" ...)`.
 
     ## Why it matters
     A value holding `&`, `#`, `+`, `%` or a space silently changes the query:

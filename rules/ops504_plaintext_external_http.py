@@ -26,7 +26,12 @@ class PlaintextExternalHttp(Rule):
     (`http://www.w3.org/...`), documentation links, loopback, private,
     `.local`/`.internal`/`example.com` and cluster-internal hosts, proxy
     addresses (a proxy is normally spoken to over `http://`), allowed hosts
-    and test files. Unlike OPS501, the default of an environment lookup is
+    and test files; and where `http://` is the protocol's own choice:
+    captive-portal probes (a portal must be able to intercept them), OCSP
+    responders, CRLs and CA certificates (signed, served over http by
+    design), and non-public addresses such as the CGNAT range
+    (`100.64.0.0/10`). A browser redirect to an `http://` URL is reported:
+    what the URL carries (a token) travels in plaintext. Unlike OPS501, the default of an environment lookup is
     still checked: a plaintext default is used whenever the variable is unset.
 
     ## Why it matters
