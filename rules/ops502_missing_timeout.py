@@ -349,8 +349,8 @@ class MissingTimeout(Rule):
             spec = client.kind.methods.get(method)
             if spec is None or self._skipped(spec, guarded):
                 return
-            # The constructor's name when it is one (``urllib3.HTTPSConnectionPool``), else the kind.
-            shown = client.label if "." in client.label else client.kind.label
+            # A pool by its own class (``urllib3.HTTPSConnectionPool``), other clients by their kind.
+            shown = client.label if client.kind.pool and "." in client.label else client.kind.label
             label = f"`{self.edits.code(func)}` (`{shown}`)"
             self._judge(call, spec, label, at, pool_timeout=client.timeout_set)
             return
@@ -479,7 +479,11 @@ class MissingTimeout(Rule):
             fix = self._add_timeout_fix(call, state)
             problem = "has no timeout"
             if state.via_literal_kwargs:
-                spread = ", ".join(f"`**{self.edits.code(a.value)}`" for a in call.args if a.star == "**")
+                spread = ", ".join(
+                    "`**{...}`" if isinstance(a.value, cst.Dict) else f"`**{self.edits.code(a.value)}`"
+                    for a in call.args
+                    if a.star == "**"
+                )
                 problem = f"has no timeout (nor has {spread})"
             self.report(call.func, fix=fix, callee=shown, problem=problem, why=spec.why)
             return
