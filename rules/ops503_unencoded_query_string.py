@@ -46,8 +46,8 @@ class UnencodedQueryString(Rule):
     string is built with an f-string, `%`, `.format()` or `+` from variables:
     a value after `?key=` or `&key=` that is not encoded with
     `urllib.parse.quote`/`quote_plus`/`urlencode` (or `requests.utils.quote`,
-    `yarl`). Literals, constants and numbers (`{page:d}`, `{day:%Y-%m-%d}`) are
-    not reported. The URL is followed through a local variable built before
+    `yarl`). Literals, constants, numbers (`{page:d}`, `{day:%Y-%m-%d}`) and
+    identifiers (`asset_id`, `user.pk`, `uuid4().hex`) are not reported. The URL is followed through a local variable built before
     the call (also with `+=`), both branches of a conditional expression, a
     helper function or method of the file that returns it, a base constant
     that already ends in `?q=`, the default of `os.environ.get(...)`,
@@ -300,13 +300,14 @@ class UnencodedQueryString(Rule):
         if isinstance(expr, cst.UnaryOperation):
             return self._safe_expr(expr.expression, at, depth)
         if isinstance(expr, cst.Name):
-            if expr.value in ("True", "False", "None") or _is_constant_name(expr.value):
+            if expr.value in ("True", "False", "None") or _is_constant_name(expr.value) or _is_id_name(expr.value):
                 return True
             if depth < 2:
                 return self._safe_name(expr.value, at, depth)
             return False
         if isinstance(expr, cst.Attribute):
-            return _is_constant_name(expr.attr.value) or expr.attr.value in _SAFE_ATTRS
+            name = expr.attr.value
+            return _is_constant_name(name) or name in _SAFE_ATTRS or _is_id_name(name)
         if isinstance(expr, cst.Call):
             qualified = self.qualified_name(expr.func)
             if qualified is not None and (qualified in _net.ENCODERS or qualified.startswith(_net.ENCODER_PREFIXES)):
@@ -441,6 +442,12 @@ class UnencodedQueryString(Rule):
         text = text.replace("{{", "{").replace("}}", "}")
         prefix = url.prefix.replace("f", "").replace("F", "")
         return f"{prefix}{url.quote}{text}{url.quote}"
+
+
+def _is_id_name(name: str) -> bool:
+    """``asset_id``, ``orderId``, ``uuid``: identifiers (numbers, uuids, slugs) need no encoding."""
+    last = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().rsplit("_", 1)[-1]
+    return last in ("id", "ids", "pk", "uuid")
 
 
 def _is_constant_name(name: str) -> bool:
