@@ -9,23 +9,23 @@ documentation (``example.com``, ``.test``, RFC 5737 addresses), not a
 cluster-internal name (single label, ``.svc``, ``.cluster.local``,
 ``.internal``) and not a placeholder (``your-domain.com``).
 
-The contexts (docstrings, messages, namespace identifiers, lookups with a
-default, settings classes...) are decided by :func:`analyse` from the
-traversal's ancestor stack; both rules share one analysis per string node.
+This module holds the knowledge: tables of hosts, names, calls and keywords,
+and pure functions of a URL, a host or a name.  Where a literal sits in the
+code (a docstring, a message, the default of a lookup, a settings class...)
+is the family analysis ``_url_uses.py`` (``UrlUses``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import SplitResult, urlsplit
 
 import libcst as cst
 
-from opslint.rule import Rule
-from opslint.syntax.names import dotted_name
+from opslint.syntax.walk import iter_nodes
 
 # ---------------------------------------------------------------------------
 # Data tables
@@ -333,8 +333,6 @@ CODE_HOST_FETCH: FrozenSet[str] = frozenset(
 PAGE_SUFFIXES: Tuple[str, ...] = (
     ".html",
     ".htm",
-    ".md",
-    ".rst",
     ".pdf",
     ".css",
     ".js",
@@ -451,11 +449,6 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "origins",
         "cors",
         "csrf",
-        "redirect",
-        "callback",
-        "return",
-        "success",
-        "cancel",
         "static",
         "media",
         "canonical",
@@ -469,6 +462,9 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "frontend",
         "public",
         "unsubscribe",
+        "reference",
+        "references",
+        "refs",
         "share",
         "referer",
         "referrer",
@@ -481,6 +477,113 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "project",
     }
 )
+#: Name tokens of the pages a payment or sign-in flow sends the browser back to
+#: (``success_url``, ``cancel_url``, ``redirect_uri``): quiet only next to a token
+#: that says "address" (``CANCEL_TMPL`` is an API template, not a redirect).
+REDIRECT_NAME_TOKENS: FrozenSet[str] = frozenset({"redirect", "callback", "return", "success", "cancel"})
+ADDRESS_NAME_TOKENS: FrozenSet[str] = frozenset({"url", "urls", "uri", "uris", "link", "href", "page", "location"})
+#: Name tokens of identifiers compared with claims (they win over "api": ``API_AUDIENCE``).
+CLAIM_NAME_TOKENS: FrozenSet[str] = frozenset({"issuer", "issuers", "iss", "audience", "audiences", "aud"})
+#: Name tokens of sample text shown to people (placeholders, example payloads).
+SAMPLE_NAME_TOKENS: FrozenSet[str] = frozenset({"sample", "samples", "example", "examples", "placeholder", "demo"})
+#: Name tokens of values the browser uses (Content-Security-Policy, share buttons).
+BROWSER_NAME_TOKENS: FrozenSet[str] = frozenset({"csp", "share", "sharer"})
+
+#: OpenAPI document metadata (drf-spectacular's SPECTACULAR_SETTINGS, FastAPI's
+#: arguments, OpenAPI's ``info``): published in the schema, never called.
+#: ``servers`` only around a ``url`` key.
+OPENAPI_KEYS: FrozenSet[str] = frozenset(
+    {
+        "contact",
+        "license",
+        "license_info",
+        "tos",
+        "terms_of_service",
+        "termsofservice",
+        "external_docs",
+        "externaldocs",
+        "servers",
+        "x_logo",
+    }
+)
+#: Name tokens of OpenAPI/Swagger settings dictionaries.
+OPENAPI_NAME_TOKENS: FrozenSet[str] = frozenset({"spectacular", "swagger", "openapi", "redoc"})
+
+#: Hosts whose URLs the user's browser fetches (avatars, badges, fonts, tags, share
+#: dialogs): the server never connects to them.
+BROWSER_HOSTS: FrozenSet[str] = frozenset(
+    {
+        "gravatar.com",
+        "www.gravatar.com",
+        "secure.gravatar.com",
+        "s.gravatar.com",
+        "avatars.githubusercontent.com",
+        "fonts.googleapis.com",
+        "fonts.gstatic.com",
+        "www.googletagmanager.com",
+        "www.google-analytics.com",
+        "js.stripe.com",
+        "checkout.stripe.com",
+        "wa.me",
+        "api.whatsapp.com",
+        "t.me",
+        "telegram.me",
+    }
+)
+#: Path prefixes of share dialogs and avatar images (the browser opens or loads them).
+BROWSER_PATH_PREFIXES: Tuple[str, ...] = (
+    "/avatar/",
+    "/avatars/",
+    "/sharer",
+    "/intent/tweet",
+    "/intent/post",
+    "/share",
+    "/pin/create",
+    "/sharearticle",
+    "/submit?",
+)
+#: First path segments of pages for people on a product's website (not under an API host).
+PAGE_PATH_SEGMENTS: FrozenSet[str] = frozenset(
+    {"docs", "doc", "documentation", "help", "guide", "guides", "blog", "wiki", "faq", "support", "legal", "kb"}
+)
+
+#: Decorators whose function's return value is rendered into a template (Django template
+#: filters and tags, Flask/Jinja template filters and globals): a URL there is a link.
+TEMPLATE_DECORATORS: FrozenSet[str] = frozenset(
+    {"filter", "simple_tag", "inclusion_tag", "tag", "template_filter", "app_template_filter", "template_global"}
+)
+
+#: ``http://`` by design (OPS504): captive-portal probes must not be TLS (a portal has to
+#: intercept them); OCSP and CRL responses are signed and served over http (RFC 6960,
+#: RFC 5280), so are the CA certificates of the AIA extension.
+PLAINTEXT_PROBE_HOSTS: FrozenSet[str] = frozenset(
+    {
+        "connectivitycheck.gstatic.com",
+        "connectivitycheck.android.com",
+        "clients3.google.com",
+        "captive.apple.com",
+        "www.apple.com",
+        "detectportal.firefox.com",
+        "www.msftconnecttest.com",
+        "www.msftncsi.com",
+        "ipv6.msftconnecttest.com",
+        "connectivity-check.ubuntu.com",
+        "nmcheck.gnome.org",
+        "network-test.debian.org",
+        "conncheck.opensuse.org",
+    }
+)
+PLAINTEXT_PROBE_PATHS: Tuple[str, ...] = (
+    "/generate_204",
+    "/gen_204",
+    "/hotspot-detect.html",
+    "/success.txt",
+    "/connecttest.txt",
+    "/ncsi.txt",
+)
+SIGNED_OVER_HTTP_LABELS: Tuple[str, ...] = ("ocsp", "crl", "cacerts", "aia")
+SIGNED_OVER_HTTP_SUFFIXES: Tuple[str, ...] = (".crl", ".crt", ".cer", ".p7c")
+
 #: Keywords whose value is text for people (messages, help, metadata).
 MESSAGE_KEYWORDS: FrozenSet[str] = frozenset(
     {
@@ -589,13 +692,13 @@ QUIET_CALLEES: FrozenSet[str] = frozenset(
         "webbrowser.open_new_tab",
         "click.launch",
         "typer.launch",
-        # Browser navigation: the user's browser goes there, not this server.
-        "redirect",
-        "RedirectResponse",
-        "HttpResponseRedirect",
-        "HttpResponsePermanentRedirect",
         "open_new_tab",
     }
+)
+#: Callees (last names) that send the user's browser to a URL: no server connection
+#: (OPS501), but a plaintext one still exposes what the URL carries (OPS504).
+BROWSER_CALLEES: FrozenSet[str] = frozenset(
+    {"redirect", "RedirectResponse", "HttpResponseRedirect", "HttpResponsePermanentRedirect"}
 )
 #: HTTP mocking libraries (and the usual names of their mock objects): a URL
 #: registered with them is never called.
@@ -800,7 +903,22 @@ GENERIC_NAME_TOKENS: FrozenSet[str] = frozenset(
 )
 #: Name tokens that already say "this is an address".
 URLISH_TOKENS: FrozenSet[str] = frozenset(
-    {"url", "urls", "uri", "endpoint", "host", "base", "server", "address", "dsn", "webhook", "hook", "api"}
+    {
+        "url",
+        "urls",
+        "uri",
+        "endpoint",
+        "host",
+        "base",
+        "server",
+        "address",
+        "dsn",
+        "webhook",
+        "hook",
+        "api",
+        "tmpl",
+        "template",
+    }
 )
 #: Two-level public suffixes (to find the organisation label of a host).
 SECOND_LEVEL_SUFFIXES: FrozenSet[str] = frozenset(
@@ -868,8 +986,8 @@ def host_kind(host: str) -> str:
     if ip is not None:
         if ip.is_loopback or ip.is_unspecified:
             return "local"
-        if ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-            return "internal"
+        if ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast or not ip.is_global:
+            return "internal"  # includes the CGNAT range 100.64.0.0/10 (Tailscale's 100.100.100.100)
         return "external"
     labels = host.split(".")
     if host == "localhost" or labels[-1] == "localhost":
@@ -959,7 +1077,31 @@ def is_page(host: str, path: str, query: str, fragment_present: bool) -> bool:
         return lower.startswith("/project/")
     if bare == "python.org":
         return not lower.startswith("/ftp/")
+    segments = [seg for seg in lower.split("/") if seg]
+    if segments and segments[0] in PAGE_PATH_SEGMENTS and not query:
+        # ``https://shopfront.io/docs/getting-started``: a product's pages, not its API host.
+        return host.split(".")[0] not in ENDPOINT_LABELS
     return False
+
+
+def is_browser_url(host: str, path: str) -> bool:
+    """An image, font, tag or share dialog that the user's browser loads or opens."""
+    bare = host[4:] if host.startswith("www.") else host
+    if host in BROWSER_HOSTS or bare in BROWSER_HOSTS or host.endswith(".gravatar.com"):
+        return True
+    return path.lower().startswith(BROWSER_PATH_PREFIXES)
+
+
+def is_plaintext_by_design(host: str, path: str) -> bool:
+    """A captive-portal probe, an OCSP responder, a CRL or a CA certificate: ``http://`` on purpose."""
+    lower = path.lower()
+    if host in PLAINTEXT_PROBE_HOSTS and (host != "www.apple.com" or lower.startswith(PLAINTEXT_PROBE_PATHS)):
+        return True
+    if lower.startswith(PLAINTEXT_PROBE_PATHS):
+        return True
+    if any(label.startswith(SIGNED_OVER_HTTP_LABELS) for label in host.split(".")[:-2]):
+        return True
+    return lower.endswith(SIGNED_OVER_HTTP_SUFFIXES)
 
 
 def _code_host_page(path: str, query: str) -> bool:
@@ -1077,7 +1219,7 @@ def name_tokens(name: str) -> List[str]:
     return [t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t]
 
 
-def _target_name(expr: cst.BaseExpression) -> Optional[str]:
+def target_name(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, cst.Name):
         return expr.value
     if isinstance(expr, cst.Attribute):
@@ -1085,12 +1227,12 @@ def _target_name(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
         index = expr.slice[0].slice
         if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
-            value = _string_value(index.value)
+            value = string_value(index.value)
             return value
     return None
 
 
-def _string_value(node: cst.BaseExpression) -> Optional[str]:
+def string_value(node: cst.BaseExpression) -> Optional[str]:
     if isinstance(node, cst.SimpleString):
         try:
             value = node.evaluated_value
@@ -1098,6 +1240,69 @@ def _string_value(node: cst.BaseExpression) -> Optional[str]:
             return None
         return value if isinstance(value, str) else None
     return None
+
+
+_VERSION_SEGMENT = re.compile(r"^(v\d+([._-]\d+)*[a-z]*|\d+([._-]\d+)*|\d{4}-\d{2}-\d{2})$", re.I)
+_PLACEHOLDER_SEGMENT = re.compile(r"[{}%<>$]")
+
+
+def _id_like(word: str) -> bool:
+    """A segment that is data, not a name: a number, a hash, a token (``T024BE7LD``)."""
+    if re.fullmatch(r"[0-9a-fA-F-]{8,}", word):
+        return True
+    parts = [p for p in re.split(r"[._-]+", word) if p]
+    if len(parts) > 1:
+        return any(_id_like(p) for p in parts)
+    digits = sum(c.isdigit() for c in word)
+    return digits >= 3 or (digits > 0 and any(c.isalpha() for c in word) and len(word) >= 8)
+
+
+def _host_words(host: str, keep_api: bool) -> List[str]:
+    """Organisation label first, then the other labels (``api.eu.opsgenie.com`` -> opsgenie, eu)."""
+    labels = host.lower().rstrip(".").split(".")
+    org = organisation(host)
+    cut = labels.index(org) if org in labels else len(labels) - 1
+    dropped = {"www"} if keep_api else {"www", "api", "apis"}
+    subs = [
+        label
+        for label in labels[:cut]
+        if label not in dropped and not _id_like(label) and (keep_api or not {"api", "apis"} & set(label.split("-")))
+    ]
+    # The two labels nearest the organisation, ``api`` last: GITHUB_API_URL (api.github.com)
+    # differs from GITHUB_URL (github.com).
+    subs = sorted(subs[-2:], key=lambda label: label in ("api", "apis"))
+    return [org, *subs]
+
+
+def _env_join(words: Sequence[str], prefix: str) -> str:
+    joined = re.sub(r"[^A-Za-z0-9]+", "_", "_".join(words)).strip("_").upper()
+    return f"{prefix}_{joined}" if joined[:1].isdigit() else joined
+
+
+def env_name_for_host(host: str) -> str:
+    """``GITHUB_API_URL`` for ``api.github.com``: one variable per host (the path stays in code)."""
+    return _env_join([*_host_words(host, keep_api=True), "url"], "HOST")
+
+
+def env_name_for_url(host: str, path: str) -> str:
+    """One variable per distinct URL, named from its host and path, never from a response:
+    ``api.eu.opsgenie.com/v2/alerts`` -> ``OPSGENIE_EU_ALERTS_URL``.
+
+    ``api``/``www`` labels, ``api`` and version segments (``v2``, ``2010-04-01``),
+    placeholders and ids are dropped, and so are words that repeat a host label.
+    """
+    host_words = _host_words(host, keep_api=False)
+    labels = set(host.lower().split("."))
+    words: List[str] = []
+    for segment in path.split("/"):
+        if not segment or segment.lower() in ("api", "apis") or _VERSION_SEGMENT.match(segment):
+            continue
+        if _PLACEHOLDER_SEGMENT.search(segment) or _id_like(segment):
+            continue
+        for word in re.split(r"[^A-Za-z0-9]+", segment):
+            if len(word) > 1 and word.lower() not in labels and not _id_like(word):
+                words.append(word)
+    return _env_join([*host_words, *words[:4], "url"], "URL")
 
 
 def env_var_name(name: Optional[str], host: str, constant: bool = False) -> str:
@@ -1125,465 +1330,6 @@ def env_var_name(name: Optional[str], host: str, constant: bool = False) -> str:
     if joined and joined[0].isdigit():
         joined = "HOST_" + joined
     return f"{joined}_URL"
-
-
-# ---------------------------------------------------------------------------
-# Lookups with a default
-# ---------------------------------------------------------------------------
-
-
-def _callee_parts(rule: Rule, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str], Optional[str]]:
-    """(qualified name, last name, receiver's dotted name) of a callee."""
-    qualified = rule.qualified_name(func)
-    if isinstance(func, cst.Name):
-        return qualified or func.value, func.value, None
-    if isinstance(func, cst.Attribute):
-        return qualified, func.attr.value, dotted_name(func.value)
-    return qualified, None, None
-
-
-def is_lookup_call(rule: Rule, call: cst.Call) -> bool:
-    """A call that reads configuration with a fallback: env, settings, options, getattr."""
-    qualified, last, receiver = _callee_parts(rule, call.func)
-    if qualified in LOOKUP_CALLEES:
-        return True
-    if isinstance(call.func, cst.Name):
-        return last in LOOKUP_FUNCTIONS
-    if last in LOOKUP_METHODS:
-        return bool(call.args) and call.args[0].keyword is None
-    return False
-
-
-def lookup_default_args(rule: Rule, call: cst.Call) -> List[cst.BaseExpression]:
-    """The expressions a call uses as defaults of configurable values."""
-    out: List[cst.BaseExpression] = []
-    if rule.qualified_name(call.func) in PLAIN_FIELD_CALLEES:
-        return out
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in DEFAULT_KEYWORDS:
-            out.append(arg.value)
-    if is_lookup_call(rule, call):
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        start = 2 if rule.qualified_name(call.func) == "getattr" or _is_name(call.func, "getattr") else 1
-        out.extend(a.value for a in positional[start:])
-    return out
-
-
-def _is_name(expr: cst.BaseExpression, name: str) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == name
-
-
-def contains_lookup(rule: Rule, expr: cst.CSTNode) -> bool:
-    """Whether an expression reads configuration (a lookup call, ``os.environ[...]``)."""
-    stack: List[cst.CSTNode] = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Call) and is_lookup_call(rule, node):
-            return True
-        if isinstance(node, cst.Subscript) and rule.qualified_name(node.value) in ("os.environ", "os.environb"):
-            return True
-        if isinstance(node, (cst.Attribute, cst.Name)):
-            dotted = dotted_name(node)
-            if dotted and name_tokens(dotted.split(".")[0])[:1] in (["settings"], ["config"], ["conf"], ["cfg"]):
-                return True
-        stack.extend(node.children)
-    return False
-
-
-def is_settings_class(rule: Rule, node: cst.ClassDef, known: Set[str]) -> bool:
-    """A class whose fields are read from the environment (pydantic settings...)."""
-    for base in node.bases:
-        name = dotted_name(base.value)
-        if name is None:
-            continue
-        last = name.rsplit(".", 1)[-1]
-        qualified = rule.qualified_name(base.value) or name
-        if last in SETTINGS_BASES and (last != "Settings" or "." in qualified) or last in known:
-            return True
-        if qualified.startswith(("pydantic_settings.", "pydantic.BaseSettings", "environs.", "goodconf.")):
-            return True
-    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
-                callee = dotted_name(small.value.func) or ""
-                if callee.endswith("SettingsConfigDict"):
-                    return True
-    return False
-
-
-# ---------------------------------------------------------------------------
-# Context analysis
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class UrlUse:
-    literal: UrlLiteral
-    #: Why the URL is not a connection (docstring, message, identifier...), or "".
-    quiet: str = ""
-    #: The default of a configuration lookup (env var, settings, CLI option).
-    configured: bool = False
-    #: A proxy address (``http://`` is the usual scheme of a proxy).
-    proxy: bool = False
-    #: The variable, attribute, keyword or key the URL is bound to.
-    name: Optional[str] = None
-    #: A module/class-level ``NAME = "<url>"`` (its use elsewhere may configure it).
-    constant: Optional[str] = None
-    #: Part of an implicit concatenation (the literal cannot be wrapped alone).
-    in_concat: bool = False
-    #: In a list/tuple/set of URLs.
-    in_collection: bool = False
-    #: The module/class-level name of the table (dict, list) holding the URL.
-    container: Optional[str] = None
-    #: ``constant`` is a class attribute.
-    class_level: bool = False
-    #: Can be replaced by an expression (not a pattern, annotation, etc.).
-    replaceable: bool = True
-    extra: Dict[str, str] = field(default_factory=dict)
-
-
-_CACHE_KEY = "rules._urls"
-
-
-def analyse(rule: Rule, node: Union[cst.SimpleString, cst.FormattedString]) -> Optional[UrlUse]:
-    """The URL a string node holds and its context; shared by OPS501 and OPS504."""
-    cache: Dict[int, Optional[UrlUse]] = rule.ctx.shared.setdefault(_CACHE_KEY, {})
-    key = id(node)
-    if key in cache:
-        return cache[key]
-    literal = parse_literal(node)
-    use: Optional[UrlUse] = None
-    if literal is not None:
-        use = UrlUse(literal)
-        kind = host_kind(literal.host)
-        if kind != "external":
-            use.quiet = f"{kind} host"
-        elif is_identifier(literal.host, literal.path):
-            use.quiet = "identifier"
-        elif is_page(literal.host, literal.path, literal.query, literal.has_fragment):
-            use.quiet = "page"
-        else:
-            _context(rule, use)
-    cache[key] = use
-    return use
-
-
-def _quiet_name(name: str) -> str:
-    tokens = set(name_tokens(name))
-    if name.startswith("__") and name.endswith("__"):
-        return "metadata"
-    if tokens & SERVICE_NAME_TOKENS:
-        return ""
-    if tokens & IDENTIFIER_NAME_TOKENS or any(w in name.lower() for w in IDENTIFIER_NAME_PARTS):
-        return "identifier"
-    if tokens & PAGE_NAME_TOKENS:
-        return "page"
-    return ""
-
-
-def _context(rule: Rule, use: UrlUse) -> None:  # noqa: C901 - one walk, many small cases
-    stack = rule.stack
-    base = rule.ctx.path.replace("\\", "/").rsplit("/", 1)[-1]
-    if base in METADATA_FILES or (base == "conf.py" and "doc" in rule.ctx.path.lower()):
-        use.quiet = "metadata file"
-        return
-    direct = True  # only string-ish wrappers crossed so far
-    data_call_seen = False  # crossed a call that consumes the URL as data
-    child: cst.CSTNode = stack[-1]
-    for parent in reversed(stack[:-1]):
-        if isinstance(parent, cst.ConcatenatedString):
-            use.in_concat = True
-            for piece in (parent.left, parent.right):
-                if piece is not child and _has_space_text(piece):
-                    use.quiet = "message"
-                    return
-        elif isinstance(parent, cst.FormattedStringExpression):
-            direct = False
-        elif isinstance(parent, cst.FormattedString):
-            if any(isinstance(p, cst.FormattedStringText) and re.search(r"\s", p.value) for p in parent.parts):
-                use.quiet = "message"
-                return
-            use.replaceable = False
-        elif isinstance(parent, cst.Expr):
-            if direct:
-                use.quiet = "docstring"
-            return
-        elif isinstance(parent, (cst.Annotation, cst.MatchValue, cst.MatchSingleton)):
-            use.quiet = "annotation or pattern"
-            return
-        elif isinstance(parent, (cst.Comparison, cst.ComparisonTarget)):
-            use.quiet = "comparison"
-            return
-        elif isinstance(parent, (cst.Raise, cst.Assert, cst.Del)):
-            use.quiet = "message"
-            return
-        elif isinstance(parent, cst.BinaryOperation):
-            direct = False
-            other = parent.right if parent.left is child else parent.left
-            if isinstance(parent.operator, cst.Add) and _has_space_text(other):
-                use.quiet = "message"
-                return
-        elif isinstance(parent, cst.BooleanOperation):
-            direct = False
-            other = parent.right if parent.left is child else parent.left
-            if contains_lookup(rule, other):
-                use.configured = True
-        elif isinstance(parent, cst.IfExp):
-            direct = False
-            others = [n for n in (parent.test, parent.body, parent.orelse) if n is not child]
-            if any(contains_lookup(rule, n) for n in others):
-                use.configured = True
-        elif isinstance(parent, cst.Attribute):
-            direct = False
-            literal_receiver = isinstance(child, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
-            if literal_receiver and parent.value is child and parent.attr.value in STRING_TEST_METHODS:
-                use.quiet = "string test"
-                return
-        elif isinstance(parent, cst.Arg):
-            direct = False
-            if parent.keyword is not None and use.name is None and parent.keyword.value not in DEFAULT_KEYWORDS:
-                use.name = parent.keyword.value
-        elif isinstance(parent, cst.Call):
-            direct = False
-            outcome = _call_context(rule, use, parent, child, data_call_seen)
-            if outcome == "quiet":
-                return
-            if outcome == "data":
-                data_call_seen = True
-        elif isinstance(parent, cst.DictElement):
-            direct = False
-            if parent.key is child:
-                use.quiet = "dict key"
-                return
-            key = _string_value(parent.key)
-            if key is not None:
-                if key.startswith(("$", "@", "xmlns")):
-                    use.quiet = "identifier"
-                    return
-                if key.lower() in PROXY_KEYS:
-                    use.proxy = True
-                quiet = _quiet_name(key)
-                if quiet and use.name is None:
-                    use.quiet = quiet
-                    return
-                if use.name is None:
-                    use.name = key
-        elif isinstance(parent, (cst.Element, cst.List, cst.Tuple, cst.Set)):
-            direct = False
-            use.in_collection = True
-        elif isinstance(parent, (cst.SubscriptElement, cst.Index, cst.Slice)):
-            direct = False
-            use.quiet = "lookup key"
-            return
-        elif isinstance(parent, cst.Subscript):
-            direct = False
-        elif isinstance(parent, cst.Param):
-            direct = False
-            if use.name is None:
-                use.name = parent.name.value
-            quiet = _quiet_name(parent.name.value)
-            if quiet:
-                use.quiet = quiet
-                return
-        elif isinstance(parent, cst.Parameters):
-            return
-        elif isinstance(parent, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
-            _assignment_context(rule, use, parent, stack)
-            return
-        elif isinstance(parent, (cst.Return, cst.Yield, cst.Await, cst.Lambda)):
-            direct = False
-        elif isinstance(parent, (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.SimpleStatementLine)):
-            return
-        else:
-            direct = False if not isinstance(parent, (cst.ConcatenatedString,)) else direct
-        child = parent
-
-
-def _has_space_text(node: cst.CSTNode) -> bool:
-    if isinstance(node, cst.SimpleString):
-        value = _string_value(node)
-        return value is not None and bool(re.search(r"\s", value))
-    if isinstance(node, cst.FormattedString):
-        return any(isinstance(p, cst.FormattedStringText) and re.search(r"\s", p.value) for p in node.parts)
-    if isinstance(node, cst.ConcatenatedString):
-        return _has_space_text(node.left) or _has_space_text(node.right)
-    return False
-
-
-def _call_context(rule: Rule, use: UrlUse, call: cst.Call, child: cst.CSTNode, data_seen: bool) -> str:
-    """``quiet``, ``data`` (a call consuming the URL) or ``pass`` (a template method)."""
-    if child is call.func:
-        # ``"https://.../{}".format(x)`` and friends: still the same URL.
-        return "pass"
-    if not isinstance(child, cst.Arg):
-        return "pass"
-    func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "join" and _has_space_text(func.value):
-        use.quiet = "message"  # ``" ".join([...])`` builds text (a schemaLocation, a sentence)
-        return "quiet"
-    qualified, last, _receiver = _callee_parts(rule, call.func)
-    keyword = child.keyword.value if child.keyword is not None else None
-    if not data_seen:
-        if keyword is not None and (keyword in MESSAGE_KEYWORDS or _quiet_name(keyword)):
-            use.quiet = "message" if keyword in MESSAGE_KEYWORDS else _quiet_name(keyword)
-            return "quiet"
-        if last in MESSAGE_CALLS or qualified in QUIET_CALLEES or last in QUIET_CALLEES:
-            use.quiet = "message"
-            return "quiet"
-        if last is not None and last.endswith(("Error", "Exception", "Warning")):
-            use.quiet = "message"
-            return "quiet"
-        if (qualified is not None and qualified.split(".", 1)[0] in MOCK_MODULES) or (
-            _receiver is not None and _receiver.split(".")[-1] in MOCK_RECEIVERS
-        ):
-            use.quiet = "mock"
-            return "quiet"
-        if qualified is not None and qualified.split(".", 1)[0] in PATTERN_MODULES:
-            use.quiet = "pattern"
-            return "quiet"
-        if last in STRING_TEST_METHODS:
-            use.quiet = "string test"
-            return "quiet"
-        if last in NAMESPACE_CALLS and last not in ("get", "set") and last != "Literal":
-            use.quiet = "identifier"
-            return "quiet"
-        if last in ("get", "set") and _first_arg_is(call, child, "xmlns"):
-            use.quiet = "identifier"
-            return "quiet"
-    first = call.args[0] if call.args else None
-    key = _string_value(first.value) if first is not None and first is not child else None
-    if key is not None and set(name_tokens(key)) & PROXY_NAME_TOKENS:
-        use.proxy = True
-    if keyword is not None:
-        if set(name_tokens(keyword)) & PROXY_NAME_TOKENS:
-            use.proxy = True
-        if keyword in DEFAULT_KEYWORDS and qualified not in PLAIN_FIELD_CALLEES:
-            use.configured = True
-    if last in CONFIG_DEFAULT_CALLS or any(child.value is d for d in lookup_default_args(rule, call)):
-        use.configured = True
-    if last == "str" and isinstance(call.func, cst.Name):
-        return "pass"
-    return "data"
-
-
-def _first_arg_is(call: cst.Call, child: cst.Arg, prefix: str) -> bool:
-    if not call.args or call.args[0] is child:
-        return False
-    value = _string_value(call.args[0].value)
-    return value is not None and value.startswith(prefix)
-
-
-def _assignment_context(
-    rule: Rule, use: UrlUse, stmt: Union[cst.Assign, cst.AnnAssign, cst.AugAssign], stack: Sequence[cst.CSTNode]
-) -> None:
-    targets: List[cst.BaseExpression] = []
-    if isinstance(stmt, cst.Assign):
-        targets = [t.target for t in stmt.targets]
-    else:
-        targets = [stmt.target]
-    names = [n for n in (_target_name(t) for t in targets) if n]
-    for name in names:
-        quiet = _quiet_name(name)
-        if quiet:
-            use.quiet = quiet
-            return
-        if set(name_tokens(name)) & PROXY_NAME_TOKENS:
-            use.proxy = True
-    for target in targets:
-        if isinstance(target, cst.Subscript) and rule.qualified_name(target.value) in ("os.environ",):
-            use.configured = True  # it sets the configuration itself (a default for children)
-    if use.name is None and names:
-        use.name = names[0]
-    # Where is the statement?  Module level or class body, directly.
-    scope = _statement_scope(stack, stmt)
-    if isinstance(scope, cst.ClassDef):
-        known: Set[str] = rule.ctx.shared.setdefault(_CACHE_KEY + ".settings", set())
-        if is_settings_class(rule, scope, known):
-            known.add(scope.name.value)
-            use.configured = True
-            return
-    if (
-        isinstance(scope, (cst.Module, cst.ClassDef))
-        and len(targets) == 1
-        and isinstance(targets[0], cst.Name)
-        and not use.in_collection
-        and use.name == targets[0].value
-    ):
-        use.constant = targets[0].value
-        use.class_level = isinstance(scope, cst.ClassDef)
-    elif isinstance(scope, (cst.Module, cst.ClassDef)) and len(targets) == 1 and isinstance(targets[0], cst.Name):
-        use.container = targets[0].value
-
-
-def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
-    """The module, class or function whose body holds ``stmt``."""
-    seen = False
-    for node in reversed(stack):
-        if node is stmt:
-            seen = True
-            continue
-        if seen and isinstance(node, (cst.Module, cst.ClassDef, cst.FunctionDef)):
-            return node
-    return None
-
-
-def defaulted_names(rule: Rule, node: cst.CSTNode) -> List[str]:
-    """Names of constants that ``node`` uses as the fallback of a configuration lookup.
-
-    ``os.environ.get("X", DEFAULT_URL)``, ``config("X", default=BASE)``,
-    ``os.getenv("X") or DEFAULT_URL``: the constant is already configurable.
-    """
-    exprs: List[cst.BaseExpression] = []
-    if isinstance(node, cst.Call):
-        exprs = lookup_default_args(rule, node)
-    elif isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
-        if contains_lookup(rule, node.left):
-            exprs = [node.right]
-    elif isinstance(node, cst.IfExp):
-        if contains_lookup(rule, node.test) or contains_lookup(rule, node.body):
-            exprs = [node.orelse]
-        if contains_lookup(rule, node.orelse):
-            exprs.append(node.body)
-    out: List[str] = []
-    for expr in exprs:
-        while isinstance(expr, cst.Subscript):
-            expr = expr.value  # ``DEFAULTS["api"]``: the whole table is a fallback
-        if isinstance(expr, cst.Name):
-            out.append(expr.value)
-        elif isinstance(expr, cst.Attribute):
-            out.append(expr.attr.value)
-    return out
-
-
-def settings_field_names(node: cst.ClassDef) -> List[str]:
-    """Constants used as field defaults in a settings class body."""
-    out: List[str] = []
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    for stmt in body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
-            if isinstance(value, cst.Name):
-                out.append(value.value)
-            elif isinstance(value, cst.Attribute):
-                out.append(value.attr.value)
-    return out
-
-
-def is_settings(rule: Rule, node: cst.ClassDef) -> bool:
-    known: Set[str] = rule.ctx.shared.setdefault(_CACHE_KEY + ".settings", set())
-    if is_settings_class(rule, node, known):
-        known.add(node.name.value)
-        return True
-    return False
-
-
-def skip_file(rule: Rule, include_tests: bool) -> bool:
-    """Test modules are skipped unless the rule's ``include-tests`` option is on."""
-    return rule.ctx.is_test_file and not include_tests
 
 
 def rebuild_scheme(node: cst.CSTNode, scheme: str, secure: str) -> Optional[Tuple[cst.CSTNode, str]]:
@@ -1674,127 +1420,74 @@ def looks_like_endpoint(literal: UrlLiteral) -> bool:
     return bool(_DATA_SUFFIX.search(literal.path))
 
 
-_DUMMY = UrlLiteral(cst.SimpleString('""'), "", "https", "", "", "", False, False, False)
+def quiet_name(name: str, keyword: bool = True) -> str:
+    """Why a URL bound to ``name`` is not a service the code calls ("" when it may be).
+
+    Redirect names (``cancel_url``) count for keywords and keys only (``success_url=``
+    of a checkout session), not for variables (``cancel_url = TMPL % key`` is posted).
+    """
+    tokens = set(name_tokens(name))
+    if name.startswith("__") and name.endswith("__"):
+        return "metadata"
+    if tokens & CLAIM_NAME_TOKENS:
+        return "identifier"
+    if tokens & OPENAPI_NAME_TOKENS:
+        return "metadata"
+    if tokens & SERVICE_NAME_TOKENS:
+        return ""
+    if keyword and tokens & REDIRECT_NAME_TOKENS and tokens & ADDRESS_NAME_TOKENS:
+        return "page"
+    if tokens & SAMPLE_NAME_TOKENS:
+        return "sample"
+    if tokens & IDENTIFIER_NAME_TOKENS or any(w in name.lower() for w in IDENTIFIER_NAME_PARTS):
+        return "identifier"
+    if tokens & PAGE_NAME_TOKENS:
+        return "page"
+    return ""
 
 
-def reference_is_quiet(rule: Rule) -> bool:
-    """Whether the expression being visited (a constant's use) is text for people only."""
-    use = UrlUse(_DUMMY)
-    _context(rule, use)
-    return bool(use.quiet) and use.quiet not in ("docstring", "comparison", "lookup key", "string test")
-
-
-def is_binding(stack: Sequence[cst.CSTNode]) -> bool:
-    """Whether the visited Name/Attribute is an assignment target."""
-    node = stack[-1]
-    parent = stack[-2] if len(stack) > 1 else None
-    if isinstance(parent, cst.AssignTarget):
-        return parent.target is node
-    if isinstance(parent, (cst.AnnAssign, cst.AugAssign)):
-        return parent.target is node
+def has_space_text(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.SimpleString):
+        value = string_value(node)
+        return value is not None and bool(re.search(r"\s", value))
+    if isinstance(node, cst.FormattedString):
+        return any(isinstance(p, cst.FormattedStringText) and re.search(r"\s", p.value) for p in node.parts)
+    if isinstance(node, cst.ConcatenatedString):
+        return has_space_text(node.left) or has_space_text(node.right)
     return False
 
 
-class UrlRule(Rule):
-    """Shared traversal of OPS501/OPS504: URL literals, and how constants holding them are used.
+#: Verbs of function names that fetch or send (their URL is a service, whatever the noun).
+DATA_VERBS = frozenset(
+    {"fetch", "download", "upload", "sync", "push", "pull", "post", "send", "call", "request", "load"}
+)
+#: A dict with at least this many URLs on at least that many sites is a link table.
+LINK_TABLE_SIZE = 8
+LINK_TABLE_SITES = 4
 
-    A constant is not reported when every use of it in the file is text for
-    people (a help link, a message), or when it is a class attribute holding a
-    website that the file never uses (metadata such as a homepage); with
-    ``lookup_defaults_configure`` also when it is the fallback of a
-    configuration lookup.
-    """
 
-    #: Whether a URL that is the default of an env/settings lookup is fine.
-    lookup_defaults_configure = True
+def is_settings_module(path: str) -> bool:
+    """``settings.py``, ``settings/production.py``, ``local_settings.py``, ``settings_dev.py``."""
+    parts = path.replace("\\", "/").split("/")
+    base = parts[-1][: -len(".py")] if parts[-1].endswith(".py") else parts[-1]
+    return "settings" in name_tokens(base) or (len(parts) > 1 and parts[-2] == "settings")
 
-    def __init__(self, ctx: Any, options: Any) -> None:
-        super().__init__(ctx, options)
-        self._skip = skip_file(self, options.include_tests)
-        self._found: List[UrlUse] = []
-        self._defaulted: Set[str] = set()
-        #: Constant name -> for each use seen, whether it is text for people.
-        self._uses: Dict[str, List[bool]] = {}
 
-    def accept(self, use: UrlUse) -> bool:
-        """Whether the rule reports this URL (before looking at the constant's uses)."""
-        raise NotImplementedError
+def is_literal(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.Integer, cst.Float))
 
-    def emit(self, use: UrlUse, module: cst.Module) -> None:
-        raise NotImplementedError
 
-    # -- constants made configurable, or only used for people --------------
+def is_slice(expr: cst.BaseExpression) -> bool:
+    """``url[23:]``: a piece of a value the program holds (a stored URL being rewritten)."""
+    return isinstance(expr, cst.Subscript) and any(isinstance(e.slice, cst.Slice) for e in expr.slice)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if not self._skip and is_settings(self, node):
-            self._defaulted.update(settings_field_names(node))
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self._skip:
-            self._defaulted.update(defaulted_names(self, node))
-
-    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if not self._skip:
-            self._defaulted.update(defaulted_names(self, node))
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        if not self._skip:
-            self._defaulted.update(defaulted_names(self, node))
-
-    def visit_Name(self, node: cst.Name) -> None:
-        parent = self.parent()
-        if isinstance(parent, cst.Attribute) and parent.attr is node:
-            return
-        self._record_use(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._record_use(node.attr.value)
-
-    def _record_use(self, name: str) -> None:
-        if self._skip or name not in self._uses or is_binding(self.stack):
-            return
-        self._uses[name].append(reference_is_quiet(self))
-
-    # -- literals ------------------------------------------------------------
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self._check(node)
-
-    def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self._check(node)
-
-    def _check(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
-        if self._skip:
-            return
-        use = analyse(self, node)
-        if use is None or use.quiet or not self.accept(use):
-            return
-        if host_allowed(use.literal.host, self.options.allowed_hosts):
-            return
-        self._found.append(use)
-        if use.constant is not None:
-            self._uses.setdefault(use.constant, [])
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        for use in self._found:
-            if not self._constant_is_fine(use):
-                self.emit(use, original_node)
-
-    def _constant_is_fine(self, use: UrlUse) -> bool:
-        if self.lookup_defaults_configure and use.container is not None and use.container in self._defaulted:
-            return True
-        name = use.constant
-        if name is None:
-            return False
-        if self.lookup_defaults_configure and name in self._defaulted:
-            return True
-        uses = self._uses.get(name, [])
-        if uses:
-            return all(uses)
-        # Never used here: a class attribute holding a website (a homepage, like
-        # Pygments' ``url``) is metadata; an endpoint-shaped URL may be used by a base class.
-        # Constant-style names (``PARTNER_URL``) of a config class are still reported.
-        if not (use.class_level and name.islower()):
-            return False
-        website = use.literal.host.startswith("www.") and name in METADATA_ATTRIBUTES
-        return website or not looks_like_endpoint(use.literal)
+def html_path(statement: Union[cst.Assign, cst.AugAssign], names: Set[str]) -> bool:
+    """``path = path[:-3] + ".html"``: one of ``names`` is made to end in ``.html``."""
+    targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+    if not any(isinstance(t, cst.Name) and t.value in names for t in targets):
+        return False
+    return any(
+        isinstance(n, cst.SimpleString) and (string_value(n) or "").endswith((".html", ".htm"))
+        for n in iter_nodes(statement.value)
+    )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Dict, Tuple
 
 import libcst as cst
 
 from opslint.config import option
-from opslint.rule import PendingFix
-from opslint.rules import _urls
+from opslint.rule import PendingFix, Rule
+from opslint.rules import _net, _urls
+from opslint.rules._url_uses import UrlUse, UrlUses
 
 
-class HardcodedExternalUrl(_urls.UrlRule):
+class HardcodedExternalUrl(Rule):
     """A URL of an external service is hardcoded in a string literal.
 
     ## What it does
@@ -29,7 +30,21 @@ class HardcodedExternalUrl(_urls.UrlRule):
     URLs that are already the default of a configuration lookup
     (`os.environ.get("X", "https://...")`, `config("X", default=...)`,
     `getattr(settings, "X", ...)`, pydantic `BaseSettings` fields, CLI option
-    defaults), and in test files.
+    defaults, the fallback of a value given elsewhere: `self.custom_host or
+    DEFAULT_HOST`, the `default` of a configuration schema), on URLs the
+    user's browser loads or opens (avatars, share dialogs, redirects, links
+    rendered by template filters, Content-Security-Policy lists), OpenAPI
+    metadata (`contact`, `license`, `servers`), UI placeholders and sample
+    payloads, reference links written into reports, tables of many links to
+    many sites, the `__main__` self-test of a library module, a setting that
+    a settings module lets each deployment override (`from .local import *`
+    below it), and in test files and lint-rule test data (`.semgrep/`,
+    `# ruleid:`).
+
+    A module constant holding the URL is still reported: it is one literal,
+    but changing it still means editing and redeploying the code. So are
+    OAuth authorize URLs sent to the browser: they move with the provider, as
+    the token URL the server calls does.
 
     ## Why it matters
     Incident 003: an external provider blocked the IPs of a batch server and
@@ -62,9 +77,14 @@ class HardcodedExternalUrl(_urls.UrlRule):
     ## Fix safety
     The fix wraps the literal in `os.environ.get("<NAME>", "<url>")` (and adds
     `import os`): the URL stays the default, but a variable of that name in
-    the environment now changes it, so the fix is unsafe. The name comes from
-    the variable the URL is assigned to, else from the host. For f-strings,
-    templates and pieces of an implicit concatenation the fix is a suggestion.
+    the environment now changes it, so the fix is unsafe. A constant keeps its
+    name (`STRIPE_API`); a keyword or key that says more than "url" gets the
+    provider in front (`base_url=` -> `OPENAI_BASE_URL`); any other URL is named
+    from its host and path (`OPSGENIE_EU_ALERTS_URL`), one variable per distinct
+    URL, never after the variable that holds the response. For f-strings and
+    pieces of a concatenation (`"https://host/commits/" + sha`) the fix is a
+    suggestion: read the host from one variable per host and keep the path in
+    code. A `%s`/`{}` template is wrapped whole.
 
     ## Options
     - `allowed-hosts` (list of str): hosts that may be hardcoded; `*.corp.com`
@@ -77,10 +97,7 @@ class HardcodedExternalUrl(_urls.UrlRule):
 
     code = "OPS501"
     name = "hardcoded-external-url"
-    message = (
-        "URL of external host `{host}` is hardcoded; read it from configuration so it can be "
-        "changed (proxy, IP block) in one place"
-    )
+    message = "`{url}` is hardcoded: read it from configuration (`{variable}`)"
     tokens = _urls.TOKENS
     fix_availability = "sometimes"
 
@@ -91,22 +108,30 @@ class HardcodedExternalUrl(_urls.UrlRule):
         )
         include_tests: bool = False
 
-    def accept(self, use: _urls.UrlUse) -> bool:
-        return not use.configured
+    requires = (UrlUses,)
 
-    def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
-        self.report(use.literal.node, host=use.literal.host, fix=self._fix(use))
+    def leave_Module(self, original_node: cst.Module) -> None:
+        test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
+        if test_data and not self.options.include_tests:
+            return
+        uses = self.ctx.analysis(UrlUses)
+        #: Variable name -> the URL (or origin) it reads: one variable per distinct URL.
+        taken: Dict[str, str] = {}
+        for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=True):
+            whole = _replaceable(use)
+            value = use.literal.text if whole else use.literal.origin
+            variable = _variable(use) if whole else _urls.env_name_for_host(use.literal.host)
+            base, number = variable, 1
+            while taken.setdefault(variable, value) != value:
+                number += 1
+                variable = f"{base}_{number}"
+            self.report(use.literal.node, url=_shown(use), variable=variable, fix=self._fix(use, variable, whole))
 
     # -- fix -----------------------------------------------------------------
 
-    def _fix(self, use: _urls.UrlUse) -> PendingFix:
+    def _fix(self, use: UrlUse, name: str, whole: bool) -> PendingFix:
         literal = use.literal
-        name = _urls.env_var_name(
-            None if use.in_collection else use.name,
-            literal.host,
-            constant=use.constant is not None and not use.class_level,
-        )
-        if literal.is_template or use.in_concat or not use.replaceable:
+        if not whole:
             base = literal.origin
             example = (
                 f"os.environ.get({self.edits.literal(name, literal.node)}, {self.edits.literal(base, literal.node)})"
@@ -122,3 +147,38 @@ class HardcodedExternalUrl(_urls.UrlRule):
         wrapped = f"{os_module.name}.environ.get({variable}, {source})"
         title = f"Read the URL from the environment variable `{name}` (default: the current URL)"
         return PendingFix.unsafe(title, self.edits.replace(literal.node, wrapped), *os_module.edits)
+
+
+def _accept(use: UrlUse) -> bool:
+    return not use.configured and not use.browser
+
+
+def _replaceable(use: UrlUse) -> bool:
+    """Whether the literal can be wrapped as a whole: not an f-string (a ``%s``/``{}``
+    template stays a template), not a piece of a concatenation."""
+    return not (use.literal.is_fstring or use.in_concat or use.in_sum or not use.replaceable)
+
+
+#: Names that only say "address": the variable is named from the URL instead.
+_ADDRESS_ONLY = frozenset(
+    {"url", "urls", "uri", "href", "link", "endpoint", "address", "addr", "location", "resp", "response"}
+)
+
+
+def _variable(use: UrlUse) -> str:
+    """The environment variable for a URL: a constant keeps its name; a keyword or key
+    that says more than "url" names it after the organisation (``base_url`` ->
+    ``OPENAI_BASE_URL``); otherwise one variable per distinct URL, from host and path."""
+    literal = use.literal
+    if use.name_kind == "constant" and use.constant is not None:
+        return _urls.env_var_name(use.constant, literal.host, constant=not use.class_level)
+    if use.name_kind == "keyword" and use.name and not use.in_collection:
+        if not set(_urls.name_tokens(use.name)) <= _ADDRESS_ONLY:
+            return _urls.env_var_name(use.name, literal.host)
+    return _urls.env_name_for_url(literal.host, literal.path)
+
+
+def _shown(use: UrlUse) -> str:
+    """``api.eu.opsgenie.com/v2/alerts``: host and path, shortened for the message."""
+    text = use.literal.host + use.literal.path.rstrip("/")
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from opslint.config import option
-from opslint.rule import PendingFix, keyword
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _net
-from opslint.rules._net import CALLS, NetCall, Where
-from opslint.syntax.walk import find_all, is_name, iter_nodes
+from opslint.rules._net import CALLS, NetCall
+from opslint.rules._net_clients import NetClients, enclosing_function, factory_facts, project_client
+from opslint.syntax.walk import find_all, iter_nodes
 
+if TYPE_CHECKING:
+    from opslint.context import FileContext
+
+#: Top-level packages whose calls OPS502 knows (``requests``, ``urllib``, ``http``...).
+_NETWORK_ROOTS = frozenset(name.split(".")[0] for name in CALLS)
 _SETS_TIMEOUT_TEXT = re.compile(r"\.(?:settimeout\s*\(|timeout\s*=[^=])")
 
 #: Timeout states of one call.
@@ -33,51 +40,6 @@ class _TimeoutState:
     arg: Optional[cst.Arg] = None
     #: ``**{...}`` literals that lack ``timeout``: no keyword can be added safely.
     via_literal_kwargs: bool = False
-
-
-def _dict_literal_lacks(arg: cst.Arg, name: str) -> bool:
-    """``**{"headers": h}``: a dict display that visibly lacks ``name``."""
-    value = arg.value
-    if not isinstance(value, cst.Dict):
-        return False
-    for element in value.elements:
-        if not isinstance(element, cst.DictElement):
-            return False
-        key = element.key
-        if not isinstance(key, cst.SimpleString) or key.evaluated_value == name:
-            return False
-    return True
-
-
-def _assigned_only_none(function: Optional[cst.FunctionDef], name: str) -> bool:
-    """``t = None`` is the only binding of ``t`` in the function (not a parameter)."""
-    if function is None:
-        return False
-    params = function.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params, params.star_arg, params.star_kwarg]
-    if any(isinstance(p, cst.Param) and p.name.value == name for p in every):
-        return False
-    values: List[cst.BaseExpression] = []
-    nodes = list(iter_nodes(function))
-    for assign in nodes:
-        if not isinstance(assign, cst.Assign):
-            continue
-        for target in assign.targets:
-            if is_name(target.target, name):
-                values.append(assign.value)
-            elif any(is_name(n, name) for n in iter_nodes(target.target)):
-                return False
-    for other in nodes:
-        if isinstance(other, (cst.AugAssign, cst.AnnAssign)) and is_name(other.target, name):
-            if isinstance(other, cst.AnnAssign) and other.value is not None:
-                values.append(other.value)
-            else:
-                return False
-    if any(isinstance(n, (cst.NamedExpr, cst.For)) and is_name(n.target, name) for n in nodes):
-        return False
-    if any(isinstance(n, (cst.Global, cst.Nonlocal)) for n in nodes):
-        return False
-    return bool(values) and all(_net_is_none(v) for v in values)
 
 
 @dataclass
@@ -103,7 +65,7 @@ def _net_is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
-class MissingTimeout(_net.ClientRule):
+class MissingTimeout(Rule):
     """A network call that can wait forever.
 
     ## What it does
@@ -119,15 +81,21 @@ class MissingTimeout(_net.ClientRule):
     `xmlrpc.client.ServerProxy` without a transport; and calls on gRPC stubs
     (`*_pb2_grpc.*Stub(channel)`) without a deadline.
 
-    A call that passes `**kwargs` is not reported (the dict may carry the
-    timeout), nor is a timeout read from configuration, a call in a branch
+    The client is followed through imports from other modules of the project
+    (a module re-exported under another name, a session returned by a project
+    factory), `functools.partial(requests.post, ...)`, a module kept on a
+    class (`http = requests`), and `**kwargs` dicts built in the same file
+    and never changed. A call that passes any other `**kwargs` is not
+    reported (the dict may carry the timeout), nor is a timeout read from
+    configuration, a call in a branch
     that tests a timeout (`if timeout is None: ...`), a connection whose
     `settimeout()`/`.timeout` is set right after, or a standard library client
     in a program that calls `socket.setdefaulttimeout()`. In test modules the
     standard library and gRPC clients (fakes and local servers) and modules
     that fake HTTP (`responses`, `requests_mock`, `unittest.mock`...) are not
     reported. gRPC server streams (`for reply in stub.Watch(...)`) are meant to
-    stay open and are not reported. For aiohttp, `timeout=None` on a request
+    stay open and are not reported. Lint-rule test data (`.semgrep/`, files
+    marked `# ruleid:`) is never run and not reported. For aiohttp, `timeout=None` on a request
     disables every bound (aiohttp 3.14 read), while `ClientSession(timeout=None)`
     means the default (300 s) and is not reported.
 
@@ -206,30 +174,67 @@ class MissingTimeout(_net.ClientRule):
         #: Seconds, more than 0 and at most a day (the fix writes it into the code).
         default_timeout: float = option(10.0, gt=0, le=86400)
 
-    def __init__(self, ctx: object, options: object) -> None:
+    requires = (BindingTable, NetClients)
+    #: The project index follows a network module re-exported by another module of the
+    #: project, and the sessions that project factories return.
+    needs_project = True
+    project_tokens = ("requests", "httpx", "aiohttp", "urllib3", "_pb2_grpc")
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return factory_facts(module, info.package)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        """Files that reach the network only through another module of the project: a
+        re-exported module (``from mytool.netcompat import http_client``) or a factory."""
+        name = project.module_of(path)
+        summary = project.summary(name) if name is not None else None
+        if summary is None:
+            return False
+        facts = _factories(project)
+        for target in summary.aliases.values():
+            canonical = project.canonical(target)
+            if canonical.split(".")[0] in _NETWORK_ROOTS and canonical.split(".")[0] != target.split(".")[0]:
+                return True
+            if project_client(facts, canonical) is not None:
+                return True
+            imported = project.summary(canonical)
+            if imported is not None and any(
+                project.canonical(t).split(".")[0] in _NETWORK_ROOTS for t in imported.aliases.values()
+            ):
+                return True
+        return False
+
+    def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
-        self.pending: List[Tuple[cst.Call, Where, _Guard]] = []
-        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Where, _Guard]] = []
+        self.table = self.ctx.analysis(BindingTable)
+        self.clients = self.ctx.analysis(NetClients)
+        project = ctx.project
+        if project is not None and self.clients.external is None:
+            self.clients.external = lambda qualified: project_client(_factories(project), project.canonical(qualified))
+        #: Test data of a lint rule (semgrep): matched by a linter, never run.
+        self._skip_file = _net.lint_rule_fixture(ctx.display_path, ctx.text)
+        self.pending: List[Tuple[cst.Call, Scope, _Guard]] = []
+        self.pending_calls: List[Tuple[cst.Call, NetCall, str, Scope, _Guard]] = []
         self._guard_cache: Dict[int, bool] = {}
         #: Calls whose result a ``for`` iterates (gRPC server streams).
         self.iterated: Set[int] = set()
         #: ``socket.setdefaulttimeout(n)`` somewhere in the file.
         self.global_default_set = False
 
-    # -- bindings: _net.ClientRule; plus loop targets ----------------------------
-
     def visit_For(self, node: cst.For) -> None:
-        self.tracker.bind(node.target, None, _net.where(self.stack))
         self.iterated.add(id(node.iter))
 
     # -- calls -----------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        at = _net.where(self.stack)
-        self.tracker.on_mount(node, at)
-        callee = self.qualified_name(node.func)
+        if self._skip_file:
+            return
+        at = self.table.current()
+        callee = self._callee(node.func, at)
         tests = tuple(n.test for n in self.stack[:-1] if isinstance(n, (cst.If, cst.IfExp)))
-        guarded = _Guard(at.function, tests)
+        guarded = _Guard(enclosing_function(at), tests)
         if callee is not None:
             spec = CALLS.get(callee)
             if spec is not None:
@@ -241,13 +246,27 @@ class MissingTimeout(_net.ClientRule):
                 return
             if callee == _net.SET_DEFAULT_TIMEOUT and node.args and not _net_is_none(node.args[0].value):
                 self.global_default_set = True
-        if isinstance(node.func, cst.Attribute):
+        if isinstance(node.func, (cst.Attribute, cst.Name)):
             self.pending.append((node, at, guarded))
+
+    def _callee(self, func: cst.BaseExpression, at: Scope) -> Optional[str]:
+        """The qualified name of a callee, through the project's re-exports (``from
+        mytool.netcompat import http_client`` where ``import requests as http_client``)
+        and for this module's own functions (``urlopen`` inside ``urllib.request``)."""
+        callee = self.qualified_name(func)
+        project = self.ctx.project
+        if callee is not None and callee not in CALLS and project is not None:
+            callee = project.canonical(callee)
+        if callee is None and isinstance(func, cst.Name) and self.ctx.module_name:
+            bindings = self.table.lookup(func.value, at)
+            if len(bindings) == 1 and bindings[0].kind is BindingKind.FUNCTION and bindings[0].scope.parent is None:
+                callee = f"{self.ctx.module_name}.{func.value}"
+        return callee
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self.iterated.add(id(node.iter))
 
-    def _timeout_set_afterwards(self, call: cst.Call, at: Where) -> bool:
+    def _timeout_set_afterwards(self, call: cst.Call, at: Scope) -> bool:
         """``conn = HTTPConnection(host)`` then ``conn.timeout = 5`` / ``sock.settimeout(5)``."""
         parent = self.parent()
         target: Optional[cst.BaseExpression] = None
@@ -257,7 +276,8 @@ class MissingTimeout(_net.ClientRule):
             target = parent.asname.name
         if not isinstance(target, (cst.Name, cst.Attribute)) or not _SETS_TIMEOUT_TEXT.search(self.ctx.text):
             return False
-        scope: cst.CSTNode = at.function if at.function is not None else self.ctx.module
+        function = enclosing_function(at)
+        scope: cst.CSTNode = function if function is not None else self.ctx.module
         text = self.edits.code(target)
         for found in find_all(scope, (cst.Call, cst.AssignTarget)):
             if isinstance(found, cst.Call) and isinstance(found.func, cst.Attribute):
@@ -300,7 +320,8 @@ class MissingTimeout(_net.ClientRule):
         return cached
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        self.tracker.finish()
+        if self._skip_file:
+            return
         for call, spec, shown, at, guarded in self.pending_calls:
             if not self._skipped(spec, guarded):
                 self._judge(call, spec, shown, at, pool_timeout=None)
@@ -316,17 +337,30 @@ class MissingTimeout(_net.ClientRule):
             return True
         return self.global_default_set and (spec.why == _net.SOCKET_DEFAULT_WHY or spec.no_timeout_param)
 
-    def _judge_method(self, call: cst.Call, at: Where, guarded: _Guard) -> None:
+    def _judge_method(self, call: cst.Call, at: Scope, guarded: _Guard) -> None:
         func = call.func
+        if isinstance(func, cst.Name):
+            self._judge_partial(call, func, at, guarded)
+            return
         assert isinstance(func, cst.Attribute)
         method = func.attr.value
-        client = self.tracker.client(func.value, at)
+        client = self.clients.client(func.value, at)
         if client is not None and client.kind is not _net.GRPC_STUB:
             spec = client.kind.methods.get(method)
             if spec is None or self._skipped(spec, guarded):
                 return
-            label = f"`{self.edits.code(func)}` (`{client.kind.label}`)"
+            # A pool by its own class (``urllib3.HTTPSConnectionPool``), other clients by their kind.
+            shown = client.label if client.kind.pool and "." in client.label else client.kind.label
+            label = f"`{self.edits.code(func)}` (`{shown}`)"
             self._judge(call, spec, label, at, pool_timeout=client.timeout_set)
+            return
+        module = self.clients.network_module(func.value, at) if client is None else None
+        module_spec = CALLS.get(f"{module}.{method}") if module is not None else None
+        if module_spec is not None:
+            # ``http = requests`` on a class, then ``self.http.get(...)``.
+            if not self._skipped(module_spec, guarded):
+                label = f"`{self.edits.code(func)}` (`{module}.{method}`)"
+                self._judge(call, module_spec, label, at, pool_timeout=None)
             return
         # gRPC: ``stub.Method(req)`` or ``stub.Method.future(req)``.
         stub_expr: Optional[cst.BaseExpression] = func.value
@@ -336,7 +370,7 @@ class MissingTimeout(_net.ClientRule):
             stub_expr = None
         if stub_expr is None or method.startswith("_"):
             return
-        stub = client if client is not None else self.tracker.client(stub_expr, at)
+        stub = client if client is not None else self.clients.client(stub_expr, at)
         if stub is None or stub.kind is not _net.GRPC_STUB:
             return
         if self._skipped(_net.GRPC_CALL, guarded) or id(call) in self.iterated:
@@ -353,7 +387,22 @@ class MissingTimeout(_net.ClientRule):
 
     # -- judging ---------------------------------------------------------------
 
-    def _state(self, call: cst.Call, spec: NetCall, at: Where) -> _TimeoutState:
+    def _judge_partial(self, call: cst.Call, func: cst.Name, at: Scope, guarded: _Guard) -> None:
+        """``post_json = functools.partial(requests.post, headers=H)`` then ``post_json(url)``."""
+        bound = self.clients.partial_of(func, at)
+        if bound is None:
+            return
+        target, partials = bound
+        spec = CALLS[target]
+        if self._skipped(spec, guarded):
+            return
+        if any(keyword(p, "timeout") is not None or any(a.star for a in p.args[1:]) for p in partials):
+            return
+        offset = min(len([a for a in p.args[1:] if a.keyword is None]) for p in partials)
+        label = f"`{func.value}` (`functools.partial({target})`)"
+        self._judge(call, spec, label, at, pool_timeout=None, offset=offset)
+
+    def _state(self, call: cst.Call, spec: NetCall, at: Scope, offset: int = 0) -> _TimeoutState:
         arg = keyword(call, "timeout")
         if arg is not None:
             return self._value_state(arg.value, arg, at)
@@ -366,34 +415,51 @@ class MissingTimeout(_net.ClientRule):
                     return _TimeoutState(UNKNOWN)
                 break
             positional.append(item)
-        if spec.timeout_pos is not None and len(positional) > spec.timeout_pos:
-            item = positional[spec.timeout_pos]
+        pos = spec.timeout_pos - offset if spec.timeout_pos is not None else None
+        if pos is not None and pos < 0:
+            return _TimeoutState(OK)  # bound by the partial, positionally
+        if pos is not None and len(positional) > pos:
+            item = positional[pos]
             return self._value_state(item.value, item, at)
         star_kwargs = [a for a in call.args if a.star == "**"]
         if star_kwargs:
-            if all(_dict_literal_lacks(a, "timeout") for a in star_kwargs):
+            # ``**REQUEST_KW`` where ``REQUEST_KW = {"headers": ...}`` is built in this file and never changed.
+            keys = [self.clients.kwargs_keys(a.value, at) for a in star_kwargs]
+            if all(k is not None and "timeout" not in k for k in keys):
                 return _TimeoutState(MISSING, via_literal_kwargs=True)
             return _TimeoutState(UNKNOWN)
         return _TimeoutState(MISSING)
 
-    def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Where) -> _TimeoutState:
+    def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Scope) -> _TimeoutState:
         if _net_is_none(value):
             return _TimeoutState(NONE, value, arg)
         if isinstance(value, cst.Tuple) and len(value.elements) == 2 and _net_is_none(value.elements[1].value):
             # requests: ``timeout=(connect, None)`` leaves the read unbounded.
             return _TimeoutState(NONE, value.elements[1].value, arg)
-        if isinstance(value, cst.Name) and _assigned_only_none(at.function, value.value):
+        if isinstance(value, cst.Name) and self._only_none(value, at):
             return _TimeoutState(NONE_NAME, value, arg)
         return _TimeoutState(OK)
+
+    def _only_none(self, name: cst.Name, at: Scope) -> bool:
+        """``t = None`` is the only binding of ``t`` in the function (not a parameter)."""
+        function = enclosing_function(at)
+        bindings = self.table.lookup(name.value, at)
+        if function is None or not bindings:
+            return False
+        return all(
+            b.scope.node is function and b.kind is BindingKind.ASSIGN and b.value is not None and _net_is_none(b.value)
+            for b in bindings
+        )
 
     def _judge(
         self,
         call: cst.Call,
         spec: NetCall,
         shown: str,
-        at: Where,
+        at: Scope,
         *,
         pool_timeout: Optional[bool],
+        offset: int = 0,
     ) -> None:
         if spec.timeout_mode == _net.NEVER:
             return
@@ -402,7 +468,7 @@ class MissingTimeout(_net.ClientRule):
             return
         if spec.connects_with_host_only and not any(a.keyword is None or a.keyword.value == "host" for a in call.args):
             return
-        state = self._state(call, spec, at)
+        state = self._state(call, spec, at, offset)
         if state.state in (OK, UNKNOWN):
             return
         if state.state == MISSING:
@@ -411,7 +477,15 @@ class MissingTimeout(_net.ClientRule):
             if spec.timeout_mode == _net.POOL and pool_timeout is not False:
                 return
             fix = self._add_timeout_fix(call, state)
-            self.report(call.func, fix=fix, callee=shown, problem="has no timeout", why=spec.why)
+            problem = "has no timeout"
+            if state.via_literal_kwargs:
+                spread = ", ".join(
+                    "`**{...}`" if isinstance(a.value, cst.Dict) else f"`**{self.edits.code(a.value)}`"
+                    for a in call.args
+                    if a.star == "**"
+                )
+                problem = f"has no timeout (nor has {spread})"
+            self.report(call.func, fix=fix, callee=shown, problem=problem, why=spec.why)
             return
         assert state.node is not None and state.arg is not None
         why = "`None` disables the timeout, so a stalled server blocks this call forever"
@@ -494,5 +568,11 @@ class MissingTimeout(_net.ClientRule):
     def _add_timeout_fix(self, call: cst.Call, state: _TimeoutState) -> PendingFix:
         value = self._default()
         if state.via_literal_kwargs:
-            return PendingFix.suggestion(f'Add `"timeout": {value}` to the `**{{...}}` dict')
+            return PendingFix.suggestion(f'Add `"timeout": {value}` to the dict passed as `**kwargs`')
         return PendingFix.unsafe(f"Add `timeout={value}`", *self.edits.add_keyword(call, f"timeout={value}"))
+
+
+def _factories(project: Any) -> Dict[str, Any]:
+    """The project's client factories by module (``factory_facts``; the index keeps them)."""
+    facts: Dict[str, Any] = project.facts(MissingTimeout.code)
+    return facts

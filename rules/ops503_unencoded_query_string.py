@@ -3,54 +3,41 @@
 from __future__ import annotations
 
 import re
-import string
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.rule import AnyEdit, PendingFix, RelatedNode, keyword
-from opslint.rules import _net
-from opslint.rules._net import CALLS, NetCall, Where
-from opslint.syntax.walk import find_all, is_name, iter_nodes
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.rule import AnyEdit, PendingFix, RelatedNode, Rule, keyword
+from opslint.rules import _net, _url_build, _urls
+from opslint.rules._net import CALLS, NetCall
+from opslint.rules._net_clients import NetClients, enclosing_function
+from opslint.rules._url_build import Hole, Piece
 
-_PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
-_NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")
-_NUMERIC_SPEC = re.compile(r"[\d,_.+\- #0<>=^]*[bdoxXneEfFgG%]$")
+if TYPE_CHECKING:
+    from opslint.context import FileContext
+
 _FIX_KEY = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")
 _FIX_LITERAL = re.compile(r"^[A-Za-z0-9_.\-~,:]*$")
-#: Attribute names that hold database keys (integers) in practice.
-_KEY_ATTRS = frozenset({"id", "pk"})
-
-#: A piece of a built string: literal text, or an interpolated expression.
-Piece = Union[str, "Hole"]
-
-
-@dataclass(frozen=True)
-class Hole:
-    """An interpolated value, with what the format says about it."""
-
-    expr: cst.BaseExpression
-    #: The format forces a number (``%d``, ``{:d}``, ``{:.2f}``).
-    numeric: bool = False
+#: Attribute names that hold database keys (integers) or hex digests in practice.
+_SAFE_ATTRS = frozenset({"id", "pk", "hex", "int"})
 
 
 @dataclass
-class Built:
-    """How a URL string was built: its pieces and the node that builds it."""
+class _Built:
+    """One way a URL argument is built: the expressions it is made of, in order, and the
+    scope their names are read in."""
 
-    node: cst.BaseExpression
-    pieces: List[Piece] = field(default_factory=list)
-
-
-def _literal_text(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
+    segments: List[cst.BaseExpression]
+    scope: Scope
+    #: The expression is the call's own argument (the ``params=`` fix applies).
+    direct: bool
+    #: Report here instead of at the building expression (a helper's call).
+    report_at: Optional[cst.BaseExpression] = None
 
 
-class UnencodedQueryString(_net.ClientRule):
+class UnencodedQueryString(Rule):
     """A URL whose query values are interpolated without percent-encoding.
 
     ## What it does
@@ -59,8 +46,12 @@ class UnencodedQueryString(_net.ClientRule):
     string is built with an f-string, `%`, `.format()` or `+` from variables:
     a value after `?key=` or `&key=` that is not encoded with
     `urllib.parse.quote`/`quote_plus`/`urlencode` (or `requests.utils.quote`,
-    `yarl`). Literals, constants and numbers are not reported. A URL built in a
-    local variable just before the call is followed.
+    `yarl`). Literals, constants, numbers (`{page:d}`, `{day:%Y-%m-%d}`) and
+    identifiers (`asset_id`, `user.pk`, `uuid4().hex`) are not reported. The URL is followed through a local variable built before
+    the call (also with `+=`), both branches of a conditional expression, a
+    helper function or method of the file that returns it, a base constant
+    that already ends in `?q=`, the default of `os.environ.get(...)`,
+    `urljoin(base, path)` and `"&".join(f"{k}={v}" ...)`.
 
     ## Why it matters
     A value holding `&`, `#`, `+`, `%` or a space silently changes the query:
@@ -109,17 +100,37 @@ class UnencodedQueryString(_net.ClientRule):
     tokens = ("requests", "httpx", "aiohttp", "urllib")
     fix_availability = "sometimes"
 
-    def __init__(self, ctx: object, options: object) -> None:
+    requires = (BindingTable, NetClients)
+
+    def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
-        self.pending: List[Tuple[cst.Call, Where, Optional[NetCall], str]] = []
+        self.table = self.ctx.analysis(BindingTable)
+        self.clients = self.ctx.analysis(NetClients)
+        self.pending: List[Tuple[cst.Call, Scope, Optional[NetCall], str]] = []
         self.reported: Set[int] = set()
+        #: Statement shapes of bindings (by the id of the bound ``Name``): plain ``=``
+        #: targets, ``+=`` targets (and whether the operator is ``+=``), loop targets' iterables.
+        self._plain: Set[int] = set()
+        self._augments: Dict[int, bool] = {}
+        self._loops: Dict[int, cst.BaseExpression] = {}
+
+    # -- binding shapes ----------------------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._plain.update(id(target.target) for target in node.targets)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._augments[id(node.target)] = isinstance(node.operator, cst.AddAssign)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._loops[id(node.target)] = node.iter
 
     # -- calls -----------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args:
             return
-        at = _net.where(self.stack)
+        at = self.table.current()
         callee = self.qualified_name(node.func)
         if callee is not None and callee in CALLS:
             spec = CALLS[callee]
@@ -130,12 +141,13 @@ class UnencodedQueryString(_net.ClientRule):
             self.pending.append((node, at, None, ""))
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        self.tracker.finish()
+        if _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text):
+            return  # test data of a lint rule, never run
         for call, at, spec, shown in self.pending:
             if spec is None:
                 func = call.func
                 assert isinstance(func, cst.Attribute)
-                client = self.tracker.client(func.value, at)
+                client = self.clients.client(func.value, at)
                 if client is None:
                     continue
                 spec = client.kind.methods.get(func.attr.value)
@@ -160,222 +172,142 @@ class UnencodedQueryString(_net.ClientRule):
             return positional[spec.url_pos]
         return None
 
-    def _check(self, call: cst.Call, at: Where, spec: NetCall, shown: str) -> None:
+    def _check(self, call: cst.Call, at: Scope, spec: NetCall, shown: str) -> None:
         arg = self._url_arg(call, spec)
         if arg is None:
             return
-        url = arg.value
-        direct = True
-        segments: List[cst.BaseExpression] = [url]
-        if isinstance(url, cst.Name):
-            found = self._local_values(url.value, at)
-            if not found:
+        for built in self._alternatives(arg.value, at):
+            flat: List[Tuple[cst.BaseExpression, Piece]] = []
+            for segment in built.segments:
+                pieces = _url_build.pieces(segment, self)
+                flat.extend((segment, piece) for piece in (pieces if pieces is not None else [Hole(segment)]))
+            holes = _url_build.query_value_holes(flat)
+            unsafe = [(node, h) for node, h in holes if not self._is_safe(h, built.scope)]
+            if unsafe:
+                self._report(call, arg, built, *unsafe[0], shown=shown, spec=spec)
                 return
-            segments, direct = found, False
-        flat: List[Tuple[cst.BaseExpression, Piece]] = []
-        for segment in segments:
-            built = self._pieces(segment)
-            pieces: List[Piece] = built.pieces if built is not None else [Hole(segment)]
-            flat.extend((segment, piece) for piece in pieces)
-        holes = self._query_value_holes(flat)
-        unsafe = [(node, h) for node, h in holes if not self._is_safe(h, at)]
-        if not unsafe:
+
+    def _report(
+        self,
+        call: cst.Call,
+        arg: cst.Arg,
+        built: _Built,
+        node: cst.BaseExpression,
+        hole: Hole,
+        *,
+        shown: str,
+        spec: NetCall,
+    ) -> None:
+        where = built.report_at or node
+        if id(where) in self.reported:
             return
-        node, hole = unsafe[0]
-        if id(node) in self.reported:
-            return
-        self.reported.add(id(node))
+        self.reported.add(id(where))
+        url = arg.value
         fix = None
-        if direct and spec.takes_params and isinstance(url, cst.FormattedString):
+        if built.direct and spec.takes_params and isinstance(url, cst.FormattedString):
             fix = self._params_fix(call, arg, url)
         if fix is None:
             fix = PendingFix.suggestion(
                 "Pass the pairs as `params={...}`, or encode each value with `urllib.parse.quote`/`urlencode`"
             )
-        self.report(
-            node,
-            fix=fix,
-            related=() if direct else (RelatedNode(call, "the URL is used here"),),
-            value=self.edits.code(hole.expr),
-            callee=shown,
-        )
+        related: Tuple[RelatedNode, ...] = ()
+        if built.report_at is not None:
+            related = (RelatedNode(node, "the URL is built here"),)
+        elif not built.direct:
+            related = (RelatedNode(call, "the URL is used here"),)
+        self.report(where, fix=fix, related=related, value=self.edits.code(hole.expr), callee=shown)
 
-    def _local_values(self, name: str, at: Where) -> List[cst.BaseExpression]:
+    def _alternatives(self, url: cst.BaseExpression, at: Scope) -> List[_Built]:
+        """The ways the URL argument can be built: itself, the values of a local built just
+        before, both branches of a conditional expression, the returns of a helper function."""
+        if isinstance(url, cst.IfExp):
+            return [_Built([url.body], at, direct=False), _Built([url.orelse], at, direct=False)]
+        if isinstance(url, cst.Name):
+            values = self._local_values(url.value, at)
+            if len(values) == 1 and isinstance(values[0], cst.IfExp):
+                return [_Built([values[0].body], at, direct=False), _Built([values[0].orelse], at, direct=False)]
+            return [_Built(values, at, direct=False)] if values else []
+        if isinstance(url, cst.Call) and self.qualified_name(url.func) is None:
+            # ``requests.get(search_url(q, c))``, ``self._url(...)``: what a helper of this file returns.
+            helper = self._helper(url.func, at)
+            inner = self.table.scope_of(helper) if helper is not None else None
+            if helper is not None and inner is not None:
+                returns = [v for v in self.table.returns(helper) if v is not None]
+                return [_Built([value], inner, direct=False, report_at=url) for value in returns]
+        return [_Built([url], at, direct=True)]
+
+    def _helper(self, func: cst.BaseExpression, at: Scope) -> Optional[cst.FunctionDef]:
+        """The one ``def`` a callee names (a function of the file, or a method through ``self``)."""
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        bindings = self.table.resolve(func, at)
+        if len(bindings) != 1 or not isinstance(bindings[0].node, cst.FunctionDef):
+            return None
+        return bindings[0].node
+
+    # -- what names and calls stand for (``_url_build.Source``) --------------------------------
+
+    def constant_text(self, name: str) -> Optional[str]:
+        """A module-level ``NAME = "literal"`` (a URL base or template constant)."""
+        module = self.table.module_scope
+        bindings = module.own(name) if module is not None else []
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN or bindings[0].value is None:
+            return None
+        return _url_build.literal_text(bindings[0].value)
+
+    def default_text(self, call: cst.Call) -> Optional[str]:
+        """``os.environ.get("X", "https://...?q=")``: the literal the URL is read with."""
+        qualified = self.qualified_name(call.func)
+        if qualified not in _urls.LOOKUP_CALLEES:
+            return None
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        index = 2 if qualified == "getattr" else 1
+        default = next((a for a in call.args if a.keyword is not None and a.keyword.value == "default"), None)
+        if default is None and len(positional) > index:
+            default = positional[index]
+        return _url_build.literal_text(default.value) if default is not None else None
+
+    def _local_values(self, name: str, at: Scope) -> List[cst.BaseExpression]:
         """``name = <expr>`` then ``name += <expr>``...: the pieces of a URL built in a local.
 
         Empty when the name is a parameter, bound more than once by ``=``, or
         bound in other ways.
         """
-        values = self._bindings_in_function(name, at, allow_augment=True)
-        return values or []
-
-    def _bindings_in_function(self, name: str, at: Where, *, allow_augment: bool) -> Optional[List[cst.BaseExpression]]:
-        scope = at.function
-        if scope is None:
-            return None
-        params = scope.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        if any(p.name.value == name for p in every):
-            return None
+        function = enclosing_function(at)
+        bindings = self.table.lookup(name, at)
+        if function is None or not bindings or any(b.scope.node is not function for b in bindings):
+            return []
         values: List[cst.BaseExpression] = []
         assigned = 0
-        nodes = list(iter_nodes(scope.body))
-        for node in nodes:
-            if isinstance(node, cst.Assign):
-                for target in node.targets:
-                    if is_name(target.target, name):
-                        values.append(node.value)
-                        assigned += 1
-                    elif any(is_name(n, name) for n in iter_nodes(target.target)):
-                        return None
-            elif isinstance(node, cst.AugAssign) and is_name(node.target, name):
-                if not allow_augment or not isinstance(node.operator, cst.AddAssign) or not values:
-                    return None
-                values.append(node.value)
-        others = (cst.AnnAssign, cst.For, cst.NamedExpr)
-        if assigned != 1 or any(isinstance(n, others) and is_name(n.target, name) for n in nodes):
-            return None
-        return values
-
-    def _module_string(self, name: str) -> Optional[str]:
-        """A module-level ``NAME = "literal"`` (a URL template constant)."""
-        found: Optional[str] = None
-        for stmt in self.ctx.module.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                continue
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and any(is_name(t.target, name) for t in small.targets):
-                    if found is not None:
-                        return None
-                    text = _literal_text(small.value) if isinstance(small.value, cst.SimpleString) else None
-                    if text is None and isinstance(small.value, cst.ConcatenatedString):
-                        evaluated = small.value.evaluated_value
-                        text = evaluated if isinstance(evaluated, str) else None
-                    if text is None:
-                        return None
-                    found = text
-        return found
-
-    def _pieces(self, node: cst.BaseExpression) -> Optional[Built]:
-        """Literal and interpolated pieces of a string-building expression (None: not one)."""
-        built = Built(node)
-        if isinstance(node, cst.FormattedString):
-            if "b" in node.prefix.lower():
-                return None
-            built.pieces = self._fstring_pieces(node)
-            return built
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            pieces: List[Piece] = []
-            for operand in _flatten_add(node):
-                pieces.extend(self._operand_pieces(operand))
-            built.pieces = pieces
-            return built
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-            template = _literal_text(node.left)
-            if template is None and isinstance(node.left, cst.Name):
-                template = self._module_string(node.left.value)
-            if template is None:
-                return None
-            built.pieces = _percent_pieces(template, node.right)
-            return built
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
-            owner = node.func.value
-            evaluated: Union[str, bytes, None] = None
-            if isinstance(owner, (cst.SimpleString, cst.ConcatenatedString)):
-                evaluated = owner.evaluated_value
-            elif isinstance(owner, cst.Name):
-                evaluated = self._module_string(owner.value)
-            if not isinstance(evaluated, str):
-                return None
-            pieces_fmt = _format_pieces(evaluated, node.args)
-            if pieces_fmt is None:
-                return None
-            built.pieces = pieces_fmt
-            return built
-        if isinstance(node, cst.ConcatenatedString):
-            out: List[Piece] = []
-            for part in (node.left, node.right):
-                out.extend(self._operand_pieces(part))
-            built.pieces = out
-            return built
-        if isinstance(node, cst.SimpleString):
-            text = _literal_text(node)
-            if text is None:
-                return None
-            built.pieces = [text]
-            return built
-        return None
-
-    def _operand_pieces(self, operand: cst.BaseExpression) -> List[Piece]:
-        if isinstance(operand, cst.SimpleString):
-            text = _literal_text(operand)
-            return [text] if text is not None else [Hole(operand)]
-        if isinstance(operand, cst.FormattedString):
-            return self._fstring_pieces(operand)
-        if isinstance(operand, cst.ConcatenatedString):
-            return [*self._operand_pieces(operand.left), *self._operand_pieces(operand.right)]
-        if isinstance(operand, (cst.Call, cst.BinaryOperation)):
-            # ``API + "/weather?city={}".format(city)``: a template inside the sum.
-            built = self._pieces(operand)
-            if built is not None:
-                return built.pieces
-        return [Hole(operand)]
-
-    def _fstring_pieces(self, node: cst.FormattedString) -> List[Piece]:
-        pieces: List[Piece] = []
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
-                pieces.append(part.value.replace("{{", "{").replace("}}", "}"))
-            elif isinstance(part, cst.FormattedStringExpression):
-                spec = ""
-                if part.format_spec:
-                    spec = "".join(p.value for p in part.format_spec if isinstance(p, cst.FormattedStringText))
-                numeric = bool(spec) and part.conversion is None and bool(_NUMERIC_SPEC.match(spec))
-                pieces.append(Hole(part.expression, numeric))
-        return pieces
-
-    @staticmethod
-    def _query_value_holes(
-        flat: Sequence[Tuple[cst.BaseExpression, Piece]],
-    ) -> List[Tuple[cst.BaseExpression, Hole]]:
-        """Holes sitting in a query value: after ``?`` and after ``key=`` in the same pair."""
-        in_query = False
-        segment = ""
-        out: List[Tuple[cst.BaseExpression, Hole]] = []
-        for node, piece in flat:
-            if isinstance(piece, str):
-                for char in piece:
-                    if char == "#" and in_query:
-                        return out
-                    if char == "?" and not in_query:
-                        in_query, segment = True, ""
-                    elif char == "&" and in_query:
-                        segment = ""
-                    else:
-                        segment += char
-            elif in_query and "=" in segment:
-                out.append((node, piece))
-                segment += "\x00"
+        for binding in bindings:
+            plain = binding.kind is BindingKind.ASSIGN and id(binding.node) in self._plain
+            if plain and binding.value is not None:
+                values.append(binding.value)
+                assigned += 1
+            elif binding.kind is BindingKind.AUGMENTED and self._augments.get(id(binding.node)) and values:
+                assert binding.value is not None
+                values.append(binding.value)
             else:
-                segment += "\x00"
-        return out
+                return []
+        return values if assigned == 1 else []
 
-    def _is_safe(self, hole: Hole, at: Where) -> bool:
+    def _is_safe(self, hole: Hole, at: Scope) -> bool:
         return hole.numeric or self._safe_expr(hole.expr, at, depth=0)
 
-    def _safe_expr(self, expr: cst.BaseExpression, at: Where, depth: int) -> bool:
+    def _safe_expr(self, expr: cst.BaseExpression, at: Scope, depth: int) -> bool:
         if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
             return True
         if isinstance(expr, cst.UnaryOperation):
             return self._safe_expr(expr.expression, at, depth)
         if isinstance(expr, cst.Name):
-            if expr.value in ("True", "False", "None") or _is_constant_name(expr.value):
+            if expr.value in ("True", "False", "None") or _is_constant_name(expr.value) or _is_id_name(expr.value):
                 return True
             if depth < 2:
                 return self._safe_name(expr.value, at, depth)
             return False
         if isinstance(expr, cst.Attribute):
-            return _is_constant_name(expr.attr.value) or expr.attr.value in _KEY_ATTRS
+            name = expr.attr.value
+            return _is_constant_name(name) or name in _SAFE_ATTRS or _is_id_name(name)
         if isinstance(expr, cst.Call):
             qualified = self.qualified_name(expr.func)
             if qualified is not None and (qualified in _net.ENCODERS or qualified.startswith(_net.ENCODER_PREFIXES)):
@@ -392,13 +324,13 @@ class UnencodedQueryString(_net.ClientRule):
                 )
         return False
 
-    def _safe_name(self, name: str, at: Where, depth: int) -> bool:
-        function = at.function
-        if function is None:
+    def _safe_name(self, name: str, at: Scope, depth: int) -> bool:
+        if enclosing_function(at) is None:
             return False
-        params = function.params
-        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            if param.name.value != name:
+        bindings = self.table.lookup(name, at)
+        for binding in bindings:
+            param = binding.node
+            if binding.kind is not BindingKind.PARAM or not isinstance(param, cst.Param):
                 continue
             if param.annotation is None:
                 # ``page=1``: an int default says what the parameter holds.
@@ -408,12 +340,11 @@ class UnencodedQueryString(_net.ClientRule):
                 if qualified in _net.NUMERIC_ANNOTATIONS:
                     return True
             return False
-        for loop in find_all(function.body, cst.For):
-            if not is_name(loop.target, name):
-                continue
-            it = loop.iter
-            return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
-        values = self._bindings_in_function(name, at, allow_augment=True)
+        for binding in bindings:
+            it = self._loops.get(id(binding.node)) if binding.kind is BindingKind.LOOP else None
+            if it is not None:
+                return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+        values = self._local_values(name, at)
         if not values:
             return False
         return all(self._safe_expr(value, at, depth + 1) for value in values)
@@ -513,10 +444,10 @@ class UnencodedQueryString(_net.ClientRule):
         return f"{prefix}{url.quote}{text}{url.quote}"
 
 
-def _flatten_add(node: cst.BaseExpression) -> List[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add) and not node.lpar:
-        return [*_flatten_add(node.left), *_flatten_add(node.right)]
-    return [node]
+def _is_id_name(name: str) -> bool:
+    """``asset_id``, ``orderId``, ``uuid``: identifiers (numbers, uuids, slugs) need no encoding."""
+    last = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().rsplit("_", 1)[-1]
+    return last in ("id", "ids", "pk", "uuid")
 
 
 def _is_constant_name(name: str) -> bool:
@@ -531,71 +462,3 @@ def _dotted(expr: cst.BaseExpression) -> Optional[str]:
         inner = _dotted(expr.value)
         return f"{inner}.{expr.attr.value}" if inner else None
     return None
-
-
-def _percent_pieces(template: str, right: cst.BaseExpression) -> List[Piece]:
-    """Pieces of ``template % right``; conversions mapped to the operand's elements."""
-    if isinstance(right, cst.Tuple):
-        values: List[cst.BaseExpression] = [e.value for e in right.elements]
-    else:
-        values = [right]
-    named: Dict[str, cst.BaseExpression] = {}
-    if isinstance(right, cst.Dict):
-        for element in right.elements:
-            if isinstance(element, cst.DictElement):
-                key = _literal_text(element.key)
-                if key is not None:
-                    named[key] = element.value
-    pieces: List[Piece] = []
-    position = 0
-    index = 0
-    for match in _PERCENT.finditer(template):
-        pieces.append(template[position : match.start()])
-        position = match.end()
-        conv = match.group("conv")
-        if conv == "%":
-            pieces.append("%")
-            continue
-        key = match.group("key")
-        if key is not None:
-            target = named.get(key)
-        else:
-            target = values[index] if index < len(values) else None
-            index += 1
-        if target is None:
-            target = right
-        pieces.append(Hole(target, conv in _NUMERIC_CONVERSIONS))
-    pieces.append(template[position:])
-    return pieces
-
-
-def _format_pieces(template: str, args: Sequence[cst.Arg]) -> Optional[List[Piece]]:
-    positional = [a.value for a in args if a.keyword is None and not a.star]
-    keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
-    if any(a.star for a in args):
-        return None
-    pieces: List[Piece] = []
-    auto = 0
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError:
-        return None
-    for literal, field_name, spec, conversion in parsed:
-        pieces.append(literal)
-        if field_name is None:
-            continue
-        head = re.split(r"[.\[]", field_name, maxsplit=1)[0]
-        target: Optional[cst.BaseExpression]
-        if head == "":
-            target = positional[auto] if auto < len(positional) else None
-            auto += 1
-        elif head.isdigit():
-            number = int(head)
-            target = positional[number] if number < len(positional) else None
-        else:
-            target = keywords.get(head)
-        if target is None:
-            return None
-        numeric = bool(spec) and conversion is None and bool(_NUMERIC_SPEC.match(spec or ""))
-        pieces.append(Hole(target, numeric))
-    return pieces

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import TYPE_CHECKING, Tuple
 
 import libcst as cst
 
 from opslint.config import option
-from opslint.rule import PendingFix
-from opslint.rules import _urls
+from opslint.rule import PendingFix, Rule
+from opslint.rules import _net, _urls
+from opslint.rules._url_uses import UrlUse, UrlUses
+
+if TYPE_CHECKING:
+    pass
 
 
-class PlaintextExternalHttp(_urls.UrlRule):
+class PlaintextExternalHttp(Rule):
     """An `http://` URL to an external host: traffic in plaintext.
 
     ## What it does
@@ -22,7 +26,12 @@ class PlaintextExternalHttp(_urls.UrlRule):
     (`http://www.w3.org/...`), documentation links, loopback, private,
     `.local`/`.internal`/`example.com` and cluster-internal hosts, proxy
     addresses (a proxy is normally spoken to over `http://`), allowed hosts
-    and test files. Unlike OPS501, the default of an environment lookup is
+    and test files; and where `http://` is the protocol's own choice:
+    captive-portal probes (a portal must be able to intercept them), OCSP
+    responders, CRLs and CA certificates (signed, served over http by
+    design), and non-public addresses such as the CGNAT range
+    (`100.64.0.0/10`). A browser redirect to an `http://` URL is reported:
+    what the URL carries (a token) travels in plaintext. Unlike OPS501, the default of an environment lookup is
     still checked: a plaintext default is used whenever the variable is unset.
 
     ## Why it matters
@@ -74,12 +83,18 @@ class PlaintextExternalHttp(_urls.UrlRule):
         )
         include_tests: bool = False
 
-    lookup_defaults_configure = False
+    requires = (UrlUses,)
 
-    def accept(self, use: _urls.UrlUse) -> bool:
-        return not use.proxy and use.literal.scheme in _urls.SECURE_SCHEME
+    def leave_Module(self, original_node: cst.Module) -> None:
+        test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
+        if test_data and not self.options.include_tests:
+            return
+        uses = self.ctx.analysis(UrlUses)
+        # Unlike OPS501, the default of a lookup is still checked: it is used when the variable is unset.
+        for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=False):
+            self._emit(use)
 
-    def emit(self, use: _urls.UrlUse, module: cst.Module) -> None:
+    def _emit(self, use: UrlUse) -> None:
         literal = use.literal
         secure = _urls.SECURE_SCHEME[literal.scheme]
         rebuilt = _urls.rebuild_scheme(literal.node, literal.scheme, secure)
@@ -90,3 +105,10 @@ class PlaintextExternalHttp(_urls.UrlRule):
             else PendingFix.suggestion(title)
         )
         self.report(literal.node, scheme=literal.scheme, host=literal.host, secure=secure, fix=fix)
+
+
+def _accept(use: UrlUse) -> bool:
+    literal = use.literal
+    if use.proxy or literal.scheme not in _urls.SECURE_SCHEME:
+        return False
+    return not _urls.is_plaintext_by_design(literal.host, literal.path)

@@ -172,6 +172,7 @@ class _Locks:
         ("alias", "direct", ["lock"]),
         ("made", "direct", ["lock"]),
         ("self.guard", "Service.run", ["lock"]),
+        ("self.injected", "Service.run", ["lock"]),  # a parameter of the method that set it
         ("param", "annotated", ["lock"]),
         ("mixed", "direct", [None, "number"]),  # a conditional value is not followed
         ("unknown", "direct", [None]),
@@ -202,8 +203,9 @@ def test_kinds_follow_names_factories_attributes_and_annotations(
             return param
 
         class Service:
-            def __init__(self):
+            def __init__(self, given: threading.Lock):
                 self.guard = make_lock()
+                self.injected = given
 
             def run(self):
                 return self.guard

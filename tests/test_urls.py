@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from typing import List
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -12,7 +13,7 @@ from opslint.config import Settings
 from opslint.engine import Linter
 from opslint.fixes import fix_text
 from opslint.model import Finding
-from opslint.rules import _urls
+from opslint.rules import _net, _urls
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,6 +44,7 @@ def _lint(text: str, codes: tuple = ("OPS501", "OPS504"), name: str = "client.py
         ("example.org", "example"),
         ("your-domain.com", "placeholder"),
         ("api.localhost", "local"),
+        ("100.100.100.100", "internal"),  # CGNAT 100.64.0.0/10 (Tailscale)
     ],
 )
 def test_host_kind(host: str, kind: str) -> None:
@@ -63,6 +65,44 @@ def test_env_var_names() -> None:
     assert _urls.env_var_name("base_url", "api.openai.com") == "OPENAI_BASE_URL"
     assert _urls.env_var_name(None, "api.stripe.com") == "API_STRIPE_COM_URL"
     assert _urls.env_var_name("url", "www.bbc.co.uk") == "BBC_URL"
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://api.opsgenie.com/v2/alerts", "OPSGENIE_ALERTS_URL"),
+        ("https://api.eu.opsgenie.com/v2/alerts", "OPSGENIE_EU_ALERTS_URL"),
+        ("https://slack.com/api/oauth.v2.access", "SLACK_OAUTH_V2_ACCESS_URL"),
+        ("https://slack.com/api/chat.postMessage", "SLACK_CHAT_POSTMESSAGE_URL"),
+        ("https://pypi.org/pypi/mytool-cli/json", "PYPI_MYTOOL_CLI_JSON_URL"),
+        ("https://hooks.slack.com/services/T024BE7LD/B01ABCDEF/XyZ123abc", "SLACK_HOOKS_SERVICES_URL"),
+        ("https://api.twilio.com/2010-04-01/Accounts/{sid}/Calls.json", "TWILIO_ACCOUNTS_CALLS_JSON_URL"),
+    ],
+)
+def test_env_names_come_from_host_and_path(url: str, name: str) -> None:
+    parts = urlsplit(url)
+    assert _urls.env_name_for_url(parts.hostname or "", parts.path) == name
+
+
+def test_env_names_per_host_keep_api_apart() -> None:
+    assert _urls.env_name_for_host("api.github.com") == "GITHUB_API_URL"
+    assert _urls.env_name_for_host("github.com") == "GITHUB_URL"
+
+
+def test_browser_and_plaintext_by_design() -> None:
+    assert _urls.is_browser_url("www.gravatar.com", "/avatar/abc")
+    assert _urls.is_browser_url("www.facebook.com", "/sharer/sharer.php")
+    assert not _urls.is_browser_url("api.github.com", "/user")
+    assert _urls.is_plaintext_by_design("connectivitycheck.gstatic.com", "/generate_204")
+    assert _urls.is_plaintext_by_design("ocsp.digicert.com", "")
+    assert _urls.is_plaintext_by_design("r10.c.lencr.org", "/0.crl")
+    assert not _urls.is_plaintext_by_design("api.partner.com", "/v1/orders")
+
+
+def test_lint_rule_fixtures_are_test_data() -> None:
+    assert _net.lint_rule_fixture("repo/.semgrep/rules/requests.py", "import requests\n")
+    assert _net.lint_rule_fixture("rules/http/urlopen.py", "def f(u):\n    # ruleid: urlopen-timeout\n    urlopen(u)\n")
+    assert not _net.lint_rule_fixture("app/client.py", "# ok, retry below\nrequests.get(u)\n")
 
 
 def test_identifiers_and_pages() -> None:

@@ -38,6 +38,10 @@ class FileFacts(Protocol):
 
     def positions(self) -> Mapping[cst.CSTNode, Any]: ...
 
+    def analysis(self, kind: Type[_A]) -> _A:
+        """Another analysis of the file (one this analysis ``requires``)."""
+        ...
+
 
 class Analysis:
     """Base class of per-file analyses (see the module docstring)."""

@@ -80,6 +80,14 @@ class Binding:
     annotation: Optional[cst.BaseExpression] = None
     #: ``import a.b as x`` -> ``a.b``; ``from a import b as x`` -> ``a.b`` (relative: as written).
     imported: Optional[str] = None
+    #: Where ``value`` is evaluated when that is not ``scope``: the method of a
+    #: ``self.x = v`` (its parameters and locals are visible there, not in the class).
+    evaluated_in: Optional[Scope] = None
+
+    @property
+    def value_scope(self) -> Scope:
+        """The scope whose names ``value`` and ``annotation`` read."""
+        return self.evaluated_in if self.evaluated_in is not None else self.scope
 
 
 @dataclass(eq=False)
@@ -341,7 +349,9 @@ class BindingTable(Analysis):
         if method is None or method.owner is None or target.value.value != method.self_name:
             return
         owner = method.owner
-        binding = Binding(target.attr.value, owner, kind, target, value=value, annotation=annotation)
+        binding = Binding(
+            target.attr.value, owner, kind, target, value=value, annotation=annotation, evaluated_in=self._stack[-1]
+        )
         owner.attributes.setdefault(target.attr.value, []).append(binding)
 
     # -- questions ---------------------------------------------------------------------
@@ -467,13 +477,13 @@ class BindingTable(Analysis):
     def _binding_kinds(self, binding: Binding, hook: Kinds[K], active: Set[int], depth: int) -> List[Answer[K]]:
         kind: Optional[K] = None
         if binding.value is not None and binding.kind in (BindingKind.ASSIGN, BindingKind.WITH):
-            found = self._kinds(binding.value, binding.scope, hook, active, depth)
+            found = self._kinds(binding.value, binding.value_scope, hook, active, depth)
             if binding.annotation is not None and all(a.kind is None for a in found):
-                kind = hook.of_annotation(binding.annotation, binding.scope)
+                kind = hook.of_annotation(binding.annotation, binding.value_scope)
                 return [Answer(kind, binding)]
             return [Answer(a.kind, binding) for a in found]
         if binding.annotation is not None:
-            kind = hook.of_annotation(binding.annotation, binding.scope)
+            kind = hook.of_annotation(binding.annotation, binding.value_scope)
         return [Answer(kind, binding)]
 
 
