@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from opslint.config import option
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.config import option
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall
