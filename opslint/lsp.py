@@ -33,7 +33,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
-from opslint import source
+from opslint import source, suppress
 from opslint._version import __version__
 from opslint.config import ConfigError, ConfigResolver, Settings
 from opslint.docs import rule_markdown
@@ -330,9 +330,15 @@ def noqa_edit(text: str, line0: int, code: str) -> Optional[Tuple[int, int, str]
     lines = text.splitlines()
     if not 0 <= line0 < len(lines):
         return None
-    raw = lines[line0]
     if not _line_can_take_comment(text, line0 + 1):
-        return None
+        # A backslash continuation or a line inside a multi-line string: the
+        # directive goes where its logical line ends (as --add-noqa puts it),
+        # which suppresses findings on every line of that range.
+        end = suppress.logical_ends(text).get(line0 + 1, line0 + 1) - 1
+        if end == line0 or not 0 <= end < len(lines) or not _line_can_take_comment(text, end + 1):
+            return None
+        line0 = end
+    raw = lines[line0]
     comment = _comment_on_line(text, line0 + 1)
     if comment is not None:
         column, body = comment

@@ -361,7 +361,9 @@ async def test_saving_pyproject_relints_open_files(client: LanguageClient, tmp_p
     assert config.as_uri() not in client.diagnostics
 
 
-async def test_no_disable_action_where_a_comment_would_break_code(client: LanguageClient, tmp_path: Path) -> None:
+async def test_disable_action_goes_where_a_comment_keeps_the_code(client: LanguageClient, tmp_path: Path) -> None:
+    """Not after a backslash or inside a multi-line string (a syntax error or a changed
+    string): at the end of the logical line, as --add-noqa does, which suppresses it."""
     text = (
         "import requests\n"
         "\n"
@@ -370,12 +372,30 @@ async def test_no_disable_action_where_a_comment_would_break_code(client: Langua
         'other = requests.get("""https://b\n'
         '""")\n'
     )
-    uri = _open(client, tmp_path / "odd.py", text)
+    path = tmp_path / "odd.py"
+    uri = _open(client, path, text)
     diagnostics = await _diagnostics(client, uri)
     assert [d.range.start.line for d in diagnostics] == [2, 4]
-    for diagnostic in diagnostics:
-        titles = [a.title for a in await _actions(client, uri, [diagnostic])]
-        assert "opslint (OPS502): Disable for this line" not in titles, titles
+    lines = text.splitlines(keepends=True)
+    for diagnostic, end in zip(diagnostics, [3, 5]):
+        disable = next(
+            a for a in await _actions(client, uri, [diagnostic]) if a.title == "opslint (OPS502): Disable for this line"
+        )
+        assert disable.edit is not None and disable.edit.document_changes
+        (edit,) = disable.edit.document_changes[0].edits  # type: ignore[union-attr]
+        assert edit.range.start.line == end and edit.new_text == "  # noqa: OPS502"
+        column = edit.range.start.character
+        lines[end] = lines[end][:column] + edit.new_text + lines[end][column:]
+    fixed = "".join(lines)
+    compile(fixed, "odd.py", "exec")
+    assert 'requests.get("""https://b\n""")' in fixed  # the string is unchanged
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+        )
+    )
+    assert await _diagnostics(client, uri, until=lambda d: not d) == []
 
 
 async def test_deep_nesting_does_not_kill_the_server(client: LanguageClient, tmp_path: Path) -> None:
