@@ -561,3 +561,29 @@ def test_root_search_stops_at_installed_code(tmp_path: Path) -> None:
     assert find_root(str(tmp_path / "lib/python3.11/site-packages/x.py")) == str(
         tmp_path / "lib/python3.11/site-packages"
     )
+
+
+def test_files_the_index_leaves_out_do_not_change_it(tmp_path: Path) -> None:
+    """Linting files under build/ one by one (a site-packages holds a ``build``
+    package) used to add each to the index and redo every project analysis per file:
+    13 s and tens of megabytes each with OPS401 on a site-packages."""
+    index = _index(tmp_path)
+    calls: List[int] = []
+
+    def analyse() -> int:
+        calls.append(1)
+        return len(calls)
+
+    index.memo(("test", "left-out"), analyse)
+    before = index.fingerprint()
+    built = tmp_path / "build/lib/shop/extra.py"
+    built.parent.mkdir(parents=True)
+    built.write_text("def copied():\n    pass\n", encoding="utf-8")
+    index.refresh(str(built), built.read_text(encoding="utf-8"))
+    assert index.fingerprint() == before
+    assert index.memo(("test", "left-out"), analyse) == 1 and len(calls) == 1
+    # A new file where the index walks is part of the project at once.
+    new = tmp_path / "jobs/weekly.py"
+    new.write_text("def weekly():\n    pass\n", encoding="utf-8")
+    index.refresh(str(new), new.read_text(encoding="utf-8"))
+    assert index.function("jobs.weekly.weekly") is not None

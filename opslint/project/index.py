@@ -34,7 +34,7 @@ from opslint.project.derived import (
     _with_facts,
 )
 from opslint.project.entries import Entry, EntrySpec, _suffix_match
-from opslint.project.layout import iter_project_files, module_names
+from opslint.project.layout import in_walk, iter_project_files, module_names
 from opslint.project.manifest import FileStamp, LazyModules, shape_digest
 from opslint.project.summarise import _decode, _facts, content_hash, summarise
 from opslint.project.summary import (
@@ -247,6 +247,11 @@ class ProjectIndex:
         name = self.by_path.get(absolute)
         text_hash = content_hash(text)
         if name is not None and self._info[name].content == text_hash:
+            return
+        if name is None and not in_walk(self.root, absolute):
+            # A file the index leaves out (under build/, a virtualenv...), linted
+            # by name: it is not part of the project the analyses see, and adding
+            # it would redo every project analysis for each such file.
             return
         item = self._plan(absolute) if os.path.exists(absolute) else None
         if item is None:

@@ -131,13 +131,26 @@ def module_names(path: str, root: str) -> Tuple[str, List[str], bool]:
     return names[0], names[1:], is_package
 
 
+def skipped_dir(name: str) -> bool:
+    """Whether the index never walks into a directory of this base name."""
+    return any(fnmatch.fnmatchcase(name, pat) for pat in SKIP_DIRS)
+
+
+def in_walk(root: str, path: str) -> bool:
+    """Whether ``path`` lies where ``iter_project_files(root)`` walks (no skipped
+    directory between the root and the file)."""
+    rel = os.path.relpath(os.path.abspath(path), root)
+    parts = rel.replace(os.sep, "/").split("/")[:-1]
+    return not rel.startswith("..") and not any(skipped_dir(part) for part in parts)
+
+
 def iter_project_files(root: str) -> Iterator[str]:
     """Python files of a project, skipping nested projects and tool folders."""
     count = 0
     for directory, dirnames, filenames in os.walk(root):
         keep = []
         for name in sorted(dirnames):
-            if any(fnmatch.fnmatchcase(name, pat) for pat in SKIP_DIRS):
+            if skipped_dir(name):
                 continue
             full = os.path.join(directory, name)
             if any(os.path.exists(os.path.join(full, m)) for m in ROOT_MARKERS):
