@@ -16,7 +16,7 @@ from typing import (
 
 from opslint.cache import Store, digest
 from opslint.parallel import fork_map
-from opslint.project.summarise import _decode, _empty, content_hash, summarise
+from opslint.project.summarise import _empty, content_hash, read_source, summarise
 from opslint.project.summary import ModuleSummary, ProjectRule
 
 #: Below this many files to summarise, a worker pool costs more than it saves.
@@ -62,8 +62,7 @@ def _lookup(item: _Item) -> Union[_Result, _Miss]:
     """The summary of one file from the memory or disk cache, else what computing it needs."""
     path, name, package, extra, is_package = item
     try:
-        with open(path, "rb") as handle:
-            text = _decode(handle.read())
+        text = read_source(path)
     except OSError as exc:
         return _empty(name, path, package, is_package, "", str(exc)), extra
     rules: Sequence[ProjectRule] = _POOL_STATE.get("rules", ())

@@ -36,7 +36,7 @@ from opslint.project.derived import (
 from opslint.project.entries import Entry, EntrySpec, _suffix_match
 from opslint.project.layout import in_walk, iter_project_files, module_names
 from opslint.project.manifest import FileStamp, LazyModules, shape_digest
-from opslint.project.summarise import _decode, _facts, content_hash, summarise
+from opslint.project.summarise import _facts, content_hash, read_source, summarise
 from opslint.project.summary import (
     CallSite,
     ClassSummary,
@@ -319,12 +319,11 @@ class ProjectIndex:
                 continue
             if self._stamps.get(absolute) != (stat.st_mtime_ns, stat.st_size):
                 try:
-                    with open(absolute, "rb") as handle:
-                        data = handle.read()
+                    text = read_source(absolute)
                 except OSError:
                     continue
                 self._stamps[absolute] = (stat.st_mtime_ns, stat.st_size)
-                self.refresh(absolute, _decode(data))
+                self.refresh(absolute, text)
         for gone in set(self.by_path) - current:
             if os.path.exists(gone):
                 continue
@@ -339,8 +338,7 @@ class ProjectIndex:
         self.fact_rules.extend(new)
         for name, summary in list(self.modules.items()):
             try:
-                with open(summary.path, "rb") as handle:
-                    text = _decode(handle.read())
+                text = read_source(summary.path)
             except OSError:
                 continue
             if content_hash(text) != summary.content_hash:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 from typing import (
     Any,
@@ -532,6 +533,18 @@ def _facts(rules: Sequence[ProjectRule], text: str, info: ModuleInfo) -> Dict[st
         except Exception:  # noqa: BLE001 - a rule's facts must not break the index
             continue
     return out
+
+
+def read_source(path: str) -> str:
+    """A file's text for the index: empty for a file too large to lint (the same
+    limit as linting: a 20 MB generated module took 30 s and 2 GB to summarise)
+    or one that does not decode.  Raises OSError when it cannot be read."""
+    from opslint import source
+
+    if os.path.getsize(path) > source.MAX_FILE_BYTES:
+        return ""
+    with open(path, "rb") as handle:
+        return _decode(handle.read())
 
 
 def _decode(data: bytes) -> str:
