@@ -19,4 +19,5 @@ from opslint.rules import (
     ops503_unencoded_query_string,  # noqa: F401
     ops504_plaintext_external_http,  # noqa: F401
     ops601_consumer_poll_budget,  # noqa: F401
+    ops602_manual_commit_never_committed,  # noqa: F401
 )
