@@ -530,7 +530,7 @@ class ConsumerFacts(Analysis):
         scope = self.table.current()
         for target in node.targets:
             if isinstance(target.target, cst.Subscript):
-                self.mutations.append(_Seen(node, scope))
+                self.mutations.append(_Seen(node, scope, tuple(self.ctx.stack)))
             if not _plain_target(target.target):
                 self.escapes.append(_Escape(node.value, scope, "store"))
 
@@ -565,6 +565,7 @@ class ConsumerKinds:
 
     def __init__(self, model: KafkaModel) -> None:
         self.model = model
+        self._active: Set[int] = set()
 
     def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[Consumer]:
         value = unwrap_await(value)
@@ -572,11 +573,39 @@ class ConsumerKinds:
             return None
         qualified = self.model.resolve(value.func)
         if qualified is None:
-            return None
+            return self._method_factory(value, scope)
         library = _kafka.CONSTRUCTORS.get(qualified)
         if library is not None:
             return self.model.construction(value, library, scope)
         return self.model.project_factory(qualified)
+
+    def _method_factory(self, call: cst.Call, scope: Scope) -> Optional[Consumer]:
+        """``self._create_consumer()``: a method of this file's class that returns one
+        consumer on every path (the binding table follows factories called by name)."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return None
+        table = self.model.table
+        if scope.kind is ScopeKind.CLASS and func.value.value in ("self", "cls"):
+            # ``self.consumer = self._create_consumer()``: the table evaluates a ``self.x``
+            # binding's value in the class scope, where ``self`` is not bound.
+            bindings = table.attribute(scope, func.attr.value)
+        else:
+            bindings = table.resolve(func, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].node, cst.FunctionDef):
+            return None
+        function = bindings[0].node
+        inner = table.scope_of(function)
+        values = table.returns(function)
+        if inner is None or not values or any(v is None for v in values) or id(function) in self._active:
+            return None
+        self._active.add(id(function))
+        try:
+            answers = [a for v in values if v is not None for a in table.kinds(v, inner, self)]
+        finally:
+            self._active.discard(id(function))
+        found = _agreed(answers)
+        return found if isinstance(found, Consumer) else None
 
     def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[Consumer]:
         for expr in _net.annotation_names(annotation):
@@ -824,6 +853,13 @@ class KafkaModel:
                 return self.dict_settings(expr.func.value, scope, depth + 1)
             if self.resolve(expr.func) in ("copy.copy", "copy.deepcopy") and expr.args:
                 return self.dict_settings(expr.args[0].value, scope, depth + 1)
+            if isinstance(expr.func, cst.Name):
+                # ``config = load_settings()``: a function of this file that returns one dict.
+                function = self.table.function_named(expr.func.value, scope)
+                inner = self.table.scope_of(function) if function is not None else None
+                values = self.table.returns(function) if function is not None else []
+                if inner is not None and len(values) == 1 and values[0] is not None:
+                    return self.dict_settings(values[0], inner, depth + 1)
             return {}, False
         if isinstance(expr, (cst.Name, cst.Attribute)):
             bindings = [b for b in self.table.resolve(expr, scope) if b.kind is not BindingKind.DELETE]
@@ -840,23 +876,28 @@ class KafkaModel:
         self, binding: Binding, settings: Dict[str, Setting], complete: bool
     ) -> Tuple[Dict[str, Setting], bool]:
         """Apply ``conf.update({...})``, ``conf.setdefault(k, v)`` and ``conf[k] = v`` made on
-        the dict a binding holds: a key they may change becomes unknown (they may be
-        conditional), a change this analysis cannot read makes the settings incomplete."""
+        the dict a binding holds.  A change made unconditionally in the binding's own scope
+        sets the key; one under ``if``/a loop/``try`` makes it unknown; a change this
+        analysis cannot read makes the settings incomplete."""
         out = dict(settings)
 
-        def touch(key: Any, value: Optional[cst.BaseExpression], scope: Scope) -> None:
+        def touch(key: Any, value: Optional[cst.BaseExpression], seen: _Seen, only_if_absent: bool = False) -> None:
             nonlocal complete
             if not isinstance(key, str):
                 complete = False
                 return
             before = out.get(key)
-            if value is not None:
-                known, new, _where = self.scalar(value, scope, 1)
-                if before is not None and known and before.known and new == before.value:
-                    return
-                out[key] = Setting(key, new if known else None, False, Where(value))
-            elif before is None:
-                complete = False
+            if only_if_absent and before is not None:
+                return
+            if value is None:
+                if before is None:
+                    complete = False
+                return
+            known, new, _where = self.scalar(value, seen.scope, 1)
+            if before is not None and known and before.known and new == before.value:
+                return
+            certain = known and seen.scope is binding.scope and _unconditional(seen.stack, binding.scope.node)
+            out[key] = Setting(key, new if known else None, certain, Where(value), value if certain else None)
 
         for seen in self.facts.method_calls:
             call = seen.node
@@ -868,17 +909,17 @@ class KafkaModel:
             if call.func.attr.value == "setdefault":
                 args = positional(call)
                 if args:
-                    touch(_literal(args[0].value), args[1].value if len(args) > 1 else None, seen.scope)
+                    touch(_literal(args[0].value), args[1].value if len(args) > 1 else None, seen, True)
                 continue
             for arg in call.args:
                 if isinstance(arg.value, cst.Dict) and arg.keyword is None:
                     for element in arg.value.elements:
                         if isinstance(element, cst.DictElement):
-                            touch(_literal(element.key), element.value, seen.scope)
+                            touch(_literal(element.key), element.value, seen)
                         else:
                             complete = False
                 elif arg.keyword is not None:
-                    touch(arg.keyword.value, arg.value, seen.scope)
+                    touch(arg.keyword.value, arg.value, seen)
                 else:
                     complete = False
         for seen in self.facts.mutations:
@@ -890,7 +931,7 @@ class KafkaModel:
                     continue
                 index = sub.slice[0].slice if len(sub.slice) == 1 else None
                 key = _literal(index.value) if isinstance(index, cst.Index) else None
-                touch(key, assign.value, seen.scope)
+                touch(key, assign.value, seen)
         return out, complete
 
     def _fact_dict_ref(self, qualified: Optional[str], depth: int) -> Tuple[Dict[str, Setting], bool]:
@@ -1507,13 +1548,26 @@ class KafkaModel:
         if function is None:
             return True
         scope = self.table.scope_of(function)
-        if scope is None or scope.parent is None or scope.parent.kind is not ScopeKind.MODULE:
+        parent = scope.parent if scope is not None else None
+        if parent is None or parent.kind not in (ScopeKind.MODULE, ScopeKind.CLASS):
             return True
+        if parent.kind is ScopeKind.CLASS:
+            owner = parent.node
+            if (
+                not isinstance(owner, cst.ClassDef)
+                or parent.parent is None
+                or parent.parent.kind is not ScopeKind.MODULE
+            ):
+                return True
+            qualname = f"{self.module_name}.{owner.name.value}.{function.name.value}"
+        else:
+            qualname = f"{self.module_name}.{function.name.value}"
         if self.project is None:
             return None
-        qualname = f"{self.module_name}.{function.name.value}"
-        for caller, _site in self.project.callers(qualname):
-            if caller.module != self.module_name:
+        followed = {function.name.value, f"self.{function.name.value}", f"cls.{function.name.value}"}
+        for caller, site in self.project.callers(qualname):
+            # Another module, or a call the binding table cannot follow (``obj.make()``).
+            if caller.module != self.module_name or site.raw not in followed:
                 return True
         return None
 
@@ -1581,6 +1635,22 @@ def _function_name(stack: Sequence[cst.CSTNode]) -> str:
 def _function_body(stack: Sequence[cst.CSTNode]) -> cst.CSTNode:
     function = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), None)
     return function.body if function is not None else stack[0]
+
+
+_CONDITIONAL = (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.Match, cst.IfExp, cst.BooleanOperation)
+
+
+def _unconditional(stack: Sequence[cst.CSTNode], scope_node: cst.CSTNode) -> bool:
+    """Whether the node on top of ``stack`` runs whenever its scope's body runs (no
+    ``if``, loop, ``try`` or ``match`` between them)."""
+    inside = False
+    for node in stack[:-1]:
+        if node is scope_node:
+            inside = True
+            continue
+        if inside and isinstance(node, _CONDITIONAL + (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+    return inside
 
 
 def _enclosing_loop(stack: Sequence[cst.CSTNode]) -> Optional[Union[cst.For, cst.While]]:

@@ -157,11 +157,14 @@ class ConsumerPollBudget(Rule):
         else:
             assert session is not None
             arithmetic = (
-                f"{_labels(sync)} {'block' if len(sync) > 1 else 'blocks'} the event loop for "
-                f"{'ever' if sync_wait is None else 'up to ' + _kafka.seconds(sync_wait)} > {session[1]}"
+                f"the synchronous {_labels(sync)} {'block' if len(sync) > 1 else 'blocks'} the event loop for "
+                f"{'ever' if sync_wait is None else 'up to ' + _kafka.seconds(sync_wait)} per record "
+                f"> {session[1]}"
             )
         consequence = self.CONSEQUENCE
-        if sync:
+        if not over_budget:
+            consequence = f"heartbeats stop, so {consequence}"
+        elif sync:
             assert session is not None
             consequence += (
                 f"; the synchronous {_labels(sync)} also {'block' if len(sync) > 1 else 'blocks'} the event loop, "
