@@ -788,6 +788,16 @@ class KafkaModel:
             return False, None, Where(expr)
         if isinstance(expr, cst.Attribute):
             return self._fact_scalar_ref(self.resolve(expr), depth + 1)
+        if isinstance(expr, cst.BinaryOperation):
+            # ``1 / REQUESTS_PER_SECOND``, ``5 * MINUTE``: arithmetic over named constants.
+            left_known, left, _w = self.scalar(expr.left, scope, depth + 1)
+            right_known, right, _w = self.scalar(expr.right, scope, depth + 1)
+            if left_known and right_known:
+                folded = _literal(
+                    expr.with_changes(left=cst.parse_expression(repr(left)), right=cst.parse_expression(repr(right)))
+                )
+                if folded is not _NOTHING:
+                    return True, folded, Where(expr)
         return False, None, Where(expr)
 
     def _fact_scalar_ref(self, qualified: Optional[str], depth: int) -> Tuple[bool, Any, Where]:
@@ -1264,6 +1274,12 @@ class KafkaModel:
             return None
         evidence = Where(call)
         qualified = self.resolve(func)
+        if qualified is not None and qualified in _kafka.SLEEPS and call.args:
+            known, value = self.timeout_seconds(call.args[0].value, scope)
+            if not known or value is None:
+                return None
+            label = f"{qualified}({self.code(call.args[0].value)})"
+            return Term(value, True, label, where, _kafka.SLEEPS[qualified], evidence)
         if qualified is not None:
             slow = _kafka.FIREBASE_SENDS.get(qualified)
             if slow is not None:
@@ -1371,6 +1387,11 @@ class KafkaModel:
         slow = _kafka.FIREBASE_SENDS.get(callee)
         if slow is not None:
             return self._firebase_term(slow, where, evidence)
+        if callee in _kafka.SLEEPS and site.args:
+            number = _kafka.summary_number(site.args[0])
+            if number is None:
+                return None
+            return Term(number, True, f"{callee}({site.args[0]})", where, _kafka.SLEEPS[callee], evidence)
         if _net.makes_request(callee):
             net = _net.CALLS[callee]
             library = _net.library_of(callee)

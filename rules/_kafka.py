@@ -233,6 +233,10 @@ AUTHORIZED_SESSION = frozenset({"google.auth.transport.requests.AuthorizedSessio
 AUTHORIZED_SESSION_SECONDS = 120.0
 AUTHORIZED_SESSION_METHODS = frozenset({"request", "get", "post", "put", "patch", "delete", "head", "options"})
 
+#: Sleeps: a known wait (a throttle or a retry pause per record).  ``time.sleep`` blocks
+#: the thread (and an event loop); ``asyncio.sleep`` is awaited.  Seconds: first argument.
+SLEEPS: Mapping[str, bool] = {"time.sleep": True, "asyncio.sleep": False}
+
 #: Calls whose first argument is run elsewhere (a thread, a pool, the loop): work handed
 #: to them is not the consume loop's.  Only the passing is seen; nothing here is followed.
 HANDOFF_METHODS = frozenset({"submit", "map", "apply_async", "run_in_executor", "create_task", "put", "put_nowait"})

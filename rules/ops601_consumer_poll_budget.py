@@ -39,7 +39,8 @@ class ConsumerPollBudget(Rule):
     adds up the slow calls of the per-record path, following the project functions it
     calls across modules: each call counts with its timeout, or with its client's
     default (httpx 5 s, aiohttp 300 s total, firebase_admin `messaging.send` 120 s or the
-    app's `httpTimeout`, google-auth `Request` 120 s); a call that can wait forever
+    app's `httpTimeout`, google-auth `Request` 120 s), and `time.sleep`/`asyncio.sleep`
+    with its seconds; a call that can wait forever
     (`requests` without `timeout`) makes the worst case unbounded.  It reports when
     records per poll × that worst case exceeds `max.poll.interval.ms` (defaults applied:
     500 records for kafka-python, 300 s), with the arithmetic.  With aiokafka, a
