@@ -20,7 +20,6 @@ import os
 from dataclasses import dataclass, field
 from typing import (
     Any,
-    Callable,
     Dict,
     List,
     Mapping,
@@ -1744,9 +1743,6 @@ def _handed_off(node: cst.CSTNode) -> Set[int]:
                 for inner in calls_in(arg.value):
                     handed.add(id(inner))
     return handed
-
-
-Resolver = Callable[[cst.BaseExpression], Optional[str]]
 
 
 # ---------------------------------------------------------------------------

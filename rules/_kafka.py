@@ -150,10 +150,6 @@ CONSUME_CALLS: Mapping[str, Mapping[str, ConsumeCall]] = {
 
 CONSUME_METHODS: FrozenSet[str] = frozenset(m for calls in CONSUME_CALLS.values() for m in calls)
 COMMIT_METHODS: FrozenSet[str] = frozenset({"commit", "commit_async"})
-#: Methods on the consumer that neither commit nor hand it to anyone (``close``/``stop``
-#: commit only when auto commit is on: SDK_FACTS §3, OPS602 SPEC; ``store_offsets`` only
-#: stores, committed by a later ``commit()`` when auto commit is off).
-NOT_COMMITS: FrozenSet[str] = frozenset({"close", "stop", "store_offsets"})
 
 
 def is_off(value: Scalar) -> bool:
@@ -236,10 +232,6 @@ AUTHORIZED_SESSION_METHODS = frozenset({"request", "get", "post", "put", "patch"
 #: Sleeps: a known wait (a throttle or a retry pause per record).  ``time.sleep`` blocks
 #: the thread (and an event loop); ``asyncio.sleep`` is awaited.  Seconds: first argument.
 SLEEPS: Mapping[str, bool] = {"time.sleep": True, "asyncio.sleep": False}
-
-#: Calls whose first argument is run elsewhere (a thread, a pool, the loop): work handed
-#: to them is not the consume loop's.  Only the passing is seen; nothing here is followed.
-HANDOFF_METHODS = frozenset({"submit", "map", "apply_async", "run_in_executor", "create_task", "put", "put_nowait"})
 
 #: Calls that receive a consumer without keeping it or committing through it.
 HARMLESS_RECEIVERS = frozenset(

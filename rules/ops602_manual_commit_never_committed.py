@@ -34,7 +34,8 @@ class ManualCommitNeverCommitted(Rule):
     off; a database `session.commit()` is not a Kafka commit.
 
     A consumer that leaves the analysis' sight (handed to a library, stored in another
-    object, returned to callers in other modules that pass it on) is not reported.
+    object, returned to callers in other modules that pass it on) is not reported, and
+    neither are test modules (their consumers read a topic once and are thrown away).
 
     ## Why it matters
     Incident 004's consumers committed manually, and offsets that are never committed
@@ -94,7 +95,8 @@ class ManualCommitNeverCommitted(Rule):
         self._facts = ctx.analysis(ConsumerFacts)
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        if not self._facts.constructions:
+        # Tests read topics with throwaway consumers: not production consumer groups.
+        if self.ctx.is_test_file or not self._facts.constructions:
             return
         model = _consumers.model_for(self._facts, self.ctx, self.code)
         for consumer, setting, seen in model.manual_consumers():
