@@ -38,10 +38,11 @@ class ManualCommitNeverCommitted(Rule):
     neither are test modules (their consumers read a topic once and are thrown away).
 
     ## Why it matters
-    Incident 004's consumers committed manually, and offsets that are never committed
-    make every restart and rebalance start over from the last committed position: each
-    deploy replays the topic's messages (duplicate pushes, double bookings) and the lag
-    never shrinks.
+    In incident 004 the push consumers committed offsets by hand, so every rebalance
+    redelivered whatever had not been committed yet and users got the same notification
+    twice.  A consumer that turns auto commit off and never commits is that failure made
+    permanent: each restart and rebalance replays from the last committed offset, and the
+    group's lag never shrinks.
 
     ## Example
     ```python
