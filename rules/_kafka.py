@@ -108,6 +108,8 @@ CONSTRUCTORS: Mapping[str, Library] = {
     "aiokafka.consumer.consumer.AIOKafkaConsumer": AIOKAFKA_LIB,
     "confluent_kafka.Consumer": CONFLUENT_LIB,
     "confluent_kafka.DeserializingConsumer": CONFLUENT_LIB,
+    # The legacy Avro consumer (deprecated since 1.x, still common): a Consumer subclass.
+    "confluent_kafka.avro.AvroConsumer": CONFLUENT_LIB,
     "confluent_kafka.cimpl.Consumer": CONFLUENT_LIB,
 }
 
@@ -170,7 +172,7 @@ def seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def fitting_records(interval_ms: int, per_record_s: float) -> int:
+def fitting_records(interval_ms: float, per_record_s: float) -> int:
     """The most records per poll whose worst case stays within the interval (at least 1)."""
     if per_record_s <= 0:
         return 0
