@@ -19,6 +19,7 @@ import ast
 import os
 from dataclasses import dataclass, field
 from typing import (
+    AbstractSet,
     Any,
     Dict,
     List,
@@ -440,6 +441,11 @@ class ConsumeSite:
     #: The consume call itself (not part of the per-record work), if any.
     call: Optional[cst.Call]
     function: str
+    #: The body of the loop around a batch consume call (``poll()``/``getmany()``/
+    #: ``consume()``): its work outside ``region`` runs once per poll.
+    poll_body: Optional[cst.CSTNode] = None
+    #: The name the batch is assigned to (``batch = consumer.poll(...)``).
+    holder: Optional[str] = None
 
 
 # ---------------------------------------------------------------------------
@@ -1155,7 +1161,9 @@ class KafkaModel:
                     region.append(loop.body)
         if not region:
             return None
-        return ConsumeSite(call, consumer, records, region, seen.scope, call, function)
+        loop = _enclosing_loop(seen.stack)
+        poll_body = loop.body if loop is not None else None
+        return ConsumeSite(call, consumer, records, region, seen.scope, call, function, poll_body, holder)
 
     def _call_records(self, call: cst.Call, consumer: Consumer, spec: _kafka.ConsumeCall, method: str) -> Records:
         argument: Optional[cst.BaseExpression] = None
@@ -1188,13 +1196,32 @@ class KafkaModel:
             terms.extend(self._node_terms(node, site.scope, "", site.call, 0))
         return terms
 
+    def poll_terms(self, site: ConsumeSite) -> List[Term]:
+        """The slow calls a batch consume loop makes once per poll: the loop's work outside
+        the per-record loops (a bulk write of the batch, a pause), except in a branch taken
+        only when the poll returned nothing (``if not batch: time.sleep(5)``)."""
+        if site.poll_body is None:
+            return []
+        skip = {id(call) for node in site.region for call in calls_in(node)}
+        if site.call is not None:
+            skip.add(id(site.call))
+        for branch in _idle_branches(site.poll_body, site.holder):
+            skip.update(id(call) for call in calls_in(branch))
+        return self._node_terms(site.poll_body, site.scope, "", site.call, 0, skip)
+
     def _node_terms(
-        self, node: cst.CSTNode, scope: Scope, where: str, skip: Optional[cst.Call], depth: int
+        self,
+        node: cst.CSTNode,
+        scope: Scope,
+        where: str,
+        skip: Optional[cst.Call],
+        depth: int,
+        skip_ids: AbstractSet[int] = frozenset(),
     ) -> List[Term]:
         terms: List[Term] = []
         handed = _handed_off(node)
         for call in calls_in(node):
-            if call is skip or id(call) in handed:
+            if call is skip or id(call) in handed or id(call) in skip_ids:
                 continue
             term = self._classify(call, scope, where)
             if term is not None:
@@ -1725,6 +1752,38 @@ def _batch_part(iterable: cst.BaseExpression, call: cst.Call, holder: Optional[s
     if isinstance(iterable, cst.Subscript) and is_batch(iterable.value):
         return "records"
     return ""
+
+
+def _idle_branches(body: cst.CSTNode, holder: Optional[str]) -> List[cst.CSTNode]:
+    """The ``if`` bodies of ``body`` taken only when the poll returned nothing:
+    ``if not batch:``, ``if batch is None:``, ``if len(batch) == 0:``."""
+    if holder is None:
+        return []
+    branches: List[cst.CSTNode] = []
+    for node in scope_nodes(body):
+        if isinstance(node, cst.If) and _tests_empty(node.test, holder):
+            branches.append(node.body)
+    return branches
+
+
+def _tests_empty(test: cst.BaseExpression, holder: str) -> bool:
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = test.expression
+        if isinstance(inner, cst.Call) and _is_name(inner.func, "len") and inner.args:
+            inner = inner.args[0].value
+        return _is_name(inner, holder)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        left, target = test.left, test.comparisons[0]
+        if isinstance(left, cst.Call) and _is_name(left.func, "len") and left.args:
+            literal = _literal(target.comparator)
+            return (
+                _is_name(left.args[0].value, holder)
+                and isinstance(target.operator, cst.Equal)
+                and literal == 0
+                and not isinstance(literal, bool)
+            )
+        return _is_name(left, holder) and isinstance(target.operator, cst.Is) and is_none(target.comparator)
+    return False
 
 
 def _handed_off(node: cst.CSTNode) -> Set[int]:

@@ -42,14 +42,15 @@ class ConsumerPollBudget(Rule):
     app's `httpTimeout`, google-auth `Request` 120 s), and `time.sleep`/`asyncio.sleep`
     with its seconds; a call that can wait forever
     (`requests` without `timeout`) makes the worst case unbounded.  It reports when
-    records per poll × that worst case exceeds `max.poll.interval.ms` (defaults applied:
+    records per poll × that worst case, plus the work a batch loop does once per poll
+    (a bulk write of the batch), exceeds `max.poll.interval.ms` (defaults applied:
     500 records for kafka-python, 300 s), with the arithmetic.  With aiokafka, a
     synchronous call in the loop also blocks the event loop that sends heartbeats; it is
     reported when one record's synchronous wait exceeds `session_timeout_ms` (10 s).
 
-    Work handed to a thread pool, a queue or a task is not counted; calls whose timeout
-    comes from configuration the analysis cannot read are left out of the sum.  Test
-    modules are not checked.
+    Work handed to a thread pool, a queue or a task is not counted, nor a pause taken
+    only when a poll returned nothing; calls whose timeout comes from configuration the
+    analysis cannot read are left out of the sum.  Test modules are not checked.
 
     ## Why it matters
     In incident 004 a push service polled 500 records at a time and fetched an OAuth
@@ -82,9 +83,10 @@ class ConsumerPollBudget(Rule):
 
     ## Fix safety
     When every slow call is bounded, the fix lowers the records per poll to what fits,
-    floor(interval / per-record worst case): it replaces `max_poll_records=`, the
-    `max_records=` of `poll()`/`getmany()` or the `num_messages=` of `consume()`, or adds
-    `max_poll_records=` when kafka-python's default of 500 applies.  It is unsafe: fewer
+    floor((interval − work once per poll) / per-record worst case): it replaces
+    `max_poll_records=`, the `max_records=` of `poll()`/`getmany()` or the
+    `num_messages=` of `consume()`, or adds `max_poll_records=` when kafka-python's
+    default of 500 applies.  It is unsafe: fewer
     records per poll means more polls and lower throughput.  When a call is unbounded,
     when one record alone exceeds the interval, or for a blocking call in an aiokafka loop
     (fewer records do not bring heartbeats back), the finding carries a suggestion
@@ -131,22 +133,30 @@ class ConsumerPollBudget(Rule):
     # -- the budget ---------------------------------------------------------------------
 
     def _judge(self, model: KafkaModel, site: ConsumeSite) -> None:
-        terms = model.region_terms(site)
-        known = [t for t in terms if t.known]
-        if not known:
+        every = model.region_terms(site)
+        # A batch consume loop's own work outside the per-record loops runs once per poll.
+        every_once = model.poll_terms(site)
+        terms = [t for t in every if t.known]
+        once = [t for t in every_once if t.known]
+        if not terms and not once:
             return
-        unbounded = [t for t in known if t.seconds is None]
-        bounded = [t for t in known if t.seconds is not None]
-        per_record = sum(t.seconds for t in bounded if t.seconds is not None)
+        unbounded = [t for t in terms + once if t.seconds is None]
+        per_record = sum(t.seconds for t in terms if t.seconds is not None)
+        per_poll = sum(t.seconds for t in once if t.seconds is not None)
         library = site.consumer.library
         interval = self._interval(site.consumer)
         records = site.records
-        over_budget = bool(unbounded) or (
-            records.count is not None and interval.ms is not None and records.count * per_record > interval.ms / 1000
-        )
-        sync = [t for t in known if t.sync] if library.event_loop_heartbeat else []
+        limit = interval.ms / 1000 if interval.ms is not None else None
+        if limit is None:
+            over_budget = bool(unbounded)
+        elif terms and records.count is not None:
+            over_budget = bool(unbounded) or records.count * per_record + per_poll > limit
+        else:
+            over_budget = bool(unbounded) or per_poll > limit
+        sync = [t for t in terms + once if t.sync] if library.event_loop_heartbeat else []
         session = self._session(site.consumer) if sync else None
-        sync_wait = None if any(t.seconds is None for t in sync) else sum(t.seconds or 0.0 for t in sync)
+        waits = [self._wait([t for t in group if t.sync]) for group in (terms, once)]
+        sync_wait = None if float("inf") in waits else max(waits)
         starves = (
             bool(sync)
             and session is not None
@@ -156,12 +166,13 @@ class ConsumerPollBudget(Rule):
         if not over_budget and not starves:
             return
         if over_budget:
-            arithmetic = self._arithmetic(records, unbounded or bounded, per_record, interval, bool(unbounded))
+            arithmetic = self._arithmetic(records, terms, per_record, once, per_poll, interval)
         else:
             assert session is not None
+            per = "per record" if waits[0] >= waits[1] else "per poll"
             arithmetic = (
                 f"the synchronous {_labels(sync)} {'block' if len(sync) > 1 else 'blocks'} the event loop for "
-                f"{'ever' if sync_wait is None else 'up to ' + _kafka.seconds(sync_wait)} per record "
+                f"{'ever' if sync_wait is None else 'up to ' + _kafka.seconds(sync_wait)} {per} "
                 f"> {session[1]}"
             )
         consequence = self.CONSEQUENCE
@@ -173,14 +184,22 @@ class ConsumerPollBudget(Rule):
                 f"; the synchronous {_labels(sync)} also {'block' if len(sync) > 1 else 'blocks'} the event loop, "
                 f"so heartbeats stop and the member is evicted after {session[1]}"
             )
-        fix = self._fix(site, records, per_record, interval, terms, sync)
+        fix = self._fix(site, records, per_record, per_poll, interval, every + every_once, sync)
+        slow = [t for t in terms + once if t.seconds is None] or terms + once
         self.report(
             site.anchor,
             fix=fix,
-            related=self._related(model, site, interval, unbounded or bounded or sync),
+            related=self._related(model, site, interval, slow if over_budget else sync),
             arithmetic=arithmetic,
             consequence=consequence,
         )
+
+    @staticmethod
+    def _wait(terms: Sequence[Term]) -> float:
+        """The summed wait of ``terms`` (infinity when one is unbounded)."""
+        if any(t.seconds is None for t in terms):
+            return float("inf")
+        return sum(t.seconds or 0.0 for t in terms)
 
     def _interval(self, consumer: Consumer) -> _Interval:
         library = consumer.library
@@ -210,22 +229,46 @@ class ConsumerPollBudget(Rule):
 
     @staticmethod
     def _arithmetic(
-        records: _consumers.Records, terms: Sequence[Term], per_record: float, interval: _Interval, unbounded: bool
+        records: _consumers.Records,
+        terms: Sequence[Term],
+        per_record: float,
+        once: Sequence[Term],
+        per_poll: float,
+        interval: _Interval,
     ) -> str:
         if records.count is not None:
             head = f"{_kafka.records_label(records.count)} ({records.source})"
         else:
             head = f"every record of a poll ({records.source})"
-        if unbounded:
-            return f"{head} × unbounded ({'; '.join(t.render() for t in terms)}) > {interval.text}"
-        if len(terms) == 1:
-            term = terms[0]
-            place = f", {term.where}" if term.where else ""
-            work = f"{_kafka.seconds(per_record)} ({term.label}{place})"
-        else:
-            work = f"({' + '.join(t.render() for t in terms)})"
-        total = f" = {_kafka.seconds(records.count * per_record)}" if records.count is not None else ""
-        return f"{head} × {work}{total} > {interval.text}"
+        unbounded = any(t.seconds is None for t in list(terms) + list(once))
+        pieces: List[str] = []
+        if terms:
+            if any(t.seconds is None for t in terms):
+                work = f"unbounded ({'; '.join(t.render() for t in terms if t.seconds is None)})"
+            elif len(terms) == 1:
+                term = terms[0]
+                place = f", {term.where}" if term.where else ""
+                work = f"{_kafka.seconds(per_record)} ({term.label}{place})"
+            else:
+                work = f"({' + '.join(t.render() for t in terms)})"
+            pieces.append(f"{head} × {work}")
+        if once:
+            if any(t.seconds is None for t in once):
+                work = f"unbounded ({'; '.join(t.render() for t in once if t.seconds is None)})"
+            elif len(once) == 1:
+                term = once[0]
+                place = f", {term.where}" if term.where else ""
+                work = f"{_kafka.seconds(per_poll)} ({term.label}{place})"
+            else:
+                work = f"({' + '.join(t.render() for t in once)})"
+            pieces.append(f"{work} once per poll")
+        text = " + ".join(pieces)
+        if not terms:
+            text = f"a poll of {head}: {text}"
+        if unbounded or (terms and records.count is None) or (not terms and len(once) == 1):
+            return f"{text} > {interval.text}"
+        total = (records.count or 0) * per_record if terms else 0.0
+        return f"{text} = {_kafka.seconds(total + per_poll)} > {interval.text}"
 
     # -- fix ----------------------------------------------------------------------------
 
@@ -234,6 +277,7 @@ class ConsumerPollBudget(Rule):
         site: ConsumeSite,
         records: _consumers.Records,
         per_record: float,
+        per_poll: float,
         interval: _Interval,
         terms: Sequence[Term],
         sync: Sequence[Term],
@@ -244,8 +288,12 @@ class ConsumerPollBudget(Rule):
         count = records.count
         if open_ended or sync or count is None or count <= 1 or interval.ms is None or per_record <= 0:
             return PendingFix.suggestion(advice)
-        fitting = _kafka.fitting_records(interval.ms, per_record)
-        if fitting >= count or fitting * per_record > interval.ms / 1000:
+        # What is left of the interval once the per-poll work is done.
+        budget_ms = interval.ms - per_poll * 1000
+        if budget_ms <= 0:
+            return PendingFix.suggestion(advice)
+        fitting = _kafka.fitting_records(budget_ms, per_record)
+        if fitting >= count or fitting * per_record + per_poll > interval.ms / 1000:
             return PendingFix.suggestion(advice)
         library = site.consumer.library
         calls = [c for c in (site.call, site.consumer.call) if c is not None]
@@ -256,9 +304,10 @@ class ConsumerPollBudget(Rule):
             edits = self.edits.add_keyword(records.add_to, f"{library.records_key}={fitting}")
         else:
             return PendingFix.suggestion(advice)
-        worst = _kafka.seconds(fitting * per_record)
+        worst = _kafka.seconds(fitting * per_record + per_poll)
+        once = f" + {_kafka.seconds(per_poll)} once per poll" if per_poll else ""
         return PendingFix.unsafe(
-            f"Poll at most {fitting} records ({fitting} × {_kafka.seconds(per_record)} = {worst} "
+            f"Poll at most {fitting} records ({fitting} × {_kafka.seconds(per_record)}{once} = {worst} "
             f"within {_kafka.seconds(interval.ms / 1000)}). Or {advice[0].lower()}{advice[1:]}",
             *edits,
         )
