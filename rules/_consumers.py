@@ -46,7 +46,7 @@ from opslint.rules import _kafka, _net
 from opslint.source import LineIndex
 from opslint.syntax.names import ImportTable, dotted_name
 from opslint.syntax.nodes import calls_in, is_none, positional, scope_nodes, unwrap_await
-from opslint.syntax.walk import find_all
+from opslint.syntax.walk import children, find_all
 
 _MAX_DEPTH = 6
 _A = TypeVar("_A", bound=Analysis)
@@ -472,7 +472,9 @@ class _Escape:
     function: Optional[cst.FunctionDef] = None
 
 
-_WATCHED_METHODS = _kafka.CONSUME_METHODS | _kafka.COMMIT_METHODS | {"update", "setdefault"}
+_WATCHED_METHODS = (
+    _kafka.CONSUME_METHODS | _kafka.COMMIT_METHODS | _kafka.SEEK_METHODS | {"update", "setdefault", "subscribe"}
+)
 
 
 class _HasAnalyses(Protocol):
@@ -492,6 +494,8 @@ class ConsumerFacts(Analysis):
         self.table: BindingTable = cast(_HasAnalyses, ctx).analysis(BindingTable)
         self.constructions: List[_Seen] = []
         self.method_calls: List[_Seen] = []
+        #: ``consumer.commit`` read without being called (passed as a callback, aliased).
+        self.commit_refs: List[_Seen] = []
         self.loops: List[_Seen] = []
         self.mutations: List[_Seen] = []
         self.escapes: List[_Escape] = []
@@ -518,6 +522,13 @@ class ConsumerFacts(Analysis):
                 self.escapes.append(_Escape(arg.value, scope, "arg", node, position if not keyword else -1, keyword))
             if arg.keyword is None and not arg.star:
                 position += 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in _kafka.COMMIT_METHODS:
+            stack = self.ctx.stack
+            parent = stack[-2] if len(stack) >= 2 else None
+            if not (isinstance(parent, cst.Call) and parent.func is node):
+                self.commit_refs.append(_Seen(node, self.table.current(), tuple(stack)))
 
     def visit_For(self, node: cst.For) -> None:
         self.loops.append(_Seen(node, self.table.current(), tuple(self.ctx.stack)))
@@ -1520,17 +1531,68 @@ class KafkaModel:
                     continue
                 escaped = True
                 break
-        if escaped:
+        if escaped or self._no_group(consumer):
             return True
         methods = consumer.library.commit_methods
         for call_seen in self.facts.method_calls:
             call = call_seen.node
             assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-            if call.func.attr.value not in methods:
+            method = call.func.attr.value
+            if method not in methods and method not in _kafka.SEEK_METHODS and method != "subscribe":
                 continue
-            if holds(self.table.kinds(call.func.value, call_seen.scope, self.consumer_kinds)):
+            if not holds(self.table.kinds(call.func.value, call_seen.scope, self.consumer_kinds)):
+                continue
+            # A consumer the application positions (seek, or an assignment callback that
+            # sets the offsets it stored elsewhere) does not restart from committed offsets.
+            if method != "subscribe" or self._positions_on_assign(consumer, call, call_seen.scope):
+                return True
+        for ref in self.facts.commit_refs:
+            attribute = ref.node
+            assert isinstance(attribute, cst.Attribute)
+            if attribute.attr.value in methods and holds(
+                self.table.kinds(attribute.value, ref.scope, self.consumer_kinds)
+            ):
                 return True
         return self._committed_elsewhere(consumer, seen)
+
+    @staticmethod
+    def _no_group(consumer: Consumer) -> bool:
+        """kafka-python/aiokafka without ``group_id`` (the default None): no group, so
+        nothing to commit to; the consumer reads from where it is told."""
+        if consumer.library.dotted:
+            return False
+        found = consumer.settings.get("group_id")
+        if found is None:
+            return consumer.complete
+        return found.known and found.value is None
+
+    def _positions_on_assign(self, consumer: Consumer, call: cst.Call, scope: Scope) -> bool:
+        """``subscribe(..., on_assign=cb)`` / ``listener=Listener()`` whose callback (a
+        function or class of this file) seeks or sets the partitions' offsets."""
+        keyword, position = _kafka.ASSIGN_CALLBACKS[consumer.library.name]
+        argument: Optional[cst.BaseExpression] = None
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                argument = arg.value
+        args = positional(call)
+        if argument is None and len(args) > position:
+            argument = args[position].value
+        if isinstance(argument, cst.Call):
+            argument = argument.func
+        if not isinstance(argument, cst.Name):
+            return False
+        bindings = self.table.resolve(argument, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].node, (cst.FunctionDef, cst.ClassDef)):
+            return False
+        for node in _all_nodes(bindings[0].node):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in _kafka.SEEK_METHODS:
+                    return True
+            elif isinstance(node, (cst.Assign, cst.AugAssign)):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                if any(isinstance(t, cst.Attribute) and t.attr.value == "offset" for t in targets):
+                    return True
+        return False
 
     def _leaves_at_construction(self, seen: _Seen) -> bool:
         """The construction is handed on at once (``closing(KafkaConsumer(...))``, a list,
@@ -1784,6 +1846,18 @@ def _tests_empty(test: cst.BaseExpression, holder: str) -> bool:
             )
         return _is_name(left, holder) and isinstance(target.operator, cst.Is) and is_none(target.comparator)
     return False
+
+
+def _all_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """``node`` and everything under it, nested functions included (a listener class's
+    methods)."""
+    out: List[cst.CSTNode] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(children(current))
+    return out
 
 
 def _handed_off(node: cst.CSTNode) -> Set[int]:

@@ -153,6 +153,18 @@ CONSUME_CALLS: Mapping[str, Mapping[str, ConsumeCall]] = {
 CONSUME_METHODS: FrozenSet[str] = frozenset(m for calls in CONSUME_CALLS.values() for m in calls)
 COMMIT_METHODS: FrozenSet[str] = frozenset({"commit", "commit_async"})
 
+#: Calls that set a consumer's position themselves: a consumer positioned by the
+#: application does not restart from its committed offsets (all three clients).
+SEEK_METHODS: FrozenSet[str] = frozenset({"seek", "seek_to_beginning", "seek_to_end"})
+
+#: ``subscribe()`` arguments naming the assignment callback (confluent ``on_assign``,
+#: kafka-python/aiokafka ``listener``), by keyword and position after the topics.
+ASSIGN_CALLBACKS: Mapping[str, Tuple[str, int]] = {
+    CONFLUENT: ("on_assign", 1),
+    KAFKA_PYTHON: ("listener", 2),
+    AIOKAFKA: ("listener", 2),
+}
+
 
 def is_off(value: Scalar) -> bool:
     """Whether an auto-commit setting turns it off: ``False``, or librdkafka's ``"false"``."""

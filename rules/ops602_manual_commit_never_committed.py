@@ -33,9 +33,13 @@ class ManualCommitNeverCommitted(Rule):
     `close()`, `stop()` and `store_offsets()` do not commit offsets when auto commit is
     off; a database `session.commit()` is not a Kafka commit.
 
-    A consumer that leaves the analysis' sight (handed to a library, stored in another
-    object, returned to callers in other modules that pass it on) is not reported, and
-    neither are test modules (their consumers read a topic once and are thrown away).
+    Handing `consumer.commit` on as a callback counts as committing.  A consumer that
+    leaves the analysis' sight (handed to a library, stored in another object, returned
+    to callers in other modules that pass it on) is not reported; neither is one without
+    a group (kafka-python/aiokafka `group_id` unset: nothing to commit to), one the
+    application positions itself (`seek()`, or an assignment callback that sets the
+    offsets it stores elsewhere, such as next to its results in a database), nor test
+    modules (their consumers read a topic once and are thrown away).
 
     ## Why it matters
     In incident 004 the push consumers committed offsets by hand, so every rebalance
