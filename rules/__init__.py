@@ -18,4 +18,6 @@ from opslint.rules import (
     ops502_missing_timeout,  # noqa: F401
     ops503_unencoded_query_string,  # noqa: F401
     ops504_plaintext_external_http,  # noqa: F401
+    ops601_consumer_poll_budget,  # noqa: F401
+    ops602_manual_commit_never_committed,  # noqa: F401
 )

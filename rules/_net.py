@@ -325,3 +325,46 @@ def lint_rule_fixture(path: str, text: str) -> bool:
     ``.semgrep/``): code that is matched by a linter, never run; test data like ``tests/``."""
     parts = path.replace("\\", "/").split("/")
     return ".semgrep" in parts[:-1] or bool(_RULE_TEST_MARKER.search(text))
+
+
+# ---------------------------------------------------------------------------
+# Time budgets (OPS601): how long a call may wait, in seconds.  Pure data and
+# functions over the tables above; the timeout semantics stay the ones above.
+# ---------------------------------------------------------------------------
+
+#: The bound a library applies when a call gives no timeout, for the ``NONE_ONLY``
+#: libraries (shared/SDK_FACTS.md section 4): httpx ``Timeout(5.0)`` per phase; aiohttp
+#: ``ClientTimeout(total=300)``.  ``FOREVER`` libraries have no bound; ``POOL`` clients
+#: inherit the pool's, which defaults to none.
+DEFAULT_TIMEOUT_SECONDS: Mapping[str, float] = {"httpx": 5.0, "aiohttp": 300.0}
+#: How that default is named in a message.
+DEFAULT_TIMEOUT_LABELS: Mapping[str, str] = {
+    "httpx": "httpx default Timeout(5.0)",
+    "aiohttp": "aiohttp default ClientTimeout total",
+}
+
+
+def library_of(name: str) -> str:
+    """``httpx`` for ``httpx.Client``/``httpx.post``, ``requests`` for ``requests.Session``."""
+    return name.split(".", 1)[0]
+
+
+def makes_request(qualified: str) -> bool:
+    """Whether a module-level call in ``CALLS`` sends a request (takes a URL and may
+    wait on a server), as opposed to building a client or a request object."""
+    if qualified == "aiohttp.request":  # ``NEVER`` above only because None means the default
+        return True
+    net = CALLS.get(qualified)
+    return net is not None and net.url_pos is not None and net.timeout_mode != NEVER
+
+
+def timeout_argument(call: cst.Call, net: NetCall) -> Optional[cst.Arg]:
+    """The argument that sets ``call``'s timeout (its keyword, or the position ``net`` gives)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "timeout":
+            return arg
+    if net.timeout_pos is not None:
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        if len(positional) > net.timeout_pos:
+            return positional[net.timeout_pos]
+    return None
