@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules._buffered import Client
 from opslint.rules._exits import (
     ATEXIT_REGISTER,
     ATEXIT_RUN,
@@ -17,16 +18,15 @@ from opslint.rules._exits import (
     PROCESS_TARGETS,
     SIGNAL_INSTALLERS,
     CallRec,
-    Client,
     ExitFacts,
     Scope,
-    _kwarg,
     drain_text,
     line_indent,
     loss_text,
     statement_of,
 )
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import keyword
 
 
 @dataclass
@@ -168,14 +168,10 @@ class HardExitSkipsDrain(Rule):
             sites.setdefault(name, []).append(self._after_fork(facts, r))
         targets: Set[str] = set()
         for r in facts.calls:
-            if r.qual in PROCESS_TARGETS:
-                value = _kwarg(r.node, "target")
-            elif _kwarg(r.node, "after_in_child") is not None:
-                # ``os.register_at_fork`` itself or an alias of it (``getattr(os, "register_at_fork")``).
-                value = _kwarg(r.node, "after_in_child")
-            else:
-                continue
-            text = dotted_name(value) if value is not None else None
+            arg = keyword(r.node, "target") if r.qual in PROCESS_TARGETS else None
+            # ``os.register_at_fork`` itself or an alias of it (``getattr(os, "register_at_fork")``).
+            arg = arg or keyword(r.node, "after_in_child")
+            text = dotted_name(arg.value) if arg is not None else None
             if text is not None:
                 targets.add(text.rsplit(".", 1)[-1])
         out: Set[cst.FunctionDef] = set()
@@ -240,7 +236,7 @@ class HardExitSkipsDrain(Rule):
             # Not used here: only clients that outlive a function matter.
             if client.kind == "local":
                 continue
-            if client.kind == "attr" and (rec.cls is None or not key.startswith(f"attr:{id(rec.cls)}:")):
+            if client.kind == "attr" and (rec.cls is None or client.owner is not rec.cls):
                 continue
             # Functions this one only calls after the exit have not run yet.
             elsewhere = [e for e in uses if e.scope is not scope and not (e.scope in later and e.scope not in earlier)]

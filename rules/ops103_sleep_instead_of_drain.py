@@ -8,10 +8,10 @@ import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind, EntryPoint, entry_point_for
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
     SLEEPS,
     CallRec,
-    Client,
     ExitFacts,
     Scope,
     describe_all,
@@ -182,7 +182,7 @@ def _indent_of(rule: SleepInsteadOfDrain, node: cst.CSTNode) -> str:
 
 def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Client]:
     """Clients the entry used before the sleep (itself or through same-file callees), not drained."""
-    keys: Dict[str, None] = {}
+    keys: Dict[ClientKey, None] = {}
     for key in facts.pending_in(scope, rec.seq, kinds=("use", "pass")):
         keys[key] = None
     for func in facts.reachable(scope, 0, rec.seq):

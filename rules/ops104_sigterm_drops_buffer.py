@@ -9,15 +9,15 @@ import libcst as cst
 from opslint.analysis.entrypoints import EntryKind
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
+from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
-    Client,
     ExitFacts,
     LoopRec,
     describe_all,
     drain_text,
 )
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import ScopeVisitor
+from opslint.syntax.nodes import ScopeVisitor, unwrap_await
 from opslint.syntax.walk import is_name, iter_nodes, walk
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
@@ -254,15 +254,13 @@ class SigtermDropsBuffer(Rule):
             if self.qualified_name(expr.func) in _ENDLESS_ITERABLES:
                 return True
             return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _ENDLESS_METHODS
-        text = dotted_name(expr)
-        if text is None:
+        if not isinstance(expr, (cst.Name, cst.Attribute)):
             return False
-        keys = {facts.key_for(text, loop.chain[: i + 1], loop.cls, binding=True) for i in range(len(loop.chain))}
-        keys.add(facts.key_for(text, (), loop.cls, binding=True))
-        return any(
-            rec.qual in _ENDLESS_ITERABLES and facts.key_for(rec.target, rec.chain, rec.cls, binding=True) in keys
-            for rec in facts.assigns
-        )
+        for binding in facts.table.resolve(expr, loop.where):
+            value = unwrap_await(binding.value) if binding.value is not None else None
+            if isinstance(value, cst.Call) and self.qualified_name(value.func) in _ENDLESS_ITERABLES:
+                return True
+        return False
 
 
 def _references_sigterm(module: cst.Module, facts: ExitFacts) -> bool:
@@ -380,8 +378,8 @@ def _held_by_handlers(facts: ExitFacts) -> List[Client]:
 def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
     """Clients used in the loop (or in same-file functions it calls) and not drained each iteration."""
     scope = loop.chain[-1] if loop.chain else None
-    keys: Dict[str, None] = {}
-    drained: Set[str] = set()
+    keys: Dict[ClientKey, None] = {}
+    drained: Set[ClientKey] = set()
     for event in facts.events_in(scope, loop.start, loop.end):
         if event.kind in ("use", "pass"):
             keys[event.key] = None
