@@ -19,9 +19,11 @@ import libcst as cst
 
 from opslint.analysis.entrypoints import FUNCTION_RUNNERS, EntryKind, EntryPoint, decorator_target
 from opslint.analysis.flow import PathWalker
-from opslint.analysis.scopes import Scope
+from opslint.analysis.scopes import BindingKind, Scope
 from opslint.rules import _buffers as B
+from opslint.rules._buffer_project import Effects
 from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is
+from opslint.rules._wrappers import CHILD_EXIT_SIGNALS
 from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
 from opslint.syntax.walk import find_all
 
@@ -29,6 +31,21 @@ from opslint.syntax.walk import find_all
 #: ``main()`` returned ("" when not through one).
 Fact = Tuple[ClientKey, str]
 
+#: Pools whose workers are forked children (they end with ``os._exit``: atexit never runs).
+_POOLS = frozenset(
+    {
+        "multiprocessing.Pool",
+        "multiprocessing.pool.Pool",
+        "concurrent.futures.ProcessPoolExecutor",
+        "concurrent.futures.process.ProcessPoolExecutor",
+    }
+)
+_POOL_METHODS = frozenset(
+    {"map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "starmap_async", "submit"}
+)
+_CELERY_TASKS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
+POOL_REASON = "a process pool worker (a forked child ends with os._exit)"
+TASK_REASON = "a Celery task (a prefork worker child ends with os._exit)"
 _FUTURE_WAITS = {"concurrent.futures.wait", "concurrent.futures.as_completed", "asyncio.gather", "asyncio.wait"}
 _CLOSE_CALLBACKS = {"call_on_close", "callback", "push"}
 _CLOSING = {"contextlib.closing", "contextlib.aclosing"}
@@ -119,6 +136,47 @@ class Walker(PathWalker[Fact]):
             self.leaks.append(Leak(kind, node, state, self.env.delegate))
 
 
+def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint]) -> List[EntryPoint]:
+    """Module functions that run in forked children: process pool workers
+    (``pool.map(work, items)``) and Celery task bodies (SDK_FACTS 1.0, 2.6)."""
+    table = buffered.table
+    imports = buffered.ctx.imports
+    module = table.module_scope
+    if module is None:
+        return []
+    functions = {
+        name: b[0].node for name, b in module.bindings.items() if len(b) == 1 and isinstance(b[0].node, cst.FunctionDef)
+    }
+    seen = {id(e.node) for e in known}
+    out: List[EntryPoint] = []
+
+    def add(name: str, reason: str) -> None:
+        func = functions.get(name)
+        if func is not None and id(func) not in seen:
+            seen.add(id(func))
+            out.append(EntryPoint(EntryKind.PROCESS_TARGET, name, func, reason))
+
+    for call, scope, _ in buffered.calls:
+        method = call.func
+        if not isinstance(method, cst.Attribute) or method.attr.value not in _POOL_METHODS or not call.args:
+            continue
+        worker = call.args[0].value
+        if isinstance(worker, cst.Name) and any(
+            isinstance(b.value, cst.Call) and imports.resolve(b.value.func) in _POOLS
+            for b in table.resolve(method.value, scope)
+        ):
+            add(worker.value, POOL_REASON)
+    celery = imports.imports_module("celery")
+    for name, function in functions.items():
+        for dec in function.decorators:
+            target = decorator_target(dec)
+            if imports.resolve(target) in _CELERY_TASKS or (
+                celery and isinstance(target, cst.Attribute) and target.attr.value == "task"
+            ):
+                add(name, TASK_REASON)
+    return out
+
+
 def _remove(state: FrozenSet[Fact], key: ClientKey) -> FrozenSet[Fact]:
     return frozenset(f for f in state if f[0] != key)
 
@@ -157,6 +215,8 @@ class BufferPaths:
         self.lookalike_seen: Set[ClientKey] = set()
         self.attr_aliases: Dict[Tuple[str, str], Kind] = {}
         self.callback_drained: Set[ClientKey] = set()
+        #: Drained by a Celery ``worker_process_shutdown`` handler (before the child's ``os._exit``).
+        self.child_drained: Set[ClientKey] = set()
         self.atexit_drained = self._atexit_drains()
 
     def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
@@ -198,6 +258,8 @@ class BufferPaths:
                 elif isinstance(target, cst.Attribute) and target.attr.value == "result_callback":
                     # click runs it after every command of the group.
                     self.callback_drained |= self.drained_in_body(func)
+                elif (self.qualified_name(target) or "").rsplit(".", 1)[0] in CHILD_EXIT_SIGNALS:
+                    self.child_drained |= self.drained_in_body(func)
         for call, scope, _ in self.buffered.calls:
             if not call.args:
                 continue
@@ -254,6 +316,10 @@ class BufferPaths:
             if isinstance(target, cst.Attribute) and target.attr.value in client.sdk.drain_decorator_methods:
                 if self.client_of(target.value, env) is client:
                     return True
+            # A project decorator whose wrapper drains (``try: return func() finally: posthog.flush()``).
+            decorator = self.functions.get(target.value) if isinstance(target, cst.Name) else None
+            if decorator is not None and decorator is not func and key in self.drained_in_body(decorator):
+                return True
         return False
 
     # -- names --------------------------------------------------------------------------------
@@ -343,13 +409,16 @@ class BufferPaths:
                 return state
             if qual.startswith("logging.") and isinstance(call.func, cst.Attribute):
                 return self._global_use(call.func.attr.value, state)
+            effects = self.files.knowledge.effects(qual)
+            if effects.dirty or effects.drains:
+                return self._project_effects(effects, call, state)
         func = call.func
         if isinstance(func, cst.Name):
             target = self.functions.get(func.value)
             if target is not None:
                 return self.inline(walker, target, call, None, state)
             init = self.methods.get(func.value, {}).get("__init__")
-            if init is not None:
+            if init is not None and func.value not in self.files.knowledge.local.classes:
                 return self.inline(walker, init, call, func.value, state)
             return state
         if not isinstance(func, cst.Attribute):
@@ -357,13 +426,9 @@ class BufferPaths:
         method = func.attr.value
         if method == "result" and not isinstance(func.value, cst.Call):
             return self.waited(state)  # waiting on a future (pubsub ``publish()`` results)
-        if (
-            isinstance(func.value, cst.Name)
-            and func.value.value == "self"
-            and env.cls is not None
-            and method in self.methods.get(env.cls, {})
-        ):
-            return self.inline(walker, self.methods[env.cls][method], call, env.cls, state)
+        owner = self._method_owner(func.value, env)
+        if owner is not None and method in self.methods.get(owner, {}):
+            return self.inline(walker, self.methods[owner][method], call, owner, state)
         target_kind = self.resolve(func.value, env)
         if target_kind is None:
             linked = self.files.linked_owner(func.value, env.scope)
@@ -387,6 +452,29 @@ class BufferPaths:
         if (sdk.uses and method in sdk.uses) or not sdk.uses:
             return state | {(key, "")}
         return state
+
+    def _project_effects(self, effects: Effects, call: cst.Call, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """A project function of another module: what it drains, then what it leaves holding data."""
+        for drained in effects.drains:
+            state = _remove(state, ("global", drained))
+        for dirty in effects.dirty:
+            obj = self.files.knowledge.object(dirty)
+            if obj is not None:
+                client = self.files.project_client(obj, obj.name, call, in_scope=False)
+                state = state | {(client.key, "")}
+        return state
+
+    def _method_owner(self, receiver: cst.BaseExpression, env: Env) -> Optional[str]:
+        """The same-file class whose method ``receiver.m()`` calls: ``self``/``cls`` in a
+        method, or the class itself (``UsageReporter.report_all()``)."""
+        if not isinstance(receiver, cst.Name):
+            return None
+        if env.cls is not None and receiver.value in ("self", "cls", env.scope.self_name):
+            return env.cls
+        found = self.table.lookup(receiver.value, env.scope)
+        if len(found) == 1 and found[0].kind is BindingKind.CLASS and receiver.value in self.methods:
+            return receiver.value
+        return None
 
     def _global_use(self, method: str, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
         """A call that feeds every client of some SDKs whatever its receiver (spans, log records)."""
@@ -429,7 +517,10 @@ class BufferPaths:
         finally:
             walker.active.pop()
             walker.envs.pop()
-        return state if out is None else out
+        if out is None:
+            return state
+        # A decorator whose wrapper drains (``@metrics.log_metrics``, a project one) runs on return.
+        return frozenset(f for f in out if not (func.decorators and self.decorator_drains(func, f[0])))
 
     def with_drained(self, item: cst.WithItem, env: Env) -> Optional[ClientKey]:
         expr = item.item

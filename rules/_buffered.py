@@ -23,15 +23,17 @@ ask ``ctx.analysis(BufferedClients).of(sdks)`` once the traversal is over.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
 from opslint.analysis.scopes import Answer, Binding, BindingKind, BindingTable, Scope, ScopeKind, any_of
 from opslint.rules import _buffers as B
+from opslint.rules._buffer_project import Knowledge, ProjectObject, project_buffers
+from opslint.rules._wrappers import creation, kw_is, module_facts
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import keyword, unwrap_await
+from opslint.syntax.nodes import unwrap_await
 
 #: A client's identity: ("module", sdk key), ("global", name), ("local", id(function), name),
 #: ("attr", id(class), attribute).
@@ -62,6 +64,10 @@ class Client:
     alt_receiver: str = ""
     #: The statement of its scope's body that creates it.
     stmt: Optional[cst.CSTNode] = None
+    #: A process-wide client defined in another module (or a cached getter).
+    project: Optional[ProjectObject] = None
+    #: The file names it (else only project functions of other modules reach it).
+    in_scope: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,21 @@ class BufferedClients(Analysis):
         self.switches: Set[Tuple[str, str]] = set()
         #: id(value of an assignment / ``with`` item) -> the statement of its scope's body.
         self.tops: Dict[int, cst.CSTNode] = {}
-        self._made: Dict[Tuple[B.BufferedSdk, ...], FileClients] = {}
+        self._made: Dict[Tuple[Tuple[B.BufferedSdk, ...], int], FileClients] = {}
+        self._knowledge: Dict[int, Knowledge] = {}
+
+    @property
+    def module_name(self) -> str:
+        return self.ctx.module_name or "__main__"
+
+    def knowledge(self, project: Any = None) -> Knowledge:
+        """What the file knows of project code holding clients: its own wrappers,
+        singletons, getters and factories, and (in a project run) the project's."""
+        found = self._knowledge.get(id(project))
+        if found is None:
+            local = module_facts(self.ctx.module, self.ctx.imports, self.module_name, self.called)
+            found = self._knowledge[id(project)] = Knowledge(local, self.module_name, project_buffers(project))
+        return found
 
     # -- traversal ---------------------------------------------------------------
 
@@ -130,11 +150,12 @@ class BufferedClients(Analysis):
 
     # -- questions ---------------------------------------------------------------
 
-    def of(self, sdks: Tuple[B.BufferedSdk, ...]) -> FileClients:
-        """The clients of these SDKs in the file (computed once per SDK set)."""
-        made = self._made.get(sdks)
+    def of(self, sdks: Tuple[B.BufferedSdk, ...], project: Any = None) -> FileClients:
+        """The clients of these SDKs (and of project wrappers) in the file, computed once
+        per SDK set and project."""
+        made = self._made.get((sdks, id(project)))
         if made is None:
-            made = self._made[sdks] = FileClients(self, sdks)
+            made = self._made[(sdks, id(project))] = FileClients(self, sdks, self.knowledge(project))
         return made
 
 
@@ -155,11 +176,16 @@ class _Resolve:
         if isinstance(value, cst.Name) and self.params and scope is self.where and value.value in self.params:
             return self.params[value.value]
         value = unwrap_await(value)
-        if not isinstance(value, cst.Call):
-            return None
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            return clients.imported(value, scope)
         made = clients.by_value.get(id(value))
         if made is not None:
             return made
+        if not isinstance(value, cst.Call):
+            return None
+        getter = clients.getter(value, scope)
+        if getter is not None:
+            return getter
         qual = clients.facts.ctx.imports.resolve(value.func)
         if qual is not None:
             for client in clients.clients.values():
@@ -198,16 +224,18 @@ class _Created:
 class FileClients:
     """The clients of one SDK set in one file (see the module docstring)."""
 
-    def __init__(self, facts: BufferedClients, sdks: Tuple[B.BufferedSdk, ...]) -> None:
+    def __init__(self, facts: BufferedClients, sdks: Tuple[B.BufferedSdk, ...], knowledge: Knowledge) -> None:
         self.facts = facts
         self.table = facts.table
         self.sdks = sdks
+        self.knowledge = knowledge
         self.clients: Dict[ClientKey, Client] = {}
         #: id(creating call, or a call that returns a known client) -> the client.
         self.by_value: Dict[int, Client] = {}
         #: Bindings of linked buffering objects (``consumer = BufferedConsumer()``) -> their SDKs.
         self.linked: Dict[int, Tuple[B.BufferedSdk, ...]] = {}
         self._factories: Dict[int, Optional[Tuple[cst.Call, Scope]]] = {}
+        self._choices: Dict[int, cst.IfExp] = {}
         self.unbuffered_modules = {
             sdk.key for sdk in sdks if any(s in facts.switches for s in sdk.unbuffered_assignments)
         }
@@ -251,36 +279,71 @@ class FileClients:
                 return local
         return None
 
+    def qualify(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """The qualified name of a callee: through imports, or ``<module>.<name>`` for a
+        class or function of this module."""
+        qual = self.facts.ctx.imports.resolve(expr)
+        if qual is None and isinstance(expr, cst.Name):
+            found = self.table.lookup(expr.value, scope)
+            if len(found) == 1 and found[0].kind in (BindingKind.CLASS, BindingKind.FUNCTION):
+                if found[0].scope.kind is ScopeKind.MODULE:
+                    return f"{self.facts.module_name}.{expr.value}"
+        return qual
+
     def creation(self, call: cst.Call, scope: Scope) -> Optional[Tuple[B.BufferedSdk, str]]:
-        """(SDK, linked object's name) when ``call`` constructs a buffering client."""
-        qual = self.facts.ctx.imports.resolve(call.func)
+        """(SDK, linked object's name) when ``call`` constructs a buffering client: a
+        catalog constructor, a wrapper class, a project factory."""
+        qual = self.qualify(call.func, scope)
         if qual is None:
             return None
-        for sdk in B.sdk_for_constructor(qual, self.sdks):
-            if any(kw_is(call, k, v) for k, v in sdk.unbuffered_kwargs):
+
+        def named_link(sdk: B.BufferedSdk, value: cst.BaseExpression) -> bool:
+            return any(sdk in self.linked.get(id(b), ()) for b in self.table.resolve(value, scope))
+
+        found = creation(call, qual, self.sdks, self.facts.called, self.facts.ctx.imports.resolve, named_link)
+        if found is not None:
+            return found
+        made = self.knowledge.class_sdk(qual) or self.knowledge.factory_sdk(qual)
+        return (made, "") if made is not None else None
+
+    def imported(self, expr: cst.BaseExpression, scope: Scope) -> Optional[Client]:
+        """A process-wide client of another module that ``expr`` names (``tracker``
+        after ``from app.tracking import tracker``)."""
+        if isinstance(expr, cst.Name):
+            found = self.table.lookup(expr.value, scope)
+            if len(found) != 1 or found[0].kind is not BindingKind.IMPORT:
                 return None
-            if sdk.buffered_only_with and not any(kw_is(call, k, v) for k, v in sdk.buffered_only_with):
-                continue
-            if sdk.linked_kwarg:
-                arg = keyword(call, sdk.linked_kwarg)
-                if arg is None and len(call.args) > 1 and call.args[1].keyword is None:
-                    arg = call.args[1]
-                if arg is None:
-                    continue
-                value = arg.value
-                if isinstance(value, cst.Call):
-                    if self.facts.ctx.imports.resolve(value.func) in sdk.linked_constructors:
-                        return sdk, ""
-                    continue
-                if isinstance(value, (cst.Name, cst.Attribute)):
-                    bindings = self.table.resolve(value, scope)
-                    if any(sdk in self.linked.get(id(b), ()) for b in bindings):
-                        return sdk, dotted_name(value) or ""
-                continue
-            if sdk.linked_constructors and not any(c in self.facts.called for c in sdk.linked_constructors):
-                continue
-            return sdk, ""
-        return None
+            qual = self.facts.ctx.imports.aliases.get(expr.value)
+        else:
+            qual = self.facts.ctx.imports.resolve(expr)
+            base = expr.value if isinstance(expr, cst.Attribute) else None
+            if qual is None or not isinstance(base, cst.Name):
+                return None
+            bound = self.table.lookup(base.value, scope)
+            if bound and all(b.kind is not BindingKind.IMPORT for b in bound):
+                return None
+        obj = self.knowledge.object(qual) if qual else None
+        if obj is None:
+            return None
+        return self.project_client(obj, self.facts.ctx.module.code_for_node(expr), expr)
+
+    def getter(self, call: cst.Call, scope: Scope) -> Optional[Client]:
+        """``get_producer()`` of a cached getter (here or in another module): one client per process."""
+        qual = self.qualify(call.func, scope)
+        obj = self.knowledge.object(f"{qual}()") if qual else None
+        if obj is None:
+            return None
+        return self.project_client(obj, self.facts.ctx.module.code_for_node(call.func) + "()", call)
+
+    def project_client(self, obj: ProjectObject, label: str, node: cst.CSTNode, in_scope: bool = True) -> Client:
+        """The client of a project object (one per object, named as the file first names it;
+        ``in_scope``: the file names it, else only functions of other modules reach it)."""
+        key: ClientKey = ("global", obj.qualname)
+        found = self.clients.get(key)
+        if found is None or (in_scope and not found.in_scope):
+            extra = {"exit_drains": obj.exit_drains, "project": obj, "in_scope": in_scope}
+            found = self._add(key, obj.sdk, "global", label, node, **extra)
+        return found
 
     def _direct(self, call: cst.Call, scope: Scope) -> Optional[Tuple[cst.Call, Scope]]:
         """The constructor call that ``call`` is, or that the same-file factory it calls returns."""
@@ -303,12 +366,19 @@ class FileClients:
 
     def _scan(self) -> None:
         called = self.facts.called
-        if not any(c in called for sdk in self.sdks for c in (*sdk.constructors, *sdk.linked_constructors)):
+        catalog = any(c in called for sdk in self.sdks for c in (*sdk.constructors, *sdk.linked_constructors))
+        if not catalog and not self.knowledge.makes_clients():
             return  # nothing in the file constructs a client
         table = self.table
         pending: List[Tuple[Binding, cst.Call]] = []
         for binding in self._value_bindings():
             value = unwrap_await(binding.value) if binding.value is not None else None
+            if isinstance(value, cst.IfExp):
+                # ``Client(key) if key else None``: the branch that makes something.
+                branch = value.body if isinstance(value.body, cst.Call) else value.orelse
+                if isinstance(branch, cst.Call):
+                    self._choices[id(branch)] = value
+                    value = branch
             if not isinstance(value, cst.Call):
                 continue
             qual = self.facts.ctx.imports.resolve(value.func)
@@ -328,6 +398,8 @@ class FileClients:
             client = self._client_for(binding, made[0], call, value, made[1])
             if client is not None:
                 self.by_value[id(value)] = client
+                if id(value) in self._choices:
+                    self.by_value[id(self._choices[id(value)])] = client
         # A call that returns a client created elsewhere names that client.
         hook = _Resolve(self)
         for binding, value in later:
@@ -366,6 +438,10 @@ class FileClients:
             key, kind, owner, label = ("global", binding.name), "global", None, binding.name
         elif scope.kind is ScopeKind.FUNCTION:
             key, kind, owner, label = ("local", id(scope.node), binding.name), "local", scope.node, binding.name
+        elif scope.kind is ScopeKind.CLASS and isinstance(scope.node, cst.ClassDef):
+            # A class attribute: one client per process, ``Cls.client`` everywhere.
+            key, kind, owner = ("attr", id(scope.node), binding.name), "attr", scope.node
+            label = alt = f"{scope.node.name.value}.{binding.name}"
         else:
             return None
         if sdk.singleton_factory(qual):
@@ -444,16 +520,6 @@ class FileClients:
             if bindings & {id(b) for b in target}:
                 return client
         return None
-
-
-def kw_is(call: cst.Call, name: str, value: str) -> bool:
-    """``call`` passes ``name=<value>`` (a name, string or integer with that source text)."""
-    arg = keyword(call, name)
-    return (
-        arg is not None
-        and isinstance(arg.value, (cst.Name, cst.SimpleString, cst.Integer))
-        and (arg.value.value == value)
-    )
 
 
 __all__ = ["BufferedClients", "Client", "ClientKey", "FileClients", "Instance", "Kind", "kw_is"]

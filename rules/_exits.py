@@ -523,6 +523,24 @@ def drain_text(
     return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS else call
 
 
+def one_per_buffer(clients: Iterable[Client], cls: Optional[cst.ClassDef]) -> List[Client]:
+    """Clients sorted by label, a wrapper and the attribute it holds counted once: the
+    attribute inside the wrapper's own methods, the wrapper elsewhere."""
+    found = list(clients)
+    wrapped = {c.sdk.key[len("wrapper:") :].rsplit(".", 1)[-1] for c in found if c.sdk.key.startswith("wrapper:")}
+    out = []
+    for client in found:
+        owner = client.owner if client.kind == "attr" else None
+        name = owner.name.value if isinstance(owner, cst.ClassDef) else None
+        if name is not None and name in wrapped and owner is not cls:
+            continue
+        if client.sdk.key.startswith("wrapper:") and cls is not None:
+            if client.sdk.key.rsplit(".", 1)[-1] == cls.name.value:
+                continue
+        out.append(client)
+    return sorted(out, key=lambda c: c.label)
+
+
 def describe(client: Client) -> str:
     """ "`producer` (confluent-kafka Producer)"."""
     return f"`{client.label}` ({client.sdk.display})"

@@ -25,8 +25,10 @@ from opslint.analysis.entrypoints import (
 from opslint.config import DOTTED_NAME, IDENTIFIER, ConfigError, option
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers as B
-from opslint.rules._buffer_paths import BufferPaths, Fact, Walker
+from opslint.rules._buffer_paths import POOL_REASON, TASK_REASON, BufferPaths, Fact, Walker, task_entries
+from opslint.rules._buffer_project import facts_for, relevant
 from opslint.rules._buffered import BufferedClients, Client, ClientKey
+from opslint.rules._wrappers import wrapper_of
 from opslint.syntax.nodes import ExitKind, suite_statements
 
 _RUNNERS = {"sys.exit", "asyncio.run", "anyio.run", "trio.run", "uvloop.run", "exit", "quit", "SystemExit"}
@@ -124,6 +126,8 @@ class UnflushedBufferedClient(Rule):
     """
 
     requires = (BufferedClients,)
+    needs_project = True
+    project_tokens = B.TOKENS
 
     code = "OPS101"
     related_is_path = True
@@ -161,18 +165,33 @@ class UnflushedBufferedClient(Rule):
 
     # -- analysis ---------------------------------------------------------------------
 
+    # -- project hooks ----------------------------------------------------------------
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        return relevant(project, path)
+
+    # -- analysis ---------------------------------------------------------------------
+
     def leave_Module(self, node: cst.Module) -> None:
         sdks: Tuple[B.BufferedSdk, ...] = B.CATALOG + B.user_sdks(self.options.clients)
         imports = self.ctx.imports
-        if not any(imports.imports_module(m) for s in sdks for m in s.modules):
+        project = self.ctx.project
+        active = tuple(s for s in sdks if any(imports.imports_module(m) for m in s.modules))
+        if not active and project is None:
             return
         config = EntryPointConfig(handler_names=tuple(self.options.handler_names), extra=self.options.entry_points)
         entries = find_entry_points(node, imports, path=self.ctx.path, module_name=self.ctx.module_name, config=config)
+        buffered = self.ctx.analysis(BufferedClients)
+        entries += task_entries(buffered, entries)
         if not entries:
             return
-        buffered = self.ctx.analysis(BufferedClients)
-        files = buffered.of(tuple(s for s in sdks if any(imports.imports_module(m) for m in s.modules)))
-        if not files.clients:
+        files = buffered.of(active, project)
+        if not files.clients and files.knowledge.local.empty and files.knowledge.project is None:
             return
         self.module = node
         self.functions = module_functions(node)
@@ -235,12 +254,25 @@ class UnflushedBufferedClient(Rule):
         if not body or not isinstance(body[-1], cst.SimpleStatementLine):
             return set()
         out: Set[str] = set()
+        # ``status = main()`` then ``sys.exit(status)``: the exit ends what ``main()`` left.
+        results: Dict[str, str] = {}
+        for stmt in body[:-1]:
+            if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign):
+                assign = stmt.body[0]
+                value = assign.value
+                target = assign.targets[0].target if len(assign.targets) == 1 else None
+                if isinstance(target, cst.Name) and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                    if value.func.value in self.functions:
+                        results[target.value] = value.func.value
         for small in body[-1].body:
             expr: Optional[cst.BaseExpression] = None
             if isinstance(small, cst.Expr):
                 expr = small.value
             elif isinstance(small, cst.Raise):
                 expr = small.exc
+            if isinstance(expr, cst.Call) and expr.args and isinstance(expr.args[0].value, cst.Name):
+                if expr.args[0].value.value in results and self.qualified_name(expr.func) in _RUNNERS:
+                    out.add(results[expr.args[0].value.value])
             while isinstance(expr, cst.Call):
                 if isinstance(expr.func, cst.Name) and expr.func.value in self.functions:
                     out.add(expr.func.value)
@@ -261,14 +293,21 @@ class UnflushedBufferedClient(Rule):
                     expr = expr.expression
         return out
 
-    def _exit_clean(self, entry: EntryPoint, key: ClientKey, kind: ExitKind) -> bool:
+    def _exit_clean(self, entry: EntryPoint, key: ClientKey, kind: ExitKind, through: str = "") -> bool:
         client = self.clients[key]
         if kind is ExitKind.HARD_EXIT:
             return True  # OPS102's business
         if isinstance(entry.node, cst.FunctionDef) and self.paths.decorator_drains(entry.node, key):
             return True
+        delegate = self.functions.get(through)
+        if delegate is not None and self.paths.decorator_drains(delegate, key):
+            return True  # the path leaves through a delegated ``main()`` whose decorator drains
         if key in self.paths.callback_drained:
             return True
+        if entry.reason == TASK_REASON:
+            # Sentry's Celery integration flushes in the child; a shutdown handler drains it.
+            project = client.project
+            return client.sdk.key == "sentry" or key in self.paths.child_drained or bool(project and project.child_exit)
         if entry.serverless:
             integrations = client.sdk.serverless_integrations
             return bool(integrations) and any(i in self.paths.buffered.called for i in integrations)
@@ -284,7 +323,7 @@ class UnflushedBufferedClient(Rule):
             for key, tag in sorted(leak.state, key=lambda f: (str(f[0]), f[1])):
                 if key in by_client or key not in self.clients:
                     continue
-                if self._exit_clean(entry, key, leak.kind):
+                if self._exit_clean(entry, key, leak.kind, tag.split("|", 1)[0] if tag else leak.delegate):
                     continue
                 by_client[key] = (leak.kind, leak.node, tag, leak.delegate)
         found: List[Tuple[Client, cst.CSTNode, Optional[cst.CSTNode], Tuple[str, str, str], cst.CSTNode]] = []
@@ -313,14 +352,17 @@ class UnflushedBufferedClient(Rule):
                 look = binding.sdk.lookalikes()
                 if look:
                     why += f" (`{look[0].method}()` does not wait)"
-            path = f"{exit_text} without {self._drain_phrase(binding, entry, scope, drain)}"
+            statement, advice = self._wrapper_drain(binding, drain)
+            path = f"{exit_text} without {self._drain_phrase(binding, entry, scope, drain)}{advice}"
             if entry.serverless:
                 path += ", and the runtime then freezes the process (atexit never runs)"
+            elif entry.reason == TASK_REASON:
+                path += ", and the prefork worker child ends with `os._exit()` (atexit never runs)"
             elif entry.kind is EntryKind.PROCESS_TARGET:
                 path += ", and the forked child then ends with `os._exit()` (atexit never runs)"
             start = self._fix_start(binding, entry, scope, drain)
             if start is not None and scope is not None:
-                plans.setdefault(id(scope), []).append((binding, start, drain))
+                plans.setdefault(id(scope), []).append((binding, start, statement))
                 scopes[id(scope)] = scope
             client = self._receiver_in(binding, scope) or binding.label
             end = self._end_statement(self.tag_nodes.get(tag, node))
@@ -347,6 +389,19 @@ class UnflushedBufferedClient(Rule):
         return tuple(steps)
 
     @staticmethod
+    def _wrapper_drain(client: Client, drain: str) -> Tuple[str, str]:
+        """(the statement a fix adds, advice for the message) for a wrapper without a drain
+        method: drain the client it holds, guarded when the attribute may be None."""
+        found = wrapper_of(client.sdk)
+        if found is None or found[1].drains or not drain:
+            return drain, ""
+        name, facts = found[0].rsplit(".", 1)[-1], found[1]
+        if facts.optional:
+            held = drain.rsplit(".", 1)[0]
+            return f"if {held} is not None: {drain}", f" (`{facts.attr}` may be None; or give `{name}` a drain method)"
+        return drain, f" (or give `{name}` a drain method)"
+
+    @staticmethod
     def _end_statement(node: cst.CSTNode) -> cst.CSTNode:
         """For "falls off the end" exits, the last statement rather than the whole block."""
         while isinstance(node, (cst.FunctionDef, cst.If)) and isinstance(node.body, cst.IndentedBlock):
@@ -357,6 +412,8 @@ class UnflushedBufferedClient(Rule):
         return node
 
     def _drain_phrase(self, binding: Client, entry: EntryPoint, scope: _Where, drain: str) -> str:
+        if drain and binding.project is not None and not binding.in_scope:
+            return f"`{drain}` (`{binding.project.name}` of `{binding.project.module}`)"
         if drain:
             return f"`{drain}`"
         sdk = binding.sdk
@@ -393,16 +450,20 @@ class UnflushedBufferedClient(Rule):
         elif kind is ExitKind.RAISE:
             text = f"an exception raised at line {self.position(node)[0]} can end the process"
         elif kind is ExitKind.RETURN:
-            text = f"{entry.label} can return at line {self.position(node)[0]}"
+            text = f"{_label(entry)} can return at line {self.position(node)[0]}"
         elif isinstance(entry.node, cst.If):
             text = f"the `__main__` block ends at line {self._last_line(entry.node)}"
         elif isinstance(entry.node, cst.FunctionDef):
-            text = f"{entry.label} can end at line {self._last_line(entry.node)}"
+            text = f"{_label(entry)} can end at line {self._last_line(entry.node)}"
         else:
             text = f"the script ends at line {self._last_line(node)}"
         return text
 
     def _receiver_in(self, binding: Client, scope: _Where) -> Optional[str]:
+        if not binding.in_scope:
+            return None
+        if binding.kind == "attr" and binding.alt_receiver:
+            return binding.alt_receiver
         if binding.kind in ("module", "global"):
             if _func(binding) is not None and scope is not _func(binding):
                 return binding.alt_receiver or None
@@ -517,6 +578,14 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
         and isinstance(stmt.body[0], cst.Expr)
         and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def _label(entry: EntryPoint) -> str:
+    if entry.reason == TASK_REASON:
+        return f"task `{entry.name}()`"
+    if entry.reason == POOL_REASON:
+        return f"pool worker `{entry.name}()`"
+    return entry.label
 
 
 def _func(client: Client) -> Optional[cst.CSTNode]:

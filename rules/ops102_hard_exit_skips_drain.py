@@ -23,6 +23,7 @@ from opslint.rules._exits import (
     drain_text,
     line_indent,
     loss_text,
+    one_per_buffer,
     statement_of,
 )
 from opslint.syntax.names import dotted_name
@@ -253,7 +254,7 @@ class HardExitSkipsDrain(Rule):
                 client = facts.clients[key]
                 if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, rec.seq):
                     live.append(client)
-        return sorted(live, key=lambda c: c.label)
+        return one_per_buffer(live, rec.cls)
 
     # -- reporting -------------------------------------------------------------------------------
 

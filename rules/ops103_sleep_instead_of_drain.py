@@ -16,6 +16,7 @@ from opslint.rules._exits import (
     Scope,
     describe_all,
     drain_text,
+    one_per_buffer,
 )
 from opslint.syntax.names import dotted_name
 
@@ -189,7 +190,7 @@ def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Cli
         for key in facts.leftover_after_uses(func):
             if not facts.drained(key, scope, 0, rec.seq):
                 keys[key] = None
-    return sorted((facts.clients[k] for k in keys), key=lambda c: c.label)
+    return one_per_buffer((facts.clients[k] for k in keys), rec.cls)
 
 
 def _statement_depth(stack: Sequence[cst.CSTNode], call: cst.Call) -> Optional[int]:

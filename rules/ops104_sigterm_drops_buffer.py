@@ -15,6 +15,7 @@ from opslint.rules._exits import (
     LoopRec,
     describe_all,
     drain_text,
+    one_per_buffer,
 )
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ScopeVisitor, unwrap_await
@@ -372,7 +373,7 @@ def _held_by_handlers(facts: ExitFacts) -> List[Client]:
         scopes = {id(e.scope): e.scope for e in facts.events if e.key == key and e.kind == "use"}
         if any(key in facts.leftover_after_uses(scope) for scope in scopes.values()):
             out.append(client)
-    return sorted(out, key=lambda c: c.label)
+    return one_per_buffer(out, None)
 
 
 def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
@@ -397,4 +398,4 @@ def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
         client: Optional[Client] = facts.clients.get(key)
         if client is not None:
             out.append(client)
-    return sorted(out, key=lambda c: c.label)
+    return one_per_buffer(out, loop.cls)
