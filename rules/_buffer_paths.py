@@ -24,6 +24,7 @@ from opslint.rules import _buffers as B
 from opslint.rules._buffer_project import Effects
 from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is
 from opslint.rules._wrappers import CHILD_EXIT_SIGNALS
+from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
 from opslint.syntax.walk import find_all
 
@@ -126,6 +127,15 @@ class Walker(PathWalker[Fact]):
             if self.paths.endless(loop.iter, self.env.scope):
                 return True
         return super().is_forever(loop)
+
+    def statement(self, stmt: cst.BaseStatement, state: FrozenSet[Fact]) -> Optional[FrozenSet[Fact]]:
+        out = super().statement(stmt, state)
+        if out and isinstance(stmt, cst.If):
+            # ``if analytics.ph is not None: analytics.ph.flush()``: a client that is None holds nothing.
+            key = self.paths.guarded_drain(stmt, self.env)
+            if key is not None:
+                out = _remove(out, key)
+        return out
 
     def drop(self, state: FrozenSet[Fact], drains: FrozenSet[Fact]) -> FrozenSet[Fact]:
         keys = {f[0] for f in drains}
@@ -385,6 +395,26 @@ class BufferPaths:
             if drain.method == method and drain.blocks and not drain.then:
                 if all(kw_is(call, k, v) for k, v in drain.kwargs):
                     return client.key
+        return None
+
+    def guarded_drain(self, stmt: cst.If, env: Env) -> Optional[ClientKey]:
+        """The client ``if <held> is not None: <held>.flush()`` (or ``if <held>:``) drains."""
+        test = stmt.test
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            comp = test.comparisons[0]
+            if not isinstance(comp.operator, cst.IsNot) or not (
+                isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None"
+            ):
+                return None
+            test = test.left
+        held = dotted_name(test)
+        if held is None or stmt.orelse is not None:
+            return None
+        for call in calls_in(stmt.body):
+            if isinstance(call.func, cst.Attribute) and dotted_name(call.func.value) == held:
+                key = self.drain_of_call(call, env)
+                if key is not None:
+                    return key
         return None
 
     def transfer(self, walker: Walker, call: cst.Call, state: FrozenSet[Fact], waited: Set[int]) -> FrozenSet[Fact]:

@@ -522,7 +522,7 @@ class UnflushedBufferedClient(Rule):
         if stmts and _is_docstring(stmts[0]):
             start = 1
         for index, stmt in enumerate(stmts):
-            if stmt is binding.stmt:
+            if stmt is binding.stmt or _assigns(stmt, binding.node):
                 start = index + 1
                 break
         else:
@@ -577,6 +577,13 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
         and len(stmt.body) == 1
         and isinstance(stmt.body[0], cst.Expr)
         and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _assigns(stmt: cst.BaseStatement, value: cst.CSTNode) -> bool:
+    """``stmt`` is ``name = <value>`` (a client created in a ``__main__`` block)."""
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is value for small in stmt.body
     )
 
 
