@@ -523,11 +523,16 @@ def drain_text(
     return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS else call
 
 
-def one_per_buffer(clients: Iterable[Client], cls: Optional[cst.ClassDef]) -> List[Client]:
+def one_per_buffer(
+    clients: Iterable[Client], cls: Optional[cst.ClassDef], every: Iterable[Client] = ()
+) -> List[Client]:
     """Clients sorted by label, a wrapper and the attribute it holds counted once: the
-    attribute inside the wrapper's own methods, the wrapper elsewhere."""
+    attribute inside the wrapper's own methods, the wrapper elsewhere (``every``: all the
+    file's clients, so that a drained wrapper also hides the attribute it holds)."""
     found = list(clients)
-    wrapped = {c.sdk.key[len("wrapper:") :].rsplit(".", 1)[-1] for c in found if c.sdk.key.startswith("wrapper:")}
+    wrapped = {
+        c.sdk.key[len("wrapper:") :].rsplit(".", 1)[-1] for c in [*found, *every] if c.sdk.key.startswith("wrapper:")
+    }
     out = []
     for client in found:
         owner = client.owner if client.kind == "attr" else None

@@ -254,7 +254,7 @@ class HardExitSkipsDrain(Rule):
                 client = facts.clients[key]
                 if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, rec.seq):
                     live.append(client)
-        return one_per_buffer(live, rec.cls)
+        return one_per_buffer(live, rec.cls, facts.clients.values())
 
     # -- reporting -------------------------------------------------------------------------------
 

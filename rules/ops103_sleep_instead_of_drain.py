@@ -190,7 +190,23 @@ def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Cli
         for key in facts.leftover_after_uses(func):
             if not facts.drained(key, scope, 0, rec.seq):
                 keys[key] = None
-    return one_per_buffer((facts.clients[k] for k in keys), rec.cls)
+    if scope is not None:
+        # ``@metrics.log_metrics``: the decorator drains once the function returns, after the sleep.
+        for key in [k for k in keys if _drained_by_decorator(facts.clients[k], scope)]:
+            del keys[key]
+    return one_per_buffer((facts.clients[k] for k in keys), rec.cls, facts.clients.values())
+
+
+def _drained_by_decorator(client: Client, scope: Scope) -> bool:
+    methods = client.sdk.drain_decorator_methods
+    if not methods or not isinstance(scope, cst.FunctionDef):
+        return False
+    for dec in scope.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        if isinstance(target, cst.Attribute) and target.attr.value in methods:
+            if dotted_name(target.value) in (client.label, client.alt_receiver):
+                return True
+    return False
 
 
 def _statement_depth(stack: Sequence[cst.CSTNode], call: cst.Call) -> Optional[int]:

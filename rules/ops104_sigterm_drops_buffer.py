@@ -373,7 +373,7 @@ def _held_by_handlers(facts: ExitFacts) -> List[Client]:
         scopes = {id(e.scope): e.scope for e in facts.events if e.key == key and e.kind == "use"}
         if any(key in facts.leftover_after_uses(scope) for scope in scopes.values()):
             out.append(client)
-    return one_per_buffer(out, None)
+    return one_per_buffer(out, None, facts.clients.values())
 
 
 def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
@@ -398,4 +398,4 @@ def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
         client: Optional[Client] = facts.clients.get(key)
         if client is not None:
             out.append(client)
-    return one_per_buffer(out, loop.cls)
+    return one_per_buffer(out, loop.cls, facts.clients.values())
