@@ -483,6 +483,12 @@ class FileClients:
 
     # -- questions -------------------------------------------------------------------
 
+    def may_hold(self) -> bool:
+        """Whether an expression of the file can name a client: one was found, or a cached
+        getter or a project object can hand one out when it is asked about."""
+        knowledge = self.knowledge
+        return bool(self.clients) or bool(knowledge.local.objects) or knowledge.project is not None
+
     def kind_of(
         self, expr: cst.BaseExpression, scope: Scope, params: Optional[Mapping[str, Kind]] = None
     ) -> Optional[Kind]:

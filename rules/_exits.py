@@ -11,7 +11,7 @@ Rules declare ``requires = (ExitFacts,)`` and read ``self.ctx.analysis(ExitFacts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 import libcst as cst
 
@@ -242,22 +242,24 @@ class ExitFacts(Analysis):
             )
         return self._entries
 
-    def resolve(self) -> None:
+    def resolve(self, project: Any = None) -> None:
+        """Classify the calls (``project``: the project index, when the run has one)."""
         if self._resolved:
             return
         self._resolved = True
-        files = self.files = self.buffered.of(_buffers.CATALOG)
+        files = self.files = self.buffered.of(_buffers.CATALOG, project)
         if any(r.qual in LOGGING_SDK_INITS for r in self.calls):
             self.logging_sdk = LOGGING_SDK_INITS[next(r.qual for r in self.calls if r.qual in LOGGING_SDK_INITS)]
         for call_rec in self.calls:
             self._classify(files, call_rec)
         self._future_waits()
-        for named in self.with_exits if files.clients else ():
+        holds = files.may_hold()
+        for named in self.with_exits if holds else ():
             target = files.client_of(named.expr, named.where)
             if target is not None and target.sdk.context_manager:
                 scope = named.chain[-1] if named.chain else None
                 self.events.append(Event(named.seq, "drain", target.key, named.node, scope, named.cls))
-        for named in self.passes if files.clients else ():
+        for named in self.passes if holds else ():
             target = files.client_of(named.expr, named.where)
             if target is not None:
                 scope = named.chain[-1] if named.chain else None
@@ -302,13 +304,19 @@ class ExitFacts(Analysis):
                 if sdk.key not in files.unbuffered_modules:
                     self.events.append(Event(rec.seq, kind, ("module", sdk.key), rec.node, scope, rec.cls))
                 return
-        if rec.receiver is None or rec.method is None:
+        if rec.qual is not None and self._project_call(files, rec):
             return
-        if self.logging_sdk is not None and rec.method in LOGGED_EVENT_METHODS and _is_logger(rec.receiver):
+        if rec.method is None:
+            return
+        if rec.receiver is None:
+            # ``get_producer().produce(...)``: a cached getter's client.
+            if not (isinstance(rec.node.func, cst.Attribute) and isinstance(rec.node.func.value, cst.Call)):
+                return
+        elif self.logging_sdk is not None and rec.method in LOGGED_EVENT_METHODS and _is_logger(rec.receiver):
             # Sentry's default logging integration turns error records into events.
             self.events.append(Event(rec.seq, "use", ("module", self.logging_sdk), rec.node, scope, rec.cls))
             return
-        if not files.clients:
+        if not files.may_hold():
             return
         receiver = cast(cst.Attribute, rec.node.func).value
         client = files.client_of(receiver, rec.where)
@@ -323,6 +331,21 @@ class ExitFacts(Analysis):
             return  # ``publisher.publish(...).result()``: sent before the call returns
         if method_kind is not None:
             self.events.append(Event(rec.seq, method_kind, client.key, rec.node, scope, rec.cls))
+
+    def _project_call(self, files: FileClients, rec: CallRec) -> bool:
+        """A project function of another module that drains or feeds a process-wide client
+        (``job_event(...)`` calls ``segment.track(...)`` in ``etl.telemetry``)."""
+        assert rec.qual is not None
+        effects = files.knowledge.effects(rec.qual)
+        if not (effects.dirty or effects.drains):
+            return False
+        for kind, names in (("drain", effects.drains), ("use", effects.dirty)):
+            for name in names:
+                obj = files.knowledge.object(name)
+                if obj is not None:
+                    client = files.project_client(obj, obj.name, rec.node, in_scope=False)
+                    self.events.append(Event(rec.seq, kind, client.key, rec.node, rec.scope, rec.cls))
+        return True
 
     # -- queries ----------------------------------------------------------------------------------
 

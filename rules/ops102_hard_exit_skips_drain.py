@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules import _buffers
+from opslint.rules._buffer_project import facts_for
 from opslint.rules._buffered import Client
 from opslint.rules._exits import (
     ATEXIT_REGISTER,
@@ -105,6 +107,14 @@ class HardExitSkipsDrain(Rule):
     name = "hard-exit-skips-drain"
     message = "{call} exits without running atexit handlers, `finally` blocks or flushes: {loss}"
     tokens = ("_exit",)
+    #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
+    needs_project = True
+    project_tokens = _buffers.TOKENS
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
     fix_availability = "sometimes"
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -115,7 +125,7 @@ class HardExitSkipsDrain(Rule):
         exits += facts.exit_refs
         if not exits:
             return
-        facts.resolve()
+        facts.resolve(self.ctx.project)
         child_only = self._child_only_functions(facts)
         registered = self._atexit_handlers(facts)
         atexit_nodes: List[cst.CSTNode] = [r.node for r in facts.calls if r.qual in ATEXIT_REGISTER]

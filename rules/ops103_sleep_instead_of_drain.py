@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind, EntryPoint, entry_point_for
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules import _buffers
+from opslint.rules._buffer_project import facts_for
 from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
     SLEEPS,
@@ -92,6 +94,14 @@ class SleepInsteadOfDrain(Rule):
         "the interval is the SDK's business and a late or retried send is still lost, {advice}"
     )
     tokens = ("sleep",)
+    #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
+    needs_project = True
+    project_tokens = _buffers.TOKENS
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
     fix_availability = "sometimes"
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -99,7 +109,7 @@ class SleepInsteadOfDrain(Rule):
         sleeps = [r for r in facts.calls if r.qual in SLEEPS]
         if not sleeps:
             return
-        facts.resolve()
+        facts.resolve(self.ctx.project)
         if not facts.clients:
             return
         entries = facts.entries()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
+from opslint.rules._buffer_project import facts_for, relevant
 from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
     ExitFacts,
@@ -164,6 +165,18 @@ class SigtermDropsBuffer(Rule):
         "`SystemExit` (or sets a stop flag) so that {drain} runs"
     )
     tokens = _buffers.TOKENS
+    #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
+    needs_project = True
+    project_tokens = _buffers.TOKENS
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        return relevant(project, path)
+
     default_enabled = False
     fix_availability = "none"
 
@@ -175,7 +188,7 @@ class SigtermDropsBuffer(Rule):
         if not any(e.kind in _PROGRAM_KINDS for e in entries):
             return
         serverless = {id(e.node) for e in entries if e.kind is EntryKind.SERVERLESS}
-        facts.resolve()
+        facts.resolve(self.ctx.project)
         if not facts.clients:
             return
         reported: List[LoopRec] = []
