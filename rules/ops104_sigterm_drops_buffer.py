@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Set, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Union, cast
 
 import libcst as cst
 
@@ -12,6 +12,7 @@ from opslint.rules import _buffers
 from opslint.rules._buffer_project import facts_for, relevant
 from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
+    CallRec,
     ExitFacts,
     LoopRec,
     describe_all,
@@ -35,6 +36,11 @@ _ENDLESS_ITERABLES = frozenset(
 _ENDLESS_METHODS = frozenset({"listen"})
 #: Calls that serve until the process is stopped (socketserver, asyncio, pika).
 _SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming"})
+#: Keywords of a call that waits for work (a project helper's ``block_seconds=10``).
+_BLOCKING_KEYWORDS = frozenset({"block", "block_seconds", "blocking", "wait_seconds", "wait_time_seconds"})
+_BLOCKING_SCHEDULERS = frozenset(
+    {"apscheduler.schedulers.blocking.BlockingScheduler", "apscheduler.schedulers.BlockingScheduler"}
+)
 #: Calls that make a ``while`` loop a consume/poll/schedule loop.
 _WAIT_METHODS = frozenset(
     {
@@ -182,7 +188,10 @@ class SigtermDropsBuffer(Rule):
 
     def leave_Module(self, original_node: cst.Module) -> None:
         facts = self.ctx.analysis(ExitFacts)
-        if not facts.loops or _references_sigterm(self.ctx.module, facts) or _handles_signals_elsewhere(facts):
+        forever = [rec for rec in facts.calls if _runs_forever(facts, rec)]
+        if not (facts.loops or forever) or _references_sigterm(self.ctx.module, facts):
+            return
+        if _handles_signals_elsewhere(facts):
             return
         entries = facts.entries()
         if not any(e.kind in _PROGRAM_KINDS for e in entries):
@@ -206,9 +215,7 @@ class SigtermDropsBuffer(Rule):
             self._report(loop.node, loop.chain, loop.cls, clients)
         if reported:
             return
-        for rec in facts.calls:
-            if rec.method not in _SERVE_FOREVER or rec.receiver is None:
-                continue
+        for rec in forever:
             if any(id(s) in serverless or _managed(s) for s in rec.chain):
                 continue
             clients = _held_by_handlers(facts)
@@ -261,6 +268,8 @@ class SigtermDropsBuffer(Rule):
                 return True
             if rec.method == "get" and rec.receiver is not None and _queue_get(rec.node, rec.receiver):
                 return True
+            if any(a.keyword is not None and a.keyword.value in _BLOCKING_KEYWORDS for a in rec.node.args):
+                return True  # ``next_outbox_row(block_seconds=10)``: a project helper that blocks
         return False
 
     def _endless_iterable(self, facts: ExitFacts, loop: LoopRec, expr: cst.BaseExpression) -> bool:
@@ -281,10 +290,43 @@ def _references_sigterm(module: cst.Module, facts: ExitFacts) -> bool:
     """``signal.SIGTERM`` / ``SIGTERM`` in code (a docstring or comment that mentions it does not count)."""
     if not facts.sigterm_mentioned:
         return False
+    # ``signal.signal(SIGTERM, SIG_DFL)`` restores the default, ``SIG_IGN`` gets the process
+    # SIGKILLed after the grace period: neither drains.
+    defaults: Set[int] = set()
+    for rec in facts.calls:
+        args = rec.node.args
+        if rec.qual == "signal.signal" and len(args) >= 2:
+            if facts.imports.resolve(args[1].value) in ("signal.SIG_DFL", "signal.SIG_IGN"):
+                defaults.update(id(n) for n in iter_nodes(args[0].value))
     return any(
-        is_name(node, "SIGTERM") or (isinstance(node, cst.SimpleString) and _names_sigterm(node.value))
+        (is_name(node, "SIGTERM") or (isinstance(node, cst.SimpleString) and _names_sigterm(node.value)))
+        and id(node) not in defaults
         for node in iter_nodes(module)
     )
+
+
+def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
+    """A call that blocks until the process is stopped: ``server.serve_forever()``,
+    ``loop.run_forever()``, ``BlockingScheduler().start()``, a Pub/Sub streaming pull's
+    ``future.result()`` (without a timeout)."""
+    if rec.receiver is None or rec.method is None:
+        return False
+    if rec.method in _SERVE_FOREVER:
+        return True
+    if rec.method not in ("start", "result") or rec.node.args:
+        return False
+    receiver = cast(cst.Attribute, rec.node.func).value
+    for binding in facts.table.resolve(receiver, rec.where):
+        value = unwrap_await(binding.value) if binding.value is not None else None
+        if not isinstance(value, cst.Call):
+            continue
+        if rec.method == "start" and facts.imports.resolve(value.func) in _BLOCKING_SCHEDULERS:
+            return True
+        if rec.method == "result" and isinstance(value.func, cst.Attribute) and value.func.attr.value == "subscribe":
+            return facts.imports.imports_module("google.cloud.pubsub_v1") or facts.imports.imports_module(
+                "google.cloud.pubsub"
+            )
+    return False
 
 
 def _names_sigterm(value: str) -> bool:
@@ -299,6 +341,11 @@ def _handles_signals_elsewhere(facts: ExitFacts) -> bool:
         name = dotted_name(rec.node.func)
         if name is not None and not (rec.qual or "").startswith("signal."):
             last = name.rsplit(".", 1)[-1].lower()
+            if last == "add_signal_handler" and rec.node.args:
+                # ``loop.add_signal_handler(signal.SIGINT, loop.stop)``: only the signal it names.
+                signame = dotted_name(rec.node.args[0].value) or ""
+                if signame.rsplit(".", 1)[-1] in ("SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"):
+                    continue
             if "signal" in last or "graceful" in last:
                 return True
     return False
