@@ -448,7 +448,12 @@ def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bo
     func = node.func
     if isinstance(func, cst.Name):
         return True
-    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls")
+    if not isinstance(func, cst.Attribute):
+        return False
+    receiver = func.value
+    if isinstance(receiver, cst.Call):
+        return isinstance(receiver.func, cst.Name)  # ``ShipmentMirror(brokers).run()``
+    return isinstance(receiver, cst.Name) and receiver.value in ("self", "cls")
 
 
 def _is_logger(receiver: str) -> bool:
