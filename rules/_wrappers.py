@@ -461,6 +461,19 @@ def wrapper_of(sdk: B.BufferedSdk) -> Optional[Tuple[str, WrapperFacts]]:
     return _WRAPPED.get(sdk.key)
 
 
+def wrapper_drain(sdk: B.BufferedSdk, drain: str) -> Tuple[str, str]:
+    """(the statement a fix adds, advice for the message) for a wrapper without a drain
+    method: drain the client it holds, guarded when the attribute may be None."""
+    found = wrapper_of(sdk)
+    if found is None or found[1].drains or not drain:
+        return drain, ""
+    name, facts = found[0].rsplit(".", 1)[-1], found[1]
+    if facts.optional:
+        held = drain.rsplit(".", 1)[0]
+        return f"if {held} is not None: {drain}", f" (`{facts.attr}` may be None; or give `{name}` a drain method)"
+    return drain, f" (or give `{name}` a drain method)"
+
+
 def wrapper_sdk(qualname: str, facts: WrapperFacts) -> B.BufferedSdk:
     """The catalog entry of a wrapper class: its uses and drains are its own methods; a
     wrapper without a drain method is drained through the attribute (``analytics.ph.flush()``)."""
@@ -499,6 +512,7 @@ __all__ = [
     "kw_is",
     "method_kind",
     "module_facts",
+    "wrapper_drain",
     "wrapper_of",
     "wrapper_sdk",
 ]

@@ -28,7 +28,7 @@ from opslint.rules import _buffers as B
 from opslint.rules._buffer_paths import POOL_REASON, TASK_REASON, BufferPaths, Fact, Walker, task_entries
 from opslint.rules._buffer_project import facts_for, relevant
 from opslint.rules._buffered import BufferedClients, Client, ClientKey
-from opslint.rules._wrappers import wrapper_of
+from opslint.rules._wrappers import wrapper_drain
 from opslint.syntax.nodes import ExitKind, suite_statements
 
 _RUNNERS = {"sys.exit", "asyncio.run", "anyio.run", "trio.run", "uvloop.run", "exit", "quit", "SystemExit"}
@@ -42,9 +42,13 @@ class UnflushedBufferedClient(Rule):
     Finds the entry points of a process (an `if __name__ == "__main__":` block
     and the functions it calls, console scripts from `[project.scripts]`,
     click/typer commands, Django management commands, Lambda / Cloud
-    Functions handlers, run-once scripts) and follows each path from a use of a
-    buffering SDK client (analytics, A/B testing, error tracking, tracing,
-    Kafka/PubSub producers; the catalog is `rules/_buffers.py`) to the end of
+    Functions handlers, run-once scripts, Celery tasks and process pool
+    workers, whose forked children end with `os._exit`) and follows each path
+    from a use of a buffering SDK client (analytics, A/B testing, error
+    tracking, tracing, Kafka/PubSub producers; the catalog is
+    `rules/_buffers.py`), also through project code that holds one (a wrapper
+    class keeping the client in an attribute, a module singleton, an
+    `lru_cache` getter, a factory; in a project run, of other modules too) to the end of
     the entry point, a `return`, `sys.exit()` or a `raise`.  A path that does
     not drain the client (`close()`, `flush()`, `shutdown()`... the blocking
     call that SDK provides) is reported.  A drain in `finally`, `with client:`,
@@ -352,7 +356,7 @@ class UnflushedBufferedClient(Rule):
                 look = binding.sdk.lookalikes()
                 if look:
                     why += f" (`{look[0].method}()` does not wait)"
-            statement, advice = self._wrapper_drain(binding, drain)
+            statement, advice = wrapper_drain(binding.sdk, drain)
             path = f"{exit_text} without {self._drain_phrase(binding, entry, scope, drain)}{advice}"
             if entry.serverless:
                 path += ", and the runtime then freezes the process (atexit never runs)"
@@ -387,19 +391,6 @@ class UnflushedBufferedClient(Rule):
             steps.append(RelatedNode(binding.node, f"`{binding.label}` ({binding.sdk.display}) is created here"))
         steps.append(RelatedNode(end, "the path ends here"))
         return tuple(steps)
-
-    @staticmethod
-    def _wrapper_drain(client: Client, drain: str) -> Tuple[str, str]:
-        """(the statement a fix adds, advice for the message) for a wrapper without a drain
-        method: drain the client it holds, guarded when the attribute may be None."""
-        found = wrapper_of(client.sdk)
-        if found is None or found[1].drains or not drain:
-            return drain, ""
-        name, facts = found[0].rsplit(".", 1)[-1], found[1]
-        if facts.optional:
-            held = drain.rsplit(".", 1)[0]
-            return f"if {held} is not None: {drain}", f" (`{facts.attr}` may be None; or give `{name}` a drain method)"
-        return drain, f" (or give `{name}` a drain method)"
 
     @staticmethod
     def _end_statement(node: cst.CSTNode) -> cst.CSTNode:

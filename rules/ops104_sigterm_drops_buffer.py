@@ -102,12 +102,15 @@ class SigtermDropsBuffer(Rule):
     ## What it does
     Flags an endless consume/poll/schedule loop (`while True:` or a stop-flag
     loop that polls, sleeps or waits; `for record in KafkaConsumer(...)`;
-    `async for msg in AIOKafkaConsumer(...)`) or a `serve_forever()` call in
+    `async for msg in AIOKafkaConsumer(...)`) or a call that blocks until the
+    process is stopped (`serve_forever()`, `loop.run_forever()`,
+    `BlockingScheduler().start()`, a Pub/Sub streaming pull's `result()`) in
     a program (a `__main__` block, a console script, a CLI or Django command)
     when the loop (or a request handler) uses a buffering SDK client without
     draining it each time, and nothing in the file handles SIGTERM (no
-    `signal.SIGTERM` handler, no server runner that handles it such as
-    uvicorn or aiohttp's `run_app`, no project signal-setup helper).  Loops
+    `signal.SIGTERM` handler other than `SIG_DFL`/`SIG_IGN`, no server runner
+    that handles it such as uvicorn or aiohttp's `run_app`, no project
+    signal-setup helper).  Loops
     that can end (`break`/`return`), Celery/RQ/Dramatiq tasks and serverless
     handlers are not flagged.  Off by default.
 
