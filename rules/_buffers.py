@@ -670,6 +670,9 @@ CATALOG: Tuple[BufferedSdk, ...] = (
 )
 
 _BY_KEY: Dict[str, BufferedSdk] = {sdk.key: sdk for sdk in CATALOG}
+KEYS = frozenset(_BY_KEY)
+#: Module attributes whose assignment can switch a default client to synchronous.
+SWITCHES = frozenset(attr for sdk in CATALOG for attr, _ in sdk.unbuffered_assignments)
 
 #: Module names that are common words: the prefilter looks for their imports instead.
 _GENERIC_MODULES = ("logging", "google", "kafka", "analytics", "segment", "amplitude")

@@ -1,25 +1,29 @@
 """The exit facts of a file, shared by OPS102-OPS104 (a declared analysis).
 
-Which buffered clients a file creates and uses, where they are drained, where the
-process hard-exits, forks, sleeps or loops: collected once per file during the single
-traversal, whichever of the three rules is enabled, and resolved lazily.  SDK
-knowledge comes from ``_buffers.py``; entry points from ``opslint.analysis.entrypoints``.
+Where a file uses and drains its buffered clients, where the process hard-exits, forks,
+sleeps or loops: collected once per file during the single traversal, whichever of the
+three rules is enabled, and resolved lazily.  Which client a name holds is the answer
+of ``_buffered.BufferedClients`` (on the binding table); SDK knowledge comes from
+``_buffers.py``; entry points from ``opslint.analysis.entrypoints``.
 Rules declare ``requires = (ExitFacts,)`` and read ``self.ctx.analysis(ExitFacts)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
 from opslint.analysis.entrypoints import EntryPoint, find_entry_points
+from opslint.analysis.scopes import Scope as TableScope
 from opslint.rule import Rule
 from opslint.rules import _buffers
+from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients
 from opslint.rules._buffers import BufferedSdk, Drain
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import keyword
 
 Scope = Union[cst.FunctionDef, cst.Lambda]
 
@@ -67,6 +71,8 @@ class CallRec:
     method: Optional[str]
     #: ``wait`` for ``client.flush_events().wait()``.
     then: Optional[str]
+    #: The binding-table scope the call runs in.
+    where: TableScope
     #: Ancestors (module ... the call), kept only for calls a rule reports on.
     stack: Tuple[cst.CSTNode, ...] = ()
 
@@ -76,38 +82,25 @@ class CallRec:
 
 
 @dataclass
-class AssignRec:
-    seq: int
-    target: str
-    call: cst.Call
-    qual: str
-    chain: Tuple[Scope, ...]
-    cls: Optional[cst.ClassDef]
-    #: Bound by ``with Ctor() as x`` (the ``with`` drains it on exit when the SDK supports it).
-    with_node: Optional[cst.With] = None
-
-
-@dataclass
 class LoopRec:
     node: Union[cst.While, cst.For]
     start: int
     end: int
     chain: Tuple[Scope, ...]
     cls: Optional[cst.ClassDef]
+    where: TableScope
 
 
 @dataclass
-class Binding:
-    """A name (or ``self`` attribute) that holds a buffering client."""
+class _Named:
+    """An expression that may name a client, where it is read (``with producer:``, ``f(producer)``)."""
 
-    key: str
-    label: str
-    sdk: BufferedSdk
+    seq: int
+    expr: cst.BaseExpression
+    where: TableScope
+    chain: Tuple[Scope, ...]
+    cls: Optional[cst.ClassDef]
     node: cst.CSTNode
-    unbuffered: bool = False
-    #: Key of the named linked object that actually buffers (Mixpanel's ``consumer``).
-    linked_label: Optional[str] = None
-    with_node: Optional[cst.With] = None
 
 
 @dataclass
@@ -115,68 +108,45 @@ class Event:
     seq: int
     #: "use", "drain", "lookalike" (a drain that does not wait) or "pass" (given to a call).
     kind: str
-    key: str
+    key: ClientKey
     node: cst.CSTNode
     scope: Optional[Scope]
     cls: Optional[cst.ClassDef]
 
 
-@dataclass
-class Client:
-    """A buffering client as the rules talk about it."""
-
-    key: str
-    label: str
-    sdk: BufferedSdk
-    #: Where it is created (a binding) or first used (a module-level client).
-    node: cst.CSTNode
-    #: "module" (SDK default client), "global", "attr" (on self) or "local".
-    kind: str
-    binding: Optional[Binding] = None
-
-
 class ExitFacts(Analysis):
     """What one file does with buffered clients and process exits: collected during the
-    single traversal, resolved lazily on the first question (OPS102-OPS104 share it)."""
+    single traversal, resolved lazily on the first question (OPS102-OPS104 share it).
+    Which client a name holds is :class:`~opslint.rules._buffered.BufferedClients`'s answer."""
+
+    requires = (BufferedClients,)
 
     def __init__(self, ctx: FileFacts) -> None:
         super().__init__(ctx)
         self.imports = ctx.imports
+        self.buffered = ctx.analysis(BufferedClients)
+        self.table = self.buffered.table
         self.seq = 0
-        self._last: Dict[str, int] = {}
         self.calls: List[CallRec] = []
         #: ``os._exit`` handed to a call as a callback (``threading.Timer(600, os._exit, (1,))``).
         self.exit_refs: List[Tuple[CallRec, cst.BaseExpression]] = []
-        self.assigns: List[AssignRec] = []
         self.loops: List[LoopRec] = []
         self._open_loops: Dict[int, LoopRec] = {}
-        self.with_exits: List[Tuple[int, str, Tuple[Scope, ...], Optional[cst.ClassDef], cst.With]] = []
-        self._open_withs: Dict[int, Tuple[List[str], Tuple[Scope, ...], Optional[cst.ClassDef]]] = {}
-        self.passes: List[Tuple[int, str, Tuple[Scope, ...], Optional[cst.ClassDef], cst.Call]] = []
-        self.globals_declared: Dict[int, Set[str]] = {}
+        self.with_exits: List[_Named] = []
+        self._open_withs: Dict[int, List[cst.BaseExpression]] = {}
+        self.passes: List[_Named] = []
         self.defs: Dict[str, List[cst.FunctionDef]] = {}
         self.method_class: Dict[int, cst.ClassDef] = {}
-        self.unbuffered_modules: Set[str] = set()
         self.sigterm_mentioned = "SIGTERM" in ctx.text
         self._resolved = False
         #: Catalog key of an SDK whose init makes error log records into events (sentry).
         self.logging_sdk: Optional[str] = None
-        self.bindings: Dict[str, Binding] = {}
-        self.linked: Dict[str, str] = {}
+        self.files: Optional[FileClients] = None
         self.events: List[Event] = []
-        self.clients: Dict[str, Client] = {}
+        self.clients: Dict[ClientKey, Client] = {}
         self._entries: Optional[List[EntryPoint]] = None
         self._targets: Optional[Dict[int, List[Tuple[int, cst.FunctionDef]]]] = None
         self._by_scope: Optional[Dict[int, List[Event]]] = None
-
-    # -- dedup: every rule forwards the same nodes ------------------------------------------
-
-    def _first(self, kind: str, node: cst.CSTNode) -> bool:
-        marker = id(node)
-        if self._last.get(kind) == marker:
-            return False
-        self._last[kind] = marker
-        return True
 
     def _next(self) -> int:
         self.seq += 1
@@ -190,16 +160,13 @@ class ExitFacts(Analysis):
                 chain.append(node)
             elif isinstance(node, cst.ClassDef):
                 cls = node
-        # ``self`` belongs to the class only for methods defined directly in it.
         return tuple(chain), cls
 
-    # -- traversal ------------------------------------------------------------------------------
+    # -- the traversal (dispatched by the engine before the rules) ---------------------
 
-    def on_call(self, node: cst.Call) -> None:
-        if not self._first("call", node):
-            return
+    def visit_Call(self, node: cst.Call) -> None:
         chain, cls = self._chain()
-        qual = self.imports.resolve(node.func)
+        _, where, qual = self.buffered.calls[-1]
         receiver = method = then = None
         if isinstance(node.func, cst.Attribute):
             receiver = dotted_name(node.func.value)
@@ -209,140 +176,62 @@ class ExitFacts(Analysis):
                 if stack[-2].value is node and stack[-3].func is stack[-2]:
                     then = stack[-2].attr.value
         keep = qual in HARD_EXITS or qual in SLEEPS or _statement_call_to_local(self.ctx.stack, node)
-        rec = CallRec(
-            self._next(), node, qual, chain, cls, receiver, method, then, tuple(self.ctx.stack) if keep else ()
-        )
+        stack_kept = tuple(self.ctx.stack) if keep else ()
+        rec = CallRec(self._next(), node, qual, chain, cls, receiver, method, then, where, stack_kept)
         self.calls.append(rec)
         for arg in node.args:
-            text = dotted_name(arg.value)
-            if text is not None:
-                self.passes.append((rec.seq, text, chain, cls, node))
+            if dotted_name(arg.value) is not None:
+                self.passes.append(_Named(rec.seq, arg.value, where, chain, cls, node))
                 if qual not in ATEXIT_REGISTER and self.imports.resolve(arg.value) in HARD_EXITS:
                     self.exit_refs.append((rec, arg.value))
 
-    def on_assign(self, node: Union[cst.Assign, cst.AnnAssign]) -> None:
-        if not self._first("assign", node):
-            return
-        value = node.value
-        if isinstance(value, cst.Await):
-            value = value.expression
-        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
-        if not isinstance(value, cst.Call):
-            self._module_switch(targets, value)
-            return
-        qual = self.imports.resolve(value.func)
-        if qual is None:
-            return
-        chain, cls = self._chain()
-        for target in targets:
-            text = dotted_name(target)
-            if text is not None:
-                self.assigns.append(AssignRec(self.seq, text, value, qual, chain, cls))
-
-    def _module_switch(self, targets: Sequence[cst.BaseExpression], value: Optional[cst.BaseExpression]) -> None:
-        if value is None:
-            return
-        code = self.ctx.module.code_for_node(value)
-        for target in targets:
-            qual = self.imports.resolve(target) if isinstance(target, cst.Attribute) else None
-            if qual is None:
-                continue
-            for sdk in _buffers.CATALOG:
-                if (qual, code) in sdk.unbuffered_assignments:
-                    self.unbuffered_modules.add(sdk.key)
-
-    def on_def(self, node: cst.FunctionDef) -> None:
-        if not self._first("def", node):
-            return
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.defs.setdefault(node.name.value, []).append(node)
         stack = self.ctx.stack
         if len(stack) >= 3 and isinstance(stack[-2], cst.IndentedBlock) and isinstance(stack[-3], cst.ClassDef):
             self.method_class[id(node)] = stack[-3]
 
-    def on_global(self, node: cst.Global) -> None:
-        if not self._first("global", node):
-            return
-        chain, _ = self._chain()
-        if chain:
-            self.globals_declared.setdefault(id(chain[-1]), set()).update(n.name.value for n in node.names)
-
-    def on_with(self, node: cst.With) -> None:
-        if not self._first("with", node):
-            return
-        chain, cls = self._chain()
-        names: List[str] = []
-        for item in node.items:
-            expr = item.item
-            if isinstance(expr, cst.Call):
-                qual = self.imports.resolve(expr.func)
-                target = item.asname.name if item.asname is not None else None
-                text = dotted_name(target) if target is not None else None
-                if qual is not None and text is not None:
-                    self.assigns.append(AssignRec(self._next(), text, expr, qual, chain, cls, with_node=node))
-                    names.append(text)
-            else:
-                text = dotted_name(expr)
-                if text is not None:
-                    names.append(text)
-        self._open_withs[id(node)] = (names, chain, cls)
-
-    def on_leave_with(self, node: cst.With) -> None:
-        opened = self._open_withs.pop(id(node), None)
-        if opened is None:
-            return
-        names, chain, cls = opened
-        seq = self._next()
-        for name in names:
-            self.with_exits.append((seq, name, chain, cls, node))
-
-    def on_loop(self, node: Union[cst.While, cst.For]) -> None:
-        if not self._first("loop", node):
-            return
-        chain, cls = self._chain()
-        rec = LoopRec(node, self._next(), 0, chain, cls)
-        self._open_loops[id(node)] = rec
-
-    # -- the traversal (dispatched by the engine before the rules) ---------------------
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.on_call(node)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.on_assign(node)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.on_assign(node)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.on_global(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.on_def(node)
-
     def visit_With(self, node: cst.With) -> None:
-        self.on_with(node)
+        names: List[cst.BaseExpression] = []
+        for item in node.items:
+            if isinstance(item.item, cst.Call):
+                if item.asname is not None and dotted_name(item.asname.name) is not None:
+                    names.append(cast(cst.BaseExpression, item.asname.name))
+            elif dotted_name(item.item) is not None:
+                names.append(item.item)
+        self._open_withs[id(node)] = names
 
     def leave_With(self, original_node: cst.With) -> None:
-        self.on_leave_with(original_node)
+        names = self._open_withs.pop(id(original_node), None)
+        if names is None:
+            return
+        chain, cls = self._chain()
+        seq = self._next()
+        where = self.table.current()
+        for name in names:
+            self.with_exits.append(_Named(seq, name, where, chain, cls, original_node))
+
+    def _loop(self, node: Union[cst.While, cst.For]) -> None:
+        chain, cls = self._chain()
+        self._open_loops[id(node)] = LoopRec(node, self._next(), 0, chain, cls, self.table.current())
+
+    def _leave_loop(self, node: Union[cst.While, cst.For]) -> None:
+        rec = self._open_loops.pop(id(node), None)
+        if rec is not None:
+            rec.end = self._next()
+            self.loops.append(rec)
 
     def visit_While(self, node: cst.While) -> None:
-        self.on_loop(node)
+        self._loop(node)
 
     def leave_While(self, original_node: cst.While) -> None:
-        self.on_leave_loop(original_node)
+        self._leave_loop(original_node)
 
     def visit_For(self, node: cst.For) -> None:
-        self.on_loop(node)
+        self._loop(node)
 
     def leave_For(self, original_node: cst.For) -> None:
-        self.on_leave_loop(original_node)
-
-    def on_leave_loop(self, node: Union[cst.While, cst.For]) -> None:
-        rec = self._open_loops.pop(id(node), None)
-        if rec is None:
-            return
-        rec.end = self._next()
-        self.loops.append(rec)
+        self._leave_loop(original_node)
 
     # -- resolution ---------------------------------------------------------------------------
 
@@ -353,81 +242,38 @@ class ExitFacts(Analysis):
             )
         return self._entries
 
-    def key_for(self, text: str, chain: Sequence[Scope], cls: Optional[cst.ClassDef], binding: bool = False) -> str:
-        """The binding key a name has at a place (``binding``: where it is assigned)."""
-        head = text.split(".", 1)[0]
-        if head in ("self", "cls") and "." in text and cls is not None:
-            return f"attr:{id(cls)}:{text.split('.', 1)[1]}"
-        if "." in text:
-            return f"global:{text}"
-        if binding:
-            if chain and text not in self.globals_declared.get(id(chain[-1]), set()):
-                return f"local:{id(chain[-1])}:{text}"
-            return f"global:{text}"
-        for scope in reversed(chain):
-            key = f"local:{id(scope)}:{text}"
-            if key in self.bindings or key in self.linked:
-                return key
-            if isinstance(scope, cst.FunctionDef) and _is_parameter(scope, text):
-                return key
-        return f"global:{text}"
-
-    def lookup(
-        self, text: str, chain: Sequence[Scope], cls: Optional[cst.ClassDef], known: Dict[str, List[BufferedSdk]]
-    ) -> str:
-        """Like :meth:`key_for`, for names bound in ``known`` (keys of linked buffering objects)."""
-        if "." in text:
-            return self.key_for(text, chain, cls)
-        for scope in reversed(chain):
-            key = f"local:{id(scope)}:{text}"
-            if key in known:
-                return key
-        return f"global:{text}"
-
-    def resolve(self) -> None:
+    def resolve(self, project: Any = None) -> None:
+        """Classify the calls (``project``: the project index, when the run has one)."""
         if self._resolved:
             return
         self._resolved = True
+        files = self.files = self.buffered.of(_buffers.CATALOG, project)
         if any(r.qual in LOGGING_SDK_INITS for r in self.calls):
             self.logging_sdk = LOGGING_SDK_INITS[next(r.qual for r in self.calls if r.qual in LOGGING_SDK_INITS)]
-        linked_objects: Dict[str, List[BufferedSdk]] = {}
-        for rec in self.assigns:
-            key = self.key_for(rec.target, rec.chain, rec.cls, binding=True)
-            sdks = _buffers.sdk_for_constructor(rec.qual)
-            if sdks:
-                binding = self._binding(key, rec, sdks, linked_objects)
-                if binding is not None:
-                    self.bindings[key] = binding
-                    if binding.linked_label is not None:
-                        linked_key = self.lookup(binding.linked_label, rec.chain, rec.cls, linked_objects)
-                        self.linked[linked_key] = key
-                continue
-            linked = _buffers.linked_sdk(rec.qual)
-            if linked:
-                linked_objects[key] = linked
         for call_rec in self.calls:
-            self._classify(call_rec)
+            self._classify(files, call_rec)
         self._future_waits()
-        for seq, name, chain, cls, with_node in self.with_exits:
-            key = self.key_for(name, chain, cls)
-            target = self.bindings.get(key)
+        holds = files.may_hold()
+        for named in self.with_exits if holds else ():
+            target = files.client_of(named.expr, named.where)
             if target is not None and target.sdk.context_manager:
-                self.events.append(Event(seq, "drain", key, with_node, chain[-1] if chain else None, cls))
-        for seq, text, chain, cls, call in self.passes:
-            key = self.key_for(text, chain, cls)
-            if key in self.bindings:
-                self.events.append(Event(seq, "pass", key, call, chain[-1] if chain else None, cls))
+                scope = named.chain[-1] if named.chain else None
+                self.events.append(Event(named.seq, "drain", target.key, named.node, scope, named.cls))
+        for named in self.passes if holds else ():
+            target = files.client_of(named.expr, named.where)
+            if target is not None:
+                scope = named.chain[-1] if named.chain else None
+                self.events.append(Event(named.seq, "pass", target.key, named.node, scope, named.cls))
         self.events.sort(key=lambda e: e.seq)
         for event in self.events:
             if event.key in self.clients:
                 continue
-            if event.key.startswith("module:"):
-                sdk = _buffers.by_key(event.key[len("module:") :])
-                self.clients[event.key] = Client(event.key, sdk.module_client or sdk.key, sdk, event.node, "module")
+            if event.key[0] == "module":
+                sdk = _buffers.by_key(str(event.key[1]))
+                label = sdk.module_client or sdk.key
+                self.clients[event.key] = Client(event.key, sdk, "module", label, event.node)
             else:
-                binding = self.bindings[event.key]
-                kind = event.key.split(":", 1)[0]
-                self.clients[event.key] = Client(event.key, binding.label, binding.sdk, binding.node, kind, binding)
+                self.clients[event.key] = files.clients[event.key]
 
     def _future_waits(self) -> None:
         """Waiting on futures (``f.result()``, ``concurrent.futures.wait``) drains future-returning clients
@@ -443,79 +289,63 @@ class ExitFacts(Analysis):
             for key in used:
                 self.events.append(Event(rec.seq, "drain", key, rec.node, rec.scope, rec.cls))
 
-    def _sdk_of(self, key: str) -> BufferedSdk:
-        if key.startswith("module:"):
-            return _buffers.by_key(key[len("module:") :])
-        return self.bindings[key].sdk
+    def _sdk_of(self, key: ClientKey) -> BufferedSdk:
+        if key[0] == "module":
+            return _buffers.by_key(str(key[1]))
+        assert self.files is not None
+        return self.files.clients[key].sdk
 
-    def _binding(
-        self, key: str, rec: AssignRec, sdks: List[BufferedSdk], linked_objects: Dict[str, List[BufferedSdk]]
-    ) -> Optional[Binding]:
-        call = rec.call
-        label = rec.target
-        chosen: Optional[BufferedSdk] = None
-        linked_label: Optional[str] = None
-        for sdk in sdks:
-            if not sdk.linked_kwarg:
-                chosen = sdk
-                break
-            value = _kwarg(call, sdk.linked_kwarg)
-            if value is None:
-                continue
-            if isinstance(value, cst.Call):
-                if self.imports.resolve(value.func) in sdk.linked_constructors:
-                    chosen = sdk
-                    break
-                continue
-            text = dotted_name(value)
-            if text is None:
-                continue
-            linked_key = self.lookup(text, rec.chain, rec.cls, linked_objects)
-            if sdk in linked_objects.get(linked_key, ()):
-                chosen, linked_label = sdk, text
-                break
-        if chosen is None:
-            return None
-        unbuffered = _unbuffered(chosen, call, self.ctx.module)
-        if chosen.linked_constructors and not chosen.linked_kwarg:
-            # OTel providers buffer only with a batch processor somewhere in the file.
-            unbuffered = unbuffered or not any(
-                r.qual in chosen.linked_constructors for r in self.calls if r.qual is not None
-            )
-        return Binding(key, label, chosen, call, unbuffered, linked_label, rec.with_node)
-
-    def _classify(self, rec: CallRec) -> None:
+    def _classify(self, files: FileClients, rec: CallRec) -> None:
         scope = rec.scope
         if rec.qual is not None:
             found = _buffers.sdk_for_module_call(rec.qual)
             if found is not None:
                 sdk, kind = found
-                if sdk.key not in self.unbuffered_modules:
-                    self.events.append(Event(rec.seq, kind, f"module:{sdk.key}", rec.node, scope, rec.cls))
+                if sdk.key not in files.unbuffered_modules:
+                    self.events.append(Event(rec.seq, kind, ("module", sdk.key), rec.node, scope, rec.cls))
                 return
-        if rec.receiver is None or rec.method is None:
+        if rec.qual is not None and self._project_call(files, rec):
             return
-        if self.logging_sdk is not None and rec.method in LOGGED_EVENT_METHODS and _is_logger(rec.receiver):
+        if rec.method is None:
+            return
+        if rec.receiver is None:
+            # ``get_producer().produce(...)``: a cached getter's client.
+            if not (isinstance(rec.node.func, cst.Attribute) and isinstance(rec.node.func.value, cst.Call)):
+                return
+        elif self.logging_sdk is not None and rec.method in LOGGED_EVENT_METHODS and _is_logger(rec.receiver):
             # Sentry's default logging integration turns error records into events.
-            self.events.append(Event(rec.seq, "use", f"module:{self.logging_sdk}", rec.node, scope, rec.cls))
+            self.events.append(Event(rec.seq, "use", ("module", self.logging_sdk), rec.node, scope, rec.cls))
             return
-        key = self.key_for(rec.receiver, rec.chain, rec.cls)
-        binding = self.bindings.get(key)
+        if not files.may_hold():
+            return
+        receiver = cast(cst.Attribute, rec.node.func).value
+        client = files.client_of(receiver, rec.where)
         via_link = False
-        if binding is None and key in self.linked:
-            binding, via_link = self.bindings.get(self.linked[key]), True
-        if binding is None and "." in rec.receiver:
-            base, _, attr = rec.receiver.rpartition(".")
-            owner = self.bindings.get(self.key_for(base, rec.chain, rec.cls))
-            if owner is not None and attr == owner.sdk.linked_attribute:
-                binding, via_link = owner, True
-        if binding is None or binding.unbuffered:
+        if client is None:
+            client = files.linked_owner(receiver, rec.where)
+            via_link = client is not None
+        if client is None:
             return
-        method_kind = _method_kind(binding.sdk, rec, via_link)
-        if method_kind == "use" and binding.sdk.future_uses and rec.then in FUTURE_WAITS:
+        method_kind = _method_kind(client.sdk, rec, via_link)
+        if method_kind == "use" and client.sdk.future_uses and rec.then in FUTURE_WAITS:
             return  # ``publisher.publish(...).result()``: sent before the call returns
         if method_kind is not None:
-            self.events.append(Event(rec.seq, method_kind, binding.key, rec.node, scope, rec.cls))
+            self.events.append(Event(rec.seq, method_kind, client.key, rec.node, scope, rec.cls))
+
+    def _project_call(self, files: FileClients, rec: CallRec) -> bool:
+        """A project function of another module that drains or feeds a process-wide client
+        (``job_event(...)`` calls ``segment.track(...)`` in ``etl.telemetry``)."""
+        assert rec.qual is not None
+        effects = files.knowledge.effects(rec.qual)
+        if not (effects.dirty or effects.drains):
+            return False
+        for kind, names in (("drain", effects.drains), ("use", effects.dirty)):
+            for name in names:
+                obj = files.knowledge.object(name)
+                if obj is not None:
+                    client = files.project_client(obj, obj.name, rec.node, in_scope=False)
+                    self.events.append(Event(rec.seq, kind, client.key, rec.node, rec.scope, rec.cls))
+        return True
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -529,15 +359,15 @@ class ExitFacts(Analysis):
     def events_in(self, scope: Optional[Scope], lo: int = 0, hi: int = 1 << 60) -> List[Event]:
         return [e for e in self._scope_events(scope) if lo < e.seq < hi]
 
-    def drained(self, key: str, scope: Optional[Scope], after: int, before: int) -> bool:
+    def drained(self, key: ClientKey, scope: Optional[Scope], after: int, before: int) -> bool:
         """A blocking drain of ``key`` in ``scope`` strictly between two points."""
         return any(e.key == key and e.kind == "drain" and after < e.seq < before for e in self._scope_events(scope))
 
     def pending_in(
         self, scope: Optional[Scope], before: int, lo: int = 0, kinds: Tuple[str, ...] = ("use",)
-    ) -> Dict[str, Event]:
+    ) -> Dict[ClientKey, Event]:
         """Clients used in ``scope`` before ``before`` and not drained between their last use and it."""
-        last: Dict[str, Event] = {}
+        last: Dict[ClientKey, Event] = {}
         for event in self._scope_events(scope):
             if not lo < event.seq < before:
                 continue
@@ -547,7 +377,7 @@ class ExitFacts(Analysis):
                 last.pop(event.key, None)
         return last
 
-    def leftover_after_uses(self, scope: Optional[Scope]) -> Dict[str, Event]:
+    def leftover_after_uses(self, scope: Optional[Scope]) -> Dict[ClientKey, Event]:
         """Clients a function uses and does not drain after its last use."""
         return self.pending_in(scope, 1 << 60)
 
@@ -618,33 +448,18 @@ def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bo
     func = node.func
     if isinstance(func, cst.Name):
         return True
-    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls")
+    if not isinstance(func, cst.Attribute):
+        return False
+    receiver = func.value
+    if isinstance(receiver, cst.Call):
+        return isinstance(receiver.func, cst.Name)  # ``ShipmentMirror(brokers).run()``
+    return isinstance(receiver, cst.Name) and receiver.value in ("self", "cls")
 
 
 def _is_logger(receiver: str) -> bool:
     """``logger``, ``log``, ``self.logger``, ``logging``, ``LOG``."""
     last = receiver.rsplit(".", 1)[-1].lower()
     return "log" in last
-
-
-def _kwarg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    return None
-
-
-def _unbuffered(sdk: BufferedSdk, call: cst.Call, module: cst.Module) -> bool:
-    for name, value in sdk.unbuffered_kwargs:
-        given = _kwarg(call, name)
-        if given is not None and module.code_for_node(given) == value:
-            return True
-    if sdk.buffered_only_with:
-        return not any(
-            (given := _kwarg(call, name)) is not None and module.code_for_node(given) == value
-            for name, value in sdk.buffered_only_with
-        )
-    return False
 
 
 def _method_kind(sdk: BufferedSdk, rec: CallRec, via_link: bool) -> Optional[str]:
@@ -669,21 +484,13 @@ def _drain_matches(drain: Drain, rec: CallRec) -> bool:
     if drain.then and rec.then != drain.then:
         return False
     for name, value in drain.kwargs:
-        given = _kwarg(rec.node, name)
-        if given is None:
+        arg = keyword(rec.node, name)
+        if arg is None:
             return False
+        given = arg.value
         if isinstance(given, cst.Name) and given.value != value:
             return False
     return True
-
-
-def _is_parameter(func: cst.FunctionDef, name: str) -> bool:
-    params = func.params
-    every = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
-    for extra in (params.star_arg, params.star_kwarg):
-        if isinstance(extra, cst.Param):
-            every.append(extra)
-    return any(p.name.value == name for p in every)
 
 
 def statement_of(stack: Sequence[cst.CSTNode], call: cst.Call) -> Optional[cst.SimpleStatementLine]:
@@ -726,23 +533,45 @@ def drain_text(
         if alias is None:
             return None
         return f"{alias}.{func}()"
-    binding = client.binding
     drain = sdk.fix_drain(serverless)
-    if drain is None or binding is None:
+    if drain is None or client.binding is None:
         return None
-    receiver = binding.label
-    if binding.linked_label is not None:
-        receiver = binding.linked_label
+    receiver = client.label
+    if client.linked_label:
+        receiver = client.linked_label
     elif sdk.linked_attribute:
-        receiver = f"{binding.label}.{sdk.linked_attribute}"
+        receiver = f"{client.label}.{sdk.linked_attribute}"
     if client.kind == "attr":
-        if cls is None or not client.key.startswith(f"attr:{id(cls)}:"):
+        if cls is None or client.owner is not cls:
             return None
     elif client.kind == "local":
-        if scope is None or not client.key.startswith(f"local:{id(scope)}:"):
+        if scope is None or client.owner is not scope:
             return None
     call = drain.render(receiver)
     return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS else call
+
+
+def one_per_buffer(
+    clients: Iterable[Client], cls: Optional[cst.ClassDef], every: Iterable[Client] = ()
+) -> List[Client]:
+    """Clients sorted by label, a wrapper and the attribute it holds counted once: the
+    attribute inside the wrapper's own methods, the wrapper elsewhere (``every``: all the
+    file's clients, so that a drained wrapper also hides the attribute it holds)."""
+    found = list(clients)
+    wrapped = {
+        c.sdk.key[len("wrapper:") :].rsplit(".", 1)[-1] for c in [*found, *every] if c.sdk.key.startswith("wrapper:")
+    }
+    out = []
+    for client in found:
+        owner = client.owner if client.kind == "attr" else None
+        name = owner.name.value if isinstance(owner, cst.ClassDef) else None
+        if name is not None and name in wrapped and owner is not cls:
+            continue
+        if client.sdk.key.startswith("wrapper:") and cls is not None:
+            if client.sdk.key.rsplit(".", 1)[-1] == cls.name.value:
+                continue
+        out.append(client)
+    return sorted(out, key=lambda c: c.label)
 
 
 def describe(client: Client) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules import _buffers
+from opslint.rules._buffer_project import facts_for
+from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
     ATEXIT_REGISTER,
     ATEXIT_RUN,
@@ -17,16 +20,16 @@ from opslint.rules._exits import (
     PROCESS_TARGETS,
     SIGNAL_INSTALLERS,
     CallRec,
-    Client,
     ExitFacts,
     Scope,
-    _kwarg,
     drain_text,
     line_indent,
     loss_text,
+    one_per_buffer,
     statement_of,
 )
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import always_exits, keyword
 
 
 @dataclass
@@ -104,6 +107,14 @@ class HardExitSkipsDrain(Rule):
     name = "hard-exit-skips-drain"
     message = "{call} exits without running atexit handlers, `finally` blocks or flushes: {loss}"
     tokens = ("_exit",)
+    #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
+    needs_project = True
+    project_tokens = _buffers.TOKENS
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
     fix_availability = "sometimes"
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -114,21 +125,27 @@ class HardExitSkipsDrain(Rule):
         exits += facts.exit_refs
         if not exits:
             return
-        facts.resolve()
+        facts.resolve(self.ctx.project)
         child_only = self._child_only_functions(facts)
         registered = self._atexit_handlers(facts)
         atexit_nodes: List[cst.CSTNode] = [r.node for r in facts.calls if r.qual in ATEXIT_REGISTER]
         atexit_nodes += self._atexit_decorators(facts)
         callbacks = _callback_functions(facts)
         for rec, ref in exits:
-            if self._after_fork(facts, rec) or any(s in child_only for s in rec.chain):
-                continue
             verdict = _ExitVerdict()
             asynchronous = (
                 ref is not None
                 or any(isinstance(s, cst.Lambda) for s in rec.chain)
                 or any(isinstance(s, cst.FunctionDef) and s.name.value in callbacks for s in rec.chain)
             )
+            if self._after_fork(facts, rec) or any(s in child_only for s in rec.chain):
+                # A forked child ends with ``os._exit`` by design; only a client the child
+                # made itself (a Process target's own client) still holds its events.
+                own = [c for c in self._live_clients(facts, rec, asynchronous) if _made_in(c, rec)]
+                if own and not self._after_fork(facts, rec):
+                    verdict.clients = own
+                    self._report(facts, rec, verdict, asynchronous, ref)
+                continue
             verdict.clients = self._live_clients(facts, rec, asynchronous)
             in_handler = any(isinstance(s, cst.FunctionDef) and s.name.value in registered for s in rec.chain)
             ran_exitfuncs = any(r.qual in ATEXIT_RUN and r.scope is rec.scope and r.seq < rec.seq for r in facts.calls)
@@ -152,7 +169,7 @@ class HardExitSkipsDrain(Rule):
     def _after_fork(self, facts: ExitFacts, rec: CallRec) -> bool:
         scopes: List[Optional[Scope]] = list(rec.chain) or [None]
         # A lambda or nested function is in the child when its definer forked first.
-        return any(self._forks_before(facts, s, rec.seq) for s in scopes)
+        return any(self._forks_before(facts, s, rec.seq) for s in scopes) and not _in_parent(facts, rec)
 
     def _child_only_functions(self, facts: ExitFacts) -> Set[cst.FunctionDef]:
         """Functions whose every same-file call site runs in a forked child (or a Process target)."""
@@ -168,14 +185,10 @@ class HardExitSkipsDrain(Rule):
             sites.setdefault(name, []).append(self._after_fork(facts, r))
         targets: Set[str] = set()
         for r in facts.calls:
-            if r.qual in PROCESS_TARGETS:
-                value = _kwarg(r.node, "target")
-            elif _kwarg(r.node, "after_in_child") is not None:
-                # ``os.register_at_fork`` itself or an alias of it (``getattr(os, "register_at_fork")``).
-                value = _kwarg(r.node, "after_in_child")
-            else:
-                continue
-            text = dotted_name(value) if value is not None else None
+            arg = keyword(r.node, "target") if r.qual in PROCESS_TARGETS else None
+            # ``os.register_at_fork`` itself or an alias of it (``getattr(os, "register_at_fork")``).
+            arg = arg or keyword(r.node, "after_in_child")
+            text = dotted_name(arg.value) if arg is not None else None
             if text is not None:
                 targets.add(text.rsplit(".", 1)[-1])
         out: Set[cst.FunctionDef] = set()
@@ -240,8 +253,15 @@ class HardExitSkipsDrain(Rule):
             # Not used here: only clients that outlive a function matter.
             if client.kind == "local":
                 continue
-            if client.kind == "attr" and (rec.cls is None or not key.startswith(f"attr:{id(rec.cls)}:")):
+            if client.kind == "attr" and (rec.cls is None or client.owner is not rec.cls):
                 continue
+            if not asynchronous and isinstance(scope, cst.FunctionDef):
+                # ``self._abort(...)`` from the middle of ``ship()``, which still holds unsent events.
+                if not facts.drained(key, scope, 0, rec.seq) and any(
+                    _pending_at_site(facts, key, site) for site in facts.call_sites(scope)
+                ):
+                    live.append(client)
+                    continue
             # Functions this one only calls after the exit have not run yet.
             elsewhere = [e for e in uses if e.scope is not scope and not (e.scope in later and e.scope not in earlier)]
             if not elsewhere or facts.drained(key, scope, 0, rec.seq):
@@ -257,7 +277,7 @@ class HardExitSkipsDrain(Rule):
                 client = facts.clients[key]
                 if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, rec.seq):
                     live.append(client)
-        return sorted(live, key=lambda c: c.label)
+        return one_per_buffer(live, rec.cls, facts.clients.values())
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -341,3 +361,59 @@ def _callback_functions(facts: ExitFacts) -> Set[str]:
             if name in defs and (text == name or text.startswith(("self.", "cls."))):
                 out.add(name)
     return out
+
+
+def _pending_at_site(facts: ExitFacts, key: ClientKey, site: CallRec) -> bool:
+    """The caller used the client before calling (or earlier in the loop around the call)
+    and has not drained it since."""
+    caller = site.scope
+    uses = [e for e in facts.events if e.key == key and e.kind == "use" and e.scope is caller]
+    before = [e.seq for e in uses if e.seq < site.seq]
+    if before and not facts.drained(key, caller, max(before), site.seq):
+        return True
+    for loop in facts.loops:
+        inside = (loop.chain[-1] if loop.chain else None) is caller and loop.start < site.seq < loop.end
+        if inside and any(loop.start < e.seq < loop.end for e in uses):
+            if not facts.drained(key, caller, loop.start, loop.end):
+                return True
+    return False
+
+
+def _made_in(client: Client, rec: CallRec) -> bool:
+    """A client local to a function of the exit's chain."""
+    return client.kind == "local" and any(client.owner is s for s in rec.chain)
+
+
+def _in_parent(facts: ExitFacts, rec: CallRec) -> bool:
+    """After ``if pid == 0: ... os._exit(...)`` (a child branch that always ends) the rest
+    of the function runs in the parent."""
+    scope = rec.scope
+    stack = rec.stack
+    if not isinstance(scope, cst.FunctionDef) or scope not in stack:
+        return False
+    index = stack.index(scope)
+    if len(stack) < index + 3 or not isinstance(stack[index + 1], cst.IndentedBlock):
+        return False
+    statement = stack[index + 2]
+    body = list(cst.ensure_type(stack[index + 1], cst.IndentedBlock).body)
+    position = next((i for i, stmt in enumerate(body) if stmt is statement), None)
+    if position is None:
+        return False
+    for earlier in body[:position]:
+        if isinstance(earlier, cst.If) and earlier.orelse is None and _child_test(earlier.test):
+            if always_exits(earlier.body, facts.imports, jumps=False):
+                return True
+    return False
+
+
+def _child_test(test: cst.BaseExpression) -> bool:
+    """``pid == 0``, ``0 == pid``, ``not pid``."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return isinstance(test.expression, cst.Name)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        comp = test.comparisons[0]
+        sides = (test.left, comp.comparator)
+        return isinstance(comp.operator, cst.Equal) and any(
+            isinstance(side, cst.Integer) and side.value == "0" for side in sides
+        )
+    return False

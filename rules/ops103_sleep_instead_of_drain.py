@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind, EntryPoint, entry_point_for
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules import _buffers
+from opslint.rules._buffer_project import facts_for
+from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
     SLEEPS,
     CallRec,
-    Client,
     ExitFacts,
     Scope,
     describe_all,
     drain_text,
+    one_per_buffer,
 )
 from opslint.syntax.names import dotted_name
 
@@ -91,6 +94,14 @@ class SleepInsteadOfDrain(Rule):
         "the interval is the SDK's business and a late or retried send is still lost, {advice}"
     )
     tokens = ("sleep",)
+    #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
+    needs_project = True
+    project_tokens = _buffers.TOKENS
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
     fix_availability = "sometimes"
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -98,7 +109,7 @@ class SleepInsteadOfDrain(Rule):
         sleeps = [r for r in facts.calls if r.qual in SLEEPS]
         if not sleeps:
             return
-        facts.resolve()
+        facts.resolve(self.ctx.project)
         if not facts.clients:
             return
         entries = facts.entries()
@@ -182,14 +193,30 @@ def _indent_of(rule: SleepInsteadOfDrain, node: cst.CSTNode) -> str:
 
 def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Client]:
     """Clients the entry used before the sleep (itself or through same-file callees), not drained."""
-    keys: Dict[str, None] = {}
+    keys: Dict[ClientKey, None] = {}
     for key in facts.pending_in(scope, rec.seq, kinds=("use", "pass")):
         keys[key] = None
     for func in facts.reachable(scope, 0, rec.seq):
         for key in facts.leftover_after_uses(func):
             if not facts.drained(key, scope, 0, rec.seq):
                 keys[key] = None
-    return sorted((facts.clients[k] for k in keys), key=lambda c: c.label)
+    if scope is not None:
+        # ``@metrics.log_metrics``: the decorator drains once the function returns, after the sleep.
+        for key in [k for k in keys if _drained_by_decorator(facts.clients[k], scope)]:
+            del keys[key]
+    return one_per_buffer((facts.clients[k] for k in keys), rec.cls, facts.clients.values())
+
+
+def _drained_by_decorator(client: Client, scope: Scope) -> bool:
+    methods = client.sdk.drain_decorator_methods
+    if not methods or not isinstance(scope, cst.FunctionDef):
+        return False
+    for dec in scope.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        if isinstance(target, cst.Attribute) and target.attr.value in methods:
+            if dotted_name(target.value) in (client.label, client.alt_receiver):
+                return True
+    return False
 
 
 def _statement_depth(stack: Sequence[cst.CSTNode], call: cst.Call) -> Optional[int]:

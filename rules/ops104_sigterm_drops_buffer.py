@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Union, cast
 
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
+from opslint.rules._buffer_project import facts_for, relevant
+from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
-    Client,
+    CallRec,
     ExitFacts,
     LoopRec,
     describe_all,
     drain_text,
+    one_per_buffer,
 )
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import ScopeVisitor
+from opslint.syntax.nodes import ScopeVisitor, unwrap_await
 from opslint.syntax.walk import is_name, iter_nodes, walk
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
@@ -33,6 +36,11 @@ _ENDLESS_ITERABLES = frozenset(
 _ENDLESS_METHODS = frozenset({"listen"})
 #: Calls that serve until the process is stopped (socketserver, asyncio, pika).
 _SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming"})
+#: Keywords of a call that waits for work (a project helper's ``block_seconds=10``).
+_BLOCKING_KEYWORDS = frozenset({"block", "block_seconds", "blocking", "wait_seconds", "wait_time_seconds"})
+_BLOCKING_SCHEDULERS = frozenset(
+    {"apscheduler.schedulers.blocking.BlockingScheduler", "apscheduler.schedulers.BlockingScheduler"}
+)
 #: Calls that make a ``while`` loop a consume/poll/schedule loop.
 _WAIT_METHODS = frozenset(
     {
@@ -94,12 +102,15 @@ class SigtermDropsBuffer(Rule):
     ## What it does
     Flags an endless consume/poll/schedule loop (`while True:` or a stop-flag
     loop that polls, sleeps or waits; `for record in KafkaConsumer(...)`;
-    `async for msg in AIOKafkaConsumer(...)`) or a `serve_forever()` call in
+    `async for msg in AIOKafkaConsumer(...)`) or a call that blocks until the
+    process is stopped (`serve_forever()`, `loop.run_forever()`,
+    `BlockingScheduler().start()`, a Pub/Sub streaming pull's `result()`) in
     a program (a `__main__` block, a console script, a CLI or Django command)
     when the loop (or a request handler) uses a buffering SDK client without
     draining it each time, and nothing in the file handles SIGTERM (no
-    `signal.SIGTERM` handler, no server runner that handles it such as
-    uvicorn or aiohttp's `run_app`, no project signal-setup helper).  Loops
+    `signal.SIGTERM` handler other than `SIG_DFL`/`SIG_IGN`, no server runner
+    that handles it such as uvicorn or aiohttp's `run_app`, no project
+    signal-setup helper).  Loops
     that can end (`break`/`return`), Celery/RQ/Dramatiq tasks and serverless
     handlers are not flagged.  Off by default.
 
@@ -163,18 +174,33 @@ class SigtermDropsBuffer(Rule):
         "`SystemExit` (or sets a stop flag) so that {drain} runs"
     )
     tokens = _buffers.TOKENS
+    #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
+    needs_project = True
+    project_tokens = _buffers.TOKENS
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return facts_for(module, info)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        return relevant(project, path)
+
     default_enabled = False
     fix_availability = "none"
 
     def leave_Module(self, original_node: cst.Module) -> None:
         facts = self.ctx.analysis(ExitFacts)
-        if not facts.loops or _references_sigterm(self.ctx.module, facts) or _handles_signals_elsewhere(facts):
+        forever = [rec for rec in facts.calls if _runs_forever(facts, rec)]
+        if not (facts.loops or forever) or _references_sigterm(self.ctx.module, facts):
+            return
+        if _handles_signals_elsewhere(facts):
             return
         entries = facts.entries()
         if not any(e.kind in _PROGRAM_KINDS for e in entries):
             return
         serverless = {id(e.node) for e in entries if e.kind is EntryKind.SERVERLESS}
-        facts.resolve()
+        facts.resolve(self.ctx.project)
         if not facts.clients:
             return
         reported: List[LoopRec] = []
@@ -192,9 +218,7 @@ class SigtermDropsBuffer(Rule):
             self._report(loop.node, loop.chain, loop.cls, clients)
         if reported:
             return
-        for rec in facts.calls:
-            if rec.method not in _SERVE_FOREVER or rec.receiver is None:
-                continue
+        for rec in forever:
             if any(id(s) in serverless or _managed(s) for s in rec.chain):
                 continue
             clients = _held_by_handlers(facts)
@@ -247,6 +271,8 @@ class SigtermDropsBuffer(Rule):
                 return True
             if rec.method == "get" and rec.receiver is not None and _queue_get(rec.node, rec.receiver):
                 return True
+            if any(a.keyword is not None and a.keyword.value in _BLOCKING_KEYWORDS for a in rec.node.args):
+                return True  # ``next_outbox_row(block_seconds=10)``: a project helper that blocks
         return False
 
     def _endless_iterable(self, facts: ExitFacts, loop: LoopRec, expr: cst.BaseExpression) -> bool:
@@ -254,25 +280,56 @@ class SigtermDropsBuffer(Rule):
             if self.qualified_name(expr.func) in _ENDLESS_ITERABLES:
                 return True
             return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _ENDLESS_METHODS
-        text = dotted_name(expr)
-        if text is None:
+        if not isinstance(expr, (cst.Name, cst.Attribute)):
             return False
-        keys = {facts.key_for(text, loop.chain[: i + 1], loop.cls, binding=True) for i in range(len(loop.chain))}
-        keys.add(facts.key_for(text, (), loop.cls, binding=True))
-        return any(
-            rec.qual in _ENDLESS_ITERABLES and facts.key_for(rec.target, rec.chain, rec.cls, binding=True) in keys
-            for rec in facts.assigns
-        )
+        for binding in facts.table.resolve(expr, loop.where):
+            value = unwrap_await(binding.value) if binding.value is not None else None
+            if isinstance(value, cst.Call) and self.qualified_name(value.func) in _ENDLESS_ITERABLES:
+                return True
+        return False
 
 
 def _references_sigterm(module: cst.Module, facts: ExitFacts) -> bool:
     """``signal.SIGTERM`` / ``SIGTERM`` in code (a docstring or comment that mentions it does not count)."""
     if not facts.sigterm_mentioned:
         return False
+    # ``signal.signal(SIGTERM, SIG_DFL)`` restores the default, ``SIG_IGN`` gets the process
+    # SIGKILLed after the grace period: neither drains.
+    defaults: Set[int] = set()
+    for rec in facts.calls:
+        args = rec.node.args
+        if rec.qual == "signal.signal" and len(args) >= 2:
+            if facts.imports.resolve(args[1].value) in ("signal.SIG_DFL", "signal.SIG_IGN"):
+                defaults.update(id(n) for n in iter_nodes(args[0].value))
     return any(
-        is_name(node, "SIGTERM") or (isinstance(node, cst.SimpleString) and _names_sigterm(node.value))
+        (is_name(node, "SIGTERM") or (isinstance(node, cst.SimpleString) and _names_sigterm(node.value)))
+        and id(node) not in defaults
         for node in iter_nodes(module)
     )
+
+
+def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
+    """A call that blocks until the process is stopped: ``server.serve_forever()``,
+    ``loop.run_forever()``, ``BlockingScheduler().start()``, a Pub/Sub streaming pull's
+    ``future.result()`` (without a timeout)."""
+    if rec.receiver is None or rec.method is None:
+        return False
+    if rec.method in _SERVE_FOREVER:
+        return True
+    if rec.method not in ("start", "result") or rec.node.args:
+        return False
+    receiver = cast(cst.Attribute, rec.node.func).value
+    for binding in facts.table.resolve(receiver, rec.where):
+        value = unwrap_await(binding.value) if binding.value is not None else None
+        if not isinstance(value, cst.Call):
+            continue
+        if rec.method == "start" and facts.imports.resolve(value.func) in _BLOCKING_SCHEDULERS:
+            return True
+        if rec.method == "result" and isinstance(value.func, cst.Attribute) and value.func.attr.value == "subscribe":
+            return facts.imports.imports_module("google.cloud.pubsub_v1") or facts.imports.imports_module(
+                "google.cloud.pubsub"
+            )
+    return False
 
 
 def _names_sigterm(value: str) -> bool:
@@ -287,6 +344,11 @@ def _handles_signals_elsewhere(facts: ExitFacts) -> bool:
         name = dotted_name(rec.node.func)
         if name is not None and not (rec.qual or "").startswith("signal."):
             last = name.rsplit(".", 1)[-1].lower()
+            if last == "add_signal_handler" and rec.node.args:
+                # ``loop.add_signal_handler(signal.SIGINT, loop.stop)``: only the signal it names.
+                signame = dotted_name(rec.node.args[0].value) or ""
+                if signame.rsplit(".", 1)[-1] in ("SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"):
+                    continue
             if "signal" in last or "graceful" in last:
                 return True
     return False
@@ -374,14 +436,14 @@ def _held_by_handlers(facts: ExitFacts) -> List[Client]:
         scopes = {id(e.scope): e.scope for e in facts.events if e.key == key and e.kind == "use"}
         if any(key in facts.leftover_after_uses(scope) for scope in scopes.values()):
             out.append(client)
-    return sorted(out, key=lambda c: c.label)
+    return one_per_buffer(out, None, facts.clients.values())
 
 
 def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
     """Clients used in the loop (or in same-file functions it calls) and not drained each iteration."""
     scope = loop.chain[-1] if loop.chain else None
-    keys: Dict[str, None] = {}
-    drained: Set[str] = set()
+    keys: Dict[ClientKey, None] = {}
+    drained: Set[ClientKey] = set()
     for event in facts.events_in(scope, loop.start, loop.end):
         if event.kind in ("use", "pass"):
             keys[event.key] = None
@@ -399,4 +461,4 @@ def _held(facts: ExitFacts, loop: LoopRec) -> List[Client]:
         client: Optional[Client] = facts.clients.get(key)
         if client is not None:
             out.append(client)
-    return sorted(out, key=lambda c: c.label)
+    return one_per_buffer(out, loop.cls, facts.clients.values())

@@ -51,7 +51,8 @@ def test_function_locals_globals_and_nonlocals() -> None:
             return client
 
         def declares():
-            global client
+            if ready():
+                global client
             client = make()
 
         def outer():

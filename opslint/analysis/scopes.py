@@ -219,11 +219,18 @@ class BindingTable(Analysis):
             names = {dotted_name(d.decorator) or "" for d in node.decorators}
             if params and "staticmethod" not in names:
                 scope.owner, scope.self_name = enclosing, params[0].name.value
-        for stmt in scope_nodes(node.body):
-            if isinstance(stmt, cst.Global):
-                scope.globals.update(item.name.value for item in stmt.names)
-            elif isinstance(stmt, cst.Nonlocal):
-                scope.nonlocals.update(item.name.value for item in stmt.names)
+
+    # ``global``/``nonlocal`` must come before any use of the name in the function
+    # (a SyntaxError otherwise), so noting them when the traversal reaches them
+    # redirects every binding of the name (no scan of the body ahead: that cost a
+    # second walk of every function).
+    def visit_Global(self, node: cst.Global) -> None:
+        if self._stack[-1].kind is ScopeKind.FUNCTION:
+            self._stack[-1].globals.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        if self._stack[-1].kind is ScopeKind.FUNCTION:
+            self._stack[-1].nonlocals.update(item.name.value for item in node.names)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._stack.pop()

@@ -1,0 +1,617 @@
+"""OPS101's path analysis: the paths on which an entry point ends while a buffered client
+may still hold unsent data.
+
+The clients and what names hold them come from :mod:`opslint.rules._buffered`; the
+walk is :class:`opslint.analysis.flow.PathWalker` (a "may" analysis).  A fact is a
+client that may hold data, tagged with how a delegated ``main()`` returned.  Calls of
+same-file functions and methods are walked inline, with their parameters mapped to
+what the caller passed; drains are the SDK's blocking calls, ``with`` blocks,
+``contextlib.closing``, ``atexit``/click/``ExitStack`` callbacks, draining decorators,
+and ``__exit__`` of a same-file context manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from opslint.analysis.entrypoints import FUNCTION_RUNNERS, EntryKind, EntryPoint, decorator_target
+from opslint.analysis.flow import PathWalker
+from opslint.analysis.scopes import BindingKind, Scope
+from opslint.rules import _buffers as B
+from opslint.rules._buffer_project import Effects
+from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is
+from opslint.rules._wrappers import CHILD_EXIT_SIGNALS
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
+from opslint.syntax.walk import find_all
+
+#: A path fact: the client may hold unsent data; the tag remembers how a delegated
+#: ``main()`` returned ("" when not through one).
+Fact = Tuple[ClientKey, str]
+
+#: Pools whose workers are forked children (they end with ``os._exit``: atexit never runs).
+_POOLS = frozenset(
+    {
+        "multiprocessing.Pool",
+        "multiprocessing.pool.Pool",
+        "concurrent.futures.ProcessPoolExecutor",
+        "concurrent.futures.process.ProcessPoolExecutor",
+    }
+)
+_POOL_METHODS = frozenset(
+    {"map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "starmap_async", "submit"}
+)
+_CELERY_TASKS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
+POOL_REASON = "a process pool worker (a forked child ends with os._exit)"
+TASK_REASON = "a Celery task (a prefork worker child ends with os._exit)"
+_FUTURE_WAITS = {"concurrent.futures.wait", "concurrent.futures.as_completed", "asyncio.gather", "asyncio.wait"}
+_CLOSE_CALLBACKS = {"call_on_close", "callback", "push"}
+_CLOSING = {"contextlib.closing", "contextlib.aclosing"}
+
+
+@dataclass
+class Env:
+    """The function being walked (None: module code), its class and binding scope, and
+    what its names hold on this path (parameters of an inlined call, aliases)."""
+
+    func: Optional[cst.FunctionDef]
+    cls: Optional[str]
+    scope: Scope
+    params: Dict[str, Kind] = field(default_factory=dict)
+    delegate: str = ""
+
+
+@dataclass(frozen=True)
+class Leak:
+    kind: ExitKind
+    node: cst.CSTNode
+    state: FrozenSet[Fact]
+    delegate: str
+
+
+class Walker(PathWalker[Fact]):
+    def __init__(self, paths: BufferPaths, root: EntryPoint, env: Env) -> None:
+        super().__init__(paths.ctx.imports)
+        self.paths = paths
+        self.root = root
+        self.envs: List[Env] = [env]
+        self.leaks: List[Leak] = []
+        self.active: List[int] = []
+        self.collect_exits = True
+        #: Functions whose return ends the process (``main`` in ``sys.exit(main())``).
+        self.delegates: Set[str] = set()
+        #: Makes the ``on_return`` hook of a delegated function (see ``BufferPaths.inline``).
+        self.tagger: Optional[Callable[[cst.FunctionDef, FrozenSet[Fact]], Callable[..., FrozenSet[Fact]]]] = None
+
+    @property
+    def env(self) -> Env:
+        return self.envs[-1]
+
+    def on_node(self, node: cst.CSTNode, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        paths = self.paths
+        waited = _awaited_calls(node)
+        for call in calls_in(node):
+            state = paths.transfer(self, call, state, waited)
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            paths.note_alias(node.targets[0].target, node.value, self.env)
+        return state
+
+    def with_drains(self, item: cst.WithItem, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        keys = self.paths.with_drained_by_exit(item, self.env)
+        key = self.paths.with_drained(item, self.env)
+        if key is not None:
+            keys.add(key)
+        return frozenset((k, "") for k in keys)
+
+    def on_loop_head(self, loop: Union[cst.For, cst.While], state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        state = super().on_loop_head(loop, state)
+        # ``for future in futures: future.result()`` waits for every send.
+        if isinstance(loop, cst.For) and isinstance(loop.target, cst.Name):
+            target = loop.target.value
+            for call in calls_in(loop.body):
+                func = call.func
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "result"
+                    and isinstance(func.value, cst.Name)
+                    and func.value.value == target
+                ):
+                    return self.paths.waited(state)
+        return state
+
+    def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
+        if isinstance(loop, cst.For) and isinstance(loop.iter, cst.Name) and not has_break(loop):
+            if self.paths.endless(loop.iter, self.env.scope):
+                return True
+        return super().is_forever(loop)
+
+    def statement(self, stmt: cst.BaseStatement, state: FrozenSet[Fact]) -> Optional[FrozenSet[Fact]]:
+        out = super().statement(stmt, state)
+        if out and isinstance(stmt, cst.If):
+            # ``if analytics.ph is not None: analytics.ph.flush()``: a client that is None holds nothing.
+            key = self.paths.guarded_drain(stmt, self.env)
+            if key is not None:
+                out = _remove(out, key)
+        return out
+
+    def drop(self, state: FrozenSet[Fact], drains: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        keys = {f[0] for f in drains}
+        return frozenset(f for f in state if f[0] not in keys)
+
+    def on_exit(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[Fact]) -> None:
+        if self.collect_exits and state:
+            self.leaks.append(Leak(kind, node, state, self.env.delegate))
+
+
+def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint]) -> List[EntryPoint]:
+    """Module functions that run in forked children: process pool workers
+    (``pool.map(work, items)``) and Celery task bodies (SDK_FACTS 1.0, 2.6)."""
+    table = buffered.table
+    imports = buffered.ctx.imports
+    module = table.module_scope
+    if module is None:
+        return []
+    functions = {
+        name: b[0].node for name, b in module.bindings.items() if len(b) == 1 and isinstance(b[0].node, cst.FunctionDef)
+    }
+    seen = {id(e.node) for e in known}
+    out: List[EntryPoint] = []
+
+    def add(name: str, reason: str) -> None:
+        func = functions.get(name)
+        if func is not None and id(func) not in seen:
+            seen.add(id(func))
+            out.append(EntryPoint(EntryKind.PROCESS_TARGET, name, func, reason))
+
+    for call, scope, _ in buffered.calls:
+        method = call.func
+        if not isinstance(method, cst.Attribute) or method.attr.value not in _POOL_METHODS or not call.args:
+            continue
+        worker = call.args[0].value
+        if isinstance(worker, cst.Name) and any(
+            isinstance(b.value, cst.Call) and imports.resolve(b.value.func) in _POOLS
+            for b in table.resolve(method.value, scope)
+        ):
+            add(worker.value, POOL_REASON)
+    celery = imports.imports_module("celery")
+    for name, function in functions.items():
+        for dec in function.decorators:
+            target = decorator_target(dec)
+            if imports.resolve(target) in _CELERY_TASKS or (
+                celery and isinstance(target, cst.Attribute) and target.attr.value == "task"
+            ):
+                add(name, TASK_REASON)
+    return out
+
+
+def _remove(state: FrozenSet[Fact], key: ClientKey) -> FrozenSet[Fact]:
+    return frozenset(f for f in state if f[0] != key)
+
+
+def _awaited_calls(node: cst.CSTNode) -> Set[int]:
+    """Calls whose result is waited on at once (``publish(...).result()``)."""
+    out: Set[int] = set()
+    for call in calls_in(node):
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("result", "get")
+            and isinstance(func.value, cst.Call)
+        ):
+            out.add(id(func.value))
+    return out
+
+
+class BufferPaths:
+    """The drains of one file's clients, and the transfer functions of the walk."""
+
+    def __init__(
+        self,
+        buffered: BufferedClients,
+        files: FileClients,
+        functions: Dict[str, cst.FunctionDef],
+        methods: Dict[str, Dict[str, cst.FunctionDef]],
+    ) -> None:
+        self.ctx = buffered.ctx
+        self.buffered = buffered
+        self.table = buffered.table
+        self.files = files
+        self.clients: Dict[ClientKey, Client] = files.clients
+        self.functions = functions
+        self.methods = methods
+        self.lookalike_seen: Set[ClientKey] = set()
+        self.attr_aliases: Dict[Tuple[str, str], Kind] = {}
+        self.callback_drained: Set[ClientKey] = set()
+        #: Drained by a Celery ``worker_process_shutdown`` handler (before the child's ``os._exit``).
+        self.child_drained: Set[ClientKey] = set()
+        self.atexit_drained = self._atexit_drains()
+
+    def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
+        return self.ctx.imports.resolve(expr)
+
+    def env_for(self, func: Optional[cst.FunctionDef], cls: Optional[str] = None, **extra: object) -> Env:
+        scope = self.table.scope_of(func) if func is not None else self.table.module_scope
+        assert scope is not None
+        return Env(func, cls, scope, **extra)  # type: ignore[arg-type]
+
+    def waited(self, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """Waiting on futures drains the clients whose sends return them."""
+        return frozenset(f for f in state if not self.clients[f[0]].sdk.future_uses)
+
+    def endless(self, name: cst.Name, scope: Scope) -> bool:
+        """``for message in consumer`` over a consumer whose iteration never ends."""
+        for binding in self.table.lookup(name.value, scope):
+            value = binding.value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                function = self.table.function_named(value.func.value, binding.scope)
+                returned = self.table.returns(function) if function is not None else []
+                if len(returned) == 1 and isinstance(returned[0], cst.Call):
+                    value = returned[0]
+            if isinstance(value, cst.Call):
+                stop = B.ENDLESS_CONSUMERS.get(self.qualified_name(value.func) or "")
+                if stop is not None and (not stop or keyword(value, stop) is None):
+                    return True
+        return False
+
+    # -- drains outside the paths ---------------------------------------------------------
+
+    def _atexit_drains(self) -> Set[ClientKey]:
+        out: Set[ClientKey] = set()
+        for func in self.functions.values():
+            for dec in func.decorators:
+                target = decorator_target(dec)
+                if self.qualified_name(target) == "atexit.register":
+                    out |= self.drained_in_body(func)
+                elif isinstance(target, cst.Attribute) and target.attr.value == "result_callback":
+                    # click runs it after every command of the group.
+                    self.callback_drained |= self.drained_in_body(func)
+                elif (self.qualified_name(target) or "").rsplit(".", 1)[0] in CHILD_EXIT_SIGNALS:
+                    self.child_drained |= self.drained_in_body(func)
+        for call, scope, _ in self.buffered.calls:
+            if not call.args:
+                continue
+            env = Env(scope.function, None, scope)
+            if self.qualified_name(call.func) != "atexit.register":
+                # click ``ctx.call_on_close(client.flush)``, ``ExitStack.callback(client.close)``:
+                # they run when the command / the stack ends, on every path.
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in _CLOSE_CALLBACKS:
+                    key = self._drain_target(call.args[0].value, env)
+                    if key is not None:
+                        self.callback_drained.add(key)
+                continue
+            target = call.args[0].value
+            if isinstance(target, cst.Name) and target.value in self.functions:
+                out |= self.drained_in_body(self.functions[target.value])
+                continue
+            key = self._drain_target(target, env)
+            if key is not None:
+                out.add(key)
+        return out
+
+    def _drain_target(self, target: cst.BaseExpression, env: Env) -> Optional[ClientKey]:
+        """``client.close`` / ``posthog.flush`` passed as a callable: the client it drains."""
+        qual = self.qualified_name(target)
+        if qual is not None:
+            hit = B.sdk_for_module_call(qual, self.files.sdks)
+            if hit is not None and hit[1] == "drain":
+                return ("module", hit[0].key)
+        if isinstance(target, cst.Attribute):
+            client = self.client_of(target.value, env)
+            if client is not None and any(
+                d.method == target.attr.value and d.blocks and not d.then for d in client.sdk.drains
+            ):
+                return client.key
+        return None
+
+    def drained_in_body(self, func: cst.FunctionDef, cls: Optional[str] = None) -> Set[ClientKey]:
+        out: Set[ClientKey] = set()
+        env = self.env_for(func, cls)
+        for call in find_all(func.body, cst.Call):
+            key = self.drain_of_call(call, env)
+            if key is not None:
+                out.add(key)
+        return out
+
+    def decorator_drains(self, func: cst.FunctionDef, key: ClientKey) -> bool:
+        client = self.clients[key]
+        env = self.env_for(func)
+        for dec in func.decorators:
+            target = decorator_target(dec)
+            qual = self.qualified_name(target)
+            if qual is not None and qual in client.sdk.drain_decorators:
+                return True
+            if isinstance(target, cst.Attribute) and target.attr.value in client.sdk.drain_decorator_methods:
+                if self.client_of(target.value, env) is client:
+                    return True
+            # A project decorator whose wrapper drains (``try: return func() finally: posthog.flush()``).
+            decorator = self.functions.get(target.value) if isinstance(target, cst.Name) else None
+            if decorator is not None and decorator is not func and key in self.drained_in_body(decorator):
+                return True
+        return False
+
+    # -- names --------------------------------------------------------------------------------
+
+    def resolve(self, expr: cst.BaseExpression, env: Env) -> Optional[Kind]:
+        """The client (or same-file class instance) an expression names in ``env``."""
+        if (
+            isinstance(expr, cst.Attribute)
+            and isinstance(expr.value, cst.Name)
+            and expr.value.value == "self"
+            and env.cls is not None
+        ):
+            found = self.files.kind_of(expr, env.scope, env.params)
+            return found if found is not None else self.attr_aliases.get((env.cls, expr.attr.value))
+        return self.files.kind_of(expr, env.scope, env.params)
+
+    def client_of(self, expr: cst.BaseExpression, env: Env) -> Optional[Client]:
+        kind = self.resolve(expr, env)
+        return kind if isinstance(kind, Client) else None
+
+    def note_alias(self, target: cst.BaseExpression, value: cst.BaseExpression, env: Env) -> None:
+        """``client = self.client`` / ``self.producer = producer``: follow the client."""
+        if isinstance(value, cst.Call):
+            return
+        kind = self.resolve(value, env)
+        if not isinstance(kind, Client):
+            return
+        if isinstance(target, cst.Name):
+            env.params[target.value] = kind
+        elif (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+            and env.cls is not None
+        ):
+            self.attr_aliases[(env.cls, target.attr.value)] = kind
+
+    # -- transfer -----------------------------------------------------------------------------
+
+    def drain_of_call(self, call: cst.Call, env: Env) -> Optional[ClientKey]:
+        """The client a call drains (blocking), if any."""
+        qual = self.qualified_name(call.func)
+        if qual is not None:
+            hit = B.sdk_for_module_call(qual, self.files.sdks)
+            if hit is not None and hit[1] == "drain":
+                return ("module", hit[0].key)
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        # ``client.flush_events().wait()``
+        if isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Attribute):
+            inner = func.value.func
+            client = self.client_of(inner.value, env)
+            if client is not None:
+                for drain in client.sdk.drains:
+                    if drain.blocks and drain.then == method and drain.method == inner.attr.value:
+                        return client.key
+        client = self.client_of(func.value, env) or self.files.linked_owner(func.value, env.scope)
+        if client is None:
+            return None
+        for drain in client.sdk.drains:
+            if drain.method == method and drain.blocks and not drain.then:
+                if all(kw_is(call, k, v) for k, v in drain.kwargs):
+                    return client.key
+        return None
+
+    def guarded_drain(self, stmt: cst.If, env: Env) -> Optional[ClientKey]:
+        """The client ``if <held> is not None: <held>.flush()`` (or ``if <held>:``) drains."""
+        test = stmt.test
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            comp = test.comparisons[0]
+            if not isinstance(comp.operator, cst.IsNot) or not (
+                isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None"
+            ):
+                return None
+            test = test.left
+        held = dotted_name(test)
+        if held is None or stmt.orelse is not None:
+            return None
+        for call in calls_in(stmt.body):
+            if isinstance(call.func, cst.Attribute) and dotted_name(call.func.value) == held:
+                key = self.drain_of_call(call, env)
+                if key is not None:
+                    return key
+        return None
+
+    def transfer(self, walker: Walker, call: cst.Call, state: FrozenSet[Fact], waited: Set[int]) -> FrozenSet[Fact]:
+        env = walker.env
+        drained = self.drain_of_call(call, env)
+        if drained is not None:
+            return _remove(state, drained)
+        qual = self.qualified_name(call.func)
+        if qual is not None:
+            if qual in FUNCTION_RUNNERS and call.args:
+                first = call.args[0].value
+                if isinstance(first, cst.Name) and first.value in self.functions:
+                    runner_call = cst.Call(func=first, args=[])
+                    return self.inline(walker, self.functions[first.value], runner_call, None, state)
+            if qual in _FUTURE_WAITS:
+                return self.waited(state)
+            hit = B.sdk_for_module_call(qual, self.files.sdks)
+            if hit is not None:
+                module: ClientKey = ("module", hit[0].key)
+                if hit[1] == "use" and module in self.clients:
+                    return state | {(module, "")}
+                return state
+            if qual.startswith("logging.") and isinstance(call.func, cst.Attribute):
+                return self._global_use(call.func.attr.value, state)
+            effects = self.files.knowledge.effects(qual)
+            if effects.dirty or effects.drains:
+                return self._project_effects(effects, call, state)
+        func = call.func
+        if isinstance(func, cst.Name):
+            target = self.functions.get(func.value)
+            if target is not None:
+                return self.inline(walker, target, call, None, state)
+            init = self.methods.get(func.value, {}).get("__init__")
+            if init is not None and func.value not in self.files.knowledge.local.classes:
+                return self.inline(walker, init, call, func.value, state)
+            return state
+        if not isinstance(func, cst.Attribute):
+            return state
+        method = func.attr.value
+        if method == "result" and not isinstance(func.value, cst.Call):
+            return self.waited(state)  # waiting on a future (pubsub ``publish()`` results)
+        owner = self._method_owner(func.value, env)
+        if owner is not None and method in self.methods.get(owner, {}):
+            return self.inline(walker, self.methods[owner][method], call, owner, state)
+        target_kind = self.resolve(func.value, env)
+        if target_kind is None:
+            linked = self.files.linked_owner(func.value, env.scope)
+            if linked is not None and method in ("send", "send_buffered"):
+                return state | {(linked.key, "")}
+            return self._global_use(method, state)
+        if isinstance(target_kind, Instance):
+            target = self.methods.get(target_kind.cls, {}).get(method)
+            if target is not None:
+                return self.inline(walker, target, call, target_kind.cls, state)
+            return state
+        sdk = target_kind.sdk
+        key = target_kind.key
+        if any(d.method == method and not d.blocks for d in sdk.drains):
+            self.lookalike_seen.add(key)
+            return state
+        if any(d.method == method for d in sdk.drains):
+            return state
+        if sdk.future_uses and id(call) in waited:
+            return state
+        if (sdk.uses and method in sdk.uses) or not sdk.uses:
+            return state | {(key, "")}
+        return state
+
+    def _project_effects(self, effects: Effects, call: cst.Call, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """A project function of another module: what it drains, then what it leaves holding data."""
+        for drained in effects.drains:
+            state = _remove(state, ("global", drained))
+        for dirty in effects.dirty:
+            obj = self.files.knowledge.object(dirty)
+            if obj is not None:
+                client = self.files.project_client(obj, obj.name, call, in_scope=False)
+                state = state | {(client.key, "")}
+        return state
+
+    def _method_owner(self, receiver: cst.BaseExpression, env: Env) -> Optional[str]:
+        """The same-file class whose method ``receiver.m()`` calls: ``self``/``cls`` in a
+        method, or the class itself (``UsageReporter.report_all()``)."""
+        if not isinstance(receiver, cst.Name):
+            return None
+        if env.cls is not None and receiver.value in ("self", "cls", env.scope.self_name):
+            return env.cls
+        found = self.table.lookup(receiver.value, env.scope)
+        if len(found) == 1 and found[0].kind is BindingKind.CLASS and receiver.value in self.methods:
+            return receiver.value
+        return None
+
+    def _global_use(self, method: str, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """A call that feeds every client of some SDKs whatever its receiver (spans, log records)."""
+        extra = {(k, "") for k, c in self.clients.items() if method in c.sdk.global_uses}
+        return state | extra if extra else state
+
+    def inline(
+        self, walker: Walker, func: cst.FunctionDef, call: cst.Call, cls: Optional[str], state: FrozenSet[Fact]
+    ) -> FrozenSet[Fact]:
+        if id(func) in walker.active:
+            return state
+        params: Dict[str, Kind] = {}
+        names = [p.name.value for p in func.params.posonly_params] + [p.name.value for p in func.params.params]
+        if cls is not None and names and names[0] in ("self", "cls"):
+            names = names[1:]
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                break
+            name = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
+            if name is None:
+                continue
+            kind = self.resolve(arg.value, walker.env)
+            if kind is not None:
+                params[name] = kind
+        delegate = walker.env.delegate
+        tagger = None
+        if (
+            walker.root.kind in (EntryKind.MAIN_BLOCK, EntryKind.SCRIPT)
+            and len(walker.envs) == 1
+            and cls is None
+            and func.name.value in walker.delegates
+            and walker.tagger is not None
+        ):
+            delegate = func.name.value
+            tagger = walker.tagger(func, state)
+        walker.envs.append(self.env_for(func, cls, params=params, delegate=delegate))
+        walker.active.append(id(func))
+        try:
+            out = walker.inline(suite_statements(func.body), state, on_return=tagger, end_node=func)
+        finally:
+            walker.active.pop()
+            walker.envs.pop()
+        if out is None:
+            return state
+        # A decorator whose wrapper drains (``@metrics.log_metrics``, a project one) runs on return.
+        return frozenset(f for f in out if not (func.decorators and self.decorator_drains(func, f[0])))
+
+    def with_drained(self, item: cst.WithItem, env: Env) -> Optional[ClientKey]:
+        expr = item.item
+        if isinstance(expr, cst.Call):
+            qual = self.qualified_name(expr.func)
+            if qual in _CLOSING and expr.args:
+                client = self.client_of(expr.args[0].value, env)
+                if client is not None and any(d.method == "close" and d.blocks for d in client.sdk.drains):
+                    return client.key
+                return None
+            if qual == "sentry_sdk.init" and ("module", "sentry") in self.clients:
+                return ("module", "sentry")
+            if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                client = self.client_of(item.asname.name, env)
+                if client is not None and client.sdk.context_manager:
+                    return client.key
+            return None
+        client = self.client_of(expr, env)
+        if client is not None and client.sdk.context_manager:
+            return client.key
+        return None
+
+    def with_drained_by_exit(self, item: cst.WithItem, env: Env) -> Set[ClientKey]:
+        """``with Job() as job:`` where ``Job.__exit__`` drains its clients."""
+        kind = self.resolve(item.item, env)
+        if not isinstance(kind, Instance):
+            return set()
+        methods = self.methods.get(kind.cls, {})
+        exit_method = methods.get("__exit__") or methods.get("__aexit__")
+        if exit_method is None:
+            return set()
+        return self.drained_in_body(exit_method, kind.cls)
+
+    def drain_used_in(self, client: Client, scope: Union[cst.FunctionDef, cst.If, None]) -> Optional[B.Drain]:
+        """The blocking drain the scope already calls on some path (a fix then moves the
+        same call into ``finally``)."""
+        if not isinstance(scope, cst.FunctionDef) or client.kind == "module":
+            return None
+        cls = self.class_of(scope) if client.kind == "attr" else None
+        env = self.env_for(scope, cls)
+        for call in find_all(scope.body, cst.Call):
+            if self.drain_of_call(call, env) == client.key and isinstance(call.func, cst.Attribute):
+                method = call.func.attr.value
+                for drain in client.sdk.drains:
+                    if drain.method == method and drain.blocks and not drain.then:
+                        return drain
+        return None
+
+    def class_of(self, func: cst.FunctionDef) -> Optional[str]:
+        """The same-file class a method belongs to."""
+        for name, methods in self.methods.items():
+            if any(m is func for m in methods.values()):
+                return name
+        return None
+
+    def prelude(self, module: cst.Module, body: Sequence[cst.BaseStatement]) -> FrozenSet[Fact]:
+        """Clients used by module-level code before the main block."""
+        root = EntryPoint(EntryKind.SCRIPT, "<module>", module, "module")
+        walker = Walker(self, root, self.env_for(None))
+        walker.collect_exits = False
+        return walker.suite(body, frozenset()) or frozenset()
+
+
+__all__ = ["BufferPaths", "Env", "Fact", "Leak", "Walker"]
