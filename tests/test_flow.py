@@ -339,3 +339,30 @@ def test_try_star_handlers_and_finally_are_walked() -> None:
     """
     assert _dirty_exits(src) == []
     assert ("return", 6) in [(k, line) for k, line, _ in _exit_states(src)]
+
+
+def test_a_while_test_runs_again_on_the_back_edge() -> None:
+    """``while`` re-evaluates its test before each iteration and before the loop ends:
+    a drain (or a use) in the test applies to what the body hands back."""
+    assert (
+        _dirty_exits(
+            """
+            def main():
+                while not drain():
+                    use()
+            """
+        )
+        == []
+    )
+    seen: List[FrozenSet[str]] = []
+
+    class Heads(MustToy):
+        def on_loop_head(self, loop: cst.For | cst.While, state: FrozenSet[str]) -> FrozenSet[str]:
+            seen.append(state)
+            return super().on_loop_head(loop, state)
+
+    module = cst.parse_module("def main():\n    use()\n    while check():\n        drain()\n")
+    main = next(s for s in module.body if isinstance(s, cst.FunctionDef))
+    Heads(module).run(suite_statements(main.body), frozenset(), main)
+    # Entered with "x"; the test is then evaluated again on the drained back edge.
+    assert seen[0] == {"x"} and frozenset() in seen[1:]

@@ -307,17 +307,25 @@ class PathWalker(Generic[F]):
         self.frames.append(frame)
         try:
             out = self._block(stmt.body, head)
-            again = self._join(head, out, *frame.continues)
+            again = self._join(head, self._back_edge(stmt, out, frame))
             if again is not None and again != head:
                 out2 = self._block(stmt.body, again)
                 out = self._join(out, out2)
         finally:
             self.frames.pop()
         forever = self.is_forever(stmt)
-        ended: State[F] = None if forever else self._join(head, out, *frame.continues)
+        ended: State[F] = None if forever else self._join(head, self._back_edge(stmt, out, frame))
         if stmt.orelse is not None and ended is not None:
             ended = self._block(stmt.orelse.body, ended)
         return self._join(ended, *frame.breaks)
+
+    def _back_edge(self, stmt: Union[cst.For, cst.While], out: State[F], frame: _Loop[F]) -> State[F]:
+        """The state an iteration hands to the loop head: a ``while`` test runs again
+        before the next iteration (and before the loop ends), a ``for`` iterator does not."""
+        back = self._join(out, *frame.continues)
+        if back is not None and isinstance(stmt, cst.While):
+            back = self.on_loop_head(stmt, back)
+        return back
 
     def _match(self, stmt: cst.Match, state: FrozenSet[F]) -> State[F]:
         after = self.on_node(stmt.subject, state)

@@ -1,0 +1,594 @@
+"""Which variables certainly hold a new, unflushed ORM object (OPS201's must-analysis).
+
+A :class:`~opslint.analysis.flow.PathWalker` with ``must = True``: a fact holds at a
+point when it holds on every path that reaches it.  The facts of a variable ``v``:
+
+* ``("new", v, Fresh)``: ``v`` holds an object built in this function (or a parameter,
+  when a function is summarised) that nothing has written yet;
+* ``("quiet", v, "")``: ``v`` was not handed to ``session.add`` (else the next query may
+  autoflush it);
+* ``("pristine", v, attr)``: ``v.attr`` was not assigned since the object was built
+  (a test of an assigned key is not constant).
+
+A key test is reported when it holds on *every* walk of its statement (a loop body is
+walked again from the state its back edge brings, a ``finally`` once per way out), so
+the verdict is the one of the loop's fixpoint.  The same walker summarises project
+functions (:func:`add_summaries`): which parameters have their key tested before a
+flush, and whether every return hands back a new object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from opslint.analysis.flow import PathWalker
+from opslint.rules import _orm
+from opslint.rules._orm_models import FunctionFacts, ModuleFacts, ParamTest, Qualifier, call_name, candidate
+from opslint.syntax.names import ImportTable, dotted_name
+from opslint.syntax.nodes import is_none, is_true, scope_nodes, suite_statements
+from opslint.syntax.walk import children
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """What a new object is: its model (as shown), the attributes that hold its key (None
+    while summarising: any key-like attribute), the keywords its constructor got."""
+
+    model: str
+    pk: Optional[FrozenSet[str]]
+    keywords: Tuple[str, ...] = ()
+
+
+Fact = Tuple[str, str, object]
+State = FrozenSet[Fact]
+Construct = Callable[[cst.BaseExpression], Optional[Fresh]]
+Callee = Callable[[cst.Call], Optional[Tuple[str, FunctionFacts]]]
+OnTest = Callable[[cst.CSTNode, str, Fresh, str], None]
+OnCall = Callable[[cst.Call, str, Fresh, str, ParamTest], None]
+OnReturn = Callable[[Optional[cst.BaseExpression], Dict[str, Fresh]], None]
+
+_COMMIT: Fact = ("commit", "", "")
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_OPAQUE = (cst.Lambda, cst.FunctionDef, cst.ClassDef)
+
+
+def fresh_of(state: State) -> Dict[str, Fresh]:
+    return {f[1]: f[2] for f in state if f[0] == "new"}  # type: ignore[misc]
+
+
+def built(var: str, fresh: Fresh, watched: FrozenSet[str]) -> State:
+    """The facts of a variable that now holds a new object."""
+    attrs = fresh.pk if fresh.pk is not None else watched
+    return frozenset({("new", var, fresh), ("quiet", var, ""), *(("pristine", var, a) for a in attrs)})
+
+
+def _shadows(node: cst.CSTNode, names: Dict[str, Fresh]) -> bool:
+    """A comprehension whose ``for`` target reuses the name of a tracked variable."""
+    if not isinstance(node, _COMPREHENSIONS):
+        return False
+    clause: Optional[cst.CompFor] = node.for_in
+    while clause is not None:
+        for target in scope_nodes(clause.target):
+            if isinstance(target, cst.Name) and target.value in names:
+                return True
+        clause = clause.inner_for_in
+    return False
+
+
+def _children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    return () if isinstance(node, _OPAQUE) else children(node)
+
+
+def _test_parts(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The operands whose truth the test uses: ``a and not b`` -> a, b."""
+    if isinstance(expr, cst.BooleanOperation):
+        yield from _test_parts(expr.left)
+        yield from _test_parts(expr.right)
+    elif isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
+        yield from _test_parts(expr.expression)
+    else:
+        yield expr
+
+
+def _none_test(left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
+    operator = target.operator
+    if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)):
+        return is_none(left) or is_none(target.comparator)
+    if isinstance(operator, (cst.In, cst.NotIn)) and isinstance(target.comparator, (cst.Tuple, cst.List, cst.Set)):
+        return any(is_none(e.value) for e in target.comparator.elements)
+    return False
+
+
+def _harmless(call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in _orm.HARMLESS_FUNCTIONS
+    if isinstance(func, cst.Attribute) and func.attr.value in _orm.LOG_METHODS:
+        return "log" in (dotted_name(func.value) or "").lower()
+    return False
+
+
+def watched_attributes(body: cst.CSTNode) -> FrozenSet[str]:
+    """Key-like attribute names read in a body (``x.id``, ``getattr(x, "order_id")``):
+    the attributes a summary follows on parameters."""
+    out: Set[str] = set()
+    for node in scope_nodes(body):
+        if isinstance(node, cst.Attribute) and _orm.keyish(node.attr.value):
+            out.add(node.attr.value)
+        elif isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            if isinstance(value, str) and _orm.keyish(value):
+                out.add(value)
+    return frozenset(out)
+
+
+class FreshWalker(PathWalker[Fact]):
+    """The must-analysis of one body (see the module docstring)."""
+
+    must = True
+
+    def __init__(
+        self,
+        imports: Optional[ImportTable],
+        *,
+        construct: Optional[Construct],
+        callee: Optional[Callee],
+        on_test: OnTest,
+        on_call: Optional[OnCall],
+        on_return: Optional[OnReturn] = None,
+        watched: FrozenSet[str] = frozenset(),
+    ) -> None:
+        super().__init__(imports)
+        self.construct = construct
+        self.callee = callee
+        self.on_test = on_test
+        self.on_call = on_call
+        self.on_return = on_return
+        self.watched = watched
+        #: Per statement (or test) walked: the reports that held on every walk of it so far.
+        self._verdicts: Dict[int, Dict[int, Callable[[], None]]] = {}
+        self._current: Optional[Dict[int, Callable[[], None]]] = None
+        #: ``with`` items (id of the expression -> the item) and expressions that are not tests.
+        self._with_items: Dict[int, cst.WithItem] = {}
+        self._plain: Set[int] = set()
+
+    # -- driving ---------------------------------------------------------------
+
+    def analyse(self, body: Union[cst.BaseSuite, Sequence[cst.BaseStatement]], state: State) -> None:
+        statements = suite_statements(body) if isinstance(body, cst.BaseSuite) else list(body)
+        for stmt in statements:
+            for node in scope_nodes(stmt):
+                if isinstance(node, cst.WithItem):
+                    self._with_items[id(node.item)] = node
+                    self._plain.add(id(node.item))
+                elif isinstance(node, cst.Match):
+                    self._plain.add(id(node.subject))
+        end = statements[-1] if statements else cst.Pass()
+        self.run(statements, state, end)
+        for reports in self._verdicts.values():
+            for report in reports.values():
+                report()
+
+    def _report(self, key: cst.CSTNode, report: Callable[[], None]) -> None:
+        if self._current is not None:
+            self._current[id(key)] = report
+
+    # -- PathWalker hooks ----------------------------------------------------------
+
+    def on_node(self, node: cst.CSTNode, state: State) -> State:
+        self._current = {}
+        try:
+            if isinstance(node, cst.BaseSmallStatement):
+                return self._simple(node, state)
+            assert isinstance(node, cst.BaseExpression)
+            item = self._with_items.get(id(node))
+            if item is not None:
+                state = self.expr(node, state)
+                return self.bind(item.asname.name, None, state) if item.asname is not None else state
+            return self.expr(node, state, test=id(node) not in self._plain)
+        finally:
+            self._settle(node)
+
+    def _settle(self, node: cst.CSTNode) -> None:
+        found = self._current or {}
+        self._current = None
+        earlier = self._verdicts.get(id(node))
+        if earlier is None:
+            self._verdicts[id(node)] = found
+        else:
+            self._verdicts[id(node)] = {k: found[k] for k in earlier if k in found}
+
+    def on_loop_head(self, loop: Union[cst.For, cst.While], state: State) -> State:
+        self._current = {}
+        try:
+            if isinstance(loop, cst.While):
+                return self.expr(loop.test, state, test=True)
+            state = self.expr(loop.iter, state)
+            return self.bind(loop.target, None, state)
+        finally:
+            self._settle(loop.test if isinstance(loop, cst.While) else loop.iter)
+
+    def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
+        # ``while True:`` ends only by ``break`` (the walker joins the breaks itself).
+        return isinstance(loop, cst.While) and is_true(loop.test)
+
+    def with_drains(self, item: cst.WithItem, state: State) -> State:
+        call = item.item
+        if isinstance(call, cst.Call) and call_name(call.func) in _orm.COMMITTING_CONTEXTS:
+            return frozenset({_COMMIT})
+        return frozenset()
+
+    def drop(self, state: State, drains: State) -> State:
+        # ``with session.begin():`` commits when the block ends: every new object is written.
+        return frozenset() if _COMMIT in drains else state - drains
+
+    # -- statements ----------------------------------------------------------------
+
+    def _simple(self, small: cst.BaseSmallStatement, state: State) -> State:
+        if isinstance(small, cst.Expr):
+            return self.expr(small.value, state)
+        if isinstance(small, cst.Assign):
+            state = self.expr(small.value, state)
+            for target in small.targets:
+                state = self.bind(target.target, small.value, state)
+            return state
+        if isinstance(small, cst.AnnAssign):
+            if small.value is None:
+                return state
+            state = self.expr(small.value, state)
+            return self.bind(small.target, small.value, state)
+        if isinstance(small, cst.AugAssign):
+            state = self.expr(small.value, state)
+            return self.bind(small.target, None, state)
+        if isinstance(small, cst.Return):
+            if self.on_return is not None:
+                self.on_return(small.value, fresh_of(state))
+            return self.expr(small.value, state) if small.value is not None else state
+        if isinstance(small, cst.Raise):
+            return self.expr(small.exc, state) if small.exc is not None else state
+        if isinstance(small, cst.Assert):
+            # ``assert obj.id is None`` states an expectation on purpose (tests do): not a decision.
+            return self.effects(small.test, state) if state else state
+        if isinstance(small, cst.Del):
+            return self.bind(small.target, None, state)
+        if isinstance(small, (cst.Global, cst.Nonlocal)):
+            return frozenset()
+        return state
+
+    # -- bindings ------------------------------------------------------------------
+
+    @staticmethod
+    def unbind_name(name: str, state: State) -> State:
+        prefix = name + "."
+        return frozenset(f for f in state if f[1] != name and not f[1].startswith(prefix))
+
+    def bind(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression], state: State) -> State:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                state = self.bind(element.value, None, state)
+            return state
+        if isinstance(target, cst.StarredElement):
+            return self.bind(target.value, None, state)
+        if isinstance(target, cst.Attribute):
+            owner = dotted_name(target.value)
+            if owner is not None:
+                state = state - {("pristine", owner, target.attr.value)}
+        name = dotted_name(target)
+        if name is None:
+            return state
+        state = self.unbind_name(name, state)
+        if value is not None and self.construct is not None:
+            fresh = self.construct(value)
+            if fresh is not None:
+                state = state | built(name, fresh, self.watched)
+        return state
+
+    # -- expressions -----------------------------------------------------------------
+
+    def expr(self, expr: cst.BaseExpression, state: State, *, test: bool = False) -> State:
+        if not state:
+            return state
+        names = fresh_of(state)
+        if not names:
+            return state
+        self.sinks(expr, state, names, test)
+        return self.effects(expr, state)
+
+    def pk_access(self, node: cst.CSTNode, state: State, names: Dict[str, Fresh]) -> Optional[Tuple[str, str]]:
+        """(variable, attribute) when ``node`` reads the key of a new object."""
+        var: Optional[str] = None
+        attr: Optional[str] = None
+        if isinstance(node, cst.Attribute):
+            var, attr = dotted_name(node.value), node.attr.value
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and node.func.value == "getattr"
+            and len(node.args) in (2, 3)
+            and isinstance(node.args[1].value, cst.SimpleString)
+        ):
+            var = dotted_name(node.args[0].value)
+            literal = node.args[1].value.evaluated_value
+            attr = literal if isinstance(literal, str) else None
+        if var is None or attr is None or var not in names:
+            return None
+        fresh = names[var]
+        if (attr not in fresh.pk) if fresh.pk is not None else not _orm.keyish(attr):
+            return None
+        if ("pristine", var, attr) not in state:
+            return None
+        return var, attr
+
+    def sinks(self, expr: cst.BaseExpression, state: State, names: Dict[str, Fresh], test: bool) -> None:
+        """Record the key tests in ``expr`` (``test``: the whole expression is a condition)."""
+        candidates: List[Tuple[cst.CSTNode, cst.CSTNode]] = []
+        tests: List[cst.BaseExpression] = [expr] if test else []
+        stack: List[cst.CSTNode] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Comparison):
+                left: cst.BaseExpression = node.left
+                for target in node.comparisons:
+                    if _none_test(left, target):
+                        candidates.append((node, left))
+                        candidates.append((node, target.comparator))
+                    left = target.comparator
+            elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+                candidates.extend((node, part) for part in _test_parts(node.expression))
+            elif isinstance(node, cst.IfExp):
+                tests.append(node.test)
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "bool":
+                tests.extend(arg.value for arg in node.args[:1])
+            elif _shadows(node, names):
+                continue
+            stack.extend(reversed(_children(node)))
+        for item in tests:
+            candidates.extend((part, part) for part in _test_parts(item))
+        done: Set[int] = set()
+        for report_at, operand in candidates:
+            if id(operand) in done:
+                continue
+            found = self.pk_access(operand, state, names)
+            if found is None:
+                continue
+            done.add(id(operand))
+            var, attr = found
+            self._report(operand, partial(self.on_test, report_at, var, names[var], attr))
+
+    def effects(self, expr: cst.BaseExpression, state: State) -> State:
+        """Apply what the expression does to new objects: flushes, adds, escapes."""
+        names = fresh_of(state)
+        calls: List[cst.Call] = []
+        uses: List[Tuple[str, List[cst.CSTNode]]] = []
+        self.scan(expr, [], state, names, calls, uses)
+        if not calls and not uses:
+            return state
+        added: Set[str] = set()
+        killed: Set[str] = set()
+        for call in calls:
+            name = call_name(call.func)
+            if isinstance(call.func, cst.Attribute) and name in _orm.FLUSH_METHODS:
+                return frozenset()
+            if not _harmless(call):
+                killed.update(k for k in names if ("quiet", k, "") not in state)
+                if name not in _orm.SESSION_ADD_METHODS:
+                    # ``self.order`` can be written by any method that sees ``self``.
+                    killed.update(k for k in names if "." in k)
+        for var, ancestors in uses:
+            verdict = self.use(ancestors)
+            if verdict == "add":
+                added.add(var)
+            elif verdict == "kill":
+                killed.add(var)
+        state = state - {("quiet", var, "") for var in added - killed}
+        for var in killed:
+            state = self.unbind_name(var, state)
+        return state
+
+    def scan(
+        self,
+        node: cst.CSTNode,
+        ancestors: List[cst.CSTNode],
+        state: State,
+        names: Dict[str, Fresh],
+        calls: List[cst.Call],
+        uses: List[Tuple[str, List[cst.CSTNode]]],
+    ) -> None:
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            name = dotted_name(node)
+            if name is not None and name in names:
+                uses.append((name, list(ancestors)))
+                if isinstance(node, cst.Name):
+                    return
+        if isinstance(node, cst.NamedExpr):
+            name = dotted_name(node.target)
+            if name is not None:
+                uses.append((name, [node]))
+        elif _shadows(node, names):
+            return
+        ancestors.append(node)
+        if isinstance(node, cst.Attribute):
+            kids: Sequence[cst.CSTNode] = (node.value,)
+        elif isinstance(node, cst.Arg):
+            kids = (node.value,)
+        else:
+            kids = _children(node)
+        for child in kids:
+            self.scan(child, ancestors, state, names, calls, uses)
+        ancestors.pop()
+        if isinstance(node, cst.Call):
+            calls.append(node)
+            if self.on_call is not None and self.callee is not None and names:
+                self.interprocedural(node, state, names)
+
+    @staticmethod
+    def use(ancestors: List[cst.CSTNode]) -> str:
+        """How one occurrence of a new object's variable affects it: keep, add or kill."""
+        parent = ancestors[-1] if ancestors else None
+        if parent is None:
+            return "keep"
+        if isinstance(parent, cst.NamedExpr):
+            return "kill"  # rebound by ``:=``
+        if isinstance(parent, cst.Attribute):
+            grand = ancestors[-2] if len(ancestors) > 1 else None
+            attr = parent.attr.value
+            if attr in _orm.OBJECT_ESCAPE_ATTRIBUTES:
+                return "kill"
+            if isinstance(grand, cst.Call) and grand.func is parent and attr not in _orm.OBJECT_SAFE_METHODS:
+                return "kill"
+            return "keep"
+        if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.UnaryOperation, cst.BooleanOperation)):
+            return "keep"
+        if isinstance(parent, (cst.FormattedStringExpression, cst.If, cst.While, cst.IfExp)):
+            return "keep"
+        holder = parent
+        depth = len(ancestors) - 1
+        while isinstance(holder, (cst.Element, cst.List, cst.Tuple, cst.Set)) and depth > 0:
+            depth -= 1
+            holder = ancestors[depth]
+        if isinstance(holder, cst.Arg) and depth > 0:
+            call = ancestors[depth - 1]
+            if isinstance(call, cst.Call):
+                if _harmless(call):
+                    return "keep"
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in _orm.SESSION_ADD_METHODS:
+                    return "add"
+        return "kill"
+
+    def interprocedural(self, call: cst.Call, state: State, names: Dict[str, Fresh]) -> None:
+        assert self.callee is not None and self.on_call is not None
+        positional: List[Tuple[int, str]] = []
+        keywords: List[Tuple[str, str]] = []
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                break
+            name = dotted_name(arg.value)
+            if name is None or name not in names:
+                continue
+            if arg.keyword is not None:
+                keywords.append((arg.keyword.value, name))
+            else:
+                positional.append((index, name))
+        if not positional and not keywords:
+            return
+        target = self.callee(call)
+        if target is None:
+            return
+        callee_name, facts = target
+        offset = 1 if facts.bound and isinstance(call.func, cst.Attribute) else 0
+        for test in facts.tests:
+            matched = [var for index, var in positional if index + offset == test.index]
+            matched += [var for keyword, var in keywords if keyword == test.name]
+            for var in matched:
+                fresh = names[var]
+                if fresh.pk is not None and test.attr in fresh.pk and ("pristine", var, test.attr) in state:
+                    self._report(call, partial(self.on_call, call, var, fresh, callee_name, test))
+                    return
+
+
+# -- summaries of project functions ------------------------------------------------------------
+
+
+def _functions(module: cst.Module) -> Iterator[Tuple[str, cst.FunctionDef, bool]]:
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            yield stmt.name.value, stmt, False
+        elif isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+            for inner in stmt.body.body:
+                if isinstance(inner, cst.FunctionDef):
+                    static = any(call_name(d.decorator) == "staticmethod" for d in inner.decorators)
+                    yield f"{stmt.name.value}.{inner.name.value}", inner, not static
+
+
+def positional_params(node: cst.FunctionDef) -> List[cst.Param]:
+    return [*node.params.posonly_params, *node.params.params]
+
+
+def _prescan(body: cst.CSTNode, names: Dict[str, int]) -> Tuple[bool, bool]:
+    """A cheap pre-check: (the body reads ``<param>.id``-like attributes or uses ``getattr``,
+    the body returns a name or a call and yields nothing)."""
+    reads = False
+    returns = False
+    for node in scope_nodes(body):
+        if isinstance(node, cst.Return):
+            returns = returns or isinstance(node.value, (cst.Name, cst.Call))
+        elif isinstance(node, cst.Yield):
+            return reads, False
+        elif isinstance(node, cst.Attribute):
+            value = node.value
+            if isinstance(value, cst.Name) and value.value in names and _orm.keyish(node.attr.value):
+                reads = True
+        elif isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Name) and func.value == "getattr":
+                reads = True
+    return reads, returns
+
+
+def summarise(
+    node: cst.FunctionDef, module: cst.Module, bound: bool, qualify: Qualifier
+) -> Tuple[Tuple[ParamTest, ...], Optional[Tuple[str, Tuple[str, ...]]]]:
+    """Which parameters, if they arrived unflushed, have an attribute tested before a flush;
+    and what every return builds, when each builds a new object."""
+    indexes: Dict[str, int] = {}
+    for index, param in enumerate(positional_params(node)):
+        indexes[param.name.value] = index
+    for param in node.params.kwonly_params:
+        indexes[param.name.value] = -1
+    if bound:
+        for param in positional_params(node)[:1]:
+            indexes.pop(param.name.value, None)
+    reads, returns = _prescan(node.body, indexes)
+    reads = reads and bool(indexes)
+    if not reads and not returns:
+        return (), None
+    found: Dict[Tuple[str, str], ParamTest] = {}
+    returned: List[Optional[Fresh]] = []
+
+    def on_test(sink: cst.CSTNode, var: str, fresh: Fresh, attr: str) -> None:
+        key = (var, attr)
+        if var in indexes and fresh.pk is None and key not in found:
+            found[key] = ParamTest(indexes[var], var, attr, module.code_for_node(sink).strip())
+
+    def construct(value: cst.BaseExpression) -> Optional[Fresh]:
+        made = candidate(value, qualify)
+        return Fresh(made.model, frozenset(), made.keywords) if made is not None else None
+
+    def on_return(value: Optional[cst.BaseExpression], names: Dict[str, Fresh]) -> None:
+        made: Optional[Fresh] = None
+        if value is not None:
+            name = dotted_name(value)
+            made = names.get(name) if name is not None else construct(value)
+        returned.append(made if made is not None and made.pk is not None else None)
+
+    watched = watched_attributes(node.body) if reads else frozenset()
+    initial: State = frozenset()
+    if reads:
+        for name in indexes:
+            initial |= built(name, Fresh("", None), watched)
+    walker = FreshWalker(
+        qualify.imports,
+        construct=construct if returns else None,
+        callee=None,
+        on_test=on_test,
+        on_call=None,
+        on_return=on_return if returns else None,
+        watched=watched,
+    )
+    walker.analyse(node.body, initial)
+    result: Optional[Tuple[str, Tuple[str, ...]]] = None
+    kinds = {(b.model, b.keywords) if b is not None else None for b in returned}
+    if len(kinds) == 1 and None not in kinds:
+        result = next(iter(kinds))
+    return tuple(found.values()), result
+
+
+def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) -> None:
+    for name, node, bound in _functions(module):
+        tests, returns = summarise(node, module, bound, qualify)
+        if tests or returns:
+            facts.functions[name] = FunctionFacts(tests, bound, returns)
