@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from opslint.config import DOTTED_NAME, option
-from opslint.context import is_test_path
 from opslint.model import Related, Span
 from opslint.project import CallSite, Entry, FunctionSummary, ProjectIndex
 from opslint.rule import PendingFix, Rule
-from opslint.rules import _locks, _schedules
+from opslint.rules import _schedules
+from opslint.rules._lock_sites import Evidence, LockSites, short
 
 _MAX_HOPS = 6
-
-
-@dataclass(frozen=True)
-class _Evidence:
-    """Where (and how) a lock is held for a call site."""
-
-    description: str
-    path: str
-    span: Span
 
 
 @dataclass(frozen=True)
@@ -40,7 +31,7 @@ class _Bypass:
     locked_caller: str
     locked_path: str
     locked_site: CallSite
-    lock: _Evidence
+    lock: Evidence
 
 
 @dataclass
@@ -187,7 +178,7 @@ class LockStageBypass(Rule):
         project = self.ctx.project
         assert isinstance(project, ProjectIndex)
         entry = bypass.entry
-        entry_text = f"{entry.kind} `{_short(entry.function)}`"
+        entry_text = f"{entry.kind} `{short(entry.function)}`"
 
         def where(path: str, span: Span, message: str) -> Related:
             return Related(self._display(path), project.current_span(path, span), message)
@@ -197,21 +188,21 @@ class LockStageBypass(Rule):
             where(
                 bypass.locked_path,
                 bypass.locked_site.span,
-                f"`{_short(bypass.locked_caller)}` calls `{_short(bypass.callee)}` while holding the lock",
+                f"`{short(bypass.locked_caller)}` calls `{short(bypass.callee)}` while holding the lock",
             ),
             where(entry.path, entry.span, f"scheduled entry point: {entry_text}"),
         ]
         for path, site, caller, callee in bypass.hops[:_MAX_HOPS]:
-            related.append(where(path, site.span, f"`{_short(caller)}` calls `{_short(callee)}` without the lock"))
+            related.append(where(path, site.span, f"`{short(caller)}` calls `{short(callee)}` without the lock"))
         fix = PendingFix.suggestion(
-            f"Take the same lock on this path (go through `{_short(bypass.locked_caller)}`), "
-            f"or move the acquire into `{_short(bypass.callee)}` so no caller can skip it"
+            f"Take the same lock on this path (go through `{short(bypass.locked_caller)}`), "
+            f"or move the acquire into `{short(bypass.callee)}` so no caller can skip it"
         )
         self.report(
             node,
             fix=fix,
             related=related,
-            callee=_short(bypass.callee),
+            callee=short(bypass.callee),
             lock=bypass.lock.description,
             bypass=(
                 f"this {entry_text} path calls it"
@@ -236,14 +227,6 @@ class LockStageBypass(Rule):
         return rel.replace(os.sep, "/")
 
 
-def _short(qualname: str) -> str:
-    """``pkg.services.imports.run_import`` -> ``imports.run_import``."""
-    parts = [p for p in qualname.split(".") if p != "<locals>"]
-    if parts and parts[-1] in ("<main>", "<module>"):
-        return ".".join(parts[-2:])
-    return ".".join(parts[-2:]) if len(parts) > 1 else qualname
-
-
 # ------------------------------------------------------------------------------
 # The analysis (once per project index and options)
 # ------------------------------------------------------------------------------
@@ -255,284 +238,7 @@ def analyse(project: ProjectIndex, options: Any) -> _Analysis:
     return result
 
 
-def _names(values: Tuple[str, ...]) -> FrozenSet[str]:
-    return frozenset(values)
-
-
-def _matches(name: str, configured: FrozenSet[str]) -> bool:
-    if not configured:
-        return False
-    base = name[:-2] if name.endswith("()") else name
-    return base in configured or _schedules.last_name(base) in configured
-
-
-def _is_truthy(text: str) -> bool:
-    return text not in _schedules.FALSY_ARGS
-
-
-def _string_args(site: CallSite) -> List[str]:
-    values = [a for a in site.args if a[:1] in "'\""]
-    values.extend(v for _, v in site.kwargs if v[:1] in "'\"")
-    return [v.lower() for v in values]
-
-
-class _Analyser:
-    def __init__(self, project: ProjectIndex, options: Any) -> None:
-        self.project = project
-        self.options = options
-        self.acquire_fns = _names(options.acquire_functions)
-        self.release_fns = _names(options.release_functions)
-        self.lock_decorators = _names(options.lock_decorators) | _schedules.LOCK_DECORATORS
-        self.lock_cms = _names(options.lock_context_managers)
-        self.functions: Dict[str, FunctionSummary] = {f.qualname: f for f in project.functions()}
-        self.paths: Dict[str, str] = {}
-        self.tests: Set[str] = set()
-        for module in project.modules.values():
-            rel = os.path.relpath(module.path, project.root)
-            test = is_test_path(rel)
-            for qualname in module.functions:
-                self.paths[qualname] = module.path
-                if test:
-                    self.tests.add(qualname)
-        self._internal: Dict[str, bool] = {}
-        self._locked: Dict[str, List[Optional[_Evidence]]] = {}
-
-    # -- classifying call sites ---------------------------------------------------
-
-    def _lockish_receiver(self, recv: str) -> bool:
-        if not recv:
-            return False
-        last = _schedules.last_name(recv)
-        if _schedules.NOT_LOCK_RECEIVERS.search(last) and not _locks.looks_like_lock_name(last):
-            return False
-        if recv.endswith("()"):
-            kind = _locks.constructor_kind(recv[:-2], last)
-            if kind == "lock":
-                return True
-            if kind == "throttle":
-                return False
-            if last in _locks.REDIS_LOCK_METHODS:
-                return True
-        return _locks.looks_like_lock_name(last)
-
-    def acquire_kind(self, fn: FunctionSummary, site: CallSite) -> Optional[str]:
-        """How the call takes a lock ("" when it does not)."""
-        callee = site.callee
-        last = _schedules.last_name(callee)
-        if _matches(callee, self.acquire_fns):
-            return f"`{last}()`"
-        if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
-            return f"`{_short(_schedules.receiver(callee).replace('()', ''))}.{last}()`"
-        kwargs = dict(site.kwargs)
-        if last == "set" and _is_truthy(kwargs.get("nx", "False")):
-            return "redis `SET NX`"
-        if last in _schedules.REDIS_CLAIM_METHODS:
-            return f"redis `{last}`"
-        if last == "add" and callee.startswith("django.core.cache"):
-            return "Django `cache.add`"
-        if last in _locks.ORM_ROW_LOCK_METHODS:
-            return f"`{last}()`"
-        if _file_lock(site) == "acquire":
-            return f"`{_short(callee)}`"
-        lowered = callee.lower()
-        if "pg_advisory" in lowered and "unlock" not in lowered:
-            return f"`{last}`"
-        for text in _string_args(site):
-            if "unlock" in text or "release_lock" in text:
-                continue
-            for marker in _locks.SQL_LOCK_MARKERS:
-                if marker in text:
-                    return f"SQL `{marker.strip('(')}`"
-        target = self.project.target_of(site)
-        if target is not None and self._is_acquire_function(target):
-            return f"`{_short(target)}()`"
-        if _schedules.ACQUIRE_NAME.match(last) and not self._releases_flag(site) and self._paired(fn, site):
-            return f"`{last}()`"
-        return None
-
-    def _releases_flag(self, site: CallSite) -> bool:
-        last = _schedules.last_name(site.callee)
-        return bool(_schedules.FLAG_SETTER_NAME.match(last)) and any(
-            a in _schedules.FALSY_ARGS for a in (*site.args, *(v for _, v in site.kwargs))
-        )
-
-    def _paired(self, fn: FunctionSummary, site: CallSite) -> bool:
-        """A name-only acquire counts when its result is tested or a release follows it."""
-        for other in fn.calls:
-            if site.index in other.neg_guards or site.index in other.pos_guards:
-                return True
-            if other.index > site.index and self.is_release(other):
-                return True
-        return False
-
-    def is_release(self, site: CallSite) -> bool:
-        callee = site.callee
-        last = _schedules.last_name(callee)
-        if _matches(callee, self.release_fns):
-            return True
-        if last in _schedules.RELEASE_METHODS or _file_lock(site) == "release":
-            return True
-        if _schedules.RELEASE_NAME.match(last) or self._releases_flag(site):
-            return True
-        if last == "delete" and any(_locks.lockish_text(a) for a in site.args):
-            return True
-        lowered = callee.lower()
-        if "advisory_unlock" in lowered:
-            return True
-        return any("advisory_unlock" in t or "release_lock(" in t for t in _string_args(site))
-
-    def _is_acquire_function(self, qualname: str) -> bool:
-        """A project function that takes a lock and returns holding it."""
-        fn = self.functions.get(qualname)
-        if fn is None or fn.kind in ("module", "main"):
-            return False
-        if _matches(qualname, self.acquire_fns):
-            return True
-        key = f"acq:{qualname}"
-        if key in self._internal:
-            return self._internal[key]
-        self._internal[key] = False  # recursion guard
-        held = 0
-        for site in fn.calls:
-            if self.is_release(site):
-                held = max(0, held - 1)
-                continue
-            last = _schedules.last_name(site.callee)
-            kind = self._primitive_acquire(site, last)
-            if kind:
-                held += 1
-        answer = held > 0 and bool(_schedules.ACQUIRE_NAME.match(fn.name) or held)
-        self._internal[key] = answer
-        return answer
-
-    def _primitive_acquire(self, site: CallSite, last: str) -> bool:
-        """Library-level acquires (no project-function recursion)."""
-        callee = site.callee
-        if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
-            return True
-        kwargs = dict(site.kwargs)
-        if last == "set" and _is_truthy(kwargs.get("nx", "False")):
-            return True
-        if last in _schedules.REDIS_CLAIM_METHODS:
-            return True
-        if "pg_advisory" in callee.lower() and "unlock" not in callee.lower():
-            return True
-        if _file_lock(site) == "acquire":
-            return True
-        return any(
-            marker in text and "unlock" not in text
-            for text in _string_args(site)
-            for marker in _locks.SQL_LOCK_MARKERS
-            if marker != "for update"
-        )
-
-    def lock_item(self, item: str) -> bool:
-        """Whether a ``with`` item holds a lock."""
-        if _matches(item, self.lock_cms):
-            return True
-        base = item[:-2] if item.endswith("()") else item
-        last = _schedules.last_name(base)
-        if item.endswith("()"):
-            kind = _locks.constructor_kind(base, last)
-            if kind == "throttle":
-                return False
-            if kind == "lock" or last in _schedules.LOCK_CONTEXT_MANAGERS:
-                return True
-            if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(base)):
-                return True
-            target = self.project.function(self.project.canonical(base))
-            if target is not None and self._context_manager_locks(target):
-                return True
-            cls = self.project.class_summary(base) if "()" not in base else None
-            if cls is not None:
-                enter = self.project.method(cls.qualname, "__enter__") or self.project.method(
-                    cls.qualname, "__aenter__"
-                )
-                if enter is not None and self._acquires_inside(enter):
-                    return True
-        if "()." in item:
-            # an instance attribute with a known constructor: ``threading.Lock()`` handled above
-            pass
-        if _locks.looks_like_throttle_name(last) and not _locks.looks_like_lock_name(last):
-            return False
-        return _locks.looks_like_lock_name(last) or _schedules.has_lock_word(last)
-
-    def _context_manager_locks(self, fn: FunctionSummary) -> bool:
-        if not any(_schedules.last_name(d.name) in ("contextmanager", "asynccontextmanager") for d in fn.decorators):
-            return False
-        return self._acquires_inside(fn)
-
-    def _acquires_inside(self, fn: FunctionSummary) -> bool:
-        key = f"in:{fn.qualname}"
-        if key in self._internal:
-            return self._internal[key]
-        self._internal[key] = False
-        answer = self.lock_decorated(fn) is not None or any(
-            self.acquire_kind(fn, s) is not None or any(self.lock_item(w) for w in s.with_items) for s in fn.calls
-        )
-        self._internal[key] = answer
-        return answer
-
-    def lock_decorated(self, fn: FunctionSummary) -> Optional[_Evidence]:
-        for dec in fn.decorators:
-            last = _schedules.last_name(dec.name)
-            if (
-                last in self.lock_decorators
-                or _matches(dec.name, self.lock_decorators)
-                or _locks.looks_like_lock_name(last)
-                or _schedules.has_lock_word(last)
-            ):
-                return _Evidence(f"decorator `@{last}`", self.paths.get(fn.qualname, ""), dec.span)
-            for key, value in dec.kwargs:
-                if key == "base" and _schedules.last_name(value) in _schedules.LOCKING_TASK_BASES:
-                    return _Evidence(
-                        f"task base `{_schedules.last_name(value)}`", self.paths.get(fn.qualname, ""), dec.span
-                    )
-            target = self.project.function(self.project.canonical(dec.name))
-            if target is not None and target.qualname != fn.qualname and self._acquires_inside(target):
-                return _Evidence(f"decorator `@{_short(target.qualname)}`", self.paths.get(fn.qualname, ""), dec.span)
-        return None
-
-    # -- lock state of every call site ----------------------------------------------
-
-    def site_locks(self, fn: FunctionSummary) -> List[Optional[_Evidence]]:
-        """For each call site of ``fn`` (by index): the lock held there, if any."""
-        cached = self._locked.get(fn.qualname)
-        if cached is not None:
-            return cached
-        path = self.paths.get(fn.qualname, "")
-        decorated = self.lock_decorated(fn)
-        active: List[Tuple[CallSite, str]] = []
-        out: List[Optional[_Evidence]] = []
-        for site in fn.calls:
-            evidence: Optional[_Evidence] = decorated
-            if evidence is None:
-                for position in range(len(site.with_items) - 1, -1, -1):
-                    item = site.with_items[position]
-                    if self.lock_item(item):
-                        text = site.with_texts[position] if position < len(site.with_texts) else ""
-                        if len(text) > 40 and "(" in text:
-                            text = text[: text.index("(")] + "(...)"
-                        evidence = _Evidence(f"`with {text or _describe(item)}:`", path, site.span)
-                        break
-            if evidence is None:
-                live = [a for a in active if a[0].index not in site.neg_guards]
-                if live:
-                    acquire, description = live[-1]
-                    evidence = _Evidence(f"{description} in `{_short(fn.qualname)}`", path, acquire.span)
-            out.append(evidence)
-            if self.is_release(site):
-                if active:
-                    active.pop()
-                continue
-            kind = self.acquire_kind(fn, site)
-            if kind is not None:
-                active.append((site, kind))
-        self._locked[fn.qualname] = out
-        return out
-
-    # -- the whole project -----------------------------------------------------------
-
+class _Analyser(LockSites):
     def run(self) -> _Analysis:
         project = self.project
         entries = project.entry_points(_schedules.SCHEDULED)
@@ -556,7 +262,7 @@ class _Analyser:
                     callers.setdefault(target, []).append((qualname, site))
         held = self._held(callers, entries)
 
-        def locked(caller: str, site: CallSite) -> Optional[_Evidence]:
+        def locked(caller: str, site: CallSite) -> Optional[Evidence]:
             evidence = self.site_locks(self.functions[caller])[site.index]
             if evidence is None and caller in held:
                 return held[caller]
@@ -675,9 +381,9 @@ class _Analyser:
 
     def _held(
         self, callers: Dict[str, List[Tuple[str, CallSite]]], entries: Dict[str, List[Entry]]
-    ) -> Dict[str, _Evidence]:
+    ) -> Dict[str, Evidence]:
         """Functions every caller of which holds a lock (greatest fixpoint), with evidence."""
-        held: Dict[str, Optional[_Evidence]] = {}
+        held: Dict[str, Optional[Evidence]] = {}
         for qualname, fn in self.functions.items():
             decorated = self.lock_decorated(fn)
             if decorated is not None:
@@ -693,7 +399,7 @@ class _Analyser:
                 fn = self.functions[qualname]
                 if self.lock_decorated(fn) is not None:
                     continue
-                evidence: Optional[_Evidence] = None
+                evidence: Optional[Evidence] = None
                 ok = True
                 for caller, site in callers.get(qualname, ()):
                     direct = self.site_locks(self.functions[caller])[site.index]
@@ -715,18 +421,6 @@ class _Analyser:
         return {k: v for k, v in held.items() if v is not None}
 
 
-def _file_lock(site: CallSite) -> Optional[str]:
-    """``fcntl.flock(fd, LOCK_EX)`` -> "acquire", ``LOCK_UN`` -> "release"."""
-    if site.callee not in _schedules.FILE_LOCK_CALLS:
-        return None
-    flags = " ".join(site.args[1:2] + tuple(v for k, v in site.kwargs if k in ("operation", "cmd", "flags")))
-    if "LOCK_UN" in flags:
-        return "release"
-    if "LOCK_EX" in flags or "LOCK_SH" in flags:
-        return "acquire"
-    return None
-
-
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -739,10 +433,3 @@ def _module(qualname: str) -> str:
 def _family(qualname: str) -> str:
     """The top-level package (or module) a function belongs to."""
     return qualname.split(".", 1)[0]
-
-
-def _describe(item: str) -> str:
-    text = item.replace("()", "")
-    parts = text.split(".")
-    shown = ".".join(parts[-2:]) if len(parts) > 1 else text
-    return shown + ("(...)" if item.endswith("()") else "")
