@@ -1,0 +1,576 @@
+"""Check-then-set claims, for OPS402: which reads check a lock's state and which writes claim it.
+
+Per function: a *read* of a lock, flag or claim status (a redis/cache ``get``/``exists``,
+an ORM flag attribute or status field, a ``.filter(...).exists()``, a lock file test), the
+polarity of a test over it ("true when free"), and the *write* in the region that runs
+when it was free that claims the same thing (``set`` of the same key, the flag assigned
+and saved, an ``update``/``create`` of the filtered field, the lock file created).  Also
+the markers that make the function's check-then-set safe (row locks, redis transactions,
+a lock held).  Knowledge (method names, flag and status words) comes from ``_locks.py``;
+the rule (``ops402_non_atomic_lock.py``) walks the statements, reports and fixes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
+
+import libcst as cst
+
+from opslint.rules import _locks
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import keyword
+from opslint.syntax.walk import walk
+
+REDIS = "redis"
+#: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
+_LOCKING_HELPER = re.compile(
+    r"for_update|^_?(?:lock|acquire)(?:_(?!key|name|path|id)|$)|_locked_(?!at|by)", re.IGNORECASE
+)
+DJANGO_CACHE = "django-cache"
+
+#: Redis reads that return None/0 when the key is free.
+_NONE_WHEN_FREE = frozenset({"get", "hget"})
+
+
+@dataclass(frozen=True)
+class Read:
+    """A check of a lock's state: what resource, through what kind of store."""
+
+    kind: str  # "redis", "django-cache", "orm-attr", "orm-exists", "file"
+    call: cst.CSTNode  # the read expression (for messages)
+    receiver: str  # normalised text of the client / object
+    key: str  # normalised key / field
+    method: str  # read method or field name
+    #: For filter(...).exists(): field -> value text of the filter.
+    fields: Tuple[Tuple[str, str], ...] = ()
+
+
+def unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
+    while True:
+        if isinstance(expr, cst.Await):
+            expr = expr.expression
+        elif isinstance(expr, cst.Call) and dotted_name(expr.func) == "bool" and len(expr.args) == 1:
+            expr = expr.args[0].value
+        else:
+            return expr
+
+
+def _is_falsy_literal(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Name):
+        return expr.value in ("None", "False")
+    if isinstance(expr, cst.Integer):
+        return expr.value == "0"
+    if isinstance(expr, cst.SimpleString):
+        return expr.evaluated_value in ("", "0", b"", b"0")
+    return False
+
+
+def _unwrap_call(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+class ClaimContext(Protocol):
+    """What the claim analysis asks of the rule."""
+
+    edits: Any
+    ctx: Any
+
+    def text(self, node: cst.CSTNode) -> str: ...
+
+    def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]: ...
+
+    def store_kind(self, receiver: cst.BaseExpression, stack: Sequence[cst.CSTNode]) -> Optional[str]: ...
+
+
+class FunctionClaims:
+    """The reads and writes of lock state in one function body (see the module docstring)."""
+
+    def __init__(self, rule: ClaimContext, function: cst.FunctionDef, stack: Tuple[cst.CSTNode, ...]):
+        self.rule = rule
+        self.function = function
+        self.stack = stack + (function,)
+        self._marker_cache: Optional[Set[str]] = None
+        #: name -> read assigned to it (``current = r.get(key)``).
+        self.assigned: Dict[str, Read] = {}
+
+    # -- whole-function facts ------------------------------------------------------
+
+    def _markers(self) -> Set[str]:
+        """What makes the function's check-then-set safe: row locks, redis transactions, held locks."""
+        found: Set[str] = set()
+        rule = self.rule
+
+        class _Scan(cst.CSTVisitor):
+            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+                if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not self.function:
+                    return False
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                    method = node.func.attr.value
+                    if method in _locks.ORM_ROW_LOCK_METHODS:
+                        found.add("row-lock")
+                    if method in _locks.REDIS_ATOMIC_CONTEXT_METHODS:
+                        found.add("redis-atomic")
+                    if method in _locks.ACQUIRE_METHODS:
+                        found.add("held")
+                if isinstance(node, cst.Call):
+                    callee = dotted_name(node.func) or ""
+                    if _LOCKING_HELPER.search(callee.rsplit(".", 1)[-1]):
+                        found.add("held")  # get_job_for_update(...), lock_account(...), acquire_key(...)
+                if isinstance(node, (cst.SimpleString, cst.FormattedStringText)):
+                    lowered = node.value.lower()
+                    if any(marker in lowered for marker in _locks.SQL_LOCK_MARKERS):
+                        found.add("row-lock")
+                if isinstance(node, cst.WithItem):
+                    head = _unwrap_call(unwrap(node.item))
+                    name = dotted_name(head) or ""
+                    if (
+                        name not in ("open", "io.open")
+                        and (
+                            _locks.lockish_text(name.rsplit(".", 1)[-1])
+                            or _locks.looks_like_lock_name(name.rsplit(".", 1)[-1])
+                        )
+                    ) or rule.qualified_name(head) in _locks.LOCK_CONSTRUCTORS:
+                        found.add("held")
+                return True
+
+        walk(self.function.body, _Scan())
+        for decorator in self.function.decorators:
+            if _locks.lockish_text(rule.edits.code(decorator.decorator)):
+                found.add("held")
+        return found
+
+    # -- walking ------------------------------------------------------------------------
+
+    @property
+    def markers(self) -> Set[str]:
+        """Computed on the first candidate only (most functions have none)."""
+        if self._marker_cache is None:
+            self._marker_cache = self._markers()
+        return self._marker_cache
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _read_of(self, expr: cst.BaseExpression) -> Optional[Read]:
+        """A lock-state read: redis/cache get, ORM flag attribute, exists(), os.path.exists."""
+        expr = unwrap(expr)
+        rule = self.rule
+        if isinstance(expr, cst.Name):
+            return self.assigned.get(expr.value)
+        if isinstance(expr, cst.Attribute):
+            field = expr.attr.value
+            if isinstance(expr.value, (cst.Name, cst.Attribute)) and dotted_name(expr.value) is not None:
+                if _locks.is_orm_flag_field(field) or field in _locks.STATUS_FIELDS:
+                    return Read("orm-attr", expr, rule.text(expr.value), field, field)
+            return None
+        if not isinstance(expr, cst.Call):
+            return None
+        if rule.qualified_name(expr.func) in ("os.path.exists", "os.path.isfile", "os.path.lexists"):
+            if expr.args:
+                return Read("file", expr, "", rule.text(expr.args[0].value), "exists")
+            return None
+        if not isinstance(expr.func, cst.Attribute):
+            return None
+        method = expr.func.attr.value
+        receiver = expr.func.value
+        if method in ("exists", "count", "first") and not expr.args:
+            fields = self._filter_fields(receiver)
+            if fields:
+                return Read("orm-exists", expr, rule.text(receiver), "", method, fields)
+            if method == "exists" and isinstance(receiver, (cst.Name, cst.Attribute, cst.Call)):
+                text = rule.text(receiver)
+                if _locks.lockish_text(text) and "path" in text.lower() or text.lower().endswith("lock_file"):
+                    return Read("file", expr, "", text, "exists")
+            return None
+        if method in _locks.REDIS_READ_METHODS and expr.args:
+            kind = rule.store_kind(receiver, self.stack)
+            if kind in (REDIS, DJANGO_CACHE) and not (kind == DJANGO_CACHE and method != "get"):
+                key = rule.text(expr.args[0].value)
+                if method in ("hget", "hexists", "sismember", "getbit") and len(expr.args) > 1:
+                    key += "|" + rule.text(expr.args[1].value)
+                return Read(kind, expr, rule.text(receiver), key, method)
+        return None
+
+    def _filter_fields(self, receiver: cst.BaseExpression) -> Tuple[Tuple[str, str], ...]:
+        """Keyword filters of a queryset chain (``M.objects.filter(key=k, in_use=True)``)."""
+        fields: List[Tuple[str, str]] = []
+        node = receiver
+        seen_objects = False
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call):
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value in ("filter", "filter_by", "exclude"):
+                    if func.attr.value == "exclude":
+                        return ()
+                    for arg in node.args:
+                        if arg.keyword is not None:
+                            fields.append((arg.keyword.value.split("__")[0], self.rule.text(arg.value)))
+                node = func
+            else:
+                if node.attr.value in ("objects", "query"):
+                    seen_objects = True
+                node = node.value
+        return tuple(fields) if seen_objects else ()
+
+    def _free_when_true(self, test: cst.BaseExpression, read: Read) -> Optional[bool]:
+        """Whether ``test`` is true exactly when the lock is free (None: cannot tell)."""
+        test = unwrap(test)
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self._free_when_true(test.expression, read)
+            return None if inner is None else not inner
+        if isinstance(test, cst.BooleanOperation):
+            left_side = self._free_when_true(test.left, read) if self._contains(test.left, read) else None
+            right_side = self._free_when_true(test.right, read) if self._contains(test.right, read) else None
+            side = left_side if left_side is not None else right_side
+            # `if obj and obj.locked: return` guards like `if obj.locked:`; `if not x.in_use or force:`
+            # enters the body when it is free: the claim region is the same either way.
+            return side
+        if isinstance(test, cst.Comparison):
+            if len(test.comparisons) != 1 or not self._is_read(test.left, read):
+                return None
+            target = test.comparisons[0]
+            operator = target.operator
+            right = target.comparator
+            if read.kind == "orm-attr":
+                return self._status_polarity(operator, right, read)
+            if isinstance(operator, (cst.Is, cst.Equal)):
+                return _is_falsy_literal(right)
+            if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+                return not _is_falsy_literal(right)
+            if isinstance(operator, (cst.In, cst.NotIn)) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+                has_free = any(_is_falsy_literal(e.value) for e in right.elements)
+                if not has_free:
+                    return None
+                return isinstance(operator, cst.In)
+            if isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
+                return False
+            if isinstance(operator, cst.LessThan) and isinstance(right, cst.Integer) and right.value == "1":
+                return True
+            return None
+        if self._is_read(test, read):
+            if read.kind == "orm-attr":
+                if read.key in _locks.STATUS_FIELDS:
+                    return None
+                return _locks.is_inverted_flag(read.key)
+            if read.kind == "orm-exists" and read.method == "first":
+                return False
+            return False
+        return None
+
+    def _status_polarity(self, operator: cst.BaseCompOp, right: cst.BaseExpression, read: Read) -> Optional[bool]:
+        text = self.rule.edits.code(right)
+        if read.key not in _locks.STATUS_FIELDS:
+            # flag compared with a literal: `key.in_use == False`, `lock.owner is None`
+            if isinstance(operator, (cst.Is, cst.Equal)):
+                free = _is_falsy_literal(right)
+            elif isinstance(operator, (cst.IsNot, cst.NotEqual)):
+                free = not _is_falsy_literal(right)
+            else:
+                return None
+            return free != _locks.is_inverted_flag(read.key)
+        busy = _locks.is_busy_status(text)
+        if isinstance(operator, (cst.Equal, cst.Is, cst.In)):
+            return not busy
+        if isinstance(operator, (cst.NotEqual, cst.IsNot, cst.NotIn)):
+            return busy
+        return None
+
+    def _is_read(self, expr: cst.BaseExpression, read: Read) -> bool:
+        return unwrap(expr) is read.call or (
+            isinstance(unwrap(expr), cst.Name) and self.assigned.get(unwrap(expr).value) is read  # type: ignore[attr-defined]
+        )
+
+    def _contains(self, expr: cst.BaseExpression, read: Read) -> bool:
+        found = False
+
+        class _Find(cst.CSTVisitor):
+            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+                nonlocal found
+                if node is read.call or (isinstance(node, cst.Name) and self.assigned.get(node.value) is read):
+                    found = True
+                return not found
+
+        walk(expr, _Find())
+        return found
+
+    def _reads_in(self, test: cst.BaseExpression) -> List[Read]:
+        reads: List[Read] = []
+        check = self
+
+        class _Find(cst.CSTVisitor):
+            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+                if isinstance(node, (cst.Lambda, cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
+                    return False
+                if isinstance(node, cst.BaseExpression):
+                    read = check._read_of(node)
+                    if read is not None and read not in reads:
+                        reads.append(read)
+                        return False
+                return True
+
+        walk(test, _Find())
+        return reads
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _find_write(self, read: Read, region: Sequence[cst.BaseStatement]) -> Optional[cst.CSTNode]:
+        """The write that claims what ``read`` checked, in the statements that run when it was free."""
+        check = self
+        result: List[cst.CSTNode] = []
+        saved = [False]
+
+        class _Find(cst.CSTVisitor):
+            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+                if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                    return False
+                if result and read.kind != "orm-attr":
+                    return False
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                    if read.kind in (REDIS, DJANGO_CACHE):
+                        if check._redis_write(node, read):
+                            result.append(node)
+                            return False
+                    elif read.kind == "orm-exists":
+                        if check._orm_exists_write(node, read):
+                            result.append(node)
+                            return False
+                    elif read.kind == "orm-attr" and result and check._is_save(node, read.receiver):
+                        saved[0] = True
+                    elif read.kind == "file" and check._file_write(node, read):
+                        result.append(node)
+                        return False
+                if isinstance(node, cst.Call) and read.kind == "file" and check._file_write(node, read):
+                    result.append(node)
+                    return False
+                if isinstance(node, cst.Assign) and read.kind in ("orm-attr", "orm-exists") and not result:
+                    for target in node.targets:
+                        if check._claims_attribute(target.target, node.value, read):
+                            result.append(node)
+                return True
+
+        for stmt in region:
+            walk(stmt, _Find())
+            if result and read.kind != "orm-attr":
+                break
+        if not result:
+            return None
+        if read.kind in ("orm-attr", "orm-exists") and isinstance(result[0], cst.Assign):
+            if read.kind == "orm-attr" and not saved[0]:
+                return None
+            if read.kind == "orm-exists" and not self._saved_after(region):
+                return None
+        return result[0]
+
+    def _saved_after(self, region: Sequence[cst.BaseStatement]) -> bool:
+        found = False
+        check = self
+
+        class _Find(cst.CSTVisitor):
+            def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
+                nonlocal found
+                if check._is_save(node, None):
+                    found = True
+
+        for stmt in region:
+            walk(stmt, _Find())
+        return found
+
+    def _is_save(self, call: cst.Call, obj: Optional[str]) -> bool:
+        """``obj.save()`` of the claimed object, or a session/connection ``commit()``/``flush()``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in _locks.ORM_SAVE_METHODS:
+            return False
+        receiver = self.rule.text(func.value)
+        if func.attr.value in ("save", "asave", "save_changes"):
+            return obj is None or receiver == obj
+        last = receiver.rsplit(".", 1)[-1].lower()
+        return any(word in last for word in ("session", "db", "conn", "transaction", "uow", "tx")) or last == "s"
+
+    def _redis_write(self, call: cst.Call, read: Read) -> bool:
+        rule = self.rule
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+        method = func.attr.value
+        writes = _locks.REDIS_CLAIM_WRITES.get(read.method, frozenset())
+        if read.kind == DJANGO_CACHE:
+            writes = frozenset({"set"})
+        if method not in writes or not call.args:
+            return False
+        if rule.text(func.value) != read.receiver:
+            return False
+        key = rule.text(call.args[0].value)
+        if read.method in ("hget", "hexists", "sismember", "getbit"):
+            if len(call.args) < 2:
+                return False
+            key += "|" + rule.text(call.args[1].value)
+        if key != read.key:
+            return False
+        if any(keyword(call, k) is not None for k in _locks.REDIS_CONDITIONAL_SET_KWARGS):
+            return False
+        return self._claim_like(call, read)
+
+    def _claim_like(self, call: cst.Call, read: Read) -> bool:
+        """A lock/flag rather than a cache or a counter."""
+        described = self._describe_key(call.args[0].value)
+        if _locks.lockish_text(described) and not _locks.is_not_a_claim_key(described):
+            return True
+        if _locks.is_not_a_claim_key(described):
+            return False
+        if self._deleted_later(read):
+            return True
+        value_index = 2 if call.func.attr.value in ("setex", "psetex") else 1  # type: ignore[attr-defined]
+        if read.method in ("hget", "hexists"):
+            value_index = 2
+        if read.method == "sismember":
+            return False
+        if len(call.args) <= value_index:
+            return False
+        value = call.args[value_index].value
+        if _locks.is_flag_value(self.rule.edits.code(value)):
+            return True
+        if isinstance(value, cst.Call) and self.rule.qualified_name(value.func) in _locks.LOCK_TOKEN_CALLS:
+            return True
+        return False
+
+    def _describe_key(self, key: cst.BaseExpression) -> str:
+        """The key's text, plus what a local variable key was assigned (``key = f"lock:{id}"``)."""
+        described = [self.rule.edits.code(key)]
+        head = key.func if isinstance(key, cst.Call) else key
+        if isinstance(head, cst.Name):
+            name = head.value
+            rule = self.rule
+
+            class _Find(cst.CSTVisitor):
+                def visit_Assign(inner, node: cst.Assign) -> None:  # noqa: N805
+                    for target in node.targets:
+                        if isinstance(target.target, cst.Name) and target.target.value == name:
+                            described.append(rule.edits.code(node.value))
+
+                def visit_FunctionDef(inner, node: cst.FunctionDef) -> None:  # noqa: N805
+                    if node.name.value == name:
+                        described.append(rule.edits.code(node.body))
+
+            walk(self.function.body, _Find())
+            if isinstance(key, cst.Call):
+                walk(self.rule.ctx.module, _Find())
+        return " ".join(described)
+
+    def _deleted_later(self, read: Read) -> bool:
+        rule = self.rule
+        found = False
+
+        class _Find(cst.CSTVisitor):
+            def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
+                nonlocal found
+                func = node.func
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value in ("delete", "unlink", "hdel", "srem")
+                    and rule.text(func.value) == read.receiver
+                    and node.args
+                    and rule.text(node.args[0].value) == read.key.split("|")[0]
+                ):
+                    found = True
+
+        walk(self.function.body, _Find())
+        return found
+
+    def _claims_attribute(self, target: cst.BaseExpression, value: cst.BaseExpression, read: Read) -> bool:
+        if not isinstance(target, cst.Attribute):
+            return False
+        field = target.attr.value
+        value_text = self.rule.edits.code(value)
+        if read.kind == "orm-attr":
+            if self.rule.text(target.value) != read.receiver or field != read.key:
+                return False
+        else:
+            filters = dict(read.fields)
+            if field not in filters:
+                return False
+            if field in _locks.STATUS_FIELDS and filters[field] != self.rule.text(value):
+                return False  # "if nobody is X, make this one X": the value must be the one looked for
+        if field in _locks.STATUS_FIELDS:
+            return _locks.is_busy_status(value_text)
+        if not _locks.is_orm_flag_field(field):
+            return False
+        # Claiming sets "taken": True for in_use/locked, False for is_available.
+        if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
+            return (value.value == "True") != _locks.is_inverted_flag(field)
+        return not _locks.is_inverted_flag(field)
+
+    def _orm_exists_write(self, call: cst.Call, read: Read) -> bool:
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+        method = func.attr.value
+        if method not in ("update", "create", "update_or_create", "get_or_create"):
+            return False
+        filters = dict(read.fields)
+        if method == "create" and self._creates_lock_row(func, call, read):
+            return True
+        guarded = dict(self._filter_fields(func.value)) if method == "update" else {}
+        for arg in call.args:
+            if arg.keyword is None:
+                continue
+            field = arg.keyword.value
+            if method in ("update_or_create", "get_or_create") and field != "defaults":
+                continue
+            if field == "defaults" and isinstance(arg.value, cst.Dict):
+                pairs = [
+                    (e.key.evaluated_value, e.value)
+                    for e in arg.value.elements
+                    if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                ]
+            else:
+                pairs = [(field, arg.value)]
+            for name, value in pairs:
+                if not isinstance(name, str) or name not in filters or name in guarded:
+                    continue
+                text = self.rule.edits.code(value)
+                if (
+                    name in _locks.STATUS_FIELDS
+                    and _locks.is_busy_status(text)
+                    and filters[name] == self.rule.text(value)
+                ):
+                    return True
+                if _locks.is_orm_flag_field(name) and name not in _locks.STATUS_FIELDS:
+                    return True
+        return False
+
+    def _creates_lock_row(self, func: cst.Attribute, call: cst.Call, read: Read) -> bool:
+        """``if not JobLock.objects.filter(name=n).exists(): JobLock.objects.create(name=n)``."""
+        model = read.receiver.split(".objects", 1)[0] if ".objects" in read.receiver else ""
+        if not model or self.rule.text(func.value) != f"{model}.objects" or not _locks.lockish_text(model):
+            return False
+        created = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+        if not {name for name, _ in read.fields} <= created:
+            return False
+        return not self._unique_in_file(model.rsplit(".", 1)[-1], [name for name, _ in read.fields])
+
+    def _unique_in_file(self, model: str, fields: Sequence[str]) -> bool:
+        """Whether this file declares the model with a unique field/constraint (then create() is a claim)."""
+        for stmt in self.rule.ctx.module.body:
+            if isinstance(stmt, cst.ClassDef) and stmt.name.value == model:
+                code = self.rule.edits.code(stmt)
+                if "unique_together" in code or "UniqueConstraint" in code or "primary_key=True" in code:
+                    return True
+                return any(f"{field} =" in code and "unique=True" in code for field in fields)
+        return False
+
+    def _file_write(self, call: cst.Call, read: Read) -> bool:
+        rule = self.rule
+        if not _locks.lockish_text(read.key):
+            return False
+        if isinstance(call.func, cst.Name) and call.func.value == "open" and call.args:
+            if rule.text(call.args[0].value) != read.key:
+                return False
+            mode_arg = call.args[1] if len(call.args) > 1 else keyword(call, "mode")
+            mode = mode_arg.value if mode_arg is not None else None
+            return (
+                isinstance(mode, cst.SimpleString)
+                and "x" not in mode.evaluated_value
+                and ("w" in str(mode.evaluated_value) or "a" in str(mode.evaluated_value))
+            )
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("touch", "write_text", "write_bytes"):
+            return rule.text(call.func.value) == read.key and keyword(call, "exist_ok") is None
+        return False
