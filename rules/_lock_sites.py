@@ -16,7 +16,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from opslint.context import is_test_path
 from opslint.model import Span
-from opslint.project import CallSite, FunctionSummary, ProjectIndex
+from opslint.project import CallSite, FunctionSummary, ModuleSummary, ProjectIndex
 from opslint.rules import _locks, _schedules
 
 
@@ -27,6 +27,26 @@ class Evidence:
     description: str
     path: str
     span: Span
+    #: The function whose code holds the lock, and the indexes of its call sites the
+    #: lock's scope encloses (the ``with`` block, acquire to release, the whole body).
+    holder: str = ""
+    scope: Tuple[int, ...] = ()
+
+
+#: Builders of module-level containers a lock may guard (``_memo = {}``, ``dict()``...).
+_MUTABLE_BUILDERS = frozenset(
+    {
+        "dict",
+        "list",
+        "set",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.deque",
+        "collections.Counter",
+        "weakref.WeakValueDictionary",
+        "weakref.WeakKeyDictionary",
+    }
+)
 
 
 def short(qualname: str) -> str:
@@ -111,13 +131,11 @@ class LockSites:
             return f"`{last}()`"
         if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
             return f"`{short(_schedules.receiver(callee).replace('()', ''))}.{last}()`"
-        kwargs = dict(site.kwargs)
-        if last == "set" and _is_truthy(kwargs.get("nx", "False")):
-            return "redis `SET NX`"
-        if last in _schedules.REDIS_CLAIM_METHODS:
-            return f"redis `{last}`"
-        if last == "add" and callee.startswith("django.core.cache"):
-            return "Django `cache.add`"
+        claim = _claim(site)
+        if claim is not None:
+            # A claim never given back in the function is a throttle or a de-dup marker
+            # (``cache.add(f"digest-sent:{pk}", 1, 600)``), not a lock around what follows.
+            return claim if self._released_later(fn, site) else None
         if last in _locks.ORM_ROW_LOCK_METHODS:
             return f"`{last}()`"
         if _file_lock(site) == "acquire":
@@ -134,6 +152,9 @@ class LockSites:
         target = self.project.target_of(site)
         if target is not None and self._is_acquire_function(target):
             return f"`{short(target)}()`"
+        recv = _schedules.last_name(_schedules.receiver(callee)) if "." in callee else ""
+        if recv and _schedules.NOT_LOCK_RECEIVERS.search(recv) and not _locks.looks_like_lock_name(recv):
+            return None  # ``pool.acquire()`` borrows a connection, ``sem.acquire()`` takes a slot
         if _schedules.ACQUIRE_NAME.match(last) and not self._releases_flag(site) and self._paired(fn, site):
             return f"`{last}()`"
         return None
@@ -143,6 +164,19 @@ class LockSites:
         return bool(_schedules.FLAG_SETTER_NAME.match(last)) and any(
             a in _schedules.FALSY_ARGS for a in (*site.args, *(v for _, v in site.kwargs))
         )
+
+    def _released_later(self, fn: FunctionSummary, site: CallSite) -> bool:
+        """A release after the claim: a release call, or a ``delete`` of the claimed key."""
+        key = site.args[0] if site.args else None
+        for other in fn.calls:
+            if other.index <= site.index:
+                continue
+            if self.is_release(other):
+                return True
+            deletes = _schedules.last_name(other.callee) in ("delete", "unlink", "delete_many")
+            if deletes and key is not None and other.args[:1] == (key,):
+                return True
+        return False
 
     def _paired(self, fn: FunctionSummary, site: CallSite) -> bool:
         """A name-only acquire counts when its result is tested or a release follows it."""
@@ -198,10 +232,7 @@ class LockSites:
         callee = site.callee
         if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
             return True
-        kwargs = dict(site.kwargs)
-        if last == "set" and _is_truthy(kwargs.get("nx", "False")):
-            return True
-        if last in _schedules.REDIS_CLAIM_METHODS:
+        if _claim(site) is not None:
             return True
         if "pg_advisory" in callee.lower() and "unlock" not in callee.lower():
             return True
@@ -284,42 +315,169 @@ class LockSites:
     # -- lock state of every call site ----------------------------------------------
 
     def site_locks(self, fn: FunctionSummary) -> List[Optional[Evidence]]:
-        """For each call site of ``fn`` (by index): the lock held there, if any."""
+        """For each call site of ``fn`` (by index): the lock held there, if any.
+
+        A ``with <lock>:`` holds for the sites inside the block; an acquire until its
+        release, or, for a lock that ends with its transaction (``select_for_update()``,
+        ``pg_advisory_xact_lock``), until the ``with transaction.atomic():`` block around it
+        ends; a locking decorator for the whole body."""
         cached = self._locked.get(fn.qualname)
         if cached is not None:
             return cached
         path = self.paths.get(fn.qualname, "")
         decorated = self.lock_decorated(fn)
-        active: List[Tuple[CallSite, str]] = []
-        out: List[Optional[Evidence]] = []
+        #: Per site: (which lock instance, description, span) or None.
+        held: List[Optional[Tuple[Tuple[Any, ...], str, Span]]] = []
+        active: List[Tuple[CallSite, str, Optional[Tuple[str, ...]]]] = []
+        runs: Dict[int, int] = {}
+        previous: Optional[CallSite] = None
         for site in fn.calls:
-            evidence: Optional[Evidence] = decorated
-            if evidence is None:
-                for position in range(len(site.with_items) - 1, -1, -1):
-                    item = site.with_items[position]
-                    if self.lock_item(item):
-                        text = site.with_texts[position] if position < len(site.with_texts) else ""
-                        if len(text) > 40 and "(" in text:
-                            text = text[: text.index("(")] + "(...)"
-                        evidence = Evidence(f"`with {text or _describe(item)}:`", path, site.span)
-                        break
-            if evidence is None:
+            active = [a for a in active if a[2] is None or site.with_items[: len(a[2])] == a[2]]
+            found: Optional[Tuple[Tuple[Any, ...], str, Span]] = None
+            if decorated is not None:
+                found = (("decorator",), decorated.description, decorated.span)
+            for position in range(len(site.with_items) - 1, -1, -1) if found is None else ():
+                if not self.lock_item(site.with_items[position]):
+                    continue
+                prefix = site.with_items[: position + 1]
+                same_block = previous is not None and previous.with_items[: position + 1] == prefix
+                start = runs.get(position, site.index) if same_block else site.index
+                runs[position] = start
+                text = site.with_texts[position] if position < len(site.with_texts) else ""
+                if len(text) > 40 and "(" in text:
+                    text = text[: text.index("(")] + "(...)"
+                found = (
+                    ("with", position, start),
+                    f"`with {text or _describe(site.with_items[position])}:`",
+                    site.span,
+                )
+                break
+            if found is None:
                 live = [a for a in active if a[0].index not in site.neg_guards]
                 if live:
-                    acquire, description = live[-1]
-                    evidence = Evidence(f"{description} in `{short(fn.qualname)}`", path, acquire.span)
-            out.append(evidence)
+                    acquire, description = live[-1][:2]
+                    found = (("acquire", acquire.index), description, acquire.span)
+            held.append(found)
+            previous = site
             if self.is_release(site):
                 if active:
                     active.pop()
                 continue
             kind = self.acquire_kind(fn, site)
             if kind is not None:
-                active.append((site, kind))
+                active.append((site, kind, self._transaction_scope(site)))
+        scopes: Dict[Tuple[Any, ...], List[int]] = {}
+        for index, found in enumerate(held):
+            if found is not None:
+                scopes.setdefault(found[0], []).append(index)
+        out: List[Optional[Evidence]] = [
+            None if found is None else Evidence(found[1], path, found[2], fn.qualname, tuple(scopes[found[0]]))
+            for found in held
+        ]
         self._locked[fn.qualname] = out
         return out
 
+    @staticmethod
+    def _transaction_scope(site: CallSite) -> Optional[Tuple[str, ...]]:
+        """For a lock that ends with its transaction, the ``with`` items up to the innermost
+        transaction block around it (None: held to the end of the function)."""
+        last = _schedules.last_name(site.callee)
+        texts = _string_args(site)
+        if last not in _locks.ORM_ROW_LOCK_METHODS and not any(
+            marker in text for text in texts for marker in _locks.TRANSACTION_LOCK_MARKERS
+        ):
+            return None
+        for position in range(len(site.with_items) - 1, -1, -1):
+            if _locks.is_transaction_context(site.with_items[position]):
+                return site.with_items[: position + 1]
+        return None
+
+    # -- what a lock guards ------------------------------------------------------------
+
+    def locks_itself(self, fn: FunctionSummary, depth: int = 0) -> bool:
+        """Whether ``fn`` takes a lock of its own, directly or through project helpers
+        (``stock_qs_select_for_update()`` that returns a ``select_for_update()`` queryset)."""
+        if self._acquires_inside(fn):
+            return True
+        if depth >= 3:
+            return False
+        key = f"self:{fn.qualname}"
+        if key in self._internal:
+            return self._internal[key]
+        self._internal[key] = False
+        answer = False
+        for site in fn.calls:
+            target = self.project.target_of(site)
+            inner = self.functions.get(target) if target is not None and target != fn.qualname else None
+            if inner is not None and self.locks_itself(inner, depth + 1):
+                answer = True
+                break
+        self._internal[key] = answer
+        return answer
+
+    def guards_other_state(self, evidence: Evidence, site: CallSite, callee: FunctionSummary) -> bool:
+        """Whether the lock's scope works on module state of the holder's own (``_memo.get``
+        under ``with _memo_lock:``) that ``callee`` never touches: the lock guards that
+        state, not the call."""
+        holder = self.functions.get(evidence.holder)
+        if holder is None or not evidence.scope:
+            return False
+        summary = self.project.summary(holder.module)
+        if summary is None:
+            return False
+        names: Set[str] = set()
+        for index in evidence.scope:
+            other = holder.calls[index]
+            if index == site.index or self.is_release(other) or self.acquire_kind(holder, other) is not None:
+                continue
+            state = _module_state(summary, other.callee)
+            if state is not None:
+                names.add(state)
+        return bool(names) and not self._touches(callee, names, 0)
+
+    def _touches(self, fn: FunctionSummary, names: Set[str], depth: int) -> bool:
+        for site in fn.calls:
+            texts = (site.callee, *site.args, *(v for _, v in site.kwargs))
+            if any(text == name or text.startswith(name + ".") for text in texts for name in names):
+                return True
+            target = self.project.target_of(site) if depth < 2 else None
+            inner = self.functions.get(target) if target is not None and target != fn.qualname else None
+            if inner is not None and self._touches(inner, names, depth + 1):
+                return True
+        return False
+
     # -- the whole project -----------------------------------------------------------
+
+
+def _claim(site: CallSite) -> Optional[str]:
+    """An atomic claim of a key: redis ``SET NX``/``setnx``, Django ``cache.add``."""
+    last = _schedules.last_name(site.callee)
+    if last == "set" and _is_truthy(dict(site.kwargs).get("nx", "False")):
+        return "redis `SET NX`"
+    if last in _schedules.REDIS_CLAIM_METHODS:
+        return f"redis `{last}`"
+    if last == "add" and site.callee.startswith("django.core.cache"):
+        return "Django `cache.add`"
+    return None
+
+
+def _module_state(summary: ModuleSummary, callee: str) -> Optional[str]:
+    """``pkg.rates._memo`` for ``pkg.rates._memo.get``: a method of a mutable container
+    bound at module level (not a client, a lock or a constant)."""
+    prefix = summary.name + "."
+    if not callee.startswith(prefix):
+        return None
+    parts = callee[len(prefix) :].split(".")
+    head = parts[0]
+    if len(parts) < 2 or summary.defs.get(head) != "variable" or head.isupper():
+        return None
+    if _locks.looks_like_lock_name(head) or head.lstrip("_").isupper():
+        return None
+    built = summary.var_types.get(head)
+    if built is not None and built not in _MUTABLE_BUILDERS:
+        return None
+    state: str = prefix + head
+    return state
 
 
 def _file_lock(site: CallSite) -> Optional[str]:

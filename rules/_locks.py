@@ -9,7 +9,7 @@ filelock, fasteners, portalocker, trio, anyio, gevent).
 from __future__ import annotations
 
 import re
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, FrozenSet, Optional, Tuple
 
 #: Qualified constructor -> library, for objects with ``acquire()``/``release()``
 #: used as mutual exclusion (``with lock:`` works on all of them).
@@ -152,6 +152,28 @@ REDIS_CLIENT_CONSTRUCTORS: FrozenSet[str] = frozenset(
     }
 )
 
+#: memcached clients (pymemcache, python-memcached, pylibmc, python-binary-memcached).
+MEMCACHED_CLIENT_CONSTRUCTORS: FrozenSet[str] = frozenset(
+    {
+        "pymemcache.client.base.Client",
+        "pymemcache.client.base.PooledClient",
+        "pymemcache.client.hash.HashClient",
+        "pymemcache.Client",
+        "pymemcache.HashClient",
+        "pymemcache.PooledClient",
+        "memcache.Client",
+        "pylibmc.Client",
+        "bmemcached.Client",
+    }
+)
+
+
+def looks_like_memcached_name(name: str) -> bool:
+    """``mc``, ``memcache``, ``memcached_client``..."""
+    bare = name.lstrip("_").lower()
+    return "memcache" in bare or bare in {"mc", "mcd"}
+
+
 #: Django's cache API (``cache.get``/``cache.set``; ``cache.add`` is the atomic claim).
 DJANGO_CACHES: FrozenSet[str] = frozenset({"django.core.cache.cache", "django.core.cache.caches"})
 
@@ -190,6 +212,34 @@ SQL_LOCK_MARKERS: FrozenSet[str] = frozenset(
         "sp_getapplock",
     }
 )
+#: OS file locks taken and given back by one call with a flag: ``fcntl.flock(fd, LOCK_EX)`` /
+#: ``fcntl.flock(fd, LOCK_UN)``.
+FILE_LOCK_CALLS: FrozenSet[str] = frozenset({"fcntl.flock", "fcntl.lockf"})
+#: File lock functions and the function that gives the lock back (``portalocker.lock(fh, LOCK_EX)``).
+FILE_LOCK_FUNCTIONS: Dict[str, str] = {"portalocker.lock": "portalocker.unlock"}
+#: SQL that takes a session-level lock (held until unlocked or the connection closes),
+#: and SQL that gives it back.  Transaction-level locks (``pg_advisory_xact_lock``) end by themselves.
+SESSION_LOCK_SQL: Tuple[str, ...] = ("pg_advisory_lock(", "pg_try_advisory_lock(", "get_lock(", "sp_getapplock")
+SESSION_UNLOCK_SQL: Tuple[str, ...] = ("pg_advisory_unlock", "release_lock(", "sp_releaseapplock")
+
+#: Locks that end with the transaction that took them (row locks, transaction advisory locks):
+#: held only until the ``with transaction.atomic():`` / ``session.begin()`` block around them ends.
+TRANSACTION_LOCK_MARKERS: FrozenSet[str] = frozenset(
+    {"pg_advisory_xact_lock", "pg_try_advisory_xact_lock", "for update", "for no key update", "for share"}
+)
+#: Context managers (last name) that open a transaction: ``transaction.atomic()``,
+#: ``session.begin()``, asyncpg ``conn.transaction()``, peewee ``db.atomic()``.
+TRANSACTION_CONTEXTS: FrozenSet[str] = frozenset(
+    {"atomic", "begin", "begin_nested", "transaction", "atomic_transaction", "savepoint"}
+)
+
+
+def is_transaction_context(name: str) -> bool:
+    """``transaction.atomic()``, ``self.session.begin()``, ``traced_atomic_transaction()``..."""
+    last = name.replace("()", "").rsplit(".", 1)[-1].lower()
+    return last in TRANSACTION_CONTEXTS or "atomic" in last or last.endswith("transaction")
+
+
 #: ORM persistence calls that write an attribute change back.
 ORM_SAVE_METHODS: FrozenSet[str] = frozenset({"save", "commit", "flush", "asave", "save_changes"})
 
@@ -267,7 +317,9 @@ def lock_library(qualified: Optional[str]) -> Optional[str]:
 #: ORM fields that hold a lock or an "in use" flag (checked, then set and saved).
 _ORM_FLAG_NAME = re.compile(
     r"lock|in_?use|busy|running|claim|lease|in_?progress|occupied|processing|available|reserved|checked_?out|booked"
-    r"|^is_free$|^free$",
+    r"|^is_free$|^free$"
+    # an activity under way: ``crawling``, ``is_syncing``, ``exporting``
+    r"|(?:^|_)(?:crawl|sync|import|export|upload|download|index|send|publish|render|deploy|migrat|generat|scann)ing$",
     re.IGNORECASE,
 )
 #: Field names whose truthy value means "free" (the flag is inverted).

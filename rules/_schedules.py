@@ -11,7 +11,7 @@ commands, django-crontab's ``CRONJOBS``.
 from __future__ import annotations
 
 import re
-from typing import FrozenSet
+from typing import Dict, FrozenSet, Tuple
 
 from opslint.project import EntrySpec
 
@@ -25,9 +25,11 @@ SCHEDULED = EntrySpec(
         "app.schedule": "Chalice schedule",
         "aiocron.crontab": "aiocron job",
         "crontab.crontab": "aiocron job",
-        # CLI commands run by cron or by hand (Flask ``app.cli.command``, click)
+        # CLI commands run by cron or by hand (Flask ``app.cli.command``, click, typer)
         "cli.command": "CLI command",
         "click.command": "CLI command",
+        "Typer.command": "CLI command",
+        "Group.command": "CLI command",
     },
     decorator_keywords={"periodic": "periodiq job"},
     qualified_decorators={
@@ -65,6 +67,9 @@ SCHEDULED = EntrySpec(
         "CELERY_BEAT_SCHEDULE": ("Celery beat", "task"),
         "CELERYBEAT_SCHEDULE": ("Celery beat", "task"),
         "CRONJOBS": ("django-crontab job", ""),
+        # Flask-APScheduler: app.config["JOBS"] = [{"id": ..., "func": "pkg.mod:f", "trigger": "cron"}]
+        "JOBS": ("Flask-APScheduler job", "func"),
+        "SCHEDULER_JOBS": ("Flask-APScheduler job", "func"),
     },
     command_bases=frozenset(
         {
@@ -76,6 +81,37 @@ SCHEDULED = EntrySpec(
     ),
     main_kind="`__main__` script",
 )
+
+#: Decorators that schedule the function only on an instance of a known class (``@scheduler.task``
+#: is Flask-APScheduler's, ``@app.task`` is Celery's and schedules nothing): class -> method -> kind.
+TYPED_DECORATORS: Dict[str, Dict[str, str]] = {
+    "flask_apscheduler.APScheduler": {"task": "Flask-APScheduler job"},
+    "flask_apscheduler.scheduler.APScheduler": {"task": "Flask-APScheduler job"},
+}
+
+#: Methods that schedule their receiver when given a schedule keyword
+#: (Prefect ``flow.serve(cron=...)``, ``flow.deploy(...)``, ``flow.to_deployment(...)``).
+RECEIVER_SCHEDULES: Dict[str, str] = {
+    "serve": "Prefect deployment",
+    "deploy": "Prefect deployment",
+    "to_deployment": "Prefect deployment",
+}
+SCHEDULE_KEYWORDS: FrozenSet[str] = frozenset({"cron", "interval", "rrule", "schedule", "schedules"})
+
+#: ``functools.partial(f, ...)`` handed to a scheduler schedules ``f``.
+PARTIAL_CALLS: FrozenSet[str] = frozenset({"functools.partial", "partial"})
+#: Registration calls whose callable may be a ``partial`` (the same as SCHEDULED.register_calls).
+PARTIAL_REGISTRATIONS: Dict[str, str] = {
+    "add_job": "APScheduler job",
+    "add_schedule": "APScheduler schedule",
+    "do": "`schedule` job",
+    "cron": "cron job",
+    "schedule": "scheduled job",
+}
+
+#: Class attributes that list scheduled jobs (arq ``WorkerSettings.cron_jobs = [cron(f, ...)]``):
+#: attribute -> (kind, the call wrapping each job).
+CLASS_SCHEDULES: Dict[str, Tuple[str, str]] = {"cron_jobs": ("arq cron job", "cron")}
 
 #: Decorators (last name) that run the decorated function under a lock.
 LOCK_DECORATORS: FrozenSet[str] = frozenset(
@@ -106,7 +142,7 @@ LOCKING_TASK_BASES: FrozenSet[str] = frozenset({"QueueOnce", "celery_once.QueueO
 
 #: Context managers (last name) that hold a lock besides ``_locks`` constructors.
 LOCK_CONTEXT_MANAGERS: FrozenSet[str] = frozenset(
-    {"advisory_lock", "lock", "Lock", "RLock", "FileLock", "SoftFileLock", "InterProcessLock", "acquire"}
+    {"advisory_lock", "lock", "Lock", "RLock", "FileLock", "SoftFileLock", "InterProcessLock"}
 )
 
 #: Methods that acquire a lock object, and release it.

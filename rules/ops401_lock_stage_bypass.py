@@ -14,6 +14,7 @@ from opslint.project import CallSite, Entry, FunctionSummary, ProjectIndex
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _schedules
 from opslint.rules._lock_sites import Evidence, LockSites, short
+from opslint.rules._schedule_entries import extra_entries, schedule_facts
 
 _MAX_HOPS = 6
 
@@ -32,6 +33,8 @@ class _Bypass:
     locked_path: str
     locked_site: CallSite
     lock: Evidence
+    #: Calling the locked caller instead is a fit advice (a plain function, not a view or mutation).
+    routable: bool = False
 
 
 @dataclass
@@ -51,10 +54,20 @@ class LockStageBypass(Rule):
     project functions such as `acquire_api_key()` paired with a release), or in
     a stage function that is itself only called under the lock.  It then
     follows the call graph from scheduled and batch entry points (APScheduler
-    `scheduled_job`/`add_job`, Celery beat and `periodic_task`,
-    `schedule.every().do`, rq-scheduler, huey, Chalice `@app.schedule`,
-    Airflow `python_callable`, Django management commands, `__main__` scripts)
-    and reports each call of such a function reached without the lock.
+    `scheduled_job`/`add_job` (also of a `functools.partial`), Flask-APScheduler
+    `@scheduler.task`, Celery beat and `periodic_task`, `schedule.every().do`,
+    rq-scheduler, huey, arq `cron_jobs`, Prefect `flow.serve(cron=...)`,
+    Chalice `@app.schedule`, Airflow `python_callable`, Django management
+    commands, click/typer commands, `__main__` scripts) and reports each call of
+    such a function reached without the lock.
+
+    A lock counts only where its scope encloses the call: a `select_for_update()`
+    holds until the `with transaction.atomic():` block around it ends; a lock
+    whose block works on state of the caller's own (`with _memo_lock:` around a
+    memo dict) does not guard a callee that never touches that state; a
+    function that takes a lock itself (directly or through a helper such as
+    `stock_qs_select_for_update()`) is not guarded by its callers' locks; a
+    claim that is never given back (`cache.add` as a throttle) is not a lock.
 
     ## Why it matters
     Incident 002: manual imports went through stage 1, which checked whether
@@ -94,7 +107,8 @@ class LockStageBypass(Rule):
     ## Fix safety
     Suggestion only: which lock to take and where depends on the design.  Take
     the same lock on the scheduled path, or move the acquire into the guarded
-    function so no caller can skip it.
+    function so no caller can skip it; when the stage that takes the lock is a
+    plain function, calling it instead is suggested.
 
     ## Options
     - `acquire-functions`: functions that take the lock (qualified or bare names).
@@ -109,7 +123,7 @@ class LockStageBypass(Rule):
 
     code = "OPS401"
     name = "lock-stage-bypass"
-    message = "`{callee}` runs under a lock on its other paths ({lock}), but {bypass} without the lock"
+    message = "`{callee}` runs under {lock} when `{stage}` calls it, but {bypass} without that lock"
     tokens = ("lock", "acquire", "schedule", "cron", "periodic", "BaseCommand", "__main__")
     fix_availability = "sometimes"
     needs_project = True
@@ -134,6 +148,13 @@ class LockStageBypass(Rule):
         main_scripts: bool = True
 
     # -- project hooks --------------------------------------------------------------
+
+    #: Jobs listed in class attributes (arq ``cron_jobs``) are read from the module's syntax.
+    project_tokens = tuple(_schedules.CLASS_SCHEDULES)
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        return schedule_facts(module)
 
     @classmethod
     def prepare_project(cls, project: Any, options: Any) -> None:
@@ -194,16 +215,20 @@ class LockStageBypass(Rule):
         ]
         for path, site, caller, callee in bypass.hops[:_MAX_HOPS]:
             related.append(where(path, site.span, f"`{short(caller)}` calls `{short(callee)}` without the lock"))
-        fix = PendingFix.suggestion(
-            f"Take the same lock on this path (go through `{short(bypass.locked_caller)}`), "
-            f"or move the acquire into `{short(bypass.callee)}` so no caller can skip it"
-        )
+        stage = short(bypass.locked_caller)
+        lock = bypass.lock.description
+        if bypass.lock.holder and bypass.lock.holder != bypass.locked_caller:
+            lock = f"{lock} taken in `{short(bypass.lock.holder)}`"
+        advice = f"Take the same lock on this path, or move it into `{short(bypass.callee)}` so no caller can skip it"
+        if bypass.routable:
+            advice = f"Call `{stage}` here (it takes the lock), or move the lock into `{short(bypass.callee)}`"
         self.report(
             node,
-            fix=fix,
+            fix=PendingFix.suggestion(advice),
             related=related,
             callee=short(bypass.callee),
-            lock=bypass.lock.description,
+            lock=lock,
+            stage=stage,
             bypass=(
                 f"this {entry_text} path calls it"
                 if bypass.hops or bypass.caller != bypass.callee
@@ -241,7 +266,9 @@ def analyse(project: ProjectIndex, options: Any) -> _Analysis:
 class _Analyser(LockSites):
     def run(self) -> _Analysis:
         project = self.project
-        entries = project.entry_points(_schedules.SCHEDULED)
+        entries = dict(project.entry_points(_schedules.SCHEDULED))
+        for qualname, extra in extra_entries(project, project.facts(LockStageBypass.code)).items():
+            entries[qualname] = [*entries.get(qualname, ()), *extra]
         imported = self._imported_modules() if self.options.main_scripts else set()
         entries = {
             k: [e for e in v if e.detail != "__main__" or (self.options.main_scripts and _module(k) not in imported)]
@@ -262,8 +289,8 @@ class _Analyser(LockSites):
                     callers.setdefault(target, []).append((qualname, site))
         held = self._held(callers, entries)
 
-        def locked(caller: str, site: CallSite) -> Optional[Evidence]:
-            evidence = self.site_locks(self.functions[caller])[site.index]
+        def locked(caller: str, site: CallSite, target: str) -> Optional[Evidence]:
+            evidence = self.direct(caller, site, target)
             if evidence is None and caller in held:
                 return held[caller]
             return evidence
@@ -295,8 +322,10 @@ class _Analyser(LockSites):
 
         for target, sites in sorted(callers.items()):
             fn = self.functions[target]
-            if self._is_acquire_function(target) or self._acquires_inside(fn) or fn.kind in ("module", "main"):
+            if self._is_acquire_function(target) or fn.kind in ("module", "main"):
                 continue
+            if self.locks_itself(fn):
+                continue  # it takes its own lock (on its own resource): a caller's lock is not its guard
             if _schedules.RELEASE_NAME.match(fn.name) or _schedules.ACQUIRE_NAME.match(fn.name):
                 continue
             if any(_schedules.last_name(d.name) in ("contextmanager", "asynccontextmanager") for d in fn.decorators):
@@ -309,7 +338,7 @@ class _Analyser(LockSites):
             for caller, site in sites:
                 if caller == target:
                     continue  # recursion
-                evidence = locked(caller, site)
+                evidence = locked(caller, site, target)
                 if evidence is not None:
                     locked_sites.append((caller, site, evidence))
                 elif caller in reached:
@@ -342,6 +371,7 @@ class _Analyser(LockSites):
                         locked_path=self.paths[locked_caller],
                         locked_site=locked_site,
                         lock=evidence,
+                        routable=self._routable(locked_caller, evidence),
                     )
                 )
             for caller, site in bypass_sites:
@@ -357,15 +387,36 @@ class _Analyser(LockSites):
                     locked_path=self.paths[locked_caller],
                     locked_site=locked_site,
                     lock=evidence,
+                    routable=self._routable(locked_caller, evidence),
                 )
                 analysis.by_path.setdefault(self.paths[caller], []).append(bypass)
         return analysis
+
+    def direct(self, caller: str, site: CallSite, target: str) -> Optional[Evidence]:
+        """The lock ``caller`` holds at ``site`` when it guards the call (not only state of the caller's own)."""
+        evidence = self.site_locks(self.functions[caller])[site.index]
+        if evidence is not None and self.guards_other_state(evidence, site, self.functions[target]):
+            return None
+        return evidence
 
     def _lock_aware(self, fn: FunctionSummary) -> bool:
         """A function that takes a lock itself (for any of its calls) knows about locking:
         a scheduled path through it did not skip the stage (double-checked locking,
         ``if not ready(): with lock: ...``), so it is not followed."""
         return self._acquires_inside(fn)
+
+    def _routable(self, stage: str, evidence: Evidence) -> bool:
+        """A module-level function that takes the lock itself, with no framework decorator:
+        a scheduled path can call it instead (a view, a GraphQL mutation or a method cannot)."""
+        fn = self.functions.get(stage)
+        return (
+            fn is not None
+            and fn.kind == "function"
+            and fn.class_qualname is None
+            and "<locals>" not in fn.qualname
+            and evidence.holder == stage
+            and not fn.decorators
+        )
 
     def _imported_modules(self) -> Set[str]:
         """Modules some other module imports: their ``__main__`` block is a demo, not a batch script."""
@@ -402,7 +453,7 @@ class _Analyser(LockSites):
                 evidence: Optional[Evidence] = None
                 ok = True
                 for caller, site in callers.get(qualname, ()):
-                    direct = self.site_locks(self.functions[caller])[site.index]
+                    direct = self.direct(caller, site, qualname)
                     if direct is not None:
                         evidence = evidence or direct
                     elif caller in held and caller != qualname:
