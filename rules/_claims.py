@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
 import libcst as cst
 
 from opslint.rules import _locks
+from opslint.rules._claim_stores import StoreClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
 from opslint.syntax.walk import walk
@@ -84,7 +85,7 @@ class ClaimContext(Protocol):
     def store_kind(self, receiver: cst.BaseExpression, stack: Sequence[cst.CSTNode]) -> Optional[str]: ...
 
 
-class FunctionClaims:
+class FunctionClaims(StoreClaims):
     """The reads and writes of lock state in one function body (see the module docstring)."""
 
     def __init__(self, rule: ClaimContext, function: cst.FunctionDef, stack: Tuple[cst.CSTNode, ...]):
@@ -94,6 +95,7 @@ class FunctionClaims:
         self._marker_cache: Optional[Set[str]] = None
         #: name -> read assigned to it (``current = r.get(key)``).
         self.assigned: Dict[str, Read] = {}
+        self._init_stores()
 
     # -- whole-function facts ------------------------------------------------------
 
@@ -164,8 +166,10 @@ class FunctionClaims:
                 if _locks.is_orm_flag_field(field) or field in _locks.STATUS_FIELDS:
                     return Read("orm-attr", expr, rule.text(expr.value), field, field)
             return None
+        if isinstance(expr, (cst.Subscript, cst.Comparison)):
+            return self._typed_store_read(expr)
         if not isinstance(expr, cst.Call):
-            return None
+            return self._typed_store_read(expr)
         if rule.qualified_name(expr.func) in ("os.path.exists", "os.path.isfile", "os.path.lexists"):
             if expr.args:
                 return Read("file", expr, "", rule.text(expr.args[0].value), "exists")
@@ -182,7 +186,7 @@ class FunctionClaims:
                 text = rule.text(receiver)
                 if _locks.lockish_text(text) and "path" in text.lower() or text.lower().endswith("lock_file"):
                     return Read("file", expr, "", text, "exists")
-            return None
+            return self._typed_store_read(expr)
         if method in _locks.REDIS_READ_METHODS and expr.args:
             kind = rule.store_kind(receiver, self.stack)
             if kind in (REDIS, DJANGO_CACHE) and not (kind == DJANGO_CACHE and method != "get"):
@@ -190,7 +194,11 @@ class FunctionClaims:
                 if method in ("hget", "hexists", "sismember", "getbit") and len(expr.args) > 1:
                     key += "|" + rule.text(expr.args[1].value)
                 return Read(kind, expr, rule.text(receiver), key, method)
-        return None
+        return self._typed_store_read(expr)
+
+    def _typed_store_read(self, expr: cst.BaseExpression) -> Optional[Read]:
+        read: Optional[Read] = self._store_read(expr, Read)
+        return read
 
     def _filter_fields(self, receiver: cst.BaseExpression) -> Tuple[Tuple[str, str], ...]:
         """Keyword filters of a queryset chain (``M.objects.filter(key=k, in_use=True)``)."""
@@ -216,6 +224,8 @@ class FunctionClaims:
     def _free_when_true(self, test: cst.BaseExpression, read: Read) -> Optional[bool]:
         """Whether ``test`` is true exactly when the lock is free (None: cannot tell)."""
         test = unwrap(test)
+        if self._is_read(test, read):
+            return self._bare_polarity(read)
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             inner = self._free_when_true(test.expression, read)
             return None if inner is None else not inner
@@ -232,7 +242,7 @@ class FunctionClaims:
             target = test.comparisons[0]
             operator = target.operator
             right = target.comparator
-            if read.kind == "orm-attr":
+            if read.kind in ("orm-attr", "mongo", "sql"):
                 return self._status_polarity(operator, right, read)
             if isinstance(operator, (cst.Is, cst.Equal)):
                 return _is_falsy_literal(right)
@@ -248,15 +258,32 @@ class FunctionClaims:
             if isinstance(operator, cst.LessThan) and isinstance(right, cst.Integer) and right.value == "1":
                 return True
             return None
-        if self._is_read(test, read):
-            if read.kind == "orm-attr":
-                if read.key in _locks.STATUS_FIELDS:
-                    return None
-                return _locks.is_inverted_flag(read.key)
-            if read.kind == "orm-exists" and read.method == "first":
-                return False
-            return False
         return None
+
+    def _bare_polarity(self, read: Read) -> Optional[bool]:
+        """Whether the read itself (``if r.get(k):``, ``if job.in_use:``) is true when free."""
+        if read.kind == "orm-attr":
+            if read.key in _locks.STATUS_FIELDS:
+                return None
+            return _locks.is_inverted_flag(read.key)
+        if read.kind == "orm-exists":
+            if read.method == "first":
+                return False
+            # ``filter(pk=pk, busy=False).exists()`` is true when the row is free.
+            return any(
+                (f in _locks.STATUS_FIELDS and not _locks.is_busy_status(v))
+                or (f not in _locks.STATUS_FIELDS and _locks.is_orm_flag_field(f) and self._free_text(v, f))
+                for f, v in read.fields
+            )
+        return self._store_polarity(read)
+
+    @staticmethod
+    def _free_text(value: str, field: str) -> bool:
+        falsy = value in ("False", "None", "0")
+        truthy = value in ("True", "1")
+        if not (falsy or truthy):
+            return False
+        return falsy != _locks.is_inverted_flag(field)
 
     def _status_polarity(self, operator: cst.BaseCompOp, right: cst.BaseExpression, read: Read) -> Optional[bool]:
         text = self.rule.edits.code(right)
@@ -326,8 +353,12 @@ class FunctionClaims:
                     return False
                 if result and read.kind != "orm-attr":
                     return False
+                if isinstance(node, cst.Call) and read.kind in ("mongo", "sql", "orm-method", "file"):
+                    if check._store_write(node, read):
+                        result.append(node)
+                        return False
                 if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                    if read.kind in (REDIS, DJANGO_CACHE):
+                    if read.kind in (REDIS, DJANGO_CACHE, "memcached"):
                         if check._redis_write(node, read):
                             result.append(node)
                             return False
@@ -412,6 +443,9 @@ class FunctionClaims:
 
     def _claim_like(self, call: cst.Call, read: Read) -> bool:
         """A lock/flag rather than a cache or a counter."""
+        stored = self._stored_value(call, read)
+        if stored is not None and self.is_data(stored, read):
+            return False
         described = self._describe_key(call.args[0].value)
         if _locks.lockish_text(described) and not _locks.is_not_a_claim_key(described):
             return True
@@ -431,7 +465,14 @@ class FunctionClaims:
             return True
         if isinstance(value, cst.Call) and self.rule.qualified_name(value.func) in _locks.LOCK_TOKEN_CALLS:
             return True
-        return False
+        # A key given back elsewhere in the module (``finish_wave`` deletes it): a claim.
+        return self.released(read, [self.rule.ctx.module])
+
+    @staticmethod
+    def _stored_value(call: cst.Call, read: Read) -> Optional[cst.BaseExpression]:
+        index = 2 if call.func.attr.value in ("setex", "psetex") or read.method in ("hget", "hexists") else 1  # type: ignore[attr-defined]
+        positional = [a for a in call.args if a.keyword is None]
+        return positional[index].value if len(positional) > index else None
 
     def _describe_key(self, key: cst.BaseExpression) -> str:
         """The key's text, plus what a local variable key was assigned (``key = f"lock:{id}"``)."""

@@ -11,6 +11,7 @@ from opslint.analysis.scopes import BindingTable, Scope
 from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule
 from opslint.rules import _locks
+from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_SETNX, SUGGESTIONS
 from opslint.rules._claims import DJANGO_CACHE, REDIS, FunctionClaims, Read, unwrap
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
@@ -19,19 +20,8 @@ if TYPE_CHECKING:
     from opslint.context import FileContext
 
 _Loop = Union[cst.If, cst.While]
-#: Calls that never return (Flask's ``abort`` raises an HTTPException).
 
-_SUGGEST_ORM = (
-    "Claim the row atomically: a conditional UPDATE that checks the row count "
-    "(`Model.objects.filter(pk=pk, in_use=False).update(in_use=True)`, SQLAlchemy "
-    "`update(Model).where(Model.id == pk, Model.in_use.is_(False))` + `rowcount`), or lock it first "
-    "(`select_for_update()` inside `transaction.atomic()`, `with_for_update()`), or take a Postgres "
-    "advisory lock (`pg_try_advisory_xact_lock`)"
-)
-_SUGGESTREDIS = "Claim with one atomic command: `if r.set(key, value, nx=True, ex=ttl):` (or use `r.lock(...)`)"
-_SUGGEST_CACHE = "Claim with `cache.add(key, value, timeout)`: it only sets a missing key and returns whether it did"
-_SUGGEST_SETNX = "Use one command so the key can never live without a TTL: `r.set(key, value, nx=True, ex=ttl)`"
-_SUGGEST_FILE = "Create the lock file atomically: `os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)`"
+_PATH_CONSTRUCTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
@@ -46,7 +36,17 @@ class _StoreKinds:
 
     def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[str]:
         kind = self.rule._value_kind(value)
-        return kind if kind != "other" or isinstance(unwrap(value), cst.Call) else None
+        if kind != "other":
+            return kind
+        call = unwrap(value)
+        # A call of a function of this file is followed (``con = redis_conn()``); others say "other".
+        return (
+            None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Name)
+            else kind
+            if isinstance(call, cst.Call)
+            else None
+        )
 
     def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
         return REDIS if _locks.is_redis_client_constructor(self.rule.qualified_name(annotation)) else None
@@ -126,6 +126,10 @@ class NonAtomicLock(Rule):
     message = "Non-atomic lock: `{read}` then `{write}` run as two separate steps; {why}"
     #: Every shape needs a write: a redis/cache set, an ORM save/commit/update/create, or a file creation.
     tokens = (
+        "update_one(",
+        "UPDATE ",
+        "mark_",
+        ".execute(",
         ".set(",
         "setex(",
         ".hset(",
@@ -178,6 +182,12 @@ class NonAtomicLock(Rule):
                 return "pipeline"
             if qualified in _locks.DJANGO_CACHES:
                 return DJANGO_CACHE
+            if qualified in _locks.MEMCACHED_CLIENT_CONSTRUCTORS:
+                return "memcached"
+            if qualified in _PATH_CONSTRUCTORS:
+                return "path"
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide):
+            return "path" if self._value_kind(value.left) == "path" else "other"
         if isinstance(value, cst.Subscript) and self.qualified_name(value.value) == "django.core.cache.caches":
             return DJANGO_CACHE
         return "other"
@@ -212,12 +222,23 @@ class NonAtomicLock(Rule):
         scope = self.table.scope_of(function) if function is not None else self.table.module_scope
         if scope is not None and isinstance(receiver, (cst.Name, cst.Attribute)):
             kinds = {a.kind for a in self.table.kinds(receiver, scope, self._kinds) if a.binding is not None}
-            for kind in ("pipeline", REDIS, DJANGO_CACHE):
+            for kind in ("pipeline", REDIS, DJANGO_CACHE, "memcached"):
                 if kind in kinds:
                     return kind
-        if _locks.looks_like_redis_name(name.rsplit(".", 1)[-1]):
+        last = name.rsplit(".", 1)[-1]
+        if _locks.looks_like_redis_name(last):
             return REDIS
-        return None
+        return "memcached" if _locks.looks_like_memcached_name(last) else None
+
+    def is_path(self, receiver: cst.BaseExpression, stack: Sequence[cst.CSTNode]) -> bool:
+        """A ``pathlib.Path`` (built here, or bound to one: ``MARKER = Path(...)``)."""
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):
+            return False
+        function = next((n for n in reversed(stack) if isinstance(n, cst.FunctionDef)), None)
+        scope = self.table.scope_of(function) if function is not None else self.table.module_scope
+        if scope is None:
+            return False
+        return any(a.kind == "path" for a in self.table.kinds(receiver, scope, self._kinds))
 
     def text(self, node: cst.CSTNode) -> str:
         return "".join(self.edits.code(node).split())
@@ -256,6 +277,7 @@ class _FunctionCheck(FunctionClaims):
 
     def _simple(self, stmt: cst.SimpleStatementLine, body: Sequence[cst.BaseStatement], index: int) -> None:
         for small in stmt.body:
+            self.note_statement(small, Read)
             if (
                 isinstance(small, cst.Assign)
                 and len(small.targets) == 1
@@ -338,7 +360,7 @@ class _FunctionCheck(FunctionClaims):
                 and rule.text(expr.args[0].value) == key
             ):
                 continue
-            fix = PendingFix.suggestion(_SUGGEST_SETNX)
+            fix = PendingFix.suggestion(SUGGEST_SETNX)
             if (
                 holder is not None
                 and position == 0
@@ -391,21 +413,21 @@ class _FunctionCheck(FunctionClaims):
         markers = self.markers
         if "held" in markers:
             return
-        if read.kind in ("orm-attr", "orm-exists") and "row-lock" in markers:
+        if read.kind in ("orm-attr", "orm-exists", "orm-method", "sql") and "row-lock" in markers:
             return
         if read.kind in (REDIS,) and ("redis-atomic" in markers or "row-lock" in markers):
             return
+        if not self.is_claim(read, write, region):
+            return  # written and left (a lockout, a status update) or a cache fill: not a claim
         rule = self.rule
         write_text = rule.short(write)
         if read.kind == REDIS:
-            fix = self._redis_fix(stmt, read, write, region, guard, free) or PendingFix.suggestion(_SUGGESTREDIS)
-        elif read.kind == DJANGO_CACHE:
-            fix = PendingFix.suggestion(_SUGGEST_CACHE)
-        elif read.kind == "file":
-            fix = PendingFix.suggestion(_SUGGEST_FILE)
+            fix = self._redis_fix(stmt, read, write, region, guard, free) or PendingFix.suggestion(SUGGEST_REDIS)
         else:
-            fix = PendingFix.suggestion(_SUGGEST_ORM)
-        self._emit(read.call, rule.short(read.call), write_text, fix)
+            fix = PendingFix.suggestion(SUGGESTIONS.get(read.kind, SUGGEST_ORM))
+        # A fetched SQL flag is reported where it is tested (the read spans an execute and a fetch).
+        at = stmt.test if read.kind == "sql" else read.call
+        self._emit(at, rule.short(at), write_text, fix)
 
     def _redis_fix(
         self,

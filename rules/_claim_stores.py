@@ -1,0 +1,502 @@
+"""More stores of check-then-set claims, for OPS402 (mixed into ``_claims.FunctionClaims``).
+
+Each store has a read that checks a claim, the write that takes it and the write that
+gives it back:
+
+* MongoDB: ``doc = coll.find_one(...)``, ``doc.get("crawling")`` / ``doc["crawling"]``;
+  ``coll.update_one(filter, {"$set": {"crawling": True}})`` with the flag not in the filter;
+  given back by ``$set`` of a falsy value or ``$unset``;
+* raw SQL: ``cur.execute("SELECT ..., in_use FROM t ...")`` and ``..., in_use = cur.fetchone()``;
+  ``UPDATE t SET in_use = true`` whose ``WHERE`` does not test the flag; ``SET in_use = false``;
+* model methods: ``key.is_free()`` / ``key.is_locked()``; ``key.mark_in_use()``; ``key.mark_free()``;
+* memcached and Django cache reads beyond ``get``: ``mc.get``, ``cache.has_key(k)``, ``k in cache``;
+* files through ``pathlib``: ``MARKER.exists()``; ``MARKER.write_text(...)``/``touch()``; ``unlink()``.
+
+And for every store, :meth:`StoreClaims.is_claim`: whether a check-then-set is a claim at
+all.  A claim is given back later (a delete of the key, the flag reset, a release method; for
+keys anywhere in the module), or work follows it in the claimed region, or the function hands
+the claim to its caller (``return True``).  A login lockout or an idempotent status update,
+written and left, is not a claim; neither is a cache fill, whose stored value is data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from opslint.rules import _locks
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import keyword
+from opslint.syntax.walk import iter_nodes
+
+_SELECT = re.compile(r"^\s*select\s+(?P<cols>.+?)\s+from\s+(?P<table>[\w.\"]+)", re.IGNORECASE | re.DOTALL)
+_UPDATE = re.compile(
+    r"^\s*update\s+(?P<table>[\w.\"]+)\s+set\s+(?P<sets>.+?)(?:\s+where\s+(?P<where>.+?))?\s*(?:returning\b.*)?;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_FALSY_SQL = re.compile(r"^(?:false|0|null|'f'|'0')$", re.IGNORECASE)
+
+#: Model methods that tell whether a resource is free or taken, and those that take or give it back.
+_STATE_METHOD = re.compile(
+    r"^(?:is_|has_)?(?P<state>free|available|idle|unlocked|locked|busy|in_use|running|taken|claimed|leased"
+    r"|reserved|occupied)$"
+)
+_CLAIM_METHOD = re.compile(
+    r"^(?:mark_|set_)(?:as_)?(?:in_use|busy|locked|running|taken|claimed|leased|reserved|occupied)$"
+    r"|^(?:lock|claim|acquire|reserve|occupy|lease|check_out|checkout)$"
+)
+_RELEASE_METHOD = re.compile(
+    r"^(?:mark_|set_)(?:as_)?(?:free|available|idle|unlocked|done|released|not_in_use)$"
+    r"|^(?:unlock|release|free|check_in|checkin|unlease)$"
+)
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+#: Calls whose result is a lock token or a flag, not data (``str(uuid4())``, ``now().isoformat()``).
+_TOKEN_FUNCTIONS = frozenset(
+    {
+        "str",
+        "int",
+        "bool",
+        "repr",
+        "format",
+        "dumps",
+        "hex",
+        "isoformat",
+        "timestamp",
+        "getpid",
+        "gethostname",
+        "uuid4",
+        "uuid1",
+        "time",
+        "monotonic",
+        "now",
+        "utcnow",
+        "encode",
+    }
+)
+#: Words of a key that say it is a lock or a claim ("lockout", "clock" are not).
+_LOCK_WORD = re.compile(
+    r"(?<![a-z])(?:lock|locks|locked|mutex|claim|claimed|lease|leased|owner|busy|running|processing"
+    r"|in[_-]?use|in[_-]?progress|semaphore|exclusive)(?![a-z])"
+)
+#: Fields that record who holds a claim.
+_OWNER_FIELD = re.compile(r"_by$|owner|holder|worker|host|pid|token|current_job|assignee|lessee", re.IGNORECASE)
+_FREE_STATES = frozenset({"free", "available", "idle", "unlocked"})
+#: Things a path to a lock or marker file is called.
+_PATH_NAME = re.compile(r"path|file|marker|lock|pid|flag|sentinel|semaphore", re.IGNORECASE)
+_PATH_CONSTRUCTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
+_PATH_WRITES = frozenset({"touch", "write_text", "write_bytes"})
+
+
+#: What to do instead, per store: the atomic primitive of each (for the suggestion fixes of OPS402).
+SUGGEST_ORM = (
+    "Claim the row atomically: a conditional UPDATE that checks the row count "
+    "(`Model.objects.filter(pk=pk, in_use=False).update(in_use=True)`, SQLAlchemy "
+    "`update(Model).where(Model.id == pk, Model.in_use.is_(False))` + `rowcount`), or lock it first "
+    "(`select_for_update()` inside `transaction.atomic()`, `with_for_update()`), or take a Postgres "
+    "advisory lock (`pg_try_advisory_xact_lock`)"
+)
+SUGGEST_REDIS = "Claim with one atomic command: `if r.set(key, value, nx=True, ex=ttl):` (or use `r.lock(...)`)"
+SUGGEST_CACHE = "Claim with `cache.add(key, value, timeout)`: it only sets a missing key and returns whether it did"
+SUGGEST_SETNX = "Use one command so the key can never live without a TTL: `r.set(key, value, nx=True, ex=ttl)`"
+SUGGEST_FILE = (
+    'Create the lock file atomically: `path.touch(exist_ok=False)`, `open(path, "x")` or '
+    "`os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)` (each fails if it exists)"
+)
+#: The atomic primitive of each store, for the suggestion.
+SUGGESTIONS = {
+    "django-cache": SUGGEST_CACHE,
+    "file": SUGGEST_FILE,
+    "memcached": "Claim with `mc.add(key, value, expire=ttl)`: memcached stores a missing key only and says whether it did",
+    "mongo": (
+        'Claim in one conditional update: `coll.find_one_and_update({"_id": id, "<flag>": {"$ne": True}}, '
+        '{"$set": {"<flag>": True}})` and proceed only when it returned a document'
+    ),
+    "sql": (
+        "Claim in one statement: `UPDATE ... SET <flag> = true WHERE id = %s AND NOT <flag> RETURNING id` "
+        "and proceed only when it returned a row (or `SELECT ... FOR UPDATE` in the transaction)"
+    ),
+    "orm-method": (
+        "Claim the row atomically: a conditional UPDATE that checks the row count "
+        "(`Model.objects.filter(pk=pk, in_use=False).update(in_use=True)`), or lock it first "
+        "(`select_for_update()` inside `transaction.atomic()`)"
+    ),
+}
+
+
+def _string(expr: Optional[cst.BaseExpression]) -> str:
+    if isinstance(expr, cst.SimpleString):
+        value = expr.evaluated_value
+        return value if isinstance(value, str) else ""
+    if isinstance(expr, cst.ConcatenatedString):
+        return _string(expr.left) + _string(expr.right)
+    if isinstance(expr, cst.FormattedString):
+        return "".join(p.value if isinstance(p, cst.FormattedStringText) else "?" for p in expr.parts)
+    return ""
+
+
+def _dict_items(expr: Optional[cst.BaseExpression]) -> Dict[str, cst.BaseExpression]:
+    out: Dict[str, cst.BaseExpression] = {}
+    if isinstance(expr, cst.Dict):
+        for element in expr.elements:
+            if isinstance(element, cst.DictElement):
+                key = _string(element.key)
+                if key:
+                    out[key] = element.value
+    return out
+
+
+def _falsy(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Name):
+        return expr.value in ("None", "False")
+    if isinstance(expr, cst.Integer):
+        return expr.value == "0"
+    if isinstance(expr, cst.SimpleString):
+        return expr.evaluated_value in ("", "0", b"", b"0")
+    return False
+
+
+def _columns(text: str) -> List[str]:
+    return [part.strip().split()[-1].split(".")[-1].strip('"').lower() for part in text.split(",") if part.strip()]
+
+
+def _assignments(text: str) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if sep:
+            out[name.strip().split(".")[-1].strip('"').lower()] = value.strip()
+    return out
+
+
+def _is_flag(name: str) -> bool:
+    return _locks.is_orm_flag_field(name) or name in _locks.STATUS_FIELDS
+
+
+class StoreClaims:
+    """The store-specific reads and writes (see the module docstring); mixed into
+    ``FunctionClaims``, whose ``rule``, ``function`` and ``assigned`` it uses."""
+
+    rule: Any
+    function: cst.FunctionDef
+    assigned: Dict[str, Any]
+    stack: Tuple[cst.CSTNode, ...]
+
+    def _init_stores(self) -> None:
+        #: name -> (collection text) of ``name = coll.find_one(...)``.
+        self.documents: Dict[str, str] = {}
+        #: The last ``SELECT`` executed: (table, columns).
+        self._selected: Optional[Tuple[str, List[str]]] = None
+
+    # -- statements that feed later reads ---------------------------------------------
+
+    def note_statement(self, small: cst.BaseSmallStatement, read_type: Any) -> None:
+        """Remember documents, SELECTs and fetched flags for the reads of later tests."""
+        for node in iter_nodes(small):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.args:
+                if node.func.attr.value in ("execute", "fetchval", "fetchrow", "fetch"):
+                    match = _SELECT.match(_string(node.args[0].value))
+                    if match:
+                        self._selected = (match.group("table").strip('"').lower(), _columns(match.group("cols")))
+        if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+            return
+        target = small.targets[0].target
+        value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+            return
+        method = value.func.attr.value
+        if method == "find_one" and isinstance(target, cst.Name):
+            self.documents[target.value] = self.rule.text(value.func.value)
+        fetched = method in ("fetchone", "fetchval") or (
+            method in ("execute", "fetchval") and value.args and _SELECT.match(_string(value.args[0].value))
+        )
+        if not fetched or self._selected is None:
+            return
+        table, columns = self._selected
+        names = (
+            [e.value for e in target.elements]
+            if isinstance(target, (cst.Tuple, cst.List))
+            else [target]
+            if len(columns) == 1
+            else []
+        )
+        for position, name in enumerate(names):
+            if isinstance(name, cst.Name) and position < len(columns) and _is_flag(columns[position]):
+                self.assigned[name.value] = read_type("sql", name, table, columns[position], "select")
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _store_read(self, expr: cst.BaseExpression, read_type: Any) -> Any:
+        rule = self.rule
+        if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and expr.value.value in self.documents:
+            field = _string(expr.slice[0].slice.value) if isinstance(expr.slice[0].slice, cst.Index) else ""
+            if _is_flag(field):
+                return read_type("mongo", expr, self.documents[expr.value.value], field, "find_one")
+            return None
+        if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
+            target = expr.comparisons[0]
+            if isinstance(target.operator, (cst.In, cst.NotIn)):
+                kind = rule.store_kind(target.comparator, self.stack)
+                if kind == "django-cache":
+                    method = "in" if isinstance(target.operator, cst.In) else "not in"
+                    return read_type(kind, expr, rule.text(target.comparator), rule.text(expr.left), method)
+            return None
+        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+            return None
+        method = expr.func.attr.value
+        receiver = expr.func.value
+        if method == "get" and isinstance(receiver, cst.Name) and receiver.value in self.documents and expr.args:
+            field = _string(expr.args[0].value)
+            if _is_flag(field):
+                return read_type("mongo", expr, self.documents[receiver.value], field, "find_one")
+            return None
+        if not expr.args and _STATE_METHOD.match(method) and dotted_name(receiver) is not None:
+            return read_type("orm-method", expr, rule.text(receiver), method, method)
+        if method == "exists" and not expr.args and self._path_like(receiver):
+            return read_type("file", expr, "", rule.text(receiver), "exists")
+        if expr.args and method in ("get", "has_key"):
+            kind = rule.store_kind(receiver, self.stack)
+            if kind == "memcached" and method == "get" or kind == "django-cache" and method == "has_key":
+                return read_type(kind, expr, rule.text(receiver), rule.text(expr.args[0].value), method)
+        return None
+
+    def _path_like(self, receiver: cst.BaseExpression) -> bool:
+        name = dotted_name(receiver)
+        if name is not None and _PATH_NAME.search(name.rsplit(".", 1)[-1]):
+            return True
+        if isinstance(receiver, cst.Call):
+            return self.rule.qualified_name(receiver.func) in _PATH_CONSTRUCTORS
+        return bool(self.rule.is_path(receiver, self.stack)) if name is not None else False
+
+    @staticmethod
+    def _store_polarity(read: Any) -> Optional[bool]:
+        """Whether the bare read is true when the resource is free (None: cannot tell)."""
+        if read.kind == "orm-method":
+            match = _STATE_METHOD.match(read.method)
+            return match is not None and match.group("state") in _FREE_STATES
+        if read.kind in ("mongo", "sql"):
+            return None if read.key in _locks.STATUS_FIELDS else _locks.is_inverted_flag(read.key)
+        if read.method == "not in":
+            return True
+        return False
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _store_write(self, node: cst.CSTNode, read: Any) -> bool:
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return False
+        method = node.func.attr.value
+        receiver = self.rule.text(node.func.value)
+        if read.kind == "mongo":
+            if method not in ("update_one", "update_many", "find_one_and_update") or receiver != read.receiver:
+                return False
+            args = [a.value for a in node.args if a.keyword is None]
+            if len(args) < 2 or read.key in _dict_items(args[0]):
+                return False  # the flag in the filter makes it a conditional update
+            value = _dict_items(_dict_items(args[1]).get("$set")).get(read.key)
+            return value is not None and not self._frees(value, read.key)
+        if read.kind == "sql":
+            update = self._update_of(node)
+            if update is None or update[0] != read.receiver:
+                return False
+            _table, sets, where = update
+            sql_value = sets.get(read.key)
+            return sql_value is not None and not _FALSY_SQL.match(sql_value) and read.key not in where.lower()
+        if read.kind == "orm-method":
+            return receiver == read.receiver and bool(_CLAIM_METHOD.match(method))
+        if read.kind == "memcached":
+            return method == "set" and receiver == read.receiver and self._same_key(node, read)
+        if read.kind == "file" and method in _PATH_WRITES:
+            exist_ok = keyword(node, "exist_ok")
+            return receiver == read.key and (method != "touch" or exist_ok is None or not _falsy(exist_ok.value))
+        return False
+
+    def _same_key(self, call: cst.Call, read: Any) -> bool:
+        return bool(call.args) and self.rule.text(call.args[0].value) == read.key
+
+    def _update_of(self, node: cst.Call) -> Optional[Tuple[str, Dict[str, str], str]]:
+        if not isinstance(node.func, cst.Attribute) or node.func.attr.value != "execute" or not node.args:
+            return None
+        match = _UPDATE.match(_string(node.args[0].value))
+        if match is None:
+            return None
+        table = match.group("table").strip('"').lower()
+        return table, _assignments(match.group("sets")), match.group("where") or ""
+
+    # -- is it a claim at all? --------------------------------------------------------
+
+    def is_claim(self, read: Any, write: cst.CSTNode, region: Sequence[cst.BaseStatement]) -> bool:
+        if self.released(read, [self.function.body]):
+            return True
+        keyed = read.kind in ("redis", "django-cache", "memcached")
+        if keyed and self.released(read, [self.rule.ctx.module]):
+            return True
+        index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
+        if index is None:
+            return False
+        records = [region[index]]
+        for stmt in region[index + 1 :]:
+            if self._bookkeeping(stmt, read):
+                records.append(stmt)
+                continue
+            if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
+                value = stmt.body[0].value
+                return value is not None and not _falsy(value)  # the claim is handed to the caller
+            return True  # work runs under the claim
+        if any(self._records_owner(node) for stmt in records for node in iter_nodes(stmt)):
+            return True
+        words = " ".join(self._key_texts(read)).lower()
+        return keyed and bool(_LOCK_WORD.search(words)) and self._flag_stored(write, read)
+
+    def _bookkeeping(self, stmt: cst.BaseStatement, read: Any) -> bool:
+        """Part of writing the claim down: more fields of the claimed object, its save, logging."""
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if not all(isinstance(t, cst.Attribute) and self.rule.text(t.value) == read.receiver for t in targets):
+                    return False
+            elif isinstance(small, cst.Expr) and isinstance(small.value, (cst.Call, cst.Await)):
+                call = small.value.expression if isinstance(small.value, cst.Await) else small.value
+                if not isinstance(call, cst.Call) or self._work_call(call, read):
+                    return False
+            elif not isinstance(small, cst.Pass):
+                return False
+        return True
+
+    def _work_call(self, call: cst.Call, read: Any) -> bool:
+        func = call.func
+        if isinstance(func, cst.Name):
+            return func.value != "print"
+        if isinstance(func, cst.Attribute):
+            receiver = self.rule.text(func.value)
+            if func.attr.value in _LOG_METHODS and "log" in receiver.rsplit(".", 1)[-1].lower():
+                return False
+            if func.attr.value in _locks.ORM_SAVE_METHODS:
+                return False
+        return True
+
+    @staticmethod
+    def _records_owner(node: cst.CSTNode) -> bool:
+        """``job.worker = WORKER_ID``, ``.update(in_use=True, reserved_by=user)``: who holds it."""
+        if isinstance(node, cst.Assign):
+            return any(
+                isinstance(t.target, cst.Attribute) and bool(_OWNER_FIELD.search(t.target.attr.value))
+                for t in node.targets
+            ) and not _falsy(node.value)
+        if isinstance(node, cst.Call):
+            return any(
+                a.keyword is not None and bool(_OWNER_FIELD.search(a.keyword.value)) and not _falsy(a.value)
+                for a in node.args
+            )
+        return False
+
+    def _flag_stored(self, write: cst.CSTNode, read: Any) -> bool:
+        if not isinstance(write, cst.Call):
+            return False
+        positional = [a.value for a in write.args if a.keyword is None]
+        index = 2 if isinstance(write.func, cst.Attribute) and write.func.attr.value in ("setex", "psetex") else 1
+        value = positional[index] if len(positional) > index else None
+        return value is not None and not self.is_data(value, read)
+
+    def is_data(self, value: cst.BaseExpression, read: Any) -> bool:
+        """The value stored is data (``cache.set(key, compute_hours(id))``): a cache fill."""
+        if isinstance(value, cst.Call):
+            return self._data_call(value)
+        if not isinstance(value, cst.Name):
+            return False
+        if self.assigned.get(value.value) is read:
+            return True
+        for node in iter_nodes(self.function.body):
+            if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == value.value for t in node.targets
+            ):
+                inner = node.value.expression if isinstance(node.value, cst.Await) else node.value
+                if inner is read.call or (isinstance(inner, cst.Call) and self._data_call(inner)):
+                    return True
+        return False
+
+    def _data_call(self, call: cst.Call) -> bool:
+        qualified = self.rule.qualified_name(call.func) or dotted_name(call.func) or ""
+        if qualified in _locks.LOCK_TOKEN_CALLS:
+            return False
+        return qualified.rsplit(".", 1)[-1] not in _TOKEN_FUNCTIONS
+
+    # -- the claim given back -------------------------------------------------------------
+
+    def released(self, read: Any, where: Sequence[cst.CSTNode]) -> bool:
+        """Whether code in ``where`` gives back what ``read`` checked (a delete of the key,
+        the flag reset, the release method): a sign the check-then-set is a claim."""
+        rule = self.rule
+        keys = self._key_texts(read)
+        for scope in where:
+            for node in iter_nodes(scope):
+                if isinstance(node, cst.Assign) and read.kind == "orm-attr":
+                    for target in node.targets:
+                        item = target.target
+                        if (
+                            isinstance(item, cst.Attribute)
+                            and item.attr.value == read.key
+                            and rule.text(item.value) == read.receiver
+                            and self._frees(node.value, read.key)
+                        ):
+                            return True
+                if not isinstance(node, cst.Call):
+                    continue
+                func = node.func
+                method = func.attr.value if isinstance(func, cst.Attribute) else ""
+                receiver = rule.text(func.value) if isinstance(func, cst.Attribute) else ""
+                if read.kind in ("redis", "django-cache", "memcached"):
+                    if method in ("delete", "unlink", "hdel", "srem", "delete_many") and node.args:
+                        if rule.text(node.args[0].value) in keys:
+                            return True
+                elif read.kind == "file":
+                    removed = rule.text(node.args[0].value) if node.args else ""
+                    if (method == "unlink" and receiver == read.key) or (
+                        rule.qualified_name(func) in ("os.remove", "os.unlink") and removed == read.key
+                    ):
+                        return True
+                elif read.kind == "orm-method":
+                    if receiver == read.receiver and _RELEASE_METHOD.match(method):
+                        return True
+                elif read.kind == "mongo" and receiver == read.receiver and len(node.args) > 1:
+                    mongo_update = _dict_items(node.args[1].value)
+                    value = _dict_items(mongo_update.get("$set")).get(read.key)
+                    if read.key in _dict_items(mongo_update.get("$unset")) or (
+                        value is not None and self._frees(value, read.key)
+                    ):
+                        return True
+                elif read.kind == "sql":
+                    sql_update = self._update_of(node)
+                    if sql_update is not None and sql_update[0] == read.receiver:
+                        set_value = sql_update[1].get(read.key)
+                        if set_value is not None and bool(_FALSY_SQL.match(set_value)) != _locks.is_inverted_flag(
+                            read.key
+                        ):
+                            return True
+                elif read.kind in ("orm-exists",) and method == "update":
+                    for arg in node.args:
+                        if arg.keyword is not None and arg.keyword.value in dict(read.fields):
+                            if self._frees(arg.value, arg.keyword.value):
+                                return True
+        return False
+
+    def _key_texts(self, read: Any) -> Tuple[str, ...]:
+        """The key as written, and what a local key variable was assigned (``key = f"lock:{id}"``)."""
+        key = read.key.split("|")[0]
+        texts = [key]
+        for node in iter_nodes(self.function.body):
+            if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == key for t in node.targets
+            ):
+                texts.append(self.rule.text(node.value))
+        return tuple(texts)
+
+    def _frees(self, value: cst.BaseExpression, field: str) -> bool:
+        if field in _locks.STATUS_FIELDS:
+            return not _locks.is_busy_status(self.rule.edits.code(value))
+        if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
+            return (value.value == "True") == _locks.is_inverted_flag(field)
+        return _falsy(value) != _locks.is_inverted_flag(field)
