@@ -11,8 +11,9 @@ from opslint.analysis.scopes import BindingTable, Scope
 from opslint.config import DOTTED_NAME, option
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
+from opslint.rules._held_sections import LockKinds, broad, escapes, mentions, risky, sql_text, waits
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import always_exits, single_expression, unwrap_await
+from opslint.syntax.nodes import always_exits, calls_in, single_expression, unwrap_await
 from opslint.syntax.walk import walk
 
 if TYPE_CHECKING:
@@ -34,74 +35,11 @@ class _Site:
     receiver: Optional[cst.BaseExpression]
     #: For acquire functions: the names of the matching release functions.
     release_names: Tuple[str, ...] = ()
-
-
-class _Risk(cst.CSTVisitor):
-    """Finds anything that can raise or leave the section early."""
-
-    def __init__(self) -> None:
-        self.risky = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.risky:
-            return False
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            return False
-        if isinstance(
-            node,
-            (
-                cst.Call,
-                cst.Await,
-                cst.Raise,
-                cst.Yield,
-                cst.Assert,
-                cst.Subscript,
-                cst.Return,
-                cst.Break,
-                cst.Continue,
-                cst.For,
-                cst.With,
-                cst.Del,
-            ),
-        ):
-            self.risky = True
-            return False
-        return True
-
-
-class _LockKinds:
-    """What a value is, for OPS403: ``lock`` (``lock:<library>`` when known),
-    ``throttle``, ``redis`` (a client, not a lock), or ``other``."""
-
-    def __init__(self, rule: LockReleaseNotGuaranteed) -> None:
-        self.rule = rule
-
-    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[str]:
-        value = unwrap_await(value)
-        if not isinstance(value, cst.Call):
-            return None
-        func = value.func
-        attr = func.attr.value if isinstance(func, cst.Attribute) else None
-        qualified = self.rule.qualified_name(func)
-        kind = _locks.constructor_kind(qualified, attr)
-        library = _locks.lock_library(qualified)
-        if kind == "lock" and library is not None:
-            return f"lock:{library}"
-        if kind is not None:
-            return kind
-        if attr in _locks.REDIS_LOCK_METHODS and value.args:
-            return "lock"
-        return "other"
-
-    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
-        if isinstance(annotation, cst.Subscript):  # Optional[Lock]
-            for element in annotation.slice:
-                if isinstance(element.slice, cst.Index):
-                    return self.of_annotation(element.slice.value, scope)
-            return None
-        qualified = self.rule.qualified_name(annotation)
-        attr = annotation.attr.value if isinstance(annotation, cst.Attribute) else None
-        return _locks.constructor_kind(qualified, attr)
+    #: For claims (``cache.add``, ``SET NX``, ``flock``, advisory locks): how the release is
+    #: spelled and what it must name: (callee form, receiver text, first-argument text).
+    claim: Optional[Tuple[str, str, str]] = None
+    #: How the acquire is shown in the message.
+    label: str = ""
 
 
 class LockReleaseNotGuaranteed(Rule):
@@ -110,13 +48,21 @@ class LockReleaseNotGuaranteed(Rule):
     ## What it does
     Checks for `acquire()` of a lock (threading, multiprocessing, asyncio,
     redis-py `Lock` / `client.lock(...)`, filelock, fasteners, portalocker, or a
-    configured acquire function) followed later in the same block by its
-    `release()`, when the code in between can raise and the release is not in a
-    `finally` (nor replaced by a `with lock:` block).
+    configured acquire function) or a claim (redis `set(k, v, nx=True)` /
+    `setnx` given back by `delete`, Django `cache.add` / `cache.delete`,
+    `fcntl.flock(fd, LOCK_EX)` / `LOCK_UN`, `portalocker.lock` / `unlock`,
+    `pg_advisory_lock` / `pg_advisory_unlock` through a cursor) followed later
+    in the same block by its release, when the code in between can raise and
+    the release is not in a `finally` (nor replaced by a `with lock:` block).
+    A release in a `finally` is not enough when code that can raise runs
+    between the acquire (and its result check) and the `try`.  Logging, a
+    store into a dict and `notify()` on the held lock cannot raise in practice.
 
     Semaphores, bounded semaphores and rate limiters used as throttles are not
     locks and are not checked; neither is an `acquire()` whose release lives in
-    another method (`__enter__`/`__exit__`) or a callback.  Project helpers
+    another method (`__enter__`/`__exit__`) or a callback, nor a `flock` on a
+    file opened by `with open(...)` (closing it releases the lock), nor a
+    transaction-level `pg_advisory_xact_lock`.  Project helpers
     named as a pair (`acquire_api_key_lock()` / `release_api_key_lock()`,
     `_acquireLock()` / `_releaseLock()`) are recognised without configuration.
     Test modules are not checked (a test that fails does not keep a queue
@@ -172,10 +118,9 @@ class LockReleaseNotGuaranteed(Rule):
 
     code = "OPS403"
     name = "lock-release-not-guaranteed"
-    message = (
-        "The lock taken by `{acquire}` is released outside a `finally`: an exception before the release leaves it held"
-    )
-    tokens = ("acquire", "lock", "Lock")
+    message = "The lock taken by `{acquire}` {problem}"
+    _OUTSIDE = "is released outside a `finally`: an exception before the release leaves it held"
+    tokens = ("acquire", "lock", "Lock", "LOCK", "nx=True", "setnx", ".add(")
     fix_availability = "sometimes"
 
     @dataclass(frozen=True)
@@ -193,7 +138,7 @@ class LockReleaseNotGuaranteed(Rule):
         super().__init__(ctx, options)
         self._sites: List[_Site] = []
         self._table = ctx.analysis(BindingTable)
-        self._kinds = _LockKinds(self)
+        self._kinds = LockKinds(self)
         self._module_prefix = f"{self.ctx.module_name}." if self.ctx.module_name else ""
 
     # -- collecting ---------------------------------------------------------
@@ -207,6 +152,68 @@ class LockReleaseNotGuaranteed(Rule):
         releases = self._acquire_function(func)
         if releases:
             self._sites.append(_Site(node, tuple(self.stack), self._table.current(), None, releases))
+            return
+        claim = self._claim(node)
+        if claim is not None:
+            label, form = claim
+            receiver = self._text(func.value) if isinstance(func, cst.Attribute) else ""
+            first = self._text(node.args[0].value) if node.args else ""
+            self._sites.append(
+                _Site(node, tuple(self.stack), self._table.current(), None, claim=(form, receiver, first), label=label)
+            )
+
+    def _claim(self, node: cst.Call) -> Optional[Tuple[str, str]]:
+        """(label, release form) of a claim that a later call must give back."""
+        func = node.func
+        qualified = self.qualified_name(func)
+        if qualified in _locks.FILE_LOCK_CALLS:
+            flags = self._text(node.args[1].value) if len(node.args) > 1 else ""
+            if ("LOCK_EX" in flags or "LOCK_SH" in flags) and not self._closed_by_with(node):
+                return f"{self.edits.code(func)}(...)", qualified.rsplit(".", 1)[0]
+            return None
+        if qualified in _locks.FILE_LOCK_FUNCTIONS and not self._closed_by_with(node):
+            return f"{self.edits.code(func)}(...)", _locks.FILE_LOCK_FUNCTIONS[qualified]
+        if not isinstance(func, cst.Attribute) or not node.args:
+            return None
+        method = func.attr.value
+        if method == "execute" or method in ("fetchval", "fetchrow", "fetch", "fetchone"):
+            text = sql_text(node.args[0].value)
+            marker = next((m for m in _locks.SESSION_LOCK_SQL if m in text), None)
+            return (f"{marker.rstrip('(')}(...)", "sql") if marker is not None else None
+        if method == "add" and (
+            self.qualified_name(func.value) in _locks.DJANGO_CACHES or self._store(func.value) == "cache"
+        ):
+            return f"{self.edits.code(func)}(...)", "delete"
+        if method in ("set", "setnx") and self._store(func.value) == "redis":
+            nx = keyword(node, "nx")
+            if method == "setnx" or (nx is not None and isinstance(nx.value, cst.Name) and nx.value.value == "True"):
+                return (
+                    f"{self.edits.code(func)}(..., nx=True)" if method == "set" else f"{self.edits.code(func)}(...)",
+                    "delete",
+                )
+        return None
+
+    def _store(self, receiver: cst.BaseExpression) -> Optional[str]:
+        """``redis`` for a redis client, ``cache`` for a Django cache (``caches["x"]``)."""
+        if isinstance(receiver, cst.Subscript):
+            return "cache" if self.qualified_name(receiver.value) == "django.core.cache.caches" else None
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):
+            return None
+        kinds = {a.kind for a in self._table.kinds(receiver, self._table.current(), self._kinds) if a.kind}
+        if "redis" in kinds:
+            return "redis"
+        name = receiver.value if isinstance(receiver, cst.Name) else receiver.attr.value
+        return "redis" if not kinds - {"other"} and _locks.looks_like_redis_name(name) else None
+
+    def _closed_by_with(self, node: cst.Call) -> bool:
+        """``flock(f, LOCK_EX)`` on a file opened by ``with open(...) as f``: closing releases it."""
+        target = self._text(node.args[0].value) if node.args else ""
+        for ancestor in self.stack:
+            if isinstance(ancestor, cst.With):
+                for item in ancestor.items:
+                    if item.asname is not None and self._text(item.asname.name) == target:
+                        return True
+        return False
 
     def _callee_names(self, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
         """(qualified name or None, last name) of a callee."""
@@ -283,6 +290,8 @@ class LockReleaseNotGuaranteed(Rule):
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
+        if site.claim is not None:
+            return self._releases_claim(expr, site.claim)
         if site.receiver is not None:
             return (
                 isinstance(func, cst.Attribute)
@@ -295,6 +304,25 @@ class LockReleaseNotGuaranteed(Rule):
         first = site.call.args[0].value if site.call.args else None
         other = expr.args[0].value if expr.args else None
         return first is None or other is None or self._text(first) == self._text(other)
+
+    def _releases_claim(self, call: cst.Call, claim: Tuple[str, str, str]) -> bool:
+        form, receiver, first = claim
+        func = call.func
+        other = self._text(call.args[0].value) if call.args else ""
+        if form == "sql":
+            return bool(call.args) and any(m in sql_text(call.args[0].value) for m in _locks.SESSION_UNLOCK_SQL)
+        if form == "delete":
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in ("delete", "unlink", "delete_many")
+                and self._text(func.value) == receiver
+                and other == first
+            )
+        qualified = self.qualified_name(func) or ""
+        if qualified in _locks.FILE_LOCK_CALLS and qualified.rsplit(".", 1)[0] == form:
+            flags = self._text(call.args[1].value) if len(call.args) > 1 else ""
+            return "LOCK_UN" in flags and other == first
+        return qualified == form and other == first
 
     def _text(self, node: cst.CSTNode) -> str:
         return "".join(self.edits.code(node).split())
@@ -325,7 +353,7 @@ class LockReleaseNotGuaranteed(Rule):
             label = f"{self.edits.code(site.receiver)}.acquire()"
         else:
             key = ""
-            label = self.edits.code(site.call.func) + "()"
+            label = site.label or self.edits.code(site.call.func) + "()"
             raising = False
         located = self._statement_of(site)
         if located is None:
@@ -342,6 +370,7 @@ class LockReleaseNotGuaranteed(Rule):
                 release_at = position
                 break
             if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
+                self._late_try(site, label, body[start:position], candidate, key)
                 return
         if release_at is None:
             return
@@ -349,10 +378,33 @@ class LockReleaseNotGuaranteed(Rule):
         if not any(self._risky(s, site, key) for s in between):
             return
         fix = None
-        blocking = site.receiver is None or self._blocking(site.call)
+        blocking = site.receiver is None or waits(site.call)
         if (checked or raising or blocking) and not any(self._releases_within(s, site, key) for s in between):
             fix = self._fix(stmt, body, start, release_at)
-        self.report(site.call, acquire=label, fix=fix)
+        self.report(site.call, acquire=label, problem=self._OUTSIDE, fix=fix)
+
+    def _late_try(
+        self, site: _Site, label: str, before: Sequence[cst.BaseStatement], holder: cst.Try, key: str
+    ) -> None:
+        """The release is in a ``finally``, but code that can raise runs before its ``try``."""
+        raising = [stmt for stmt in before if self._risky(stmt, site, key)]
+        if not raising:
+            return
+        shown = []
+        for stmt in raising[:2]:
+            call = next(iter(calls_in(stmt)), None)
+            text = f"{self.edits.code(call.func)}(...)" if call is not None else self.edits.code(stmt).strip()
+            shown.append(f"`{text if len(text) <= 50 else text[:47] + '...'}`")
+        lines = self.position(holder)[0] - self.position(site.call)[0]
+        self.report(
+            site.call,
+            acquire=label,
+            problem=(
+                f"is released in a `finally` {lines} lines later: {' and '.join(shown)} "
+                f"{'run' if len(shown) > 1 else 'runs'} before the `try` and can raise, leaving it held"
+            ),
+            fix=PendingFix.suggestion("Start the `try` right after the acquire (and its result check)"),
+        )
 
     def _statement_of(self, site: _Site) -> Optional[Tuple[cst.BaseStatement, _Block, int]]:
         """The statement holding the acquire, its block and its index there."""
@@ -435,7 +487,7 @@ class LockReleaseNotGuaranteed(Rule):
             start = index + 1
             while start < len(body):
                 nxt = body[start]
-                if not isinstance(nxt, cst.If) or not self._mentions(nxt.test, flag):
+                if not isinstance(nxt, cst.If) or not mentions(nxt.test, flag):
                     break
                 test = nxt.test
                 if isinstance(test, cst.Name) and test.value == flag:
@@ -449,19 +501,6 @@ class LockReleaseNotGuaranteed(Rule):
             return body, start, start > index + 1
         return None
 
-    @staticmethod
-    def _mentions(expr: cst.BaseExpression, name: str) -> bool:
-        class _Find(cst.CSTVisitor):
-            hit = False
-
-            def visit_Name(inner, node: cst.Name) -> None:  # noqa: N805
-                if node.value == name:
-                    inner.hit = True
-
-        finder = _Find()
-        walk(expr, finder)
-        return finder.hit
-
     def _protects(self, node: cst.Try, site: _Site, key: str) -> bool:
         """A ``try`` whose ``finally`` releases the lock."""
         return node.finalbody is not None and self._releases_within(node.finalbody, site, key)
@@ -470,55 +509,14 @@ class LockReleaseNotGuaranteed(Rule):
         if isinstance(stmt, cst.Try):
             if self._protects(stmt, site, key):
                 return False
-            broad = any(
-                self._broad(h) and (not self._escapes(h) or self._releases_within(h.body, site, key))
-                for h in stmt.handlers
+            swallowed = any(
+                broad(h) and (not escapes(h) or self._releases_within(h.body, site, key)) for h in stmt.handlers
             )
-            if broad:
-                return (stmt.orelse is not None and self._risky_node(stmt.orelse)) or (
-                    stmt.finalbody is not None and self._risky_node(stmt.finalbody)
+            if swallowed:
+                return (stmt.orelse is not None and risky(stmt.orelse, key)) or (
+                    stmt.finalbody is not None and risky(stmt.finalbody, key)
                 )
-        return self._risky_node(stmt)
-
-    @staticmethod
-    def _risky_node(node: cst.CSTNode) -> bool:
-        finder = _Risk()
-        walk(node, finder)
-        return finder.risky
-
-    def _broad(self, handler: cst.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        names = [handler.type]
-        if isinstance(handler.type, cst.Tuple):
-            names = [e.value for e in handler.type.elements]
-        return any(isinstance(n, cst.Name) and n.value in ("Exception", "BaseException") for n in names)
-
-    @staticmethod
-    def _escapes(handler: cst.ExceptHandler) -> bool:
-        class _Find(cst.CSTVisitor):
-            hit = False
-
-            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
-                if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                    return False
-                if isinstance(node, (cst.Raise, cst.Return, cst.Break, cst.Continue)):
-                    inner.hit = True
-                return not inner.hit
-
-        finder = _Find()
-        walk(handler.body, finder)
-        return finder.hit
-
-    @staticmethod
-    def _blocking(call: cst.Call) -> bool:
-        """``acquire()`` that waits: no ``blocking=False``, no timeout, no positional flag."""
-        if any(arg.keyword is None for arg in call.args):
-            return False
-        blocking = keyword(call, "blocking")
-        if blocking is not None and not (isinstance(blocking.value, cst.Name) and blocking.value.value == "True"):
-            return False
-        return all(keyword(call, k) is None for k in ("timeout", "blocking_timeout"))
+        return risky(stmt, key)
 
     # -- the fix --------------------------------------------------------------
 

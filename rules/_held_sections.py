@@ -1,0 +1,181 @@
+"""What OPS403 knows about held sections: what a value is (a lock, a throttle, a redis
+client), what may raise or leave a section early, which handlers swallow everything, which
+``acquire()`` waits, and the SQL text of lock statements."""
+
+from __future__ import annotations
+
+from typing import Optional, Protocol
+
+import libcst as cst
+
+from opslint.analysis.scopes import Scope
+from opslint.rules import _locks
+from opslint.syntax.nodes import keyword, unwrap_await
+from opslint.syntax.walk import walk
+
+
+class _Names(Protocol):
+    def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]: ...
+
+
+class Risk(cst.CSTVisitor):
+    """Finds anything that can raise or leave the section early.
+
+    Storing into a subscript (``self.responses[seq] = resq``), logging, and
+    ``notify()`` on the lock itself cannot raise in practice: they are not risks."""
+
+    def __init__(self, key: str = "") -> None:
+        self.risky = False
+        self.key = key
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.risky:
+            return False
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        if isinstance(node, cst.Assign) and all(isinstance(t.target, cst.Subscript) for t in node.targets):
+            for target in node.targets:
+                subscript = cst.ensure_type(target.target, cst.Subscript)
+                walk(subscript.value, self)
+                for element in subscript.slice:
+                    walk(element, self)
+            walk(node.value, self)
+            return False
+        if isinstance(node, cst.Call) and self._harmless(node):
+            for arg in node.args:
+                walk(arg.value, self)
+            return False
+        if isinstance(
+            node,
+            (
+                cst.Call,
+                cst.Await,
+                cst.Raise,
+                cst.Yield,
+                cst.Assert,
+                cst.Subscript,
+                cst.Return,
+                cst.Break,
+                cst.Continue,
+                cst.For,
+                cst.With,
+                cst.Del,
+            ),
+        ):
+            self.risky = True
+            return False
+        return True
+
+    def _harmless(self, call: cst.Call) -> bool:
+        func = call.func
+        if isinstance(func, cst.Name):
+            return func.value == "print"
+        if not isinstance(func, cst.Attribute):
+            return False
+        receiver = "".join(cst.Module(body=[]).code_for_node(func.value).split())
+        if func.attr.value in NOTIFY_METHODS and receiver == self.key:
+            return True
+        return func.attr.value in LOG_METHODS and "log" in receiver.rsplit(".", 1)[-1].lower()
+
+
+#: Methods of a held condition that wake waiters (they do not raise while it is held).
+NOTIFY_METHODS = frozenset({"notify", "notify_all", "notifyAll"})
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+class LockKinds:
+    """What a value is, for OPS403: ``lock`` (``lock:<library>`` when known),
+    ``throttle``, ``redis`` (a client, not a lock), or ``other``."""
+
+    def __init__(self, rule: _Names) -> None:
+        self.rule = rule
+
+    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        value = unwrap_await(value)
+        if not isinstance(value, cst.Call):
+            return None
+        func = value.func
+        attr = func.attr.value if isinstance(func, cst.Attribute) else None
+        qualified = self.rule.qualified_name(func)
+        kind = _locks.constructor_kind(qualified, attr)
+        library = _locks.lock_library(qualified)
+        if kind == "lock" and library is not None:
+            return f"lock:{library}"
+        if kind is not None:
+            return kind
+        if attr in _locks.REDIS_LOCK_METHODS and value.args:
+            return "lock"
+        return "other"
+
+    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        if isinstance(annotation, cst.Subscript):  # Optional[Lock]
+            for element in annotation.slice:
+                if isinstance(element.slice, cst.Index):
+                    return self.of_annotation(element.slice.value, scope)
+            return None
+        qualified = self.rule.qualified_name(annotation)
+        attr = annotation.attr.value if isinstance(annotation, cst.Attribute) else None
+        return _locks.constructor_kind(qualified, attr)
+
+
+def risky(node: cst.CSTNode, key: str = "") -> bool:
+    finder = Risk(key)
+    walk(node, finder)
+    return finder.risky
+
+
+def broad(handler: cst.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = [handler.type]
+    if isinstance(handler.type, cst.Tuple):
+        names = [e.value for e in handler.type.elements]
+    return any(isinstance(n, cst.Name) and n.value in ("Exception", "BaseException") for n in names)
+
+
+def escapes(handler: cst.ExceptHandler) -> bool:
+    class _Find(cst.CSTVisitor):
+        hit = False
+
+        def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return False
+            if isinstance(node, (cst.Raise, cst.Return, cst.Break, cst.Continue)):
+                inner.hit = True
+            return not inner.hit
+
+    finder = _Find()
+    walk(handler.body, finder)
+    return finder.hit
+
+
+def waits(call: cst.Call) -> bool:
+    """``acquire()`` that waits: no ``blocking=False``, no timeout, no positional flag."""
+    if any(arg.keyword is None for arg in call.args):
+        return False
+    blocking = keyword(call, "blocking")
+    if blocking is not None and not (isinstance(blocking.value, cst.Name) and blocking.value.value == "True"):
+        return False
+    return all(keyword(call, k) is None for k in ("timeout", "blocking_timeout"))
+
+
+def mentions(expr: cst.BaseExpression, name: str) -> bool:
+    class _Find(cst.CSTVisitor):
+        hit = False
+
+        def visit_Name(inner, node: cst.Name) -> None:  # noqa: N805
+            if node.value == name:
+                inner.hit = True
+
+    finder = _Find()
+    walk(expr, finder)
+    return finder.hit
+
+
+def sql_text(expr: cst.BaseExpression) -> str:
+    if isinstance(expr, cst.SimpleString):
+        value = expr.evaluated_value
+        return value.lower() if isinstance(value, str) else ""
+    if isinstance(expr, cst.ConcatenatedString):
+        return " ".join(sql_text(part) for part in (expr.left, expr.right))
+    return ""
