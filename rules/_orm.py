@@ -95,6 +95,8 @@ PK_FIELD_CALLS: FrozenSet[str] = frozenset({"AutoField", "BigAutoField", "Primar
 #: Keyword arguments that give the key a value when the object is constructed (not at flush).
 #: ``default=None`` (the SQLModel idiom) does not count.
 PK_DEFAULT_KEYWORDS: FrozenSet[str] = frozenset({"default", "default_factory"})
+#: SQLAlchemy field calls whose ``default=`` is applied at INSERT, not at construction.
+INSERT_TIME_DEFAULT_FIELDS: FrozenSet[str] = frozenset({"Column", "mapped_column"})
 #: Field classes whose primary key gets a client-side default by themselves
 #: (Tortoise ``UUIDField(pk=True)`` defaults to ``uuid4``).
 PK_SELF_DEFAULTING: Dict[str, FrozenSet[str]] = {"tortoise": frozenset({"UUIDField"})}
@@ -104,8 +106,15 @@ FLUSH_METHODS: FrozenSet[str] = frozenset({"flush", "commit", "bulk_save_objects
 #: Methods of the object itself that do not write it.  Any other method call on a new object
 #: (``save``, ``insert``, a project's ``persist()``, ``refresh_from_db``...) may give it a key.
 OBJECT_SAFE_METHODS: FrozenSet[str] = frozenset(
-    {"clean", "full_clean", "clean_fields", "validate_unique", "validate", "get_absolute_url", "to_dict"}
+    {"clean", "full_clean", "clean_fields", "validate_unique", "validate", "get_absolute_url", "to_dict", "get_id"}
+    | {"_get_pk_val"}
 )
+#: Class methods that build a model from another object (SQLModel / pydantic).
+VALIDATE_CONSTRUCTORS: FrozenSet[str] = frozenset({"model_validate", "from_orm", "parse_obj", "validate"})
+#: Bases of input schemas with no fields of their own.
+VALIDATE_ROOTS: FrozenSet[str] = frozenset({"SQLModel", "BaseModel", "pydantic.BaseModel", "sqlmodel.SQLModel"})
+#: Methods that read the primary key (Peewee ``get_id()``, Django ``_get_pk_val()``).
+KEY_ACCESSORS: FrozenSet[str] = frozenset({"get_id", "_get_pk_val"})
 #: Attributes whose use lets code rewrite the object's fields wholesale (``obj.__dict__.update(row)``).
 OBJECT_ESCAPE_ATTRIBUTES: FrozenSet[str] = frozenset({"__dict__", "_data", "__data__", "_state"})
 #: Calls that attach an object to a session without writing it; the next query may autoflush it.

@@ -64,6 +64,8 @@ class FunctionFacts:
     #: Every return hands back a new object built here: (qualified callee, keywords given).
     #: Whether the callee is a model is decided by the caller, which sees the whole project.
     returns: Optional[Tuple[str, Tuple[str, ...]]] = None
+    #: A classmethod or staticmethod: ``Class.method(...)`` binds as ``bound`` says.
+    via_class: bool = False
 
 
 @dataclass
@@ -133,6 +135,15 @@ def _natural_key(stmt: cst.CSTNode) -> bool:
         if isinstance(node, cst.Attribute) and node.attr.value in _orm.NATURAL_KEY_TYPES:
             return True
     return False
+
+
+def _insert_time_default(call: cst.Call) -> bool:
+    """SQLAlchemy ``Column(..., default=uuid.uuid4)`` / ``mapped_column(default=...)``: the default is
+    applied when the row is INSERTed (at the flush), so the key is None until then, whatever its type."""
+    if call_name(call.func) not in _orm.INSERT_TIME_DEFAULT_FIELDS:
+        return False
+    given = {arg.keyword.value for arg in call.args if arg.keyword is not None and not is_none(arg.value)}
+    return "default" in given and "default_factory" not in given and "init" not in given
 
 
 def _pk_has_default(call: cst.Call) -> bool:
@@ -245,7 +256,8 @@ def _class_facts(node: cst.ClassDef, qualify: Qualifier) -> ClassFacts:
                 continue
             pk.append(found[0])
             pk_calls.append(call_name(found[1].func))
-            pk_default = pk_default or _pk_has_default(found[1]) or _natural_key(small)
+            if not _insert_time_default(found[1]):
+                pk_default = pk_default or _pk_has_default(found[1]) or _natural_key(small)
     return ClassFacts(
         tuple(bases), tuple(keywords), tuple(decorators), tuple(pk), pk_default, tuple(pk_calls), has_init
     )
@@ -435,7 +447,9 @@ class Models:
         if rest in mod.functions:
             facts = mod.functions[rest]
             # A function called through its module binds nothing.
-            return FunctionFacts(facts.tests, False, facts.returns) if "." not in rest else None
+            if "." not in rest:
+                return FunctionFacts(facts.tests, False, facts.returns)
+            return facts if facts.via_class else None
         head, _, tail = rest.partition(".")
         if head in mod.aliases:
             return self.function(mod.aliases[head] + (f".{tail}" if tail else ""), depth + 1)

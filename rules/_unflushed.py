@@ -228,12 +228,21 @@ class FreshWalker(PathWalker[Fact]):
 
     # -- statements ----------------------------------------------------------------
 
+    def _subscript_target(self, target: cst.BaseExpression, state: State) -> State:
+        """``counts["new" if row.id is None else "old"] += 1``: the index is evaluated too."""
+        if isinstance(target, cst.Subscript):
+            for element in target.slice:
+                if isinstance(element.slice, cst.Index):
+                    state = self.expr(element.slice.value, state)
+        return state
+
     def _simple(self, small: cst.BaseSmallStatement, state: State) -> State:
         if isinstance(small, cst.Expr):
             return self.expr(small.value, state)
         if isinstance(small, cst.Assign):
             state = self.expr(small.value, state)
             for target in small.targets:
+                state = self._subscript_target(target.target, state)
                 state = self.bind(target.target, small.value, state)
             return state
         if isinstance(small, cst.AnnAssign):
@@ -243,6 +252,7 @@ class FreshWalker(PathWalker[Fact]):
             return self.bind(small.target, small.value, state)
         if isinstance(small, cst.AugAssign):
             state = self.expr(small.value, state)
+            state = self._subscript_target(small.target, state)
             return self.bind(small.target, None, state)
         if isinstance(small, cst.Return):
             if self.on_return is not None:
@@ -314,6 +324,21 @@ class FreshWalker(PathWalker[Fact]):
             var = dotted_name(node.args[0].value)
             literal = node.args[1].value.evaluated_value
             attr = literal if isinstance(literal, str) else None
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _orm.KEY_ACCESSORS
+            and not node.args
+        ):
+            # Peewee ``job.get_id()``, Django ``obj._get_pk_val()``: the key through a method.
+            var = dotted_name(node.func.value)
+            if var is None or var not in names:
+                return None
+            pk = names[var].pk
+            keys = sorted(pk) if pk else ["id", "pk"]
+            if not any(("pristine", var, key) in state for key in keys):
+                return None
+            return var, f"{node.func.attr.value}()"
         if var is None or attr is None or var not in names:
             return None
         fresh = names[var]
@@ -530,10 +555,11 @@ def _prescan(body: cst.CSTNode, names: Dict[str, int]) -> Tuple[bool, bool]:
 
 
 def summarise(
-    node: cst.FunctionDef, module: cst.Module, bound: bool, qualify: Qualifier
+    node: cst.FunctionDef, module: cst.Module, bound: bool, qualify: Qualifier, owner: Optional[str] = None
 ) -> Tuple[Tuple[ParamTest, ...], Optional[Tuple[str, Tuple[str, ...]]]]:
     """Which parameters, if they arrived unflushed, have an attribute tested before a flush;
-    and what every return builds, when each builds a new object."""
+    and what every return builds, when each builds a new object (in a classmethod of
+    ``owner``, ``cls(...)`` builds an ``owner``)."""
     indexes: Dict[str, int] = {}
     for index, param in enumerate(positional_params(node)):
         indexes[param.name.value] = index
@@ -555,6 +581,9 @@ def summarise(
             found[key] = ParamTest(indexes[var], var, attr, module.code_for_node(sink).strip())
 
     def construct(value: cst.BaseExpression) -> Optional[Fresh]:
+        if owner is not None and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            if value.func.value == "cls":
+                value = value.with_changes(func=cst.Name(owner))
         made = candidate(value, qualify)
         return Fresh(made.model, frozenset(), made.keywords) if made is not None else None
 
@@ -589,6 +618,9 @@ def summarise(
 
 def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) -> None:
     for name, node, bound in _functions(module):
-        tests, returns = summarise(node, module, bound, qualify)
+        decorators = {call_name(d.decorator) for d in node.decorators}
+        classmethod = "." in name and "classmethod" in decorators
+        tests, returns = summarise(node, module, bound, qualify, name.split(".")[0] if classmethod else None)
         if tests or returns:
-            facts.functions[name] = FunctionFacts(tests, bound, returns)
+            via_class = "." in name and bool(decorators & {"classmethod", "staticmethod"})
+            facts.functions[name] = FunctionFacts(tests, bound, returns, via_class)

@@ -49,7 +49,11 @@ class UnflushedPrimaryKeyCheck(Rule):
     flushed, saved or refreshed it on the way, in the same function or in a
     project function it is handed to (a function, a method of `self` or of a
     project object such as a repository).  An object returned by a project
-    factory that always builds a new one counts as new.  The analysis follows
+    factory that always builds a new one counts as new (also a classmethod
+    returning `cls(...)`, and SQLModel `Team.model_validate(team_in)` from an
+    input schema without the key); Peewee `obj.get_id()` is a key test, and a
+    SQLAlchemy `Column(..., default=uuid.uuid4)` key is still None before the
+    flush (the default is applied at INSERT).  The analysis follows
     branches, loops, `try` and `with session.begin():` blocks and is quiet when
     the object may have been loaded, merged, flushed or given a key on any
     path.  Models are SQLAlchemy (declarative
@@ -133,7 +137,9 @@ class UnflushedPrimaryKeyCheck(Rule):
     needs_project = True
     # Facts are needed where keys are declared or attributes named like keys are tested;
     # class hierarchies of other modules come from the index's own summaries.
-    project_tokens = _orm.FACT_TOKENS
+    # A factory module imports the models it builds (``from helpdesk.models import Ticket``);
+    # a classmethod factory returns ``cls(...)``.
+    project_tokens = (*_orm.FACT_TOKENS, "models import", "return cls(")
     requires = (BindingTable,)
 
     SUGGESTION = (
@@ -188,7 +194,9 @@ class UnflushedPrimaryKeyCheck(Rule):
         self._module_name = module_name
         self._models = Models(facts, project)
         self._kinds = _ClassOf(self._qualify)
-        if not any(self._is_model(name) for name in self._callees):
+        self._classes = {c.name.value: c for c in original_node.body if isinstance(c, cst.ClassDef)}
+        # ``Model(...)``, or a factory of the model class (``Shipment.from_webhook(...)``).
+        if not any(self._may_build(name) for name in self._callees):
             return
         add_summaries(original_node, local, self._qualify)
         assert self._table.module_scope is not None
@@ -211,7 +219,18 @@ class UnflushedPrimaryKeyCheck(Rule):
         )
         walker.analyse(body, frozenset())
 
+    def _may_build(self, name: str) -> bool:
+        """``Model(...)``, a factory of the model class (``Shipment.from_webhook(...)``), or a
+        project function that returns a new model (``build_ticket(...)``)."""
+        if self._is_model(name) or self._is_model(name.rpartition(".")[0]):
+            return True
+        qual = self._qualify.dotted(name)
+        found = self._models.function(qual) if qual is not None else None
+        return found is not None and found.returns is not None
+
     def _is_model(self, name: str) -> bool:
+        if not name:
+            return False
         qual = self._qualify.dotted(name)
         return qual is not None and self._models.model(qual) is not None
 
@@ -232,6 +251,9 @@ class UnflushedPrimaryKeyCheck(Rule):
                 if info.preset or set(made.keywords) & info.pk:
                     return None
                 return Fresh(dotted_name(value.func) or made.model, info.pk)
+        validated = self._validated(value)
+        if validated is not None:
+            return validated
         target = self._callee(value)
         if target is None or target[1].returns is None:
             return None
@@ -240,6 +262,53 @@ class UnflushedPrimaryKeyCheck(Rule):
         if info is None or info.preset or set(keywords) & info.pk:
             return None
         return Fresh(model.rsplit(".", 1)[-1], info.pk)
+
+    def _validated(self, call: cst.Call) -> Optional[Fresh]:
+        """SQLModel ``Team.model_validate(team)`` where ``team`` is a parameter annotated with a
+        class of this file that declares none of the key's names (``TeamCreate``): a new ``Team``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in _orm.VALIDATE_CONSTRUCTORS:
+            return None
+        if len(call.args) != 1 or call.args[0].keyword is not None or not isinstance(call.args[0].value, cst.Name):
+            return None
+        model = self._qualify(func.value)
+        info = self._models.model(model) if model is not None else None
+        function = self._scope.function
+        if info is None or info.preset or function is None:
+            return None
+        name = call.args[0].value.value
+        params = [*function.params.posonly_params, *function.params.params, *function.params.kwonly_params]
+        param = next((p for p in params if p.name.value == name), None)
+        annotation = param.annotation.annotation if param is not None and param.annotation is not None else None
+        if not isinstance(annotation, cst.Name) or self._is_model(annotation.value):
+            return None
+        fields = self._declared_fields(annotation.value, 0)
+        if fields is None or fields & info.pk:
+            return None
+        return Fresh(
+            func.value.attr.value if isinstance(func.value, cst.Attribute) else dotted_name(func.value) or "", info.pk
+        )
+
+    def _declared_fields(self, name: str, depth: int) -> Optional[Set[str]]:
+        """Annotated fields of a class of this file and its bases here (None: not all known)."""
+        node = self._classes.get(name)
+        if node is None or depth > 6:
+            return None
+        fields: Set[str] = set()
+        for base in node.bases:
+            base_name = dotted_name(base.value)
+            if base_name in _orm.VALIDATE_ROOTS:
+                continue
+            inherited = self._declared_fields(base_name, depth + 1) if base_name is not None else None
+            if inherited is None:
+                return None
+            fields |= inherited
+        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        fields.add(small.target.value)
+        return fields
 
     def _callee(self, call: cst.Call) -> Optional[Tuple[str, FunctionFacts]]:
         func = call.func
