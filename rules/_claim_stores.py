@@ -76,6 +76,8 @@ _TOKEN_FUNCTIONS = frozenset(
     }
 )
 #: Words of a key that say it is a lock or a claim ("lockout", "clock" are not).
+#: Names of lock, pid and marker files (a file not named so and never removed is just created).
+_FILE_LOCK_WORD = re.compile(r"lock|pid|marker|sentinel|flag|running|busy|in[_-]?progress|semaphore|mutex")
 _LOCK_WORD = re.compile(
     r"(?<![a-z])(?:lock|locks|locked|mutex|claim|claimed|lease|leased|owner|busy|running|processing"
     r"|in[_-]?use|in[_-]?progress|semaphore|exclusive)(?![a-z])"
@@ -332,6 +334,8 @@ class StoreClaims:
         keyed = read.kind in ("redis", "django-cache", "memcached")
         if keyed and self.released(read, [self.rule.ctx.module]):
             return True
+        if read.kind == "file" and not _FILE_LOCK_WORD.search(" ".join(self._key_texts(read)).lower()):
+            return False  # a file created when missing (``if not p.exists(): p.touch()``), never given back
         index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
         if index is None:
             return False
