@@ -401,7 +401,8 @@ class LockSites:
             return True
         if depth >= 3:
             return False
-        key = f"self:{fn.qualname}"
+        # The answer depends on the depth left (a search cut short says False): memoised per depth.
+        key = f"self:{fn.qualname}:{depth}"
         if key in self._internal:
             return self._internal[key]
         self._internal[key] = False
