@@ -134,3 +134,28 @@ def test_an_unwritable_store_is_silent(tmp_path: Path) -> None:
     store = Store(str(blocker))  # a file where the directory should be
     store.put("findings", "ab" * 32, [1])
     assert store.get("findings", "ab" * 32) is None
+
+
+def test_no_cache_reads_no_project_summaries(tmp_path: Path) -> None:
+    """--no-cache must not read a ``.opslint_cache`` that is there (copied in with a
+    project): a stale summary there gave old project facts."""
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "app.py").write_text(
+        "import requests\n\n\ndef f(url):\n    return requests.get(url)\n", encoding="utf-8"
+    )
+    cache = tmp_path / ".opslint_cache"
+    cache.mkdir()
+    (cache / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n", encoding="utf-8")
+    before = sorted(str(p) for p in cache.rglob("*"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "opslint", "check", "--no-cache", "--output-format", "concise", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "OPS502" in proc.stdout, proc.stdout + proc.stderr
+    assert sorted(str(p) for p in cache.rglob("*")) == before  # nothing written there either

@@ -88,17 +88,20 @@ def index_for(
     jobs: int = 0,
     fresh: bool = False,
     cache_dir: Optional[str] = None,
+    default_cache: bool = True,
 ) -> ProjectIndex:
     """The index of the project that ``path`` belongs to (built on first use).
 
     ``fresh`` re-checks the disk now (a run starting); otherwise the disk is
     re-checked at most every ``REVALIDATE_SECONDS`` (editors, flake8).
+    Without ``cache_dir`` the project's ``.opslint_cache`` is used when it
+    exists, unless ``default_cache`` is off (a run with ``--no-cache``).
     """
     root = find_root(path)
     fact_rules = [r for r in project_rules(rules) if r.defines_project_facts()]
     index = _INDEXES.get(root)
     if index is None:
-        if cache_dir is None:
+        if cache_dir is None and default_cache:
             # Share summaries with earlier runs only where the CLI already keeps its cache.
             default = os.path.join(root, ".opslint_cache")
             cache_dir = default if os.path.isdir(default) else None
@@ -131,7 +134,9 @@ def prepare(
                 chosen[rule.code] = rule
     out = []
     for root, (first, chosen) in by_root.items():
-        index = index_for(root, list(chosen.values()), jobs=jobs, fresh=True, cache_dir=cache_dir)
+        # A run passes its cache folder, or None for --no-cache: then nothing is
+        # read from a cache folder that happens to be there.
+        index = index_for(root, list(chosen.values()), jobs=jobs, fresh=True, cache_dir=cache_dir, default_cache=False)
         index.pinned = True
         out.append((index, list(chosen.values()), first))
     return out
