@@ -152,7 +152,11 @@ def _takes(call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Attribute):
         return func.attr.value in _jobs.TAKE_METHODS
-    return isinstance(func, cst.Name) and func.value == "next"
+    if isinstance(func, cst.Name):
+        # ``next(it)``, or a project's own take function (``claim_next(account_id)``);
+        # a bare ``pop``/``first`` is too generic a name to tell.
+        return func.value == "next" or (func.value in _jobs.TAKE_METHODS and func.value not in ("pop", "first"))
+    return False
 
 
 def _local_function(call: cst.Call, table: BindingTable, scope: Scope) -> Optional[cst.FunctionDef]:
