@@ -151,6 +151,7 @@ class Progressions:
         self.receivers = ReceiverKinds(facts)
         self.models = ModelKinds()
         self._cache: Dict[int, List[Tuple[Statement, Site]]] = {}
+        self._code: Dict[int, str] = {}
 
     # -- statements in source order ------------------------------------------------------------
 
@@ -245,7 +246,11 @@ class Progressions:
         return False
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        # The same ``if``/``while`` test is asked about for every statement under it.
+        text = self._code.get(id(node))
+        if text is None:
+            text = self._code[id(node)] = self.module.code_for_node(node)
+        return text
 
     # -- dispatch -----------------------------------------------------------------------------
 

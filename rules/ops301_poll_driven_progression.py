@@ -7,13 +7,12 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
-from opslint.analysis.base import analyse_alone
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope, ScopeKind
-from opslint.config import Settings
 from opslint.context import FileContext
 from opslint.model import Related, Span
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules._facts import module_context
 from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
 from opslint.rules._progress import Progressions, Site, Statement
 from opslint.syntax.names import dotted_name
@@ -210,16 +209,7 @@ class PollDrivenProgression(Rule):
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
-        ctx = FileContext(
-            path=info.path,
-            display_path=info.path,
-            text=module.code,
-            module=module,
-            settings=Settings(),
-            module_name=info.name,
-            package=info.package,
-        )
-        table = analyse_alone(ctx, BindingTable)
+        ctx, table = module_context(module, info)
         progress = Progressions(ctx, table)
         functions: List[FunctionSites] = []
         for scope in table.scopes():

@@ -7,14 +7,13 @@ from typing import Any, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from opslint.analysis.base import analyse_alone
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
-from opslint.config import Settings
 from opslint.context import FileContext
 from opslint.model import Related, Span
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _jobs
+from opslint.rules._facts import module_context
 from opslint.rules._recursion import Tail, TailCallFix, is_generator, self_calls, tail_calls, takes_item
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import calls_in, scope_nodes
@@ -133,16 +132,7 @@ class RecursiveQueueDrain(Rule):
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
-        ctx = FileContext(
-            path=info.path,
-            display_path=info.path,
-            text=module.code,
-            module=module,
-            settings=Settings(),
-            module_name=info.name,
-            package=info.package,
-        )
-        table = analyse_alone(ctx, BindingTable)
+        ctx, table = module_context(module, info)
         out: List[FunctionTails] = []
         for scope in table.scopes():
             function = scope.function
