@@ -275,6 +275,16 @@ class Handlers:
         elif last == _web.DJANGO_METHODS_DECORATOR and call is not None and positional(call):
             given = literal_strings(positional(call)[0].value)
             handler.allowed = _web.methods_in(given) if given is not None else None
+        elif call is not None and call.args:
+            # A project's own method decorator (healthchecks ``@cors("POST")``, an
+            # ``@allow("PUT", "DELETE")``): every argument a literal HTTP method name.
+            given_methods: List[str] = []
+            for arg in call.args:
+                strings = literal_strings(arg.value) if arg.keyword is None else None
+                if not strings or any(m.upper() not in _web.HTTP_METHODS for m in strings):
+                    return True
+                given_methods.extend(m.upper() for m in strings)
+            handler.allowed = _web.methods_in(tuple(given_methods))
         return True
 
     def _route_decorator(

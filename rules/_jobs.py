@@ -130,6 +130,15 @@ STATE_WORDS = re.compile(
     r"|next|idle|ready|submitted|approved|following|upcoming",
     re.I,
 )
+#: Final states: writing one records how a job ended (a poll that sees the background run
+#: finished and notes it: snuba's manual-jobs runner), it starts or advances nothing, and
+#: every later reader can reconcile again.  The queue stalls only where the write moves a
+#: job to a state some work waits for (WAITING -> CREATING, READY, SENDING).
+TERMINAL_STATES = re.compile(
+    r"^(?:finished|finish|done|success|succeeded|successful|complete|completed|failed|failure|error|errored"
+    r"|cancell?ed|aborted|expired|timed_?out|killed|stopped|rejected)$",
+    re.I,
+)
 #: A helper that writes a state it is given: ``_set_job_status(job_id, JobStatus.FINISHED)``.
 STATE_SETTERS = re.compile(r"^_*(?:set|update|mark|change|transition|move|advance)_?\w*(?:status|state|phase)", re.I)
 

@@ -358,7 +358,7 @@ class Progressions:
             owner = dotted_name(target.value)
             if owner is None or _jobs.NOT_JOB_OBJECTS.match(owner) or value is None:
                 continue
-            if not _persisted(owner, later):
+            if not _persisted(owner, later) or _jobs.TERMINAL_STATES.match(_state_text(value)):
                 continue
             model = _agreed_model(table, target.value, scope, self.models) or owner
             return Site(node, f"`{model}.{target.attr.value} -> {_state_text(value)}`", "state")
@@ -373,7 +373,7 @@ class Progressions:
             value = arg.value
             if isinstance(value, cst.Attribute) and isinstance(value.value, (cst.Name, cst.Attribute)):
                 owner = dotted_name(value.value) or ""
-                if _jobs.state_enum(owner.rsplit(".", 1)[-1]):
+                if _jobs.state_enum(owner.rsplit(".", 1)[-1]) and not _jobs.TERMINAL_STATES.match(value.attr.value):
                     return Site(call, f"`{owner.rsplit('.', 1)[-1]} -> {value.attr.value}` via `{name}`", "state")
         return None
 
@@ -383,7 +383,7 @@ class Progressions:
             return None
         for arg in call.args:
             if arg.keyword is not None and _jobs.state_attribute(arg.keyword.value):
-                if not _is_query(func.value, func.attr.value):
+                if not _is_query(func.value, func.attr.value) or _jobs.TERMINAL_STATES.match(_state_text(arg.value)):
                     return None
                 model = model_of(func.value) or _root_name(func.value) or "rows"
                 return Site(call, f"`{model}.{arg.keyword.value} -> {_state_text(arg.value)}`", "state")
