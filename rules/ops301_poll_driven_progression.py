@@ -216,7 +216,8 @@ class PollDrivenProgression(Rule):
             function = scope.function
             if function is None:
                 continue
-            sites = progress.of_function(function)
+            body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+            sites = progress.in_statements(function, list(read_statements(body)))
             if sites:
                 functions.append(
                     FunctionSites(
@@ -334,13 +335,16 @@ class PollDrivenProgression(Rule):
         if inner is None or not isinstance(function.body, cst.IndentedBlock):
             return []
         name = _local_qualname(inner)
+        # A helper given the request runs its ``if request.method == "POST":`` block only
+        # for a POST (DefectDojo's ``new_eng_for_app``, called by a GET-bound view).
+        statements = list(read_statements(function.body.body))
         out = [
             _Reached(site.what, site.node, via=name)
-            for _s, site in self._progress.of_function(function)
+            for _s, site in self._progress.in_statements(function, statements)
             if guarded or _progression(site)
         ]
         guards = self._guards(function)
-        for stmt in Progressions.statements(function.body.body):
+        for stmt in statements:
             for node in Progressions.own_nodes(stmt):
                 if isinstance(node, cst.Call):
                     out.extend(self._through(node, inner, seen, depth + 1, guarded or guards.get(id(stmt), False)))
