@@ -70,6 +70,20 @@ class FileContext:
     def is_test_file(self) -> bool:
         return is_test_path(self.display_path)
 
+    def display_of(self, path: str) -> str:
+        """Another file's path shown like this file's (relative to the same base), for
+        related locations in other files of the project."""
+        own_display = self.display_path
+        if os.path.isabs(own_display):
+            return os.path.abspath(path).replace(os.sep, "/")
+        base = os.path.abspath(self.path)
+        for _ in range(own_display.count("/") + 1):
+            base = os.path.dirname(base)
+        rel = os.path.relpath(os.path.abspath(path), base)
+        if rel.startswith(".."):
+            return os.path.abspath(path).replace(os.sep, "/")
+        return rel.replace(os.sep, "/")
+
     def analysis(self, kind: Type[_A]) -> _A:
         """The file's ``kind`` analysis (declare it in the rule's ``requires``)."""
         return self.analyses.get(kind)

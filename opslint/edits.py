@@ -285,6 +285,67 @@ class Edits:
         text = f"{prefix}try:{newline}{body}{prefix}finally:{newline}{''.join(finals)}"
         return self._replace_lines(begin_line, end_line, text)
 
+    def wrap_in_block(
+        self,
+        header: str,
+        first: cst.BaseStatement,
+        last: cst.BaseStatement,
+        replacements: Mapping[cst.SimpleStatementLine, Sequence[str]] = {},  # noqa: B006 - read only
+        append: Sequence[str] = (),
+    ) -> Optional[Edit]:
+        """Put the statements ``first`` .. ``last`` of one block (whole lines) under a
+        compound statement ``header`` (``"while True:"``), one indentation step deeper.
+
+        Each statement line of ``replacements`` (inside the range) becomes the given
+        statements: the comment lines above it stay above them, its trailing comment
+        moves to the last one.  ``append`` statements end the new block.  Comments and
+        blank lines keep their place; continuation lines of multi-line strings are data
+        and keep their text.  None when a statement involved does not own its lines.
+        """
+        positions = self._positions()
+        lines = self._lines
+        begin_line = positions[first].start.line
+        prefix = lines.line_text(begin_line)[: positions[first].start.column]
+        end_line = positions[last].end.line
+        if prefix.strip() or not self._owns_end(last):
+            return None
+        frozen = self._token_facts().string_lines
+        if frozen is None:
+            return None  # text that does not tokenize: re-indenting it is not safe
+        unit = self._module.default_indent
+        newline = self._module.default_newline
+        swapped: Dict[int, Tuple[int, str]] = {}
+        for stmt, texts in replacements.items():
+            rng = positions[stmt]
+            indent = lines.line_text(rng.start.line)[: rng.start.column]
+            if indent.strip() or not self._owns_end(stmt) or not texts:
+                return None
+            if not begin_line <= rng.start.line <= rng.end.line <= end_line:
+                return None
+            trail = stmt.trailing_whitespace
+            comment = f"{trail.whitespace.value}{trail.comment.value}" if trail.comment is not None else ""
+            body = [f"{unit}{indent}{text}" for text in texts]
+            body[-1] += comment
+            swapped[rng.start.line] = (rng.end.line, "".join(line + newline for line in body))
+        out: List[str] = [f"{prefix}{header}{newline}"]
+        number = begin_line
+        while number <= end_line:
+            if number in swapped:
+                number, text = swapped[number]
+                out.append(text)
+            else:
+                line = lines.line_text(number)
+                out.append((line if number in frozen or not line.strip() else unit + line) + newline)
+            number += 1
+        out.extend(f"{prefix}{unit}{text}{newline}" for text in append)
+        return self._replace_lines(begin_line, end_line, "".join(out))
+
+    def _owns_end(self, stmt: cst.CSTNode) -> bool:
+        """Nothing but a comment follows ``stmt`` on its last line."""
+        end = self._positions()[stmt].end
+        rest = self._lines.line_text(end.line)[end.column :].strip()
+        return not rest or rest.startswith("#")
+
     def add_to_finally(self, node: cst.Try, statements: Sequence[str]) -> Optional[Edit]:
         """Append ``statements`` to the ``finally`` block of ``node`` (after what it
         already runs).  None when it has no indented ``finally`` block or the block

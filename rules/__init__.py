@@ -11,6 +11,9 @@ from opslint.rules import (
     ops103_sleep_instead_of_drain,  # noqa: F401
     ops104_sigterm_drops_buffer,  # noqa: F401
     ops201_unflushed_primary_key_check,  # noqa: F401
+    ops301_poll_driven_progression,  # noqa: F401
+    ops302_recursive_queue_drain,  # noqa: F401
+    ops303_retry_without_backoff,  # noqa: F401
     ops401_lock_stage_bypass,  # noqa: F401
     ops402_non_atomic_lock,  # noqa: F401
     ops403_lock_release_not_guaranteed,  # noqa: F401

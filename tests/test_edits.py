@@ -30,6 +30,11 @@ def _edits(source: str) -> Edits:
     return Edits(module, lambda: positions, LineIndex(source))
 
 
+def _edits_of(module: cst.Module, source: str) -> Edits:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return Edits(module, lambda: positions, LineIndex(source))
+
+
 def _apply(source: str, edits: Sequence[AnyEdit]) -> str:
     for edit in sorted(edits, key=lambda e: e.span.start if isinstance(e, Edit) else 0, reverse=True):
         assert isinstance(edit, Edit)
@@ -283,3 +288,42 @@ def test_literal_follows_the_replaced_string_else_the_file() -> None:
     assert _edits("x = 1\n").literal("NAME") == '"NAME"'
     assert _edits("A = 'x'\nB = \"y\"\n").literal("NAME") == '"NAME"'
     assert _edits("A = f'{x}'\nB = b'y'\n").literal('a"b\\') == "'a\"b\\\\'"
+
+
+def test_wrap_in_block_reindents_replaces_and_appends() -> None:
+    source = (
+        "def f(page=1):\n"
+        '    """Doc."""\n'
+        "    rows = get(page)\n"
+        '    text = """\n'
+        "keep\n"
+        '"""\n'
+        "    if rows:\n"
+        "        # next page\n"
+        "        f(page + 1)  # tail\n"
+    )
+    module = cst.parse_module(source)
+    function = module.body[0]
+    assert isinstance(function, cst.FunctionDef) and isinstance(function.body, cst.IndentedBlock)
+    body = list(function.body.body)
+    branch = body[-1]
+    assert isinstance(branch, cst.If) and isinstance(branch.body, cst.IndentedBlock)
+    tail = branch.body.body[0]
+    assert isinstance(tail, cst.SimpleStatementLine)
+    edits = _edits_of(module, source)
+    edit = edits.wrap_in_block("while True:", body[1], body[-1], {tail: ["page = page + 1", "continue"]}, ["return"])
+    assert edit is not None
+    assert _apply(source, [edit]) == (
+        "def f(page=1):\n"
+        '    """Doc."""\n'
+        "    while True:\n"
+        "        rows = get(page)\n"
+        '        text = """\n'
+        "keep\n"
+        '"""\n'
+        "        if rows:\n"
+        "            # next page\n"
+        "            page = page + 1\n"
+        "            continue  # tail\n"
+        "        return\n"
+    )

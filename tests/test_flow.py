@@ -366,3 +366,81 @@ def test_a_while_test_runs_again_on_the_back_edge() -> None:
     Heads(module).run(suite_statements(main.body), frozenset(), main)
     # Entered with "x"; the test is then evaluated again on the drained back edge.
     assert seen[0] == {"x"} and frozenset() in seen[1:]
+
+
+class Jumps(Toy):
+    """Notes the state at each ``break``/``continue`` (``on_jump``)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(module)
+        self.jumps: List[Tuple[str, int, FrozenSet[str]]] = []
+
+    def on_jump(self, node: object, state: FrozenSet[str]) -> None:
+        assert isinstance(node, (cst.Break, cst.Continue))
+        self.jumps.append((type(node).__name__, _line(self.module, node), state))
+
+
+def test_on_jump_sees_the_state_of_each_break_and_continue() -> None:
+    module = cst.parse_module(
+        textwrap.dedent(
+            """\
+            def main():
+                while True:
+                    use()
+                    if a:
+                        continue
+                    drain()
+                    if b:
+                        break
+                    with drained():
+                        use()
+                        continue
+            """
+        )
+    )
+    main = module.body[0]
+    assert isinstance(main, cst.FunctionDef)
+    loop = suite_statements(main.body)[0]
+    assert isinstance(loop, cst.While)
+    walker = Jumps(module)
+    # A walk of the loop body alone: its jumps have no loop frame, on_jump still sees them.
+    walker.run(suite_statements(loop.body), frozenset(), loop)
+    assert walker.jumps == [
+        ("Continue", 5, frozenset({"x"})),
+        ("Break", 8, frozenset()),
+        ("Continue", 11, frozenset({"x"})),
+    ]
+
+
+def test_nested_statements_give_the_enclosing_parts() -> None:
+    from opslint.syntax.nodes import nested_statements
+
+    module = cst.parse_module(
+        textwrap.dedent(
+            """\
+            def main():
+                for x in y:
+                    try:
+                        a()
+                    except E:
+                        b()
+                if c:
+                    d()
+                elif e:
+                    f()
+            """
+        )
+    )
+    main = module.body[0]
+    assert isinstance(main, cst.FunctionDef)
+    found = {
+        module.code_for_node(stmt).strip(): [(type(outer).__name__, role) for outer, role in enclosing]
+        for stmt, enclosing in nested_statements(suite_statements(main.body))
+        if isinstance(stmt, cst.SimpleStatementLine)
+    }
+    assert found == {
+        "a()": [("For", "body"), ("Try", "body")],
+        "b()": [("For", "body"), ("Try", "handler")],
+        "d()": [("If", "body")],
+        "f()": [("If", "else"), ("If", "body")],
+    }

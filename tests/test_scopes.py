@@ -226,3 +226,15 @@ def test_agreed_needs_every_answer() -> None:
     assert agreed([Answer("a", None), Answer(None, None)]) is None
     assert agreed([Answer("a", None), Answer("b", None)]) is None
     assert agreed([]) is None
+
+
+def test_analyse_alone_builds_the_same_table_outside_the_traversal() -> None:
+    from opslint.analysis.base import analyse_alone
+
+    module = cst.parse_module("import redis\nclient = redis.Redis()\n\ndef f():\n    return client\n")
+    ctx = FileContext(path="m.py", display_path="m.py", text=module.code, module=module, settings=Settings())
+    table = analyse_alone(ctx, BindingTable)
+    scope = _scope(table, module, "f")
+    found = table.lookup("client", scope)
+    assert [b.kind for b in found] == [BindingKind.ASSIGN]
+    assert ctx.stack == []

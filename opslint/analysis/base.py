@@ -14,12 +14,27 @@ An analysis without visit methods computes what it is asked lazily.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple, Type, TypeVar
+from typing import (
+    Any,
+    Callable,
+    ClassVar,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 import libcst as cst
 
 from opslint.source import LineIndex
 from opslint.syntax.names import ImportTable
+from opslint.syntax.walk import walk
 
 _A = TypeVar("_A", bound="Analysis")
 
@@ -99,6 +114,47 @@ class Analyses:
             made = self._made[kind] = kind(self._ctx)
         assert isinstance(made, kind)
         return made
+
+
+def analyse_alone(ctx: FileFacts, kind: Type[_A]) -> _A:
+    """``kind`` (and what it requires) for a module outside the engine's traversal, in
+    one traversal of its own that only the analyses take part in.
+
+    For ``Rule.project_facts``, which gets a parsed module of another file but no walk:
+    the facts a rule keeps about other modules then come from the same analyses (the
+    same binding table and kinds) as its findings in the linted file.
+    """
+    analyses = Analyses(ctx)
+    made = analyses.prepare([kind])
+    walk(ctx.module, _AnalysesOnly(ctx, made))
+    return analyses.get(kind)
+
+
+class _AnalysesOnly:
+    """The engine's dispatch, reduced to analyses (no rules, no crash isolation: a
+    crash propagates to the caller, which owns the decision)."""
+
+    def __init__(self, ctx: FileFacts, analyses: Sequence[Analysis]) -> None:
+        self.stack = ctx.stack
+        self.visits: Dict[str, List[Callable[[Any], Any]]] = {}
+        self.leaves: Dict[str, List[Callable[[Any], Any]]] = {}
+        for analysis in analyses:
+            for attr in dir(type(analysis)):
+                if attr.startswith("visit_"):
+                    self.visits.setdefault(attr[6:], []).append(getattr(analysis, attr))
+                elif attr.startswith("leave_"):
+                    self.leaves.setdefault(attr[6:], []).append(getattr(analysis, attr))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        for method in self.visits.get(type(node).__name__, ()):
+            method(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for method in self.leaves.get(type(original_node).__name__, ()):
+            method(original_node)
+        self.stack.pop()
 
 
 def _has_visits(kind: Type[Analysis]) -> bool:

@@ -11,10 +11,11 @@ paths join by union (may, the default) or by intersection (``must = True``);
 * :class:`PathWalker`: the forward walker.  Subclasses override
   :meth:`PathWalker.on_node` (transfer function for one simple statement or a
   test expression), :meth:`PathWalker.with_drains` (facts a ``with`` item
-  removes when the block is left, on every path) and
-  :meth:`PathWalker.on_exit`.  ``try``/``finally`` and ``with`` blocks are
-  applied to every exit that leaves them; explicit ``raise`` inside a ``try``
-  with handlers goes to the handlers; ``break``/``continue`` are followed;
+  removes when the block is left, on every path), :meth:`PathWalker.on_exit`
+  and :meth:`PathWalker.on_jump` (a ``break``/``continue`` reached).
+  ``try``/``finally`` and ``with`` blocks are applied to every exit that leaves
+  them; explicit ``raise`` inside a ``try`` with handlers goes to the handlers;
+  ``break``/``continue`` are followed;
   :meth:`PathWalker.inline` walks a callee's body in the caller's context (its
   ``return`` goes back to the caller, its ``sys.exit()`` leaves through the
   caller's ``finally`` blocks).
@@ -141,6 +142,11 @@ class PathWalker(Generic[F]):
     def on_exit(self, kind: ExitKind, node: cst.CSTNode, state: FrozenSet[F]) -> None:
         """An exit of the walked body (after ``finally``/``with`` blocks were applied)."""
 
+    def on_jump(self, node: Union[cst.Break, cst.Continue], state: FrozenSet[F]) -> None:
+        """A ``break`` or ``continue`` is reached with ``state`` (before the enclosing
+        ``with`` blocks drop what they drain).  A walk of a loop's body (``run`` on
+        ``loop.body``) sees here the paths that go round again."""
+
     def on_loop_head(self, loop: Union[cst.For, cst.While], state: FrozenSet[F]) -> FrozenSet[F]:
         """Transfer for a loop's iterator / test (default: :meth:`on_node` on it)."""
         return self.on_node(loop.iter if isinstance(loop, cst.For) else loop.test, state)
@@ -229,11 +235,9 @@ class PathWalker(Generic[F]):
         return state
 
     def _small(self, small: cst.BaseSmallStatement, state: FrozenSet[F]) -> State[F]:
-        if isinstance(small, cst.Break):
-            self._jump(state, brk=True)
-            return None
-        if isinstance(small, cst.Continue):
-            self._jump(state, brk=False)
+        if isinstance(small, (cst.Break, cst.Continue)):
+            self.on_jump(small, state)
+            self._jump(state, brk=isinstance(small, cst.Break))
             return None
         self.no_return = False
         state = self.on_node(small, state)

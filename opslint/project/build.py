@@ -14,7 +14,7 @@ from typing import (
     Union,
 )
 
-from opslint.cache import Store, digest
+from opslint.cache import Store, code_fingerprint, digest
 from opslint.parallel import fork_map
 from opslint.project.summarise import _empty, content_hash, read_source, summarise
 from opslint.project.summary import ModuleSummary, ProjectRule
@@ -127,7 +127,9 @@ _SUMMARY_FORMAT = "2"
 
 
 def _disk_key(key: Tuple[str, str, str, Tuple[str, ...]]) -> str:
-    return digest(_SUMMARY_FORMAT, repr(key))
+    # The code fingerprint too: a summary holds the rules' project facts, so a rule (or a
+    # family module) edited between runs must not be served the facts of its old code.
+    return digest(_SUMMARY_FORMAT, code_fingerprint(), repr(key))
 
 
 def _disk_load(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]]) -> Optional[ModuleSummary]:

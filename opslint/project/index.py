@@ -410,7 +410,8 @@ class ProjectIndex:
             return found
         having = sorted(name for name, info in self._info.items() if code in info.facts)
         store = Store(self.cache_dir) if self.cache_dir else None
-        key = digest("facts", code, self._manifest_key())
+        # The code fingerprint too: facts of a rule's old code must not outlive an edit.
+        key = digest("facts", code, code_fingerprint(), self._manifest_key())
         stored = store.get("facts", key, Dict[str, Tuple[str, Any]]) if store is not None else None
         kept: Dict[str, Tuple[str, Any]] = stored if isinstance(stored, dict) else {}
         fresh: Dict[str, Tuple[str, Any]] = {}

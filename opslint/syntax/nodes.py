@@ -8,7 +8,7 @@ rules agree on them (ruff answers block termination once too, in ``analyze/termi
 from __future__ import annotations
 
 import enum
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -269,6 +269,52 @@ def child_blocks(stmt: cst.BaseStatement) -> Iterator[List[cst.BaseStatement]]:
     elif isinstance(stmt, cst.Match):
         for case in stmt.cases:
             yield suite_statements(case.body)
+
+
+#: Where a compound statement holds a nested statement (see :func:`nested_statements`).
+Role = str
+Enclosing = Tuple[Tuple[cst.BaseStatement, Role], ...]
+
+
+def nested_statements(
+    body: Sequence[cst.BaseStatement], outer: Enclosing = ()
+) -> Iterator[Tuple[cst.BaseStatement, Enclosing]]:
+    """Every statement of a body in source order, with the compound statements around
+    it (outermost first) and the part of each that holds it: ``"body"`` (of ``if``,
+    ``for``, ``while``, ``with``, ``try``), ``"else"`` (an ``else`` or an ``elif``,
+    which is itself an ``if`` in its parent's ``"else"``), ``"handler"`` (``except``),
+    ``"finally"``, ``"case"``.  Nested functions and classes are yielded, not entered."""
+    for stmt in body:
+        yield stmt, outer
+        for block, role in _blocks_with_roles(stmt):
+            yield from nested_statements(block, (*outer, (stmt, role)))
+
+
+def _blocks_with_roles(stmt: cst.BaseStatement) -> Iterator[Tuple[List[cst.BaseStatement], Role]]:
+    if isinstance(stmt, cst.If):
+        yield suite_statements(stmt.body), "body"
+        orelse = stmt.orelse
+        if isinstance(orelse, cst.Else):
+            yield suite_statements(orelse.body), "else"
+        elif isinstance(orelse, cst.If):
+            yield [orelse], "else"
+    elif isinstance(stmt, (cst.For, cst.While)):
+        yield suite_statements(stmt.body), "body"
+        if stmt.orelse is not None:
+            yield suite_statements(stmt.orelse.body), "else"
+    elif isinstance(stmt, cst.With):
+        yield suite_statements(stmt.body), "body"
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        yield suite_statements(stmt.body), "body"
+        for handler in stmt.handlers:
+            yield suite_statements(handler.body), "handler"
+        if stmt.orelse is not None:
+            yield suite_statements(stmt.orelse.body), "else"
+        if stmt.finalbody is not None:
+            yield suite_statements(stmt.finalbody.body), "finally"
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield suite_statements(case.body), "case"
 
 
 # -- nodes of one scope ------------------------------------------------------------------

@@ -1,0 +1,308 @@
+"""Self-recursion as OPS302 (drains) and OPS303 (retries) read it: which calls of a
+function call itself, which calls are tail calls, which arguments they pass for which
+parameters, and the exact tail-call-to-loop rewrite.
+
+Reads the binding table (what a name refers to, rebinding, ``self``) and
+``opslint.syntax.nodes`` (statements with the compound statements around them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.edits import Edits, PendingFix
+from opslint.rules import _jobs
+from opslint.syntax.nodes import (
+    Enclosing,
+    calls_in,
+    nested_statements,
+    scope_nodes,
+    suite_statements,
+    tail_statements,
+    unwrap_await,
+)
+
+
+@dataclass
+class Tail:
+    """A call in tail position: ``return f(...)`` anywhere, or ``f(...)`` as the last
+    statement to run."""
+
+    call: cst.Call
+    statement: cst.SimpleStatementLine
+    #: "return" or "statement".
+    form: str
+    enclosing: Enclosing
+    #: Parameters of the function (the instance parameter of a method left out).
+    parameters: Tuple[str, ...] = ()
+    #: Parameter -> value passed (None when the call cannot be mapped: ``*args``...).
+    arguments: Optional[Dict[str, cst.BaseExpression]] = None
+
+    @property
+    def in_loop(self) -> bool:
+        return any(isinstance(outer, (cst.For, cst.While)) for outer, _role in self.enclosing)
+
+    @property
+    def in_handler(self) -> bool:
+        return any(role == "handler" for _outer, role in self.enclosing)
+
+
+def parameters(function: cst.FunctionDef, method: bool) -> List[cst.Param]:
+    params = [*function.params.posonly_params, *function.params.params]
+    if method and params:
+        params = params[1:]
+    return params + list(function.params.kwonly_params)
+
+
+def map_arguments(call: cst.Call, function: cst.FunctionDef, method: bool) -> Optional[Dict[str, cst.BaseExpression]]:
+    """Parameter -> passed value (omitted parameters absent); None for ``*args``/``**kw``
+    in the call or the signature, or arguments that do not fit."""
+    if isinstance(function.params.star_arg, cst.Param) or function.params.star_kwarg is not None:
+        return None
+    positional_params = [*function.params.posonly_params, *function.params.params]
+    if method and positional_params:
+        positional_params = positional_params[1:]
+    names = {p.name.value for p in parameters(function, method)}
+    out: Dict[str, cst.BaseExpression] = {}
+    index = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if index >= len(positional_params):
+                return None
+            out[positional_params[index].name.value] = arg.value
+            index += 1
+        else:
+            if arg.keyword.value not in names or arg.keyword.value in out:
+                return None
+            out[arg.keyword.value] = arg.value
+    return out
+
+
+def is_generator(function: cst.FunctionDef) -> bool:
+    return any(isinstance(n, (cst.Yield,)) for n in scope_nodes(function.body))
+
+
+def _is_method(scope: Scope) -> bool:
+    return scope.owner is not None
+
+
+def calls_self(call: cst.Call, function: cst.FunctionDef, table: BindingTable, scope: Scope) -> bool:
+    """``f(...)`` naming this ``def`` (bound once), or ``self.f(...)``/``cls.f(...)`` in
+    a method ``f`` (``super().f()`` and another object's ``f`` are not)."""
+    func = call.func
+    name = function.name.value
+    if isinstance(func, cst.Name) and func.value == name and not _is_method(scope):
+        found = table.lookup(name, scope)
+        return len(found) == 1 and found[0].node is function
+    if isinstance(func, cst.Attribute) and func.attr.value == name and isinstance(func.value, cst.Name):
+        if not _is_method(scope) or func.value.value not in (scope.self_name, "cls") or scope.owner is None:
+            return False
+        # ``self._readline = self._file.readline`` rebinds the name on the instance.
+        return all(b.kind is BindingKind.FUNCTION for b in table.attribute(scope.owner, name))
+    return False
+
+
+def self_calls(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> List[cst.Call]:
+    return [c for c in calls_in(function.body) if calls_self(c, function, table, scope)]
+
+
+def tail_calls(function: cst.FunctionDef, method: bool = False) -> List[Tail]:
+    """The function's calls in tail position, with their arguments mapped onto its own
+    parameters (meaningful for its self-calls)."""
+    if not isinstance(function.body, cst.IndentedBlock):
+        return []
+    body = list(function.body.body)
+    last = {id(s) for s in tail_statements(body)}
+    out: List[Tail] = []
+    for stmt, enclosing in nested_statements(body):
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if isinstance(small, cst.Return) and small.value is not None:
+            value, form = unwrap_await(small.value), "return"
+        elif isinstance(small, cst.Expr) and id(stmt) in last:
+            value, form = unwrap_await(small.value), "statement"
+        else:
+            continue
+        if isinstance(value, cst.Call):
+            params = tuple(p.name.value for p in parameters(function, method))
+            out.append(Tail(value, stmt, form, enclosing, params, map_arguments(value, function, method)))
+    return out
+
+
+def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> bool:
+    """Whether the function takes one item (``lpop``, ``.first()``, ``fetchone``,
+    ``receive_message``...), itself or in a function of this file it calls."""
+    for call in calls_in(function.body):
+        if _takes(call):
+            return True
+        helper = _local_function(call, table, scope)
+        if helper is not None and helper is not function and any(_takes(c) for c in calls_in(helper.body)):
+            return True
+    return False
+
+
+def _takes(call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in _jobs.TAKE_METHODS
+    if isinstance(func, cst.Name):
+        # ``next(it)``, or a project's own take function (``claim_next(account_id)``);
+        # a bare ``pop``/``first`` is too generic a name to tell.
+        return func.value == "next" or (func.value in _jobs.TAKE_METHODS and func.value not in ("pop", "first"))
+    return False
+
+
+def _local_function(call: cst.Call, table: BindingTable, scope: Scope) -> Optional[cst.FunctionDef]:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return table.function_named(func.value, scope)
+    if isinstance(func, cst.Attribute):
+        found = [b.node for b in table.resolve(func, scope) if b.kind is BindingKind.FUNCTION]
+        if len(found) == 1 and isinstance(found[0], cst.FunctionDef):
+            return found[0]
+    return None
+
+
+# -- the rewrite ----------------------------------------------------------------------------------
+
+_LITERALS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)
+
+
+def _literal(expr: Optional[cst.BaseExpression]) -> bool:
+    if isinstance(expr, _LITERALS):
+        return True
+    if isinstance(expr, cst.Name):
+        return expr.value in ("None", "True", "False")
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        return isinstance(expr.expression, (cst.Integer, cst.Float))
+    return False
+
+
+class TailCallFix:
+    """The exact rewrite of a tail-recursive plain function into a ``while True:`` loop
+    (the conditions are in the OPS302 fixture spec and the rule's "Fix safety")."""
+
+    def __init__(self, edits: Edits, function: cst.FunctionDef, table: BindingTable, scope: Scope) -> None:
+        self.edits = edits
+        self.function = function
+        self.table = table
+        self.scope = scope
+
+    def build(self, tails: Sequence[Tail]) -> Optional[PendingFix]:
+        function = self.function
+        if not tails or not self._plain() or not isinstance(function.body, cst.IndentedBlock):
+            return None
+        if any(not self._rewritable(t) for t in tails):
+            return None
+        if any(t.form == "statement" for t in tails) and not self._returns_none():
+            return None
+        body = list(function.body.body)
+        first_index = 1 if _is_docstring(body[0]) and len(body) > 1 else 0
+        replacements: Dict[cst.SimpleStatementLine, Sequence[str]] = {}
+        for tail in tails:
+            assignment = self._assignment(tail)
+            if assignment is None:
+                return None
+            replacements[tail.statement] = [assignment, "continue"] if assignment else ["continue"]
+        last = body[-1]
+        ends = last in replacements or (
+            isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], (cst.Return, cst.Raise))
+        )
+        edit = self.edits.wrap_in_block(
+            "while True:", body[first_index], last, replacements, () if ends else ("return",)
+        )
+        if edit is None:
+            return None
+        return PendingFix.safe(f"Turn the recursion of `{function.name.value}` into a `while True:` loop", edit)
+
+    def _plain(self) -> bool:
+        """A plain function: not a method, not decorated, not a generator, bound once, with
+        no nested scope that could capture a local and no ``locals()``."""
+        function, scope = self.function, self.scope
+        if scope.owner is not None or function.decorators or is_generator(function) or scope.parent is None:
+            return False
+        bound = self.table.lookup(function.name.value, scope.parent)
+        if len(bound) != 1 or bound[0].node is not function:
+            return False
+        params = {p.name.value for p in parameters(function, False)}
+        for node in scope_nodes(function.body):
+            if node is not function.body and isinstance(
+                node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.GeneratorExp)
+            ):
+                return False
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("locals", "vars"):
+                return False
+            if isinstance(node, (cst.Global, cst.Nonlocal)) and any(n.name.value in params for n in node.names):
+                return False
+        return True
+
+    @staticmethod
+    def _rewritable(tail: Tail) -> bool:
+        if not isinstance(tail.call.func, cst.Name) or tail.arguments is None:
+            return False
+        return all(isinstance(outer, cst.If) for outer, _role in tail.enclosing)
+
+    def _returns_none(self) -> bool:
+        for node in scope_nodes(self.function.body):
+            if isinstance(node, cst.Return) and node.value is not None:
+                value = node.value
+                if not (isinstance(value, cst.Name) and value.value == "None"):
+                    return False
+        return True
+
+    def _assignment(self, tail: Tail) -> Optional[str]:
+        """``"page, kinds = page + 1, None"``, ``""`` when nothing changes, None when the
+        arguments cannot be assigned exactly."""
+        assert tail.arguments is not None
+        passed = tail.arguments
+        targets: List[str] = []
+        values: List[str] = []
+        for param, value in passed.items():
+            if isinstance(value, cst.Name) and value.value == param:
+                continue
+            text = self.edits.code(value)
+            if "\n" in text:
+                return None
+            targets.append(param)
+            values.append(text)
+        for omitted in parameters(self.function, False):
+            name = omitted.name.value
+            if name in passed:
+                continue
+            if omitted.default is None or not _literal(omitted.default):
+                return None
+            targets.append(name)
+            values.append(self.edits.code(omitted.default))
+        if not targets:
+            return ""
+        return f"{', '.join(targets)} = {', '.join(values)}"
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+__all__ = [
+    "Tail",
+    "TailCallFix",
+    "calls_self",
+    "is_generator",
+    "map_arguments",
+    "parameters",
+    "self_calls",
+    "suite_statements",
+    "tail_calls",
+    "takes_item",
+]

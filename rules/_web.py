@@ -1,0 +1,148 @@
+"""Knowledge of web request handlers: which decorators and registrations bind a function
+to an HTTP route, with which methods, in Flask, Quart, FastAPI, Starlette, Django, DRF,
+aiohttp, Sanic, Falcon and tornado.  Data and pure functions on names only;
+``rules/_handlers.py`` reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import FrozenSet, Mapping, Optional, Tuple
+
+#: Every HTTP method a route may declare (upper case).
+HTTP_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: Methods that only read (RFC 9110 "safe" methods): a handler reached by one of these
+#: is a read handler.
+READ_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD"})
+ALL_METHODS: Tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class RouteDecorator:
+    """``@<receiver>.<method>(...)`` binding the decorated function to a route."""
+
+    #: Methods when the decorator says none (``@app.route`` -> GET).
+    default_methods: Tuple[str, ...]
+    #: Where the path is: positional index and keyword.
+    path_index: int = 0
+    path_keyword: str = "path"
+    #: Keyword holding the methods ("" when the decorator name is the method).
+    methods_keyword: str = "methods"
+
+
+#: Decorator method names on any receiver (``app``, ``bp``, ``router``, ``routes``).
+ROUTE_DECORATORS: Mapping[str, RouteDecorator] = {
+    # Flask/Quart/Sanic ``route`` (default GET), FastAPI ``api_route`` (default GET).
+    "route": RouteDecorator(("GET",), path_keyword="rule"),
+    "api_route": RouteDecorator(("GET",)),
+    "get": RouteDecorator(("GET",), methods_keyword=""),
+    "head": RouteDecorator(("HEAD",), methods_keyword=""),
+    "post": RouteDecorator(("POST",), methods_keyword=""),
+    "put": RouteDecorator(("PUT",), methods_keyword=""),
+    "patch": RouteDecorator(("PATCH",), methods_keyword=""),
+    "delete": RouteDecorator(("DELETE",), methods_keyword=""),
+    "options": RouteDecorator(("OPTIONS",), methods_keyword=""),
+}
+
+#: DRF decorators (qualified or by last name) -> (methods keyword or positional, default methods).
+#: ``@api_view()`` defaults to GET; ``@action`` defaults to ``["get"]``.
+DRF_DECORATORS: Mapping[str, Tuple[str, Tuple[str, ...]]] = {
+    "api_view": ("http_method_names", ("GET",)),
+    "action": ("methods", ("GET",)),
+    "detail_route": ("methods", ("GET",)),
+    "list_route": ("methods", ("GET",)),
+}
+#: Django's method decorators (``django.views.decorators.http``) -> methods allowed.
+DJANGO_METHOD_DECORATORS: Mapping[str, Tuple[str, ...]] = {
+    "require_GET": ("GET",),
+    "require_safe": ("GET", "HEAD"),
+    "require_POST": ("POST",),
+}
+#: ``require_http_methods([...])``: the allowed methods are its first argument.
+DJANGO_METHODS_DECORATOR = "require_http_methods"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A call that binds a view to a route: where its path, view and methods are."""
+
+    path_index: int
+    path_keyword: str
+    view_index: int
+    view_keyword: str
+    methods_keyword: str
+    default_methods: Tuple[str, ...]
+    #: The call's name must resolve to one of these (empty: any receiver's method).
+    qualified: FrozenSet[str] = frozenset()
+
+
+REGISTRATIONS: Mapping[str, Registration] = {
+    # Flask/Quart ``app.add_url_rule(rule, endpoint=None, view_func=None, methods=...)``.
+    "add_url_rule": Registration(0, "rule", 2, "view_func", "methods", ("GET",)),
+    # aiohttp ``app.router.add_get(path, handler)`` & co.
+    "add_get": Registration(0, "path", 1, "handler", "", ("GET",)),
+    "add_head": Registration(0, "path", 1, "handler", "", ("HEAD",)),
+    "add_post": Registration(0, "path", 1, "handler", "", ("POST",)),
+    "add_put": Registration(0, "path", 1, "handler", "", ("PUT",)),
+    "add_patch": Registration(0, "path", 1, "handler", "", ("PATCH",)),
+    "add_delete": Registration(0, "path", 1, "handler", "", ("DELETE",)),
+    # FastAPI/Starlette ``add_api_route(path, endpoint, methods=...)``, ``add_route(path, endpoint, methods=...)``
+    # (aiohttp's ``add_route(method, path, handler)`` is told apart by its first argument).
+    "add_api_route": Registration(0, "path", 1, "endpoint", "methods", ("GET",)),
+    "add_route": Registration(0, "path", 1, "endpoint", "methods", ("GET",)),
+    # Starlette ``Route(path, endpoint, methods=None)``: a function endpoint serves GET/HEAD.
+    "Route": Registration(
+        0, "path", 1, "endpoint", "methods", ("GET",), frozenset({"starlette.routing.Route", "Route"})
+    ),
+    # aiohttp ``web.get(path, handler)`` in ``app.add_routes([...])``.
+    "aiohttp.web.get": Registration(0, "path", 1, "handler", "", ("GET",), frozenset({"aiohttp.web.get"})),
+    "aiohttp.web.post": Registration(0, "path", 1, "handler", "", ("POST",), frozenset({"aiohttp.web.post"})),
+    # Django ``path(route, view)``, ``re_path``, the old ``url``: every method reaches the view.
+    "path": Registration(0, "route", 1, "view", "", ALL_METHODS, frozenset({"django.urls.path"})),
+    "re_path": Registration(0, "route", 1, "view", "", ALL_METHODS, frozenset({"django.urls.re_path"})),
+    "url": Registration(
+        0, "regex", 1, "view", "", ALL_METHODS, frozenset({"django.conf.urls.url", "django.urls.re_path"})
+    ),
+}
+#: Registrations whose name must resolve to a qualified name (not any ``.path``).
+QUALIFIED_ONLY: FrozenSet[str] = frozenset({"Route", "path", "re_path", "url", "aiohttp.web.get", "aiohttp.web.post"})
+
+#: Class-based views by the last name of a base class (Django, DRF, Flask ``MethodView``,
+#: Starlette ``HTTPEndpoint``, aiohttp ``web.View``, tornado, Flask-RESTful, Sanic).
+VIEW_BASE = re.compile(
+    r"(?:^|[a-z0-9_])(?:View|ViewSet|APIView|MethodView|HTTPEndpoint|RequestHandler|Resource|HTTPMethodView)$"
+)
+#: Methods of a class-based view that serve a read: ``get``, DRF viewset ``list``/``retrieve``
+#: (on ``*ViewSet`` bases only), Falcon ``on_get``.
+VIEW_READ_METHODS: FrozenSet[str] = frozenset({"get", "head", "on_get"})
+VIEWSET_READ_METHODS: FrozenSet[str] = frozenset({"list", "retrieve"})
+VIEWSET_BASE = re.compile(r"ViewSet(?:Mixin)?$")
+
+#: A handler named like a status/progress endpoint or a poll (``import_status``, ``poll_job``).
+NAMED_HANDLER = re.compile(r"(?:^|_)(?:status|progress)(?:_|$)|^_*poll")
+#: Parameter names of a request object.
+REQUEST_PARAMS: FrozenSet[str] = frozenset({"request", "req"})
+#: What a handler returns to serve a client (last name of the call).
+RESPONSE_CALLS = re.compile(
+    r"Response$|^jsonify$|^render(?:_template)?$|^redirect$|^json_response$|^make_response$|^render_to_response$"
+)
+#: Decorators that make a function something else than a request handler (tasks,
+#: commands, scheduled jobs), by last name.
+NOT_HANDLER_DECORATORS: FrozenSet[str] = frozenset(
+    {"task", "shared_task", "actor", "job", "periodic_task", "command", "group", "scheduled_job", "cron"}
+)
+
+
+def methods_in(values: Tuple[str, ...]) -> Tuple[str, ...]:
+    """Upper-cased HTTP methods of a literal list (``["get"]`` -> ``("GET",)``)."""
+    return tuple(v.upper() for v in values if v.upper() in HTTP_METHODS)
+
+
+def reads(methods: Tuple[str, ...]) -> bool:
+    """Whether a route with these methods serves reads (``*``: every method)."""
+    return methods == ALL_METHODS or any(m in READ_METHODS for m in methods)
+
+
+def route_decorator(name: str) -> Optional[RouteDecorator]:
+    return ROUTE_DECORATORS.get(name)

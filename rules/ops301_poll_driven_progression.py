@@ -1,0 +1,522 @@
+"""OPS301 poll-driven-progression: a GET/status handler starts queued work or advances a job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
+
+import libcst as cst
+
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope, ScopeKind
+from opslint.context import FileContext
+from opslint.model import Related, Span
+from opslint.project import ProjectIndex
+from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules._facts import module_context
+from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
+from opslint.rules._progress import Progressions, Site, Statement
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import nested_statements
+
+#: How many calls deep a handler is followed into project functions.
+_MAX_DEPTH = 4
+
+
+# -- project facts (stored as JSON by the index) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteFact:
+    what: str
+    span: Span
+    #: A state write, or a dispatch under a test of a job's state.
+    progression: bool
+
+
+@dataclass(frozen=True)
+class FunctionSites:
+    #: ``advance``, ``ImportQueue.advance`` (the index's qualname without the module).
+    function: str
+    sites: Tuple[SiteFact, ...]
+
+
+@dataclass(frozen=True)
+class RouteFact:
+    #: The view as the registration names it (``views.import_detail``).
+    ref: str
+    path: str
+    methods: Tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    functions: Tuple[FunctionSites, ...]
+    routes: Tuple[RouteFact, ...]
+
+
+@dataclass(frozen=True)
+class _Reached:
+    """A progression reached from a handler: here (``node``) or in another file."""
+
+    what: str
+    node: Optional[cst.CSTNode] = None
+    path: str = ""
+    span: Optional[Span] = None
+    #: The project function it happens in, when not in the handler itself.
+    via: str = ""
+
+
+class PollDrivenProgression(Rule):
+    """A GET or status handler that starts queued work or advances a job's state.
+
+    ## What it does
+    Finds read handlers: Flask/Quart routes without `methods` (GET) or with GET,
+    `@app.get`/`@router.get` (Flask, FastAPI, Starlette), `add_url_rule`, Starlette
+    `Route(...)`, aiohttp `@routes.get`/`router.add_get`, Django function views bound by
+    `path()`/`re_path()` (in this file or a `urls.py` of the project) and the `get` of
+    class-based views, DRF `@api_view(["GET"])` and `@action(methods=["get"])`, and
+    functions named like `*status*`/`*progress*`/`poll*` that take a request and return
+    a response.  Inside them, and in the project functions they call (across modules),
+    it looks for work being started (Celery `.delay`/`.apply_async`/`send_task`,
+    `executor.submit`, `Thread(...).start()`, `asyncio.create_task`,
+    `BackgroundTasks.add_task`, RQ `enqueue`, `subprocess.Popen`, boto3 Lambda
+    `invoke`, ECS `run_task`, Step Functions `start_execution`, SQS `send_message`) or a
+    job's state being advanced (`job.status = Status.RUNNING` then a save or commit,
+    `.filter(...).update(status=...)`).  Blocks under `if request.method == "POST":` are
+    not a GET's.  Reads, metrics, logging, cache fills and request-scoped fan-out that
+    the handler waits for are not progression.
+
+    ## Why it matters
+    Incident 001: report imports waited in a per-account queue, and the next one was
+    started by the server when the browser's 10-second status poll saw the previous one
+    finish.  When users closed the tab nothing polled, and the queue stalled.
+
+    ## Example
+    ```python
+    from flask import Flask, jsonify
+
+    from imports.models import ImportStatus, ReportImport, db
+    from imports.tasks import run_import
+
+    app = Flask(__name__)
+
+    @app.route("/imports/<int:import_id>/status")
+    def import_status(import_id):
+        item = ReportImport.query.get_or_404(import_id)
+        if item.status is ImportStatus.SUCCESS:
+            nxt = ReportImport.query.filter_by(status=ImportStatus.WAITING).first()
+            if nxt is not None:
+                nxt.status = ImportStatus.CREATING
+                db.session.commit()
+                run_import.delay(nxt.id)
+        return jsonify(status=item.status.value)
+    ```
+
+    ## Use instead
+    ```python
+    from celery import shared_task
+    from flask import Flask, jsonify
+
+    from imports.models import ImportStatus, ReportImport, db
+
+    app = Flask(__name__)
+
+    @app.route("/imports/<int:import_id>/status")
+    def import_status(import_id):
+        item = ReportImport.query.get_or_404(import_id)
+        return jsonify(status=item.status.value)
+
+    @shared_task
+    def run_import(import_id):
+        ...  # import, then start the next waiting one from here
+        nxt = ReportImport.query.filter_by(status=ImportStatus.WAITING).first()
+        if nxt is not None:
+            nxt.status = ImportStatus.CREATING
+            db.session.commit()
+            run_import.delay(nxt.id)
+    ```
+
+    ## Fix safety
+    No automatic fix: where the next job starts is a design decision.  The suggestion is
+    to start it from the worker's completion path (the end of the task, `on_success`, a
+    `link=` callback) or from a scheduler, and to keep GET handlers free of side effects.
+
+    ## Options
+    None.
+
+    ## See also
+    OPS302 (the worker-side fix done with recursion grows the stack).
+    """
+
+    code = "OPS301"
+    name = "poll-driven-progression"
+    message = "{handler} ({route}) {what}: the work only moves while a client polls"
+    # Handler vocabulary: route decorators and registrations, views, status/poll handlers.
+    tokens = (
+        "route",
+        "app.get(",
+        '.get("/',
+        ".get('/",
+        "api_view",
+        "action(",
+        "View",
+        "add_get",
+        "add_url_rule",
+        "urlpatterns",
+        "def poll",
+        "status(request",
+        "progress(request",
+        "Resource",
+    )
+    fix_availability = "none"
+    requires = (BindingTable,)
+    needs_project = True
+    # Modules whose functions may start work or write a state, or that bind views.
+    project_tokens = (
+        "delay",
+        "apply_async",
+        "send_task",
+        "submit",
+        "add_task",
+        "enqueue",
+        "Thread",
+        "create_task",
+        "ensure_future",
+        "Popen",
+        "invoke",
+        "run_task",
+        "start_execution",
+        "send_message",
+        "status =",
+        "state =",
+        "phase =",
+        "status=",
+        "state=",
+        "phase=",
+        "urlpatterns",
+        "add_url_rule",
+        "add_get",
+        "Route(",
+    )
+
+    SUGGESTION = (
+        "Start the next job from the worker's completion path (the task's end, `on_success`, a `link=` "
+        "callback) or a scheduler, and keep GET handlers free of side effects"
+    )
+
+    # -- project hooks ------------------------------------------------------------------------
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        ctx, table = module_context(module, info)
+        progress = Progressions(ctx, table)
+        functions: List[FunctionSites] = []
+        for scope in table.scopes():
+            function = scope.function
+            if function is None:
+                continue
+            body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+            sites = progress.in_statements(function, list(read_statements(body)))
+            if sites:
+                functions.append(
+                    FunctionSites(
+                        _local_qualname(scope),
+                        tuple(SiteFact(s.what, _span(ctx, s.node), _progression(s)) for _st, s in sites),
+                    )
+                )
+        routes = tuple(
+            RouteFact(route.ref, route.path, route.methods, _span(ctx, route.node))
+            for route, _scope, _view in Handlers(ctx, table).registrations()
+            if route.ref and route.node is not None
+        )
+        if not functions and not routes:
+            return None
+        return ModuleFacts(tuple(functions), routes)
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        """Modules whose views another module's ``urls.py`` binds (Django function views
+        need not mention any handler vocabulary)."""
+        if not isinstance(project, ProjectIndex):
+            return False
+        name = project.module_of(path)
+        return name is not None and name in _bound_modules(project, cls.code)
+
+    # -- per file -----------------------------------------------------------------------------
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        table = self.ctx.analysis(BindingTable)
+        self._table = table
+        self._progress = Progressions(self.ctx, table)
+        project = self.ctx.project if isinstance(self.ctx.project, ProjectIndex) else None
+        self._project = project
+        self._module = (project.module_of(self.ctx.path) if project is not None else None) or self.ctx.module_name
+        facts = project.facts(self.code) if project is not None else {}
+        self._facts: Dict[str, ModuleFacts] = {k: v for k, v in facts.items() if isinstance(v, ModuleFacts)}
+        handlers = Handlers(self.ctx, table).handlers(self._remote_routes())
+        for handler in sorted(handlers, key=lambda h: self.position(h.function)):
+            self._check(handler)
+
+    def _remote_routes(self) -> Dict[str, List[Route]]:
+        """Local qualname -> routes bound in other modules (Django ``urls.py``)."""
+        project, module = self._project, self._module
+        out: Dict[str, List[Route]] = {}
+        if project is None or module is None:
+            return out
+        for other, facts in self._facts.items():
+            if other == module:
+                continue
+            summary = project.summary(other)
+            for fact in facts.routes:
+                target = project.resolve(other, fact.ref)
+                if target is None or not target.startswith(module + "."):
+                    continue
+                local = target[len(module) + 1 :]
+                where = (summary.path if summary is not None else "", fact.span)
+                out.setdefault(local, []).append(Route(fact.path, fact.methods, None, fact.ref, where))
+        return out
+
+    # -- one handler --------------------------------------------------------------------------
+
+    def _check(self, handler: Handler) -> None:
+        function = handler.function
+        if not isinstance(function.body, cst.IndentedBlock):
+            return
+        statements = list(read_statements(function.body.body))
+        anchor: Optional[Statement] = None
+        reached: List[_Reached] = []
+        seen: Set[Union[int, str]] = {id(function)}
+        scope = self._table.scope_of(function)
+        assert scope is not None
+        by_statement = self._progress.in_statements(function, statements)
+        guards = self._guards(function)
+        for stmt in statements:
+            found: List[_Reached] = [
+                _Reached(site.what, site.node) for s, site in by_statement if s is stmt and _progression(site)
+            ]
+            for node in Progressions.own_nodes(stmt):
+                if isinstance(node, cst.Call):
+                    found.extend(self._through(node, scope, seen, 1, guards.get(id(stmt), False)))
+            if found and anchor is None:
+                anchor = stmt
+            reached.extend(found)
+        if anchor is None or not reached:
+            return
+        self._report(handler, anchor, reached)
+
+    def _guards(self, function: cst.FunctionDef) -> Dict[int, bool]:
+        """Statement id -> whether a test around it reads a job's state."""
+        assert isinstance(function.body, cst.IndentedBlock)
+        return {id(s): self._progress.guarded(e) for s, e in nested_statements(function.body.body)}
+
+    def _through(
+        self, call: cst.Call, scope: Scope, seen: Set[Union[int, str]], depth: int, guarded: bool
+    ) -> List[_Reached]:
+        """Progressions in the function a call reaches (in this file or the project)."""
+        if depth > _MAX_DEPTH:
+            return []
+        local = self._local_target(call.func, scope)
+        if local is not None:
+            if id(local) in seen:
+                return []
+            seen.add(id(local))
+            return self._local(local, seen, depth, guarded)
+        qualname = self._project_target(call.func, scope)
+        if qualname is None or qualname in seen:
+            return []
+        seen.add(qualname)
+        return self._remote(qualname, seen, depth, guarded)
+
+    def _local(
+        self, function: cst.FunctionDef, seen: Set[Union[int, str]], depth: int, guarded: bool
+    ) -> List[_Reached]:
+        inner = self._table.scope_of(function)
+        if inner is None or not isinstance(function.body, cst.IndentedBlock):
+            return []
+        name = _local_qualname(inner)
+        # A helper given the request runs its ``if request.method == "POST":`` block only
+        # for a POST (DefectDojo's ``new_eng_for_app``, called by a GET-bound view).
+        statements = list(read_statements(function.body.body))
+        out = [
+            _Reached(site.what, site.node, via=name)
+            for _s, site in self._progress.in_statements(function, statements)
+            if guarded or _progression(site)
+        ]
+        guards = self._guards(function)
+        for stmt in statements:
+            for node in Progressions.own_nodes(stmt):
+                if isinstance(node, cst.Call):
+                    out.extend(self._through(node, inner, seen, depth + 1, guarded or guards.get(id(stmt), False)))
+        return out
+
+    def _remote(self, qualname: str, seen: Set[Union[int, str]], depth: int, guarded: bool) -> List[_Reached]:
+        project = self._project
+        assert project is not None
+        summary = project.function(qualname)
+        if summary is None:
+            return []
+        module = project.summary(summary.module)
+        facts = self._facts.get(summary.module)
+        local = summary.qualname[len(summary.module) + 1 :]
+        short = ".".join(summary.qualname.split(".")[-2:])
+        out: List[_Reached] = []
+        if facts is not None and module is not None:
+            for function in facts.functions:
+                if function.function == local:
+                    out.extend(
+                        _Reached(s.what, None, module.path, s.span, short)
+                        for s in function.sites
+                        if guarded or s.progression
+                    )
+        for _site, callee in project.callees(summary.qualname):
+            if callee not in seen and depth < _MAX_DEPTH:
+                seen.add(callee)
+                out.extend(self._remote(callee, seen, depth + 1, guarded))
+        return out
+
+    def _local_target(self, func: cst.BaseExpression, scope: Scope) -> Optional[cst.FunctionDef]:
+        """The ``def`` of this file a call reaches: ``helper(...)``, ``self.helper(...)``."""
+        if isinstance(func, cst.Name):
+            return self._table.function_named(func.value, scope)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            bindings = self._table.resolve(func, scope)
+            defs = [b.node for b in bindings if b.kind is BindingKind.FUNCTION]
+            if len(defs) == 1 and isinstance(defs[0], cst.FunctionDef):
+                return defs[0]
+        return None
+
+    def _project_target(self, func: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        project, module = self._project, self._module
+        if project is None or module is None:
+            return None
+        name = dotted_name(func)
+        if name is None:
+            return None
+        head = name.split(".", 1)[0]
+        if head in ("self", "cls"):
+            return None
+        if any(b.kind is not BindingKind.IMPORT for b in self._table.lookup(head, scope)):
+            return None  # a local value, not a module or an imported function
+        target = project.resolve(module, name)
+        if target is None or project.function(target) is None:
+            return None
+        return project.function(target).qualname  # type: ignore[union-attr]
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def _report(self, handler: Handler, anchor: Statement, reached: List[_Reached]) -> None:
+        related: List[Any] = []
+        route = handler.routes[0] if handler.routes else None
+        if route is not None and route.node is not None and route.path == NO_ROUTE:
+            related.append(RelatedNode(route.node, f"serves {_methods(route)}; no route found in the project"))
+        elif route is not None and route.node is not None:
+            related.append(RelatedNode(route.node, f"the route: {_methods(route)} {route.path}"))
+        elif route is not None and route.remote is not None:
+            path, span = route.remote
+            related.append(Related(self.ctx.display_of(path), span, f"the route: {route.path} ({route.ref})"))
+        elif handler.owner is not None:
+            related.append(RelatedNode(handler.owner.name, "the class-based view (no route found)"))
+        else:
+            related.append(RelatedNode(handler.function.name, "serves clients: takes a request, returns a response"))
+        anchor_line = self.position(anchor)[0]
+        for item in reached:
+            if item.node is not None:
+                if self.position(item.node)[0] != anchor_line:
+                    related.append(RelatedNode(item.node, f"{_verb(item)} here: {item.what}"))
+            elif item.span is not None:
+                span = self._project.current_span(item.path, item.span) if self._project else item.span
+                related.append(
+                    Related(self.ctx.display_of(item.path), span, f"{_verb(item)} in `{item.via}`: {item.what}")
+                )
+        node: cst.CSTNode = anchor.body[0] if isinstance(anchor, cst.SimpleStatementLine) else anchor
+        self.report(
+            node,
+            fix=PendingFix.suggestion(self.SUGGESTION),
+            related=related,
+            handler=_describe_handler(handler),
+            route=f"route {route.path}" if route is not None and route.path != NO_ROUTE else NO_ROUTE,
+            what=_describe(reached),
+        )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _describe_handler(handler: Handler) -> str:
+    if handler.reason == "named":
+        return f"status handler `{handler.name}`"
+    return f"GET handler `{handler.name}`"
+
+
+def _progression(site: Site) -> bool:
+    """A state write, or a dispatch under a test of a job's state (see ``_jobs.STATE_WORDS``)."""
+    return site.kind == "state" or site.guarded
+
+
+def _verb(item: _Reached) -> str:
+    return "advances the state" if "->" in item.what else "starts work"
+
+
+def _methods(route: Route) -> str:
+    return "any method" if route.methods == ("*",) else "/".join(route.methods)
+
+
+def _describe(reached: List[_Reached]) -> str:
+    parts: List[str] = []
+    for item in reached:
+        verb = "sets" if "->" in item.what else "starts"
+        text = f"{verb} {item.what}"
+        if text not in parts:
+            parts.append(text)
+    shown = parts[:3] + ([f"{len(parts) - 3} more"] if len(parts) > 3 else [])
+    text = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    via = next((r.via for r in reached if r.via), "")
+    return f"{text} (through `{via}`)" if via else text
+
+
+def _local_qualname(scope: Scope) -> str:
+    """``Cls.method``, ``outer.<locals>.inner`` (the index's qualname without the module)."""
+    chain: List[Scope] = []
+    current: Optional[Scope] = scope
+    while current is not None and current.kind is not ScopeKind.MODULE:
+        chain.append(current)
+        current = current.parent
+    parts: List[str] = []
+    previous: Optional[ScopeKind] = None
+    for item in reversed(chain):
+        node = item.node
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if previous is ScopeKind.FUNCTION:
+            parts.append("<locals>")
+        parts.append(node.name.value)
+        previous = item.kind
+    return ".".join(parts)
+
+
+def _span(ctx: FileContext, node: Optional[cst.CSTNode]) -> Span:
+    assert node is not None
+    rng = ctx.positions()[node]
+    lines = ctx.lines
+    return lines.span(lines.offset(rng.start.line, rng.start.column), lines.offset(rng.end.line, rng.end.column))
+
+
+def _bound_modules(project: ProjectIndex, code: str) -> Set[str]:
+    def compute() -> Set[str]:
+        out: Set[str] = set()
+        for module, facts in project.facts(code).items():
+            if not isinstance(facts, ModuleFacts):
+                continue
+            for route in facts.routes:
+                target = project.resolve(module, route.ref)
+                owner = project.function(target) if target is not None else None
+                if owner is not None:
+                    out.add(owner.module)
+                elif target is not None and project.class_summary(target) is not None:
+                    out.add(target.rsplit(".", 1)[0])
+        return out
+
+    found = project.memo((code, "bound-modules"), compute)
+    assert isinstance(found, set)
+    return found

@@ -1,0 +1,432 @@
+"""OPS302 recursive-queue-drain: a function that takes one item and calls itself for the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.context import FileContext
+from opslint.model import Related, Span
+from opslint.project import ProjectIndex
+from opslint.rule import PendingFix, Rule
+from opslint.rules import _jobs
+from opslint.rules._facts import module_context
+from opslint.rules._recursion import Tail, TailCallFix, is_generator, self_calls, tail_calls, takes_item
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import calls_in, scope_nodes
+from opslint.syntax.walk import iter_nodes
+
+
+@dataclass(frozen=True)
+class TailFact:
+    #: The callee as written (``worker.handle_next``).
+    callee: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class FunctionTails:
+    #: ``handle_next``, ``Worker.handle_next`` (the index's qualname without the module).
+    function: str
+    takes: bool
+    tails: Tuple[TailFact, ...]
+
+
+@dataclass(frozen=True)
+class ModuleTails:
+    functions: Tuple[FunctionTails, ...]
+
+
+class RecursiveQueueDrain(Rule):
+    """A function that handles one queued item and then calls itself for the next one.
+
+    ## What it does
+    Finds self-recursion used as a loop: a function that takes one item or one page (a
+    `pop`/`lpop`, `.first()`, `fetchone()`, `receive_message`, a cursor or page number)
+    or polls external state, and ends by calling itself (`process_next(account_id)`,
+    `return sync(cursor=body["next"])`, `await drain(queue)`, `return self.drain()`), or
+    two functions of the project that hand the next item to each other
+    (`worker.handle_next` -> `handlers.dispatch` -> `worker.handle_next`).  Recursion
+    over a tree (calls in a loop over children), divide and conquer (halves, slices,
+    several recursive calls), depth bounded by a decreasing counter (`budget - 1`), a
+    single guarded retry (`_relogged=True`) and re-queueing a task (`task.delay(...)`)
+    are not reported.
+
+    ## Why it matters
+    Incident 001: the fix for a queue that only moved while a browser polled made the
+    worker start the next import by calling itself when one finished.  Each item adds a
+    stack frame that keeps the previous item's objects alive, and a queue longer than
+    the recursion limit (1000 frames) ends in `RecursionError` half-way through.
+
+    ## Example
+    ```python
+    def process_next(account_id):
+        item = claim_next(account_id)
+        if item is None:
+            return
+        import_reports(item)
+        process_next(account_id)
+    ```
+
+    ## Use instead
+    ```python
+    def process_next(account_id):
+        while True:
+            item = claim_next(account_id)
+            if item is None:
+                return
+            import_reports(item)
+    ```
+
+    ## Fix safety
+    Where the recursion is a plain tail call of a plain function (`return f(...)` or a
+    last statement `f(...)`, not inside `try`/`with`/a loop, a function that is not a
+    method, not decorated, not a generator, not rebound, with no nested function that
+    could capture a local) the fix is safe: the body becomes a `while True:` loop, the
+    call becomes an assignment of the changed parameters and `continue`.  Only a local
+    read before it is assigned in an iteration behaves differently (it sees the
+    previous iteration's value instead of raising `UnboundLocalError`).  Elsewhere the
+    finding carries a suggestion.
+
+    ## Options
+    None.
+
+    ## See also
+    OPS301 (the poll-driven queue this recursion replaced), OPS303 (recursive retries).
+    """
+
+    code = "OPS302"
+    name = "recursive-queue-drain"
+    message = (
+        "{who} {next} (the depth grows with {growth}): past the recursion limit "
+        "(1000 frames) it raises RecursionError, and each frame keeps its locals alive"
+    )
+    # What a drain takes the next item with, or pages with (see ``_jobs.TAKE_METHODS``).
+    tokens = (
+        "pop",
+        "first(",
+        "fetch",
+        "receive",
+        "get_nowait",
+        "dequeue",
+        "claim",
+        "page",
+        "cursor",
+        "offset",
+        "next",
+        "sleep",
+        "_pk",
+        "has_more",
+    )
+    fix_availability = "sometimes"
+    requires = (BindingTable,)
+    needs_project = True
+    project_tokens = ("pop", "first(", "fetch", "receive", "get_nowait", "dequeue", "claim")
+
+    SUGGESTION = "Drain in a loop: `while True:` take the next item, handle it, and leave when the queue is empty"
+
+    # -- project hooks ------------------------------------------------------------------------
+
+    @classmethod
+    def project_facts(cls, module: cst.Module, info: Any) -> Any:
+        ctx, table = module_context(module, info)
+        out: List[FunctionTails] = []
+        for scope in table.scopes():
+            function = scope.function
+            if function is None or not takes_item(function, table, scope):
+                continue
+            tails = tuple(
+                TailFact(name, _span(ctx, tail.call))
+                for tail in tail_calls(function)
+                if (name := dotted_name(tail.call.func)) is not None and not tail.in_loop and not tail.in_handler
+            )
+            if tails:
+                out.append(FunctionTails(_qualname(scope), True, tails))
+        return ModuleTails(tuple(out)) if out else None
+
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        """The other end of a cycle through a function that takes items (it need not
+        mention any queue word itself)."""
+        if not isinstance(project, ProjectIndex):
+            return False
+        name = project.module_of(path)
+        return name is not None and name in _cycle_modules(project, cls.code)
+
+    # -- per file -----------------------------------------------------------------------------
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if self.ctx.is_test_file:
+            return  # tests recurse on purpose (RecursionError tests, fixtures)
+        table = self.ctx.analysis(BindingTable)
+        project = self.ctx.project if isinstance(self.ctx.project, ProjectIndex) else None
+        module = project.module_of(self.ctx.path) if project is not None else None
+        if project is not None and module is not None and module not in _cycle_modules(project, self.code):
+            module = None  # no function that takes items tail-calls into this module
+        for scope in list(table.scopes()):
+            function = scope.function
+            if function is None or is_generator(function):
+                continue
+            calls = self_calls(function, table, scope)
+            if calls:
+                self._self_recursion(function, scope, table, calls)
+            elif project is not None and module is not None:
+                self._cycle(function, scope, table, project, module)
+
+    def _self_recursion(
+        self, function: cst.FunctionDef, scope: Scope, table: BindingTable, calls: List[cst.Call]
+    ) -> None:
+        tails = {id(t.call): t for t in tail_calls(function, method=scope.owner is not None)}
+        found = [tails.get(id(c)) for c in calls]
+        if any(t is None or t.in_loop for t in found):
+            return  # recursion that is not a tail call: a tree walk, divide and conquer, a sum
+        drains = [t for t in found if t is not None and not t.in_handler]
+        if not drains:
+            return  # calls again from an ``except``: a retry (OPS303's business)
+        reasons = [_drains(t, function, table, scope) for t in drains]
+        if not all(reasons):
+            return
+        unit = reasons[0]
+        name = _display_name(function, scope)
+        fix = TailCallFix(self.edits, function, table, scope).build([t for t in found if t is not None])
+        for tail in drains:
+            self.report(
+                tail.call,
+                fix=fix or PendingFix.suggestion(self.SUGGESTION),
+                who=f"`{name}` calls itself",
+                next=_NEXT[unit][0],
+                growth=_NEXT[unit][1],
+            )
+
+    def _cycle(
+        self, function: cst.FunctionDef, scope: Scope, table: BindingTable, project: ProjectIndex, module: str
+    ) -> None:
+        """``f`` tail-calls a project function ``g`` that takes an item and tail-calls ``f``."""
+        own = f"{module}.{_qualname(scope)}"
+        facts = {k: v for k, v in project.facts(self.code).items() if isinstance(v, ModuleTails)}
+        mine_takes = takes_item(function, table, scope)
+        for tail in tail_calls(function):
+            if tail.in_loop or tail.in_handler:
+                continue
+            name = dotted_name(tail.call.func)
+            if name is None or name.split(".", 1)[0] in ("self", "cls"):
+                continue
+            target = project.resolve(module, name)
+            summary = project.function(target) if target is not None else None
+            if summary is None or summary.qualname == own:
+                continue
+            other = facts.get(summary.module)
+            back = _back_call(project, other, summary.module, summary.qualname, own) if other is not None else None
+            if back is None or (mine_takes and own < summary.qualname):
+                continue
+            path = project.summary(summary.module)
+            related: List[Any] = []
+            if path is not None:
+                span = project.current_span(path.path, back.span)
+                related.append(
+                    Related(
+                        self.ctx.display_of(path.path),
+                        span,
+                        f"`{_short(summary.qualname)}` calls `{_short(own)}` again here",
+                    )
+                )
+            self.report(
+                tail.call,
+                fix=PendingFix.suggestion(self.SUGGESTION),
+                related=related,
+                who=f"`{_short(own)}` calls `{_short(summary.qualname)}`, which calls `{_short(own)}` again,",
+                next=_NEXT["item"][0],
+                growth=_NEXT["item"][1],
+            )
+
+
+#: What the recursion goes on to -> (the message's words, what the depth grows with).
+_NEXT = {
+    "item": ("for the next item", "the queue"),
+    "page": ("for the next page", "the number of pages"),
+    "poll": ("to poll again", "every poll"),
+}
+
+
+# -- deciding -----------------------------------------------------------------------------------
+
+
+def _drains(tail: Tail, function: cst.FunctionDef, table: BindingTable, scope: Scope) -> str:
+    """Whether a tail self-call goes on to the next item rather than a bounded step, a
+    half, a one-shot retry or a walk along a linked structure: it advances a
+    page/cursor/offset parameter (``page + 1``, ``cursor=body["next"]``), or the function
+    takes an item (``lpop``, ``.first()``...) or polls (sleeps) before calling again.
+    Returns "item", "page" or "poll" (what the recursion goes on to), or "" for none."""
+    mapping = tail.arguments
+    if mapping is None:
+        return ""
+    params = set(tail.parameters)
+    compared = _compared_names(function)
+    advance = False
+    for param, value in mapping.items():
+        if isinstance(value, cst.Name) and value.value == param:
+            continue
+        if isinstance(value, cst.Name) and value.value in ("True", "False"):
+            return ""  # a guarded single retry (``_relogged=True``)
+        if _halves(value, table, scope):
+            return ""
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.left, cst.Name) and value.left.value in params:
+            if isinstance(value.operator, cst.Subtract) or value.left.value in compared:
+                return ""  # a decreasing budget, or a counter checked against a bound
+            advance = advance or _jobs.PAGE_WORDS.search(param) is not None
+        elif _fetched(value, table, scope, params) and (
+            _jobs.PAGE_WORDS.search(param) is not None or _jobs.PAGE_WORDS.search(_accessed(value)) is not None
+        ):
+            advance = True
+    if takes_item(function, table, scope):
+        return "item"
+    if advance:
+        return "page"
+    return "poll" if _polls(function) else ""
+
+
+def _compared_names(function: cst.FunctionDef) -> Set[str]:
+    out: Set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, cst.Comparison):
+            for part in (node.left, *(c.comparator for c in node.comparisons)):
+                out.update(n.value for n in _names(part))
+    return out
+
+
+def _halves(value: cst.BaseExpression, table: BindingTable, scope: Scope) -> bool:
+    """A slice passed on (``items[1:]``, ``xs[:mid]``) or a floor division (directly, or
+    through a local such as ``mid``)."""
+    for node in _subtree(value):
+        if isinstance(node, (cst.Slice, cst.FloorDivide)):
+            return True
+        if isinstance(node, cst.Name):
+            for binding in table.lookup(node.value, scope):
+                if binding.scope is scope and binding.value is not None:
+                    if any(isinstance(n, cst.FloorDivide) for n in _subtree(binding.value)):
+                        return True
+    return False
+
+
+def _fetched(value: cst.BaseExpression, table: BindingTable, scope: Scope, params: Set[str]) -> bool:
+    """A value read from what this call fetched: ``body["meta"]["after_cursor"]`` after
+    ``body = resp.json()``, ``products[-1].pk`` after ``products = list(query)``, or such
+    a local itself (not a parameter's attribute: that walks a linked structure)."""
+    root: cst.BaseExpression = value
+    while isinstance(root, (cst.Subscript, cst.Attribute, cst.Call)):
+        root = root.func if isinstance(root, cst.Call) else root.value
+    if not isinstance(root, cst.Name) or root.value in params:
+        return False
+    bindings = [b for b in table.lookup(root.value, scope) if b.scope is scope]
+    return bool(bindings) and all(
+        b.kind is BindingKind.ASSIGN and b.value is not None and isinstance(_unwrap(b.value), cst.Call)
+        for b in bindings
+    )
+
+
+def _accessed(value: cst.BaseExpression) -> str:
+    """The keys and attributes a value reads (``meta after_cursor``)."""
+    out: List[str] = []
+    for node in _subtree(value):
+        if isinstance(node, cst.SimpleString):
+            text = node.evaluated_value
+            out.append(text if isinstance(text, str) else "")
+        elif isinstance(node, cst.Attribute):
+            out.append(node.attr.value)
+    return " ".join(out)
+
+
+def _polls(function: cst.FunctionDef) -> bool:
+    """The function waits before calling itself again (a poll of a remote job)."""
+    for call in calls_in(function.body):
+        name = dotted_name(call.func) or ""
+        if name.rsplit(".", 1)[-1] == "sleep":
+            return True
+    return False
+
+
+def _unwrap(value: cst.BaseExpression) -> cst.BaseExpression:
+    return value.expression if isinstance(value, cst.Await) else value
+
+
+def _back_call(
+    project: ProjectIndex, facts: ModuleTails, module: str, qualname: str, target: str
+) -> Optional[TailFact]:
+    local = qualname[len(module) + 1 :]
+    for function in facts.functions:
+        if function.function != local or not function.takes:
+            continue
+        for tail in function.tails:
+            resolved = project.resolve(module, tail.callee)
+            found = project.function(resolved) if resolved is not None else None
+            if found is not None and found.qualname == target:
+                return tail
+    return None
+
+
+def _cycle_modules(project: ProjectIndex, code: str) -> Set[str]:
+    def compute() -> Set[str]:
+        out: Set[str] = set()
+        for module, facts in project.facts(code).items():
+            if not isinstance(facts, ModuleTails):
+                continue
+            for function in facts.functions:
+                for tail in function.tails:
+                    resolved = project.resolve(module, tail.callee)
+                    found = project.function(resolved) if resolved is not None else None
+                    if found is not None:
+                        out.add(found.module)
+        return out
+
+    found = project.memo((code, "cycle-modules"), compute)
+    assert isinstance(found, set)
+    return found
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+def _own_nodes(function: cst.FunctionDef) -> List[cst.CSTNode]:
+    return list(scope_nodes(function.body))
+
+
+def _subtree(node: cst.CSTNode) -> List[cst.CSTNode]:
+    return list(iter_nodes(node))
+
+
+def _names(node: cst.CSTNode) -> List[cst.Name]:
+    return [n for n in _subtree(node) if isinstance(n, cst.Name)]
+
+
+def _qualname(scope: Scope) -> str:
+    parts: List[str] = []
+    current: Optional[Scope] = scope
+    while current is not None and current.parent is not None:
+        node = current.node
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            parts.append(node.name.value)
+        current = current.parent
+    return ".".join(reversed(parts))
+
+
+def _display_name(function: cst.FunctionDef, scope: Scope) -> str:
+    owner = scope.owner
+    if owner is not None and isinstance(owner.node, cst.ClassDef):
+        return f"{owner.node.name.value}.{function.name.value}"
+    return function.name.value
+
+
+def _short(qualname: str) -> str:
+    return ".".join(qualname.split(".")[-2:])
+
+
+def _span(ctx: FileContext, node: cst.CSTNode) -> Span:
+    rng = ctx.positions()[node]
+    lines = ctx.lines
+    return lines.span(lines.offset(rng.start.line, rng.start.column), lines.offset(rng.end.line, rng.end.column))
+
+
+__all__: Sequence[str] = ("RecursiveQueueDrain",)
