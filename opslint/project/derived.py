@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from opslint.model import Span
+from opslint.project.entries import IndexQueries
 from opslint.project.summary import (
     CallSite,
     ClassSummary,
@@ -171,3 +172,39 @@ def _with_facts(summary: ModuleSummary, facts: Dict[str, Any]) -> ModuleSummary:
         summary.error,
         facts,
     )
+
+
+def resolve_callee(index: IndexQueries, fn: FunctionSummary, callee: str) -> Optional[str]:
+    """The project function a call in ``fn`` reaches (ProjectIndex's call graph)."""
+    head = callee.split(".", 1)[0].replace("()", "")
+    if head not in index._heads() and "." in callee:
+        return None
+    if "()" in callee:
+        # ``pkg.Cls().method``: a method of an instance of a project class.
+        head, _, tail = callee.rpartition("().")
+        if not head or "()" in head or "." in tail:
+            return None
+        cls = index.class_summary(head)
+        if cls is None:
+            return None
+        found = index.method(cls.qualname, tail)
+        return found.qualname if found else None
+    name = index.canonical(callee)
+    target = index.function(name)
+    if target is not None:
+        return target.qualname
+    # A class: its constructor; ``Cls.method`` through bases.
+    cls = index.class_summary(name)
+    if cls is not None:
+        init = index.method(cls.qualname, "__init__")
+        return init.qualname if init else None
+    owner, _, attr = name.rpartition(".")
+    if owner and index.class_summary(owner) is not None:
+        found = index.method(owner, attr)
+        return found.qualname if found else None
+    # A call of a nested function by its bare name.
+    if "." not in callee:
+        local = index.function(f"{fn.qualname}.<locals>.{callee}")
+        if local is not None:
+            return local.qualname
+    return None

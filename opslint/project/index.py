@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import time
@@ -24,7 +23,7 @@ from typing import (
 
 from opslint.cache import Store, code_fingerprint, digest
 from opslint.model import Span
-from opslint.project import manifest
+from opslint.project import entries, manifest
 from opslint.project.build import _summarise_many, load_summary, stored_summary
 from opslint.project.derived import (
     _Derived,
@@ -32,8 +31,9 @@ from opslint.project.derived import (
     _shape,
     _spans,
     _with_facts,
+    resolve_callee,
 )
-from opslint.project.entries import Entry, EntrySpec, _suffix_match
+from opslint.project.entries import Entry, EntrySpec
 from opslint.project.layout import in_walk, iter_project_files, module_names
 from opslint.project.manifest import FileStamp, LazyModules, shape_digest
 from opslint.project.summarise import _facts, content_hash, read_source, summarise
@@ -662,42 +662,8 @@ class ProjectIndex:
 
     def _graph(self) -> _Derived:
         if self._derived is None:
-            self._derived = _Derived(self.modules, self._resolve_callee)
+            self._derived = _Derived(self.modules, lambda fn, callee: resolve_callee(self, fn, callee))
         return self._derived
-
-    def _resolve_callee(self, fn: FunctionSummary, callee: str) -> Optional[str]:
-        head = callee.split(".", 1)[0].replace("()", "")
-        if head not in self._heads() and "." in callee:
-            return None
-        if "()" in callee:
-            # ``pkg.Cls().method``: a method of an instance of a project class.
-            head, _, tail = callee.rpartition("().")
-            if not head or "()" in head or "." in tail:
-                return None
-            cls = self.class_summary(head)
-            if cls is None:
-                return None
-            found = self.method(cls.qualname, tail)
-            return found.qualname if found else None
-        name = self.canonical(callee)
-        target = self.function(name)
-        if target is not None:
-            return target.qualname
-        # A class: its constructor; ``Cls.method`` through bases.
-        cls = self.class_summary(name)
-        if cls is not None:
-            init = self.method(cls.qualname, "__init__")
-            return init.qualname if init else None
-        owner, _, attr = name.rpartition(".")
-        if owner and self.class_summary(owner) is not None:
-            found = self.method(owner, attr)
-            return found.qualname if found else None
-        # A call of a nested function by its bare name.
-        if "." not in callee:
-            local = self.function(f"{fn.qualname}.<locals>.{callee}")
-            if local is not None:
-                return local.qualname
-        return None
 
     # -- entry points ---------------------------------------------------------
 
@@ -706,142 +672,14 @@ class ProjectIndex:
         key = ("entry_points", id(spec))
         held = self._memo.get(key)
         if held is None or held[0] is not spec:
-            held = (spec, self._entry_points(spec))
+            held = (spec, entries.entry_points(self, spec))
             self._memo[key] = held
         return held[1]
 
-    def _callable_ref(self, module: ModuleSummary, text: str) -> Optional[str]:
-        """A project function named by an argument (``f``, ``mod.f``, ``f.s()``, ``"pkg.mod:f"``)."""
-        if not text:
-            return None
-        if text[0] in "'\"":
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                return None
-            if not isinstance(value, str):
-                return None
-            return self.function_by_path(value.replace(":", "."))
-        if text.endswith("()"):
-            base = text[:-2]
-            for suffix in (".s", ".si", ".signature", ".delay"):
-                if base.endswith(suffix):
-                    text = base[: -len(suffix)]
-                    break
-            else:
-                if base.endswith(("functools.partial", "partial")):
-                    return None
-                return None
-        if "()." in text:
-            # ``service.refresh`` where ``service = Service()``: a bound method.
-            head, _, attr = text.rpartition("().")
-            cls = self.class_summary(head) if "()" not in head and "." not in attr else None
-            found = self.method(cls.qualname, attr) if cls is not None else None
-            return found.qualname if found is not None else None
-        name = self.canonical(text)
-        fn = self.function(name)
-        return fn.qualname if fn is not None else None
-
     def function_by_path(self, dotted: str) -> Optional[str]:
         """A function named by a dotted string (``proj.tasks.refresh``), or a task name."""
-        fn = self.function(self.canonical(dotted))
-        if fn is not None:
-            return fn.qualname
-        return self._task_names().get(dotted)
-
-    def _task_names(self) -> Dict[str, str]:
-        def compute() -> Dict[str, str]:
-            out: Dict[str, str] = {}
-            for fn in self.functions():
-                for dec in fn.decorators:
-                    for key, value in dec.kwargs:
-                        if key == "name" and value[:1] in "'\"":
-                            try:
-                                literal = ast.literal_eval(value)
-                            except (ValueError, SyntaxError):
-                                continue
-                            if isinstance(literal, str):
-                                out.setdefault(literal, fn.qualname)
-            return out
-
-        return self.memo("task_names", compute)  # type: ignore[no-any-return]
-
-    def _entry_points(self, spec: EntrySpec) -> Dict[str, List[Entry]]:
-        out: Dict[str, List[Entry]] = {}
-
-        def add(fn: Optional[str], kind: str, path: str, span: Span, detail: str = "") -> None:
-            if fn is not None:
-                out.setdefault(fn, []).append(Entry(fn, kind, path, span, detail))
-
-        for module in self.modules.values():
-            for fn in module.functions.values():
-                for dec in fn.decorators:
-                    key = _suffix_match(dec.name, spec.decorators)
-                    kind = spec.decorators.get(key) if key else None
-                    if kind is None:
-                        kind = spec.qualified_decorators.get(self.canonical(dec.name))
-                    if kind is None:
-                        kind = next(
-                            (spec.decorator_keywords[k] for k, _ in dec.kwargs if k in spec.decorator_keywords), None
-                        )
-                    if kind is not None:
-                        add(fn.qualname, kind, module.path, dec.span, dec.name)
-                for site in fn.calls:
-                    key = _suffix_match(site.callee, spec.register_calls)
-                    if key is not None and spec.register_requires.get(key, "") not in site.callee:
-                        key = None
-                    if key is not None:
-                        kind, position, keyword = spec.register_calls[key]
-                        ref = dict(site.kwargs).get(keyword) if keyword else None
-                        if ref is None and 0 <= position < len(site.args):
-                            ref = site.args[position]
-                        if ref is not None:
-                            add(self._callable_ref(module, ref), kind, module.path, site.span, key)
-                    key = _suffix_match(site.callee, spec.callable_keywords)
-                    if key is not None:
-                        kind, keyword = spec.callable_keywords[key]
-                        ref = dict(site.kwargs).get(keyword)
-                        if ref is not None:
-                            add(self._callable_ref(module, ref), kind, module.path, site.span, key)
-                if spec.main_kind and (
-                    fn.kind == "main" or (fn.kind == "module" and module.name.rpartition(".")[2] == "__main__")
-                ):
-                    add(fn.qualname, spec.main_kind, module.path, fn.span, "__main__")
-            for assignment in module.assignments:
-                last = assignment.target.rsplit(".", 1)[-1]
-                entry = spec.schedule_assignments.get(last) or spec.schedule_assignments.get(last.lower())
-                if entry is None:
-                    continue
-                kind, key = entry
-                for dict_key, value in assignment.strings:
-                    if key and dict_key != key:
-                        continue
-                    add(self.function_by_path(value), kind, module.path, assignment.span, value)
-            if spec.command_bases and ".management.commands." in f".{module.name}":
-                for cls in module.classes.values():
-                    if cls.qualname != f"{module.name}.Command":
-                        continue
-                    if not self.is_subclass(cls.qualname, spec.command_bases) and not any(
-                        b.rsplit(".", 1)[-1] in {"BaseCommand", "LabelCommand", "AppCommand"} for b in cls.bases
-                    ):
-                        continue
-                    handle = self.method(cls.qualname, "handle")
-                    if handle is not None:
-                        add(handle.qualname, "management command", module.path, handle.span, cls.qualname)
-        return out
+        return entries.function_by_path(self, dotted)
 
     def reaching_entries(self, qualname: str, spec: EntrySpec) -> List[Entry]:
         """Entries from which ``qualname`` is reachable through project calls."""
-        entries = self.entry_points(spec)
-        target = self.canonical(qualname)
-        out: List[Entry] = []
-        seen = {target}
-        queue = [target]
-        while queue:
-            current = queue.pop()
-            out.extend(entries.get(current, ()))
-            for caller, _site in self.callers(current):
-                if caller.qualname not in seen:
-                    seen.add(caller.qualname)
-                    queue.append(caller.qualname)
-        return out
+        return entries.reaching_entries(self, qualname, spec)
