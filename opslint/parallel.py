@@ -2,7 +2,8 @@
 
 Workers are forked, so they inherit the parent's state (loaded rules, the project
 index, settings) without pickling it, and start without re-importing LibCST; where
-fork is not available, or the caller is itself a pool worker (flake8 ``-j``), or
+fork is not available or unsafe (other threads running), or the caller is itself a pool
+worker (flake8 ``-j``), or
 there is too little work to pay for a pool, the work runs in this process.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from typing import Callable, Iterable, List, Optional, Sequence, TypeVar
 
 _T = TypeVar("_T")
@@ -22,7 +24,18 @@ def workers(jobs: int) -> int:
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    """Whether forking workers is possible and safe here.
+
+    Not from a process running other threads (the language server: pygls and
+    ``asyncio.to_thread``): a fork copies the locks those threads hold, and the
+    children wait on them forever (the server's index build on Django hung in
+    two forked workers); such a process does the work itself.
+    """
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+        and threading.active_count() == 1
+    )
 
 
 def fork_map(
