@@ -59,13 +59,19 @@ def decode(data: bytes) -> SourceText:
     return SourceText(text, encoding, bom)
 
 
+def read_bytes(path: str) -> bytes:
+    """A file's bytes; ``SourceError`` when it is over ``MAX_FILE_BYTES`` (the limit
+    linting and the project index share); ``OSError`` when it cannot be read."""
+    size = os.path.getsize(path)
+    if size > MAX_FILE_BYTES:
+        raise SourceError(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def read(path: str) -> SourceText:
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise SourceError(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path)
     except OSError as exc:
         raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
     return decode(data)

@@ -23,8 +23,11 @@ from opslint.project.summary import ModuleSummary, ProjectRule
 PARALLEL_THRESHOLD = 200
 
 
-#: content hash + name + fact rules -> summary, for the whole process.
-_SUMMARY_CACHE: Dict[Tuple[str, str, str, Tuple[str, ...]], ModuleSummary] = {}
+#: A summary's identity: the file's content hash, module name, path, and the codes of
+#: the rules whose project facts it holds.
+_Key = Tuple[str, str, str, Tuple[str, ...]]
+#: Summaries made or loaded by this process.
+_SUMMARY_CACHE: Dict[_Key, ModuleSummary] = {}
 _POOL_STATE: Dict[str, Any] = {}
 
 
@@ -37,7 +40,7 @@ class _Miss:
     """A file not in any cache: its text and cache key, for computing its summary."""
 
     text: str
-    key: Tuple[str, str, str, Tuple[str, ...]]
+    key: _Key
 
 
 def _summarise_item(item: _Item) -> _Result:
@@ -66,17 +69,25 @@ def _lookup(item: _Item) -> Union[_Result, _Miss]:
     except OSError as exc:
         return _empty(name, path, package, is_package, "", str(exc)), extra
     rules: Sequence[ProjectRule] = _POOL_STATE.get("rules", ())
-    key = (content_hash(text), name, path, tuple(sorted(r.code for r in rules)))
-    cached = _SUMMARY_CACHE.get(key)
-    if cached is not None:
-        return cached, extra
-    cache_dir: Optional[str] = _POOL_STATE.get("cache_dir")
-    if cache_dir:
-        loaded = _disk_load(cache_dir, key)
-        if loaded is not None and loaded.path == path and loaded.name == name:
-            _SUMMARY_CACHE[key] = loaded
-            return loaded, extra
-    return _Miss(text, key)
+    key = _key(content_hash(text), name, path, rules)
+    found = _stored(key, _POOL_STATE.get("cache_dir"))
+    return (found, extra) if found is not None else _Miss(text, key)
+
+
+def _key(content: str, name: str, path: str, rules: Sequence[ProjectRule]) -> _Key:
+    return (content, name, path, tuple(sorted(r.code for r in rules)))
+
+
+def _stored(key: _Key, cache_dir: Optional[str]) -> Optional[ModuleSummary]:
+    """The summary made earlier for ``key``: from this process's memory, else from the
+    disk store (kept in memory from then on)."""
+    found = _SUMMARY_CACHE.get(key)
+    if found is None and cache_dir:
+        found = _disk_load(cache_dir, key)
+        if found is None or found.path != key[2] or found.name != key[1]:
+            return None
+        _SUMMARY_CACHE[key] = found
+    return found
 
 
 def _compute(item: _Item, miss: _Miss) -> _Result:
@@ -95,16 +106,10 @@ def load_summary(
 ) -> ModuleSummary:
     """The summary of a file known from the manifest, from memory or the disk store; made
     again from the file when neither has it (or the file changed behind the manifest)."""
-    path, name, package, extra, is_package = item
-    key = (expected_hash, name, path, tuple(sorted(r.code for r in rules)))
-    cached = _SUMMARY_CACHE.get(key)
-    if cached is not None:
-        return cached
-    if cache_dir:
-        loaded = _disk_load(cache_dir, key)
-        if loaded is not None and loaded.path == path and loaded.name == name:
-            _SUMMARY_CACHE[key] = loaded
-            return loaded
+    path, name, _, _, _ = item
+    found = _stored(_key(expected_hash, name, path, rules), cache_dir)
+    if found is not None:
+        return found
     _POOL_STATE.update(root=root, rules=tuple(rules), cache_dir=cache_dir)
     summary, _ = _summarise_item(item)
     return summary
@@ -115,29 +120,25 @@ def stored_summary(
 ) -> Optional[ModuleSummary]:
     """A summary made earlier of the file's version ``content`` (memory or disk), if kept."""
     path, name, _, _, _ = item
-    key = (content, name, path, tuple(sorted(r.code for r in rules)))
-    cached = _SUMMARY_CACHE.get(key)
-    if cached is None and cache_dir:
-        cached = _disk_load(cache_dir, key)
-    return cached
+    return _stored(_key(content, name, path, rules), cache_dir)
 
 
 #: Bumped when the summary dataclasses change (old cache entries are then ignored).
 _SUMMARY_FORMAT = "2"
 
 
-def _disk_key(key: Tuple[str, str, str, Tuple[str, ...]]) -> str:
+def _disk_key(key: _Key) -> str:
     # The code fingerprint too: a summary holds the rules' project facts, so a rule (or a
     # family module) edited between runs must not be served the facts of its old code.
     return digest(_SUMMARY_FORMAT, code_fingerprint(), repr(key))
 
 
-def _disk_load(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]]) -> Optional[ModuleSummary]:
+def _disk_load(cache_dir: str, key: _Key) -> Optional[ModuleSummary]:
     value = Store(cache_dir).get("index", _disk_key(key), ModuleSummary)
     return value if isinstance(value, ModuleSummary) else None
 
 
-def _disk_store(cache_dir: str, key: Tuple[str, str, str, Tuple[str, ...]], summary: ModuleSummary) -> None:
+def _disk_store(cache_dir: str, key: _Key, summary: ModuleSummary) -> None:
     Store(cache_dir).put("index", _disk_key(key), summary, ModuleSummary)
 
 

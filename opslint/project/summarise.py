@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import os
 import re
 from typing import (
     Any,
@@ -536,21 +535,10 @@ def _facts(rules: Sequence[ProjectRule], text: str, info: ModuleInfo) -> Dict[st
 
 
 def read_source(path: str) -> str:
-    """A file's text for the index: empty for a file too large to lint (the same
-    limit as linting: a 20 MB generated module took 30 s and 2 GB to summarise)
-    or one that does not decode.  Raises OSError when it cannot be read."""
-    from opslint import source
-
-    if os.path.getsize(path) > source.MAX_FILE_BYTES:
-        return ""
-    with open(path, "rb") as handle:
-        return _decode(handle.read())
-
-
-def _decode(data: bytes) -> str:
-    from opslint import source
-
+    """A file's text for the index: empty for a file linting refuses too (over the
+    size limit: a 20 MB generated module took 30 s and 2 GB to summarise; binary;
+    undecodable).  Raises OSError when it cannot be read."""
     try:
-        return source.decode(data).text
-    except Exception:  # noqa: BLE001 - undecodable files index as empty
+        return source.decode(source.read_bytes(path)).text
+    except source.SourceError:
         return ""
