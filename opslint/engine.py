@@ -281,7 +281,7 @@ class Linter:
                 result.findings.append(f)
             else:
                 used.add(hit)
-        if noqa.directives and self._reported(builtin.UnusedNoqa.code, settings, relpath):
+        if noqa.directives and not self.registry.ignored(settings, builtin.UnusedNoqa.code, relpath):
             ran = {r.code for r in rules} - {rule.code for rule, _ in crashes}
             known = [r.code for r in self.registry.public()]
             unused = unused_noqa.findings(noqa, used, ran, known, text, display)
@@ -289,12 +289,6 @@ class Linter:
         return result
 
     # -- helpers ------------------------------------------------------------------
-
-    def _reported(self, code: str, settings: Settings, relpath: str) -> bool:
-        """Whether an engine code is reported for the file (not ignored, globally or per file)."""
-        if self.registry.ignored(settings, code):
-            return False
-        return not any(code.startswith(sel) or sel == "ALL" for sel in settings.ignored_for(relpath))
 
     def _project(self, rules: Sequence[Type[Rule]], path: str, text: str) -> Optional[ProjectIndex]:
         """The whole-project index when a rule needs it, with ``text`` as this file's content
@@ -378,7 +372,7 @@ class Linter:
     def _engine_finding(
         self, rule: Type[Rule], display: str, settings: Settings, detail: str, line: int = 1, column: int = 1
     ) -> List[Finding]:
-        if any(rule.code.startswith(sel) or sel == "ALL" for sel in settings.ignore):
+        if self.registry.ignored(settings, rule.code):
             return []
         return [builtin.finding(rule, display, detail, line, column)]
 

@@ -18,11 +18,8 @@ all honoured as negotiated.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
-import re
 import threading
-import tokenize
 import traceback
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -48,13 +45,6 @@ SOURCE = "opslint"
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.{SOURCE}"
 #: Seconds to wait after the last keystroke before linting.
 DEBOUNCE = 0.08
-
-_NOQA_LIST = re.compile(
-    r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z]+[0-9]*(?:(?:\s*,\s*|\s+)[A-Za-z]+[0-9]+)*)",
-    re.IGNORECASE,
-)
-_NOQA_BLANKET = re.compile(r"#\s*noqa(?![A-Za-z0-9_])(?!\s*:)", re.IGNORECASE)
-_CODE_TOKEN = re.compile(r"[A-Za-z]+[0-9]+")
 
 
 @dataclass
@@ -286,72 +276,30 @@ def _wants(only: Optional[Sequence[str]], kind: str) -> bool:
     return any(kind == want or kind.startswith(want + ".") for want in only)
 
 
-def _comment_on_line(text: str, line: int) -> Optional[Tuple[int, str]]:
-    """(code-point column, text) of the comment on a 1-based line, found by tokenizing."""
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.COMMENT and tok.start[0] == line:
-                return tok.start[1], tok.string
-            if tok.start[0] > line:
-                break
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass
-    raw = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
-    idx = raw.find("#")
-    return (idx, raw[idx:]) if idx != -1 else None
-
-
-def _line_can_take_comment(text: str, line: int) -> bool:
-    """Whether a comment appended to the 1-based ``line`` would be a comment.
-
-    Not after a backslash continuation (that would be a syntax error) and not
-    when the line ends inside a multi-line string (it would change the string).
-    """
-    lines = text.splitlines()
-    if lines[line - 1].rstrip().endswith("\\"):
-        return False
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.start[0] > line:
-                break
-            if tok.start[0] <= line < tok.end[0] and tok.type not in (tokenize.NL, tokenize.NEWLINE):
-                return False  # a token (a string) runs past the end of the line
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return True  # half-typed code: the simple checks above will have to do
-    return True
-
-
 def noqa_edit(text: str, line0: int, code: str) -> Optional[Tuple[int, int, str]]:
-    """Where to put ``code`` into a noqa comment on 0-based ``line0``: (line0, column, insert).
+    """Where to put ``code`` into a noqa comment for a finding on 0-based ``line0``:
+    (line0, column, insert), as ``--add-noqa`` does (``opslint.suppress`` reads the
+    directives and the logical lines for both).
 
-    Merges into an existing ``# noqa: A, B`` list; returns None when the line
-    already suppresses the code (blanket ``# noqa`` or the code or a prefix).
+    The comment goes at the end of the logical line (after a backslash continuation
+    or a multi-line string, where it suppresses every line of the range), merged into
+    an existing ``# noqa: A, B`` list; None when the code is already suppressed there
+    (blanket ``# noqa``, the code or a prefix) or no safe place is known (a line ending
+    in a backslash in text that does not tokenize).
     """
     lines = text.splitlines()
     if not 0 <= line0 < len(lines):
         return None
-    if not _line_can_take_comment(text, line0 + 1):
-        # A backslash continuation or a line inside a multi-line string: the
-        # directive goes where its logical line ends (as --add-noqa puts it),
-        # which suppresses findings on every line of that range.
-        end = suppress.logical_ends(text).get(line0 + 1, line0 + 1) - 1
-        if end == line0 or not 0 <= end < len(lines) or not _line_can_take_comment(text, end + 1):
-            return None
-        line0 = end
-    raw = lines[line0]
-    comment = _comment_on_line(text, line0 + 1)
-    if comment is not None:
-        column, body = comment
-        listed = _NOQA_LIST.search(body)
-        if listed is not None:
-            codes = [c.upper() for c in re.split(r"[\s,]+", listed.group("codes")) if c]
-            if any(code.startswith(c) for c in codes):
-                return None
-            return line0, column + listed.end("codes"), f", {code}"
-        if _NOQA_BLANKET.search(body):
-            return None
-    end = len(raw.rstrip())
-    return line0, end, f"  # noqa: {code}"
+    line = suppress.logical_ends(text).get(line0 + 1, line0 + 1)
+    if not line <= len(lines) or lines[line - 1].rstrip().endswith("\\"):
+        return None
+    existing = suppress.parse(text)
+    if existing.suppressed(code, (line,)):
+        return None
+    directive = existing.directives.get(line)
+    if directive is not None and directive.codes:
+        return line - 1, directive.column + directive.codes[-1][2], f", {code}"
+    return line - 1, len(lines[line - 1].rstrip()), f"  # noqa: {code}"
 
 
 def _to_client(doc: TextDocument, lines: Sequence[str], line0: int, column0: int) -> types.Position:
@@ -480,23 +428,19 @@ def hover(ls: OpslintServer, params: types.HoverParams) -> Optional[types.Hover]
     line0 = params.position.line
     if line0 >= len(lines):
         return None
-    comment = _comment_on_line(doc.source, line0 + 1)
-    if comment is None:
-        return None
-    column, body = comment
-    listed = _NOQA_LIST.search(body)
-    if listed is None:
+    directive = suppress.parse(doc.source).directives.get(line0 + 1)
+    if directive is None or not directive.codes:
         return None
     cursor = doc.position_codec.position_from_client_units(lines, params.position).character
     registry = ls.registry
-    start = column + listed.start("codes")
-    for match in _CODE_TOKEN.finditer(listed.group("codes")):
-        first, last = start + match.start(), start + match.end()
-        code = match.group(0).upper()
-        if first <= cursor <= last and code in registry:
+    for code, first, last in directive.codes:
+        first, last = directive.column + first, directive.column + last
+        if first <= cursor <= last and code.upper() in registry:
             server_range = ServerTextRange(ServerTextPosition(line0, first), ServerTextPosition(line0, last))
             return types.Hover(
-                contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=rule_markdown(registry[code])),
+                contents=types.MarkupContent(
+                    kind=types.MarkupKind.Markdown, value=rule_markdown(registry[code.upper()])
+                ),
                 range=doc.range_to_client_units(server_range),
             )
     return None

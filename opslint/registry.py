@@ -134,9 +134,11 @@ class Registry:
         )
         return text
 
-    def ignored(self, settings: Settings, code: str) -> bool:
-        """Whether ``code`` (an engine code, say) is switched off by ``ignore``."""
-        return any(_matches(code, sel) for sel in settings.ignore)
+    def ignored(self, settings: Settings, code: str, relpath: Optional[str] = None) -> bool:
+        """Whether ``code`` (an engine code, say) is switched off by ``ignore``, or for
+        the file ``relpath`` by ``per-file-ignores``."""
+        ignored = settings.ignore + (settings.ignored_for(relpath) if relpath is not None else ())
+        return any(_matches(code, sel) for sel in ignored)
 
     def validate_selectors(self, selectors: Sequence[str], where: str) -> Tuple[str, ...]:
         """Upper-cased selectors, or a ``ConfigError`` naming ``where`` for an unknown one."""

@@ -68,3 +68,25 @@ def test_file_level_directive_must_be_on_its_own_line() -> None:
     noqa = parse(text)
     assert noqa.file_codes is None
     assert not noqa.suppressed("OPS502", [2])
+
+
+def test_editor_noqa_edit_merges_and_respects_existing_directives() -> None:
+    from opslint.lsp import noqa_edit
+
+    text = (
+        "import requests\n"
+        "a = requests.get(u)  # noqa: E501\n"
+        "b = requests.get(u)  # noqa\n"
+        "c = requests.get(u)  # noqa: OPS5\n"
+        "d = requests.get(u)\n"
+        "e = requests.get(u) if x \\\n"
+        "    else None\n"
+    )
+    lines = text.splitlines()
+    # Merged into the list: right after its last code.
+    assert noqa_edit(text, 1, "OPS502") == (1, lines[1].index("E501") + 4, ", OPS502")
+    assert noqa_edit(text, 2, "OPS502") is None  # blanket
+    assert noqa_edit(text, 3, "OPS502") is None  # a prefix already listed
+    assert noqa_edit(text, 4, "OPS502") == (4, len(lines[4]), "  # noqa: OPS502")
+    # After a backslash continuation: at the end of the logical line.
+    assert noqa_edit(text, 5, "OPS502") == (6, len(lines[6]), "  # noqa: OPS502")
