@@ -46,6 +46,8 @@ from libcst.metadata import CodeRange
 
 from opslint.model import Applicability, Edit, Severity
 from opslint.source import LineIndex
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import is_docstring
 
 # ---------------------------------------------------------------------------
 # What a rule reports: findings and fixes on nodes, resolved by the engine.
@@ -399,7 +401,7 @@ class Edits:
         newline = self._module.default_newline
         text = f"import {module}{newline}"
         index = 0
-        if body and _is_docstring(body[0]):
+        if body and is_docstring(body[0]):
             index = 1
         while index < len(body) and _import_kind(body[index]) == _FUTURE:
             index += 1
@@ -556,35 +558,15 @@ def _quote_of(node: cst.CSTNode) -> Optional[str]:
     return None
 
 
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
-
-def _dotted(expr: cst.BaseExpression) -> Optional[str]:
-    parts: List[str] = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if not isinstance(expr, cst.Name):
-        return None
-    parts.append(expr.value)
-    return ".".join(reversed(parts))
-
-
 _FUTURE, _STDLIB_IMPORT, _STDLIB_FROM, _OTHER = "future", "import", "from", "other"
 
 
 def _first_module(stmt: cst.SimpleStatementLine) -> str:
     small = stmt.body[0]
     if isinstance(small, cst.Import):
-        return _dotted(small.names[0].name) or ""
+        return dotted_name(small.names[0].name) or ""
     if isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
-        return _dotted(small.module) or ""
+        return dotted_name(small.module) or ""
     return ""
 
 
@@ -629,7 +611,7 @@ def _module_bindings(module: cst.Module) -> Dict[str, Set[str]]:
     def small(node: cst.BaseSmallStatement) -> None:
         if isinstance(node, cst.Import):
             for alias in node.names:
-                full = _dotted(alias.name) or ""
+                full = dotted_name(alias.name) or ""
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     bind(alias.asname.name.value, full)
                 else:

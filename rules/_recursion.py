@@ -19,6 +19,7 @@ from opslint.rules import _jobs
 from opslint.syntax.nodes import (
     Enclosing,
     calls_in,
+    is_docstring,
     nested_statements,
     scope_nodes,
     suite_statements,
@@ -204,7 +205,7 @@ class TailCallFix:
         if any(t.form == "statement" for t in tails) and not self._returns_none():
             return None
         body = list(function.body.body)
-        first_index = 1 if _is_docstring(body[0]) and len(body) > 1 else 0
+        first_index = 1 if is_docstring(body[0]) and len(body) > 1 else 0
         replacements: Dict[cst.SimpleStatementLine, Sequence[str]] = {}
         for tail in tails:
             assignment = self._assignment(tail)
@@ -283,15 +284,6 @@ class TailCallFix:
         if not targets:
             return ""
         return f"{', '.join(targets)} = {', '.join(values)}"
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 __all__ = [

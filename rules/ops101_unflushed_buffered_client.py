@@ -29,7 +29,7 @@ from opslint.rules._buffer_paths import POOL_REASON, TASK_REASON, BufferPaths, F
 from opslint.rules._buffer_project import facts_for, relevant
 from opslint.rules._buffered import BufferedClients, Client, ClientKey
 from opslint.rules._wrappers import wrapper_drain
-from opslint.syntax.nodes import ExitKind, suite_statements
+from opslint.syntax.nodes import ExitKind, is_docstring, suite_statements
 
 _RUNNERS = {"sys.exit", "asyncio.run", "anyio.run", "trio.run", "uvloop.run", "exit", "quit", "SystemExit"}
 _Where = Union[cst.FunctionDef, cst.If, None]
@@ -510,7 +510,7 @@ class UnflushedBufferedClient(Rule):
             return None
         stmts = list(scope.body.body)
         start = 0
-        if stmts and _is_docstring(stmts[0]):
+        if stmts and is_docstring(stmts[0]):
             start = 1
         for index, stmt in enumerate(stmts):
             if stmt is binding.stmt or _assigns(stmt, binding.node):
@@ -560,15 +560,6 @@ class UnflushedBufferedClient(Rule):
         if edit is None:
             edit = self.edits.wrap_in_try_finally(body[0], body[-1], drains)
         return None if edit is None else PendingFix.unsafe(title, edit)
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _assigns(stmt: cst.BaseStatement, value: cst.CSTNode) -> bool:

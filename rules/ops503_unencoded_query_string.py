@@ -14,6 +14,7 @@ from opslint.rules import _net, _url_build, _urls
 from opslint.rules._net import CALLS, NetCall
 from opslint.rules._net_clients import NetClients, enclosing_function
 from opslint.rules._url_build import Hole, Piece
+from opslint.syntax.names import dotted_name
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -336,7 +337,7 @@ class UnencodedQueryString(Rule):
                 # ``page=1``: an int default says what the parameter holds.
                 return isinstance(param.default, (cst.Integer, cst.Float))
             for ann in _net.annotation_names(param.annotation.annotation):
-                qualified = self.qualified_name(ann) or _dotted(ann)
+                qualified = self.qualified_name(ann) or dotted_name(ann)
                 if qualified in _net.NUMERIC_ANNOTATIONS:
                     return True
             return False
@@ -453,12 +454,3 @@ def _is_id_name(name: str) -> bool:
 def _is_constant_name(name: str) -> bool:
     letters = [c for c in name if c.isalpha()]
     return bool(letters) and name.upper() == name and len(name) > 1
-
-
-def _dotted(expr: cst.BaseExpression) -> Optional[str]:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        inner = _dotted(expr.value)
-        return f"{inner}.{expr.attr.value}" if inner else None
-    return None

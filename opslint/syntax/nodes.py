@@ -209,6 +209,16 @@ def suite_statements(suite: cst.BaseSuite) -> List[cst.BaseStatement]:
     return [cst.SimpleStatementLine(body=suite.body)]
 
 
+def is_docstring(stmt: cst.BaseStatement) -> bool:
+    """``stmt`` is a string literal on its own (a docstring when it comes first in a body)."""
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
 def tail_statements(body: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement]:
     """Statements that may be the last to run before the body ends: the last
     statement, and recursively the last statements of its branches (``if``,
