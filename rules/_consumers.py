@@ -106,12 +106,14 @@ class KafkaModuleFacts:
 
 def module_facts(module: cst.Module, info: Any) -> Optional[KafkaModuleFacts]:
     """Facts of one module for OPS6xx (``Rule.project_facts``)."""
-    return _FactReader(module, info.name, info.package).read()
+    return _FactReader(module, info.name, info.package, getattr(info, "text", "")).read()
 
 
 class _FactReader:
-    def __init__(self, module: cst.Module, name: str, package: str) -> None:
+    def __init__(self, module: cst.Module, name: str, package: str, text: str = "") -> None:
         self.module = module
+        #: The module's source when the index gives it (else printed from the tree).
+        self.text = text
         self.name = name
         self.imports = ImportTable(package)
         self.imports.add_top_level(module.body)
@@ -122,7 +124,7 @@ class _FactReader:
     def span(self, node: cst.CSTNode) -> Span:
         if self._positions is None or self._lines is None:
             self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-            self._lines = LineIndex(self.module.code)
+            self._lines = LineIndex(self.text or self.module.code)
         rng = self._positions[node]
         lines = self._lines
         return lines.span(lines.offset(rng.start.line, rng.start.column), lines.offset(rng.end.line, rng.end.column))

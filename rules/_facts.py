@@ -26,7 +26,7 @@ def module_context(module: cst.Module, info: Any) -> Tuple[FileContext, BindingT
     ctx = FileContext(
         path=info.path,
         display_path=info.path,
-        text=module.code,
+        text=getattr(info, "text", "") or module.code,
         module=module,
         settings=Settings(),
         module_name=info.name,

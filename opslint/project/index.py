@@ -343,7 +343,7 @@ class ProjectIndex:
                 continue
             if content_hash(text) != summary.content_hash:
                 continue
-            info = ModuleInfo(summary.name, summary.path, summary.package, summary.is_package, self.root)
+            info = ModuleInfo(summary.name, summary.path, summary.package, summary.is_package, self.root, text)
             facts = dict(summary.facts)
             facts.update(_facts(new, text, info))
             self.modules[name] = _with_facts(summary, facts)

@@ -495,7 +495,7 @@ def summarise(
         worker.run()
     except RecursionError as exc:
         return _empty(name, path, package, is_package, digest, f"RecursionError: {exc}")
-    facts = _facts(fact_rules, text, ModuleInfo(name, path, package, is_package, root))
+    facts = _facts(fact_rules, text, ModuleInfo(name, path, package, is_package, root, text))
     return ModuleSummary(
         name=name,
         path=path,

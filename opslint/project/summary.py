@@ -19,6 +19,9 @@ class ModuleInfo:
     package: str
     is_package: bool
     root: str
+    #: The module's source, which its tree was parsed from (so that facts need not
+    #: print the tree back: a quarter of a parse).
+    text: str = field(default="", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
