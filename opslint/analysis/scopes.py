@@ -460,8 +460,8 @@ class BindingTable(Analysis):
         active = active | {id(expr)}
         if isinstance(expr, cst.Await):
             return self._kinds(expr.expression, scope, hook, active, depth + 1)
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
-            function = self.function_named(expr.func.value, scope)
+        function = self._called_function(expr.func, scope) if isinstance(expr, cst.Call) else None
+        if isinstance(expr, cst.Call) and (function is not None or isinstance(expr.func, cst.Name)):
             if function is None:
                 return [Answer(None, None)]
             inner = self.scope_of(function)
@@ -480,6 +480,23 @@ class BindingTable(Analysis):
         for binding in bindings:
             answers.extend(self._binding_kinds(binding, hook, active, depth + 1))
         return answers
+
+    def _called_function(self, func: cst.BaseExpression, scope: Scope) -> Optional[cst.FunctionDef]:
+        """The ``def`` of this module a call runs: by name (``make()``), or a method of
+        this file's class through ``self``/``cls`` (``self._create_consumer()``)."""
+        if isinstance(func, cst.Name):
+            return self.function_named(func.value, scope)
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return None
+        if scope.kind is ScopeKind.CLASS and func.value.value in ("self", "cls"):
+            # The value of a ``self.x = self.make()`` binding is evaluated in the class
+            # scope, where ``self`` is not bound.
+            bindings = self.attribute(scope, func.attr.value)
+        else:
+            bindings = self.resolve(func, scope)
+        if len(bindings) == 1 and isinstance(bindings[0].node, cst.FunctionDef):
+            return bindings[0].node
+        return None
 
     def _binding_kinds(self, binding: Binding, hook: Kinds[K], active: Set[int], depth: int) -> List[Answer[K]]:
         kind: Optional[K] = None
