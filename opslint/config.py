@@ -212,6 +212,41 @@ def glob_match(pattern: str, relpath: str) -> bool:
     return any(regex.match("/".join(parts[:k])) for k in range(1, len(parts)))
 
 
+def project_exclusion(root: str) -> Optional[Callable[[str], bool]]:
+    """What the project's own configuration (``[tool.opslint]`` of the root's
+    pyproject.toml: ``exclude`` and ``extend-exclude``) keeps out, as a predicate on
+    absolute paths, for the project index; None when it excludes nothing.
+
+    What a project keeps out of linting (test fixtures, vendored or generated code) is
+    not part of what its analyses see either, whichever way opslint runs (CLI, flake8,
+    the language server): this reads the file, not a run's command line. An unreadable
+    or invalid file excludes nothing here (linting reports it).
+    """
+    path = os.path.join(root, "pyproject.toml")
+    if not os.path.isfile(path):
+        return None
+    try:
+        table = load_table(path)
+    except ConfigError:
+        return None
+    patterns: List[str] = []
+    for key in ("exclude", "extend-exclude"):
+        value = table.get(key) if table is not None else None
+        if isinstance(value, list):
+            patterns.extend(v for v in value if isinstance(v, str))
+    if not patterns:
+        return None
+
+    def excluded(absolute: str) -> bool:
+        # Matched as ``Discovery.excluded`` matches: a pattern with a slash against the
+        # path from the root, others against the base name.
+        rel = os.path.relpath(absolute, root).replace(os.sep, "/")
+        name = os.path.basename(absolute)
+        return any(glob_match(p, rel) if "/" in p.strip("/") else glob_match(p, name) for p in patterns)
+
+    return excluded
+
+
 # -- loading ---------------------------------------------------------------
 
 _KEYS = {

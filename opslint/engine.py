@@ -15,7 +15,7 @@ import libcst as cst
 from opslint import builtin, source, suppress, unused_noqa
 from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
-from opslint.config import Settings
+from opslint.config import Settings, project_exclusion
 from opslint.context import FileContext
 from opslint.discovery import module_name
 from opslint.edits import NodeEdit, PendingFix, RelatedNode
@@ -296,7 +296,7 @@ class Linter:
         needing = [r for r in rules if r.needs_project]
         if not needing:
             return None
-        index = project_index_for(path, needing)
+        index = project_index_for(path, needing, exclusion=project_exclusion)
         index.refresh(path, text, keep_shape=self.editor)
         return index
 

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Protocol, Tuple, Type
 
 from opslint import builtin, project, source
 from opslint.cache import Cache
-from opslint.config import ConfigResolver, Settings
+from opslint.config import ConfigResolver, Settings, project_exclusion
 from opslint.discovery import Walker
 from opslint.engine import Linter, LintResult, display_path
 from opslint.fixes import fix_text, parses
@@ -237,7 +237,9 @@ def _prepare_projects(
     def rules_for(path: str) -> List[Type[Rule]]:
         return registry.enabled_rules(resolver.for_path(path))
 
-    indexes = project.prepare([path for path, _ in items], rules_for, options.jobs, options.cache_dir)
+    indexes = project.prepare(
+        [path for path, _ in items], rules_for, options.jobs, options.cache_dir, exclusion=project_exclusion
+    )
     for index, rules, sample in indexes:
         settings = resolver.for_path(sample)
         for rule in rules:

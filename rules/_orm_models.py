@@ -18,6 +18,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 import libcst as cst
 
 from opslint.rules import _orm
+from opslint.rules._facts import FactsOf
 from opslint.syntax.names import ImportTable, dotted_name
 from opslint.syntax.nodes import is_none
 from opslint.syntax.walk import iter_nodes
@@ -471,8 +472,9 @@ def project_models(project: Any, code: str) -> Models:
     """The project's model resolver, computed once per index state."""
 
     def build() -> Models:
-        facts = {k: v for k, v in project.facts(code).items() if isinstance(v, ModuleFacts)}
-        return Models(facts, project)
+        # A view: a one-file run asks about the few modules this file imports, and need
+        # not decode every module's facts first.
+        return Models(FactsOf(project, code, ModuleFacts), project)
 
     models: Models = project.memo((code, "models"), build)
     return models

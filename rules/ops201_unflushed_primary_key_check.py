@@ -9,6 +9,7 @@ import libcst as cst
 from opslint.analysis.scopes import BindingTable, Scope, agreed
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _orm
+from opslint.rules._facts import FactsOf
 from opslint.rules._orm_models import (
     FunctionFacts,
     Models,
@@ -186,10 +187,8 @@ class UnflushedPrimaryKeyCheck(Rule):
         )
         self._qualify = Qualifier(original_node, module_name, self.ctx.imports)
         local = compute_facts(original_node, self._qualify)
-        facts: Dict[str, ModuleFacts] = {}
-        if project is not None:
-            facts.update((k, v) for k, v in project.facts(self.code).items() if isinstance(v, ModuleFacts))
-        facts[module_name] = local
+        # This file's facts as they are now, over the project's, read module by module.
+        facts = FactsOf(project, self.code, ModuleFacts, current={module_name: local})
         self._local = local
         self._module_name = module_name
         self._models = Models(facts, project)

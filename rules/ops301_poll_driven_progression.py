@@ -12,7 +12,7 @@ from opslint.context import FileContext
 from opslint.model import Related, Span
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
-from opslint.rules._facts import module_context
+from opslint.rules._facts import FactsOf, module_context
 from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
 from opslint.rules._progress import Progressions, Site, Statement
 from opslint.syntax.names import dotted_name
@@ -252,8 +252,7 @@ class PollDrivenProgression(Rule):
         project = self.ctx.project if isinstance(self.ctx.project, ProjectIndex) else None
         self._project = project
         self._module = (project.module_of(self.ctx.path) if project is not None else None) or self.ctx.module_name
-        facts = project.facts(self.code) if project is not None else {}
-        self._facts: Dict[str, ModuleFacts] = {k: v for k, v in facts.items() if isinstance(v, ModuleFacts)}
+        self._facts = FactsOf(project, self.code, ModuleFacts)
         handlers = Handlers(self.ctx, table).handlers(self._remote_routes())
         for handler in sorted(handlers, key=lambda h: self.position(h.function)):
             self._check(handler)
@@ -264,15 +263,19 @@ class PollDrivenProgression(Rule):
         out: Dict[str, List[Route]] = {}
         if project is None or module is None:
             return out
-        for other, facts in self._facts.items():
-            if other == module:
+        prefix = module + "."
+        for other, targets in _route_targets(project, self.code).items():
+            # Only the modules that route here are read.
+            if other == module or not any(t is not None and t.startswith(prefix) for t in targets):
+                continue
+            facts = self._facts.get(other)
+            if facts is None or len(facts.routes) != len(targets):
                 continue
             summary = project.summary(other)
-            for fact in facts.routes:
-                target = project.resolve(other, fact.ref)
-                if target is None or not target.startswith(module + "."):
+            for fact, target in zip(facts.routes, targets):
+                if target is None or not target.startswith(prefix):
                     continue
-                local = target[len(module) + 1 :]
+                local = target[len(prefix) :]
                 where = (summary.path if summary is not None else "", fact.span)
                 out.setdefault(local, []).append(Route(fact.path, fact.methods, None, fact.ref, where))
         return out
@@ -502,14 +505,28 @@ def _span(ctx: FileContext, node: Optional[cst.CSTNode]) -> Span:
     return lines.span(lines.offset(rng.start.line, rng.start.column), lines.offset(rng.end.line, rng.end.column))
 
 
+def _route_targets(project: ProjectIndex, code: str) -> Dict[str, Tuple[Optional[str], ...]]:
+    """module -> what each of its routes' views resolves to (parallel to its ``routes``)."""
+
+    def compute() -> Dict[str, Tuple[Optional[str], ...]]:
+        return {
+            module: tuple(project.resolve(module, route.ref) for route in facts.routes)
+            for module, facts in project.facts(code).items()
+            if isinstance(facts, ModuleFacts) and facts.routes
+        }
+
+    # Kept on disk: resolving every route loads the summary of every module holding one
+    # (a hundred on Django), which a one-file run (pre-commit, flake8) would pay each time.
+    found = project.memo((code, "route-targets"), compute, persist=True)
+    assert isinstance(found, dict)
+    return found
+
+
 def _bound_modules(project: ProjectIndex, code: str) -> Set[str]:
     def compute() -> Set[str]:
         out: Set[str] = set()
-        for module, facts in project.facts(code).items():
-            if not isinstance(facts, ModuleFacts):
-                continue
-            for route in facts.routes:
-                target = project.resolve(module, route.ref)
+        for targets in _route_targets(project, code).values():
+            for target in targets:
                 owner = project.function(target) if target is not None else None
                 if owner is not None:
                     out.add(owner.module)
@@ -517,6 +534,7 @@ def _bound_modules(project: ProjectIndex, code: str) -> Set[str]:
                     out.add(target.rsplit(".", 1)[0])
         return out
 
-    found = project.memo((code, "bound-modules"), compute)
+    # Kept on disk with the route targets it is made of.
+    found = project.memo((code, "bound-modules"), compute, persist=True)
     assert isinstance(found, set)
     return found

@@ -381,7 +381,9 @@ def _cycle_modules(project: ProjectIndex, code: str) -> Set[str]:
                         out.add(found.module)
         return out
 
-    found = project.memo((code, "cycle-modules"), compute)
+    # Kept on disk: resolving every tail loads hundreds of summaries (4 s on Django),
+    # which a one-file run (pre-commit, flake8) would otherwise pay on every file.
+    found = project.memo((code, "cycle-modules"), compute, persist=True)
     assert isinstance(found, set)
     return found
 

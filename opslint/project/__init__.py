@@ -28,8 +28,17 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Ty
 from opslint.project.build import _SUMMARY_CACHE
 from opslint.project.entries import Entry, EntrySpec
 from opslint.project.index import REVALIDATE_SECONDS, ProjectIndex
-from opslint.project.layout import ROOT_MARKERS, _package_dirs, _root_cache, find_root, iter_project_files, module_names
-from opslint.project.summarise import content_hash, summarise
+from opslint.project.layout import (
+    ROOT_MARKERS,
+    Excluded,
+    _package_dirs,
+    _root_cache,
+    find_root,
+    in_walk,
+    iter_project_files,
+    module_names,
+)
+from opslint.project.summarise import content_hash, read_source, summarise
 from opslint.project.summary import (
     Assignment,
     CallSite,
@@ -89,6 +98,7 @@ def index_for(
     fresh: bool = False,
     cache_dir: Optional[str] = None,
     default_cache: bool = True,
+    exclusion: Optional[Callable[[str], Optional[Excluded]]] = None,
 ) -> ProjectIndex:
     """The index of the project that ``path`` belongs to (built on first use).
 
@@ -96,6 +106,8 @@ def index_for(
     re-checked at most every ``REVALIDATE_SECONDS`` (editors, flake8).
     Without ``cache_dir`` the project's ``.opslint_cache`` is used when it
     exists, unless ``default_cache`` is off (a run with ``--no-cache``).
+    ``exclusion`` gives, for a project root, what its configuration excludes
+    (``config.project_exclusion``): such files are not indexed.
     """
     root = find_root(path)
     fact_rules = [r for r in project_rules(rules) if r.defines_project_facts()]
@@ -105,7 +117,8 @@ def index_for(
             # Share summaries with earlier runs only where the CLI already keeps its cache.
             default = os.path.join(root, ".opslint_cache")
             cache_dir = default if os.path.isdir(default) else None
-        index = ProjectIndex(root, fact_rules, cache_dir=cache_dir).build(jobs=jobs)
+        excluded = exclusion(root) if exclusion is not None else None
+        index = ProjectIndex(root, fact_rules, cache_dir=cache_dir, excluded=excluded).build(jobs=jobs)
         _INDEXES[root] = index
     else:
         index.revalidate(force=fresh)
@@ -118,6 +131,7 @@ def prepare(
     rules_for_path: Callable[[str], Sequence[_R]],
     jobs: int = 0,
     cache_dir: Optional[str] = None,
+    exclusion: Optional[Callable[[str], Optional[Excluded]]] = None,
 ) -> List[Tuple[ProjectIndex, List[_R], str]]:
     """Build (or refresh) and pin the index of every project the paths belong to.
 
@@ -126,17 +140,37 @@ def prepare(
     project rules, a file of it) per project; unpin with ``unpin``.
     """
     by_root: Dict[str, Tuple[str, Dict[str, _R]]] = {}
+    named: Dict[str, List[str]] = {}
     for path in paths:
         needing = project_rules(rules_for_path(path))
         if needing:
-            _first, chosen = by_root.setdefault(find_root(path), (path, {}))
+            root = find_root(path)
+            _first, chosen = by_root.setdefault(root, (path, {}))
+            named.setdefault(root, []).append(path)
             for rule in needing:
                 chosen[rule.code] = rule
     out = []
     for root, (first, chosen) in by_root.items():
         # A run passes its cache folder, or None for --no-cache: then nothing is
         # read from a cache folder that happens to be there.
-        index = index_for(root, list(chosen.values()), jobs=jobs, fresh=True, cache_dir=cache_dir, default_cache=False)
+        index = index_for(
+            root,
+            list(chosen.values()),
+            jobs=jobs,
+            fresh=True,
+            cache_dir=cache_dir,
+            default_cache=False,
+            exclusion=exclusion,
+        )
+        # Files named on the command line that the configuration excludes are linted:
+        # they join the index now, before workers fork, so every worker sees the same
+        # project (a worker adding its own files would see another one).
+        for path in named.get(root, ()):
+            if index.module_of(path) is None and in_walk(root, path):
+                try:
+                    index.refresh(path, read_source(path))
+                except OSError:
+                    pass
         index.pinned = True
         out.append((index, list(chosen.values()), first))
     return out

@@ -34,7 +34,7 @@ from opslint.project.derived import (
     resolve_callee,
 )
 from opslint.project.entries import Entry, EntrySpec
-from opslint.project.layout import in_walk, iter_project_files, module_names
+from opslint.project.layout import Excluded, in_walk, iter_project_files, module_names
 from opslint.project.manifest import FileStamp, LazyModules, shape_digest
 from opslint.project.summarise import _facts, content_hash, read_source, summarise
 from opslint.project.summary import (
@@ -78,14 +78,43 @@ class _Info(NamedTuple):
     facts: Tuple[str, ...]
 
 
+class _FactsView(Mapping[str, Any]):
+    """``ProjectIndex.module_facts``: facts read from each summary on first access."""
+
+    def __init__(self, index: ProjectIndex, code: str) -> None:
+        self._index = index
+        self._code = code
+
+    def __getitem__(self, name: str) -> Any:
+        info = self._index._info.get(name)
+        if info is None or self._code not in info.facts:
+            raise KeyError(name)
+        return self._index.modules[name].facts[self._code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name, info in self._index._info.items() if self._code in info.facts])
+
+    def __len__(self) -> int:
+        return sum(1 for info in self._index._info.values() if self._code in info.facts)
+
+
 class ProjectIndex:
     """Summaries of every module of one project, and queries across them."""
 
-    def __init__(self, root: str, fact_rules: Sequence[ProjectRule] = (), cache_dir: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        fact_rules: Sequence[ProjectRule] = (),
+        cache_dir: Optional[str] = None,
+        excluded: Optional[Excluded] = None,
+    ) -> None:
         self.root = root
         #: Where module summaries are kept between processes (``.opslint_cache``), if anywhere.
         self.cache_dir = cache_dir
         self.fact_rules: List[ProjectRule] = list(fact_rules)
+        #: What the project's configuration keeps out of linting (test fixtures, vendored
+        #: or generated code) is not part of what its analyses see either.
+        self.excluded = excluded
         self.modules = LazyModules()
         #: module name -> (path, content hash, shape digest): known without loading summaries.
         self._info: Dict[str, _Info] = {}
@@ -118,7 +147,7 @@ class ProjectIndex:
         """Index the project's files: those unchanged since the manifest was written are
         taken lazily (their summaries load on first use), the others are summarised now."""
         started = time.perf_counter()
-        paths = list(files) if files is not None else list(iter_project_files(self.root))
+        paths = list(files) if files is not None else list(iter_project_files(self.root, self.excluded))
         key = self._manifest_key()
         known = manifest.load(self.cache_dir, key)
         planned: List[Tuple[_Item, Optional[FileStamp]]] = []
@@ -249,9 +278,11 @@ class ProjectIndex:
         if name is not None and self._info[name].content == text_hash:
             return
         if name is None and not in_walk(self.root, absolute):
-            # A file the index leaves out (under build/, a virtualenv...), linted
+            # A file the index never walks (under build/, a virtualenv...), linted
             # by name: it is not part of the project the analyses see, and adding
-            # it would redo every project analysis for each such file.
+            # it would redo every project analysis for each such file.  (A file the
+            # configuration excludes, linted by name, joins: the analyses see the
+            # file they report on.)
             return
         item = self._plan(absolute) if os.path.exists(absolute) else None
         if item is None:
@@ -310,7 +341,7 @@ class ProjectIndex:
             return
         self.checked_at = now
         current = set()
-        for path in iter_project_files(self.root):
+        for path in iter_project_files(self.root, self.excluded):
             absolute = os.path.abspath(path)
             current.add(absolute)
             try:
@@ -426,6 +457,16 @@ class ProjectIndex:
         found = {name: value for name, (_, value) in fresh.items()}
         memo[code] = found
         return found
+
+    def module_facts(self, code: str) -> Mapping[str, Any]:
+        """module name -> ``project_facts`` result of rule ``code``, like ``facts``, but as a
+        view that loads a module's summary only when that module is asked for.
+
+        For questions about a few modules (is this one file relevant?), where ``facts``
+        would decode every module's facts first (a second on Django for OPS201).
+        """
+        found = self._memo.get("facts", {}).get(code)
+        return found if found is not None else _FactsView(self, code)
 
     def function(self, qualname: str) -> Optional[FunctionSummary]:
         resolved = self.canonical(qualname)

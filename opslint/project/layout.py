@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from typing import (
+    Callable,
     Dict,
     Iterator,
     List,
@@ -136,16 +137,31 @@ def skipped_dir(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pat) for pat in SKIP_DIRS)
 
 
-def in_walk(root: str, path: str) -> bool:
-    """Whether ``path`` lies where ``iter_project_files(root)`` walks (no skipped
-    directory between the root and the file)."""
-    rel = os.path.relpath(os.path.abspath(path), root)
-    parts = rel.replace(os.sep, "/").split("/")[:-1]
-    return not rel.startswith("..") and not any(skipped_dir(part) for part in parts)
+#: Whether the project's configuration keeps a file or folder (absolute path) out.
+Excluded = Callable[[str], bool]
 
 
-def iter_project_files(root: str) -> Iterator[str]:
-    """Python files of a project, skipping nested projects and tool folders."""
+def in_walk(root: str, path: str, excluded: Optional[Excluded] = None) -> bool:
+    """Whether ``path`` lies where ``iter_project_files(root, excluded)`` walks (no
+    skipped or excluded directory between the root and the file, nor the file itself
+    excluded)."""
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute, root)
+    parts = rel.replace(os.sep, "/").split("/")
+    if rel.startswith("..") or any(skipped_dir(part) for part in parts[:-1]):
+        return False
+    if excluded is not None:
+        current = root
+        for part in parts:
+            current = os.path.join(current, part)
+            if excluded(current):
+                return False
+    return True
+
+
+def iter_project_files(root: str, excluded: Optional[Excluded] = None) -> Iterator[str]:
+    """Python files of a project, skipping nested projects, tool folders and what the
+    project's configuration excludes (``config.project_excludes``)."""
     count = 0
     for directory, dirnames, filenames in os.walk(root):
         keep = []
@@ -155,11 +171,16 @@ def iter_project_files(root: str) -> Iterator[str]:
             full = os.path.join(directory, name)
             if any(os.path.exists(os.path.join(full, m)) for m in ROOT_MARKERS):
                 continue  # a project of its own
+            if excluded is not None and excluded(full):
+                continue
             keep.append(name)
         dirnames[:] = keep
         for name in sorted(filenames):
             if name.endswith(".py"):
+                full = os.path.join(directory, name)
+                if excluded is not None and excluded(full):
+                    continue
                 count += 1
                 if count > MAX_FILES:
                     return
-                yield os.path.join(directory, name)
+                yield full
