@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,9 +12,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _source_copy(dest: Path) -> Path:
+    """What the sdist would hold, copied: setuptools writes its ``build/`` beside the
+    sources, where the editable installs (one per Python in .ci/run, which runs suites
+    side by side) keep theirs."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("opslint", "rules"):
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 def test_wheel_contains_every_rule_module(tmp_path: Path) -> None:
+    source = _source_copy(tmp_path / "src")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
         cwd=tmp_path,

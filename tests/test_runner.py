@@ -16,6 +16,7 @@ from opslint.registry import Registry
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
+@pytest.mark.slow  # every fixture, twice (two minutes)
 def test_parallel_run_equals_serial_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "PARALLEL_THRESHOLD", 2)
     resolver = ConfigResolver(Overrides(), isolated=True, cwd=str(FIXTURES), catalog=Registry.default())
