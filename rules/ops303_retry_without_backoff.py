@@ -13,7 +13,15 @@ from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _jobs
 from opslint.rules._recursion import calls_self, map_arguments
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import ExitKind, calls_in, is_true, nested_statements, scope_nodes, suite_statements
+from opslint.syntax.nodes import (
+    ExitKind,
+    always_exits,
+    calls_in,
+    is_true,
+    nested_statements,
+    scope_nodes,
+    suite_statements,
+)
 from opslint.syntax.walk import iter_nodes
 
 #: One path through an iteration: (saw the signal, slept, counters stepped on the way).
@@ -78,12 +86,31 @@ def _mark(state: FrozenSet[_Path], signal: bool, slept: bool, stepped: Sequence[
     return frozenset((s or signal, z or slept, c | frozenset(stepped)) for s, z, c in state)
 
 
+#: Marks a name in a path's counters that grows by a factor (``delay *= 2``): a bound
+#: only where a test of it leaves the loop (``if delay > 1024: raise``), not where it
+#: clamps the delay (``if delay > 60: delay = 60``).
+_GROWN = "*"
+
+
 def _stepped(node: cst.CSTNode) -> Tuple[str, ...]:
     """Counters this statement steps: ``attempt += 1``, ``tries = tries - 1``,
-    ``tries_left = 0 if permanent else tries_left - 1``."""
+    ``tries_left = 0 if permanent else tries_left - 1``; and growing waits
+    (``wait_time *= 2``, ``delay = delay * 2``), marked ``_GROWN``."""
     if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
         if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
             return (node.target.value,)
+        if isinstance(node.operator, (cst.MultiplyAssign, cst.LeftShiftAssign)):
+            return (_GROWN + node.target.value,)
+    if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+        value = node.value
+        name = node.targets[0].target.value
+        if (
+            isinstance(value, cst.BinaryOperation)
+            and isinstance(value.operator, (cst.Multiply, cst.LeftShift))
+            and isinstance(value.left, cst.Name)
+            and value.left.value == name
+        ):
+            return (_GROWN + name,)
     if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
         name = node.targets[0].target.value
         for inner in iter_nodes(node.value):
@@ -334,6 +361,7 @@ class RetryWithoutBackoff(Rule):
         walker.run(body, _START, loop)
         bound = self._static_bound(loop)
         compared = _compared(loop)
+        leaving = _compared(loop, leaving=True)
         found: List[_Retry] = []
         for node, states in walker.reached:
             paths = [p for p in states if p[0] or id(node) in signal_nodes]
@@ -345,7 +373,8 @@ class RetryWithoutBackoff(Rule):
             retry = _Retry(node if node is not loop else signal.block[-1], signal)
             for _signal, slept, counted in paths:
                 retry.slept.append(slept)
-                retry.bounded.append(bound or bool(counted & compared))
+                grown = {name[len(_GROWN) :] for name in counted if name.startswith(_GROWN)}
+                retry.bounded.append(bound or bool(counted & compared) or bool(grown & leaving))
             found.append(retry)
         for retry in found:
             self._report(
@@ -547,17 +576,31 @@ def _own_continues(loop: Union[cst.For, cst.While]) -> List[cst.Continue]:
     return out
 
 
-def _compared(root: cst.CSTNode) -> Set[str]:
-    """Names compared in a ``while`` test or an ``if`` test of this scope (candidate bounds)."""
+def _compared(root: cst.CSTNode, leaving: bool = False) -> Set[str]:
+    """Names compared in a ``while`` test or an ``if`` test of this scope (candidate
+    bounds); with ``leaving``, only ``if`` tests whose body leaves the loop (raise,
+    return, break)."""
     out: Set[str] = set()
     for node in scope_nodes(root):
         test = node.test if isinstance(node, (cst.If, cst.While)) else None
-        if test is None:
+        if test is None or (leaving and isinstance(node, cst.If) and not _leaves(node.body)):
             continue
         for inner in iter_nodes(test):
             if isinstance(inner, cst.Comparison):
                 out.update(n.value for n in iter_nodes(inner) if isinstance(n, cst.Name))
     return out
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    """A block that ends the retrying: every path raises or returns, or it breaks."""
+    if always_exits(body, jumps=False):
+        return True
+    return any(
+        isinstance(small, cst.Break)
+        for line in suite_statements(body)
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+    )
 
 
 def _takes_first(body: Sequence[cst.BaseStatement]) -> bool:
