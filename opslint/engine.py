@@ -134,6 +134,10 @@ class _Dispatcher(cst.CSTVisitor):
         self.stack.pop()
 
 
+#: "error at 409:30" in a LibCST native parser message.
+_LIBCST_AT = re.compile(r"\berror at (\d+):(\d+)")
+
+
 class Linter:
     """Lints text or files with the rules a ``Settings`` selects.
 
@@ -428,6 +432,11 @@ class Linter:
             )
         else:
             detail = f"LibCST cannot parse this file although Python can ({detail}); opslint skipped it"
+            # The native parser's ``raw_line`` is the token after the failure (often the
+            # next line); its message holds the failure's own position (column from 0).
+            found = _LIBCST_AT.search(detail)
+            if found is not None:
+                line, column = int(found.group(1)), int(found.group(2)) + 1
         return self._engine_finding(builtin.SyntaxErrorFinding, display, settings, detail, line, max(column, 1))
 
 

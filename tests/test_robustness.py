@@ -609,3 +609,15 @@ def test_text_libcst_does_not_print_back_is_not_fixed(tmp_path: Path) -> None:
     proc = opslint("check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "concise", ".", cwd=tmp_path)
     assert proc.returncode == 1 and "OPS001 LibCST misreads this file" in proc.stdout, proc.stdout
     assert (tmp_path / "shifted.py").read_text(encoding="utf-8") == text
+
+
+def test_valid_python_libcst_cannot_parse_is_reported_where_it_fails(tmp_path: Path) -> None:
+    """A parenthesised annotated name (``(x): int``, from CPython's test_grammar) is valid
+    Python that LibCST refuses: OPS001 says so, at the line of the failure (the native
+    parser's ``raw_line`` is the token after it, a line later)."""
+    text = "import requests\n\ndef f():\n    (no_such_global): int\n    print(no_such_global)\n"
+    compile(text, "valid.py", "exec")
+    (tmp_path / "valid.py").write_text(text, encoding="utf-8")
+    proc = opslint("check", "--no-cache", "--output-format", "concise", ".", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "valid.py:4:" in proc.stdout and "LibCST cannot parse this file although Python can" in proc.stdout
