@@ -663,11 +663,23 @@ class HttpKinds:
 
 
 def _agreed(answers: Sequence[Answer[Any]]) -> Any:
-    """The one kind every answer has (by identity), else None."""
+    """The one kind every answer has (by identity), else None.
+
+    A ``None`` placeholder (``self.consumer = None`` in ``__init__``) does not vote: the
+    attribute holds what its other bindings give wherever it is used as one.
+    """
+    answers = [a for a in answers if not _placeholder(a)] or answers
     if not answers or any(a.kind is None for a in answers):
         return None
     first = answers[0].kind
     return first if all(a.kind is first or a.kind == first for a in answers) else None
+
+
+def _placeholder(answer: Answer[Any]) -> bool:
+    binding = answer.binding
+    # Annotated (``self.consumer: Optional[KafkaConsumer] = None``), it answers a consumer
+    # of unknown settings: the construction bound elsewhere says more.
+    return binding is not None and binding.value is not None and is_none(binding.value)
 
 
 # ---------------------------------------------------------------------------
