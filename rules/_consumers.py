@@ -1169,6 +1169,12 @@ class KafkaModel:
             for loop in _loops_in(body):
                 if loop.iter is call or (holder is not None and _is_name(loop.iter, holder)):
                     region.append(loop.body)
+            enclosing = _enclosing_loop(seen.stack)
+            if not region and holder is not None and enclosing is not None and _takes_items(enclosing.body, holder):
+                # ``msgs = consumer.consume()`` then ``msg = msgs.pop()`` (koku's sources
+                # listener): the records are taken one by one without a ``for``; the loop
+                # around the consume call is the per-record work.
+                region.append(enclosing.body)
         else:
             record_lists: Set[str] = set()
             for loop in _loops_in(body):
@@ -1787,6 +1793,17 @@ def _enclosing_loop(stack: Sequence[cst.CSTNode]) -> Optional[Union[cst.For, cst
 
 def _loops_in(body: cst.CSTNode) -> List[cst.For]:
     return [node for node in scope_nodes(body) if isinstance(node, cst.For)]
+
+
+def _takes_items(body: cst.CSTNode, holder: str) -> bool:
+    """``holder.pop()`` or ``holder[i]`` in ``body``: a batch's records taken one by one."""
+    for node in scope_nodes(body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "pop":
+            if _is_name(node.func.value, holder):
+                return True
+        elif isinstance(node, cst.Subscript) and _is_name(node.value, holder):
+            return True
+    return False
 
 
 def _is_name(expr: cst.BaseExpression, name: str) -> bool:
