@@ -286,6 +286,9 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--django", help="an unpacked Django 5.1.4 source tree (default: downloaded into bench/.cache)")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     args = parser.parse_args(argv)
+    # Installed tools run from their bytecode caches; an environment that forbids writing
+    # them would charge every run (of opslint and of its peers) a compile of every module.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     only = {s for s in args.only.split(",") if s}
     want = lambda name: not only or name in only  # noqa: E731
     tools = peer_tools()

@@ -137,14 +137,29 @@ def tail_calls(function: cst.FunctionDef, method: bool = False) -> List[Tail]:
     return out
 
 
+#: The helpers of the last binding table asked about: id -> (helper, takes an item).
+#: A module's functions call the same few helpers many times (Django's db package:
+#: 4 s of a cold index went to scanning them again for each call).
+_HELPERS: Tuple[Optional[BindingTable], Dict[int, Tuple[cst.FunctionDef, bool]]] = (None, {})
+
+
 def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> bool:
     """Whether the function takes one item (``lpop``, ``.first()``, ``fetchone``,
     ``receive_message``...), itself or in a function of this file it calls."""
+    global _HELPERS
+    if _HELPERS[0] is not table:
+        _HELPERS = (table, {})
+    helpers = _HELPERS[1]
     for call in calls_in(function.body):
         if _takes(call):
             return True
         helper = _local_function(call, table, scope)
-        if helper is not None and helper is not function and any(_takes(c) for c in calls_in(helper.body)):
+        if helper is None or helper is function:
+            continue
+        known = helpers.get(id(helper))
+        if known is None or known[0] is not helper:
+            known = helpers[id(helper)] = (helper, any(_takes(c) for c in calls_in(helper.body)))
+        if known[1]:
             return True
     return False
 

@@ -8,9 +8,8 @@ from typing import Any, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
-from opslint.context import FileContext
-from opslint.model import Related, Span
-from opslint.project import ProjectIndex
+from opslint.model import Related
+from opslint.project import CallSite, ProjectIndex
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _jobs
 from opslint.rules._facts import module_context
@@ -22,9 +21,10 @@ from opslint.syntax.walk import iter_nodes
 
 @dataclass(frozen=True)
 class TailFact:
-    #: The callee as written (``worker.handle_next``).
+    #: The callee as written (``worker.handle_next``).  No position: computing node
+    #: positions costs two parses per module on a cold index; the one finding that
+    #: shows this call finds it in the module's summary (``_back_site``).
     callee: str
-    span: Span
 
 
 @dataclass(frozen=True)
@@ -132,14 +132,14 @@ class RecursiveQueueDrain(Rule):
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
-        ctx, table = module_context(module, info)
+        _ctx, table = module_context(module, info)
         out: List[FunctionTails] = []
         for scope in table.scopes():
             function = scope.function
             if function is None or not takes_item(function, table, scope):
                 continue
             tails = tuple(
-                TailFact(name, _span(ctx, tail.call))
+                TailFact(name)
                 for tail in tail_calls(function)
                 if (name := dotted_name(tail.call.func)) is not None and not tail.in_loop and not tail.in_handler
             )
@@ -223,9 +223,10 @@ class RecursiveQueueDrain(Rule):
             if back is None or (mine_takes and own < summary.qualname):
                 continue
             path = project.summary(summary.module)
+            site = _back_site(project, summary.qualname, back.callee)
             related: List[Any] = []
-            if path is not None:
-                span = project.current_span(path.path, back.span)
+            if path is not None and site is not None:
+                span = project.current_span(path.path, site.span)
                 related.append(
                     Related(
                         self.ctx.display_of(path.path),
@@ -367,6 +368,13 @@ def _back_call(
     return None
 
 
+def _back_site(project: ProjectIndex, qualname: str, callee: str) -> Optional[CallSite]:
+    """The call of ``callee`` (as written) in a project function: its last one, the tail."""
+    function = project.function(qualname)
+    found = [site for site in function.calls if site.raw == callee] if function is not None else []
+    return found[-1] if found else None
+
+
 def _cycle_modules(project: ProjectIndex, code: str) -> Set[str]:
     def compute() -> Set[str]:
         out: Set[str] = set()
@@ -423,12 +431,6 @@ def _display_name(function: cst.FunctionDef, scope: Scope) -> str:
 
 def _short(qualname: str) -> str:
     return ".".join(qualname.split(".")[-2:])
-
-
-def _span(ctx: FileContext, node: cst.CSTNode) -> Span:
-    rng = ctx.positions()[node]
-    lines = ctx.lines
-    return lines.span(lines.offset(rng.start.line, rng.start.column), lines.offset(rng.end.line, rng.end.column))
 
 
 __all__: Sequence[str] = ("RecursiveQueueDrain",)
