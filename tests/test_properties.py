@@ -88,7 +88,15 @@ def _check(text: str, folder: Path) -> None:
 
 COMMON = dict(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    # filter_too_much: hypothesmith's grammar strategy throws away the drafts that do not
+    # compile, sometimes most of a run's (8 kept of 58 once): a property of the
+    # generator, which failed the suite now and then, not of the code under test.
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+    ],
     database=None,
 )
 
