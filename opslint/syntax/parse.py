@@ -8,7 +8,8 @@ second asker gets the first one's tree (LibCST trees are immutable: sharing is s
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Tuple
+from contextlib import contextmanager
+from typing import Iterator, Tuple
 
 import libcst as cst
 
@@ -18,6 +19,27 @@ from opslint.syntax.guard import TooDeep, too_deep
 KEEP = 2
 
 _RECENT: OrderedDict[Tuple[int, str], cst.Module] = OrderedDict()
+
+
+def _trusted(self: cst.CSTNode) -> None:
+    """``CSTNode.__post_init__`` while the parser builds a tree: no validation."""
+
+
+@contextmanager
+def _parser_nodes() -> Iterator[None]:
+    """LibCST validates every node it builds (``CSTNode.__post_init__``). The nodes of a
+    parse come from LibCST's own grammar, valid by construction; LibCST's note on
+    ``__post_init__`` says as much ("avoid validating the tree when parsing a file").
+    The checks are a third of a parse: 11.6 million calls, 30 of 80 s, on the standard
+    library. Nodes built outside a parse (the rules' fixes) are still validated, and
+    every fixed text is parsed again before it is written."""
+    base = cst.CSTNode
+    original = base.__dict__["__post_init__"]
+    base.__post_init__ = _trusted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        base.__post_init__ = original  # type: ignore[method-assign]
 
 
 def parse_module(text: str) -> cst.Module:
@@ -34,7 +56,8 @@ def parse_module(text: str) -> cst.Module:
     reason = too_deep(text)
     if reason is not None:
         raise TooDeep(reason)
-    module = cst.parse_module(text)
+    with _parser_nodes():
+        module = cst.parse_module(text)
     _RECENT[key] = module
     while len(_RECENT) > KEEP:
         _RECENT.popitem(last=False)
