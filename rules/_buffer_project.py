@@ -58,18 +58,22 @@ class Effects:
     drains: Tuple[str, ...] = ()
 
 
-_LAST: Dict[str, Tuple[int, ModuleFacts]] = {}
+#: The last module asked for and its facts. The module itself is held, and compared by
+#: identity: keyed by ``id()`` alone, a later module allocated where a freed one was
+#: got that one's facts (OPS101 lost a finding now and then, depending on the heap).
+_LAST: Dict[str, Tuple[cst.Module, ModuleFacts]] = {}
 
 
 def facts_for(module: cst.Module, info: Any) -> Optional[ModuleFacts]:
     """``project_facts`` of the family (computed once per module even when several rules ask)."""
     cached = _LAST.get("m")
-    if cached is not None and cached[0] == id(module):
-        return cached[1]
-    imports = ImportTable(info.package or None)
-    imports.add_top_level(module.body)
-    found = module_facts(module, imports, info.name)
-    _LAST["m"] = (id(module), found)
+    if cached is not None and cached[0] is module:
+        found = cached[1]
+    else:
+        imports = ImportTable(info.package or None)
+        imports.add_top_level(module.body)
+        found = module_facts(module, imports, info.name)
+        _LAST["m"] = (module, found)
     return None if found.empty else found
 
 
