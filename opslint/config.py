@@ -237,14 +237,18 @@ def project_exclusion(root: str) -> Optional[Callable[[str], bool]]:
     if not patterns:
         return None
 
-    def excluded(absolute: str) -> bool:
-        # Matched as ``Discovery.excluded`` matches: a pattern with a slash against the
-        # path from the root, others against the base name.
-        rel = os.path.relpath(absolute, root).replace(os.sep, "/")
-        name = os.path.basename(absolute)
-        return any(glob_match(p, rel) if "/" in p.strip("/") else glob_match(p, name) for p in patterns)
+    return lambda absolute: excluded_by(patterns, root, absolute)
 
-    return excluded
+
+def excluded_by(patterns: Sequence[str], root: str, path: str) -> bool:
+    """Whether an ``exclude`` pattern matches ``path``: a pattern with a slash against the
+    path from ``root`` (the base name for a path outside it), others against the base
+    name. Linting's discovery and the project index both match this way."""
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    if rel.startswith("../"):
+        rel = os.path.basename(path)
+    name = os.path.basename(path)
+    return any(glob_match(p, rel) if "/" in p.strip("/") else glob_match(p, name) for p in patterns)
 
 
 # -- loading ---------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from pathspec import GitIgnoreSpec
 
-from opslint.config import ConfigResolver, Settings, glob_match
+from opslint.config import ConfigResolver, Settings, excluded_by
 
 EXTENSIONS = (".py", ".pyi")
 
@@ -127,15 +127,8 @@ class Walker:
 
     def excluded(self, path: str, settings: Settings, is_dir: bool) -> bool:
         root = settings.root
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
-        if rel.startswith("../"):
-            rel = os.path.basename(path)
-        for pattern in settings.all_excludes():
-            if "/" in pattern.strip("/"):
-                if glob_match(pattern, rel):
-                    return True
-            elif glob_match(pattern, os.path.basename(path)):
-                return True
+        if excluded_by(settings.all_excludes(), root, path):
+            return True
         if settings.respect_gitignore and self.git_ignored(path, is_dir, root):
             return True
         return False
