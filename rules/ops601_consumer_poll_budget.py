@@ -13,8 +13,9 @@ from opslint.analysis.scopes import BindingTable
 from opslint.model import Related
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
-from opslint.rules import _consumers, _kafka
-from opslint.rules._consumers import Consumer, ConsumerFacts, ConsumeSite, KafkaModel, Setting, Term, Where
+from opslint.rules import _consumer_model, _kafka, _kafka_facts
+from opslint.rules._consumer_model import KafkaModel
+from opslint.rules._consumers import Consumer, ConsumerFacts, ConsumeSite, Records, Setting, Term, Where
 
 #: Related locations listed per finding for the slow calls (the message names them all).
 _MAX_SLOW_CALLS = 6
@@ -112,11 +113,11 @@ class ConsumerPollBudget(Rule):
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
-        return _consumers.module_facts(module, info)
+        return _kafka_facts.module_facts(module, info)
 
     @classmethod
     def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
-        return isinstance(project, ProjectIndex) and _consumers.calls_project_factory(project, cls.code, path)
+        return isinstance(project, ProjectIndex) and _consumer_model.calls_project_factory(project, cls.code, path)
 
     def __init__(self, ctx: Any, options: Any) -> None:
         super().__init__(ctx, options)
@@ -126,7 +127,7 @@ class ConsumerPollBudget(Rule):
         # Tests read topics with throwaway consumers: not production consumer groups.
         if self.ctx.is_test_file or not self._facts.loops and not self._facts.method_calls:
             return
-        model = _consumers.model_for(self._facts, self.ctx, self.code)
+        model = _consumer_model.model_for(self._facts, self.ctx, self.code)
         for site in model.consume_sites():
             self._judge(model, site)
 
@@ -229,7 +230,7 @@ class ConsumerPollBudget(Rule):
 
     @staticmethod
     def _arithmetic(
-        records: _consumers.Records,
+        records: Records,
         terms: Sequence[Term],
         per_record: float,
         once: Sequence[Term],
@@ -275,7 +276,7 @@ class ConsumerPollBudget(Rule):
     def _fix(
         self,
         site: ConsumeSite,
-        records: _consumers.Records,
+        records: Records,
         per_record: float,
         per_poll: float,
         interval: _Interval,

@@ -10,7 +10,7 @@ from opslint.analysis.scopes import BindingTable
 from opslint.model import Related
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
-from opslint.rules import _consumers, _kafka
+from opslint.rules import _consumer_model, _kafka, _kafka_facts
 from opslint.rules._consumers import Consumer, ConsumerFacts, Setting
 
 _ADVICE = {
@@ -93,7 +93,7 @@ class ManualCommitNeverCommitted(Rule):
 
     @classmethod
     def project_facts(cls, module: cst.Module, info: Any) -> Any:
-        return _consumers.module_facts(module, info)
+        return _kafka_facts.module_facts(module, info)
 
     def __init__(self, ctx: Any, options: Any) -> None:
         super().__init__(ctx, options)
@@ -103,14 +103,14 @@ class ManualCommitNeverCommitted(Rule):
         # Tests read topics with throwaway consumers: not production consumer groups.
         if self.ctx.is_test_file or not self._facts.constructions:
             return
-        model = _consumers.model_for(self._facts, self.ctx, self.code)
+        model = _consumer_model.model_for(self._facts, self.ctx, self.code)
         for consumer, setting, seen in model.manual_consumers():
             if model.reaches_commit(consumer, seen):
                 continue
             assert consumer.call is not None
             self._report(model, consumer, setting)
 
-    def _report(self, model: _consumers.KafkaModel, consumer: Consumer, setting: Setting) -> None:
+    def _report(self, model: _consumer_model.KafkaModel, consumer: Consumer, setting: Setting) -> None:
         call = consumer.call
         assert call is not None
         related: List[Any] = []

@@ -1,0 +1,271 @@
+"""OPS6xx commits (OPS602): consumers of this file that turn auto commit off, and whether
+anything may commit them.
+
+A commit on the consumer in this file (through names, ``self.x``, factories, and the
+parameters of this file's functions it is passed to), a seek or an assignment callback
+that positions it, no consumer group, or a way out of the file (stored, returned to
+another module's caller, passed to another object) through which another module may
+commit it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from opslint.analysis.scopes import Answer, Binding, BindingKind, Scope, ScopeKind
+from opslint.rules import _kafka
+from opslint.rules._consumer_kinds import ConsumerKinds
+from opslint.rules._consumers import Consumer, Escape, KafkaFile, Seen, Setting, plain_target
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import positional
+from opslint.syntax.walk import children
+
+
+class Commits:
+    """OPS602's questions for one file (one per ``KafkaModel``)."""
+
+    def __init__(self, file: KafkaFile, consumer_kinds: ConsumerKinds) -> None:
+        self.file = file
+        self.consumer_kinds = consumer_kinds
+
+    def manual_consumers(self) -> List[Tuple[Consumer, Setting, Seen]]:
+        """Constructions of this file that turn auto commit off."""
+        out = []
+        for seen in self.file.facts.constructions:
+            call = seen.node
+            assert isinstance(call, cst.Call)
+            consumer = self.consumer_kinds.of_value(call, seen.scope)
+            if consumer is None:
+                continue
+            setting = consumer.setting(consumer.library.auto_commit_key)
+            if setting is not None and setting.known and _kafka.is_off(setting.value):
+                out.append((consumer, setting, seen))
+        return out
+
+    def reaches_commit(self, consumer: Consumer, seen: Seen) -> bool:
+        """Whether the consumer may be committed: a commit on it in this file (through
+        names, ``self.x``, factories and the parameters of this file's functions it is
+        passed to), or it leaves the file in a way that another module could commit it."""
+        holders: Set[int] = set()
+        if self._leaves_at_construction(seen):
+            return True
+
+        def holds(answers: Sequence[Answer[Any]]) -> bool:
+            return any(a.kind is consumer or (a.binding is not None and id(a.binding) in holders) for a in answers)
+
+        changed = True
+        escaped = False
+        while changed and not escaped:
+            changed = False
+            for escape in self.file.facts.escapes:
+                if not isinstance(escape.expr, (cst.Name, cst.Attribute, cst.Call)):
+                    continue
+                if isinstance(escape.expr, cst.Call) and escape.expr is not consumer.call:
+                    if not holds(self.file.table.kinds(escape.expr, escape.scope, self.consumer_kinds)):
+                        continue
+                elif not holds(self.file.table.kinds(escape.expr, escape.scope, self.consumer_kinds)):
+                    continue
+                verdict = self._escape_verdict(escape)
+                if verdict is None:
+                    continue
+                if isinstance(verdict, Binding):
+                    if id(verdict) not in holders:
+                        holders.add(id(verdict))
+                        changed = True
+                    continue
+                escaped = True
+                break
+        if escaped or self._no_group(consumer):
+            return True
+        methods = consumer.library.commit_methods
+        for call_seen in self.file.facts.method_calls:
+            call = call_seen.node
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            method = call.func.attr.value
+            if method not in methods and method not in _kafka.SEEK_METHODS and method != "subscribe":
+                continue
+            if not holds(self.file.table.kinds(call.func.value, call_seen.scope, self.consumer_kinds)):
+                continue
+            # A consumer the application positions (seek, or an assignment callback that
+            # sets the offsets it stored elsewhere) does not restart from committed offsets.
+            if method != "subscribe" or self._positions_on_assign(consumer, call, call_seen.scope):
+                return True
+        for ref in self.file.facts.commit_refs:
+            attribute = ref.node
+            assert isinstance(attribute, cst.Attribute)
+            if attribute.attr.value in methods and holds(
+                self.file.table.kinds(attribute.value, ref.scope, self.consumer_kinds)
+            ):
+                return True
+        return self._committed_elsewhere(consumer, seen)
+
+    @staticmethod
+    def _no_group(consumer: Consumer) -> bool:
+        """kafka-python/aiokafka without ``group_id`` (the default None): no group, so
+        nothing to commit to; the consumer reads from where it is told."""
+        if consumer.library.dotted:
+            return False
+        found = consumer.settings.get("group_id")
+        if found is None:
+            return consumer.complete
+        return found.known and found.value is None
+
+    def _positions_on_assign(self, consumer: Consumer, call: cst.Call, scope: Scope) -> bool:
+        """``subscribe(..., on_assign=cb)`` / ``listener=Listener()`` whose callback (a
+        function or class of this file) seeks or sets the partitions' offsets."""
+        keyword, position = _kafka.ASSIGN_CALLBACKS[consumer.library.name]
+        argument: Optional[cst.BaseExpression] = None
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                argument = arg.value
+        args = positional(call)
+        if argument is None and len(args) > position:
+            argument = args[position].value
+        if isinstance(argument, cst.Call):
+            argument = argument.func
+        if not isinstance(argument, cst.Name):
+            return False
+        bindings = self.file.table.resolve(argument, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].node, (cst.FunctionDef, cst.ClassDef)):
+            return False
+        for node in _all_nodes(bindings[0].node):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in _kafka.SEEK_METHODS:
+                    return True
+            elif isinstance(node, (cst.Assign, cst.AugAssign)):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                if any(isinstance(t, cst.Attribute) and t.attr.value == "offset" for t in targets):
+                    return True
+        return False
+
+    def _leaves_at_construction(self, seen: Seen) -> bool:
+        """The construction is handed on at once (``closing(KafkaConsumer(...))``, a list,
+        another object's attribute) instead of being bound to a name or returned."""
+        stack = seen.stack
+        if len(stack) < 2:
+            return True
+        parent = stack[-2]
+        if isinstance(parent, cst.Await) and len(stack) >= 3:
+            parent = stack[-3]
+        if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+            return not all(isinstance(t, cst.Name) or plain_target(t) for t in targets)
+        return not isinstance(parent, (cst.WithItem, cst.Return, cst.For))
+
+    def _escape_verdict(self, escape: Escape) -> Union[None, bool, Binding]:
+        """What passing the consumer here means: None (nothing: a log call, its own
+        method), a parameter ``Binding`` of this file's function that now holds it, or
+        True (it leaves: another module or object may commit it)."""
+        if escape.context == "store":
+            return True
+        if escape.context == "return":
+            return self._return_leaves(escape.function)
+        call = escape.call
+        assert call is not None
+        func = call.func
+        name = dotted_name(func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if name in _kafka.HARMLESS_RECEIVERS or last in _kafka.LOG_METHODS:
+            return None
+        if isinstance(func, cst.Attribute) and func.value is escape.expr:
+            return None
+        target: Optional[cst.FunctionDef] = None
+        bound = False
+        if isinstance(func, cst.Name):
+            target = self.file.table.function_named(func.value, escape.scope)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            bindings = self.file.table.resolve(func, escape.scope)
+            if len(bindings) == 1 and isinstance(bindings[0].node, cst.FunctionDef):
+                target, bound = bindings[0].node, True
+        if target is None:
+            return True
+        inner = self.file.table.scope_of(target)
+        if inner is None:
+            return True
+        params = [*target.params.posonly_params, *target.params.params]
+        if bound and inner.owner is not None:
+            params = params[1:]
+        param: Optional[cst.Param] = None
+        if escape.keyword:
+            param = next((p for p in [*params, *target.params.kwonly_params] if p.name.value == escape.keyword), None)
+        elif 0 <= escape.index < len(params):
+            param = params[escape.index]
+        if param is None:
+            return True
+        binding = next((b for b in inner.own(param.name.value) if b.kind is BindingKind.PARAM), None)
+        return binding if binding is not None else True
+
+    def _return_leaves(self, function: Optional[cst.FunctionDef]) -> Optional[bool]:
+        """A function that returns the consumer: its callers in this file are followed by
+        the binding table; callers in other modules may commit it."""
+        if function is None:
+            return True
+        scope = self.file.table.scope_of(function)
+        parent = scope.parent if scope is not None else None
+        if parent is None or parent.kind not in (ScopeKind.MODULE, ScopeKind.CLASS):
+            return True
+        if parent.kind is ScopeKind.CLASS:
+            owner = parent.node
+            if (
+                not isinstance(owner, cst.ClassDef)
+                or parent.parent is None
+                or parent.parent.kind is not ScopeKind.MODULE
+            ):
+                return True
+            qualname = f"{self.file.module_name}.{owner.name.value}.{function.name.value}"
+        else:
+            qualname = f"{self.file.module_name}.{function.name.value}"
+        if self.file.project is None:
+            return None
+        followed = {function.name.value, f"self.{function.name.value}", f"cls.{function.name.value}"}
+        for caller, site in self.file.project.callers(qualname):
+            # Another module, or a call the binding table cannot follow (``obj.make()``).
+            if caller.module != self.file.module_name or site.raw not in followed:
+                return True
+        return None
+
+    def _committed_elsewhere(self, consumer: Consumer, seen: Seen) -> bool:
+        """A module-level consumer or a ``self.x`` one used from another module."""
+        if self.file.project is None:
+            return False
+        stack = seen.stack
+        parent = stack[-2] if len(stack) >= 2 else None
+        if isinstance(parent, cst.Await) and len(stack) >= 3:
+            parent = stack[-3]
+        if not isinstance(parent, (cst.Assign, cst.AnnAssign)):
+            return False
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+        patterns: List[str] = []
+        prefixes: List[str] = []
+        for target in targets:
+            if isinstance(target, cst.Name) and seen.scope.kind is ScopeKind.MODULE:
+                prefixes.append(f"{self.file.module_name}.{target.value}")
+            elif isinstance(target, cst.Attribute):
+                patterns.append(f".{target.attr.value}.")
+        if not patterns and not prefixes:
+            return False
+        for function in self.file.project.functions():
+            if function.module == self.file.module_name:
+                continue
+            for site in function.calls:
+                method = site.callee.rsplit(".", 1)[-1]
+                texts = (site.callee, site.raw, *site.args)
+                if any(t.startswith(p) for t in texts for p in prefixes):
+                    return True
+                if method in _kafka.COMMIT_METHODS and any(p in f".{site.raw}" for p in patterns):
+                    return True
+        return False
+
+
+def _all_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """``node`` and everything under it, nested functions included (a listener class's
+    methods)."""
+    out: List[cst.CSTNode] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(children(current))
+    return out

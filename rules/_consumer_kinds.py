@@ -1,0 +1,171 @@
+"""OPS6xx ``Kinds`` hooks: what the binding table answers a value is.
+
+``ConsumerKinds``: a ``Consumer`` (a construction in this file, a project factory's,
+a method of this file's class that returns one, an annotated parameter's), made once per
+construction so that a consumer is one object wherever the file uses it.
+``HttpKinds``: HTTP clients and sessions, with the timeout their constructor sets.
+``agreed``: the one kind every binding a value reaches answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Sequence, Set
+
+import libcst as cst
+
+from opslint.analysis.scopes import Answer, Scope, ScopeKind
+from opslint.rules import _kafka, _net
+from opslint.rules._consumer_settings import SettingsReader
+from opslint.rules._consumers import Consumer, HttpClient, KafkaFile, Where
+from opslint.rules._kafka_facts import topic_of
+from opslint.syntax.nodes import is_none, unwrap_await
+
+
+class ConsumerKinds:
+    """What a value is for OPS6xx: a ``Consumer`` (a construction in this file, a project
+    factory's, or an annotated parameter's), else None."""
+
+    def __init__(self, file: KafkaFile, settings: SettingsReader) -> None:
+        self.file = file
+        self.settings = settings
+        self._active: Set[int] = set()
+        self._constructions: Dict[int, Consumer] = {}
+        self._factories: Dict[str, Optional[Consumer]] = {}
+        self._annotated: Dict[str, Consumer] = {}
+
+    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[Consumer]:
+        value = unwrap_await(value)
+        if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
+            return None
+        qualified = self.file.resolve(value.func)
+        if qualified is None:
+            return self._method_factory(value, scope)
+        library = _kafka.CONSTRUCTORS.get(qualified)
+        if library is not None:
+            return self.construction(value, library, scope)
+        return self.project_factory(qualified)
+
+    def _method_factory(self, call: cst.Call, scope: Scope) -> Optional[Consumer]:
+        """``self._create_consumer()``: a method of this file's class that returns one
+        consumer on every path (the binding table follows factories called by name)."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return None
+        table = self.file.table
+        if scope.kind is ScopeKind.CLASS and func.value.value in ("self", "cls"):
+            # ``self.consumer = self._create_consumer()``: the table evaluates a ``self.x``
+            # binding's value in the class scope, where ``self`` is not bound.
+            bindings = table.attribute(scope, func.attr.value)
+        else:
+            bindings = table.resolve(func, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].node, cst.FunctionDef):
+            return None
+        function = bindings[0].node
+        inner = table.scope_of(function)
+        values = table.returns(function)
+        if inner is None or not values or any(v is None for v in values) or id(function) in self._active:
+            return None
+        self._active.add(id(function))
+        try:
+            answers = [a for v in values if v is not None for a in table.kinds(v, inner, self)]
+        finally:
+            self._active.discard(id(function))
+        found = agreed(answers)
+        return found if isinstance(found, Consumer) else None
+
+    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[Consumer]:
+        for expr in _net.annotation_names(annotation):
+            library = _kafka.CONSTRUCTORS.get(self.file.resolve(expr) or "")
+            if library is not None:
+                return self.annotated(library, annotation)
+        return None
+
+    def consumer_of(self, expr: cst.BaseExpression, scope: Scope) -> Optional[Consumer]:
+        """The one consumer ``expr`` holds on every binding it reaches."""
+        found = agreed(self.file.table.kinds(expr, scope, self))
+        return found if isinstance(found, Consumer) else None
+
+    def construction(self, call: cst.Call, library: _kafka.Library, scope: Scope) -> Consumer:
+        made = self._constructions.get(id(call))
+        if made is None:
+            settings, complete = self.settings.call_settings(call, library, scope)
+            made = Consumer(library, settings, complete, Where(call), call, topic_of(call))
+            self._constructions[id(call)] = made
+        return made
+
+    def annotated(self, library: _kafka.Library, annotation: cst.BaseExpression) -> Consumer:
+        made = self._annotated.get(library.name)
+        if made is None:
+            made = self._annotated[library.name] = Consumer(library, {}, False, Where(annotation))
+        return made
+
+    def project_factory(self, qualified: str) -> Optional[Consumer]:
+        if qualified in self._factories:
+            return self._factories[qualified]
+        self._factories[qualified] = None
+        if self.file.project is None:
+            return None
+        name = self.file.project.canonical(qualified)
+        module, _, function = name.rpartition(".")
+        facts = self.file.module_facts.get(module)
+        fact = facts.factories.get(function) if facts is not None else None
+        summary = self.file.project.summary(module)
+        if fact is None or summary is None or module == self.file.module_name:
+            return None
+        library = next((lib for lib in _kafka.CONSTRUCTORS.values() if lib.name == fact.library), None)
+        if library is None:
+            return None
+        settings, complete = self.settings.fact_settings(fact.settings, module, summary.path, 0)
+        made = Consumer(library, settings, complete, Where(path=summary.path, span=fact.span), None, fact.topic)
+        self._factories[qualified] = made
+        return made
+
+
+class HttpKinds:
+    """HTTP clients and sessions (``_net.CLIENT_TYPES``, google-auth ``AuthorizedSession``)
+    and google-auth ``Request`` objects."""
+
+    def __init__(self, file: KafkaFile, settings: SettingsReader) -> None:
+        self.file = file
+        self.settings = settings
+
+    def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[HttpClient]:
+        if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
+            return None
+        qualified = self.file.resolve(value.func) or ""
+        kind = _net.CLIENT_TYPES.get(qualified)
+        if kind is None and qualified not in _kafka.AUTHORIZED_SESSION | _kafka.GOOGLE_AUTH_REQUEST:
+            return None
+        timeout = None
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value == "timeout":
+                timeout = self.settings.timeout_seconds(arg.value, scope)
+        return HttpClient(kind, qualified, timeout)
+
+    def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[HttpClient]:
+        for expr in _net.annotation_names(annotation):
+            qualified = self.file.resolve(expr) or ""
+            kind = _net.CLIENT_TYPES.get(qualified)
+            if kind is not None or qualified in _kafka.AUTHORIZED_SESSION:
+                return HttpClient(kind, qualified)
+        return None
+
+
+def agreed(answers: Sequence[Answer[Any]]) -> Any:
+    """The one kind every answer has (by identity), else None.
+
+    A ``None`` placeholder (``self.consumer = None`` in ``__init__``) does not vote: the
+    attribute holds what its other bindings give wherever it is used as one.
+    """
+    answers = [a for a in answers if not _placeholder(a)] or answers
+    if not answers or any(a.kind is None for a in answers):
+        return None
+    first = answers[0].kind
+    return first if all(a.kind is first or a.kind == first for a in answers) else None
+
+
+def _placeholder(answer: Answer[Any]) -> bool:
+    binding = answer.binding
+    # Annotated (``self.consumer: Optional[KafkaConsumer] = None``), it answers a consumer
+    # of unknown settings: the construction bound elsewhere says more.
+    return binding is not None and binding.value is not None and is_none(binding.value)

@@ -1,0 +1,331 @@
+"""OPS6xx slow calls (OPS601's budget): the calls a consume site makes per record (and once
+per poll) that may wait, each a ``Term`` with its bound in seconds (None: unbounded).
+
+Sleeps, HTTP requests (module functions, clients and sessions, google-auth's
+``AuthorizedSession`` and token refreshes), firebase sends; calls of this file's
+functions are followed in the file, calls of other modules through their summaries'
+call sites.  The bounds come from ``_kafka`` and ``_net``; timeout values from
+``_consumer_settings``.
+"""
+
+from __future__ import annotations
+
+from typing import AbstractSet, Any, Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from opslint.analysis.scopes import Scope
+from opslint.project import CallSite
+from opslint.rules import _kafka, _net
+from opslint.rules._consumer_kinds import HttpKinds, agreed
+from opslint.rules._consumer_settings import SettingsReader
+from opslint.rules._consumer_sites import idle_branches
+from opslint.rules._consumers import MAX_DEPTH, ConsumeSite, HttpClient, KafkaFile, Term, Where
+from opslint.syntax.nodes import calls_in
+
+
+class RecordTerms:
+    """The slow calls a consume site makes (one per ``KafkaModel``; a function's terms are
+    computed once): in the per-record region, and once per poll."""
+
+    def __init__(self, file: KafkaFile, settings: SettingsReader, http_kinds: HttpKinds) -> None:
+        self.file = file
+        self.settings = settings
+        self.http_kinds = http_kinds
+        self._function_terms: Dict[Any, List[Term]] = {}
+        self._active: Set[Any] = set()
+
+    def region_terms(self, site: ConsumeSite) -> List[Term]:
+        terms: List[Term] = []
+        for node in site.region:
+            terms.extend(self._node_terms(node, site.scope, "", site.call, 0))
+        return terms
+
+    def poll_terms(self, site: ConsumeSite) -> List[Term]:
+        """The slow calls a batch consume loop makes once per poll: the loop's work outside
+        the per-record loops (a bulk write of the batch, a pause), except in a branch taken
+        only when the poll returned nothing (``if not batch: time.sleep(5)``)."""
+        if site.poll_body is None:
+            return []
+        skip = {id(call) for node in site.region for call in calls_in(node)}
+        if site.call is not None:
+            skip.add(id(site.call))
+        for branch in idle_branches(site.poll_body, site.holder):
+            skip.update(id(call) for call in calls_in(branch))
+        return self._node_terms(site.poll_body, site.scope, "", site.call, 0, skip)
+
+    def _node_terms(
+        self,
+        node: cst.CSTNode,
+        scope: Scope,
+        where: str,
+        skip: Optional[cst.Call],
+        depth: int,
+        skip_ids: AbstractSet[int] = frozenset(),
+    ) -> List[Term]:
+        terms: List[Term] = []
+        handed = _handed_off(node)
+        for call in calls_in(node):
+            if call is skip or id(call) in handed or id(call) in skip_ids:
+                continue
+            term = self._classify(call, scope, where)
+            if term is not None:
+                terms.append(term)
+                continue
+            if depth >= MAX_DEPTH:
+                continue
+            terms.extend(self._follow(call, scope, depth + 1))
+        return terms
+
+    def _follow(self, call: cst.Call, scope: Scope, depth: int) -> List[Term]:
+        """The terms of a project function the call runs (in this file, else through the index)."""
+        func = call.func
+        target: Optional[cst.FunctionDef] = None
+        if isinstance(func, cst.Name):
+            target = self.file.table.function_named(func.value, scope)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            bindings = self.file.table.resolve(func, scope)
+            if len(bindings) == 1 and isinstance(bindings[0].node, cst.FunctionDef):
+                target = bindings[0].node
+        if target is not None:
+            inner = self.file.table.scope_of(target)
+            if inner is None:
+                return []
+            key = id(target)
+            if key in self._function_terms:
+                return self._function_terms[key]
+            if key in self._active:
+                return []
+            self._active.add(key)
+            try:
+                found = self._node_terms(target.body, inner, f"in {target.name.value}", None, depth)
+            finally:
+                self._active.discard(key)
+            self._function_terms[key] = found
+            return found
+        qualified = self.file.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if qualified is None or self.file.project is None:
+            return []
+        function = self.file.project.function(qualified)
+        if function is None:
+            return []
+        return self._summary_terms(function.qualname, depth)
+
+    def _summary_terms(self, qualname: str, depth: int) -> List[Term]:
+        assert self.file.project is not None
+        if qualname in self._function_terms:
+            return self._function_terms[qualname]
+        if qualname in self._active or depth > MAX_DEPTH:
+            return []
+        function = self.file.project.function(qualname)
+        summary = self.file.project.summary(function.module) if function is not None else None
+        if function is None or summary is None:
+            return []
+        self._active.add(qualname)
+        terms: List[Term] = []
+        where = f"in {self.file.project_path(summary.path)}"
+        try:
+            for site in function.calls:
+                term = self._classify_site(site, summary.path, where)
+                if term is not None:
+                    terms.append(term)
+                    continue
+                target = self.file.project.target_of(site)
+                if target is not None:
+                    terms.extend(self._summary_terms(target, depth + 1))
+        finally:
+            self._active.discard(qualname)
+        self._function_terms[qualname] = terms
+        return terms
+
+    def _classify(self, call: cst.Call, scope: Scope, where: str) -> Optional[Term]:
+        """A slow call in this file: its bound (see ``_kafka`` and ``_net``)."""
+        func = call.func
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        evidence = Where(call)
+        qualified = self.file.resolve(func)
+        if qualified is not None and qualified in _kafka.SLEEPS and call.args:
+            known, value = self.settings.timeout_seconds(call.args[0].value, scope)
+            if not known or value is None:
+                return None
+            label = f"{qualified}({self.file.code(call.args[0].value)})"
+            return Term(value, True, label, where, _kafka.SLEEPS[qualified], evidence)
+        if qualified is not None:
+            slow = _kafka.FIREBASE_SENDS.get(qualified)
+            if slow is not None:
+                return self._firebase_term(slow, where, evidence)
+            if _net.makes_request(qualified):
+                net = _net.CALLS[qualified]
+                label = qualified
+                library = _net.library_of(qualified)
+                arg = _net.timeout_argument(call, net)
+                is_async = library == "aiohttp"
+                if arg is not None:
+                    known, value = self.settings.timeout_seconds(arg.value, scope)
+                    return self._timeout_term(known, value, label, self.file.code(arg), where, not is_async, evidence)
+                return self._default_term(library, net, label, where, not is_async, evidence, None)
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        if method in _kafka.GOOGLE_AUTH_REFRESH_METHODS and call.args:
+            request = call.args[0].value
+            made = agreed(self.file.table.kinds(request, scope, self.http_kinds))
+            if isinstance(made, HttpClient) and made.constructor in _kafka.GOOGLE_AUTH_REQUEST:
+                label = f"{_kafka.GOOGLE_AUTH_REQUEST_LABEL}, {self.file.code(func)}"
+                return Term(_kafka.GOOGLE_AUTH_REQUEST_SECONDS, True, label, where, True, evidence)
+        client = agreed(self.file.table.kinds(func.value, scope, self.http_kinds))
+        if not isinstance(client, HttpClient):
+            return None
+        return self._client_term(client, method, call, scope, where, evidence)
+
+    def _client_term(
+        self, client: HttpClient, method: str, call: cst.Call, scope: Scope, where: str, evidence: Where
+    ) -> Optional[Term]:
+        short = client.constructor.rsplit(".", 1)[-1]
+        label = f"{short}.{method}"
+        if client.constructor in _kafka.AUTHORIZED_SESSION:
+            if method not in _kafka.AUTHORIZED_SESSION_METHODS:
+                return None
+            net = _net.NetCall(_net.NONE_ONLY, 8 if method == "request" else None)
+            arg = _net.timeout_argument(call, net)
+            if arg is not None:
+                known, value = self.settings.timeout_seconds(arg.value, scope)
+                return self._timeout_term(known, value, label, self.file.code(arg), where, True, evidence)
+            seconds = _kafka.AUTHORIZED_SESSION_SECONDS
+            return Term(seconds, True, f"{label} default timeout", where, True, evidence)
+        kind = client.kind
+        if kind is None:
+            return None
+        method_call = kind.methods.get(method)
+        if method_call is None or method_call.timeout_mode == _net.NEVER:
+            return None
+        net = method_call
+        library = _net.library_of(client.constructor)
+        is_async = library == "aiohttp" or client.constructor == "httpx.AsyncClient"
+        arg = _net.timeout_argument(call, net)
+        if arg is not None:
+            known, value = self.settings.timeout_seconds(arg.value, scope)
+            return self._timeout_term(known, value, label, self.file.code(arg), where, not is_async, evidence)
+        return self._default_term(library, net, label, where, not is_async, evidence, client.timeout)
+
+    def _default_term(
+        self,
+        library: str,
+        net: _net.NetCall,
+        label: str,
+        where: str,
+        sync: bool,
+        evidence: Where,
+        client_timeout: Optional[Tuple[bool, Optional[float]]],
+    ) -> Optional[Term]:
+        if client_timeout is not None:
+            known, value = client_timeout
+            if not known:
+                return Term(None, False, label, where, sync, evidence)
+            if value is None:
+                return Term(None, True, f"{label} (client timeout=None)", where, sync, evidence)
+            return Term(value, True, f"{label} (client timeout={_net.render_number(value)})", where, sync, evidence)
+        if net.timeout_mode in (_net.FOREVER, _net.POOL):
+            return Term(None, True, f"{label} without timeout", where, sync, evidence)
+        seconds = _net.DEFAULT_TIMEOUT_SECONDS.get(library)
+        if seconds is None:
+            return None
+        return Term(seconds, True, _net.DEFAULT_TIMEOUT_LABELS[library], where, sync, evidence)
+
+    @staticmethod
+    def _timeout_term(
+        known: bool, value: Optional[float], label: str, text: str, where: str, sync: bool, evidence: Where
+    ) -> Term:
+        written = " ".join(text.replace(",", "").split())
+        if not known:
+            return Term(None, False, f"{label} {written}", where, sync, evidence)
+        if value is None:
+            return Term(None, True, f"{label} {written}", where, sync, evidence)
+        return Term(value, True, f"{label} {written}", where, sync, evidence)
+
+    def _firebase_term(self, slow: _kafka.SlowCall, where: str, evidence: Where) -> Term:
+        known, value, how = self.settings.firebase_timeout()
+        label = slow.default_label if how == "default" else f"{slow.label} ({how})"
+        return Term(value, known, label, where, not slow.is_async, evidence)
+
+    def _classify_site(self, site: CallSite, path: str, where: str) -> Optional[Term]:
+        """A slow call in another module, from its summary (callee and argument text)."""
+        assert self.file.project is not None
+        evidence = Where(path=path, span=self.file.project.current_span(path, site.span))
+        callee = site.callee
+        kwargs = dict(site.kwargs)
+        slow = _kafka.FIREBASE_SENDS.get(callee)
+        if slow is not None:
+            return self._firebase_term(slow, where, evidence)
+        if callee in _kafka.SLEEPS and site.args:
+            number = _kafka.summary_number(site.args[0])
+            if number is None:
+                return None
+            return Term(number, True, f"{callee}({site.args[0]})", where, _kafka.SLEEPS[callee], evidence)
+        if _net.makes_request(callee):
+            net = _net.CALLS[callee]
+            library = _net.library_of(callee)
+            text = kwargs.get("timeout")
+            if text is None and net.timeout_pos is not None and len(site.args) > net.timeout_pos:
+                text = site.args[net.timeout_pos]
+            return self._site_term(text, library, net, callee, where, library != "aiohttp", evidence)
+        owner, _, method = callee.rpartition("().")
+        if not owner:
+            if method or "." not in callee:
+                return None
+            owner, method = callee.rsplit(".", 1)
+            owner = ""
+        if method in _kafka.GOOGLE_AUTH_REFRESH_METHODS and any(
+            arg.startswith(tuple(f"{q}(" for q in _kafka.GOOGLE_AUTH_REQUEST)) for arg in site.args
+        ):
+            label = f"{_kafka.GOOGLE_AUTH_REQUEST_LABEL}, {site.raw or callee}"
+            return Term(_kafka.GOOGLE_AUTH_REQUEST_SECONDS, True, label, where, True, evidence)
+        if owner in _kafka.AUTHORIZED_SESSION and method in _kafka.AUTHORIZED_SESSION_METHODS:
+            label = f"AuthorizedSession.{method}"
+            text = kwargs.get("timeout")
+            if text is None:
+                return Term(_kafka.AUTHORIZED_SESSION_SECONDS, True, f"{label} default timeout", where, True, evidence)
+            return self._site_term(text, "google", _net.NetCall(_net.NONE_ONLY), label, where, True, evidence)
+        kind = _net.CLIENT_TYPES.get(owner)
+        method_call = kind.methods.get(method) if kind is not None else None
+        if method_call is None or method_call.timeout_mode == _net.NEVER:
+            return None
+        net = method_call
+        library = _net.library_of(owner)
+        label = f"{owner.rsplit('.', 1)[-1]}.{method}"
+        text = kwargs.get("timeout")
+        if text is None and net.timeout_pos is not None and len(site.args) > net.timeout_pos:
+            text = site.args[net.timeout_pos]
+        sync = library != "aiohttp" and owner != "httpx.AsyncClient"
+        return self._site_term(text, library, net, label, where, sync, evidence)
+
+    def _site_term(
+        self, text: Optional[str], library: str, net: _net.NetCall, label: str, where: str, sync: bool, evidence: Where
+    ) -> Optional[Term]:
+        if text is None:
+            return self._default_term(library, net, label, where, sync, evidence, None)
+        if text.strip() == "None":
+            return Term(None, True, f"{label} timeout=None", where, sync, evidence)
+        number = _kafka.summary_number(text)
+        if number is None:
+            return Term(None, False, f"{label} timeout={text}", where, sync, evidence)
+        return Term(number, True, f"{label} timeout={_net.render_number(number)}", where, sync, evidence)
+
+
+def _handed_off(node: cst.CSTNode) -> Set[int]:
+    """Calls passed as arguments to ``Thread(target=...)`` are not made here; neither are
+    the callables given to ``submit``/``create_task`` (not calls): nothing to skip but
+    ``asyncio.create_task(coro(...))`` and ``loop.run_in_executor(...)`` arguments."""
+    handed: Set[int] = set()
+    for call in calls_in(node):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("create_task", "ensure_future", "run_in_executor"):
+            for arg in call.args:
+                for inner in calls_in(arg.value):
+                    handed.add(id(inner))
+        elif isinstance(func, cst.Name) and func.value in ("create_task", "ensure_future"):
+            for arg in call.args:
+                for inner in calls_in(arg.value):
+                    handed.add(id(inner))
+    return handed
