@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Protocol, Tuple
+from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
 
 import libcst as cst
 
-from opslint.model import Span
+from opslint.model import SLOTS, Span
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,14 @@ class ModuleInfo:
     #: The module's source, which its tree was parsed from (so that facts need not
     #: print the tree back: a quarter of a parse).
     text: str = field(default="", repr=False, compare=False)
+    #: Work the rules' ``project_facts`` share on this module (a binding table, a
+    #: family's facts), computed by the first rule that asks.  It lives as long as
+    #: the info: the index drops both once the module's facts are computed, so no
+    #: tree outlives its module's summarising.
+    memo: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class Decorator:
     #: Resolved qualified name of the decorator (of the callee for ``@x(...)``).
     name: str
@@ -34,7 +39,7 @@ class Decorator:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class CallSite:
     """One call inside a function (or module body), in source order."""
 
@@ -63,7 +68,7 @@ class CallSite:
     with_texts: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class FunctionSummary:
     qualname: str
     module: str
@@ -81,7 +86,7 @@ class FunctionSummary:
     kind: str = "function"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class ClassSummary:
     qualname: str
     #: Resolved (module-local) qualified names of the bases, as written.
@@ -93,7 +98,7 @@ class ClassSummary:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class Assignment:
     """A module-level assignment (``x = ...``, ``app.conf.x = ...``, or ``x.update(k=...)``)."""
 
@@ -105,7 +110,7 @@ class Assignment:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class ModuleSummary:
     name: str
     path: str
