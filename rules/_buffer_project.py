@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from opslint.project.summary import ModuleInfo
 from opslint.rules import _buffers as B
 from opslint.rules._wrappers import ModuleFacts, ObjectFacts, method_kind, module_facts, wrapper_sdk
 from opslint.syntax.names import ImportTable
@@ -58,22 +59,14 @@ class Effects:
     drains: Tuple[str, ...] = ()
 
 
-#: The last module asked for and its facts. The module itself is held, and compared by
-#: identity: keyed by ``id()`` alone, a later module allocated where a freed one was
-#: got that one's facts (OPS101 lost a finding now and then, depending on the heap).
-_LAST: Dict[str, Tuple[cst.Module, ModuleFacts]] = {}
-
-
-def facts_for(module: cst.Module, info: Any) -> Optional[ModuleFacts]:
-    """``project_facts`` of the family (computed once per module even when several rules ask)."""
-    cached = _LAST.get("m")
-    if cached is not None and cached[0] is module:
-        found = cached[1]
-    else:
+def facts_for(module: cst.Module, info: ModuleInfo) -> Optional[ModuleFacts]:
+    """``project_facts`` of the family (computed once per module even when several rules
+    ask: kept in ``info.memo``)."""
+    found = info.memo.get("buffers")
+    if not isinstance(found, ModuleFacts):
         imports = ImportTable(info.package or None)
         imports.add_top_level(module.body)
-        found = module_facts(module, imports, info.name)
-        _LAST["m"] = (module, found)
+        found = info.memo["buffers"] = module_facts(module, imports, info.name)
     return None if found.empty else found
 
 

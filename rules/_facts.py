@@ -9,7 +9,7 @@ the node positions are computed once for all of them, not once per rule."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Iterator, Mapping, Optional, Tuple, Type, TypeVar
+from typing import Any, Generic, Iterator, Mapping, Optional, Tuple, Type, TypeVar, cast
 
 import libcst as cst
 
@@ -17,27 +17,26 @@ from opslint.analysis.base import analyse_alone
 from opslint.analysis.scopes import BindingTable
 from opslint.config import Settings
 from opslint.context import FileContext
-
-#: The last module asked for and what was computed for it (the index summarises one
-#: module at a time, so one entry is enough; a strong reference keeps ``is`` meaningful).
-_last: Optional[Tuple[cst.Module, str, FileContext, BindingTable]] = None
+from opslint.project.summary import ModuleInfo
 
 
-def module_context(module: cst.Module, info: Any) -> Tuple[FileContext, BindingTable]:
-    global _last
-    if _last is not None and _last[0] is module and _last[1] == info.path:
-        return _last[2], _last[3]
+def module_context(module: cst.Module, info: ModuleInfo) -> Tuple[FileContext, BindingTable]:
+    """The module's file context and binding table, built once for every rule's
+    ``project_facts`` on it (kept in ``info.memo``)."""
+    known = info.memo.get("context")
+    if known is not None:
+        return cast(Tuple[FileContext, BindingTable], known)
     ctx = FileContext(
         path=info.path,
         display_path=info.path,
-        text=getattr(info, "text", "") or module.code,
+        text=info.text or module.code,
         module=module,
         settings=Settings(),
         module_name=info.name,
         package=info.package,
     )
     table = analyse_alone(ctx, BindingTable)
-    _last = (module, info.path, ctx, table)
+    info.memo["context"] = (ctx, table)
     return ctx, table
 
 

@@ -8,6 +8,7 @@ Reads the binding table (what a name refers to, rebinding, ``self``) and
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -137,19 +138,19 @@ def tail_calls(function: cst.FunctionDef, method: bool = False) -> List[Tail]:
     return out
 
 
-#: The helpers of the last binding table asked about: id -> (helper, takes an item).
-#: A module's functions call the same few helpers many times (Django's db package:
-#: 4 s of a cold index went to scanning them again for each call).
-_HELPERS: Tuple[Optional[BindingTable], Dict[int, Tuple[cst.FunctionDef, bool]]] = (None, {})
+#: Per binding table (so per file), its helpers already scanned: id -> (helper, takes an
+#: item).  A module's functions call the same few helpers many times (Django's db
+#: package: 4 s of a cold index went to scanning them again for each call).  Weak keys:
+#: an entry goes with its file's table, and no tree outlives its file.
+_HELPERS: weakref.WeakKeyDictionary[BindingTable, Dict[int, Tuple[cst.FunctionDef, bool]]] = weakref.WeakKeyDictionary()
 
 
 def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> bool:
     """Whether the function takes one item (``lpop``, ``.first()``, ``fetchone``,
     ``receive_message``...), itself or in a function of this file it calls."""
-    global _HELPERS
-    if _HELPERS[0] is not table:
-        _HELPERS = (table, {})
-    helpers = _HELPERS[1]
+    helpers = _HELPERS.get(table)
+    if helpers is None:
+        helpers = _HELPERS[table] = {}
     for call in calls_in(function.body):
         if _takes(call):
             return True
