@@ -5,17 +5,68 @@ index, settings) without pickling it, and start without re-importing LibCST; whe
 fork is not available or unsafe (other threads running), or the caller is itself a pool
 worker (flake8 ``-j``), or
 there is too little work to pay for a pool, the work runs in this process.
+
+Memory: what Python frees in big blocks (source texts, token lists, large dicts) stays
+with glibc's allocator unless given back, and a worker that parsed a few hundred files
+holds hundreds of megabytes of it.  Workers hand it back every few items, and the
+parent before it forks (``release_memory``), so no process of a run outgrows its needs.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import multiprocessing
 import os
+import sys
 import threading
-from typing import Callable, Iterable, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterable, List, Optional, Sequence, TypeVar
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+#: Items a worker handles between two returns of memory to the system (a return costs
+#: about 2 ms on a 300 MB heap).
+TRIM_EVERY = 8
+
+
+def _malloc_trim() -> Optional[Callable[[int], int]]:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory(collect: bool = False) -> None:
+    """Give the system back the memory this process has freed (glibc only; elsewhere
+    nothing).  ``collect`` first frees unreachable cycles (a full collection: for
+    once-per-run moments such as before forking, not per item)."""
+    if collect:
+        gc.collect()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+#: The function of the running ``fork_map``, set before forking (workers inherit it).
+_FUNC: List[Callable[[Any], Any]] = []
+_DONE = [0]
+
+
+def _work(item: Any) -> Any:
+    result = _FUNC[0](item)
+    _DONE[0] += 1
+    if _DONE[0] % TRIM_EVERY == 0:
+        release_memory()
+    return result
 
 
 def workers(jobs: int) -> int:
@@ -60,20 +111,27 @@ def fork_map(
     count = workers(jobs)
     out: List[_R] = []
     if count <= 1 or len(items) < threshold or not can_fork():
-        for item in items:
+        for done, item in enumerate(items, 1):
             out.append(func(item))
             if on_result is not None:
                 on_result(out[-1])
+            if done % TRIM_EVERY == 0:
+                release_memory()
         return out
     context = multiprocessing.get_context("fork")
-    with context.Pool(count) as pool:
-        results: Iterable[_R] = (
-            pool.imap(func, items, chunksize=chunksize)
-            if ordered
-            else pool.imap_unordered(func, items, chunksize=chunksize)
-        )
-        for result in results:
-            out.append(result)
-            if on_result is not None:
-                on_result(result)
-        return out
+    release_memory(collect=True)
+    _FUNC[:] = [func]
+    try:
+        with context.Pool(count) as pool:
+            results: Iterable[_R] = (
+                pool.imap(_work, items, chunksize=chunksize)
+                if ordered
+                else pool.imap_unordered(_work, items, chunksize=chunksize)
+            )
+            for result in results:
+                out.append(result)
+                if on_result is not None:
+                    on_result(result)
+            return out
+    finally:
+        _FUNC.clear()

@@ -217,16 +217,31 @@ def run(
         result.problems.append(display)
         finding = builtin.finding(builtin.UnreadableFile, display, problem.message)
         result.files.append(FileOutcome(display, [finding], status=UNREADABLE))
-    if progress is not None:
-        progress.stage("indexing the project")
-    indexes = _prepare_projects(items, resolver, options, registry)
-    try:
+    groups = _by_project(items)
+    for number, group in enumerate(groups):
         if progress is not None:
-            progress.start(len(items))
-        result.files.extend(_lint_all(items, resolver, linter, options, progress))
-    finally:
-        project.unpin(index for index, _, _ in indexes)
+            progress.stage("indexing the project")
+        indexes = _prepare_projects(group, resolver, options, registry)
+        try:
+            if progress is not None and number == 0:
+                progress.start(len(items))
+            result.files.extend(_lint_all(group, resolver, linter, options, progress))
+        finally:
+            project.unpin(index for index, _, _ in indexes)
+            if len(groups) > 1:
+                # One project's index at a time: a run over several projects needs the
+                # memory of the largest, not of all (workers fork with what the parent holds).
+                for index, _, _ in indexes:
+                    project.forget(index.root)
     return result
+
+
+def _by_project(items: List[Tuple[str, bool]]) -> List[List[Tuple[str, bool]]]:
+    """The files grouped by project root, in the order the roots first appear."""
+    groups: Dict[str, List[Tuple[str, bool]]] = {}
+    for item in items:
+        groups.setdefault(project.find_root(item[0]), []).append(item)
+    return list(groups.values())
 
 
 def _prepare_projects(
