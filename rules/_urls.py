@@ -1157,6 +1157,8 @@ def parse_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
     if isinstance(node, cst.SimpleString):
         if "b" in node.prefix.lower():
             return None
+        if "://" not in node.value and "\\" not in node.value:
+            return None  # no scheme separator, even after escapes: skip evaluating it
         try:
             value = node.evaluated_value
         except Exception:  # noqa: BLE001 - odd escapes: not a URL we can read
