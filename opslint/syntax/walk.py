@@ -18,12 +18,18 @@ Whitespace, comments and punctuation (``TRIVIA``) are not walked: no analysis re
 them by traversal (rules reach ``node.comma`` or ``node.lpar`` as fields), they hold
 nothing else, and they are about 60% of a tree's nodes (Django's ``query.py``: 22,700
 of 36,500), so every traversal of the engine and of the rules costs less than half.
+Fields whose annotation admits only layout (``whitespace_after_func``, ``lpar``,
+``comma``: most of a node's fields) are left out of the order, so the walk does not
+even read them.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import re
+import sys
+import typing
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Protocol, Tuple, Type, TypeVar, Union
 
 import libcst as cst
@@ -68,15 +74,63 @@ class Visitor(Protocol):
 
 
 def _order_of(node: cst.CSTNode) -> Optional[Tuple[str, ...]]:
-    """The field order of ``node``'s type, read and checked on the first node of the type."""
+    """The field order of ``node``'s type without its layout-only fields, read and
+    checked on the first node of the type."""
     kind = type(node)
     if kind in _CHECKED:
         return _CHECKED[kind]
     order = field_order(kind)
-    if order is not None and _fields_in(node, order) != _public_children(node):
-        order = None
+    if order is not None:
+        hints = _hints(kind)
+        order = tuple(name for name in order if not _layout_only(hints.get(name)))
+        if _fields_in(node, order) != _public_children(node):
+            order = None
     _CHECKED[kind] = order
     return order
+
+
+def _hints(kind: type) -> Dict[str, Any]:
+    try:
+        return typing.get_type_hints(kind)
+    except Exception:  # noqa: BLE001 - unreadable annotations: every field is walked
+        return {}
+
+
+def _layout_only(hint: Any) -> bool:
+    """Whether a field annotated ``hint`` can hold nothing but ``TRIVIA`` (and non-nodes
+    such as ``MaybeSentinel``): such fields (``whitespace_after``, ``lpar``, ``comma``
+    ...) are most of a node's fields, and the walk skips them.  Unknown: False."""
+    if hint is None:
+        return False
+    origin = typing.get_origin(hint)
+    if origin is Union:
+        return all(_layout_only(arg) for arg in typing.get_args(hint))
+    if origin in (tuple, list, collections.abc.Sequence):
+        args = [arg for arg in typing.get_args(hint) if arg is not Ellipsis]
+        return bool(args) and all(_layout_only(arg) for arg in args)
+    if origin is typing.Literal:
+        return True  # ``star: Literal["", "*"]``: text, not a node
+    if not isinstance(hint, type):
+        return False
+    if hint in TRIVIA or hint is str or hint is cst.MaybeSentinel or hint is type(None):
+        return True
+    if not issubclass(hint, cst.CSTNode):
+        return False
+    # An abstract base (``BaseParenthesizableWhitespace``): layout when every node type
+    # it stands for is.
+    concrete = [k for k in _descendants(hint) if not inspect.isabstract(k)]
+    return bool(concrete) and all(k in TRIVIA for k in concrete)
+
+
+def _descendants(kind: type) -> List[type]:
+    """``kind`` and its subclasses, but the stale copies LibCST's ``add_slots`` leaves
+    behind (the class it rebuilt with slots is the one its module holds)."""
+    out = [kind]
+    subclasses: List[type] = kind.__subclasses__()
+    for sub in subclasses:
+        if getattr(sys.modules.get(sub.__module__), sub.__name__, None) is sub:
+            out.extend(_descendants(sub))
+    return out
 
 
 def _fields_in(node: cst.CSTNode, order: Tuple[str, ...]) -> List[cst.CSTNode]:
