@@ -236,12 +236,27 @@ def run(
     return result
 
 
+#: Files of one batch of projects: projects are indexed and linted a batch at a time.
+BATCH_FILES = 1000
+
+
 def _by_project(items: List[Tuple[str, bool]]) -> List[List[Tuple[str, bool]]]:
-    """The files grouped by project root, in the order the roots first appear."""
-    groups: Dict[str, List[Tuple[str, bool]]] = {}
+    """The files in batches of whole projects, in the order the roots first appear.
+
+    Small projects share a batch (one pool for all of them); a batch is closed
+    when the next project would take it over ``BATCH_FILES``, so a run holds the
+    indexes of about that many files at once, or of one larger project.
+    """
+    projects: Dict[str, List[Tuple[str, bool]]] = {}
     for item in items:
-        groups.setdefault(project.find_root(item[0]), []).append(item)
-    return list(groups.values())
+        projects.setdefault(project.find_root(item[0]), []).append(item)
+    batches: List[List[Tuple[str, bool]]] = []
+    for files in projects.values():
+        if batches and len(batches[-1]) + len(files) <= BATCH_FILES:
+            batches[-1].extend(files)
+        else:
+            batches.append(list(files))
+    return batches
 
 
 def _prepare_projects(
