@@ -36,10 +36,10 @@ from opslint.project.derived import (
 from opslint.project.entries import Entry, EntrySpec
 from opslint.project.layout import Excluded, in_walk, iter_project_files, module_names
 from opslint.project.manifest import FileStamp, LazyModules, shape_digest
+from opslint.project.resolution import Resolution
 from opslint.project.summarise import _facts, content_hash, read_source, summarise
 from opslint.project.summary import (
     CallSite,
-    ClassSummary,
     FunctionSummary,
     ModuleInfo,
     ModuleSummary,
@@ -98,7 +98,7 @@ class _FactsView(Mapping[str, Any]):
         return sum(1 for info in self._index._info.values() if self._code in info.facts)
 
 
-class ProjectIndex:
+class ProjectIndex(Resolution):
     """Summaries of every module of one project, and queries across them."""
 
     def __init__(
@@ -423,10 +423,6 @@ class ProjectIndex:
     def module_of(self, path: str) -> Optional[str]:
         return self.by_path.get(os.path.abspath(path))
 
-    def summary(self, module: str) -> Optional[ModuleSummary]:
-        name = module if module in self.modules else self.alias_modules.get(module)
-        return self.modules.get(name) if name is not None else None
-
     def facts(self, code: str) -> Dict[str, Any]:
         """module name -> ``project_facts`` result of rule ``code`` (modules that gave one).
 
@@ -467,28 +463,6 @@ class ProjectIndex:
         """
         found = self._memo.get("facts", {}).get(code)
         return found if found is not None else _FactsView(self, code)
-
-    def function(self, qualname: str) -> Optional[FunctionSummary]:
-        resolved = self.canonical(qualname)
-        module = self._module_for_qualname(resolved)
-        if module is None:
-            return None
-        return module.functions.get(resolved)
-
-    def functions(self) -> Iterator[FunctionSummary]:
-        for summary in self.modules.values():
-            yield from summary.functions.values()
-
-    def class_summary(self, qualname: str) -> Optional[ClassSummary]:
-        resolved = self.canonical(qualname)
-        module = self._module_for_qualname(resolved)
-        if module is None:
-            return None
-        return module.classes.get(resolved)
-
-    def path_of(self, qualname: str) -> Optional[str]:
-        module = self._module_for_qualname(qualname)
-        return module.path if module is not None else None
 
     def memo(self, key: Any, compute: Callable[[], Any], persist: bool = False) -> Any:
         """Cache a derived result until the index changes.
@@ -538,140 +512,6 @@ class ProjectIndex:
             for before_span, after_span in remap.items():
                 composed.setdefault(before_span, after_span)
         return True
-
-    # -- resolution ---------------------------------------------------------
-
-    def _split_module(self, qualname: str) -> Tuple[Optional[ModuleSummary], List[str]]:
-        cached = self._splits.get(qualname)
-        if cached is not None:
-            return cached
-        parts = qualname.split(".")
-        found: Tuple[Optional[ModuleSummary], List[str]] = (None, parts)
-        for cut in range(len(parts), 0, -1):
-            summary = self.summary(".".join(parts[:cut]))
-            if summary is not None:
-                found = (summary, parts[cut:])
-                break
-        self._splits[qualname] = found
-        return found
-
-    def _module_for_qualname(self, qualname: str) -> Optional[ModuleSummary]:
-        summary, _ = self._split_module(qualname)
-        return summary
-
-    def canonical(self, qualname: str, _depth: int = 0) -> str:
-        """Follow re-exports: ``pkg.helper`` -> ``pkg.impl.helper`` when ``pkg/__init__`` imports it."""
-        cached = self._canon.get(qualname)
-        if cached is not None:
-            return cached
-        if qualname in self._resolving:
-            return qualname  # a cycle of star imports: nothing new down this path
-        cuts = self._cuts
-        self._resolving.add(qualname)
-        try:
-            found = self._canonical(qualname, _depth)
-        finally:
-            self._resolving.discard(qualname)
-        # Every complete answer is kept, at any depth: star imports re-exporting
-        # each other (site-packages has such packages) otherwise make the
-        # search exponential in the depth.
-        if self._cuts == cuts:
-            self._canon[qualname] = found
-        return found
-
-    def _canonical(self, qualname: str, _depth: int) -> str:
-        if _depth > 12:
-            self._cuts += 1
-            return qualname
-        if "()" in qualname:
-            return qualname
-        summary, rest = self._split_module(qualname)
-        if summary is None:
-            return qualname
-        if not rest:
-            return summary.name
-        head = rest[0]
-        if head in summary.defs or f"{summary.name}.{head}" in summary.classes:
-            return ".".join([summary.name, *rest])
-        target = summary.aliases.get(head)
-        if target is not None:
-            return self.canonical(".".join([target, *rest[1:]]), _depth + 1)
-        for star in summary.star_imports:
-            candidate = self.canonical(".".join([star, *rest]), _depth + 1)
-            if self._module_for_qualname(candidate) is not None and self._defines(candidate):
-                return candidate
-        return ".".join([summary.name, *rest])
-
-    def _defines(self, qualname: str) -> bool:
-        summary, rest = self._split_module(qualname)
-        return summary is not None and bool(rest) and rest[0] in summary.defs
-
-    def resolve(self, module_name: str, local_name: str) -> Optional[str]:
-        """The canonical qualified name ``local_name`` (dotted) refers to in a module."""
-        summary = self.summary(module_name)
-        if summary is None:
-            return None
-        head, _, rest = local_name.partition(".")
-        if head in summary.aliases:
-            base = summary.aliases[head]
-        elif head in summary.defs:
-            base = f"{summary.name}.{head}"
-        else:
-            for star in summary.star_imports:
-                candidate = self.canonical(f"{star}.{local_name}")
-                if self._defines(candidate):
-                    return candidate
-            return None
-        return self.canonical(f"{base}.{rest}" if rest else base)
-
-    # -- classes --------------------------------------------------------------
-
-    def class_bases(self, qualname: str) -> Tuple[str, ...]:
-        """Canonical direct bases of a project class (external bases as written)."""
-        cls = self.class_summary(qualname)
-        if cls is None:
-            return ()
-        return tuple(self.canonical(b) for b in cls.bases)
-
-    def ancestors(self, qualname: str) -> List[str]:
-        """All bases, transitively, in breadth-first order (no duplicates)."""
-        cached = self._ancestors.get(qualname)
-        if cached is not None:
-            return cached
-        seen: List[str] = []
-        self._ancestors[qualname] = seen  # cycles end here
-        queue = list(self.class_bases(qualname))
-        while queue:
-            base = queue.pop(0)
-            if base in seen:
-                continue
-            seen.append(base)
-            queue.extend(self.class_bases(base))
-        return seen
-
-    def is_subclass(self, qualname: str, base_qualnames: Iterable[str]) -> bool:
-        targets = set(base_qualnames)
-        name = self.canonical(qualname)
-        if name in targets:
-            return True
-        return any(a in targets for a in self.ancestors(name))
-
-    def subclasses_of(self, base_qualnames: Iterable[str]) -> Set[str]:
-        targets = set(base_qualnames)
-        out = set()
-        for summary in self.modules.values():
-            for cls in summary.classes:
-                if self.is_subclass(cls, targets) and cls not in targets:
-                    out.add(cls)
-        return out
-
-    def method(self, class_qualname: str, name: str) -> Optional[FunctionSummary]:
-        """The method ``name`` as found on the class or its project bases (MRO-ish)."""
-        for cls in [self.canonical(class_qualname), *self.ancestors(class_qualname)]:
-            summary = self.class_summary(cls)
-            if summary is not None and name in summary.methods:
-                return self.function(f"{cls}.{name}")
-        return None
 
     # -- the call graph ----------------------------------------------------------
 
