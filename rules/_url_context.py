@@ -3,21 +3,28 @@
 :func:`analyse` turns a string node into a :class:`UrlUse`: why it is not a
 connection when it is not (a docstring, a message, an identifier, a mock, a page for
 people...), whether it is already the default of a configuration lookup, whether the
-user's browser is what loads it, the name it is bound to.  Also here: which calls
-read configuration with a fallback, and which names they fall back to.  The per-file
-state lives in ``_url_uses.UrlUses``, which this module only reads through
-:class:`Facts`.
+user's browser is what loads it, the name it is bound to.  Which calls read
+configuration with a fallback, and which names they fall back to, is asked of
+``_url_config.py``.  The per-file state lives in ``_url_uses.UrlUses``, which this
+module only reads through :class:`_url_config.Facts`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
-from opslint.analysis.base import FileFacts
+from opslint.rules._url_config import (
+    Facts,
+    callee_parts,
+    contains_lookup,
+    fallback_branch,
+    is_settings,
+    lookup_default_args,
+)
 from opslint.rules._urls import (
     ADDRESS_NAME_TOKENS,
     BROWSER_CALLEES,
@@ -27,9 +34,6 @@ from opslint.rules._urls import (
     DEFAULT_KEYWORDS,
     LINK_TABLE_SITES,
     LINK_TABLE_SIZE,
-    LOOKUP_CALLEES,
-    LOOKUP_FUNCTIONS,
-    LOOKUP_METHODS,
     MESSAGE_CALLS,
     MESSAGE_KEYWORDS,
     METADATA_FILES,
@@ -42,7 +46,6 @@ from opslint.rules._urls import (
     PROXY_KEYS,
     PROXY_NAME_TOKENS,
     QUIET_CALLEES,
-    SETTINGS_BASES,
     STRING_TEST_METHODS,
     TEMPLATE_DECORATORS,
     UrlLiteral,
@@ -64,105 +67,6 @@ from opslint.rules._urls import (
 )
 from opslint.syntax.names import dotted_name
 from opslint.syntax.walk import iter_nodes
-
-
-class Facts(Protocol):
-    """What the context walk reads of the file's analysis (``_url_uses.UrlUses``)."""
-
-    ctx: FileFacts
-    #: Settings classes of the file by name (their subclasses are settings too).
-    settings_classes: Set[str]
-    #: Dict displays judged as link tables (by node id).
-    link_tables: Dict[int, bool]
-
-    def resolve(self, expr: cst.BaseExpression) -> Optional[str]: ...
-
-
-# ---------------------------------------------------------------------------
-# Lookups with a default
-# ---------------------------------------------------------------------------
-
-
-def _callee_parts(facts: Facts, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str], Optional[str]]:
-    """(qualified name, last name, receiver's dotted name) of a callee."""
-    qualified = facts.resolve(func)
-    if isinstance(func, cst.Name):
-        return qualified or func.value, func.value, None
-    if isinstance(func, cst.Attribute):
-        return qualified, func.attr.value, dotted_name(func.value)
-    return qualified, None, None
-
-
-def is_lookup_call(facts: Facts, call: cst.Call) -> bool:
-    """A call that reads configuration with a fallback: env, settings, options, getattr."""
-    qualified, last, receiver = _callee_parts(facts, call.func)
-    if qualified in LOOKUP_CALLEES:
-        return True
-    if isinstance(call.func, cst.Name):
-        return last in LOOKUP_FUNCTIONS
-    if last in LOOKUP_METHODS:
-        return bool(call.args) and call.args[0].keyword is None
-    return False
-
-
-def lookup_default_args(facts: Facts, call: cst.Call) -> List[cst.BaseExpression]:
-    """The expressions a call uses as defaults of configurable values."""
-    out: List[cst.BaseExpression] = []
-    if facts.resolve(call.func) in PLAIN_FIELD_CALLEES:
-        return out
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in DEFAULT_KEYWORDS:
-            out.append(arg.value)
-    if is_lookup_call(facts, call):
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        start = 2 if facts.resolve(call.func) == "getattr" or _is_name(call.func, "getattr") else 1
-        out.extend(a.value for a in positional[start:])
-    return out
-
-
-def _is_name(expr: cst.BaseExpression, name: str) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == name
-
-
-def contains_lookup(facts: Facts, expr: cst.CSTNode) -> bool:
-    """Whether an expression reads configuration (a lookup call, ``os.environ[...]``)."""
-    stack: List[cst.CSTNode] = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Call) and is_lookup_call(facts, node):
-            return True
-        if isinstance(node, cst.Subscript) and facts.resolve(node.value) in ("os.environ", "os.environb"):
-            return True
-        if isinstance(node, (cst.Attribute, cst.Name)):
-            dotted = dotted_name(node)
-            if dotted and name_tokens(dotted.split(".")[0])[:1] in (["settings"], ["config"], ["conf"], ["cfg"]):
-                return True
-        stack.extend(node.children)
-    return False
-
-
-def is_settings_class(facts: Facts, node: cst.ClassDef, known: Set[str]) -> bool:
-    """A class whose fields are read from the environment (pydantic settings...)."""
-    for base in node.bases:
-        name = dotted_name(base.value)
-        if name is None:
-            continue
-        last = name.rsplit(".", 1)[-1]
-        qualified = facts.resolve(base.value) or name
-        if last in SETTINGS_BASES and (last != "Settings" or "." in qualified) or last in known:
-            return True
-        if qualified.startswith(("pydantic_settings.", "pydantic.BaseSettings", "environs.", "goodconf.")):
-            return True
-    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
-                callee = dotted_name(small.value.func) or ""
-                if callee.endswith("SettingsConfigDict"):
-                    return True
-    return False
-
 
 # ---------------------------------------------------------------------------
 # Context analysis
@@ -286,7 +190,7 @@ def _context(facts: Facts, use: UrlUse) -> None:  # noqa: C901 - one walk, many 
         elif isinstance(parent, cst.IfExp):
             direct = False
             others = [n for n in (parent.test, parent.body, parent.orelse) if n is not child]
-            if any(contains_lookup(facts, n) for n in others) or _fallback_branch(parent, child):
+            if any(contains_lookup(facts, n) for n in others) or fallback_branch(parent, child):
                 use.configured = True
         elif isinstance(parent, cst.Attribute):
             direct = False
@@ -384,7 +288,7 @@ def _call_context(facts: Facts, use: UrlUse, call: cst.Call, child: cst.CSTNode,
     if isinstance(func, cst.Attribute) and func.attr.value == "join" and has_space_text(func.value):
         use.quiet = "message"  # ``" ".join([...])`` builds text (a schemaLocation, a sentence)
         return "quiet"
-    qualified, last, _receiver = _callee_parts(facts, call.func)
+    qualified, last, _receiver = callee_parts(facts, call.func)
     keyword = child.keyword.value if child.keyword is not None else None
     if not data_seen:
         if keyword is not None and (keyword in MESSAGE_KEYWORDS or _quiet_name(use, keyword)):
@@ -505,65 +409,6 @@ def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optiona
     return None
 
 
-def defaulted_names(facts: Facts, node: cst.CSTNode) -> List[str]:
-    """Names of constants that ``node`` uses as the fallback of a configuration lookup.
-
-    ``os.environ.get("X", DEFAULT_URL)``, ``config("X", default=BASE)``,
-    ``os.getenv("X") or DEFAULT_URL``: the constant is already configurable.
-    """
-    exprs: List[cst.BaseExpression] = []
-    if isinstance(node, cst.Call):
-        exprs = lookup_default_args(facts, node)
-    elif isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
-        # ``os.getenv("X") or DEFAULT``, ``self.custom_host or DEFAULT_HOST`` (a CLI option),
-        # ``tool_config.url or self.DEFAULT_URL``: the fallback of a value given elsewhere.
-        if contains_lookup(facts, node.left) or not is_literal(node.left):
-            exprs = [node.right]
-    elif isinstance(node, cst.IfExp):
-        if (
-            contains_lookup(facts, node.test)
-            or contains_lookup(facts, node.body)
-            or _fallback_branch(node, node.orelse)
-        ):
-            exprs = [node.orelse]
-        if contains_lookup(facts, node.orelse) or _fallback_branch(node, node.body):
-            exprs.append(node.body)
-    out: List[str] = []
-    for expr in exprs:
-        while isinstance(expr, cst.Subscript):
-            expr = expr.value  # ``DEFAULTS["api"]``: the whole table is a fallback
-        if isinstance(expr, cst.Name):
-            out.append(expr.value)
-        elif isinstance(expr, cst.Attribute):
-            out.append(expr.attr.value)
-    return out
-
-
-def settings_field_names(node: cst.ClassDef) -> List[str]:
-    """Constants used as field defaults in a settings class body."""
-    out: List[str] = []
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    for stmt in body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
-            if isinstance(value, cst.Name):
-                out.append(value.value)
-            elif isinstance(value, cst.Attribute):
-                out.append(value.attr.value)
-    return out
-
-
-def is_settings(facts: Facts, node: cst.ClassDef) -> bool:
-    """A settings class; remembered, so that its subclasses in the file are settings too."""
-    known = facts.settings_classes
-    if is_settings_class(facts, node, known):
-        known.add(node.name.value)
-        return True
-    return False
-
-
 _DUMMY = UrlLiteral(cst.SimpleString('""'), "", "https", "", "", "", False, False, False)
 
 
@@ -608,17 +453,6 @@ def _openapi_key(key: str, use: UrlUse) -> bool:
     if normal not in OPENAPI_KEYS:
         return False
     return normal != "servers" or use.name == "url"
-
-
-def _fallback_branch(node: cst.IfExp, child: cst.CSTNode) -> bool:
-    """``custom if custom else URL`` / ``URL if custom is None else custom``."""
-    other = node.body if node.orelse is child else node.orelse if node.body is child else None
-    if not isinstance(other, (cst.Name, cst.Attribute)):
-        return False
-    test = node.test
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        test = test.left
-    return dotted_name(test) is not None and dotted_name(test) == dotted_name(other)
 
 
 def _in_library_self_test(facts: Facts, stack: Sequence[cst.CSTNode]) -> bool:

@@ -18,15 +18,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
-from opslint.rules._url_context import (
-    UrlUse,
-    analyse,
-    defaulted_names,
-    is_binding,
-    is_settings,
-    reference_is_quiet,
-    settings_field_names,
-)
+from opslint.rules._url_config import defaulted_names, is_settings, settings_field_names
+from opslint.rules._url_context import UrlUse, analyse, is_binding, reference_is_quiet
 from opslint.rules._urls import METADATA_ATTRIBUTES, host_allowed, is_settings_module, looks_like_endpoint
 
 __all__ = ["UrlUse", "UrlUses"]
