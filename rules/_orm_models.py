@@ -4,9 +4,9 @@ Per module (the rule's project facts: plain dataclasses, cached as JSON): the
 top-level classes with their bases, decorators, class keywords and primary-key
 declarations; the names bound to declarative bases, extension namespaces
 (``db = SQLAlchemy()``), model factories and registries; the module's imports (for
-re-exports); and, added by ``rules/_unflushed.py``, the summaries of its functions.
-:class:`Models` resolves a qualified name to a model across modules, following base
-classes, aliases and re-exports.  Knowledge (which bases, which field calls) comes
+re-exports); and, added by ``rules/_unflushed_summaries.py``, the summaries of its
+functions.  :class:`Models` resolves a qualified name to a model across modules,
+following base classes, aliases and re-exports.  Knowledge (which bases, which field calls) comes
 from ``rules/_orm.py``; nothing here walks a function body.
 """
 
@@ -196,7 +196,7 @@ def module_imports(module: cst.Module, package: Optional[str]) -> ImportTable:
 
 def compute_facts(module: cst.Module, qualify: Qualifier) -> ModuleFacts:
     """The module's classes, base factories and re-exports (function summaries are added
-    by ``_unflushed.add_summaries``)."""
+    by ``_unflushed_summaries.add_summaries``)."""
     facts = ModuleFacts(aliases=dict(qualify.imports.aliases))
     for stmt in module.body:
         if isinstance(stmt, cst.ClassDef):

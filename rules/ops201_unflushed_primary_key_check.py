@@ -22,7 +22,8 @@ from opslint.rules._orm_models import (
     project_models,
     provides_models,
 )
-from opslint.rules._unflushed import Fresh, FreshWalker, add_summaries
+from opslint.rules._unflushed import Fresh, FreshWalker
+from opslint.rules._unflushed_summaries import add_summaries
 from opslint.syntax.names import dotted_name
 
 
