@@ -6,66 +6,30 @@ polarity of a test over it ("true when free"), and the *write* in the region tha
 when it was free that claims the same thing (``set`` of the same key, the flag assigned
 and saved, an ``update``/``create`` of the filtered field, the lock file created).  Also
 the markers that make the function's check-then-set safe (row locks, redis transactions,
-a lock held).  Knowledge (method names, flag and status words) comes from ``_locks.py``;
-the rule (``ops402_non_atomic_lock.py``) walks the statements, reports and fixes.
+a lock held).  The reads and their polarity are in ``_claim_reads.py``, more stores
+(MongoDB, raw SQL, model methods...) in ``_claim_stores.py``; both are mixed into
+:class:`FunctionClaims`.  Knowledge (method names, flag and status words) comes from
+``_locks.py``; the rule (``ops402_non_atomic_lock.py``) walks the statements, reports
+and fixes.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
 
 import libcst as cst
 
 from opslint.rules import _locks
-from opslint.rules._claim_stores import StoreClaims
+from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, unwrap
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
 from opslint.syntax.walk import walk
 
-REDIS = "redis"
 #: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
 _LOCKING_HELPER = re.compile(
     r"for_update|^_?(?:lock|acquire)(?:_(?!key|name|path|id)|$)|_locked_(?!at|by)", re.IGNORECASE
 )
-DJANGO_CACHE = "django-cache"
-
-#: Redis reads that return None/0 when the key is free.
-_NONE_WHEN_FREE = frozenset({"get", "hget"})
-
-
-@dataclass(frozen=True)
-class Read:
-    """A check of a lock's state: what resource, through what kind of store."""
-
-    kind: str  # "redis", "django-cache", "orm-attr", "orm-exists", "file"
-    call: cst.CSTNode  # the read expression (for messages)
-    receiver: str  # normalised text of the client / object
-    key: str  # normalised key / field
-    method: str  # read method or field name
-    #: For filter(...).exists(): field -> value text of the filter.
-    fields: Tuple[Tuple[str, str], ...] = ()
-
-
-def unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
-    while True:
-        if isinstance(expr, cst.Await):
-            expr = expr.expression
-        elif isinstance(expr, cst.Call) and dotted_name(expr.func) == "bool" and len(expr.args) == 1:
-            expr = expr.args[0].value
-        else:
-            return expr
-
-
-def _is_falsy_literal(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.Name):
-        return expr.value in ("None", "False")
-    if isinstance(expr, cst.Integer):
-        return expr.value == "0"
-    if isinstance(expr, cst.SimpleString):
-        return expr.evaluated_value in ("", "0", b"", b"0")
-    return False
 
 
 def _unwrap_call(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -85,7 +49,7 @@ class ClaimContext(Protocol):
     def store_kind(self, receiver: cst.BaseExpression, stack: Sequence[cst.CSTNode]) -> Optional[str]: ...
 
 
-class FunctionClaims(StoreClaims):
+class FunctionClaims(ClaimReads):
     """The reads and writes of lock state in one function body (see the module docstring)."""
 
     def __init__(self, rule: ClaimContext, function: cst.FunctionDef, stack: Tuple[cst.CSTNode, ...]):
@@ -151,193 +115,6 @@ class FunctionClaims(StoreClaims):
         if self._marker_cache is None:
             self._marker_cache = self._markers()
         return self._marker_cache
-
-    # -- reads -----------------------------------------------------------------------------
-
-    def _read_of(self, expr: cst.BaseExpression) -> Optional[Read]:
-        """A lock-state read: redis/cache get, ORM flag attribute, exists(), os.path.exists."""
-        expr = unwrap(expr)
-        rule = self.rule
-        if isinstance(expr, cst.Name):
-            return self.assigned.get(expr.value)
-        if isinstance(expr, cst.Attribute):
-            field = expr.attr.value
-            if isinstance(expr.value, (cst.Name, cst.Attribute)) and dotted_name(expr.value) is not None:
-                if _locks.is_orm_flag_field(field) or field in _locks.STATUS_FIELDS:
-                    return Read("orm-attr", expr, rule.text(expr.value), field, field)
-            return None
-        if isinstance(expr, (cst.Subscript, cst.Comparison)):
-            return self._typed_store_read(expr)
-        if not isinstance(expr, cst.Call):
-            return self._typed_store_read(expr)
-        if rule.qualified_name(expr.func) in ("os.path.exists", "os.path.isfile", "os.path.lexists"):
-            if expr.args:
-                return Read("file", expr, "", rule.text(expr.args[0].value), "exists")
-            return None
-        if not isinstance(expr.func, cst.Attribute):
-            return None
-        method = expr.func.attr.value
-        receiver = expr.func.value
-        if method in ("exists", "count", "first") and not expr.args:
-            fields = self._filter_fields(receiver)
-            if fields:
-                return Read("orm-exists", expr, rule.text(receiver), "", method, fields)
-            if method == "exists" and isinstance(receiver, (cst.Name, cst.Attribute, cst.Call)):
-                text = rule.text(receiver)
-                if _locks.lockish_text(text) and "path" in text.lower() or text.lower().endswith("lock_file"):
-                    return Read("file", expr, "", text, "exists")
-            return self._typed_store_read(expr)
-        if method in _locks.REDIS_READ_METHODS and expr.args:
-            kind = rule.store_kind(receiver, self.stack)
-            if kind in (REDIS, DJANGO_CACHE) and not (kind == DJANGO_CACHE and method != "get"):
-                key = rule.text(expr.args[0].value)
-                if method in ("hget", "hexists", "sismember", "getbit") and len(expr.args) > 1:
-                    key += "|" + rule.text(expr.args[1].value)
-                return Read(kind, expr, rule.text(receiver), key, method)
-        return self._typed_store_read(expr)
-
-    def _typed_store_read(self, expr: cst.BaseExpression) -> Optional[Read]:
-        read: Optional[Read] = self._store_read(expr, Read)
-        return read
-
-    def _filter_fields(self, receiver: cst.BaseExpression) -> Tuple[Tuple[str, str], ...]:
-        """Keyword filters of a queryset chain (``M.objects.filter(key=k, in_use=True)``)."""
-        fields: List[Tuple[str, str]] = []
-        node = receiver
-        seen_objects = False
-        while isinstance(node, (cst.Call, cst.Attribute)):
-            if isinstance(node, cst.Call):
-                func = node.func
-                if isinstance(func, cst.Attribute) and func.attr.value in ("filter", "filter_by", "exclude"):
-                    if func.attr.value == "exclude":
-                        return ()
-                    for arg in node.args:
-                        if arg.keyword is not None:
-                            fields.append((arg.keyword.value.split("__")[0], self.rule.text(arg.value)))
-                node = func
-            else:
-                if node.attr.value in ("objects", "query"):
-                    seen_objects = True
-                node = node.value
-        return tuple(fields) if seen_objects else ()
-
-    def _free_when_true(self, test: cst.BaseExpression, read: Read) -> Optional[bool]:
-        """Whether ``test`` is true exactly when the lock is free (None: cannot tell)."""
-        test = unwrap(test)
-        if self._is_read(test, read):
-            return self._bare_polarity(read)
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            inner = self._free_when_true(test.expression, read)
-            return None if inner is None else not inner
-        if isinstance(test, cst.BooleanOperation):
-            left_side = self._free_when_true(test.left, read) if self._contains(test.left, read) else None
-            right_side = self._free_when_true(test.right, read) if self._contains(test.right, read) else None
-            side = left_side if left_side is not None else right_side
-            # `if obj and obj.locked: return` guards like `if obj.locked:`; `if not x.in_use or force:`
-            # enters the body when it is free: the claim region is the same either way.
-            return side
-        if isinstance(test, cst.Comparison):
-            if len(test.comparisons) != 1 or not self._is_read(test.left, read):
-                return None
-            target = test.comparisons[0]
-            operator = target.operator
-            right = target.comparator
-            if read.kind in ("orm-attr", "mongo", "sql"):
-                return self._status_polarity(operator, right, read)
-            if isinstance(operator, (cst.Is, cst.Equal)):
-                return _is_falsy_literal(right)
-            if isinstance(operator, (cst.IsNot, cst.NotEqual)):
-                return not _is_falsy_literal(right)
-            if isinstance(operator, (cst.In, cst.NotIn)) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
-                has_free = any(_is_falsy_literal(e.value) for e in right.elements)
-                if not has_free:
-                    return None
-                return isinstance(operator, cst.In)
-            if isinstance(operator, (cst.GreaterThan, cst.GreaterThanEqual)):
-                return False
-            if isinstance(operator, cst.LessThan) and isinstance(right, cst.Integer) and right.value == "1":
-                return True
-            return None
-        return None
-
-    def _bare_polarity(self, read: Read) -> Optional[bool]:
-        """Whether the read itself (``if r.get(k):``, ``if job.in_use:``) is true when free."""
-        if read.kind == "orm-attr":
-            if read.key in _locks.STATUS_FIELDS:
-                return None
-            return _locks.is_inverted_flag(read.key)
-        if read.kind == "orm-exists":
-            if read.method == "first":
-                return False
-            # ``filter(pk=pk, busy=False).exists()`` is true when the row is free.
-            return any(
-                (f in _locks.STATUS_FIELDS and not _locks.is_busy_status(v))
-                or (f not in _locks.STATUS_FIELDS and _locks.is_orm_flag_field(f) and self._free_text(v, f))
-                for f, v in read.fields
-            )
-        return self._store_polarity(read)
-
-    @staticmethod
-    def _free_text(value: str, field: str) -> bool:
-        falsy = value in ("False", "None", "0")
-        truthy = value in ("True", "1")
-        if not (falsy or truthy):
-            return False
-        return falsy != _locks.is_inverted_flag(field)
-
-    def _status_polarity(self, operator: cst.BaseCompOp, right: cst.BaseExpression, read: Read) -> Optional[bool]:
-        text = self.rule.edits.code(right)
-        if read.key not in _locks.STATUS_FIELDS:
-            # flag compared with a literal: `key.in_use == False`, `lock.owner is None`
-            if isinstance(operator, (cst.Is, cst.Equal)):
-                free = _is_falsy_literal(right)
-            elif isinstance(operator, (cst.IsNot, cst.NotEqual)):
-                free = not _is_falsy_literal(right)
-            else:
-                return None
-            return free != _locks.is_inverted_flag(read.key)
-        busy = _locks.is_busy_status(text)
-        if isinstance(operator, (cst.Equal, cst.Is, cst.In)):
-            return not busy
-        if isinstance(operator, (cst.NotEqual, cst.IsNot, cst.NotIn)):
-            return busy
-        return None
-
-    def _is_read(self, expr: cst.BaseExpression, read: Read) -> bool:
-        return unwrap(expr) is read.call or (
-            isinstance(unwrap(expr), cst.Name) and self.assigned.get(unwrap(expr).value) is read  # type: ignore[attr-defined]
-        )
-
-    def _contains(self, expr: cst.BaseExpression, read: Read) -> bool:
-        found = False
-
-        class _Find(cst.CSTVisitor):
-            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
-                nonlocal found
-                if node is read.call or (isinstance(node, cst.Name) and self.assigned.get(node.value) is read):
-                    found = True
-                return not found
-
-        walk(expr, _Find())
-        return found
-
-    def _reads_in(self, test: cst.BaseExpression) -> List[Read]:
-        reads: List[Read] = []
-        check = self
-
-        class _Find(cst.CSTVisitor):
-            def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
-                if isinstance(node, (cst.Lambda, cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
-                    return False
-                if isinstance(node, cst.BaseExpression):
-                    read = check._read_of(node)
-                    if read is not None and read not in reads:
-                        reads.append(read)
-                        return False
-                return True
-
-        walk(test, _Find())
-        return reads
 
     # -- writes ----------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from opslint.analysis.scopes import BindingTable, Scope
 from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule
 from opslint.rules import _locks
+from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, Read, unwrap
 from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_SETNX, SUGGESTIONS
-from opslint.rules._claims import DJANGO_CACHE, REDIS, FunctionClaims, Read, unwrap
+from opslint.rules._claims import FunctionClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
 
