@@ -25,8 +25,9 @@ from opslint.analysis.entrypoints import (
 from opslint.config import DOTTED_NAME, IDENTIFIER, ConfigError, option
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers as B
-from opslint.rules._buffer_paths import POOL_REASON, TASK_REASON, BufferPaths, Fact, Walker, task_entries
+from opslint.rules._buffer_paths import BufferPaths, Fact, Walker
 from opslint.rules._buffer_project import facts_for, relevant
+from opslint.rules._buffer_tasks import POOL_REASON, TASK_REASON, task_entries
 from opslint.rules._buffered import BufferedClients, Client, ClientKey
 from opslint.rules._wrappers import wrapper_drain
 from opslint.syntax.nodes import ExitKind, is_docstring, suite_statements

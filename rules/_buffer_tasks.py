@@ -1,0 +1,73 @@
+"""OPS101's entry points that run in forked children: process pool workers and Celery tasks.
+
+A forked child ends with ``os._exit``: ``atexit`` callbacks never run, so a buffered
+client used in the worker function must be drained before it returns (SDK_FACTS 1.0,
+2.6).  :func:`task_entries` adds such module functions to the entry points the path
+analysis of ``_buffer_paths.py`` walks; the rule tells them apart by their reason.
+"""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import libcst as cst
+
+from opslint.analysis.entrypoints import EntryKind, EntryPoint, decorator_target
+from opslint.rules._buffered import BufferedClients
+
+#: Pools whose workers are forked children (they end with ``os._exit``: atexit never runs).
+_POOLS = frozenset(
+    {
+        "multiprocessing.Pool",
+        "multiprocessing.pool.Pool",
+        "concurrent.futures.ProcessPoolExecutor",
+        "concurrent.futures.process.ProcessPoolExecutor",
+    }
+)
+_POOL_METHODS = frozenset(
+    {"map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "starmap_async", "submit"}
+)
+_CELERY_TASKS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
+POOL_REASON = "a process pool worker (a forked child ends with os._exit)"
+TASK_REASON = "a Celery task (a prefork worker child ends with os._exit)"
+
+
+def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint]) -> List[EntryPoint]:
+    """Module functions that run in forked children: process pool workers
+    (``pool.map(work, items)``) and Celery task bodies (SDK_FACTS 1.0, 2.6)."""
+    table = buffered.table
+    imports = buffered.ctx.imports
+    module = table.module_scope
+    if module is None:
+        return []
+    functions = {
+        name: b[0].node for name, b in module.bindings.items() if len(b) == 1 and isinstance(b[0].node, cst.FunctionDef)
+    }
+    seen = {id(e.node) for e in known}
+    out: List[EntryPoint] = []
+
+    def add(name: str, reason: str) -> None:
+        func = functions.get(name)
+        if func is not None and id(func) not in seen:
+            seen.add(id(func))
+            out.append(EntryPoint(EntryKind.PROCESS_TARGET, name, func, reason))
+
+    for call, scope, _ in buffered.calls:
+        method = call.func
+        if not isinstance(method, cst.Attribute) or method.attr.value not in _POOL_METHODS or not call.args:
+            continue
+        worker = call.args[0].value
+        if isinstance(worker, cst.Name) and any(
+            isinstance(b.value, cst.Call) and imports.resolve(b.value.func) in _POOLS
+            for b in table.resolve(method.value, scope)
+        ):
+            add(worker.value, POOL_REASON)
+    celery = imports.imports_module("celery")
+    for name, function in functions.items():
+        for dec in function.decorators:
+            target = decorator_target(dec)
+            if imports.resolve(target) in _CELERY_TASKS or (
+                celery and isinstance(target, cst.Attribute) and target.attr.value == "task"
+            ):
+                add(name, TASK_REASON)
+    return out
