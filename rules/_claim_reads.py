@@ -23,9 +23,6 @@ from opslint.syntax.walk import walk
 REDIS = "redis"
 DJANGO_CACHE = "django-cache"
 
-#: Redis reads that return None/0 when the key is free.
-_NONE_WHEN_FREE = frozenset({"get", "hget"})
-
 
 @dataclass(frozen=True)
 class Read:

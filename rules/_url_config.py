@@ -15,16 +15,15 @@ from typing import Dict, List, Optional, Protocol, Set, Tuple
 import libcst as cst
 
 from opslint.analysis.base import FileFacts
-from opslint.rules._urls import (
+from opslint.rules._url_tables import (
     DEFAULT_KEYWORDS,
     LOOKUP_CALLEES,
     LOOKUP_FUNCTIONS,
     LOOKUP_METHODS,
     PLAIN_FIELD_CALLEES,
     SETTINGS_BASES,
-    is_literal,
-    name_tokens,
 )
+from opslint.rules._urls import is_literal, name_tokens
 from opslint.syntax.names import dotted_name
 
 

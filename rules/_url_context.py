@@ -25,15 +25,12 @@ from opslint.rules._url_config import (
     is_settings,
     lookup_default_args,
 )
-from opslint.rules._urls import (
+from opslint.rules._url_tables import (
     ADDRESS_NAME_TOKENS,
     BROWSER_CALLEES,
     BROWSER_NAME_TOKENS,
     CONFIG_DEFAULT_CALLS,
-    DATA_VERBS,
     DEFAULT_KEYWORDS,
-    LINK_TABLE_SITES,
-    LINK_TABLE_SIZE,
     MESSAGE_CALLS,
     MESSAGE_KEYWORDS,
     METADATA_FILES,
@@ -48,6 +45,11 @@ from opslint.rules._urls import (
     QUIET_CALLEES,
     STRING_TEST_METHODS,
     TEMPLATE_DECORATORS,
+)
+from opslint.rules._urls import (
+    DATA_VERBS,
+    LINK_TABLE_SITES,
+    LINK_TABLE_SIZE,
     UrlLiteral,
     has_space_text,
     host_kind,

@@ -20,7 +20,8 @@ import libcst as cst
 from opslint.analysis.base import Analysis, FileFacts
 from opslint.rules._url_config import defaulted_names, is_settings, settings_field_names
 from opslint.rules._url_context import UrlUse, analyse, is_binding, reference_is_quiet
-from opslint.rules._urls import METADATA_ATTRIBUTES, host_allowed, is_settings_module, looks_like_endpoint
+from opslint.rules._url_tables import METADATA_ATTRIBUTES
+from opslint.rules._urls import host_allowed, is_settings_module, looks_like_endpoint
 
 __all__ = ["UrlUse", "UrlUses"]
 

@@ -9,7 +9,7 @@ import libcst as cst
 
 from opslint.config import option
 from opslint.rule import PendingFix, Rule
-from opslint.rules import _net, _urls
+from opslint.rules import _net, _url_tables, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
 
 
@@ -98,7 +98,7 @@ class HardcodedExternalUrl(Rule):
     code = "OPS501"
     name = "hardcoded-external-url"
     message = "`{url}` is hardcoded: read it from configuration (`{variable}`)"
-    tokens = _urls.TOKENS
+    tokens = _url_tables.TOKENS
     fix_availability = "sometimes"
 
     @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import libcst as cst
 
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
 from opslint.rule import AnyEdit, PendingFix, RelatedNode, Rule, keyword
-from opslint.rules import _net, _url_build, _urls
+from opslint.rules import _net, _url_build, _url_tables
 from opslint.rules._net import CALLS, NetCall
 from opslint.rules._net_clients import NetClients, enclosing_function
 from opslint.rules._url_build import Hole, Piece
@@ -259,7 +259,7 @@ class UnencodedQueryString(Rule):
     def default_text(self, call: cst.Call) -> Optional[str]:
         """``os.environ.get("X", "https://...?q=")``: the literal the URL is read with."""
         qualified = self.qualified_name(call.func)
-        if qualified not in _urls.LOOKUP_CALLEES:
+        if qualified not in _url_tables.LOOKUP_CALLEES:
             return None
         positional = [a for a in call.args if a.keyword is None and not a.star]
         index = 2 if qualified == "getattr" else 1

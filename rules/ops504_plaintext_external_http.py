@@ -9,7 +9,7 @@ import libcst as cst
 
 from opslint.config import option
 from opslint.rule import PendingFix, Rule
-from opslint.rules import _net, _urls
+from opslint.rules import _net, _url_tables, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class PlaintextExternalHttp(Rule):
 
     def _emit(self, use: UrlUse) -> None:
         literal = use.literal
-        secure = _urls.SECURE_SCHEME[literal.scheme]
+        secure = _url_tables.SECURE_SCHEME[literal.scheme]
         rebuilt = _urls.rebuild_scheme(literal.node, literal.scheme, secure)
         title = f"Use `{secure}://`"
         fix = (
@@ -109,6 +109,6 @@ class PlaintextExternalHttp(Rule):
 
 def _accept(use: UrlUse) -> bool:
     literal = use.literal
-    if use.proxy or literal.scheme not in _urls.SECURE_SCHEME:
+    if use.proxy or literal.scheme not in _url_tables.SECURE_SCHEME:
         return False
     return not _urls.is_plaintext_by_design(literal.host, literal.path)
