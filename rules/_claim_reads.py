@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from opslint.rules import _locks
-from opslint.rules._claim_stores import StoreClaims
+from opslint.rules._claim_stores import StoreClaims, falsy_literal
 from opslint.syntax.names import dotted_name
 from opslint.syntax.walk import walk
 
@@ -45,16 +45,6 @@ def unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
             expr = expr.args[0].value
         else:
             return expr
-
-
-def _is_falsy_literal(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.Name):
-        return expr.value in ("None", "False")
-    if isinstance(expr, cst.Integer):
-        return expr.value == "0"
-    if isinstance(expr, cst.SimpleString):
-        return expr.evaluated_value in ("", "0", b"", b"0")
-    return False
 
 
 class ClaimReads(StoreClaims):
@@ -157,11 +147,11 @@ class ClaimReads(StoreClaims):
             if read.kind in ("orm-attr", "mongo", "sql"):
                 return self._status_polarity(operator, right, read)
             if isinstance(operator, (cst.Is, cst.Equal)):
-                return _is_falsy_literal(right)
+                return falsy_literal(right)
             if isinstance(operator, (cst.IsNot, cst.NotEqual)):
-                return not _is_falsy_literal(right)
+                return not falsy_literal(right)
             if isinstance(operator, (cst.In, cst.NotIn)) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
-                has_free = any(_is_falsy_literal(e.value) for e in right.elements)
+                has_free = any(falsy_literal(e.value) for e in right.elements)
                 if not has_free:
                     return None
                 return isinstance(operator, cst.In)
@@ -202,9 +192,9 @@ class ClaimReads(StoreClaims):
         if read.key not in _locks.STATUS_FIELDS:
             # flag compared with a literal: `key.in_use == False`, `lock.owner is None`
             if isinstance(operator, (cst.Is, cst.Equal)):
-                free = _is_falsy_literal(right)
+                free = falsy_literal(right)
             elif isinstance(operator, (cst.IsNot, cst.NotEqual)):
-                free = not _is_falsy_literal(right)
+                free = not falsy_literal(right)
             else:
                 return None
             return free != _locks.is_inverted_flag(read.key)

@@ -149,7 +149,8 @@ def _dict_items(expr: Optional[cst.BaseExpression]) -> Dict[str, cst.BaseExpress
     return out
 
 
-def _falsy(expr: cst.BaseExpression) -> bool:
+def falsy_literal(expr: cst.BaseExpression) -> bool:
+    """``None``, ``False``, ``0``, ``""`` or ``"0"`` written out."""
     if isinstance(expr, cst.Name):
         return expr.value in ("None", "False")
     if isinstance(expr, cst.Integer):
@@ -311,7 +312,7 @@ class StoreClaims:
             return method == "set" and receiver == read.receiver and self._same_key(node, read)
         if read.kind == "file" and method in _PATH_WRITES:
             exist_ok = keyword(node, "exist_ok")
-            return receiver == read.key and (method != "touch" or exist_ok is None or not _falsy(exist_ok.value))
+            return receiver == read.key and (method != "touch" or exist_ok is None or not falsy_literal(exist_ok.value))
         return False
 
     def _same_key(self, call: cst.Call, read: Any) -> bool:
@@ -346,7 +347,7 @@ class StoreClaims:
                 continue
             if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
                 value = stmt.body[0].value
-                return value is not None and not _falsy(value)  # the claim is handed to the caller
+                return value is not None and not falsy_literal(value)  # the claim is handed to the caller
             return True  # work runs under the claim
         if any(self._records_owner(node) for stmt in records for node in iter_nodes(stmt)):
             return True
@@ -389,10 +390,10 @@ class StoreClaims:
             return any(
                 isinstance(t.target, cst.Attribute) and bool(_OWNER_FIELD.search(t.target.attr.value))
                 for t in node.targets
-            ) and not _falsy(node.value)
+            ) and not falsy_literal(node.value)
         if isinstance(node, cst.Call):
             return any(
-                a.keyword is not None and bool(_OWNER_FIELD.search(a.keyword.value)) and not _falsy(a.value)
+                a.keyword is not None and bool(_OWNER_FIELD.search(a.keyword.value)) and not falsy_literal(a.value)
                 for a in node.args
             )
         return False
@@ -503,4 +504,4 @@ class StoreClaims:
             return not _locks.is_busy_status(self.rule.edits.code(value))
         if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
             return (value.value == "True") == _locks.is_inverted_flag(field)
-        return _falsy(value) != _locks.is_inverted_flag(field)
+        return falsy_literal(value) != _locks.is_inverted_flag(field)

@@ -19,7 +19,14 @@ import libcst as cst
 from opslint.analysis.scopes import Binding, BindingKind, Scope
 from opslint.rules import _kafka, _net
 from opslint.rules._consumers import MAX_DEPTH, KafkaFile, Seen, Setting, Where
-from opslint.rules._kafka_facts import NOTHING, DictFact, ValueFact, confluent_config_arg, literal_value
+from opslint.rules._kafka_facts import (
+    NOTHING,
+    DictFact,
+    ValueFact,
+    confluent_config_arg,
+    firebase_options_arg,
+    literal_value,
+)
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import is_none, positional
 
@@ -334,13 +341,7 @@ class SettingsReader:
         return result
 
     def _firebase_option(self, call: cst.Call, scope: Scope) -> Tuple[bool, Optional[float]]:
-        options: Optional[cst.BaseExpression] = None
-        args = positional(call)
-        if len(args) > 1:
-            options = args[1].value
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "options":
-                options = arg.value
+        options = firebase_options_arg(call)
         if options is None:
             return True, _kafka.FIREBASE_DEFAULT_SECONDS
         settings, complete = self.dict_settings(options, scope, 0)

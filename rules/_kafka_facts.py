@@ -218,13 +218,7 @@ class _FactReader:
         return None
 
     def firebase_option(self, call: cst.Call) -> ValueFact:
-        options: Optional[cst.BaseExpression] = None
-        args = positional(call)
-        if len(args) > 1:
-            options = args[1].value
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "options":
-                options = arg.value
+        options = firebase_options_arg(call)
         if options is None:
             return ValueFact("lit", "None")
         if not isinstance(options, cst.Dict):
@@ -233,6 +227,19 @@ class _FactReader:
             if isinstance(element, cst.DictElement) and literal_value(element.key) == _kafka.FIREBASE_OPTION:
                 return self.value(element.value)
         return ValueFact("lit", "None")
+
+
+def firebase_options_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The ``options`` of ``firebase_admin.initialize_app(cred, options)`` (positional or
+    keyword), or None."""
+    options: Optional[cst.BaseExpression] = None
+    args = positional(call)
+    if len(args) > 1:
+        options = args[1].value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "options":
+            options = arg.value
+    return options
 
 
 def _top_statements(body: Sequence[cst.BaseStatement]) -> List[cst.CSTNode]:
