@@ -229,8 +229,8 @@ def run(
         finally:
             project.unpin(index for index, _, _ in indexes)
             if len(groups) > 1:
-                # One project's index at a time: a run over several projects needs the
-                # memory of the largest, not of all (workers fork with what the parent holds).
+                # One batch's indexes at a time: a run over several large projects needs
+                # the memory of one, not of all (workers fork with what the parent holds).
                 for index, _, _ in indexes:
                     project.forget(index.root)
     return result
