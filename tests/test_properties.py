@@ -31,6 +31,7 @@ from opslint.fixes import allowed, fix_text, parses  # noqa: E402
 from opslint.model import Finding  # noqa: E402
 from opslint.registry import Registry  # noqa: E402
 from opslint.syntax import guard as parsing  # noqa: E402
+from opslint.syntax.parse import parse_in_pieces  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REGISTRY = Registry.default()
@@ -116,3 +117,22 @@ def test_rules_on_generated_modules(text: str, tmp_path: Path) -> None:
 @given(text=modules)
 def test_rules_on_generated_modules_many(text: str, tmp_path: Path) -> None:
     _check(text, tmp_path)
+
+
+@settings(max_examples=50, **COMMON)  # type: ignore[arg-type]
+@given(text=modules)
+def test_parse_in_pieces_is_the_whole_parse(text: str) -> None:
+    """Cut at every candidate line, a parse in pieces is the whole parse's tree, or declines."""
+    try:
+        whole = cst.parse_module(text)
+    except cst.ParserSyntaxError:
+        assert parse_in_pieces(text, 1) is None
+        return
+    pieces = parse_in_pieces(text, 1)
+    if pieces is not None:
+        assert pieces.deep_equals(whole)
+        assert (pieces.code, pieces.default_indent, pieces.default_newline) == (
+            whole.code,
+            whole.default_indent,
+            whole.default_newline,
+        )
