@@ -660,3 +660,28 @@ def test_module_facts_reads_only_the_modules_asked_for(tmp_path: Path, facts_rul
     assert view[name] == everything[name]
     assert [m for m in index.modules if index.modules.is_loaded(m)] == [name]
     assert dict(view) == everything
+
+
+def test_call_site_strings_are_shared_however_a_summary_arrives(tmp_path: Path) -> None:
+    """Two modules' call sites of the same callee hold one string object after pickling (an
+    index worker's result) and after the JSON store: the strings of call sites are most of
+    an index's memory (issue 7: 500 MB per process)."""
+    from opslint.cache import Store, digest
+
+    def join(name: str) -> Any:
+        text = "import os\n\ndef f():\n    os.path.join(str(1), 'a')\n"
+        summary = summarise(str(tmp_path / f"{name}.py"), text, name, "", False, str(tmp_path))
+        return summary.functions[f"{name}.f"].calls[-1]
+
+    one, two = join("one"), join("two")
+    unpickled = pickle.loads(pickle.dumps(one)), pickle.loads(pickle.dumps(two))
+    store = Store(str(tmp_path / "cache"))
+    keys = digest("one"), digest("two")
+    for key, site in zip(keys, (one, two)):
+        store.put("index", key, site, project.CallSite)
+    decoded = tuple(store.get("index", key, project.CallSite) for key in keys)
+    for first, second in [(one, two), unpickled, decoded]:
+        assert first == second
+        assert first.callee == "os.path.join"
+        assert first.callee is second.callee
+        assert first.args[0] is second.args[0]

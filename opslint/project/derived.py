@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from opslint.model import Span
@@ -30,6 +31,7 @@ class _Derived:
                 target = resolve(fn, site.callee)
                 if target is None:
                     continue
+                target = sys.intern(target)  # one string per function called, not per call
                 self.targets[id(site)] = target
                 self.callers.setdefault(target, []).append((fn.qualname, site))
 

@@ -132,7 +132,7 @@ class ProjectIndex(Resolution):
         self._resolving: Set[str] = set()
         #: How often the depth limit cut a resolution (such answers are not cached).
         self._cuts = 0
-        self._splits: Dict[str, Tuple[Optional[ModuleSummary], List[str]]] = {}
+        self._splits: Dict[str, Tuple[Optional[ModuleSummary], int]] = {}
         self._ancestors: Dict[str, List[str]] = {}
         #: path -> (span held by a derived result -> span now), see ``_swap``.
         self._remaps: Dict[str, Dict[Span, Span]] = {}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
 
 import libcst as cst
@@ -66,6 +67,30 @@ class CallSite:
     span: Span
     #: The source text of the enclosing ``with`` items (same order as ``with_items``).
     with_texts: Tuple[str, ...] = ()
+
+    # Call sites are four fifths of a project index, and their strings repeat (the
+    # standard library calls ``len`` and ``self.assertEqual`` thousands of times): one
+    # object per distinct string, however the site was made (summarised, decoded from the
+    # store, or unpickled from an index worker, which goes through ``__reduce__``).
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "callee", _intern(self.callee))
+        setattr_(self, "raw", _intern(self.raw))
+        if self.args:
+            setattr_(self, "args", tuple([_intern(a) for a in self.args]))
+        if self.kwargs:
+            setattr_(self, "kwargs", tuple([(_intern(k), _intern(v)) for k, v in self.kwargs]))
+        if self.with_items:
+            setattr_(self, "with_items", tuple([_intern(w) for w in self.with_items]))
+        if self.with_texts:
+            setattr_(self, "with_texts", tuple([_intern(w) for w in self.with_texts]))
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return (CallSite, tuple([getattr(self, name) for name in _CALL_FIELDS]))
+
+
+_intern = sys.intern
+_CALL_FIELDS = tuple(f.name for f in fields(CallSite))
 
 
 @dataclass(frozen=True, **SLOTS)
