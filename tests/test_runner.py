@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -81,3 +82,24 @@ def test_a_fix_that_breaks_code_is_refused_and_reported(tmp_path: Path) -> None:
     result = runner.run([str(path)], resolver, runner.RunOptions(fix=True, jobs=1), cwd=str(tmp_path))
     assert path.read_text(encoding="utf-8") == original
     assert {f.code for f in result.findings} == {"OPS998", "OPS004"}
+
+
+def test_projects_defining_the_same_wrapper_class_keep_their_own_facts(tmp_path: Path) -> None:
+    """Two projects of one process (a run over both, a language server) both define
+    ``codemate.analytics.Analytics``: one that may hold None and has no drain method,
+    one that has a drain method.  Linting one must not change what is said of the other."""
+    import shutil
+
+    for name in ("proj_aider_analytics_wrapper", "ok_proj_aider_wrapper_flush"):
+        shutil.copytree(FIXTURES / "OPS101" / name, tmp_path / name)
+    wrapper = tmp_path / "proj_aider_analytics_wrapper"
+    resolver = ConfigResolver(Overrides(), isolated=True, cwd=str(tmp_path), catalog=Registry.default())
+
+    def messages(paths: List[Path]) -> List[str]:
+        result = runner.run([str(p) for p in paths], resolver, runner.RunOptions(jobs=1), cwd=str(tmp_path))
+        return [f.message for f in result.findings if f.code == "OPS101" and f.path.endswith("codemate/main.py")]
+
+    alone = messages([wrapper])
+    assert len(alone) == 1 and "`ph` may be None" in alone[0]
+    assert messages([tmp_path]) == alone
+    assert messages([wrapper]) == alone
