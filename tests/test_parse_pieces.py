@@ -82,6 +82,8 @@ UNTRUSTED = {
     "a cut between a multi-line decorator and its def": "x = 1\n@dec(\n    1,\n)\ndef f():\n    pass\n",
     "a cut inside brackets (a matrix product)": "x = 1\na = (b\n@ c)\ndef f():\n    pass\n",
     "indentation that differs between pieces": "def f():\n  return 1\ndef g():\n    return 2\n",
+    "line endings that differ between pieces": "x = 1\nclass A:\\\r\n pass\n",
+    "CRLF after LF": "def f():\n    pass\ndef g():\r\n    pass\r\n",
 }
 
 

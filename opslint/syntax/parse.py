@@ -120,7 +120,7 @@ def _after_decorator(text: str, at: int) -> bool:
 
 def parse_in_pieces(text: str, piece: int = PIECE) -> Optional[cst.Module]:
     """The module of ``text`` parsed piece by piece, or None when a whole parse must decide
-    (a piece that does not parse, indentation that differs between pieces).  Call it
+    (a piece that does not parse, indentation or line endings that differ between pieces).  Call it
     inside ``_parser_nodes`` (as ``parse_module`` does) to skip LibCST's validation."""
     points = cut_points(text, piece)
     if not points:
@@ -136,7 +136,10 @@ def parse_in_pieces(text: str, piece: int = PIECE) -> Optional[cst.Module]:
             return None
         parts.append(part)
     indent = _common_indent(parts)
-    if indent is None:
+    head, tail = parts[0], parts[-1]
+    # A newline that is its module's default is stored as None; each piece detected its
+    # own default (its first line ending), so in a file of mixed line endings they differ.
+    if indent is None or any(part.default_newline != head.default_newline for part in parts):
         return None
     body: List[Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]] = []
     between: Sequence[cst.EmptyLine] = ()
@@ -150,7 +153,6 @@ def parse_in_pieces(text: str, piece: int = PIECE) -> Optional[cst.Module]:
             statements[0] = first.with_changes(leading_lines=lines)
         body.extend(statements)
         between = part.footer
-    head, tail = parts[0], parts[-1]
     return cst.Module(
         body=body,
         header=head.header,
