@@ -31,6 +31,7 @@ from opslint.project.index import REVALIDATE_SECONDS, ProjectIndex
 from opslint.project.layout import (
     ROOT_MARKERS,
     Excluded,
+    _folders,
     _package_dirs,
     _root_cache,
     find_root,
@@ -192,5 +193,6 @@ def forget(root: Optional[str] = None) -> None:
         _INDEXES.clear()
         _root_cache.clear()
         _package_dirs.clear()
+        _folders.clear()
     else:
         _INDEXES.pop(os.path.abspath(root), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from typing import (
     Callable,
     Dict,
@@ -31,7 +32,10 @@ SKIP_DIRS = (
 )
 #: A safety net for roots that turn out to be huge (a home directory).
 MAX_FILES = 50_000
-#: Below this many files to summarise, a worker pool costs more than it saves.
+
+# Every run walks the whole project (a one-file pre-commit run too): one regex for the
+# skipped names, not one ``fnmatch`` per pattern and folder (Django has 3,231 folders).
+_SKIPPED = re.compile("|".join(fnmatch.translate(pattern) for pattern in SKIP_DIRS))
 
 
 _root_cache: Dict[str, str] = {}
@@ -90,6 +94,26 @@ def _is_package_dir(directory: str) -> bool:
 
 
 _package_dirs: Dict[str, bool] = {}
+#: (folder, root) -> (its ``__init__`` chain of package names, its path parts from the
+#: root): the same for every file of a folder.  Cleared with ``_package_dirs``.
+_folders: Dict[Tuple[str, str], Tuple[List[str], List[str]]] = {}
+
+
+def _folder_names(directory: str, root: str) -> Tuple[List[str], List[str]]:
+    found = _folders.get((directory, root))
+    if found is None:
+        chain: List[str] = []
+        current = directory
+        while _is_package_dir(current):
+            chain.insert(0, os.path.basename(current))
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+        rel = os.path.relpath(directory, root)
+        parts = [] if rel == os.curdir else rel.replace(os.sep, "/").split("/")
+        found = _folders[(directory, root)] = (chain, parts)
+    return found
 
 
 def module_names(path: str, root: str) -> Tuple[str, List[str], bool]:
@@ -104,19 +128,11 @@ def module_names(path: str, root: str) -> Tuple[str, List[str], bool]:
     stem = filename.rsplit(".", 1)[0]
     is_package = stem == "__init__"
     own = [] if is_package else [stem]
-    chain: List[str] = []
-    current = directory
-    while _is_package_dir(current):
-        chain.insert(0, os.path.basename(current))
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
+    chain, folder_parts = _folder_names(directory, root)
     chain_name = ".".join(chain + own)
-    rel = os.path.relpath(absolute, root)
-    rel_parts = rel.replace(os.sep, "/").split("/")
+    rel_parts = [*folder_parts, filename]
     names: List[str] = []
-    if not rel.startswith(".."):
+    if not rel_parts[0].startswith(".."):
         parts = rel_parts[:-1] + own
         if parts and parts[0] == "src" and len(parts) > 1:
             parts = parts[1:]
@@ -134,7 +150,7 @@ def module_names(path: str, root: str) -> Tuple[str, List[str], bool]:
 
 def skipped_dir(name: str) -> bool:
     """Whether the index never walks into a directory of this base name."""
-    return any(fnmatch.fnmatchcase(name, pat) for pat in SKIP_DIRS)
+    return _SKIPPED.match(name) is not None
 
 
 #: Whether the project's configuration keeps a file or folder (absolute path) out.
@@ -163,15 +179,22 @@ def iter_project_files(root: str, excluded: Optional[Excluded] = None) -> Iterat
     """Python files of a project, skipping nested projects, tool folders and what the
     project's configuration excludes (``config.project_excludes``)."""
     count = 0
+    top = True
     for directory, dirnames, filenames in os.walk(root):
+        # A folder holding a root marker is a project of its own.  Read from the listing
+        # the walk made anyway (a marker that is only listed, a broken link, is checked
+        # on disk), not with four ``exists`` calls per folder.
+        if not top and any(
+            (m in filenames or m in dirnames) and os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS
+        ):
+            dirnames[:] = []
+            continue
+        top = False
         keep = []
         for name in sorted(dirnames):
             if skipped_dir(name):
                 continue
-            full = os.path.join(directory, name)
-            if any(os.path.exists(os.path.join(full, m)) for m in ROOT_MARKERS):
-                continue  # a project of its own
-            if excluded is not None and excluded(full):
+            if excluded is not None and excluded(os.path.join(directory, name)):
                 continue
             keep.append(name)
         dirnames[:] = keep
