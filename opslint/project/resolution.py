@@ -57,12 +57,12 @@ class Resolution:
 
     # -- resolution ---------------------------------------------------------
 
-    def _split_module(self, qualname: str) -> Tuple[Optional[ModuleSummary], List[str]]:
-        """The module a dotted name starts with, and the parts after it."""
-        parts = qualname.split(".")
+    def _module_cut(self, qualname: str) -> Tuple[Optional[ModuleSummary], int]:
+        """The module a dotted name starts with, and how many of its parts name it."""
         cached = self._splits.get(qualname)
         if cached is not None:
-            return cached[0], parts[cached[1] :]
+            return cached
+        parts = qualname.split(".")
         found: Tuple[Optional[ModuleSummary], int] = (None, 0)
         for cut in range(len(parts), 0, -1):
             summary = self.summary(".".join(parts[:cut]))
@@ -71,11 +71,15 @@ class Resolution:
                 break
         # The cut, not the parts: a whole-project analysis splits some 70,000 names.
         self._splits[_intern(qualname)] = found
-        return found[0], parts[found[1] :]
+        return found
+
+    def _split_module(self, qualname: str) -> Tuple[Optional[ModuleSummary], List[str]]:
+        """The module a dotted name starts with, and the parts after it."""
+        summary, cut = self._module_cut(qualname)
+        return summary, qualname.split(".")[cut:]
 
     def _module_for_qualname(self, qualname: str) -> Optional[ModuleSummary]:
-        summary, _ = self._split_module(qualname)
-        return summary
+        return self._module_cut(qualname)[0]
 
     def canonical(self, qualname: str, _depth: int = 0) -> str:
         """Follow re-exports: ``pkg.helper`` -> ``pkg.impl.helper`` when ``pkg/__init__`` imports it."""
