@@ -453,18 +453,16 @@ def _calls(node: cst.CSTNode) -> List[cst.Call]:
 # -- catalog entries --------------------------------------------------------------------------
 
 _MADE: Dict[Tuple[str, WrapperFacts], B.BufferedSdk] = {}
-_WRAPPED: Dict[str, Tuple[str, WrapperFacts]] = {}
-
-
-#: The same, by the entry itself: two projects of one process (a run over several, a
-#: language server) may each define ``app.analytics.Analytics`` their own way, and the
-#: entries share a key.  ``_MADE`` keeps every entry alive, so an id names one entry.
-_WRAPPED_ENTRY: Dict[int, Tuple[str, WrapperFacts]] = {}
+#: (class qualified name, facts) of each entry ``_MADE`` holds, by the entry itself, not by
+#: its key: two projects of one process (a run over several, a language server) may each
+#: define ``app.analytics.Analytics`` their own way, and such entries share a key.
+#: ``_MADE`` keeps every entry alive, so an id names one entry.
+_WRAPPED: Dict[int, Tuple[str, WrapperFacts]] = {}
 
 
 def wrapper_of(sdk: B.BufferedSdk) -> Optional[Tuple[str, WrapperFacts]]:
     """(class qualified name, facts) of a wrapper's catalog entry."""
-    return _WRAPPED_ENTRY.get(id(sdk)) or _WRAPPED.get(sdk.key)
+    return _WRAPPED.get(id(sdk))
 
 
 def wrapper_drain(sdk: B.BufferedSdk, drain: str) -> Tuple[str, str]:
@@ -504,7 +502,7 @@ def wrapper_sdk(qualname: str, facts: WrapperFacts) -> B.BufferedSdk:
         future_uses=inner.future_uses and not own,
     )
     _MADE[(qualname, facts)] = made
-    _WRAPPED[made.key] = _WRAPPED_ENTRY[id(made)] = (qualname, facts)
+    _WRAPPED[id(made)] = (qualname, facts)
     return made
 
 
