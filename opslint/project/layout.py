@@ -8,6 +8,7 @@ import re
 from typing import (
     Callable,
     Dict,
+    Iterable,
     Iterator,
     List,
     Optional,
@@ -41,6 +42,16 @@ _SKIPPED = re.compile("|".join(fnmatch.translate(pattern) for pattern in SKIP_DI
 _root_cache: Dict[str, str] = {}
 
 
+def has_root_marker(directory: str, listing: Optional[Iterable[str]] = None) -> bool:
+    """Whether ``directory`` holds one of ``ROOT_MARKERS``.  With the folder's ``listing``
+    (a walk has it already) only a listed marker is checked on disk (a broken link is not
+    a marker), instead of one ``exists`` call per marker."""
+    if listing is None:
+        return any(os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS)
+    names = set(listing)
+    return any(m in names and os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS)
+
+
 def find_root(path: str) -> str:
     """The project root of a file or directory (see the module docstring)."""
     absolute = os.path.abspath(path)
@@ -51,7 +62,7 @@ def find_root(path: str) -> str:
     directory = start
     found: Optional[str] = None
     while True:
-        if any(os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS) or _is_library_dir(directory):
+        if has_root_marker(directory) or _is_library_dir(directory):
             found = directory
             break
         parent = os.path.dirname(directory)
@@ -181,12 +192,9 @@ def iter_project_files(root: str, excluded: Optional[Excluded] = None) -> Iterat
     count = 0
     top = True
     for directory, dirnames, filenames in os.walk(root):
-        # A folder holding a root marker is a project of its own.  Read from the listing
-        # the walk made anyway (a marker that is only listed, a broken link, is checked
-        # on disk), not with four ``exists`` calls per folder.
-        if not top and any(
-            (m in filenames or m in dirnames) and os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS
-        ):
+        # A folder holding a root marker is a project of its own (read from the listing
+        # the walk made anyway).
+        if not top and has_root_marker(directory, (*dirnames, *filenames)):
             dirnames[:] = []
             continue
         top = False
