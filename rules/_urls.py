@@ -319,6 +319,8 @@ def string_value(node: cst.BaseExpression) -> Optional[str]:
 
 _VERSION_SEGMENT = re.compile(r"^(v\d+([._-]\d+)*[a-z]*|\d+([._-]\d+)*|\d{4}-\d{2}-\d{2})$", re.I)
 _PLACEHOLDER_SEGMENT = re.compile(r"[{}%<>$]")
+#: A file extension on a path segment says nothing of what the URL is (``Calls.json``).
+_EXTENSION = re.compile(r"\.(json|xml|html?|php|aspx?|cgi|jsp|txt)$", re.I)
 
 
 def _id_like(word: str) -> bool:
@@ -364,7 +366,8 @@ def env_name_for_url(host: str, path: str) -> str:
     ``api.eu.opsgenie.com/v2/alerts`` -> ``OPSGENIE_EU_ALERTS_URL``.
 
     ``api``/``www`` labels, ``api`` and version segments (``v2``, ``2010-04-01``),
-    placeholders and ids are dropped, and so are words that repeat a host label.
+    placeholders, ids and file extensions are dropped, and so are words that repeat a
+    host label.
     """
     host_words = _host_words(host, keep_api=False)
     labels = set(host.lower().split("."))
@@ -374,7 +377,7 @@ def env_name_for_url(host: str, path: str) -> str:
             continue
         if _PLACEHOLDER_SEGMENT.search(segment) or _id_like(segment):
             continue
-        for word in re.split(r"[^A-Za-z0-9]+", segment):
+        for word in re.split(r"[^A-Za-z0-9]+", _EXTENSION.sub("", segment)):
             if len(word) > 1 and word.lower() not in labels and not _id_like(word):
                 words.append(word)
     return _env_join([*host_words, *words[:4], "url"], "URL")

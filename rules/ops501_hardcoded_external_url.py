@@ -77,11 +77,12 @@ class HardcodedExternalUrl(Rule):
     ## Fix safety
     The fix wraps the literal in `os.environ.get("<NAME>", "<url>")` (and adds
     `import os`): the URL stays the default, but a variable of that name in
-    the environment now changes it, so the fix is unsafe. A constant keeps its
-    name (`STRIPE_API`); a keyword or key that says more than "url" gets the
-    provider in front (`base_url=` -> `OPENAI_BASE_URL`); any other URL is named
-    from its host and path (`OPSGENIE_EU_ALERTS_URL`), one variable per distinct
-    URL, never after the variable that holds the response. For f-strings and
+    the environment now changes it, so the fix is unsafe. A name that says which
+    URL it holds is kept: a constant keeps its name (`STRIPE_API`), a keyword or
+    key gets the provider in front (`base_url=` -> `OPENAI_BASE_URL`). Any other
+    URL, and one held in a name that says only "the URL" (`URL`, `API_URL`), is
+    named from its host and path (`OPSGENIE_EU_ALERTS_URL`): one variable per
+    distinct URL across the project, never named after the response. For f-strings and
     pieces of a concatenation (`"https://host/commits/" + sha`) the fix is a
     suggestion: read the host from one variable per host and keep the path in
     code. A `%s`/`{}` template is wrapped whole.
@@ -163,19 +164,33 @@ def _replaceable(use: UrlUse) -> bool:
 _ADDRESS_ONLY = frozenset(
     {"url", "urls", "uri", "href", "link", "endpoint", "address", "addr", "location", "resp", "response"}
 )
+#: Names that say nothing of which URL they hold (``URL``, ``API_URL``, ``BASE_URL``).
+_GENERIC = _ADDRESS_ONLY | _url_tables.GENERIC_NAME_TOKENS
 
 
 def _variable(use: UrlUse) -> str:
-    """The environment variable for a URL: a constant keeps its name; a keyword or key
-    that says more than "url" names it after the organisation (``base_url`` ->
-    ``OPENAI_BASE_URL``); otherwise one variable per distinct URL, from host and path."""
+    """The environment variable for a URL: one per distinct URL in a project.
+
+    A name that says which URL it holds is kept: a constant keeps its own name
+    (``STRIPE_API``), a keyword or key gets the organisation in front (``base_url`` ->
+    ``OPENAI_BASE_URL``). A name that says only "the URL" (``URL``, ``API_URL``) is the
+    same in every file that has one, so when the URL has a path the variable is named
+    from host and path (``TWILIO_ACCOUNTS_CALLS_URL``), as any other URL is.
+    """
     literal = use.literal
+    from_url = _urls.env_name_for_url(literal.host, literal.path)
     if use.name_kind == "constant" and use.constant is not None:
-        return _urls.env_var_name(use.constant, literal.host, constant=not use.class_level)
-    if use.name_kind == "keyword" and use.name and not use.in_collection:
-        if not set(_urls.name_tokens(use.name)) <= _ADDRESS_ONLY:
-            return _urls.env_var_name(use.name, literal.host)
-    return _urls.env_name_for_url(literal.host, literal.path)
+        name, constant = use.constant, not use.class_level
+    elif use.name_kind == "keyword" and use.name and not use.in_collection:
+        name, constant = use.name, False
+    else:
+        return from_url
+    tokens = set(_urls.name_tokens(name))
+    if tokens <= _ADDRESS_ONLY:
+        return from_url
+    if tokens <= _GENERIC and from_url != _urls.env_name_for_url(literal.host, ""):
+        return from_url
+    return _urls.env_var_name(name, literal.host, constant=constant)
 
 
 def _shown(use: UrlUse) -> str:

@@ -76,7 +76,8 @@ def test_env_var_names() -> None:
         ("https://slack.com/api/chat.postMessage", "SLACK_CHAT_POSTMESSAGE_URL"),
         ("https://pypi.org/pypi/mytool-cli/json", "PYPI_MYTOOL_CLI_JSON_URL"),
         ("https://hooks.slack.com/services/T024BE7LD/B01ABCDEF/XyZ123abc", "SLACK_HOOKS_SERVICES_URL"),
-        ("https://api.twilio.com/2010-04-01/Accounts/{sid}/Calls.json", "TWILIO_ACCOUNTS_CALLS_JSON_URL"),
+        ("https://api.twilio.com/2010-04-01/Accounts/{sid}/Calls.json", "TWILIO_ACCOUNTS_CALLS_URL"),
+        ("https://status.ipapi.co/api/v2/status.json", "IPAPI_STATUS_URL"),
     ],
 )
 def test_env_names_come_from_host_and_path(url: str, name: str) -> None:
@@ -87,6 +88,45 @@ def test_env_names_come_from_host_and_path(url: str, name: str) -> None:
 def test_env_names_per_host_keep_api_apart() -> None:
     assert _urls.env_name_for_host("api.github.com") == "GITHUB_API_URL"
     assert _urls.env_name_for_host("github.com") == "GITHUB_URL"
+
+
+def test_one_variable_per_distinct_url_across_a_project() -> None:
+    """healthchecks' shape: each integration's transport holds its endpoint in a class
+    attribute named ``URL``. A name that says only "the URL" is the same in every file,
+    so the variable comes from host and path; a concatenation's prefix is named per host.
+    Each variable of the project then reads one URL (before: ``TWILIO_URL`` for both
+    Twilio endpoints, ``TRELLO_URL`` for two Trello hosts)."""
+    files = {
+        "call/transport.py": 'class Call:\n    URL = "https://api.twilio.com/2010-04-01/Accounts/%s/Calls.json"\n',
+        "sms/transport.py": 'class Sms:\n    URL = "https://api.twilio.com/2010-04-01/Accounts/%s/Messages.json"\n',
+        "whatsapp/transport.py": 'class WhatsApp:\n    URL = "https://api.twilio.com/2010-04-01/Accounts/%s/Messages.json"\n',
+        "trello/transport.py": 'class Trello:\n    URL = "https://api.trello.com/1/cards"\n',
+        "trello/views.py": (
+            "from urllib.parse import urlencode\n\n"
+            "def add(request):\n"
+            '    return "https://trello.com/1/authorize?" + urlencode({"key": 1})\n'
+        ),
+        "pd/transport.py": 'API_URL = "https://events.pagerduty.com/v2/enqueue"\n',
+        "pd/other.py": 'API_URL = "https://api.pagerduty.com/incidents"\n',
+        "stripe.py": 'STRIPE_API = "https://api.stripe.com/v1"\nBASE_URL = "https://api.stripe.com/v1/"\n',
+    }
+    variables = {}
+    for name, text in files.items():
+        for finding in _lint(text, ("OPS501",), name=name):
+            variable = finding.message.rsplit("`", 2)[-2]
+            variables.setdefault(variable, set()).add((name, finding.message.split("`")[1]))
+    assert {v: len(urls) for v, urls in variables.items()} == {
+        "TWILIO_ACCOUNTS_CALLS_URL": 1,
+        "TWILIO_ACCOUNTS_MESSAGES_URL": 2,  # one URL, held in two files
+        "TRELLO_CARDS_URL": 1,
+        "TRELLO_URL": 1,
+        "PAGERDUTY_EVENTS_ENQUEUE_URL": 1,
+        "PAGERDUTY_INCIDENTS_URL": 1,
+        "STRIPE_API": 1,  # a name that says which URL is kept
+        "STRIPE_BASE_URL": 1,  # a generic name with no path to name it from
+    }
+    messages = variables["TWILIO_ACCOUNTS_MESSAGES_URL"]
+    assert len({url for _, url in messages}) == 1
 
 
 def test_browser_and_plaintext_by_design() -> None:
