@@ -138,6 +138,27 @@ class _Dispatcher(cst.CSTVisitor):
 _LIBCST_AT = re.compile(r"\berror at (\d+):(\d+)")
 
 
+#: A file takes part in another module's facts only through what it imports or defines:
+#: ``import`` (also ``__import__``, ``importlib``), a ``def`` or a ``class``.
+_BINDS = re.compile(r"import|\bdef\b|\bclass\b")
+
+
+def project_candidates(
+    candidates: Sequence[Type[Rule]], prefiltered: Sequence[Type[Rule]], text: str
+) -> List[Type[Rule]]:
+    """The cross-file rules that may run on ``text``: those its tokens select, and, when
+    the file imports or defines anything, those ``project_relevant`` may select.
+
+    A file with neither (a data module, an empty ``__init__.py``) cannot be relevant to
+    a project analysis: ``Rule.project_relevant`` holds only for files that import
+    another module or define a function or class. So no project index is built (or
+    loaded) to lint it: the cost of a one-file run on such a file is the file's.
+    """
+    if _BINDS.search(text):
+        return [r for r in candidates if r.needs_project]
+    return [r for r in prefiltered if r.needs_project]
+
+
 class Linter:
     """Lints text or files with the rules a ``Settings`` selects.
 
@@ -200,8 +221,8 @@ class Linter:
         display = display_path(path, self.cwd)
         relpath = _relpath(path, settings.root)
         candidates = self.registry.rules_for(settings, relpath)
-        project = self._project(candidates, path, text)
         rules = self.prefilter(candidates, text, settings)
+        project = self._project(project_candidates(candidates, rules, text), path, text)
         if project is not None:
             rules = [
                 r

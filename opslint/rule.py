@@ -102,7 +102,11 @@ class Rule:
     @classmethod
     def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
         """Whether the rule must run on ``path`` although its ``tokens`` are absent
-        (a cross-file rule whose findings land in files it cannot recognise alone)."""
+        (a cross-file rule whose findings land in files it cannot recognise alone).
+
+        Asked only of files that import something or define a function or class
+        (``engine.project_candidates``): a file with none of these cannot take part in
+        another module's facts, and linting it builds no project index."""
         return False
 
     @classmethod

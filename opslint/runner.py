@@ -6,13 +6,13 @@ import difflib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Protocol, Tuple, Type
+from typing import Dict, List, Optional, Protocol, Set, Tuple, Type
 
 from opslint import builtin, project, source
 from opslint.cache import Cache
 from opslint.config import ConfigResolver, Settings, project_exclusion
 from opslint.discovery import Walker
-from opslint.engine import Linter, LintResult, display_path
+from opslint.engine import Linter, LintResult, display_path, project_candidates
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding
 from opslint.parallel import fork_map
@@ -221,7 +221,7 @@ def run(
     for number, group in enumerate(groups):
         if progress is not None:
             progress.stage("indexing the project")
-        indexes = _prepare_projects(group, resolver, options, registry)
+        indexes = _prepare_projects(group, resolver, options, linter)
         try:
             if progress is not None and number == 0:
                 progress.start(len(items))
@@ -260,12 +260,30 @@ def _by_project(items: List[Tuple[str, bool]]) -> List[List[Tuple[str, bool]]]:
 
 
 def _prepare_projects(
-    items: List[Tuple[str, bool]], resolver: ConfigResolver, options: RunOptions, registry: Registry
+    items: List[Tuple[str, bool]], resolver: ConfigResolver, options: RunOptions, linter: Linter
 ) -> List[Tuple[project.ProjectIndex, List[Type[Rule]], str]]:
-    """Build the project index once per root (before workers fork) when a rule needs it."""
+    """Build the project index once per root (before workers fork) when a rule needs it:
+    when one of the files may run a cross-file rule (``engine.project_candidates``, the
+    test the workers make). Files are read only until each root is known to need it, so
+    a whole-project run reads about one file here, and a one-file run on a data module
+    builds no index."""
+    registry = linter.registry
+    needed: Set[str] = set()
 
     def rules_for(path: str) -> List[Type[Rule]]:
-        return registry.enabled_rules(resolver.for_path(path))
+        settings = resolver.for_path(path)
+        rules = registry.enabled_rules(settings)
+        root = project.find_root(path)
+        if root in needed or not project.project_rules(rules):
+            return rules
+        try:
+            text = source.read(path).text
+        except source.SourceError:
+            return rules  # the worker reports it
+        chosen = project_candidates(rules, linter.prefilter(rules, text, settings), text)
+        if chosen:
+            needed.add(root)
+        return chosen
 
     indexes = project.prepare(
         [path for path, _ in items], rules_for, options.jobs, options.cache_dir, exclusion=project_exclusion

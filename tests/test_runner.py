@@ -103,3 +103,52 @@ def test_projects_defining_the_same_wrapper_class_keep_their_own_facts(tmp_path:
     assert len(alone) == 1 and "`ph` may be None" in alone[0]
     assert messages([tmp_path]) == alone
     assert messages([wrapper]) == alone
+
+
+def test_a_file_that_imports_and_defines_nothing_builds_no_index(tmp_path: Path) -> None:
+    """A data module or an empty ``__init__.py`` cannot take part in a cross-file analysis:
+    a one-file run on it (pre-commit, flake8) neither builds nor loads the project index."""
+    from opslint import project
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "formats.py").write_text('DATE_FORMAT = "j F Y"\nNUMBER_GROUPING = 3\n')
+    (tmp_path / "app" / "jobs.py").write_text("from app import formats\n\ndef run():\n    return formats.DATE_FORMAT\n")
+    resolver = ConfigResolver(Overrides(), isolated=True, cwd=str(tmp_path), catalog=Registry.default())
+    for name, indexed in (("__init__.py", False), ("formats.py", False), ("jobs.py", True)):
+        path = str(tmp_path / "app" / name)
+        project.forget()
+        result = runner.run([path], resolver, runner.RunOptions(jobs=1), cwd=str(tmp_path))
+        assert not result.findings
+        assert (project.cached_index(path) is not None) is indexed, name
+        project.forget()
+        Linter(cwd=str(tmp_path)).lint_file(path, resolver.for_path(path))
+        assert (project.cached_index(path) is not None) is indexed, name
+    project.forget()
+
+
+PROJECTS = sorted(p.parent for p in FIXTURES.glob("OPS*/*/pyproject.toml"))
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_one_file_runs_find_what_the_whole_project_run_finds(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9, goal 6: the levers of one-file runs change no finding. Each file linted
+    alone, in a fresh process state, gets the findings that the whole-project run gives
+    it with every file asked for its project relevance (no file skips the index)."""
+    import re
+
+    from opslint import engine, project
+
+    code = folder.parent.name
+    resolver = ConfigResolver(Overrides(select=(code,)), cwd=str(folder), catalog=Registry.default())
+    project.forget()
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "_BINDS", re.compile(""))  # the lever off: every file may be relevant
+        whole = runner.run([str(folder)], resolver, runner.RunOptions(jobs=1), cwd=str(folder)).findings
+    alone = []
+    for path in sorted(folder.rglob("*.py")):
+        project.forget()  # as a fresh pre-commit or flake8 process
+        alone.extend(runner.run([str(path)], resolver, runner.RunOptions(jobs=1), cwd=str(folder)).findings)
+    project.forget()
+    assert sorted(alone, key=repr) == sorted(whole, key=repr)
