@@ -81,8 +81,9 @@ class HardcodedExternalUrl(Rule):
     URL it holds is kept: a constant keeps its name (`STRIPE_API`), a keyword or
     key gets the provider in front (`base_url=` -> `OPENAI_BASE_URL`). Any other
     URL, and one held in a name that says only "the URL" (`URL`, `API_URL`), is
-    named from its host and path (`OPSGENIE_EU_ALERTS_URL`): one variable per
-    distinct URL across the project, never named after the response. For f-strings and
+    named from its host and path (`OPSGENIE_EU_ALERTS_URL`), so two files'
+    different URLs get different variables; a variable is never named after the
+    response. For f-strings and
     pieces of a concatenation (`"https://host/commits/" + sha`) the fix is a
     suggestion: read the host from one variable per host and keep the path in
     code. A `%s`/`{}` template is wrapped whole.
@@ -169,13 +170,15 @@ _GENERIC = _ADDRESS_ONLY | _url_tables.GENERIC_NAME_TOKENS
 
 
 def _variable(use: UrlUse) -> str:
-    """The environment variable for a URL: one per distinct URL in a project.
+    """The environment variable for a URL: one per distinct URL in a project, as far as
+    one file can tell (names are made unique within the file by the caller).
 
     A name that says which URL it holds is kept: a constant keeps its own name
     (``STRIPE_API``), a keyword or key gets the organisation in front (``base_url`` ->
     ``OPENAI_BASE_URL``). A name that says only "the URL" (``URL``, ``API_URL``) is the
     same in every file that has one, so when the URL has a path the variable is named
-    from host and path (``TWILIO_ACCOUNTS_CALLS_URL``), as any other URL is.
+    from host and path (``TWILIO_ACCOUNTS_CALLS_URL``), as any other URL is. Left as it
+    is: two files that give one specific name (``STRIPE_API``) to two different URLs.
     """
     literal = use.literal
     from_url = _urls.env_name_for_url(literal.host, literal.path)
