@@ -206,6 +206,14 @@ RETRY_STATUS_NAMES = re.compile(
 #: botocore ``ThrottlingException``, slack ``SlackApiError``... by their last name).
 RATE_LIMIT_EXCEPTIONS = re.compile(
     r"RateLimit|Ratelimit|Throttl|TooManyRequests|ServiceUnavailable|SlowDown|QuotaExceeded|HTTP429"
+    r"|ProvisionedThroughputExceeded|RequestLimitExceeded|ResourceExhausted"
+)
+#: Error codes that providers return on rate limiting, compared as strings
+#: (``e.response["Error"]["Code"] == "ThrottlingException"`` with botocore).
+RATE_LIMIT_CODES = re.compile(
+    r"^(?:Throttling|ThrottlingException|ThrottledException|TooManyRequestsException|RequestLimitExceeded"
+    r"|ProvisionedThroughputExceededException|SlowDown|RequestThrottled|RequestThrottledException"
+    r"|rate_limited|ratelimited|RESOURCE_EXHAUSTED)$"
 )
 #: Reading this header (or attribute) is a rate-limit signal.
 RETRY_AFTER = re.compile(r"retry[-_]?after", re.I)

@@ -260,7 +260,8 @@ def _leaves(body: cst.BaseSuite) -> bool:
 
 
 def takes_first(body: Sequence[cst.BaseStatement]) -> bool:
-    """A ``while`` loop whose first statement takes the next item (``job = q.get()``)."""
+    """A ``while`` loop whose first statement takes the next item (``job = q.get()``), not
+    one that sends a request (``resp = client.get(url)``, then ``resp.status_code``)."""
     if not body or not isinstance(body[0], cst.SimpleStatementLine):
         return False
     for small in body[0].body:
@@ -268,6 +269,33 @@ def takes_first(body: Sequence[cst.BaseStatement]) -> bool:
             for call in calls_in(small.value):
                 func = call.func
                 last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-                if last in _jobs.TAKE_METHODS or last in ("get", "next", "popleft"):
+                if last in _jobs.TAKE_METHODS or last in ("next", "popleft"):
+                    return True
+                if last == "get" and not _request(call, small, body):
                     return True
     return False
+
+
+#: Keywords of an HTTP request, never of ``Queue.get(block, timeout)``.
+_REQUEST_KEYWORDS = frozenset({"url", "params", "headers", "json", "data", "auth", "cookies", "allow_redirects"})
+#: What code reads of a response, never of a queued item it took with ``get``.
+_RESPONSE_ATTRS = frozenset({"status_code", "status", "ok", "raise_for_status", "headers"})
+_TEXT = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.BinaryOperation)
+
+
+def _request(call: cst.Call, assign: cst.Assign, body: Sequence[cst.BaseStatement]) -> bool:
+    """A ``get`` that sends a request: a URL as its first argument, a request keyword, or
+    a result whose status the loop reads."""
+    if call.args and call.args[0].keyword is None and isinstance(call.args[0].value, _TEXT):
+        return True
+    if any(arg.keyword is not None and arg.keyword.value in _REQUEST_KEYWORDS for arg in call.args):
+        return True
+    names = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+    return any(
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in names
+        and node.attr.value in _RESPONSE_ATTRS
+        for stmt in body
+        for node in iter_nodes(stmt)
+    )

@@ -125,6 +125,12 @@ class RetryWithoutBackoff(Rule):
         "retry_after",
         "ServiceUnavailable",
         "status_code >= 500",
+        "RESOURCE_EXHAUSTED",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+        "ResourceExhausted",
+        "SlowDown",
+        "rate_limited",
     )
     fix_availability = "none"
     requires = (BindingTable,)
@@ -141,10 +147,13 @@ class RetryWithoutBackoff(Rule):
             function = scope.function
             if function is None or not isinstance(function.body, cst.IndentedBlock) or self._delegated(function):
                 continue
+            statements = list(nested_statements(function.body.body))
+            for stmt, _enclosing in statements:
+                if isinstance(stmt, cst.While):
+                    self._condition_loop(stmt)
             signals = self._signals(function)
             if not signals:
                 continue
-            statements = list(nested_statements(function.body.body))
             for stmt, _enclosing in statements:
                 if isinstance(stmt, (cst.For, cst.While)) and self._retry_loop(stmt):
                     self._loop(stmt, signals)
@@ -182,6 +191,9 @@ class RetryWithoutBackoff(Rule):
         if not isinstance(test, cst.Comparison):
             return None
         sides = [test.left, *(c.comparator for c in test.comparisons)]
+        code = _rate_limit_code(sides)
+        if code is not None and all(isinstance(c.operator, (cst.Equal, cst.In)) for c in test.comparisons):
+            return f"`{code}`"
         if not any(status_value(side) for side in sides):
             return None
         for target in test.comparisons:
@@ -304,6 +316,25 @@ class RetryWithoutBackoff(Rule):
                 else "the loop retries the request",
             )
 
+    def _condition_loop(self, loop: cst.While) -> None:
+        """``while resp.status_code == 429: resp = session.post(...)``: the loop's own test
+        is the signal, and each turn sends again."""
+        what = self._status_test(loop.test)
+        body = suite_statements(loop.body)
+        if what is None or not any(True for stmt in body for _ in calls_in(stmt)):
+            return
+        signal = Signal(loop.test, loop, body, what)
+        retry = Retry(loop, signal)
+        retry.slept.append(any(self.sleeps(stmt) for stmt in body))
+        stepped = {
+            node.target.value
+            for stmt in body
+            for node in iter_nodes(stmt)
+            if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name)
+        }
+        retry.bounded.append(self._static_bound(loop) or bool(stepped & compared_names(loop)))
+        self._report(retry, "the loop retries the request")
+
     def _static_bound(self, loop: Union[cst.For, cst.While]) -> bool:
         """``for`` over ``range``/a literal; a deadline in the test or in a check of the body."""
         if isinstance(loop, cst.For):
@@ -386,6 +417,28 @@ class RetryWithoutBackoff(Rule):
             missing=missing,
             why=why,
         )
+
+
+def _rate_limit_code(sides: Sequence[cst.BaseExpression]) -> Optional[str]:
+    """A provider's rate-limit error code among the compared values (``"ThrottlingException"``,
+    gRPC's ``StatusCode.RESOURCE_EXHAUSTED``)."""
+    for side in sides:
+        values = [e.value for e in side.elements] if isinstance(side, (cst.Tuple, cst.List, cst.Set)) else [side]
+        for value in values:
+            text = _string(value)
+            if text is not None and _jobs.RATE_LIMIT_CODES.match(text):
+                return text
+            name = dotted_name(value) or ""
+            if name.endswith("StatusCode.RESOURCE_EXHAUSTED"):
+                return "StatusCode.RESOURCE_EXHAUSTED"  # gRPC's rate limit
+    return None
+
+
+def _string(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
 
 
 __all__: Sequence[str] = ("RetryWithoutBackoff",)
