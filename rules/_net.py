@@ -257,6 +257,28 @@ ENCODER_PREFIXES = ("yarl.",)
 NUMERIC_CALLS = frozenset({"int", "float", "len", "round", "abs", "bool", "hash", "str"})
 #: Annotations of parameters whose values need no encoding.
 NUMERIC_ANNOTATIONS = frozenset({"int", "float", "bool", "uuid.UUID", "UUID"})
+#: Calls whose text is digits, hex, dashes or URL-safe base64 (``2024-05-01``, ``9f86d0``):
+#: nothing in it needs percent-encoding. (Not ``datetime.now()``: its text has a space;
+#: not ``isoformat()``: a UTC offset has a ``+``.)
+SAFE_TEXT_CALLS = frozenset(
+    {
+        "secrets.token_hex",
+        "secrets.token_urlsafe",
+        "uuid.uuid1",
+        "uuid.uuid4",
+        "time.time",
+        "time.time_ns",
+        "time.monotonic",
+        "datetime.date.today",
+        "os.getpid",
+    }
+)
+#: Methods whose result is such text (``hashlib.sha256(...).hexdigest()``).
+SAFE_TEXT_METHODS = frozenset({"hexdigest", "hex"})
+#: Characters a value may hold and still need no encoding in a query.
+SAFE_QUERY_TEXT = re.compile(r"^[A-Za-z0-9_.~,:/-]*$")
+#: ``strftime`` formats whose output is such text: digits, names of months and days.
+SAFE_STRFTIME = re.compile(r"^(?:%[YmdHMSjyfbBaAGVuUWwp]|[A-Za-z0-9_.~,:/-])*$")
 
 
 def render_number(value: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -15,6 +15,7 @@ from opslint.rules._net import CALLS, NetCall
 from opslint.rules._net_clients import NetClients, enclosing_function
 from opslint.rules._url_build import Hole, Piece
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import suite_statements
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -308,14 +309,18 @@ class UnencodedQueryString(Rule):
             return False
         if isinstance(expr, cst.Attribute):
             name = expr.attr.value
+            if name in ("value", "name") and self._safe_enum(expr.value, at):
+                return True
             return _is_constant_name(name) or name in _SAFE_ATTRS or _is_id_name(name)
+        if isinstance(expr, cst.IfExp):
+            return self._safe_expr(expr.body, at, depth) and self._safe_expr(expr.orelse, at, depth)
         if isinstance(expr, cst.Call):
             qualified = self.qualified_name(expr.func)
             if qualified is not None and (qualified in _net.ENCODERS or qualified.startswith(_net.ENCODER_PREFIXES)):
                 return True
             if isinstance(expr.func, cst.Name) and expr.func.value in _net.NUMERIC_CALLS:
                 return True
-            return False
+            return qualified in _net.SAFE_TEXT_CALLS or self._safe_method(expr, at, depth)
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, (cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Divide, cst.Power)):
                 return True
@@ -323,6 +328,63 @@ class UnencodedQueryString(Rule):
                 return isinstance(expr.left, (cst.Integer, cst.Float)) or isinstance(
                     expr.right, (cst.Integer, cst.Float)
                 )
+        return False
+
+    def _safe_method(self, call: cst.Call, at: Scope, depth: int) -> bool:
+        """``h.hexdigest()``, ``day.strftime("%Y-%m-%d")``, ``",".join(str(i) for i in ids)``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        method = func.attr.value
+        if method in _net.SAFE_TEXT_METHODS:
+            return True
+        if method == "strftime" and call.args:
+            text = _url_build.literal_text(call.args[0].value)
+            return text is not None and _net.SAFE_STRFTIME.match(text) is not None
+        if method == "join" and len(call.args) == 1:
+            separator = _url_build.literal_text(func.value)
+            if separator is None or not _net.SAFE_QUERY_TEXT.match(separator):
+                return False
+            items = call.args[0].value
+            if isinstance(items, (cst.GeneratorExp, cst.ListComp)):
+                inner = items.for_in
+                if inner.inner_for_in is not None or not isinstance(inner.target, cst.Name):
+                    return False
+                element = items.elt
+                if isinstance(element, cst.Call) and isinstance(element.func, cst.Name) and element.args:
+                    if element.func.value in ("str", "int") and len(element.args) == 1:
+                        element = element.args[0].value
+                if isinstance(element, cst.Name) and element.value == inner.target.value:
+                    return self._safe_expr(inner.iter, at, depth)
+                return False
+            return self._safe_expr(items, at, depth)
+        return False
+
+    def _safe_enum(self, expr: cst.BaseExpression, at: Scope) -> bool:
+        """A parameter annotated with an ``Enum`` of this module whose values are all safe text."""
+        if not isinstance(expr, cst.Name):
+            return False
+        for binding in self.table.lookup(expr.value, at):
+            param = binding.node
+            if binding.kind is not BindingKind.PARAM or not isinstance(param, cst.Param) or param.annotation is None:
+                continue
+            annotation = param.annotation.annotation
+            if not isinstance(annotation, cst.Name):
+                return False
+            for scope in self.table.classes.get(annotation.value, ()):
+                node = scope.node
+                if not isinstance(node, cst.ClassDef) or not any(
+                    (dotted_name(b.value) or "").rsplit(".", 1)[-1] in _ENUM_BASES for b in node.bases
+                ):
+                    return False
+                values = [
+                    small.value
+                    for line in suite_statements(node.body)
+                    if isinstance(line, cst.SimpleStatementLine)
+                    for small in line.body
+                    if isinstance(small, cst.Assign)
+                ]
+                return bool(values) and all(_safe_literal(v) for v in values)
         return False
 
     def _safe_name(self, name: str, at: Scope, depth: int) -> bool:
@@ -340,7 +402,13 @@ class UnencodedQueryString(Rule):
                 qualified = self.qualified_name(ann) or dotted_name(ann)
                 if qualified in _net.NUMERIC_ANNOTATIONS:
                     return True
-            return False
+            return _literal_annotation(param.annotation.annotation, self.qualified_name)
+        if bindings and all(
+            b.kind is BindingKind.ASSIGN and id(b.node) in self._plain and b.value is not None for b in bindings
+        ):
+            # ``fmt = "json"`` then ``if verbose: fmt = "json-verbose"``: every value is safe.
+            if len(bindings) > 1 and all(_safe_literal(b.value) for b in bindings if b.value is not None):
+                return True
         for binding in bindings:
             it = self._loops.get(id(binding.node)) if binding.kind is BindingKind.LOOP else None
             if it is not None:
@@ -443,6 +511,28 @@ class UnencodedQueryString(Rule):
         text = text.replace("{{", "{").replace("}}", "}")
         prefix = url.prefix.replace("f", "").replace("F", "")
         return f"{prefix}{url.quote}{text}{url.quote}"
+
+
+_ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
+
+
+def _safe_literal(value: cst.BaseExpression) -> bool:
+    """A number, or a string that needs no encoding in a query."""
+    if isinstance(value, (cst.Integer, cst.Float)):
+        return True
+    text = _url_build.literal_text(value)
+    return text is not None and _net.SAFE_QUERY_TEXT.match(text) is not None
+
+
+def _literal_annotation(annotation: cst.BaseExpression, qualify: Callable[[Any], Optional[str]]) -> bool:
+    """``Literal["asc", "desc"]`` (or optional): every value it allows is safe text."""
+    if not isinstance(annotation, cst.Subscript):
+        return False
+    name = qualify(annotation.value) or dotted_name(annotation.value) or ""
+    if name.rsplit(".", 1)[-1] != "Literal":
+        return False
+    values = [e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)]
+    return bool(values) and all(_safe_literal(v) for v in values)
 
 
 def _is_id_name(name: str) -> bool:
