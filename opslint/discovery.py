@@ -81,19 +81,21 @@ class Walker:
         self._gitignores[directory] = found
         return found
 
-    def git_ignored(self, path: str, is_dir: bool, stop_at: str) -> bool:
+    def git_ignored(self, path: str, is_dir: bool, stop_at: str, floor: Optional[str] = None) -> bool:
         """Whether the ignore files of the path's directories say it is ignored.
 
         Inside a git repository every directory up to the repository's root counts
         (a deeper file overrides a higher one, as in git); outside one, those up
-        to ``stop_at`` (the project root).
+        to ``stop_at`` (the project root). ``floor``: a folder named on the command
+        line that an ignore file above it ignores; only the ignore files from it
+        downwards count (as ruff does: naming a folder lints it).
         """
         directory = os.path.dirname(path)
         chain = []
         repo_root = self._repo_root(directory)
         while True:
             chain.append(directory)
-            if directory == (repo_root or stop_at):
+            if directory in (repo_root or stop_at, floor):
                 break
             parent = os.path.dirname(directory)
             if parent == directory:
@@ -125,11 +127,11 @@ class Walker:
 
     # -- excludes ------------------------------------------------------------
 
-    def excluded(self, path: str, settings: Settings, is_dir: bool) -> bool:
+    def excluded(self, path: str, settings: Settings, is_dir: bool, floor: Optional[str] = None) -> bool:
         root = settings.root
         if excluded_by(settings.all_excludes(), root, path):
             return True
-        if settings.respect_gitignore and self.git_ignored(path, is_dir, root):
+        if settings.respect_gitignore and self.git_ignored(path, is_dir, root, floor):
             return True
         return False
 
@@ -174,6 +176,11 @@ class Walker:
 
     def _walk_dir(self, top: str) -> Iterator[str]:
         visited = set()
+        settings = self.resolver.for_dir(top)
+        # A folder named on the command line is linted even when an ignore file above it
+        # ignores it (``/versions`` in ~/.pyenv/.gitignore and the stdlib under it): the
+        # ignore files inside it still apply.
+        floor = top if settings.respect_gitignore and self.git_ignored(top, True, settings.root) else None
 
         def onerror(exc: OSError) -> None:
             self.problems.append(Problem(exc.filename or top, exc.strerror or str(exc)))
@@ -189,7 +196,7 @@ class Walker:
             keep = []
             for name in sorted(dirnames):
                 full = os.path.join(directory, name)
-                if self.excluded(full, settings, True):
+                if self.excluded(full, settings, True, floor):
                     continue
                 keep.append(name)
             dirnames[:] = keep
@@ -197,7 +204,7 @@ class Walker:
                 if not name.endswith(EXTENSIONS):
                     continue
                 full = os.path.join(directory, name)
-                if self.excluded(full, settings, False):
+                if self.excluded(full, settings, False, floor):
                     continue
                 yield full
 

@@ -123,3 +123,27 @@ def test_ignore_files_above_the_project_root_count_inside_a_repository(tmp_path:
     (project / "legacy_sync.py").write_text("x = 1\n", encoding="utf-8")
     (project / "sync.py").write_text("x = 1\n", encoding="utf-8")
     assert _walked(tmp_path, project) == {"services/billing/sync.py"}
+
+
+def _walk_paths(root: Path, paths: list) -> Set[str]:
+    walker = Walker(ConfigResolver(cwd=str(root), catalog=Registry.default()))
+    return {os.path.relpath(d.path, root).replace(os.sep, "/") for d in walker.walk([str(p) for p in paths])}
+
+
+def test_a_folder_named_on_the_command_line_is_linted_although_an_ignore_file_above_ignores_it(
+    tmp_path: Path,
+) -> None:
+    """pyenv's own repository ignores ``/versions``, and the standard library lives under
+    it: ``opslint check ~/.pyenv/versions/3.11.7/lib/python3.11`` checked 0 files. As with
+    ruff, naming a folder lints it; the ignore files inside it still apply, and walking
+    from above still skips it."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/versions\n", encoding="utf-8")
+    lib = tmp_path / "versions" / "3.11" / "lib"
+    (lib / "json").mkdir(parents=True)
+    (lib / "json" / "decoder.py").write_text("x = 1\n", encoding="utf-8")
+    (lib / "json" / "scratch_tmp.py").write_text("x = 1\n", encoding="utf-8")
+    (lib / ".gitignore").write_text("*_tmp.py\n", encoding="utf-8")
+    (tmp_path / "tool.py").write_text("x = 1\n", encoding="utf-8")
+    assert _walk_paths(tmp_path, [lib]) == {"versions/3.11/lib/json/decoder.py"}
+    assert _walk_paths(tmp_path, [tmp_path]) == {"tool.py"}
