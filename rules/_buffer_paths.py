@@ -23,7 +23,7 @@ from opslint.analysis.scopes import BindingKind, Scope
 from opslint.rules import _buffers as B
 from opslint.rules._buffer_project import Effects
 from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is
-from opslint.rules._wrappers import CHILD_EXIT_SIGNALS
+from opslint.rules._wrappers import CHILD_EXIT_SIGNALS, TASK_END_SIGNALS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
 from opslint.syntax.walk import find_all
@@ -212,7 +212,7 @@ class BufferPaths:
                 elif isinstance(target, cst.Attribute) and target.attr.value == "result_callback":
                     # click runs it after every command of the group.
                     self.callback_drained |= self.drained_in_body(func)
-                elif (self.qualified_name(target) or "").rsplit(".", 1)[0] in CHILD_EXIT_SIGNALS:
+                elif (self.qualified_name(target) or "").rsplit(".", 1)[0] in CHILD_EXIT_SIGNALS | TASK_END_SIGNALS:
                     self.child_drained |= self.drained_in_body(func)
         for call, scope, _ in self.buffered.calls:
             if not call.args:
@@ -222,18 +222,22 @@ class BufferPaths:
                 # click ``ctx.call_on_close(client.flush)``, ``ExitStack.callback(client.close)``:
                 # they run when the command / the stack ends, on every path.
                 if isinstance(call.func, cst.Attribute) and call.func.attr.value in _CLOSE_CALLBACKS:
-                    key = self._drain_target(call.args[0].value, env)
-                    if key is not None:
-                        self.callback_drained.add(key)
+                    self.callback_drained |= self._callable_drains(call.args[0].value, env)
                 continue
             target = call.args[0].value
             if isinstance(target, cst.Name) and target.value in self.functions:
                 out |= self.drained_in_body(self.functions[target.value])
                 continue
-            key = self._drain_target(target, env)
-            if key is not None:
-                out.add(key)
+            out |= self._callable_drains(target, env)
         return out
+
+    def _callable_drains(self, target: cst.BaseExpression, env: Env) -> Set[ClientKey]:
+        """The clients a callable handed to a hook drains: ``client.close``, or a lambda
+        that calls a drain (``atexit.register(lambda: producer.flush(10))``)."""
+        if isinstance(target, cst.Lambda):
+            return {key for inner in find_all(target.body, cst.Call) if (key := self.drain_of_call(inner, env))}
+        key = self._drain_target(target, env)
+        return {key} if key is not None else set()
 
     def _drain_target(self, target: cst.BaseExpression, env: Env) -> Optional[ClientKey]:
         """``client.close`` / ``posthog.flush`` passed as a callable: the client it drains."""

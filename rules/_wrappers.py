@@ -30,6 +30,9 @@ from opslint.syntax.walk import find_all
 CACHES = frozenset({"functools.lru_cache", "functools.cache", "lru_cache", "cache"})
 #: Signals a Celery prefork child sends before it ends with ``os._exit``.
 CHILD_EXIT_SIGNALS = frozenset({"celery.signals.worker_process_shutdown", "celery.signals.worker_shutdown"})
+#: Signals Celery sends in the child after every task, whatever its outcome: a drain in
+#: their handler drains what each task buffered.
+TASK_END_SIGNALS = frozenset({"celery.signals.task_postrun"})
 
 
 @dataclass(frozen=True)
@@ -388,7 +391,7 @@ class _Reader:
                     qual = self.resolve(target) or ""
                     if qual == "atexit.register":
                         handlers.append((stmt.body, "atexit"))
-                    elif qual.rsplit(".", 1)[0] in CHILD_EXIT_SIGNALS:
+                    elif qual.rsplit(".", 1)[0] in CHILD_EXIT_SIGNALS | TASK_END_SIGNALS:
                         handlers.append((stmt.body, "child"))
             for call in _calls(stmt) if isinstance(stmt, cst.SimpleStatementLine) else ():
                 if self.resolve(call.func) == "atexit.register" and call.args:
@@ -509,6 +512,7 @@ def wrapper_sdk(qualname: str, facts: WrapperFacts) -> B.BufferedSdk:
 __all__ = [
     "CACHES",
     "CHILD_EXIT_SIGNALS",
+    "TASK_END_SIGNALS",
     "ModuleFacts",
     "ObjectFacts",
     "WrapperFacts",

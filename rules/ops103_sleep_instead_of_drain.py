@@ -26,7 +26,13 @@ from opslint.syntax.names import dotted_name
 _EXIT_CALLS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "echo"})
 _CLEANUP_METHODS = frozenset({"close", "disconnect", "dispose", "cleanup", "quit", "logout"})
-_OUTPUT_CALLS = frozenset({"print", "click.echo", "typer.echo", "logging.info", "logging.warning", "logging.debug"})
+_OUTPUT_CALLS = frozenset(
+    {"print", "click.echo", "click.secho", "typer.echo", "typer.secho", "rich.print"}
+    | {"logging.info", "logging.warning", "logging.debug"}
+)
+#: Output streams and consoles, and what writing to them is called.
+_STREAMS = frozenset({"stdout", "stderr", "console", "err_console"})
+_STREAM_METHODS = frozenset({"write", "flush", "print", "log", "rule"})
 
 
 class SleepInsteadOfDrain(Rule):
@@ -337,6 +343,11 @@ def _exit_or_log(rule: SleepInsteadOfDrain, call: cst.Call) -> bool:
     name = dotted_name(call.func)
     if qual in _EXIT_CALLS or qual in _OUTPUT_CALLS or name in ("print", "exit", "quit"):
         return True
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in _STREAM_METHODS:
+        # ``self.stdout.write("done")`` (a Django command), ``sys.stdout.flush()``, ``console.print``.
+        base = dotted_name(call.func.value) or ""
+        if base.split(".")[-1].lower() in _STREAMS:
+            return True
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in _LOG_METHODS:
         base = dotted_name(call.func.value) or ""
         return base.split(".")[-1].lower() in ("log", "logger", "logging", "_log", "_logger", "click", "typer") or (

@@ -318,6 +318,11 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
         return True
     if rec.method not in ("start", "result") or rec.node.args:
         return False
+    if rec.method == "result" and any(
+        other.method == "cancel" and other.receiver == rec.receiver and other.where is rec.where and other.seq < rec.seq
+        for other in facts.calls
+    ):
+        return False  # ``future.cancel(); future.result()``: waits for the shutdown, which ends
     receiver = cast(cst.Attribute, rec.node.func).value
     for binding in facts.table.resolve(receiver, rec.where):
         value = unwrap_await(binding.value) if binding.value is not None else None

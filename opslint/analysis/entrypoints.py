@@ -373,7 +373,9 @@ def called_functions(
 
 _CLI_PACKAGES = ("click", "typer", "asyncclick", "rich_click", "cloup")
 _CLI_DECORATORS = {"command", "group", "callback"}
-_CLI_FACTORIES = {f"{p}.{n}" for p in _CLI_PACKAGES for n in ("Typer", "Group", "group", "command", "Command")}
+_CLI_FACTORIES = {f"{p}.{n}" for p in _CLI_PACKAGES for n in ("Typer", "Group", "group", "command", "Command")} | {
+    "flask.cli.AppGroup"
+}
 _GCF_DECORATORS = {
     "functions_framework.http",
     "functions_framework.cloud_event",
@@ -617,6 +619,8 @@ def _cli_reason(func: cst.FunctionDef, imports: ImportTable, cli_objects: Set[st
             base = dotted_name(target.value)
             if base is not None and base in cli_objects:
                 return "CLI command"
+            if base is not None and base.rsplit(".", 1)[-1] == "cli" and imports.imports_module("flask"):
+                return "Flask CLI command"  # ``@app.cli.command("sync")``, ``@bp.cli.command()``
     return ""
 
 
