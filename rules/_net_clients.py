@@ -15,7 +15,7 @@ where a call is visited, and ask :meth:`NetClients.client` in ``leave_Module``.
 from __future__ import annotations
 
 import enum
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -51,7 +51,7 @@ class ClientKinds:
         if isinstance(value, (cst.Name, cst.Attribute)):
             if self.clients.is_configured(value, scope):
                 return Marker.CONFIGURED
-            return self.clients.property_client(value, scope)
+            return self.clients.property_client(value, scope) or self.clients.imported_object(value)
         return self.clients.constructed(value)
 
     def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[Kind]:
@@ -78,6 +78,9 @@ class NetClients(Analysis):
         self._modules = _ModuleKinds(self)
         #: Clients that project functions return, by qualified name (set by a cross-file rule).
         self.external: Optional[Callable[[str], Optional[Client]]] = None
+        #: Clients that modules of the project hold in a global (``clients.session``), by
+        #: qualified name (set by a cross-file rule).
+        self.external_objects: Optional[Callable[[str], Optional[Client]]] = None
 
     def _resolve(self, expr: cst.BaseExpression) -> Optional[str]:
         return self.ctx.imports.resolve(expr)
@@ -184,6 +187,14 @@ class NetClients(Analysis):
             # ``make_session()`` imported from another module of the project.
             return self.external(qualified) if self.external is not None and qualified is not None else None
         return Client(kind, _timeout_given(value, qualified), label)
+
+    def imported_object(self, expr: cst.BaseExpression) -> Optional[Client]:
+        """The client another module of the project holds in a global that ``expr`` names
+        through an import (``from app.clients import session``, ``clients.session``)."""
+        if self.external_objects is None:
+            return None
+        qualified = self._resolve(expr)
+        return self.external_objects(qualified) if qualified is not None and "." in qualified else None
 
     def annotated(self, annotation: cst.BaseExpression) -> Optional[Client]:
         """The client a type annotation names (``Optional[requests.Session]``)."""
@@ -394,7 +405,7 @@ def enclosing_function(scope: Scope) -> Optional[cst.FunctionDef]:
 # -- facts for the project index (cross-module factories) -------------------------------------
 
 
-def factory_facts(module: cst.Module, package: Optional[str]) -> Dict[str, Tuple[str, Optional[bool]]]:
+def factory_facts(module: cst.Module, package: Optional[str]) -> Dict[str, Tuple[Any, ...]]:
     """Module-level functions that return a network client: name -> (constructor, timeout set).
 
     Read from the function's return annotation (``-> requests.Session``) or from its
@@ -404,12 +415,46 @@ def factory_facts(module: cst.Module, package: Optional[str]) -> Dict[str, Tuple
     """
     imports = ImportTable(package)
     imports.add_top_level(module.body)
-    out: Dict[str, Tuple[str, Optional[bool]]] = {}
+    out: Dict[str, Tuple[Any, ...]] = {}
     for stmt in module.body:
         if isinstance(stmt, cst.FunctionDef):
             made = _factory(stmt, imports)
             if made is not None:
                 out[stmt.name.value] = made
+    out.update(_module_objects(module, imports))
+    return out
+
+
+def _module_objects(module: cst.Module, imports: ImportTable) -> Dict[str, Tuple[str, Optional[bool], str]]:
+    """Module globals bound once to a client constructor (``session = requests.Session()``):
+    name -> (constructor, timeout set, "object"). A global the module mounts an adapter on
+    or patches ``request`` of holds a configured client and is left out."""
+    bound: Dict[str, List[Optional[cst.Call]]] = {}
+    for stmt in module.body:
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name):
+                        value = small.value if isinstance(small.value, cst.Call) else None
+                        bound.setdefault(target.target.value, []).append(value)
+    out: Dict[str, Tuple[str, Optional[bool], str]] = {}
+    for name, values in bound.items():
+        call = values[0] if len(values) == 1 else None
+        qualified = imports.resolve(call.func) if call is not None else None
+        if call is not None and qualified in CLIENT_TYPES:
+            out[name] = (qualified, _timeout_given(call, qualified), "object")
+    if not out:
+        return out
+    for node in scope_nodes(module):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "mount":
+            adapter = node.args[1].value if len(node.args) > 1 else None
+            if not (isinstance(adapter, cst.Call) and imports.resolve(adapter.func) in _net.PLAIN_ADAPTERS):
+                out.pop(dotted_name(node.func.value) or "", None)
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                attr = target.target
+                if isinstance(attr, cst.Attribute) and attr.attr.value in _net.SESSION_HOOK_ATTRS:
+                    out.pop(dotted_name(attr.value) or "", None)
     return out
 
 
@@ -450,6 +495,16 @@ def _factory(function: cst.FunctionDef, imports: ImportTable) -> Optional[Tuple[
         if qualified in CLIENT_TYPES:
             return qualified, None
     return None
+
+
+def project_object(facts: Dict[str, object], qualified: str) -> Optional[Client]:
+    """The client the global ``module.name`` holds, from the facts of its module."""
+    module, _, name = qualified.rpartition(".")
+    found = facts.get(module)
+    made = found.get(name) if isinstance(found, dict) else None
+    if not isinstance(made, tuple) or len(made) != 3 or made[0] not in CLIENT_TYPES:
+        return None
+    return Client(CLIENT_TYPES[made[0]], made[1], made[0])
 
 
 def project_client(facts: Dict[str, object], qualified: str) -> Optional[Client]:

@@ -13,7 +13,7 @@ from opslint.config import option
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _net
 from opslint.rules._net import CALLS, NetCall
-from opslint.rules._net_clients import NetClients, enclosing_function, factory_facts, project_client
+from opslint.rules._net_clients import NetClients, enclosing_function, factory_facts, project_client, project_object
 from opslint.syntax.walk import find_all, iter_nodes
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ class MissingTimeout(Rule):
             canonical = project.canonical(target)
             if canonical.split(".")[0] in _NETWORK_ROOTS and canonical.split(".")[0] != target.split(".")[0]:
                 return True
-            if project_client(facts, canonical) is not None:
+            if project_client(facts, canonical) is not None or project_object(facts, canonical) is not None:
                 return True
             imported = project.summary(canonical)
             if imported is not None and any(
@@ -213,6 +213,9 @@ class MissingTimeout(Rule):
         project = ctx.project
         if project is not None and self.clients.external is None:
             self.clients.external = lambda qualified: project_client(_factories(project), project.canonical(qualified))
+            self.clients.external_objects = lambda qualified: project_object(
+                _factories(project), project.canonical(qualified)
+            )
         #: Test data of a lint rule (semgrep): matched by a linter, never run.
         self._skip_file = _net.lint_rule_fixture(ctx.display_path, ctx.text)
         self.pending: List[Tuple[cst.Call, Scope, _Guard]] = []
