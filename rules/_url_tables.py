@@ -11,7 +11,7 @@ from typing import Dict, FrozenSet, Tuple
 SCHEMES: Tuple[str, ...] = ("http", "https", "ws", "wss")
 SECURE_SCHEME: Dict[str, str] = {"http": "https", "ws": "wss"}
 #: Prefilter tokens (a file without any of them cannot hold a URL literal).
-TOKENS: Tuple[str, ...] = ("http://", "https://", "ws://", "wss://")
+TOKENS: Tuple[str, ...] = ("http://", "https://", "ws://", "wss://", "HTTP://", "HTTPS://", "Http://", "Https://")
 
 #: Last labels (pseudo top-level domains) that never leave the organisation.
 INTERNAL_TLDS: FrozenSet[str] = frozenset(
@@ -663,18 +663,13 @@ QUIET_CALLEES: FrozenSet[str] = frozenset(
         "setuptools.setup",
         "distutils.core.setup",
         "setup",
-        "webbrowser.open",
-        "webbrowser.open_new",
-        "webbrowser.open_new_tab",
-        "click.launch",
-        "typer.launch",
-        "open_new_tab",
     }
 )
-#: Callees (last names) that send the user's browser to a URL: no server connection
-#: (OPS501), but a plaintext one still exposes what the URL carries (OPS504).
+#: Callees (last names, or qualified) that send the user's browser to a URL: no server
+#: connection (OPS501), but a plaintext one still exposes what the URL carries (OPS504).
 BROWSER_CALLEES: FrozenSet[str] = frozenset(
-    {"redirect", "RedirectResponse", "HttpResponseRedirect", "HttpResponsePermanentRedirect"}
+    {"redirect", "RedirectResponse", "HttpResponseRedirect", "HttpResponsePermanentRedirect", "open_new_tab"}
+    | {"webbrowser.open", "webbrowser.open_new", "webbrowser.open_new_tab", "click.launch", "typer.launch"}
 )
 #: HTTP mocking libraries (and the usual names of their mock objects): a URL
 #: registered with them is never called.

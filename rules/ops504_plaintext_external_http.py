@@ -73,7 +73,7 @@ class PlaintextExternalHttp(Rule):
     code = "OPS504"
     name = "plaintext-external-http"
     message = "`{scheme}://` URL to external host `{host}` travels in plaintext; use `{secure}://`"
-    tokens = ("http://", "ws://")
+    tokens = ("http://", "ws://", "HTTP://", "Http://", "WS://")
     fix_availability = "sometimes"
 
     @dataclass(frozen=True)
