@@ -20,7 +20,7 @@ from opslint.rules._consumer_kinds import ConsumerKinds
 from opslint.rules._consumers import Consumer, Escape, KafkaFile, Seen, Setting, plain_target
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import positional
-from opslint.syntax.walk import children
+from opslint.syntax.walk import children, iter_nodes
 
 
 class Commits:
@@ -84,6 +84,18 @@ class Commits:
             call = call_seen.node
             assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
             method = call.func.attr.value
+            if method in _kafka.TRANSACTION_OFFSET_METHODS:
+                # The producer's transaction commits the offsets of the consumer whose group
+                # metadata (or positions) it is handed.
+                receivers = [
+                    node.func.value
+                    for arg in call.args
+                    for node in iter_nodes(arg.value)
+                    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                ]
+                if any(holds(self.file.table.kinds(r, call_seen.scope, self.consumer_kinds)) for r in receivers):
+                    return True
+                continue
             if method not in methods and method not in _kafka.SEEK_METHODS and method != "subscribe":
                 continue
             if not holds(self.file.table.kinds(call.func.value, call_seen.scope, self.consumer_kinds)):

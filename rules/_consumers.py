@@ -176,7 +176,11 @@ class Escape:
 
 
 _WATCHED_METHODS = (
-    _kafka.CONSUME_METHODS | _kafka.COMMIT_METHODS | _kafka.SEEK_METHODS | {"update", "setdefault", "subscribe"}
+    _kafka.CONSUME_METHODS
+    | _kafka.COMMIT_METHODS
+    | _kafka.SEEK_METHODS
+    | _kafka.TRANSACTION_OFFSET_METHODS
+    | {"update", "setdefault", "subscribe"}
 )
 
 

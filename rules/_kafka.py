@@ -152,6 +152,9 @@ CONSUME_CALLS: Mapping[str, Mapping[str, ConsumeCall]] = {
 
 CONSUME_METHODS: FrozenSet[str] = frozenset(m for calls in CONSUME_CALLS.values() for m in calls)
 COMMIT_METHODS: FrozenSet[str] = frozenset({"commit", "commit_async"})
+#: A transactional producer's call that commits a consumer's offsets with its transaction
+#: (exactly-once: ``producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata())``).
+TRANSACTION_OFFSET_METHODS: FrozenSet[str] = frozenset({"send_offsets_to_transaction"})
 
 #: Calls that set a consumer's position themselves: a consumer positioned by the
 #: application does not restart from its committed offsets (all three clients).
