@@ -34,6 +34,7 @@ class RecordTerms:
         self.http_kinds = http_kinds
         self._function_terms: Dict[Any, List[Term]] = {}
         self._active: Set[Any] = set()
+        self._socket_default: Optional[Tuple[bool, Optional[float]]] = None
 
     def region_terms(self, site: ConsumeSite) -> List[Term]:
         terms: List[Term] = []
@@ -165,6 +166,18 @@ class RecordTerms:
                     known, value = self.settings.timeout_seconds(arg.value, scope)
                     return self._timeout_term(known, value, label, self.file.code(arg), where, not is_async, evidence)
                 return self._default_term(library, net, label, where, not is_async, evidence, None)
+            connector = _net.CALLS.get(qualified)
+            if connector is not None and connector.timeout_mode == _net.FOREVER and connector.url_pos is None:
+                # A socket-level client that connects when built (``smtplib.SMTP(host)``,
+                # ``socket.create_connection(addr)``) and blocks without a timeout.
+                if connector.connects_with_host_only and not call.args:
+                    return None
+                arg = _net.timeout_argument(call, connector)
+                if arg is not None:
+                    known, value = self.settings.timeout_seconds(arg.value, scope)
+                    return self._timeout_term(known, value, qualified, self.file.code(arg), where, True, evidence)
+                library = _net.library_of(qualified)
+                return self._default_term(library, connector, qualified, where, True, evidence, None)
         if not isinstance(func, cst.Attribute):
             return None
         method = func.attr.value
@@ -226,12 +239,37 @@ class RecordTerms:
             if value is None:
                 return Term(None, True, f"{label} (client timeout=None)", where, sync, evidence)
             return Term(value, True, f"{label} (client timeout={_net.render_number(value)})", where, sync, evidence)
+        if net.timeout_mode == _net.FOREVER and net.why == _net.SOCKET_DEFAULT_WHY:
+            known, value = self._socket_default_timeout()
+            if known and value is not None:
+                label = f"{label} (socket.setdefaulttimeout({_net.render_number(value)}))"
+                return Term(value, True, label, where, sync, evidence)
         if net.timeout_mode in (_net.FOREVER, _net.POOL):
             return Term(None, True, f"{label} without timeout", where, sync, evidence)
         seconds = _net.DEFAULT_TIMEOUT_SECONDS.get(library)
         if seconds is None:
             return None
         return Term(seconds, True, _net.DEFAULT_TIMEOUT_LABELS[library], where, sync, evidence)
+
+    def _socket_default_timeout(self) -> Tuple[bool, Optional[float]]:
+        """The seconds of a module-level ``socket.setdefaulttimeout(N)`` of this file: what
+        every socket-based call without its own timeout waits at most."""
+        if self._socket_default is None:
+            self._socket_default = (False, None)
+            module = self.file.ctx.module
+            scope = self.file.table.module_scope
+            if scope is None:
+                return self._socket_default
+            for stmt in module.body:
+                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                    value = small.value if isinstance(small, cst.Expr) else None
+                    if (
+                        isinstance(value, cst.Call)
+                        and value.args
+                        and self.file.resolve(value.func) == _net.SET_DEFAULT_TIMEOUT
+                    ):
+                        self._socket_default = self.settings.timeout_seconds(value.args[0].value, scope)
+        return self._socket_default
 
     @staticmethod
     def _timeout_term(

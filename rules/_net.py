@@ -54,6 +54,8 @@ _REQ_REQUEST = NetCall(FOREVER, None, 1, takes_params=True)
 _HTTPX_VERB = NetCall(NONE_ONLY, None, 0, takes_params=True)
 _HTTPX_REQUEST = NetCall(NONE_ONLY, None, 1, takes_params=True)
 _SOCKET_DEFAULT = "the global socket default timeout is None, so a stalled server blocks forever"
+#: Why a call waits forever when only the socket default bounds it (``socket.setdefaulttimeout``).
+SOCKET_DEFAULT_WHY = _SOCKET_DEFAULT
 
 _HTTP_VERBS = ("get", "options", "head", "post", "put", "patch", "delete")
 
