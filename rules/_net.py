@@ -255,6 +255,22 @@ ENCODERS = frozenset(
 #: Module prefixes whose every call counts as encoding (``yarl.URL.build(query=...)``).
 ENCODER_PREFIXES = ("yarl.",)
 
+#: Context managers that cancel what runs inside them after a deadline (``async with
+#: asyncio.timeout(10):``): a call inside is bounded whatever its own timeout.
+DEADLINE_SCOPES = frozenset(
+    {
+        "asyncio.timeout",
+        "asyncio.timeout_at",
+        "async_timeout.timeout",
+        "anyio.fail_after",
+        "anyio.move_on_after",
+        "trio.fail_after",
+        "trio.move_on_after",
+    }
+)
+#: Calls that bound the awaitable they are handed (``asyncio.wait_for(call, timeout=5)``).
+DEADLINE_WRAPPERS = frozenset({"asyncio.wait_for"})
+
 #: Calls whose result needs no encoding (numbers, booleans).
 NUMERIC_CALLS = frozenset({"int", "float", "len", "round", "abs", "bool", "hash", "str"})
 #: Annotations of parameters whose values need no encoding.

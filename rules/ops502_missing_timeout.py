@@ -238,6 +238,8 @@ class MissingTimeout(Rule):
         callee = self._callee(node.func, at)
         tests = tuple(n.test for n in self.stack[:-1] if isinstance(n, (cst.If, cst.IfExp)))
         guarded = _Guard(enclosing_function(at), tests)
+        if self._under_deadline(node):
+            return
         if callee is not None:
             spec = CALLS.get(callee)
             if spec is not None:
@@ -251,6 +253,31 @@ class MissingTimeout(Rule):
                 self.global_default_set = True
         if isinstance(node.func, (cst.Attribute, cst.Name)):
             self.pending.append((node, at, guarded))
+
+    def _under_deadline(self, node: cst.Call) -> bool:
+        """Awaited under a deadline in the same function: ``await asyncio.wait_for(call,
+        timeout=5)``, or inside ``async with asyncio.timeout(10):`` (anyio, trio, async_timeout)."""
+        inner: cst.CSTNode = node
+        for ancestor in reversed(self.stack[:-1]):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            if isinstance(ancestor, cst.Call) and ancestor.args and ancestor.args[0].value is inner:
+                if self.qualified_name(ancestor.func) in _net.DEADLINE_WRAPPERS:
+                    limit = keyword(ancestor, "timeout") or (ancestor.args[1] if len(ancestor.args) > 1 else None)
+                    return limit is not None and not _net_is_none(limit.value)
+            if isinstance(ancestor, cst.With):
+                for item in ancestor.items:
+                    scope = item.item
+                    if (
+                        isinstance(scope, cst.Call)
+                        and self.qualified_name(scope.func) in _net.DEADLINE_SCOPES
+                        and scope.args
+                        and not _net_is_none(scope.args[0].value)
+                    ):
+                        return True
+            if not isinstance(ancestor, (cst.Await, cst.Arg)):
+                inner = ancestor if isinstance(ancestor, cst.Call) else inner
+        return False
 
     def _callee(self, func: cst.BaseExpression, at: Scope) -> Optional[str]:
         """The qualified name of a callee, through the project's re-exports (``from
