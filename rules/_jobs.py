@@ -136,7 +136,9 @@ STATE_WORDS = re.compile(
 #: job to a state some work waits for (WAITING -> CREATING, READY, SENDING).
 TERMINAL_STATES = re.compile(
     r"^(?:finished|finish|done|success|succeeded|successful|complete|completed|failed|failure|error|errored"
-    r"|cancell?ed|aborted|expired|timed_?out|killed|stopped|rejected)$",
+    r"|cancell?ed|aborted|expired|timed_?out|killed|stopped|rejected"
+    # A reader's own marks (a notification or message seen): nothing waits for them.
+    r"|read|unread|seen|unseen|viewed|opened|acknowledged|dismissed)$",
     re.I,
 )
 #: A helper that writes a state it is given: ``_set_job_status(job_id, JobStatus.FINISHED)``.

@@ -20,10 +20,11 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from opslint.analysis.base import FileFacts
-from opslint.analysis.scopes import BindingTable, Scope, any_of
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope, any_of
 from opslint.rules import _jobs
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import Enclosing, child_blocks, keyword, nested_statements, positional, scope_nodes
+from opslint.syntax.walk import iter_nodes
 
 Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
 
@@ -217,7 +218,7 @@ class Progressions:
                 stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
             ):
                 continue
-            guarded = self.guarded(enclosing)
+            guarded = self.guarded(enclosing, scope)
             nodes.extend((stmt, node, guarded) for node in self.own_nodes(stmt))
         waited = self._waited([(s, n) for s, n, _g in nodes])
         out: List[Tuple[Statement, Site]] = []
@@ -231,8 +232,10 @@ class Progressions:
                 out.append((stmt, replace(site, guarded=guarded)))
         return out
 
-    def guarded(self, enclosing: Enclosing) -> bool:
-        """Whether a test around a statement reads a job's state (``_jobs.STATE_WORDS``)."""
+    def guarded(self, enclosing: Enclosing, scope: Optional[Scope] = None) -> bool:
+        """Whether a test around a statement reads a job's state (``_jobs.STATE_WORDS``):
+        in its own text, or (with ``scope``) in the value of a local it tests (``nxt =
+        Job.query.filter_by(status="waiting").first()`` then ``if nxt is not None:``)."""
         for outer, _role in enclosing:
             test = (
                 outer.test
@@ -241,8 +244,22 @@ class Progressions:
                 if isinstance(outer, cst.For)
                 else None
             )
-            if test is not None and _jobs.STATE_WORDS.search(self.code(test)):
+            if test is None:
+                continue
+            if _jobs.STATE_WORDS.search(self.code(test)):
                 return True
+            if scope is not None and self._tests_state_local(test, scope):
+                return True
+        return False
+
+    def _tests_state_local(self, test: cst.BaseExpression, scope: Scope) -> bool:
+        names = {node.value for node in iter_nodes(test) if isinstance(node, cst.Name)}
+        for name in names:
+            for binding in self.table.lookup(name, scope):
+                value = binding.value
+                if binding.kind is BindingKind.ASSIGN and value is not None and binding.scope is scope:
+                    if _jobs.STATE_WORDS.search(self.code(value)):
+                        return True
         return False
 
     def code(self, node: cst.CSTNode) -> str:

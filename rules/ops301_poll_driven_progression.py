@@ -311,7 +311,8 @@ class PollDrivenProgression(Rule):
     def _guards(self, function: cst.FunctionDef) -> Dict[int, bool]:
         """Statement id -> whether a test around it reads a job's state."""
         assert isinstance(function.body, cst.IndentedBlock)
-        return {id(s): self._progress.guarded(e) for s, e in nested_statements(function.body.body)}
+        scope = self._table.scope_of(function)
+        return {id(s): self._progress.guarded(e, scope) for s, e in nested_statements(function.body.body)}
 
     def _through(
         self, call: cst.Call, scope: Scope, seen: Set[Union[int, str]], depth: int, guarded: bool
