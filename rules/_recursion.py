@@ -36,7 +36,7 @@ class Tail:
 
     call: cst.Call
     statement: cst.SimpleStatementLine
-    #: "return" or "statement".
+    #: "return", "statement", or "accumulate" (``return 1 + f(...)``: no exact loop rewrite).
     form: str
     enclosing: Enclosing
     #: Parameters of the function (the instance parameter of a method left out).
@@ -126,7 +126,15 @@ def tail_calls(function: cst.FunctionDef, method: bool = False) -> List[Tail]:
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             continue
         small = stmt.body[0]
-        if isinstance(small, cst.Return) and small.value is not None:
+        if isinstance(small, cst.Return) and isinstance(small.value, cst.BinaryOperation):
+            # ``return 1 + drain(q)``: not a tail call, but the depth grows the same way.
+            operation = small.value
+            sides = [unwrap_await(operation.left), unwrap_await(operation.right)]
+            calls = [side for side in sides if isinstance(side, cst.Call)]
+            if not isinstance(operation.operator, cst.Add) or len(calls) != 1:
+                continue
+            value, form = calls[0], "accumulate"
+        elif isinstance(small, cst.Return) and small.value is not None:
             value, form = unwrap_await(small.value), "return"
         elif isinstance(small, cst.Expr) and id(stmt) in last:
             value, form = unwrap_await(small.value), "statement"
@@ -168,6 +176,10 @@ def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> 
 def _takes(call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Attribute):
+        if func.attr.value == "get":
+            # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a
+            # mapping's ``get`` takes a key).
+            return all(a.keyword is not None and a.keyword.value in ("block", "timeout") for a in call.args)
         return func.attr.value in _jobs.TAKE_METHODS
     if isinstance(func, cst.Name):
         # ``next(it)``, or a project's own take function (``claim_next(account_id)``);
@@ -219,6 +231,8 @@ class TailCallFix:
         if any(not self._rewritable(t) for t in tails):
             return None
         if any(t.form == "statement" for t in tails) and not self._returns_none():
+            return None
+        if any(t.form == "accumulate" for t in tails):
             return None
         body = list(function.body.body)
         first_index = 1 if is_docstring(body[0]) and len(body) > 1 else 0

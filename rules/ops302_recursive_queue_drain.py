@@ -111,6 +111,9 @@ class RecursiveQueueDrain(Rule):
         "fetch",
         "receive",
         "get_nowait",
+        ".get()",
+        ".get(timeout",
+        ".get(block",
         "dequeue",
         "claim",
         "page",
@@ -124,7 +127,7 @@ class RecursiveQueueDrain(Rule):
     fix_availability = "sometimes"
     requires = (BindingTable,)
     needs_project = True
-    project_tokens = ("pop", "first(", "fetch", "receive", "get_nowait", "dequeue", "claim")
+    project_tokens = ("pop", "first(", "fetch", "receive", "get_nowait", ".get()", "dequeue", "claim")
 
     SUGGESTION = "Drain in a loop: `while True:` take the next item, handle it, and leave when the queue is empty"
 
