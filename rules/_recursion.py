@@ -126,6 +126,7 @@ def tail_calls(function: cst.FunctionDef, method: bool = False) -> List[Tail]:
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             continue
         small = stmt.body[0]
+        value: cst.BaseExpression
         if isinstance(small, cst.Return) and isinstance(small.value, cst.BinaryOperation):
             # ``return 1 + drain(q)``: not a tail call, but the depth grows the same way.
             operation = small.value
