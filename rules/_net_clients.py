@@ -320,6 +320,30 @@ class NetClients(Analysis):
             out |= inner
         return out
 
+    def kwargs_value(
+        self, expr: cst.BaseExpression, key: str, scope: Scope, _depth: int = 0
+    ) -> Optional[cst.BaseExpression]:
+        """The value a ``**expr`` gives ``key``, when ``kwargs_keys`` can tell the dict and one
+        literal element of it (in this file) sets the key; None otherwise."""
+        if _depth > 4:
+            return None
+        if isinstance(expr, cst.Dict):
+            found: Optional[cst.BaseExpression] = None
+            for element in expr.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    found = self.kwargs_value(element.value, key, scope, _depth + 1) or found
+                elif isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                    if element.key.evaluated_value == key:
+                        found = element.value
+            return found
+        name = dotted_name(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+        if name is None or name in self._mutated:
+            return None
+        bindings = self.table.resolve(expr, scope)
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN or bindings[0].value is None:
+            return None
+        return self.kwargs_value(bindings[0].value, key, bindings[0].value_scope, _depth + 1)
+
     # -- the question --------------------------------------------------------------------------
 
     def client(self, receiver: cst.BaseExpression, scope: Scope) -> Optional[Client]:

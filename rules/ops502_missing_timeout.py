@@ -457,6 +457,11 @@ class MissingTimeout(Rule):
             keys = [self.clients.kwargs_keys(a.value, at) for a in star_kwargs]
             if all(k is not None and "timeout" not in k for k in keys):
                 return _TimeoutState(MISSING, via_literal_kwargs=True)
+            for star in star_kwargs:
+                # ``CLIENT_KW = {"timeout": None}`` then ``httpx.Client(**CLIENT_KW)``.
+                value = self.clients.kwargs_value(star.value, "timeout", at)
+                if value is not None and _net_is_none(value):
+                    return _TimeoutState(NONE, value, star)
             return _TimeoutState(UNKNOWN)
         return _TimeoutState(MISSING)
 
@@ -522,7 +527,10 @@ class MissingTimeout(Rule):
         if state.state == NONE:
             value = self._default()
             fix = PendingFix.unsafe(f"Replace `None` with `{value}`", self.edits.replace(state.node, value))
-            problem = f"is called with `timeout={self.edits.code(state.arg.value)}`"
+            if state.arg.star == "**":
+                problem = f'is called with `**{self.edits.code(state.arg.value)}`, which holds `"timeout": None`'
+            else:
+                problem = f"is called with `timeout={self.edits.code(state.arg.value)}`"
         else:
             name = self.edits.code(state.node)
             fix = PendingFix.suggestion(f"Give `{name}` a finite number of seconds")
