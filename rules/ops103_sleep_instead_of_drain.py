@@ -200,8 +200,11 @@ def _indent_of(rule: SleepInsteadOfDrain, node: cst.CSTNode) -> str:
 def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Client]:
     """Clients the entry used before the sleep (itself or through same-file callees), not drained."""
     keys: Dict[ClientKey, None] = {}
-    for key in facts.pending_in(scope, rec.seq, kinds=("use", "pass")):
-        keys[key] = None
+    for key, event in facts.pending_in(scope, rec.seq, kinds=("use", "pass")).items():
+        # ``drain_all()`` between the last use and the sleep: a same-file helper drains it.
+        helpers = facts.reachable(scope, event.seq, rec.seq)
+        if not any(facts.drained(key, helper, 0, 1 << 60) for helper in helpers):
+            keys[key] = None
     for func in facts.reachable(scope, 0, rec.seq):
         for key in facts.leftover_after_uses(func):
             if not facts.drained(key, scope, 0, rec.seq):
