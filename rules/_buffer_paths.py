@@ -435,6 +435,9 @@ class BufferPaths:
         """A project function of another module: what it drains, then what it leaves holding data."""
         for drained in effects.drains:
             state = _remove(state, ("global", drained))
+            obj = self.files.knowledge.object(drained)
+            if obj is not None and obj.module_client:
+                state = _remove(state, ("module", obj.sdk.key))
         for dirty in effects.dirty:
             obj = self.files.knowledge.object(dirty)
             if obj is not None:

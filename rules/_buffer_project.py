@@ -22,7 +22,15 @@ import libcst as cst
 
 from opslint.project.summary import ModuleInfo
 from opslint.rules import _buffers as B
-from opslint.rules._wrappers import ModuleFacts, ObjectFacts, method_kind, module_facts, wrapper_sdk
+from opslint.rules._wrappers import (
+    ModuleFacts,
+    ObjectFacts,
+    method_kind,
+    module_client_key,
+    module_client_name,
+    module_facts,
+    wrapper_sdk,
+)
 from opslint.syntax.names import ImportTable
 
 #: The rules that share the facts (each declares ``project_facts``; any enabled one feeds them).
@@ -43,7 +51,16 @@ class ProjectObject:
 
     @property
     def name(self) -> str:
+        if self.module_client:
+            # The SDK's module client, named as its drain's module: ``segment.analytics``.
+            drains = [d.function.rsplit(".", 1)[0] for d in self.sdk.module_drains]
+            return drains[0] if drains else self.sdk.modules[0]
         return self.qualname.rsplit(".", 1)[-1]
+
+    @property
+    def module_client(self) -> bool:
+        """The SDK's process-wide module client, as fed by one module (``<segment>``)."""
+        return module_client_key(self.qualname) is not None
 
     @property
     def module(self) -> str:
@@ -166,9 +183,15 @@ class ProjectBuffers:
         return found
 
     def _object_call(self, callee: str, raw: str, module: str) -> Optional[Tuple[str, str]]:
-        """(object, "use"/"drain") for a call site on a project object."""
+        """(object, "use"/"drain") for a call site on a project object, or on the SDK's
+        module-level client that the calling module feeds (``analytics.track``)."""
         if "." not in callee:
             return None
+        hit = B.sdk_for_module_call(callee)
+        if hit is not None and hit[1] in ("use", "drain"):
+            name = f"{module}.{module_client_name(hit[0].key)}"
+            if name in self.objects:
+                return name, hit[1]
         receiver, method = callee.rsplit(".", 1)
         candidates = [receiver]
         if raw.count(".") >= 1:

@@ -338,8 +338,12 @@ class FileClients:
     def project_client(self, obj: ProjectObject, label: str, node: cst.CSTNode, in_scope: bool = True) -> Client:
         """The client of a project object (one per object, named as the file first names it;
         ``in_scope``: the file names it, else only functions of other modules reach it)."""
-        key: ClientKey = ("global", obj.qualname)
+        # The SDK's module client is one per process, whichever module feeds it: the same
+        # key as this file's own ``analytics.track``/``analytics.flush`` calls use.
+        key: ClientKey = ("module", obj.sdk.key) if obj.module_client else ("global", obj.qualname)
         found = self.clients.get(key)
+        if found is not None and obj.module_client:
+            return found
         if found is None or (in_scope and not found.in_scope):
             extra = {"exit_drains": obj.exit_drains, "project": obj, "in_scope": in_scope}
             found = self._add(key, obj.sdk, "global", label, node, **extra)

@@ -200,6 +200,17 @@ def _decorated_by(func: cst.FunctionDef, resolve: Resolve, names: frozenset) -> 
     return False
 
 
+def module_client_name(key: str) -> str:
+    """The name under which a module's facts record the SDK's module-level client."""
+    return f"<{key}>"
+
+
+def module_client_key(name: str) -> Optional[str]:
+    """The catalog key of a module-client name (``<segment>`` -> ``segment``), else None."""
+    last = name.rsplit(".", 1)[-1]
+    return last[1:-1] if last.startswith("<") and last.endswith(">") else None
+
+
 class _Reader:
     def __init__(self, module: cst.Module, imports: ImportTable, module_name: str) -> None:
         self.module = module
@@ -242,8 +253,28 @@ class _Reader:
         objects = self._objects()
         for getter, made in self.getters.items():
             objects[f"{getter}()"] = self._object_of(made)
+        objects.update(self._module_clients())
         self._drained_at_exit(objects)
         return ModuleFacts(classes, objects, dict(self.factories))
+
+    def _module_clients(self) -> Dict[str, ObjectFacts]:
+        """The SDKs whose module-level client this module feeds (``analytics.track(...)``
+        with ``import segment.analytics as analytics``), unless it switches buffering off:
+        one process-wide client each, named ``<key>`` (see ``module_client_name``)."""
+        switches = {
+            (self.resolve(node.targets[0].target) or "", self.module.code_for_node(node.value))
+            for node in find_all(self.module, cst.Assign)
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Attribute)
+        }
+        out: Dict[str, ObjectFacts] = {}
+        for qual in sorted(self.called):
+            hit = B.sdk_for_module_call(qual)
+            if hit is None or hit[1] != "use" or not hit[0].module_client:
+                continue
+            if any(s in switches for s in hit[0].unbuffered_assignments):
+                continue
+            out[module_client_name(hit[0].key)] = ObjectFacts(sdk=hit[0].key)
+        return out
 
     def _named_link(self, sdk: B.BufferedSdk, value: cst.BaseExpression) -> bool:
         """``Mixpanel(token, consumer=self._consumer)`` where ``self._consumer = BufferedConsumer()``."""
@@ -401,9 +432,20 @@ class _Reader:
                     elif isinstance(arg, cst.Attribute):
                         handlers.append((arg, "atexit"))
         for body, how in handlers:
-            for name in self._drained_names(body, objects):
+            for name in self._drained_names(body, objects) | self._module_drains(body, objects):
                 flags = {"atexit": True} if how == "atexit" else {"child_exit": True}
                 objects[name] = replace(objects[name], **flags)  # type: ignore[arg-type]
+
+    def _module_drains(self, body: cst.CSTNode, objects: Dict[str, ObjectFacts]) -> Set[str]:
+        """Module clients a handler drains: ``analytics.flush()`` in its body, or
+        ``atexit.register(analytics.flush)``."""
+        refs = [body] if isinstance(body, cst.Attribute) else [c.func for c in _calls(body)]
+        out: Set[str] = set()
+        for ref in refs:
+            hit = B.sdk_for_module_call(self.resolve(ref) or "")
+            if hit is not None and hit[1] == "drain" and module_client_name(hit[0].key) in objects:
+                out.add(module_client_name(hit[0].key))
+        return out
 
     def _drained_names(self, body: cst.CSTNode, objects: Dict[str, ObjectFacts]) -> Set[str]:
         out: Set[str] = set()
@@ -513,6 +555,8 @@ __all__ = [
     "CACHES",
     "CHILD_EXIT_SIGNALS",
     "TASK_END_SIGNALS",
+    "module_client_key",
+    "module_client_name",
     "ModuleFacts",
     "ObjectFacts",
     "WrapperFacts",

@@ -405,6 +405,8 @@ class UnflushedBufferedClient(Rule):
 
     def _drain_phrase(self, binding: Client, entry: EntryPoint, scope: _Where, drain: str) -> str:
         if drain and binding.project is not None and not binding.in_scope:
+            if binding.project.module_client:
+                return f"`{drain}` (the module client `{binding.project.module}` feeds)"
             return f"`{drain}` (`{binding.project.name}` of `{binding.project.module}`)"
         if drain:
             return f"`{drain}`"
