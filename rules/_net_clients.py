@@ -25,6 +25,7 @@ from opslint.rules import _net
 from opslint.rules._net import CALLS, CLIENT_TYPES, Client, ClientKind, NetCall
 from opslint.syntax.names import ImportTable, dotted_name
 from opslint.syntax.nodes import scope_nodes
+from opslint.syntax.walk import find_all
 
 
 class Marker(enum.Enum):
@@ -469,7 +470,8 @@ def _module_objects(module: cst.Module, imports: ImportTable) -> Dict[str, Tuple
             out[name] = (qualified, _timeout_given(call, qualified), "object")
     if not out:
         return out
-    for node in scope_nodes(module):
+    # Anywhere in the module, functions included: ``def _init(): session.mount(...)``.
+    for node in find_all(module, (cst.Call, cst.Assign)):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "mount":
             adapter = node.args[1].value if len(node.args) > 1 else None
             if not (isinstance(adapter, cst.Call) and imports.resolve(adapter.func) in _net.PLAIN_ADAPTERS):
