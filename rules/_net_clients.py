@@ -525,19 +525,20 @@ def _factory(function: cst.FunctionDef, imports: ImportTable) -> Optional[Tuple[
 
 def project_object(facts: Dict[str, object], qualified: str) -> Optional[Client]:
     """The client the global ``module.name`` holds, from the facts of its module."""
-    module, _, name = qualified.rpartition(".")
-    found = facts.get(module)
-    made = found.get(name) if isinstance(found, dict) else None
-    if not isinstance(made, tuple) or len(made) != 3 or made[0] not in CLIENT_TYPES:
-        return None
-    return Client(CLIENT_TYPES[made[0]], made[1], made[0])
+    return _from_facts(facts, qualified, 3)
 
 
 def project_client(facts: Dict[str, object], qualified: str) -> Optional[Client]:
     """The client ``module.function()`` returns, from the facts of its module."""
+    return _from_facts(facts, qualified, 2)
+
+
+def _from_facts(facts: Dict[str, object], qualified: str, size: int) -> Optional[Client]:
+    """``factory_facts`` entries: (constructor, timeout) for a factory, with a third
+    element ``"object"`` for a global."""
     module, _, name = qualified.rpartition(".")
     found = facts.get(module)
     made = found.get(name) if isinstance(found, dict) else None
-    if not isinstance(made, tuple) or len(made) != 2 or made[0] not in CLIENT_TYPES:
+    if not isinstance(made, tuple) or len(made) != size or made[0] not in CLIENT_TYPES:
         return None
     return Client(CLIENT_TYPES[made[0]], made[1], made[0])
