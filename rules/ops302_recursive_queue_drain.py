@@ -282,7 +282,8 @@ def _drains(tail: Tail, function: cst.FunctionDef, table: BindingTable, scope: S
                 return ""  # a decreasing budget, or a counter checked against a bound
             advance = advance or _jobs.PAGE_WORDS.search(param) is not None
         elif _fetched(value, table, scope, params) and (
-            _jobs.PAGE_WORDS.search(param) is not None or _jobs.PAGE_WORDS.search(_accessed(value)) is not None
+            _jobs.PAGE_WORDS.search(param) is not None
+            or _jobs.PAGE_WORDS.search(_accessed(value, table, scope)) is not None
         ):
             advance = True
     if takes_item(function, table, scope):
@@ -331,9 +332,16 @@ def _fetched(value: cst.BaseExpression, table: BindingTable, scope: Scope, param
     )
 
 
-def _accessed(value: cst.BaseExpression) -> str:
-    """The keys and attributes a value reads (``meta after_cursor``)."""
+def _accessed(value: cst.BaseExpression, table: BindingTable, scope: Scope) -> str:
+    """The keys and attributes a value reads (``meta after_cursor``), through a local it
+    names (``nxt = resp.links.get("next", {}).get("url")``)."""
     out: List[str] = []
+    if isinstance(value, cst.Name):
+        for binding in table.lookup(value.value, scope):
+            found = binding.value
+            # One step only: ``a = b; b = a`` must not loop.
+            if binding.scope is scope and binding.kind is BindingKind.ASSIGN and isinstance(found, cst.Call):
+                out.append(_accessed(found, table, scope))
     for node in _subtree(value):
         if isinstance(node, cst.SimpleString):
             text = node.evaluated_value
