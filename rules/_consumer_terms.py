@@ -21,9 +21,9 @@ from opslint.rules._consumer_kinds import HttpKinds, agreed
 from opslint.rules._consumer_settings import SettingsReader
 from opslint.rules._consumer_sites import idle_branches
 from opslint.rules._consumers import MAX_DEPTH, ConsumeSite, HttpClient, KafkaFile, Term, Where
+from opslint.rules._net_clients import configured_receivers
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import calls_in
-from opslint.syntax.walk import find_all
 
 
 class RecordTerms:
@@ -199,23 +199,9 @@ class RecordTerms:
         return self._client_term(client, method, call, scope, where, evidence)
 
     def _configured_receivers(self) -> Set[str]:
-        """Names of sessions this file mounts a custom adapter on or patches ``request``
-        of (OPS502 leaves them alone too)."""
+        """Sessions this file configures (OPS502 leaves them alone too)."""
         if self._configured is None:
-            self._configured = set()
-            for node in find_all(self.file.ctx.module, cst.Call):
-                func = node.func
-                if isinstance(func, cst.Attribute) and func.attr.value == "mount" and len(node.args) > 1:
-                    adapter = node.args[1].value
-                    plain = isinstance(adapter, cst.Call) and self.file.resolve(adapter.func) in _net.PLAIN_ADAPTERS
-                    if not plain:
-                        self._configured.add(dotted_name(func.value) or "")
-            for assign in find_all(self.file.ctx.module, cst.Assign):
-                for target in assign.targets:
-                    attr = target.target
-                    if isinstance(attr, cst.Attribute) and attr.attr.value in _net.SESSION_HOOK_ATTRS:
-                        self._configured.add(dotted_name(attr.value) or "")
-            self._configured.discard("")
+            self._configured = configured_receivers(self.file.ctx.module, self.file.resolve)
         return self._configured
 
     def _client_term(

@@ -15,7 +15,7 @@ where a call is visited, and ask :meth:`NetClients.client` in ``leave_Module``.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
 import libcst as cst
 
@@ -470,17 +470,29 @@ def _module_objects(module: cst.Module, imports: ImportTable) -> Dict[str, Tuple
             out[name] = (qualified, _timeout_given(call, qualified), "object")
     if not out:
         return out
-    # Anywhere in the module, functions included: ``def _init(): session.mount(...)``.
+    for name in configured_receivers(module, imports.resolve):
+        out.pop(name, None)
+    return out
+
+
+def configured_receivers(module: cst.Module, resolve: Callable[[cst.BaseExpression], Optional[str]]) -> Set[str]:
+    """Names of the sessions a module gives a custom adapter (``session.mount(prefix,
+    TimeoutAdapter())``) or a patched request method, anywhere in it, functions included
+    (``def _init(): session.mount(...)``): their timeout is theirs, not the call's."""
+    out: Set[str] = set()
     for node in find_all(module, (cst.Call, cst.Assign)):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "mount":
-            adapter = node.args[1].value if len(node.args) > 1 else None
-            if not (isinstance(adapter, cst.Call) and imports.resolve(adapter.func) in _net.PLAIN_ADAPTERS):
-                out.pop(dotted_name(node.func.value) or "", None)
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                attr = target.target
-                if isinstance(attr, cst.Attribute) and attr.attr.value in _net.SESSION_HOOK_ATTRS:
-                    out.pop(dotted_name(attr.value) or "", None)
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "mount" and len(node.args) > 1:
+                adapter = node.args[1].value
+                if not (isinstance(adapter, cst.Call) and resolve(adapter.func) in _net.PLAIN_ADAPTERS):
+                    out.add(dotted_name(func.value) or "")
+            continue
+        for target in cast(cst.Assign, node).targets:
+            attr = target.target
+            if isinstance(attr, cst.Attribute) and attr.attr.value in _net.SESSION_HOOK_ATTRS:
+                out.add(dotted_name(attr.value) or "")
+    out.discard("")
     return out
 
 
