@@ -29,6 +29,7 @@ from opslint.rules._retry import (
     zero,
     zero_sleep,
 )
+from opslint.rules._urls import string_value
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import (
     calls_in,
@@ -425,19 +426,12 @@ def _rate_limit_code(sides: Sequence[cst.BaseExpression]) -> Optional[str]:
     for side in sides:
         values = [e.value for e in side.elements] if isinstance(side, (cst.Tuple, cst.List, cst.Set)) else [side]
         for value in values:
-            text = _string(value)
+            text = string_value(value)
             if text is not None and _jobs.RATE_LIMIT_CODES.match(text):
                 return text
             name = dotted_name(value) or ""
             if name.endswith("StatusCode.RESOURCE_EXHAUSTED"):
                 return "StatusCode.RESOURCE_EXHAUSTED"  # gRPC's rate limit
-    return None
-
-
-def _string(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
     return None
 
 
