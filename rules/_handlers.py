@@ -355,17 +355,18 @@ class Handlers:
 
 
 def method_test(test: cst.BaseExpression) -> Optional[bool]:
-    """For an ``if`` test on the request method: True when it holds for reads (GET/HEAD)
-    only, False when it holds for non-read methods only, None otherwise.
+    """For an ``if`` test on the request method: True when it holds for every read (GET,
+    HEAD), False when it holds for non-read methods only, None otherwise.
 
     ``request.method == "POST"`` -> False; ``request.method == "GET"`` -> True;
-    ``request.method != "GET"`` -> False; ``... and request.method == "POST"`` -> False.
+    ``request.method != "GET"`` -> False; ``request.method != "POST"`` -> True (the guard
+    ``if request.method != "POST": return 405``); ``... and request.method == "POST"`` ->
+    False, ``... and request.method == "GET"`` -> None (not every read).
     """
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         for side in (test.left, test.right):
-            found = method_test(side)
-            if found is not None:
-                return found
+            if method_test(side) is False:
+                return False
         return None
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
@@ -386,7 +387,7 @@ def method_test(test: cst.BaseExpression) -> Optional[bool]:
     if isinstance(operator, (cst.Equal, cst.In)):
         return True if only_reads else (None if reads else False)
     if isinstance(operator, (cst.NotEqual, cst.NotIn)):
-        return False if only_reads else None
+        return False if only_reads else (None if reads else True)
     return None
 
 

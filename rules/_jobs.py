@@ -27,6 +27,8 @@ class Receiver:
     BACKGROUND_TASKS = "background-tasks"
     RQ_QUEUE = "rq-queue"
     ASYNC_LOOP = "event-loop"
+    #: A function decorated ``@dramatiq.actor`` (here), or imported by a module that uses dramatiq.
+    DRAMATIQ_ACTOR = "dramatiq-actor"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ DISPATCH_METHODS: Mapping[str, Tuple[Dispatch, ...]] = {
     "add_task": (Dispatch("BackgroundTasks.add_task", Receiver.BACKGROUND_TASKS, "func", 0),),
     "enqueue": (Dispatch("RQ enqueue", Receiver.RQ_QUEUE, "f", 0),),
     "enqueue_call": (Dispatch("RQ enqueue_call", Receiver.RQ_QUEUE, "func", 0),),
+    "send": (Dispatch("dramatiq .send", Receiver.DRAMATIQ_ACTOR, "<receiver>"),),
+    "send_with_options": (Dispatch("dramatiq .send_with_options", Receiver.DRAMATIQ_ACTOR, "<receiver>"),),
     "start": (Dispatch("Thread.start", Receiver.THREAD, "target", -1, awaitable=True),),
     "create_task": (Dispatch("create_task", Receiver.ASYNC_LOOP, "coro", 0, awaitable=True),),
     "ensure_future": (Dispatch("ensure_future", Receiver.ASYNC_LOOP, "coro_or_future", 0, awaitable=True),),
@@ -73,10 +77,14 @@ DISPATCH_METHODS: Mapping[str, Tuple[Dispatch, ...]] = {
 #: Calls (qualified) that start work by themselves -> (label, target keyword, index, awaitable).
 DISPATCH_CALLS: Mapping[str, Dispatch] = {
     "subprocess.Popen": Dispatch("subprocess.Popen", Receiver.ANY, "args", 0),
+    "django_rq.enqueue": Dispatch("django_rq.enqueue", Receiver.ANY, "func", 0),
     "asyncio.create_task": Dispatch("asyncio.create_task", Receiver.ANY, "coro", 0, awaitable=True),
     "asyncio.ensure_future": Dispatch("asyncio.ensure_future", Receiver.ANY, "coro_or_future", 0, awaitable=True),
     "os.spawnl": Dispatch("os.spawnl", Receiver.ANY, "", 1),
 }
+
+#: Decorators that make a function a dramatiq actor (qualified).
+DRAMATIQ_ACTORS: FrozenSet[str] = frozenset({"dramatiq.actor", "dramatiq.Actor", "remoulade.actor"})
 
 #: Constructors -> receiver kind (qualified names, after import resolution).
 RECEIVER_CONSTRUCTORS: Mapping[str, str] = {
@@ -120,11 +128,20 @@ NOT_PROGRESS_TARGETS = re.compile(
     r"record_event|audit|analytics|telemetry|track(?:ing)?_|metric|statsd|_log$|^log_|logging|heartbeat|last_seen",
     re.I,
 )
+#: Handlers (name or route path) that are GETs by necessity: links followed from an email,
+#: a provider's OAuth/OpenID redirect, a payment's return page.  Work they start unguarded
+#: is the click's purpose; only the incident's shape (a state write, a guarded start) counts.
+CALLBACK_HANDLERS = re.compile(
+    r"callback|webhook|hook|verif|confirm|activat|unsubscrib|oauth|authori[sz]|login|logout|sign_?up"
+    r"|sso|redirect|return_url|/return|complete_|invite|accept|magic",
+    re.I,
+)
 #: Words of a job's state in a test that guards a dispatch (``if job.is_finished``,
 #: ``if not busy``, ``if row["done"] >= row["next_offset"]``, ``if nxt is not None``): the
 #: dispatch starts the next piece of queued work.  A dispatch without such a guard and
 #: without a state write starts the request's own work (redash: a schema job on a cache
-#: miss, returned for the client to poll), which finishes whether or not anyone polls.
+#: miss, returned for the client to poll): still a read with a side effect, reported with
+#: that reason, but not a queue that stalls when polling stops.
 STATE_WORDS = re.compile(
     r"status|state|phase|done|finish|success|complete|pending|queued|waiting|running|busy|in_flight"
     r"|next|idle|ready|submitted|approved|following|upcoming",

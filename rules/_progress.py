@@ -284,6 +284,8 @@ class Progressions:
                     break
         if dispatch is None or (dispatch.awaitable and id(call) in waited):
             return None
+        if dispatch.receiver == _jobs.Receiver.EXECUTOR and _with_bound(receiver, table, scope):
+            return None  # ``with ThreadPoolExecutor() as pool:`` waits for its work on exit
         target = self._target(dispatch, call, receiver, table, scope)
         if target and _jobs.NOT_PROGRESS_TARGETS.search(target):
             return None  # an audit event, a metric, a log line
@@ -294,10 +296,37 @@ class Progressions:
     def _receiver_fits(self, wanted: str, receiver: cst.BaseExpression, table: BindingTable, scope: Scope) -> bool:
         if wanted == _jobs.Receiver.ANY:
             return True
+        if wanted == _jobs.Receiver.DRAMATIQ_ACTOR:
+            return self._dramatiq_actor(receiver, table, scope)
         kinds = any_of(table.kinds(receiver, scope, self.receivers))
         if wanted in vars(_jobs.Receiver).values():
             return wanted in kinds
         return f"boto3:{wanted}" in kinds
+
+    def _dramatiq_actor(self, receiver: cst.BaseExpression, table: BindingTable, scope: Scope) -> bool:
+        """``resize.send(...)``: ``resize`` is decorated ``@dramatiq.actor`` here, or is a
+        function imported from another module of a file that uses dramatiq."""
+        if not isinstance(receiver, cst.Name):
+            return False
+        bindings = table.lookup(receiver.value, scope)
+        if not bindings:
+            return False
+        for binding in bindings:
+            node = binding.node
+            if binding.kind is BindingKind.FUNCTION and isinstance(node, cst.FunctionDef):
+                if not any(self._decorated_actor(d.decorator) for d in node.decorators):
+                    return False
+            elif binding.kind is BindingKind.IMPORT:
+                imports = self.receivers.imports
+                if not (imports.imports_module("dramatiq") or imports.imports_module("remoulade")):
+                    return False
+            else:
+                return False
+        return True
+
+    def _decorated_actor(self, decorator: cst.BaseExpression) -> bool:
+        func = decorator.func if isinstance(decorator, cst.Call) else decorator
+        return self.receivers._qualified(func) in _jobs.DRAMATIQ_ACTORS
 
     def _target(
         self,
@@ -333,6 +362,7 @@ class Progressions:
         ``as_completed``/``wait``/``gather``, awaited, or iterated by a loop that waits."""
         out: Set[int] = set()
         names: Dict[str, List[cst.Call]] = {}
+        elements: Dict[str, List[str]] = {}
         used: Set[str] = set()
         for stmt, node in nodes:
             if isinstance(node, cst.Await) and isinstance(node.expression, (cst.Call, cst.Name)):
@@ -352,8 +382,13 @@ class Progressions:
                 if isinstance(target, cst.Name):
                     calls = [n for n in scope_nodes(node.value) if isinstance(n, cst.Call)]
                     names.setdefault(target.value, []).extend(calls)
+            elif isinstance(node, cst.CompFor) and isinstance(node.target, cst.Name):
+                # ``[f.result() for f in futures]``: waiting on each element waits on the list.
+                elements[node.target.value] = [n.value for n in scope_nodes(node.iter) if isinstance(n, cst.Name)]
             if isinstance(stmt, cst.For) and node is stmt.iter and _waits_inside(stmt):
                 used.update(n.value for n in scope_nodes(stmt.iter) if isinstance(n, cst.Name))
+        for element in used & set(elements):
+            used.update(elements[element])
         for name in used & set(names):
             out.update(id(call) for call in names[name])
         return out
@@ -438,6 +473,14 @@ def _short(expr: cst.BaseExpression) -> str:
     if isinstance(expr, cst.Call):
         return _short(expr.func)
     return ""
+
+
+def _with_bound(receiver: Optional[cst.BaseExpression], table: BindingTable, scope: Scope) -> bool:
+    """Whether ``receiver`` is a name only ever bound by a ``with ... as name`` block."""
+    if not isinstance(receiver, cst.Name):
+        return False
+    bindings = table.lookup(receiver.value, scope)
+    return bool(bindings) and all(b.kind is BindingKind.WITH for b in bindings)
 
 
 def _bound_value(expr: cst.BaseExpression, table: BindingTable, scope: Scope) -> Optional[cst.BaseExpression]:

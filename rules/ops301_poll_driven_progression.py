@@ -12,6 +12,7 @@ from opslint.context import FileContext
 from opslint.model import Related, Span
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
+from opslint.rules import _jobs
 from opslint.rules._facts import FactsOf, module_context
 from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
 from opslint.rules._progress import Progressions, Site, Statement
@@ -65,6 +66,9 @@ class _Reached:
     span: Optional[Span] = None
     #: The project function it happens in, when not in the handler itself.
     via: str = ""
+    #: The incident's shape: a state write, or work started under a test of a job's state.
+    #: Otherwise work started on every request (a side effect of a read).
+    queued: bool = True
 
 
 class PollDrivenProgression(Rule):
@@ -84,8 +88,13 @@ class PollDrivenProgression(Rule):
     `invoke`, ECS `run_task`, Step Functions `start_execution`, SQS `send_message`) or a
     job's state being advanced (`job.status = Status.RUNNING` then a save or commit,
     `.filter(...).update(status=...)`).  Blocks under `if request.method == "POST":` are
-    not a GET's.  Reads, metrics, logging, cache fills and request-scoped fan-out that
-    the handler waits for are not progression.
+    not a GET's (and so is what follows `if request.method != "POST": return ...`).
+    Reads, metrics, logging, cache fills and request-scoped fan-out that the handler
+    waits for (a pool closed by its `with` block, futures whose results it reads) are not
+    progression.  Work started under a test of a job's state, or a state write, is the
+    incident's queue that only moves while polled; work started on every request is
+    reported as a read with a side effect, except in handlers that are GETs by necessity
+    (email verification and unsubscribe links, OAuth and payment callbacks).
 
     ## Why it matters
     Incident 001: report imports waited in a per-account queue, and the next one was
@@ -151,7 +160,7 @@ class PollDrivenProgression(Rule):
 
     code = "OPS301"
     name = "poll-driven-progression"
-    message = "{handler} ({route}) {what}: the work only moves while a client polls"
+    message = "{handler} ({route}) {what}: {why}"
     # Handler vocabulary: route decorators and registrations, views, status/poll handlers.
     tokens = (
         "route",
@@ -161,6 +170,8 @@ class PollDrivenProgression(Rule):
         "api_view",
         "action(",
         "View",
+        "HTTPEndpoint",
+        "RequestHandler",
         "add_get",
         "add_url_rule",
         "urlpatterns",
@@ -294,9 +305,13 @@ class PollDrivenProgression(Rule):
         assert scope is not None
         by_statement = self._progress.in_statements(function, statements)
         guards = self._guards(function)
+        # A link followed from an email or a provider's redirect is a GET by necessity.
+        starts_work = not _jobs.CALLBACK_HANDLERS.search(" ".join([handler.name] + [r.path for r in handler.routes]))
         for stmt in statements:
             found: List[_Reached] = [
-                _Reached(site.what, site.node) for s, site in by_statement if s is stmt and _progression(site)
+                _Reached(site.what, site.node, queued=_progression(site))
+                for s, site in by_statement
+                if s is stmt and (_progression(site) or starts_work)
             ]
             for node in Progressions.own_nodes(stmt):
                 if isinstance(node, cst.Call):
@@ -304,6 +319,8 @@ class PollDrivenProgression(Rule):
             if found and anchor is None:
                 anchor = stmt
             reached.extend(found)
+        if not starts_work:
+            reached = [r for r in reached if r.queued]
         if anchor is None or not reached:
             return
         self._report(handler, anchor, reached)
@@ -343,9 +360,8 @@ class PollDrivenProgression(Rule):
         # for a POST (DefectDojo's ``new_eng_for_app``, called by a GET-bound view).
         statements = list(read_statements(function.body.body))
         out = [
-            _Reached(site.what, site.node, via=name)
+            _Reached(site.what, site.node, via=name, queued=guarded or _progression(site))
             for _s, site in self._progress.in_statements(function, statements)
-            if guarded or _progression(site)
         ]
         guards = self._guards(function)
         for stmt in statements:
@@ -369,9 +385,8 @@ class PollDrivenProgression(Rule):
             for function in facts.functions:
                 if function.function == local:
                     out.extend(
-                        _Reached(s.what, None, module.path, s.span, short)
+                        _Reached(s.what, None, module.path, s.span, short, queued=guarded or s.progression)
                         for s in function.sites
-                        if guarded or s.progression
                     )
         for _site, callee in project.callees(summary.qualname):
             if callee not in seen and depth < _MAX_DEPTH:
@@ -385,6 +400,9 @@ class PollDrivenProgression(Rule):
             return self._table.function_named(func.value, scope)
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             bindings = self._table.resolve(func, scope)
+            owner = self._table.instance_class(func.value, scope)
+            if not bindings and owner is not None:
+                bindings = self._table.attribute(owner, func.attr.value)
             defs = [b.node for b in bindings if b.kind is BindingKind.FUNCTION]
             if len(defs) == 1 and isinstance(defs[0], cst.FunctionDef):
                 return defs[0]
@@ -441,6 +459,7 @@ class PollDrivenProgression(Rule):
             handler=_describe_handler(handler),
             route=f"route {route.path}" if route is not None and route.path != NO_ROUTE else NO_ROUTE,
             what=_describe(reached),
+            why=_POLLED if any(r.queued for r in reached) else _EVERY_REQUEST,
         )
 
 
@@ -451,6 +470,10 @@ def _describe_handler(handler: Handler) -> str:
     if handler.reason == "named":
         return f"status handler `{handler.name}`"
     return f"GET handler `{handler.name}`"
+
+
+_POLLED = "the work only moves while a client polls"
+_EVERY_REQUEST = "a read starts it, on every request and only when a client asks"
 
 
 def _progression(site: Site) -> bool:

@@ -425,6 +425,25 @@ class BindingTable(Analysis):
                     return self.attribute(owner, expr.attr.value)
         return []
 
+    def instance_class(self, expr: cst.BaseExpression, scope: Scope) -> Optional[Scope]:
+        """The class of this file a name holds an instance of, when every binding agrees:
+        ``svc: QueueService`` (a parameter or an annotated local, FastAPI's
+        ``svc: QueueService = Depends(...)`` included) or ``svc = QueueService(...)``."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found: Optional[Scope] = None
+        for binding in self.lookup(expr.value, scope):
+            named: Optional[cst.BaseExpression] = binding.annotation
+            if named is None and isinstance(binding.value, cst.Call):
+                named = binding.value.func
+            if not isinstance(named, cst.Name):
+                return None
+            owner = self.class_named(named.value)
+            if owner is None or (found is not None and owner is not found):
+                return None
+            found = owner
+        return found
+
     def function_named(self, name: str, scope: Scope) -> Optional[cst.FunctionDef]:
         """The function a name refers to, when it is bound once, to a ``def``."""
         found = self.lookup(name, scope)
