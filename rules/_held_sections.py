@@ -4,7 +4,7 @@ client), what may raise or leave a section early, which handlers swallow everyth
 
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import Callable, Optional, Protocol
 
 import libcst as cst
 
@@ -45,6 +45,11 @@ class Risk(cst.CSTVisitor):
             for arg in node.args:
                 walk(arg.value, self)
             return False
+        if isinstance(node, cst.With) and _suppresses_everything(node):
+            # ``with contextlib.suppress(Exception):`` cannot raise out of its block (it
+            # can still leave the section early through a return or a break).
+            self.risky = self.risky or _leaves(node.body)
+            return False
         if isinstance(
             node,
             (
@@ -69,13 +74,56 @@ class Risk(cst.CSTVisitor):
     def _harmless(self, call: cst.Call) -> bool:
         func = call.func
         if isinstance(func, cst.Name):
-            return func.value == "print"
+            return func.value in HARMLESS_BUILTINS
         if not isinstance(func, cst.Attribute):
             return False
         receiver = "".join(cst.Module(body=[]).code_for_node(func.value).split())
-        if func.attr.value in NOTIFY_METHODS and receiver == self.key:
+        method = func.attr.value
+        if method in NOTIFY_METHODS and receiver == self.key:
             return True
-        return func.attr.value in LOG_METHODS and "log" in receiver.rsplit(".", 1)[-1].lower()
+        if method in CONTAINER_METHODS or (method in ("pop", "get") and len(call.args) == 2):
+            # ``self._order.append(x)``, ``self._active.pop(job_id, None)``: in-memory
+            # bookkeeping that does not raise (``pop`` with a default, ``get``).
+            return isinstance(func.value, (cst.Name, cst.Attribute))
+        return method in LOG_METHODS and "log" in receiver.rsplit(".", 1)[-1].lower()
+
+
+#: Builtins that do not raise on the values a held section handles.
+HARMLESS_BUILTINS = frozenset({"print", "len", "isinstance", "id", "bool"})
+#: Methods of lists, sets, dicts and deques that do not raise.
+CONTAINER_METHODS = frozenset({"append", "appendleft", "extend", "add", "discard", "setdefault", "clear", "copy"})
+#: ``contextlib.suppress`` of these swallows every error of its block.
+_EVERYTHING = frozenset({"Exception", "BaseException"})
+
+
+def _suppresses_everything(node: cst.With) -> bool:
+    for item in node.items:
+        call = item.item
+        if not isinstance(call, cst.Call) or not call.args:
+            continue
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name == "suppress" and any(
+            isinstance(a.value, cst.Name) and a.value.value in _EVERYTHING for a in call.args
+        ):
+            return len(node.items) == 1
+    return False
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    class _Find(cst.CSTVisitor):
+        hit = False
+
+        def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return False
+            if isinstance(node, (cst.Return, cst.Break, cst.Continue)):
+                inner.hit = True
+            return not inner.hit
+
+    finder = _Find()
+    walk(body, finder)
+    return finder.hit
 
 
 #: Methods of a held condition that wake waiters (they do not raise while it is held).
@@ -105,6 +153,10 @@ class LockKinds:
             return kind
         if attr in _locks.REDIS_LOCK_METHODS and value.args:
             return "lock"
+        if isinstance(func, cst.Name) and qualified in (None, func.value):
+            # A factory of this file (``client = get_client()``): the binding table
+            # follows it to what it returns.
+            return None
         return "other"
 
     def of_annotation(self, annotation: cst.BaseExpression, scope: Scope) -> Optional[str]:
@@ -172,7 +224,16 @@ def mentions(expr: cst.BaseExpression, name: str) -> bool:
     return finder.hit
 
 
-def sql_text(expr: cst.BaseExpression) -> str:
+def sql_text(expr: cst.BaseExpression, constant: Optional[Callable[[str], Optional[cst.BaseExpression]]] = None) -> str:
+    """The lower-cased text of SQL: a literal, SQLAlchemy's ``text("...")``, or a
+    constant (``GET_LOCK_SQL``) whose one value ``constant`` gives."""
+    if isinstance(expr, cst.Call) and expr.args:
+        func = expr.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        return sql_text(expr.args[0].value, constant) if name == "text" else ""
+    if isinstance(expr, cst.Name) and constant is not None:
+        bound = constant(expr.value)
+        return sql_text(bound) if bound is not None else ""
     if isinstance(expr, cst.SimpleString):
         value = expr.evaluated_value
         return value.lower() if isinstance(value, str) else ""

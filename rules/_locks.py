@@ -273,13 +273,27 @@ def lockish_text(text: str) -> bool:
     return bool(_LOCKISH_TEXT.search(text))
 
 
+#: Redlock managers: ``lock = dlm.lock(name, ttl)`` claims, ``dlm.unlock(lock)`` gives back.
+REDLOCK_MANAGERS: FrozenSet[str] = frozenset(
+    {
+        "redlock.Redlock",
+        "redlock.RedLock",
+        "redlock.redlock.Redlock",
+        "aioredlock.Aioredlock",
+        "aioredlock.algorithm.Aioredlock",
+    }
+)
+
+
 def constructor_kind(qualified: Optional[str], attr: Optional[str] = None) -> Optional[str]:
-    """What a call builds: ``"lock"``, ``"throttle"``, ``"redis"`` or None.
+    """What a call builds: ``"lock"``, ``"throttle"``, ``"redis"``, ``"redlock"`` or None.
 
     ``qualified`` is the callee resolved through imports (may be None);
     ``attr`` the last attribute of the callee when it is ``x.Name(...)``.
     """
     if qualified is not None:
+        if qualified in REDLOCK_MANAGERS:
+            return "redlock"
         if qualified in LOCK_CONSTRUCTORS:
             return "lock"
         if qualified in THROTTLE_CONSTRUCTORS:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Set, Tuple, Uni
 
 import libcst as cst
 
-from opslint.analysis.scopes import BindingTable, Scope
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope
 from opslint.config import DOTTED_NAME, option
 from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 _Scope = Union[cst.Module, cst.FunctionDef, cst.ClassDef]
 _Block = Union[cst.Module, cst.IndentedBlock]
+#: Calls that wait for the awaitable given first (an acquire with a deadline).
+_WAITS_FOR = frozenset({"asyncio.wait_for", "asyncio.shield"})
 
 
 @dataclass
@@ -51,12 +53,18 @@ class LockReleaseNotGuaranteed(Rule):
     configured acquire function) or a claim (redis `set(k, v, nx=True)` /
     `setnx` given back by `delete`, Django `cache.add` / `cache.delete`,
     `fcntl.flock(fd, LOCK_EX)` / `LOCK_UN`, `portalocker.lock` / `unlock`,
-    `pg_advisory_lock` / `pg_advisory_unlock` through a cursor) followed later
-    in the same block by its release, when the code in between can raise and
-    the release is not in a `finally` (nor replaced by a `with lock:` block).
-    A release in a `finally` is not enough when code that can raise runs
-    between the acquire (and its result check) and the `try`.  Logging, a
-    store into a dict and `notify()` on the held lock cannot raise in practice.
+    `pg_advisory_lock` / MySQL `GET_LOCK` through a cursor or SQLAlchemy `text(...)`,
+    also held in a constant, Redlock/aioredlock `lock = dlm.lock(...)` /
+    `dlm.unlock(lock)`) followed later in the same block by its release (or by
+    `if lock.owned(): lock.release()`), when the code in between can raise and
+    the release is not in a `finally` (nor replaced by a `with lock:` block).  An
+    acquire awaited through `asyncio.wait_for`, tested with `and`, or taken in a
+    `try` whose handlers leave counts; a client or lock returned by a factory of the
+    file is followed.  A release in a `finally` is not enough when code that can
+    raise runs between the acquire (and its result check) and the `try`.  Logging,
+    a store into a dict, in-memory bookkeeping (`append`, `pop(key, None)`, `len`),
+    a block under `contextlib.suppress(Exception)` and `notify()` on the held lock
+    cannot raise in practice.
 
     Semaphores, bounded semaphores and rate limiters used as throttles are not
     locks and are not checked; neither is an `acquire()` whose release lives in
@@ -140,6 +148,8 @@ class LockReleaseNotGuaranteed(Rule):
         self._table = ctx.analysis(BindingTable)
         self._kinds = LockKinds(self)
         self._module_prefix = f"{self.ctx.module_name}." if self.ctx.module_name else ""
+        #: Where names are looked up once the traversal is over (the site being decided).
+        self._scope: Optional[Scope] = None
 
     # -- collecting ---------------------------------------------------------
 
@@ -158,6 +168,10 @@ class LockReleaseNotGuaranteed(Rule):
             label, form = claim
             receiver = self._text(func.value) if isinstance(func, cst.Attribute) else ""
             first = self._text(node.args[0].value) if node.args else ""
+            if form == "unlock":
+                first = self._assigned_to(node)
+                if not first:
+                    return
             self._sites.append(
                 _Site(node, tuple(self.stack), self._table.current(), None, claim=(form, receiver, first), label=label)
             )
@@ -177,9 +191,11 @@ class LockReleaseNotGuaranteed(Rule):
             return None
         method = func.attr.value
         if method == "execute" or method in ("fetchval", "fetchrow", "fetch", "fetchone"):
-            text = sql_text(node.args[0].value)
+            text = sql_text(node.args[0].value, self._constant)
             marker = next((m for m in _locks.SESSION_LOCK_SQL if m in text), None)
             return (f"{marker.rstrip('(')}(...)", "sql") if marker is not None else None
+        if method == "lock" and self._store(func.value) == "redlock":
+            return f"{self.edits.code(func)}(...)", "unlock"
         if method == "add" and (
             self.qualified_name(func.value) in _locks.DJANGO_CACHES or self._store(func.value) == "cache"
         ):
@@ -193,15 +209,39 @@ class LockReleaseNotGuaranteed(Rule):
                 )
         return None
 
+    def _assigned_to(self, call: cst.Call) -> str:
+        """``lock = dlm.lock(...)`` (or ``= await ...``) -> ``lock``; "" otherwise."""
+        for parent in reversed(self.stack[:-1]):
+            if isinstance(parent, cst.Await):
+                continue
+            if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+                target = parent.targets[0].target
+                if isinstance(target, cst.Name) and unwrap_await(parent.value) is call:
+                    return target.value
+            return ""
+        return ""
+
+    def _constant(self, name: str) -> Optional[cst.BaseExpression]:
+        """The value of a name bound once, by a plain assignment (``GET_LOCK_SQL = "..."``)."""
+        bindings = self._table.lookup(name, self._scope if self._scope is not None else self._table.current())
+        if len(bindings) == 1 and bindings[0].kind is BindingKind.ASSIGN:
+            return bindings[0].value
+        return None
+
     def _store(self, receiver: cst.BaseExpression) -> Optional[str]:
         """``redis`` for a redis client, ``cache`` for a Django cache (``caches["x"]``)."""
         if isinstance(receiver, cst.Subscript):
             return "cache" if self.qualified_name(receiver.value) == "django.core.cache.caches" else None
+        if isinstance(receiver, cst.Name):
+            # ``lock_cache = caches["locks"]`` then ``lock_cache.add(...)``.
+            value = self._constant(receiver.value)
+            if isinstance(value, cst.Subscript):
+                return self._store(value)
         if not isinstance(receiver, (cst.Name, cst.Attribute)):
             return None
         kinds = {a.kind for a in self._table.kinds(receiver, self._table.current(), self._kinds) if a.kind}
-        if "redis" in kinds:
-            return "redis"
+        if "redis" in kinds or "redlock" in kinds:
+            return "redlock" if "redlock" in kinds else "redis"
         name = receiver.value if isinstance(receiver, cst.Name) else receiver.attr.value
         return "redis" if not kinds - {"other"} and _locks.looks_like_redis_name(name) else None
 
@@ -310,7 +350,16 @@ class LockReleaseNotGuaranteed(Rule):
         func = call.func
         other = self._text(call.args[0].value) if call.args else ""
         if form == "sql":
-            return bool(call.args) and any(m in sql_text(call.args[0].value) for m in _locks.SESSION_UNLOCK_SQL)
+            return bool(call.args) and any(
+                m in sql_text(call.args[0].value, self._constant) for m in _locks.SESSION_UNLOCK_SQL
+            )
+        if form == "unlock":
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "unlock"
+                and self._text(func.value) == receiver
+                and other == first
+            )
         if form == "delete":
             return (
                 isinstance(func, cst.Attribute)
@@ -344,6 +393,7 @@ class LockReleaseNotGuaranteed(Rule):
         return found
 
     def _check(self, site: _Site) -> None:
+        self._scope = site.scope
         if site.receiver is not None:
             kind = self._receiver_kind(site)
             if kind is None:
@@ -366,7 +416,7 @@ class LockReleaseNotGuaranteed(Rule):
         release_at = None
         for position in range(start, len(body)):
             candidate = body[position]
-            if self._is_release(single_expression(candidate), site, key):
+            if self._releases_here(candidate, site, key):
                 release_at = position
                 break
             if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
@@ -428,8 +478,9 @@ class LockReleaseNotGuaranteed(Rule):
     def _lift_try(
         self, outer: Sequence[cst.CSTNode], node: cst.BaseStatement, block: _Block, index: int
     ) -> Optional[Tuple[cst.BaseStatement, _Block, int]]:
-        """``try: lock.acquire(timeout=5)`` / ``except Timeout: exit``: the section follows the ``try``."""
-        if index != len(block.body) - 1 or len(outer) < 2:
+        """``try: lock.acquire(timeout=5)`` / ``except Timeout: exit``: the section follows the
+        ``try`` (statements after the acquire in its body may only log)."""
+        if len(outer) < 2 or any(risky(s) for s in block.body[index + 1 :]):
             return node, block, index
         holder, container = outer[-1], outer[-2]
         if (
@@ -441,7 +492,7 @@ class LockReleaseNotGuaranteed(Rule):
             and all(always_exits(h.body, self.ctx.imports) for h in holder.handlers)
             and isinstance(container, (cst.IndentedBlock, cst.Module))
             and isinstance(node, cst.SimpleStatementLine)
-            and isinstance(node.body[0], cst.Expr)
+            and isinstance(node.body[0], (cst.Expr, cst.Assign))
         ):
             for position, child in enumerate(container.body):
                 if child is holder:
@@ -454,14 +505,16 @@ class LockReleaseNotGuaranteed(Rule):
         """The statements that follow a successful acquire: (block body, start index, result checked)."""
         call = site.call
         if isinstance(stmt, cst.If):
-            test = unwrap_await(stmt.test)
+            test = self._unwrap(stmt.test)
+            if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+                test = self._unwrap(test.left)  # ``if lock.acquire(timeout=2) and not closing:``
             if test is call:
                 if not isinstance(stmt.body, cst.IndentedBlock):
                     return None
                 return stmt.body.body, 0, True
             if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
                 if (
-                    unwrap_await(test.expression) is call
+                    self._unwrap(test.expression) is call
                     and always_exits(stmt.body, self.ctx.imports)
                     and stmt.orelse is None
                 ):
@@ -472,12 +525,12 @@ class LockReleaseNotGuaranteed(Rule):
         if not isinstance(stmt, cst.SimpleStatementLine):
             return None
         small = stmt.body[0]
-        if isinstance(small, cst.Expr) and unwrap_await(small.value) is call:
+        if isinstance(small, cst.Expr) and self._unwrap(small.value) is call:
             return block.body, index + 1, False
         if (
             isinstance(small, (cst.Assign, cst.AnnAssign))
             and small.value is not None
-            and unwrap_await(small.value) is call
+            and self._unwrap(small.value) is call
         ):
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
             if len(targets) != 1 or not isinstance(targets[0], cst.Name):
@@ -500,6 +553,27 @@ class LockReleaseNotGuaranteed(Rule):
                 return None
             return body, start, start > index + 1
         return None
+
+    def _unwrap(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        """``await x``, ``await asyncio.wait_for(x, timeout=10)`` -> ``x``."""
+        expr = unwrap_await(expr)
+        if isinstance(expr, cst.Call) and expr.args and self.qualified_name(expr.func) in _WAITS_FOR:
+            return unwrap_await(expr.args[0].value)
+        return expr
+
+    def _releases_here(self, stmt: cst.BaseStatement, site: _Site, key: str) -> bool:
+        """``lock.release()``, or ``if lock.owned(): lock.release()`` (redis-py, filelock)."""
+        if self._is_release(single_expression(stmt), site, key):
+            return True
+        if not isinstance(stmt, cst.If) or stmt.orelse is not None or not isinstance(stmt.body, cst.IndentedBlock):
+            return False
+        body = stmt.body.body
+        return (
+            len(body) == 1
+            and self._is_release(single_expression(body[0]), site, key)
+            and bool(key)
+            and key in self._text(stmt.test)
+        )
 
     def _protects(self, node: cst.Try, site: _Site, key: str) -> bool:
         """A ``try`` whose ``finally`` releases the lock."""
