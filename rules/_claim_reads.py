@@ -68,6 +68,11 @@ class ClaimReads(StoreClaims):
                 if _locks.is_orm_flag_field(field) or field in _locks.STATUS_FIELDS:
                     return Read("orm-attr", expr, rule.text(expr.value), field, field)
             return None
+        if isinstance(expr, cst.Comparison) and _keeps_truth(expr):
+            # ``already = await r.exists(key) > 0``: the same truth as the read.
+            inner = self._read_of(expr.left)
+            if inner is not None and inner.kind != "orm-attr":
+                return inner
         if isinstance(expr, (cst.Subscript, cst.Comparison)):
             return self._typed_store_read(expr)
         if not isinstance(expr, cst.Call):
@@ -240,3 +245,19 @@ class ClaimReads(StoreClaims):
 
         walk(test, _Find())
         return reads
+
+
+def _keeps_truth(comparison: cst.Comparison) -> bool:
+    """``x > 0``, ``x != 0``, ``x >= 1``, ``x is not None``: true exactly when ``x`` is truthy
+    (for the counts and values a store read returns)."""
+    if len(comparison.comparisons) != 1:
+        return False
+    target = comparison.comparisons[0]
+    operator, right = target.operator, target.comparator
+    if isinstance(operator, cst.IsNot):
+        return isinstance(right, cst.Name) and right.value == "None"
+    if not isinstance(right, cst.Integer):
+        return False
+    if isinstance(operator, (cst.GreaterThan, cst.NotEqual)):
+        return right.value == "0"
+    return isinstance(operator, cst.GreaterThanEqual) and right.value == "1"

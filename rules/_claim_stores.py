@@ -340,6 +340,10 @@ class StoreClaims:
         index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
         if index is None:
             return False
+        if any(self._does_work(stmt, read) for stmt in region[:index]):
+            # ``if r.exists(marker): return`` / ``apply(event)`` / ``r.set(marker, 1)``: a
+            # record that the work was done (de-duplication), written after it, not a claim.
+            return False
         records = [region[index]]
         for stmt in region[index + 1 :]:
             if self._bookkeeping(stmt, read):
@@ -370,6 +374,17 @@ class StoreClaims:
             elif not isinstance(small, cst.Pass):
                 return False
         return True
+
+    def _does_work(self, stmt: cst.BaseStatement, read: Any) -> bool:
+        """A statement that is a call run for its effect (not an assignment, not logging)."""
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, cst.Expr):
+                value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+                if isinstance(value, cst.Call) and self._work_call(value, read):
+                    return True
+        return False
 
     def _work_call(self, call: cst.Call, read: Any) -> bool:
         func = call.func

@@ -22,6 +22,7 @@ import libcst as cst
 
 from opslint.rules import _locks
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, unwrap
+from opslint.rules._schedules import LOCK_DECORATORS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
 from opslint.syntax.walk import walk
@@ -34,6 +35,19 @@ _LOCKING_HELPER = re.compile(
 
 def _unwrap_call(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr.func if isinstance(expr, cst.Call) else expr
+
+
+#: Errors a unique constraint raises on a duplicate insert (Django, SQLAlchemy, psycopg, pymongo).
+_DUPLICATE_ERRORS = frozenset({"IntegrityError", "UniqueViolation", "DuplicateKeyError"})
+
+
+def _catches_duplicate(handler: cst.ExceptHandler) -> bool:
+    caught = handler.type
+    if caught is None:
+        return False
+    kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+    names = [dotted_name(kind) or "" for kind in kinds]
+    return any(name.rsplit(".", 1)[-1] in _DUPLICATE_ERRORS for name in names)
 
 
 class ClaimContext(Protocol):
@@ -84,6 +98,8 @@ class FunctionClaims(ClaimReads):
                     callee = dotted_name(node.func) or ""
                     if _LOCKING_HELPER.search(callee.rsplit(".", 1)[-1]):
                         found.add("held")  # get_job_for_update(...), lock_account(...), acquire_key(...)
+                if isinstance(node, cst.ExceptHandler) and _catches_duplicate(node):
+                    found.add("unique")  # ``except IntegrityError``: the database refuses the second claim
                 if isinstance(node, (cst.SimpleString, cst.FormattedStringText)):
                     lowered = node.value.lower()
                     if any(marker in lowered for marker in _locks.SQL_LOCK_MARKERS):
@@ -103,8 +119,10 @@ class FunctionClaims(ClaimReads):
 
         walk(self.function.body, _Scan())
         for decorator in self.function.decorators:
-            if _locks.lockish_text(rule.edits.code(decorator.decorator)):
-                found.add("held")
+            head = _unwrap_call(decorator.decorator)
+            last = (dotted_name(head) or "").rsplit(".", 1)[-1]
+            if _locks.lockish_text(rule.edits.code(decorator.decorator)) or last in LOCK_DECORATORS:
+                found.add("held")  # ``@only_one(key=...)``, ``@single_instance``
         return found
 
     # -- walking ------------------------------------------------------------------------
@@ -145,6 +163,9 @@ class FunctionClaims(ClaimReads):
                             return False
                     elif read.kind == "orm-attr" and result and check._is_save(node, read.receiver):
                         saved[0] = True
+                    elif read.kind == "orm-attr" and not result and check._queryset_sets(node, read):
+                        result.append(node)  # ``Device.objects.filter(pk=d.pk).update(in_use=True)``
+                        return False
                     elif read.kind == "file" and check._file_write(node, read):
                         result.append(node)
                         return False
@@ -169,6 +190,32 @@ class FunctionClaims(ClaimReads):
             if read.kind == "orm-exists" and not self._saved_after(region):
                 return None
         return result[0]
+
+    def _pipeline_of(self, receiver: cst.BaseExpression) -> Optional[str]:
+        """``pipe`` bound by ``pipe = r.pipeline()`` (or ``with r.pipeline() as pipe``) -> ``r``."""
+        if not isinstance(receiver, cst.Name):
+            return None
+        name = receiver.value
+        found: List[str] = []
+        check = self
+
+        class _Find(cst.CSTVisitor):
+            def visit_Assign(inner, node: cst.Assign) -> None:  # noqa: N805
+                if len(node.targets) == 1 and check.rule.text(node.targets[0].target) == name:
+                    inner.note(node.value)
+
+            def visit_WithItem(inner, node: cst.WithItem) -> None:  # noqa: N805
+                if node.asname is not None and check.rule.text(node.asname.name) == name:
+                    inner.note(node.item)
+
+            def note(inner, value: cst.BaseExpression) -> None:  # noqa: N805
+                value = unwrap(value)
+                if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+                    if value.func.attr.value == "pipeline":
+                        found.append(check.rule.text(value.func.value))
+
+        walk(self.function.body, _Find())
+        return found[0] if len(set(found)) == 1 else None
 
     def _saved_after(self, region: Sequence[cst.BaseStatement]) -> bool:
         found = False
@@ -205,13 +252,22 @@ class FunctionClaims(ClaimReads):
             writes = frozenset({"set"})
         if method not in writes or not call.args:
             return False
-        if rule.text(func.value) != read.receiver:
+        if rule.text(func.value) != read.receiver and self._pipeline_of(func.value) != read.receiver:
             return False
         key = rule.text(call.args[0].value)
         if read.method in ("hget", "hexists", "sismember", "getbit"):
-            if len(call.args) < 2:
+            mapping = keyword(call, "mapping")
+            if method == "hset" and mapping is not None and isinstance(mapping.value, cst.Dict):
+                # ``hset(key, mapping={"owner": job, ...})``: the field is one of the mapping's keys.
+                fields = [rule.text(e.key) for e in mapping.value.elements if isinstance(e, cst.DictElement)]
+                field = read.key.rsplit("|", 1)[-1]
+                if field not in fields:
+                    return False
+                key += "|" + field
+            elif len(call.args) < 2 or call.args[1].keyword is not None:
                 return False
-            key += "|" + rule.text(call.args[1].value)
+            else:
+                key += "|" + rule.text(call.args[1].value)
         if key != read.key:
             return False
         if any(keyword(call, k) is not None for k in _locks.REDIS_CONDITIONAL_SET_KWARGS):
@@ -316,6 +372,25 @@ class FunctionClaims(ClaimReads):
         if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
             return (value.value == "True") != _locks.is_inverted_flag(field)
         return not _locks.is_inverted_flag(field)
+
+    def _queryset_sets(self, call: cst.Call, read: Read) -> bool:
+        """``.filter(...).update(<the read field>=<taken>)`` with no test of the field in the filter."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "update":
+            return False
+        if not isinstance(func.value, cst.Call) or not isinstance(func.value.func, cst.Attribute):
+            return False
+        if func.value.func.attr.value not in ("filter", "where"):
+            return False
+        if read.key in dict(self._filter_fields(func.value)):
+            return False  # ``filter(in_use=False).update(in_use=True)``: a conditional update
+        arg = keyword(call, read.key)
+        if arg is None:
+            return False
+        text = self.rule.edits.code(arg.value)
+        if read.key in _locks.STATUS_FIELDS:
+            return bool(_locks.is_busy_status(text))
+        return bool(text.strip() == ("False" if _locks.is_inverted_flag(read.key) else "True"))
 
     def _orm_exists_write(self, call: cst.Call, read: Read) -> bool:
         func = call.func

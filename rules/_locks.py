@@ -176,6 +176,17 @@ def looks_like_memcached_name(name: str) -> bool:
 
 #: Django's cache API (``cache.get``/``cache.set``; ``cache.add`` is the atomic claim).
 DJANGO_CACHES: FrozenSet[str] = frozenset({"django.core.cache.cache", "django.core.cache.caches"})
+#: Cache objects with Django's ``get``/``set``/``add``/``delete`` (``add`` is the atomic claim).
+CACHE_CONSTRUCTORS: FrozenSet[str] = frozenset(
+    {
+        "flask_caching.Cache",
+        "flask_cache.Cache",
+        "cachelib.RedisCache",
+        "cachelib.MemcachedCache",
+        "cachelib.redis.RedisCache",
+        "cachelib.memcached.MemcachedCache",
+    }
+)
 
 #: Redis reads that answer "is it taken?" and the write that claims it.
 REDIS_READ_METHODS: FrozenSet[str] = frozenset({"get", "exists", "hget", "hexists", "sismember", "getbit"})
@@ -194,8 +205,9 @@ REDIS_CONDITIONAL_SET_KWARGS: FrozenSet[str] = frozenset({"nx", "xx", "ifeq", "i
 #: Keyword arguments of ``set`` that give the key an expiry.
 REDIS_EXPIRY_KWARGS: FrozenSet[str] = frozenset({"ex", "px", "exat", "pxat", "keepttl"})
 #: Methods that make a read/write sequence atomic (optimistic transaction, script, lock).
+#: A ``pipeline()`` or ``multi()`` alone does not: the read ran before it, outside it.
 REDIS_ATOMIC_CONTEXT_METHODS: FrozenSet[str] = frozenset(
-    {"watch", "multi", "pipeline", "transaction", "eval", "evalsha", "register_script", "lock", "fcall"}
+    {"watch", "transaction", "eval", "evalsha", "register_script", "lock", "fcall"}
 )
 
 #: ORM calls that lock the rows they read (the read-check-write is then safe).
@@ -331,6 +343,7 @@ def lock_library(qualified: Optional[str]) -> Optional[str]:
 #: ORM fields that hold a lock or an "in use" flag (checked, then set and saved).
 _ORM_FLAG_NAME = re.compile(
     r"lock|in_?use|busy|running|claim|lease|in_?progress|occupied|processing|available|reserved|checked_?out|booked"
+    r"|holder|lessee"
     r"|^is_free$|^free$"
     # an activity under way: ``crawling``, ``is_syncing``, ``exporting``
     r"|(?:^|_)(?:crawl|sync|import|export|upload|download|index|send|publish|render|deploy|migrat|generat|scann)ing$",
@@ -342,7 +355,10 @@ _FREE_FLAG_NAME = re.compile(r"available|free|idle|unlocked", re.IGNORECASE)
 STATUS_FIELDS: FrozenSet[str] = frozenset({"status", "state", "stage", "phase"})
 _BUSY_STATUS = re.compile(
     r"RUNNING|PROGRESS|PROCESSING|IMPORTING|EXPORTING|UPLOADING|DOWNLOADING|SYNCING|LOCKED|BUSY|CLAIMED"
-    r"|STARTED|ACQUIRED|WORKING|IN_USE|INUSE|LEASED|RESERVED|CHECKED_OUT",
+    r"|STARTED|ACQUIRED|WORKING|IN_USE|INUSE|LEASED|RESERVED|CHECKED_OUT"
+    # an activity under way
+    r"|EXECUTING|REFRESHING|BUILDING|DEPLOYING|INDEXING|SENDING|PUBLISHING|RENDERING|GENERATING"
+    r"|COMPUTING|SCANNING|MIGRATING|CRAWLING|ALLOCATING|ONGOING",
     re.IGNORECASE,
 )
 #: Redis values that say "taken" (a flag, not cached data).

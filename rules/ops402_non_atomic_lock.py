@@ -16,6 +16,7 @@ from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_SETN
 from opslint.rules._claims import FunctionClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
+from opslint.syntax.walk import walk
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -58,15 +59,20 @@ class NonAtomicLock(Rule):
 
     ## What it does
     Checks for a lock, "in use" flag or claim status that is read and then
-    written as two steps: a redis `get`/`exists`/`hget`/`sismember` followed by
-    `set`/`hset`/`sadd` on the same key, `setnx` followed by `expire`, an ORM
-    attribute (`key.in_use`, `job.status`) tested and then assigned and saved,
-    a `.filter(...).exists()` check followed by a write of the same field, or
-    a lock file tested with `os.path.exists` and then created.  Code that
-    locks the rows (`select_for_update`, `with_for_update`), uses a redis
-    transaction, script or `Lock`, or runs under a lock is not flagged; nor
-    are caches (the value stored is the data, not a flag), counters or rate
-    limits.  Test modules are not checked.
+    written as two steps: a redis `get`/`exists`/`hget`/`sismember` (or a Django or
+    Flask-Caching cache `get`) followed by `set`/`hset` (also `mapping=`)/`sadd` on the
+    same key, directly or in a `pipeline()` without `WATCH`, `setnx` or
+    `set(nx=True)` followed by `expire`, an ORM attribute (`key.in_use`,
+    `job.status`) tested and then assigned and saved or set by a queryset
+    `update`, a `.filter(...).exists()` check followed by a write of the same
+    field, or a lock file tested with `os.path.exists` and then created.  Code
+    that locks the rows (`select_for_update`, `with_for_update`), uses a redis
+    transaction, script or `Lock`, runs under a lock (also a lock decorator such
+    as `@only_one`, or only ever called in this file by functions that lock),
+    or lets a unique constraint refuse the second claim (`except IntegrityError`)
+    is not flagged; nor are caches (the value stored is the data, not a flag),
+    counters, rate limits, or a marker written after the work it records
+    (de-duplication).  Test modules are not checked.
 
     ## Why it matters
     In incident 002 the "is the shared API key in use?" check and the "mark it
@@ -181,7 +187,7 @@ class NonAtomicLock(Rule):
                 return REDIS
             if isinstance(value.func, cst.Attribute) and value.func.attr.value in ("pipeline", "transaction"):
                 return "pipeline"
-            if qualified in _locks.DJANGO_CACHES:
+            if qualified in _locks.DJANGO_CACHES or qualified in _locks.CACHE_CONSTRUCTORS:
                 return DJANGO_CACHE
             if qualified in _locks.MEMCACHED_CLIENT_CONSTRUCTORS:
                 return "memcached"
@@ -201,6 +207,20 @@ class NonAtomicLock(Rule):
             return
         for function, stack in self._functions:
             _FunctionCheck(self, function, stack).run()
+
+    def callers_serialise(self, function: cst.FunctionDef) -> bool:
+        """Every call of ``function`` in this file runs where its caller locks the rows or
+        holds a lock (``with atomic(): seat = ...select_for_update()...; _reserve(seat)``),
+        and there is at least one."""
+        name = function.name.value
+        callers = 0
+        for other, stack in self._functions:
+            if other is function or not any(_calls(stmt, name) for stmt in _statements(other.body)):
+                continue
+            callers += 1
+            if not _FunctionCheck(self, other, stack).markers & {"held", "row-lock", "redis-atomic"}:
+                return False
+        return callers > 0
 
     # -- helpers for the per-function check ------------------------------------------
 
@@ -295,13 +315,19 @@ class _FunctionCheck(FunctionClaims):
                 call = unwrap(small.value)
             elif isinstance(small, cst.Assign):
                 call = unwrap(small.value)
-            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "setnx":
+            if isinstance(call, cst.Call) and _sets_if_absent(call):
                 self._setnx_then_expire(call, body, index + 1, None)
 
     def _if(self, stmt: cst.If, body: Sequence[cst.BaseStatement], index: int) -> None:
         test = unwrap(stmt.test)
-        if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "setnx":
+        if isinstance(test, cst.Call) and _sets_if_absent(test):
             self._setnx_then_expire(test, _statements(stmt.body), 0, stmt)
+            return
+        negated = unwrap(_strip_not(test)) if test is not _strip_not(test) else None
+        if isinstance(negated, cst.Call) and _sets_if_absent(negated):
+            # ``if not r.setnx(k, v): return`` then ``r.expire(k, ttl)``.
+            if stmt.orelse is None and always_exits(stmt.body, self.rule.ctx.imports):
+                self._setnx_then_expire(negated, body, index + 1, None)
             return
         for read in self._reads_in(stmt.test):
             free = self._free_when_true(stmt.test, read)
@@ -412,9 +438,9 @@ class _FunctionCheck(FunctionClaims):
         free: bool,
     ) -> None:
         markers = self.markers
-        if "held" in markers:
+        if "held" in markers or self.rule.callers_serialise(self.function):
             return
-        if read.kind in ("orm-attr", "orm-exists", "orm-method", "sql") and "row-lock" in markers:
+        if read.kind in ("orm-attr", "orm-exists", "orm-method", "sql") and markers & {"row-lock", "unique"}:
             return
         if read.kind in (REDIS,) and ("redis-atomic" in markers or "row-lock" in markers):
             return
@@ -548,6 +574,43 @@ class _FunctionCheck(FunctionClaims):
         new_test = cst.UnaryOperation(operator=cst.Not(), expression=new_expr)
         changes: List[AnyEdit] = [edits.replace(stmt.test, new_test), edits.delete_lines(set_stmt)]
         return PendingFix.unsafe("Claim with one atomic `SET NX EX`", *changes)
+
+
+def _calls(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether ``stmt`` calls ``name(...)`` or ``self.name(...)`` / ``cls.name(...)``."""
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
+            nonlocal found
+            func = node.func
+            if isinstance(func, cst.Name) and func.value == name:
+                found = True
+            elif (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == name
+                and isinstance(func.value, cst.Name)
+                and func.value.value in ("self", "cls")
+            ):
+                found = True
+
+    walk(stmt, _Find())
+    return found
+
+
+def _sets_if_absent(call: cst.Call) -> bool:
+    """``setnx(k, v)``, or ``set(k, v, nx=True)`` without an expiry (one is set after it)."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value == "setnx":
+        return True
+    if func.attr.value != "set":
+        return False
+    nx = next((a for a in call.args if a.keyword is not None and a.keyword.value == "nx"), None)
+    if nx is None or not (isinstance(nx.value, cst.Name) and nx.value.value == "True"):
+        return False
+    return not any(a.keyword is not None and a.keyword.value in _locks.REDIS_EXPIRY_KWARGS for a in call.args)
 
 
 def _single_expr(stmt: cst.BaseStatement) -> Optional[cst.BaseExpression]:
