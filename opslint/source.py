@@ -9,6 +9,7 @@ import errno
 import io
 import os
 import re
+import sys
 import tempfile
 import tokenize
 import warnings
@@ -16,6 +17,11 @@ from dataclasses import dataclass
 from typing import List, Tuple
 
 from opslint.model import Span
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.9 and 3.10
+    import tomli as tomllib
 
 #: Files above this size are reported, not parsed (generated data, minified code).
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -164,3 +170,28 @@ def parse_ast(text: str, filename: str = "<unknown>") -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(text, filename=filename)
+
+
+def pyproject_scripts(pyproject: str) -> List[Tuple[str, str]]:
+    """(script name, ``module:function``) pairs of a ``pyproject.toml`` (none when unreadable)."""
+    try:
+        with open(pyproject, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    out: List[Tuple[str, str]] = []
+    tables = [data.get("project", {}).get("scripts", {}), data.get("project", {}).get("gui-scripts", {})]
+    tool = data.get("tool", {})
+    if isinstance(tool, dict):
+        poetry = tool.get("poetry", {})
+        if isinstance(poetry, dict):
+            tables.append(poetry.get("scripts", {}))
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, target in table.items():
+            if isinstance(target, dict):
+                target = target.get("reference", target.get("callable", ""))
+            if isinstance(target, str):
+                out.append((str(name), target.split("[", 1)[0].strip()))
+    return out

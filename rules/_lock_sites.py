@@ -259,15 +259,15 @@ class LockSites:
                 return True
             if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(base)):
                 return True
-            target = self.project.function(self.project.canonical(base))
+            target = self.project.function(self.project.canonical(base)) or self._instance_method(base)
             if target is not None and self._context_manager_locks(target):
                 return True
-            cls = self.project.class_summary(base) if "()" not in base else None
+            cls = self.project.class_summary(self.project.canonical(base)) if "()" not in base else None
             if cls is not None:
                 enter = self.project.method(cls.qualname, "__enter__") or self.project.method(
                     cls.qualname, "__aenter__"
                 )
-                if enter is not None and self._acquires_inside(enter):
+                if enter is not None and (self._acquires_inside(enter) or self._claims_until_exit(cls.qualname, enter)):
                     return True
         if "()." in item:
             # an instance attribute with a known constructor: ``threading.Lock()`` handled above
@@ -275,6 +275,31 @@ class LockSites:
         if _locks.looks_like_throttle_name(last) and not _locks.looks_like_lock_name(last):
             return False
         return _locks.looks_like_lock_name(last) or _schedules.has_lock_word(last)
+
+    def _instance_method(self, base: str) -> Optional[FunctionSummary]:
+        """``coordinator.exclusive`` where a module holds ``coordinator = Coordinator(...)``:
+        the method of the class the module-level instance was built from."""
+        owner, _, method = self.project.canonical(base).rpartition(".")
+        module_name, _, variable = owner.rpartition(".")
+        summary = self.project.summary(module_name) if module_name else None
+        if summary is None or not method:
+            return None
+        built = summary.var_types.get(variable)
+        if built is None:
+            return None
+        cls = self.project.resolve(module_name, built) or built
+        return self.project.method(self.project.canonical(cls), method)
+
+    def _claims_until_exit(self, cls: str, enter: FunctionSummary) -> bool:
+        """A context manager class whose ``__enter__`` claims (``SET NX``, ``cache.add``) and
+        whose ``__exit__`` gives the claim back (a lease)."""
+        exit_ = self.project.method(cls, "__exit__") or self.project.method(cls, "__aexit__")
+        if exit_ is None or not any(_claim(site) is not None for site in enter.calls):
+            return False
+        return any(
+            self.is_release(site) or _schedules.last_name(site.callee) in ("delete", "unlink", "delete_many")
+            for site in exit_.calls
+        )
 
     def _context_manager_locks(self, fn: FunctionSummary) -> bool:
         if not any(_schedules.last_name(d.name) in ("contextmanager", "asynccontextmanager") for d in fn.decorators):
@@ -289,6 +314,12 @@ class LockSites:
         answer = self.lock_decorated(fn) is not None or any(
             self.acquire_kind(fn, s) is not None or any(self.lock_item(w) for w in s.with_items) for s in fn.calls
         )
+        if not answer:
+            # A decorator factory takes its lock in the wrapper it defines.
+            prefix = fn.qualname + ".<locals>."
+            answer = any(
+                self._acquires_inside(inner) for name, inner in self.functions.items() if name.startswith(prefix)
+            )
         self._internal[key] = answer
         return answer
 
@@ -457,8 +488,16 @@ def _claim(site: CallSite) -> Optional[str]:
         return "redis `SET NX`"
     if last in _schedules.REDIS_CLAIM_METHODS:
         return f"redis `{last}`"
-    if last == "add" and site.callee.startswith("django.core.cache"):
+    if last == "add" and site.callee.startswith(("django.core.cache", "caches[")):
         return "Django `cache.add`"
+    receiver = _schedules.receiver(site.callee)
+    if last == "add" and receiver.endswith("()") and receiver[:-2] in _locks.MEMCACHED_CLIENT_CONSTRUCTORS:
+        return "memcached `add`"
+    if last == "add" and receiver.endswith("()") and receiver[:-2] in _locks.CACHE_CONSTRUCTORS:
+        return "cache `add`"
+    if last == "add" and receiver and _locks.looks_like_lock_name(_schedules.last_name(receiver)):
+        # ``lock_cache = caches["locks"]`` then ``lock_cache.add(key, ...)`` (given back later)
+        return "cache `add`"
     return None
 
 

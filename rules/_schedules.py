@@ -30,6 +30,8 @@ SCHEDULED = EntrySpec(
         "click.command": "CLI command",
         "Typer.command": "CLI command",
         "Group.command": "CLI command",
+        # fastapi-utils / fastapi-restful: a coroutine re-run every N seconds from startup
+        "repeat_every": "repeated task",
     },
     decorator_keywords={"periodic": "periodiq job"},
     qualified_decorators={
@@ -38,6 +40,10 @@ SCHEDULED = EntrySpec(
         "airflow.operators.python.task": "Airflow task",
         "celery.decorators.periodic_task": "Celery periodic task",
         "celery.task.periodic_task": "Celery periodic task",
+        # Dagster ops and assets run as batch jobs (launched by schedules, sensors or by hand)
+        "dagster.op": "Dagster op",
+        "dagster.asset": "Dagster asset",
+        "dagster.job": "Dagster job",
     },
     register_calls={
         # APScheduler: add_job(func, trigger=None, args=None, ...)
@@ -80,6 +86,11 @@ SCHEDULED = EntrySpec(
         }
     ),
     main_kind="`__main__` script",
+    class_entries={
+        # django-cron: CRON_CLASSES lists CronJobBase subclasses; runcrons calls their do()
+        "CronJobBase": ("do", "django-cron job"),
+    },
+    console_script_kind="console script",
 )
 
 #: Decorators that schedule the function only on an instance of a known class (``@scheduler.task``

@@ -49,17 +49,22 @@ class LockStageBypass(Rule):
     Infers, across the project, which functions are called only while a lock
     is held: inside `with <lock>:` (threading, multiprocessing and asyncio
     locks, redis `lock()`, `FileLock`, advisory locks, project context managers
-    that acquire), after an acquire call in the same function (`lock.acquire()`,
-    `redis.set(key, v, nx=True)`, `pg_advisory_lock`, `select_for_update()`,
-    project functions such as `acquire_api_key()` paired with a release), or in
-    a stage function that is itself only called under the lock.  It then
-    follows the call graph from scheduled and batch entry points (APScheduler
-    `scheduled_job`/`add_job` (also of a `functools.partial`), Flask-APScheduler
-    `@scheduler.task`, Celery beat and `periodic_task`, `schedule.every().do`,
-    rq-scheduler, huey, arq `cron_jobs`, Prefect `flow.serve(cron=...)`,
-    Chalice `@app.schedule`, Airflow `python_callable`, Django management
-    commands, click/typer commands, `__main__` scripts) and reports each call of
-    such a function reached without the lock.
+    that acquire, also methods of a module-level manager object, lease classes
+    whose `__enter__` claims and `__exit__` gives back), after an acquire call in
+    the same function (`lock.acquire()`, `redis.set(key, v, nx=True)`, Django or
+    memcached `cache.add` given back later, `pg_advisory_lock`,
+    `select_for_update()`, project functions such as `acquire_api_key()` paired
+    with a release), under a locking decorator (also a decorator factory whose
+    wrapper locks), or in a stage function that is itself only called under the
+    lock.  It then follows the call graph from scheduled and batch entry points
+    (APScheduler `scheduled_job`/`add_job` (also of a `functools.partial` or a
+    `lambda`), Flask-APScheduler `@scheduler.task`, Celery beat and
+    `periodic_task`, `schedule.every().do`, rq-scheduler, huey, arq `cron_jobs`,
+    Prefect `flow.serve(cron=...)`, Chalice `@app.schedule`, fastapi-utils
+    `@repeat_every`, Dagster ops and assets, Airflow `python_callable`,
+    django-cron `CronJobBase.do`, Django management commands, click/typer
+    commands, `[project.scripts]` console scripts, `__main__` scripts) and reports
+    each call of such a function reached without the lock.
 
     A lock counts only where its scope encloses the call: a `select_for_update()`
     holds until the `with transaction.atomic():` block around it ends; a lock
@@ -338,6 +343,8 @@ class _Analyser(LockSites):
             for caller, site in sites:
                 if caller == target:
                     continue  # recursion
+                if _hands_lambda(self.functions[caller], target):
+                    continue  # ``add_job(lambda: target(...))``: the call runs as the registered job
                 evidence = locked(caller, site, target)
                 if evidence is not None:
                     locked_sites.append((caller, site, evidence))
@@ -353,8 +360,8 @@ class _Analyser(LockSites):
                 continue
             # The lock guards the function's own subsystem: a lock of another
             # package that happens to wrap a helper call is not its guard.
-            family = _family(target)
-            locked_sites = [item for item in locked_sites if _family(item[0]) == family]
+            family = _family(target, project)
+            locked_sites = [item for item in locked_sites if _family(item[0], project) == family]
             if not locked_sites:
                 continue
             locked_caller, locked_site, evidence = locked_sites[0]
@@ -472,6 +479,12 @@ class _Analyser(LockSites):
         return {k: v for k, v in held.items() if v is not None}
 
 
+def _hands_lambda(fn: FunctionSummary, target: str) -> bool:
+    """Whether ``fn`` passes ``lambda ...: target(...)`` to a call (a scheduler's registration)."""
+    wanted = f"lambda: {target}"
+    return any(wanted in site.args or any(v == wanted for _, v in site.kwargs) for site in fn.calls)
+
+
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -481,6 +494,9 @@ def _module(qualname: str) -> str:
     return qualname.rpartition(".")[0]
 
 
-def _family(qualname: str) -> str:
-    """The top-level package (or module) a function belongs to."""
-    return qualname.split(".", 1)[0]
+def _family(qualname: str, project: ProjectIndex) -> str:
+    """The top-level package a function belongs to; "" for the top-level modules of a flat
+    layout (``api.py``, ``jobs.py``, ``inventory.py`` side by side are one application)."""
+    head = qualname.split(".", 1)[0]
+    summary = project.modules.get(head)
+    return "" if summary is not None and not summary.is_package else head

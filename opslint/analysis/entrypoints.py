@@ -32,20 +32,15 @@ from __future__ import annotations
 import enum
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from opslint import source
 from opslint.syntax.names import ImportTable, dotted_name
 from opslint.syntax.nodes import ScopeVisitor
 from opslint.syntax.walk import walk
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class EntryKind(enum.Enum):
@@ -208,7 +203,7 @@ def project_facts(path: Optional[str]) -> ProjectFacts:
     if scripts is None:
         scripts = {}
         if pyprojects:
-            for name, target in _read_scripts(pyprojects[0]):
+            for name, target in source.pyproject_scripts(pyprojects[0]):
                 module, _, attr = target.partition(":")
                 if module and attr:
                     scripts.setdefault(module.strip(), {})[attr.strip().split(".")[0]] = name
@@ -225,30 +220,6 @@ def project_facts(path: Optional[str]) -> ProjectFacts:
     facts = ProjectFacts(root=root, console_scripts=scripts, handlers=tuple(handlers))
     _FACTS_CACHE[start] = facts
     return facts
-
-
-def _read_scripts(pyproject: str) -> List[Tuple[str, str]]:
-    try:
-        with open(pyproject, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return []
-    out: List[Tuple[str, str]] = []
-    tables = [data.get("project", {}).get("scripts", {}), data.get("project", {}).get("gui-scripts", {})]
-    tool = data.get("tool", {})
-    if isinstance(tool, dict):
-        poetry = tool.get("poetry", {})
-        if isinstance(poetry, dict):
-            tables.append(poetry.get("scripts", {}))
-    for table in tables:
-        if not isinstance(table, dict):
-            continue
-        for name, target in table.items():
-            if isinstance(target, dict):
-                target = target.get("reference", target.get("callable", ""))
-            if isinstance(target, str):
-                out.append((str(name), target.split("[", 1)[0].strip()))
-    return out
 
 
 def _read_handlers(yaml_path: str) -> List[Tuple[str, str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -19,6 +20,7 @@ from typing import (
     Tuple,
 )
 
+from opslint import source
 from opslint.model import Span
 from opslint.project.summary import CallSite, ClassSummary, FunctionSummary, ModuleSummary
 
@@ -50,6 +52,9 @@ class IndexQueries(Protocol):
 
     def _heads(self) -> Set[str]: ...
 
+    @property
+    def root(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class EntrySpec:
@@ -78,6 +83,11 @@ class EntrySpec:
     schedule_assignments: Mapping[str, Tuple[str, str]] = field(default_factory=dict)
     #: Base classes of Django-style management commands (their ``handle`` is an entry).
     command_bases: FrozenSet[str] = frozenset()
+    #: Base classes (last name) whose subclasses' method is an entry -> (method, kind)
+    #: (django-cron ``CronJobBase.do``).
+    class_entries: Mapping[str, Tuple[str, str]] = field(default_factory=dict)
+    #: Kind of ``[project.scripts]`` targets ("" to ignore them).
+    console_script_kind: str = ""
     #: Kind of ``if __name__ == "__main__":`` blocks ("" to ignore them).
     main_kind: str = ""
 
@@ -107,6 +117,8 @@ def _suffix_match(name: str, table: Mapping[str, Any]) -> Optional[str]:
 
 def _callable_ref(index: IndexQueries, module: ModuleSummary, text: str) -> Optional[str]:
     """A project function named by an argument (``f``, ``mod.f``, ``f.s()``, ``"pkg.mod:f"``)."""
+    if text.startswith("lambda: "):
+        text = text[len("lambda: ") :]
     if not text:
         return None
     if text[0] in "'\"":
@@ -215,6 +227,13 @@ def entry_points(index: IndexQueries, spec: EntrySpec) -> Dict[str, List[Entry]]
                 if key and dict_key != key:
                     continue
                 add(function_by_path(index, value), kind, module.path, assignment.span, value)
+        if spec.class_entries:
+            for cls in module.classes.values():
+                for base in cls.bases:
+                    found = spec.class_entries.get(base.rsplit(".", 1)[-1])
+                    method = index.method(cls.qualname, found[0]) if found is not None else None
+                    if found is not None and method is not None:
+                        add(method.qualname, found[1], module.path, method.span, cls.qualname)
         if spec.command_bases and ".management.commands." in f".{module.name}":
             for cls in module.classes.values():
                 if cls.qualname != f"{module.name}.Command":
@@ -226,7 +245,19 @@ def entry_points(index: IndexQueries, spec: EntrySpec) -> Dict[str, List[Entry]]
                 handle = index.method(cls.qualname, "handle")
                 if handle is not None:
                     add(handle.qualname, "management command", module.path, handle.span, cls.qualname)
+    if spec.console_script_kind:
+        for name, target in _console_scripts(index):
+            module_name, _, attr = target.partition(":")
+            summary = index.modules.get(module_name.strip())
+            script = index.function(f"{module_name.strip()}.{attr.strip()}") if attr else None
+            if summary is not None and script is not None:
+                add(script.qualname, spec.console_script_kind, summary.path, script.span, name)
     return out
+
+
+def _console_scripts(index: IndexQueries) -> List[Tuple[str, str]]:
+    """``[project.scripts]`` / ``[tool.poetry.scripts]`` of the project's ``pyproject.toml``."""
+    return source.pyproject_scripts(os.path.join(index.root, "pyproject.toml")) if index.root else []
 
 
 def reaching_entries(index: IndexQueries, qualname: str, spec: EntrySpec) -> List[Entry]:

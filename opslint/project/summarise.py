@@ -261,6 +261,11 @@ class _Summariser:
         """An argument or with-item, as a short string."""
         if isinstance(node, ast.Constant):
             return repr(node.value)[:_MAX_ARG_TEXT]
+        if isinstance(node, ast.Lambda) and isinstance(node.body, ast.Call):
+            # ``add_job(lambda name=name: refresh(name), ...)``: what the lambda calls.
+            inner = self.resolve_expr(node.body.func, local_types, class_qualname)
+            if inner:
+                return f"lambda: {inner}"
         resolved = self.resolve_expr(node, local_types, class_qualname)
         if resolved is not None:
             return resolved
