@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
+from opslint.rules import _net
 from opslint.rules._url_config import (
     Facts,
     callee_parts,
@@ -125,9 +126,50 @@ def analyse(facts: Facts, node: Union[cst.SimpleString, cst.FormattedString]) ->
             use.quiet = "identifier"
         elif is_page(literal.host, literal.path, literal.query, literal.has_fragment):
             use.quiet = "page"
+        elif _concatenated_page(facts, literal):
+            use.quiet = "page"
         else:
             _context(facts, use)
     return use
+
+
+def _concatenated_page(facts: Facts, literal: UrlLiteral) -> bool:
+    """``("https://scikit-learn.org/stable/" "model_persistence.html")``: the head of an
+    implicit concatenation is judged with the pieces written after it."""
+    stack = facts.ctx.stack
+    if len(stack) < 2 or not isinstance(stack[-2], cst.ConcatenatedString) or stack[-2].left is not literal.node:
+        return False
+    outer = stack[-2]
+    for parent in reversed(stack[:-2]):
+        if not isinstance(parent, cst.ConcatenatedString):
+            break
+        outer = parent
+    text = _leading_text(outer)
+    if text is None:
+        return False
+    whole = parse_literal(cst.SimpleString(repr(text)))
+    if whole is None or whole.host != literal.host:
+        return False
+    return is_page(whole.host, whole.path, whole.query, whole.has_fragment) or is_browser_url(whole.host, whole.path)
+
+
+def _leading_text(node: cst.BaseExpression) -> Optional[str]:
+    """The text of a concatenation of literals up to its first interpolation."""
+    if isinstance(node, cst.SimpleString):
+        value = string_value(node)
+        return value
+    if isinstance(node, cst.FormattedString):
+        head = node.parts[0] if node.parts else None
+        return head.value if isinstance(head, cst.FormattedStringText) else ""
+    if isinstance(node, cst.ConcatenatedString):
+        left = _leading_text(node.left)
+        if left is None:
+            return None
+        if isinstance(node.left, cst.FormattedString) and len(node.left.parts) > 1:
+            return left
+        right = _leading_text(node.right)
+        return left + right if right is not None else left
+    return None
 
 
 def _context(facts: Facts, use: UrlUse) -> None:  # noqa: C901 - one walk, many small cases
@@ -335,6 +377,10 @@ def _call_context(facts: Facts, use: UrlUse, call: cst.Call, child: cst.CSTNode,
         use.configured = True
     if last == "str" and isinstance(call.func, cst.Name):
         return "pass"
+    if qualified in _net.CALLS:
+        # ``requests.post(url="https://host/share/share")``: the server connects, whatever
+        # the path looks like in a browser.
+        use.browser = False
     return "data"
 
 
