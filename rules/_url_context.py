@@ -44,6 +44,7 @@ from opslint.rules._url_tables import (
     PROXY_KEYS,
     PROXY_NAME_TOKENS,
     QUIET_CALLEES,
+    SITE_NAME_TOKENS,
     STRING_TEST_METHODS,
     TEMPLATE_DECORATORS,
 )
@@ -111,6 +112,10 @@ class UrlUse:
     in_sum: bool = False
     #: Order among the file's URL literals and constant uses (set by :class:`UrlUses`).
     seq: int = 0
+    #: Quiet as a page only because its name says it is the deployment's own site
+    #: (``SITE_URL``, ``FRONTEND_URL``): links built from it reach people, and OPS504 still
+    #: reads it (plaintext links).
+    named_page: bool = False
 
 
 def analyse(facts: Facts, node: Union[cst.SimpleString, cst.FormattedString]) -> Optional[UrlUse]:
@@ -492,6 +497,8 @@ def _quiet_name(use: UrlUse, name: str, keyword: bool = True) -> str:
     quiet = quiet_name(name, keyword)
     if quiet == "sample" and name != "placeholder" and looks_like_endpoint(use.literal):
         return ""
+    if quiet == "page" and tokens & SITE_NAME_TOKENS:
+        use.named_page = True
     return quiet
 
 

@@ -378,6 +378,8 @@ SERVICE_NAME_TOKENS: FrozenSet[str] = frozenset(
 )
 #: Name tokens that mark a link for humans or our own public address, not a
 #: service the code calls.
+#: Page names that say "the deployment's own site" (links built from it are sent to people).
+SITE_NAME_TOKENS: FrozenSet[str] = frozenset({"site", "frontend", "public"})
 PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
     {
         "doc",

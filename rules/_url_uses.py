@@ -41,6 +41,8 @@ class UrlUses(Analysis):
         self.defaulted: Set[str] = set()
         #: URL constant name -> its uses after its first definition: (order, text for people only).
         self.uses: Dict[str, List[Tuple[int, bool]]] = {}
+        #: URLs quiet only because their name says "a page for people" (see ``UrlUse.named_page``).
+        self.named_pages: List[UrlUse] = []
         #: Dict displays judged as link tables (by node id).
         self.link_tables: Dict[int, bool] = {}
         #: Order of the last module-level ``from x import *`` (a settings override), or 0.
@@ -98,6 +100,8 @@ class UrlUses(Analysis):
 
     def _literal(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
         use = analyse(self, node)
+        if use is not None and use.quiet == "page" and use.named_page:
+            self.named_pages.append(use)
         if use is None or use.quiet:
             return
         self._seq += 1

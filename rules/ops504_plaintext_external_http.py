@@ -30,7 +30,9 @@ class PlaintextExternalHttp(Rule):
     captive-portal probes (a portal must be able to intercept them), OCSP
     responders, CRLs and CA certificates (signed, served over http by
     design), and non-public addresses such as the CGNAT range
-    (`100.64.0.0/10`). A browser redirect to an `http://` URL is reported:
+    (`100.64.0.0/10`). The deployment's own site address (`SITE_URL`,
+    `FRONTEND_URL`), which OPS501 leaves alone as a page, is reported: the links
+    built from it travel in plaintext. A browser redirect to an `http://` URL is reported:
     what the URL carries (a token) travels in plaintext. Unlike OPS501, the default of an environment lookup is
     still checked: a plaintext default is used whenever the variable is unset.
 
@@ -93,6 +95,11 @@ class PlaintextExternalHttp(Rule):
         # Unlike OPS501, the default of a lookup is still checked: it is used when the variable is unset.
         for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=False):
             self._emit(use)
+        # A site's or a home page's address (``SITE_URL = "http://shop.example-store.com"``) is
+        # not a service OPS501 reports, but the links built from it travel in plaintext.
+        for use in uses.named_pages:
+            if _accept(use) and not _urls.host_allowed(use.literal.host, self.options.allowed_hosts):
+                self._emit(use)
 
     def _emit(self, use: UrlUse) -> None:
         literal = use.literal
