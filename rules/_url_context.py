@@ -32,6 +32,7 @@ from opslint.rules._url_tables import (
     BROWSER_NAME_TOKENS,
     CONFIG_DEFAULT_CALLS,
     DEFAULT_KEYWORDS,
+    LINK_KEYS,
     MESSAGE_CALLS,
     MESSAGE_KEYWORDS,
     METADATA_FILES,
@@ -44,6 +45,7 @@ from opslint.rules._url_tables import (
     PROXY_KEYS,
     PROXY_NAME_TOKENS,
     QUIET_CALLEES,
+    RECORD_KEYS,
     SITE_NAME_TOKENS,
     STRING_TEST_METHODS,
     TEMPLATE_DECORATORS,
@@ -250,6 +252,9 @@ def _context(facts: Facts, use: UrlUse) -> None:  # noqa: C901 - one walk, many 
         elif isinstance(parent, cst.Arg):
             direct = False
             keyword = parent.keyword.value if parent.keyword is not None else None
+            call = stack[stack.index(parent) - 1] if stack.index(parent) > 0 else None
+            if keyword in LINK_KEYS and isinstance(call, cst.Call) and _record_call(call):
+                use.browser = True  # ``MainResult(url=f"https://nvd.nist.gov/vuln/detail/{cve}", title=cve)``
             if keyword is not None and _openapi_key(keyword, use):
                 use.quiet = "API schema metadata"
                 return
@@ -271,6 +276,8 @@ def _context(facts: Facts, use: UrlUse) -> None:  # noqa: C901 - one walk, many 
                 use.quiet = "dict key"
                 return
             key = string_value(parent.key)
+            if key is not None and key in LINK_KEYS and _record_keys(facts, stack, parent):
+                use.browser = True  # ``{"title": ..., "url": "https://news.ycombinator.com/item?id=..."}``
             if key is not None:
                 if key.startswith(("$", "@", "xmlns")):
                     use.quiet = "identifier"
@@ -343,7 +350,7 @@ def _call_context(facts: Facts, use: UrlUse, call: cst.Call, child: cst.CSTNode,
         if keyword is not None and (keyword in MESSAGE_KEYWORDS or _quiet_name(use, keyword)):
             use.quiet = "message" if keyword in MESSAGE_KEYWORDS else _quiet_name(use, keyword)
             return "quiet"
-        if last in BROWSER_CALLEES or qualified in BROWSER_CALLEES:
+        if last in BROWSER_CALLEES or qualified in BROWSER_CALLEES or _partial_of_browser(facts, call, last):
             use.browser = True
             return "quiet"
         if last in MESSAGE_CALLS or qualified in QUIET_CALLEES or last in QUIET_CALLEES:
@@ -387,6 +394,36 @@ def _call_context(facts: Facts, use: UrlUse, call: cst.Call, child: cst.CSTNode,
         # the path looks like in a browser.
         use.browser = False
     return "data"
+
+
+def _partial_of_browser(facts: Facts, call: cst.Call, last: Optional[str]) -> bool:
+    """``partial(webbrowser.open, url)``, or ``partial(open_web, url)`` where the enclosing
+    function or module binds ``open_web = partial(webbrowser.open)``."""
+    if last != "partial" or not call.args:
+        return False
+    first = call.args[0].value
+    if _opens_browser(facts, first):
+        return True
+    if not isinstance(first, cst.Name):
+        return False
+    scope = next((n for n in reversed(facts.ctx.stack) if isinstance(n, cst.FunctionDef)), facts.ctx.module)
+    for node in iter_nodes(scope.body if isinstance(scope, cst.FunctionDef) else scope):
+        if (
+            isinstance(node, cst.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and node.targets[0].target.value == first.value
+            and isinstance(node.value, cst.Call)
+            and node.value.args
+            and (dotted_name(node.value.func) or "").rsplit(".", 1)[-1] == "partial"
+        ):
+            return _opens_browser(facts, node.value.args[0].value)
+    return False
+
+
+def _opens_browser(facts: Facts, expr: cst.BaseExpression) -> bool:
+    name = facts.resolve(expr) or dotted_name(expr) or ""
+    return name in BROWSER_CALLEES or name.rsplit(".", 1)[-1] in BROWSER_CALLEES
 
 
 def _first_arg_is(call: cst.Call, child: cst.Arg, prefix: str) -> bool:
@@ -465,11 +502,14 @@ def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optiona
 _DUMMY = UrlLiteral(cst.SimpleString('""'), "", "https", "", "", "", False, False, False)
 
 
-def reference_is_quiet(facts: Facts) -> bool:
-    """Whether the expression being visited (a constant's use) is text for people only."""
+def reference_is_quiet(facts: Facts) -> str:
+    """How the expression being visited (a constant's use) uses the URL: "quiet" (text for
+    people only), "browser" (a link or image the user's browser loads), or ""."""
     use = UrlUse(_DUMMY)
     _context(facts, use)
-    return bool(use.quiet) and use.quiet not in ("docstring", "comparison", "lookup key", "string test")
+    if use.quiet and use.quiet not in ("docstring", "comparison", "lookup key", "string test"):
+        return "quiet"
+    return "browser" if use.browser and not use.quiet else ""
 
 
 def is_binding(stack: Sequence[cst.CSTNode]) -> bool:
@@ -558,6 +598,20 @@ def _function_purpose(facts: Facts, use: UrlUse, stack: Sequence[cst.CSTNode], r
             if isinstance(statement, (cst.Assign, cst.AugAssign)) and html_path(statement, names):
                 use.quiet = "page"
                 return
+
+
+def _record_keys(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictElement) -> bool:
+    """The dict holding ``element`` also has a title or text for people: a link record."""
+    table = next((n for n in reversed(stack) if isinstance(n, cst.Dict) and element in n.elements), None)
+    if table is None:
+        return False
+    keys = {string_value(e.key) for e in table.elements if isinstance(e, cst.DictElement)}
+    return bool(keys & RECORD_KEYS)
+
+
+def _record_call(call: cst.Call) -> bool:
+    """A call given a title or text for people beside the URL (a result or link record)."""
+    return any(a.keyword is not None and a.keyword.value in RECORD_KEYS for a in call.args)
 
 
 def _link_table(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictElement) -> bool:

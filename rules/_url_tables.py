@@ -115,6 +115,9 @@ PLACEHOLDER_LABEL = re.compile(
 #: identifiers ("" = every path on that host).
 IDENTIFIER_HOSTS: Dict[str, Tuple[str, ...]] = {
     "www.w3.org": ("",),
+    # A DOI in its standard form (``https://doi.org/10.1000/xyz``) names a work.
+    "doi.org": ("/10.",),
+    "dx.doi.org": ("/10.",),
     "tempuri.org": ("",),
     "acs.amazonaws.com": ("/groups/",),
     "www.gexf.net": ("",),
@@ -420,12 +423,15 @@ PAGE_NAME_TOKENS: FrozenSet[str] = frozenset(
         "image",
         "img",
         "avatar",
+        "thumb",
+        "thumbnail",
+        "cover",
+        "poster",
         "badge",
         "css",
         "stylesheet",
         "font",
         "favicon",
-        "thumbnail",
         "origin",
         "origins",
         "cors",
@@ -469,6 +475,12 @@ CLAIM_NAME_TOKENS: FrozenSet[str] = frozenset({"issuer", "issuers", "iss", "audi
 SAMPLE_NAME_TOKENS: FrozenSet[str] = frozenset({"sample", "samples", "example", "examples", "placeholder", "demo"})
 #: Name tokens of values the browser uses (Content-Security-Policy, share buttons).
 BROWSER_NAME_TOKENS: FrozenSet[str] = frozenset({"csp", "share", "sharer"})
+#: Keys of a link in a record shown to people (a search result, a feed item)...
+LINK_KEYS: FrozenSet[str] = frozenset({"url", "link", "href", "permalink"})
+#: ... recognised by the text beside it: a title, a snippet, a caption.
+RECORD_KEYS: FrozenSet[str] = frozenset(
+    {"title", "content", "snippet", "summary", "caption", "label", "img_src", "thumbnail", "thumbnail_src"}
+)
 
 #: OpenAPI document metadata (drf-spectacular's SPECTACULAR_SETTINGS, FastAPI's
 #: arguments, OpenAPI's ``info``): published in the schema, never called.
@@ -828,7 +840,10 @@ LOOKUP_METHODS: FrozenSet[str] = frozenset(
 #: Keywords that give a default to whatever the call reads or accepts.
 DEFAULT_KEYWORDS: FrozenSet[str] = frozenset({"default", "fallback", "default_value", "defaultValue", "missing"})
 #: Callees whose every argument is a default of a command-line option.
-CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset({"set_defaults", "Option", "Argument", "Field", "Env"})
+CONFIG_DEFAULT_CALLS: FrozenSet[str] = frozenset(
+    # django-configurations' ``values.URLValue(default)`` reads ``DJANGO_<NAME>`` from the environment
+    {"set_defaults", "Option", "Argument", "Field", "Env", "URLValue", "Value", "SecretValue"}
+)
 #: Plain class-field declarations: their ``default=`` is a hardcoded value, not configuration.
 PLAIN_FIELD_CALLEES: FrozenSet[str] = frozenset(
     {"dataclasses.field", "attr.ib", "attr.attrib", "attrs.field", "attr.field"}

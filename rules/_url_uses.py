@@ -40,7 +40,7 @@ class UrlUses(Analysis):
         #: Names of constants that are the fallback of a configuration lookup or a settings field.
         self.defaulted: Set[str] = set()
         #: URL constant name -> its uses after its first definition: (order, text for people only).
-        self.uses: Dict[str, List[Tuple[int, bool]]] = {}
+        self.uses: Dict[str, List[Tuple[int, str]]] = {}
         #: URLs quiet only because their name says "a page for people" (see ``UrlUse.named_page``).
         self.named_pages: List[UrlUse] = []
         #: Dict displays judged as link tables (by node id).
@@ -142,7 +142,9 @@ class UrlUses(Analysis):
             return True
         uses = [quiet for seq, quiet in self.uses.get(name, []) if seq > first[name]]
         if uses:
-            return all(uses)
+            # Links and images for the browser are fine for OPS501 (no server connection),
+            # not for OPS504 (they still travel in plaintext).
+            return all(q == "quiet" or (q == "browser" and lookup_defaults_configure) for q in uses)
         # Never used here: a class attribute holding a website (a homepage, like
         # Pygments' ``url``) is metadata; an endpoint-shaped URL may be used by a base class.
         # Constant-style names (``PARTNER_URL``) of a config class are still reported.

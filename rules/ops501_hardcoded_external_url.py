@@ -32,8 +32,11 @@ class HardcodedExternalUrl(Rule):
     `getattr(settings, "X", ...)`, pydantic `BaseSettings` fields, CLI option
     defaults, the fallback of a value given elsewhere: `self.custom_host or
     DEFAULT_HOST`, the `default` of a configuration schema), on URLs the
-    user's browser loads or opens (avatars, share dialogs, redirects, links
-    rendered by template filters, Content-Security-Policy lists), OpenAPI
+    user's browser loads or opens (avatars, thumbnails and covers, share dialogs,
+    redirects, `webbrowser.open` also through `partial`, links rendered by
+    template filters, the `url` of a record shown to people beside its `title` or
+    `content`, Content-Security-Policy lists), django-configurations `values.URLValue`
+    defaults, OpenAPI
     metadata (`contact`, `license`, `servers`), UI placeholders and sample
     payloads, reference links written into reports, tables of many links to
     many sites, the `__main__` self-test of a library module, a setting that
