@@ -72,7 +72,7 @@ from opslint.rules._urls import (
     target_name,
 )
 from opslint.syntax.names import dotted_name
-from opslint.syntax.walk import iter_nodes
+from opslint.syntax.walk import iter_nodes, walk
 
 # ---------------------------------------------------------------------------
 # Context analysis
@@ -469,6 +469,8 @@ def _assignment_context(
         _function_purpose(facts, use, stack, returned=False)
         if use.quiet:
             return
+        if len(names) == 1 and _local_only_links(scope, names[0]):
+            use.browser = True  # ``url = f"https://odysee.com/{name}"`` ... ``{"url": url, "title": ...}``
     if isinstance(scope, cst.ClassDef):
         if is_settings(facts, scope):
             use.configured = True
@@ -607,6 +609,51 @@ def _record_keys(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictEl
         return False
     keys = {string_value(e.key) for e in table.elements if isinstance(e, cst.DictElement)}
     return bool(keys & RECORD_KEYS)
+
+
+def _local_only_links(function: cst.FunctionDef, name: str) -> bool:
+    """Every read of the local ``name`` in ``function`` is the link of a record shown to
+    people (``{"url": url, "title": ...}``, ``Result(url=url, title=...)``)."""
+    reads = 0
+
+    class _Find(cst.CSTVisitor):
+        ok = True
+
+        def visit_DictElement(inner, node: cst.DictElement) -> None:  # noqa: N805
+            nonlocal reads
+            if isinstance(node.value, cst.Name) and node.value.value == name:
+                reads += 1
+                inner.ok = inner.ok and string_value(node.key) in LINK_KEYS
+
+        def visit_Dict(inner, node: cst.Dict) -> None:  # noqa: N805
+            keys = {string_value(e.key) for e in node.elements if isinstance(e, cst.DictElement)}
+            mentions = any(
+                isinstance(e, cst.DictElement) and isinstance(e.value, cst.Name) and e.value.value == name
+                for e in node.elements
+            )
+            if mentions and not keys & RECORD_KEYS:
+                inner.ok = False
+
+        def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
+            nonlocal reads
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name) and arg.value.value == name:
+                    reads += 1
+                    keyword = arg.keyword.value if arg.keyword is not None else None
+                    inner.ok = inner.ok and keyword in LINK_KEYS and _record_call(node)
+
+    finder = _Find()
+    walk(function.body, finder)
+    if not finder.ok or reads == 0:
+        return False
+    # Any other read (``requests.get(url)``, ``return url``, ``url + "/x"``) is not a link.
+    total = sum(1 for n in iter_nodes(function.body) if isinstance(n, cst.Name) and n.value == name)
+    bound = sum(
+        1
+        for n in iter_nodes(function.body)
+        if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name) and n.target.value == name
+    )
+    return total - bound == reads
 
 
 def _record_call(call: cst.Call) -> bool:
