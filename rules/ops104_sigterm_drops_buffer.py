@@ -35,7 +35,9 @@ _ENDLESS_ITERABLES = frozenset(
 #: Methods whose result is an endless stream (redis ``pubsub.listen()``).
 _ENDLESS_METHODS = frozenset({"listen"})
 #: Calls that serve until the process is stopped (socketserver, asyncio, pika).
-_SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming"})
+_SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming", "wait_for_termination"})
+#: Calls of a loop that run the jobs registered elsewhere (``schedule.every(5).minutes.do(job)``).
+_RUNS_REGISTERED_JOBS = frozenset({"run_pending", "run_all"})
 #: Keywords of a call that waits for work (a project helper's ``block_seconds=10``).
 _BLOCKING_KEYWORDS = frozenset({"block", "block_seconds", "blocking", "wait_seconds", "wait_time_seconds"})
 _BLOCKING_SCHEDULERS = frozenset(
@@ -103,10 +105,12 @@ class SigtermDropsBuffer(Rule):
     Flags an endless consume/poll/schedule loop (`while True:` or a stop-flag
     loop that polls, sleeps or waits; `for record in KafkaConsumer(...)`;
     `async for msg in AIOKafkaConsumer(...)`) or a call that blocks until the
-    process is stopped (`serve_forever()`, `loop.run_forever()`,
+    process is stopped (`serve_forever()`, `loop.run_forever()`, gRPC's
+    `server.wait_for_termination()`,
     `BlockingScheduler().start()`, a Pub/Sub streaming pull's `result()`) in
     a program (a `__main__` block, a console script, a CLI or Django command)
-    when the loop (or a request handler) uses a buffering SDK client without
+    when the loop (or a request handler, or a job a `schedule.run_pending()` loop
+    runs) uses a buffering SDK client without
     draining it each time, and nothing in the file handles SIGTERM (no
     `signal.SIGTERM` handler other than `SIG_DFL`/`SIG_IGN`, no server runner
     that handles it such as uvicorn or aiohttp's `run_app`, no project
@@ -212,6 +216,8 @@ class SigtermDropsBuffer(Rule):
             if not self._endless(facts, loop):
                 continue
             clients = _held(facts, loop)
+            if not clients and _runs_registered_jobs(facts, loop):
+                clients = _held_by_handlers(facts)  # the jobs ``schedule.run_pending()`` runs
             if not clients:
                 continue
             reported.append(loop)
@@ -312,10 +318,11 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
     """A call that blocks until the process is stopped: ``server.serve_forever()``,
     ``loop.run_forever()``, ``BlockingScheduler().start()``, a Pub/Sub streaming pull's
     ``future.result()`` (without a timeout)."""
+    func = rec.node.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _SERVE_FOREVER:
+        return True  # also on a server built in place: ``HTTPServer(addr, Handler).serve_forever()``
     if rec.receiver is None or rec.method is None:
         return False
-    if rec.method in _SERVE_FOREVER:
-        return True
     if rec.method not in ("start", "result") or rec.node.args:
         return False
     if rec.method == "result" and any(
@@ -430,6 +437,14 @@ def _managed(scope: Union[cst.FunctionDef, cst.Lambda]) -> bool:
         if name is not None and name.rsplit(".", 1)[-1] in _MANAGED_DECORATORS:
             return True
     return False
+
+
+def _runs_registered_jobs(facts: ExitFacts, loop: LoopRec) -> bool:
+    scope = loop.chain[-1] if loop.chain else None
+    return any(
+        rec.method in _RUNS_REGISTERED_JOBS and rec.scope is scope and loop.start < rec.seq < loop.end
+        for rec in facts.calls
+    )
 
 
 def _held_by_handlers(facts: ExitFacts) -> List[Client]:
