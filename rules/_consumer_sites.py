@@ -38,7 +38,7 @@ def consume_sites(facts: ConsumerFacts, kinds: ConsumerKinds) -> List[ConsumeSit
             continue
         spec = _kafka.CONSUME_CALLS[consumer.library.name].get(call.func.attr.value)
         if spec is not None:
-            site = _call_site(seen, call, consumer, spec)
+            site = _call_site(seen, call, consumer, spec, kinds)
             if site is not None:
                 sites.append(site)
     return sites
@@ -82,9 +82,11 @@ def _records_setting(consumer: Consumer, prefix: str = "") -> Records:
     return Records(library.records_default, f"{prefix}default {key}", None, add_to)
 
 
-def _call_site(seen: Seen, call: cst.Call, consumer: Consumer, spec: _kafka.ConsumeCall) -> Optional[ConsumeSite]:
+def _call_site(
+    seen: Seen, call: cst.Call, consumer: Consumer, spec: _kafka.ConsumeCall, kinds: ConsumerKinds
+) -> Optional[ConsumeSite]:
     method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
-    records = _call_records(call, consumer, spec, method)
+    records = _call_records(call, consumer, spec, method, seen, kinds)
     function = _function_name(seen.stack)
     if spec.shape == _kafka.SINGLE:
         loop = _enclosing_loop(seen.stack)
@@ -126,7 +128,9 @@ def _call_site(seen: Seen, call: cst.Call, consumer: Consumer, spec: _kafka.Cons
     return ConsumeSite(call, consumer, records, region, seen.scope, call, function, poll_body, holder)
 
 
-def _call_records(call: cst.Call, consumer: Consumer, spec: _kafka.ConsumeCall, method: str) -> Records:
+def _call_records(
+    call: cst.Call, consumer: Consumer, spec: _kafka.ConsumeCall, method: str, seen: Seen, kinds: ConsumerKinds
+) -> Records:
     argument: Optional[cst.BaseExpression] = None
     label = f"{method} {spec.records_keyword}" if spec.records_keyword else method
     if spec.records_keyword is not None:
@@ -142,6 +146,10 @@ def _call_records(call: cst.Call, consumer: Consumer, spec: _kafka.ConsumeCall, 
             return Records(literal, f"{label}={literal}", argument)
         if is_none(argument):
             return _records_setting(consumer)
+        # ``consume(num_messages=BATCH_SIZE)``: a constant of this module or an imported one.
+        known, value, _where = kinds.settings.scalar(argument, seen.scope, 0)
+        if known and isinstance(value, int) and not isinstance(value, bool):
+            return Records(value, f"{label}={value} ({dotted_name(argument) or 'a constant'})", argument)
         return Records(None, f"{label} from a variable", known=False)
     if spec.records_default is not None:
         if spec.records_keyword is not None:

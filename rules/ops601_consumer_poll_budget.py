@@ -210,9 +210,10 @@ class ConsumerPollBudget(Rule):
                 return _Interval(None, f"{_kafka.INTERVAL_LABEL} (not known here)", None)
             ms = library.interval_default_ms
             return _Interval(ms, f"{_kafka.seconds(ms / 1000)} {_kafka.INTERVAL_LABEL} (default)", None)
-        if not found.known or not isinstance(found.value, (int, float)) or isinstance(found.value, bool):
+        value = _config_number(found.value) if found.known else None
+        if value is None:
             return _Interval(None, f"{_kafka.INTERVAL_LABEL} (from configuration)", found)
-        ms = int(found.value)
+        ms = int(value)
         return _Interval(ms, f"{_kafka.seconds(ms / 1000)} {_kafka.INTERVAL_LABEL}", found)
 
     @staticmethod
@@ -224,9 +225,10 @@ class ConsumerPollBudget(Rule):
                 return None
             ms = library.session_default_ms
             return ms, f"{_kafka.seconds(ms / 1000)} {library.session_key} (default)"
-        if not found.known or not isinstance(found.value, int) or isinstance(found.value, bool):
+        value = _config_number(found.value) if found.known else None
+        if value is None:
             return None
-        return found.value, f"{_kafka.seconds(found.value / 1000)} {library.session_key}"
+        return int(value), f"{_kafka.seconds(value / 1000)} {library.session_key}"
 
     @staticmethod
     def _arithmetic(
@@ -375,3 +377,15 @@ def _labels(terms: Sequence[Term]) -> str:
         if name not in names:
             names.append(f"`{name}`" if not name.startswith("`") else name)
     return ", ".join(dict.fromkeys(names))
+
+
+def _config_number(value: object) -> Optional[float]:
+    """A numeric setting: a number, or the digits librdkafka also accepts as a string
+    (``{"max.poll.interval.ms": "60000"}``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return float(value.strip())
+    return None
