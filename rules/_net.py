@@ -41,6 +41,9 @@ class NetCall:
     takes_params: bool = False
     #: A client that takes no timeout at all (xmlrpc): the message and fix differ.
     no_timeout_param: bool = False
+    #: For such a call, what to use instead (xmlrpc's own advice, its ``transport=``, is built
+    #: by the rule).
+    advice: str = ""
     #: Why it waits forever, for the message.
     why: str = "a stalled server blocks this call forever"
     #: Connects only when given a host (``ftplib.FTP()`` then ``connect(host, port, timeout)``).
@@ -58,6 +61,8 @@ _SOCKET_DEFAULT = "the global socket default timeout is None, so a stalled serve
 SOCKET_DEFAULT_WHY = _SOCKET_DEFAULT
 
 _HTTP_VERBS = ("get", "options", "head", "post", "put", "patch", "delete")
+#: Methods of an HTTP client object that send a request.
+REQUEST_METHODS = frozenset({*_HTTP_VERBS, "request", "stream", "send"})
 
 #: Module-level functions and constructors, by qualified name.
 CALLS: Dict[str, NetCall] = {}
@@ -73,6 +78,19 @@ CALLS["httpx.Client"] = NetCall(NONE_ONLY)
 CALLS["httpx.AsyncClient"] = NetCall(NONE_ONLY)
 CALLS["urllib.request.urlopen"] = NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT, skip_in_tests=True)
 CALLS["urllib.request.Request"] = NetCall(NEVER, None, 0)
+# ``urlretrieve(url, filename)`` takes no timeout: only the global socket default bounds it.
+CALLS["urllib.request.urlretrieve"] = NetCall(
+    FOREVER,
+    None,
+    0,
+    no_timeout_param=True,
+    why=_SOCKET_DEFAULT,
+    skip_in_tests=True,
+    advice=(
+        "Download with `urllib.request.urlopen(url, timeout=...)` and `shutil.copyfileobj`, "
+        "or set `socket.setdefaulttimeout(...)` at start-up"
+    ),
+)
 CALLS["urllib3.request"] = NetCall(FOREVER, None, 1, why=_SOCKET_DEFAULT)
 CALLS["urllib3.PoolManager"] = NetCall(NONE_ONLY)
 CALLS["urllib3.poolmanager.PoolManager"] = NetCall(NONE_ONLY)
@@ -177,6 +195,9 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     "requests.session": REQUESTS_SESSION,
     "requests.sessions.Session": REQUESTS_SESSION,
     "requests.sessions.session": REQUESTS_SESSION,
+    # requests-cache: a ``requests.Session`` subclass (its misses go to the network)
+    "requests_cache.CachedSession": REQUESTS_SESSION,
+    "requests_cache.session.CachedSession": REQUESTS_SESSION,
     "httpx.Client": HTTPX_CLIENT,
     "httpx.AsyncClient": HTTPX_CLIENT,
     "aiohttp.ClientSession": AIOHTTP_SESSION,

@@ -70,10 +70,12 @@ class MissingTimeout(Rule):
 
     ## What it does
     Checks for network calls that have no timeout, or whose timeout is
-    disabled: `requests` functions and `requests.Session` methods (sessions
-    stored in locals, module globals, `self` attributes, `with` blocks or
-    annotated parameters) and `urllib.request.urlopen` without `timeout`;
-    `timeout=None` on httpx calls and clients and on aiohttp requests,
+    disabled: `requests` functions and `requests.Session` methods (also
+    requests-cache's `CachedSession`; sessions stored in locals, module globals,
+    `self` attributes, `with` blocks or annotated parameters) and
+    `urllib.request.urlopen` without `timeout`; `urllib.request.urlretrieve`,
+    which takes none; `timeout=None` on httpx calls and clients (a client whose
+    every request passes its own `timeout=` is fine) and on aiohttp requests,
     `httpx.Timeout(None)`,
     `aiohttp.ClientTimeout` without a total or read bound, urllib3 pools and
     requests without a timeout; `http.client`, `smtplib`, `ftplib`, `poplib`,
@@ -498,6 +500,10 @@ class MissingTimeout(Rule):
     ) -> None:
         if spec.timeout_mode == _net.NEVER:
             return
+        if spec.no_timeout_param and spec.advice:
+            fix = PendingFix.suggestion(spec.advice)
+            self.report(call.func, fix=fix, callee=shown, problem="takes no timeout", why=spec.why)
+            return
         if spec.no_timeout_param:
             self._judge_xmlrpc(call, spec, shown)
             return
@@ -523,6 +529,8 @@ class MissingTimeout(Rule):
             self.report(call.func, fix=fix, callee=shown, problem=problem, why=spec.why)
             return
         assert state.node is not None and state.arg is not None
+        if state.state == NONE and self._every_request_bounded(call):
+            return  # ``Client(timeout=None)`` whose every request passes its own ``timeout=``
         why = "`None` disables the timeout, so a stalled server blocks this call forever"
         if state.state == NONE:
             value = self._default()
@@ -536,6 +544,31 @@ class MissingTimeout(Rule):
             fix = PendingFix.suggestion(f"Give `{name}` a finite number of seconds")
             problem = f"is called with `timeout={name}`, which is `None` here"
         self.report(state.arg, fix=fix, callee=shown, problem=problem, why=why)
+
+    def _every_request_bounded(self, call: cst.Call) -> bool:
+        """A client built by ``call`` and bound by a plain assignment, whose every method call
+        in this file passes a ``timeout=`` that is not ``None`` (there is at least one)."""
+        target = None
+        for node in iter_nodes(self.ctx.module):
+            if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1:
+                target = self.edits.code(node.targets[0].target)
+        if target is None:
+            return False
+        requests = [
+            n
+            for n in iter_nodes(self.ctx.module)
+            if isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Attribute)
+            and n.func.attr.value in _net.REQUEST_METHODS
+            and self.edits.code(n.func.value) == target
+        ]
+        if not requests:
+            return False
+        for request in requests:
+            bound = next((a for a in request.args if a.keyword is not None and a.keyword.value == "timeout"), None)
+            if bound is None or _net_is_none(bound.value):
+                return False
+        return True
 
     def _judge_xmlrpc(self, call: cst.Call, spec: NetCall, shown: str) -> None:
         name, pos = _net.XMLRPC_TRANSPORT
