@@ -22,7 +22,7 @@ from opslint.analysis.flow import PathWalker
 from opslint.analysis.scopes import BindingKind, Scope
 from opslint.rules import _buffers as B
 from opslint.rules._buffer_project import Effects
-from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is
+from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is, zero_timeout
 from opslint.rules._wrappers import CHILD_EXIT_SIGNALS, TASK_END_SIGNALS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
@@ -341,7 +341,7 @@ class BufferPaths:
             return None
         for drain in client.sdk.drains:
             if drain.method == method and drain.blocks and not drain.then:
-                if all(kw_is(call, k, v) for k, v in drain.kwargs):
+                if all(kw_is(call, k, v) for k, v in drain.kwargs) and not zero_timeout(call):
                     return client.key
         return None
 

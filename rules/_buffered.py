@@ -33,7 +33,7 @@ from opslint.rules import _buffers as B
 from opslint.rules._buffer_project import Knowledge, ProjectObject, project_buffers
 from opslint.rules._wrappers import creation, kw_is, module_facts
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import unwrap_await
+from opslint.syntax.nodes import keyword, unwrap_await
 
 #: A client's identity: ("module", sdk key), ("global", name), ("local", id(function), name),
 #: ("attr", id(class), attribute).
@@ -95,6 +95,8 @@ class BufferedClients(Analysis):
         self.called: Set[str] = set()
         #: ``posthog.sync_mode = True``: (qualified attribute, value source).
         self.switches: Set[Tuple[str, str]] = set()
+        #: SDKs whose configuration in this file turns event sending off (``send_events=False``).
+        self.config_off: Set[str] = set()
         #: id(value of an assignment / ``with`` item) -> the statement of its scope's body.
         self.tops: Dict[int, cst.CSTNode] = {}
         self._made: Dict[Tuple[Tuple[B.BufferedSdk, ...], int], FileClients] = {}
@@ -120,6 +122,9 @@ class BufferedClients(Analysis):
         self.calls.append((node, self.table.current(), qual))
         if qual is not None:
             self.called.add(qual)
+            for key, name, value in B.CONFIG_SWITCHES.get(qual, ()):
+                if kw_is(node, name, value):
+                    self.config_off.add(key)
 
     def _note_top(self, value: Optional[cst.BaseExpression]) -> None:
         if value is None or not isinstance(unwrap_await(value), cst.Call):
@@ -227,7 +232,7 @@ class FileClients:
     def __init__(self, facts: BufferedClients, sdks: Tuple[B.BufferedSdk, ...], knowledge: Knowledge) -> None:
         self.facts = facts
         self.table = facts.table
-        self.sdks = sdks
+        self.sdks = tuple(sdk for sdk in sdks if sdk.key not in facts.config_off)
         self.knowledge = knowledge
         self.clients: Dict[ClientKey, Client] = {}
         #: id(creating call, or a call that returns a known client) -> the client.
@@ -532,4 +537,12 @@ class FileClients:
         return None
 
 
-__all__ = ["BufferedClients", "Client", "ClientKey", "FileClients", "Instance", "Kind", "kw_is"]
+def zero_timeout(call: cst.Call) -> bool:
+    """A drain given a zero timeout: the first positional argument or ``timeout=`` is 0."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    given = keyword(call, "timeout")
+    value = given.value if given is not None else positional[0].value if positional else None
+    return isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0.0
+
+
+__all__ = ["BufferedClients", "Client", "ClientKey", "FileClients", "Instance", "Kind", "kw_is", "zero_timeout"]

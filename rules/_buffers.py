@@ -105,6 +105,9 @@ class BufferedSdk:
     #: Module attribute assignments that switch the default client to
     #: synchronous (``posthog.sync_mode = True``): (qualified attribute, value).
     unbuffered_assignments: Tuple[Tuple[str, str], ...] = ()
+    #: Configuration objects that switch event sending off for the file's clients
+    #: (``ldclient.set_config(Config(key, send_events=False))``): (qualified callee, keyword, value).
+    unbuffered_configs: Tuple[Tuple[str, str, str], ...] = ()
     #: The constructor needs this keyword to hold one of ``linked_constructors``
     #: to buffer (``Mixpanel(token, consumer=BufferedConsumer())``).
     linked_kwarg: str = ""
@@ -366,6 +369,10 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         buffer_note="sends analytics events every 5 s from a daemon thread and registers no exit hook",
         context_manager=True,
         singleton_factories=("ldclient.get",),
+        unbuffered_configs=(
+            ("ldclient.config.Config", "send_events", "False"),
+            ("ldclient.Config", "send_events", "False"),
+        ),
     ),
     BufferedSdk(
         key="statsig",
@@ -626,7 +633,16 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         display="Optimizely SDK",
         modules=("optimizely",),
         constructors=("optimizely.optimizely.Optimizely", "optimizely.Optimizely"),
-        uses=("activate", "track", "get_variation", "is_feature_enabled", "decide", "get_feature_variable"),
+        # ``client.create_user_context(user).decide(flag)``: the decision events go through the client.
+        uses=(
+            "activate",
+            "track",
+            "get_variation",
+            "is_feature_enabled",
+            "decide",
+            "get_feature_variable",
+            "create_user_context",
+        ),
         drains=(_d("close", reusable=False),),
         exit_hook=ExitHook.NONE,
         buffer_note="batches events for 30 s in a daemon thread",
@@ -673,6 +689,11 @@ _BY_KEY: Dict[str, BufferedSdk] = {sdk.key: sdk for sdk in CATALOG}
 KEYS = frozenset(_BY_KEY)
 #: Module attributes whose assignment can switch a default client to synchronous.
 SWITCHES = frozenset(attr for sdk in CATALOG for attr, _ in sdk.unbuffered_assignments)
+#: Qualified configuration callee -> (SDK key, keyword, value) that turns the SDK's buffer off.
+CONFIG_SWITCHES: Dict[str, Tuple[Tuple[str, str, str], ...]] = {}
+for _sdk in CATALOG:
+    for _callee, _keyword, _value in _sdk.unbuffered_configs:
+        CONFIG_SWITCHES[_callee] = (*CONFIG_SWITCHES.get(_callee, ()), (_sdk.key, _keyword, _value))
 
 #: Module names that are common words: the prefilter looks for their imports instead.
 _GENERIC_MODULES = ("logging", "google", "kafka", "analytics", "segment", "amplitude")

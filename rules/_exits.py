@@ -20,7 +20,7 @@ from opslint.analysis.entrypoints import EntryPoint, find_entry_points
 from opslint.analysis.scopes import Scope as TableScope
 from opslint.rule import Rule
 from opslint.rules import _buffers
-from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients
+from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, zero_timeout
 from opslint.rules._buffers import BufferedSdk, Drain
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
@@ -483,6 +483,8 @@ def _method_kind(sdk: BufferedSdk, rec: CallRec, via_link: bool) -> Optional[str
 def _drain_matches(drain: Drain, rec: CallRec) -> bool:
     if drain.then and rec.then != drain.then:
         return False
+    if zero_timeout(rec.node):
+        return False  # ``producer.flush(0)``, ``flush(timeout=0)``: returns at once, nothing waits
     for name, value in drain.kwargs:
         arg = keyword(rec.node, name)
         if arg is None:
