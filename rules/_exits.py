@@ -147,6 +147,8 @@ class ExitFacts(Analysis):
         self._entries: Optional[List[EntryPoint]] = None
         self._targets: Optional[Dict[int, List[Tuple[int, cst.FunctionDef]]]] = None
         self._by_scope: Optional[Dict[int, List[Event]]] = None
+        #: id(call) -> the ``try`` statements around it: (id(try), "body"/"handler"/"else"/"finally").
+        self.try_parts: Dict[int, Tuple[Tuple[int, str], ...]] = {}
 
     def _next(self) -> int:
         self.seq += 1
@@ -179,6 +181,9 @@ class ExitFacts(Analysis):
         stack_kept = tuple(self.ctx.stack) if keep else ()
         rec = CallRec(self._next(), node, qual, chain, cls, receiver, method, then, where, stack_kept)
         self.calls.append(rec)
+        parts = _try_parts(self.ctx.stack)
+        if parts:
+            self.try_parts[id(node)] = parts
         for arg in node.args:
             if dotted_name(arg.value) is not None:
                 self.passes.append(_Named(rec.seq, arg.value, where, chain, cls, node))
@@ -359,9 +364,22 @@ class ExitFacts(Analysis):
     def events_in(self, scope: Optional[Scope], lo: int = 0, hi: int = 1 << 60) -> List[Event]:
         return [e for e in self._scope_events(scope) if lo < e.seq < hi]
 
-    def drained(self, key: ClientKey, scope: Optional[Scope], after: int, before: int) -> bool:
-        """A blocking drain of ``key`` in ``scope`` strictly between two points."""
-        return any(e.key == key and e.kind == "drain" and after < e.seq < before for e in self._scope_events(scope))
+    def drained(
+        self, key: ClientKey, scope: Optional[Scope], after: int, before: int, at: Optional[cst.Call] = None
+    ) -> bool:
+        """A blocking drain of ``key`` in ``scope`` strictly between two points; with ``at``
+        (the call at ``before``), not a drain in the body of a ``try`` whose handler holds
+        ``at``: the exception may have come before the drain ran."""
+        return any(
+            e.key == key and e.kind == "drain" and after < e.seq < before and not self._skipped_by(e.node, at)
+            for e in self._scope_events(scope)
+        )
+
+    def _skipped_by(self, drain: cst.CSTNode, at: Optional[cst.Call]) -> bool:
+        if at is None:
+            return False
+        handlers = {t for t, part in self.try_parts.get(id(at), ()) if part == "handler"}
+        return any(t in handlers and part == "body" for t, part in self.try_parts.get(id(drain), ()))
 
     def pending_in(
         self, scope: Optional[Scope], before: int, lo: int = 0, kinds: Tuple[str, ...] = ("use",)
@@ -493,6 +511,24 @@ def _drain_matches(drain: Drain, rec: CallRec) -> bool:
         if isinstance(given, cst.Name) and given.value != value:
             return False
     return True
+
+
+def _try_parts(stack: Sequence[cst.CSTNode]) -> Tuple[Tuple[int, str], ...]:
+    """The ``try`` statements around the visited node, with the part of each it is in."""
+    out: List[Tuple[int, str]] = []
+    for index, node in enumerate(stack[:-1]):
+        if not isinstance(node, cst.Try):
+            continue
+        child = stack[index + 1]
+        if child is node.body:
+            out.append((id(node), "body"))
+        elif isinstance(child, cst.ExceptHandler):
+            out.append((id(node), "handler"))
+        elif child is node.orelse:
+            out.append((id(node), "else"))
+        elif child is node.finalbody:
+            out.append((id(node), "finally"))
+    return tuple(out)
 
 
 def statement_of(stack: Sequence[cst.CSTNode], call: cst.Call) -> Optional[cst.SimpleStatementLine]:

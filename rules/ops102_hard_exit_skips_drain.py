@@ -247,7 +247,7 @@ class HardExitSkipsDrain(Rule):
                 continue
             here = [e for e in uses if e.scope is scope and e.seq < rec.seq]
             if here:
-                if not facts.drained(key, scope, max(e.seq for e in here), rec.seq):
+                if not facts.drained(key, scope, max(e.seq for e in here), rec.seq, at=rec.node):
                     live.append(client)
                 continue
             # Not used here: only clients that outlive a function matter.
