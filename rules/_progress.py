@@ -219,7 +219,10 @@ class Progressions:
             ):
                 continue
             guarded = self.guarded(enclosing, scope)
-            nodes.extend((stmt, node, guarded) for node in self.own_nodes(stmt))
+            keeps_alive = _keeps_alive(enclosing)
+            nodes.extend(
+                (stmt, node, guarded) for node in self.own_nodes(stmt) if not keeps_alive or _not_thread_start(node)
+            )
         waited = self._waited([(s, n) for s, n, _g in nodes])
         out: List[Tuple[Statement, Site]] = []
         for index, (stmt, node, guarded) in enumerate(nodes):
@@ -473,6 +476,22 @@ def _short(expr: cst.BaseExpression) -> str:
     if isinstance(expr, cst.Call):
         return _short(expr.func)
     return ""
+
+
+def _keeps_alive(enclosing: Enclosing) -> bool:
+    """Under ``if thread is None or not thread.is_alive():``: the code (re)starts a service
+    thread that must be running (an event loop, a worker pool's health check), not work."""
+    for outer, _role in enclosing:
+        test = outer.test if isinstance(outer, (cst.If, cst.While)) else None
+        if test is not None and any(
+            isinstance(n, cst.Attribute) and n.attr.value in ("is_alive", "isAlive") for n in scope_nodes(test)
+        ):
+            return True
+    return False
+
+
+def _not_thread_start(node: cst.CSTNode) -> bool:
+    return not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "start")
 
 
 def _with_bound(receiver: Optional[cst.BaseExpression], table: BindingTable, scope: Scope) -> bool:
