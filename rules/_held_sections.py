@@ -4,7 +4,7 @@ client), what may raise or leave a section early, which handlers swallow everyth
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, Tuple, Type
 
 import libcst as cst
 
@@ -111,18 +111,25 @@ def _suppresses_everything(node: cst.With) -> bool:
 
 
 def _leaves(body: cst.BaseSuite) -> bool:
+    """A ``return``/``break``/``continue`` in ``body`` (not in a nested function)."""
+    return _holds(body, (cst.Return, cst.Break, cst.Continue))
+
+
+def _holds(node: cst.CSTNode, kinds: Tuple[Type[cst.CSTNode], ...]) -> bool:
+    """Whether ``node`` holds a statement of one of ``kinds`` outside nested functions and classes."""
+
     class _Find(cst.CSTVisitor):
         hit = False
 
-        def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        def on_visit(inner, child: cst.CSTNode) -> bool:  # noqa: N805
+            if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return False
-            if isinstance(node, (cst.Return, cst.Break, cst.Continue)):
+            if isinstance(child, kinds):
                 inner.hit = True
             return not inner.hit
 
     finder = _Find()
-    walk(body, finder)
+    walk(node, finder)
     return finder.hit
 
 
@@ -186,19 +193,8 @@ def broad(handler: cst.ExceptHandler) -> bool:
 
 
 def escapes(handler: cst.ExceptHandler) -> bool:
-    class _Find(cst.CSTVisitor):
-        hit = False
-
-        def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                return False
-            if isinstance(node, (cst.Raise, cst.Return, cst.Break, cst.Continue)):
-                inner.hit = True
-            return not inner.hit
-
-    finder = _Find()
-    walk(handler.body, finder)
-    return finder.hit
+    """A handler that raises, returns, breaks or continues (it does not fall through)."""
+    return _holds(handler.body, (cst.Raise, cst.Return, cst.Break, cst.Continue))
 
 
 def waits(call: cst.Call) -> bool:
