@@ -24,7 +24,7 @@ from opslint.rules import _locks
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, unwrap
 from opslint.rules._schedules import LOCK_DECORATORS
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import keyword
+from opslint.syntax.nodes import caught_types, keyword
 from opslint.syntax.walk import walk
 
 #: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
@@ -42,11 +42,7 @@ _DUPLICATE_ERRORS = frozenset({"IntegrityError", "UniqueViolation", "DuplicateKe
 
 
 def _catches_duplicate(handler: cst.ExceptHandler) -> bool:
-    caught = handler.type
-    if caught is None:
-        return False
-    kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
-    names = [dotted_name(kind) or "" for kind in kinds]
+    names = [dotted_name(kind) or "" for kind in caught_types(handler)]
     return any(name.rsplit(".", 1)[-1] in _DUPLICATE_ERRORS for name in names)
 
 

@@ -10,7 +10,7 @@ import libcst as cst
 
 from opslint.analysis.scopes import Scope
 from opslint.rules import _locks
-from opslint.syntax.nodes import keyword, unwrap_await
+from opslint.syntax.nodes import caught_types, keyword, unwrap_await
 from opslint.syntax.walk import walk
 
 
@@ -186,10 +186,7 @@ def risky(node: cst.CSTNode, key: str = "") -> bool:
 def broad(handler: cst.ExceptHandler) -> bool:
     if handler.type is None:
         return True
-    names = [handler.type]
-    if isinstance(handler.type, cst.Tuple):
-        names = [e.value for e in handler.type.elements]
-    return any(isinstance(n, cst.Name) and n.value in ("Exception", "BaseException") for n in names)
+    return any(isinstance(n, cst.Name) and n.value in _EVERYTHING for n in caught_types(handler))
 
 
 def escapes(handler: cst.ExceptHandler) -> bool:

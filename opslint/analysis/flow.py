@@ -31,6 +31,7 @@ import libcst as cst
 from opslint.syntax.names import ImportTable
 from opslint.syntax.nodes import (
     ExitKind,
+    caught_types,
     exit_kind_of_statement,
     irrefutable,
     loops_forever,
@@ -98,9 +99,7 @@ def _catches(handler: Union[cst.ExceptHandler, cst.ExceptStarHandler], kind: Exi
     if kind is ExitKind.SYS_EXIT:
         if handler.type is None:
             return True
-        names = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
-        for item in names:
-            value = item.value if isinstance(item, cst.Element) else item
+        for value in caught_types(handler):
             if isinstance(value, cst.Name) and value.value in ("SystemExit", "BaseException"):
                 return True
     return False

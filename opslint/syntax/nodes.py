@@ -413,3 +413,12 @@ def single_expression(stmt: cst.BaseStatement) -> Optional[cst.BaseExpression]:
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
         return stmt.body[0].value
     return None
+
+
+def caught_types(handler: Union[cst.ExceptHandler, cst.ExceptStarHandler]) -> List[cst.BaseExpression]:
+    """The exception types an ``except`` clause names (``except (A, b.C):`` -> ``A``, ``b.C``);
+    empty for a bare ``except:``."""
+    caught = handler.type
+    if caught is None:
+        return []
+    return [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
