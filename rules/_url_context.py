@@ -607,53 +607,50 @@ def _record_keys(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictEl
     table = next((n for n in reversed(stack) if isinstance(n, cst.Dict) and element in n.elements), None)
     if table is None:
         return False
-    keys = {string_value(e.key) for e in table.elements if isinstance(e, cst.DictElement)}
-    return bool(keys & RECORD_KEYS)
+    return bool(_dict_keys(table) & RECORD_KEYS)
 
 
 def _local_only_links(function: cst.FunctionDef, name: str) -> bool:
     """Every read of the local ``name`` in ``function`` is the link of a record shown to
-    people (``{"url": url, "title": ...}``, ``Result(url=url, title=...)``)."""
-    reads = 0
+    people (``{"url": url, "title": ...}``, ``Result(url=url, title=...)``): in one walk,
+    the reads that are such links are counted against all reads (``requests.get(url)``,
+    ``return url``, ``url + "/x"`` are not links)."""
 
     class _Find(cst.CSTVisitor):
+        names = bound = links = 0
         ok = True
 
-        def visit_DictElement(inner, node: cst.DictElement) -> None:  # noqa: N805
-            nonlocal reads
-            if isinstance(node.value, cst.Name) and node.value.value == name:
-                reads += 1
-                inner.ok = inner.ok and string_value(node.key) in LINK_KEYS
+        def visit_Name(inner, node: cst.Name) -> None:  # noqa: N805
+            inner.names += node.value == name
+
+        def visit_AssignTarget(inner, node: cst.AssignTarget) -> None:  # noqa: N805
+            inner.bound += isinstance(node.target, cst.Name) and node.target.value == name
 
         def visit_Dict(inner, node: cst.Dict) -> None:  # noqa: N805
-            keys = {string_value(e.key) for e in node.elements if isinstance(e, cst.DictElement)}
-            mentions = any(
-                isinstance(e, cst.DictElement) and isinstance(e.value, cst.Name) and e.value.value == name
-                for e in node.elements
-            )
-            if mentions and not keys & RECORD_KEYS:
-                inner.ok = False
+            record = bool(_dict_keys(node) & RECORD_KEYS)
+            for element in node.elements:
+                if isinstance(element, cst.DictElement) and _is_name(element.value, name):
+                    inner.links += 1
+                    inner.ok = inner.ok and record and string_value(element.key) in LINK_KEYS
 
         def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
-            nonlocal reads
             for arg in node.args:
-                if isinstance(arg.value, cst.Name) and arg.value.value == name:
-                    reads += 1
+                if _is_name(arg.value, name):
+                    inner.links += 1
                     keyword = arg.keyword.value if arg.keyword is not None else None
                     inner.ok = inner.ok and keyword in LINK_KEYS and _record_call(node)
 
     finder = _Find()
     walk(function.body, finder)
-    if not finder.ok or reads == 0:
-        return False
-    # Any other read (``requests.get(url)``, ``return url``, ``url + "/x"``) is not a link.
-    total = sum(1 for n in iter_nodes(function.body) if isinstance(n, cst.Name) and n.value == name)
-    bound = sum(
-        1
-        for n in iter_nodes(function.body)
-        if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name) and n.target.value == name
-    )
-    return total - bound == reads
+    return finder.ok and finder.links > 0 and finder.names - finder.bound == finder.links
+
+
+def _is_name(expr: cst.BaseExpression, name: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == name
+
+
+def _dict_keys(table: cst.Dict) -> Set[Optional[str]]:
+    return {string_value(e.key) for e in table.elements if isinstance(e, cst.DictElement)}
 
 
 def _record_call(call: cst.Call) -> bool:
