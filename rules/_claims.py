@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
 
 import libcst as cst
 
+from opslint.analysis.scopes import BindingTable
 from opslint.rules import _locks
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, unwrap
 from opslint.rules._schedules import LOCK_DECORATORS
@@ -51,6 +52,7 @@ class ClaimContext(Protocol):
 
     edits: Any
     ctx: Any
+    table: BindingTable
 
     def text(self, node: cst.CSTNode) -> str: ...
 
@@ -189,29 +191,17 @@ class FunctionClaims(ClaimReads):
 
     def _pipeline_of(self, receiver: cst.BaseExpression) -> Optional[str]:
         """``pipe`` bound by ``pipe = r.pipeline()`` (or ``with r.pipeline() as pipe``) -> ``r``."""
-        if not isinstance(receiver, cst.Name):
+        table = self.rule.table
+        scope = table.scope_of(self.function)
+        if not isinstance(receiver, cst.Name) or scope is None:
             return None
-        name = receiver.value
-        found: List[str] = []
-        check = self
-
-        class _Find(cst.CSTVisitor):
-            def visit_Assign(inner, node: cst.Assign) -> None:  # noqa: N805
-                if len(node.targets) == 1 and check.rule.text(node.targets[0].target) == name:
-                    inner.note(node.value)
-
-            def visit_WithItem(inner, node: cst.WithItem) -> None:  # noqa: N805
-                if node.asname is not None and check.rule.text(node.asname.name) == name:
-                    inner.note(node.item)
-
-            def note(inner, value: cst.BaseExpression) -> None:  # noqa: N805
-                value = unwrap(value)
-                if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
-                    if value.func.attr.value == "pipeline":
-                        found.append(check.rule.text(value.func.value))
-
-        walk(self.function.body, _Find())
-        return found[0] if len(set(found)) == 1 else None
+        found = set()
+        for binding in table.lookup(receiver.value, scope):
+            value = unwrap(binding.value) if binding.value is not None else None
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+                if value.func.attr.value == "pipeline":
+                    found.add(self.rule.text(value.func.value))
+        return found.pop() if len(found) == 1 else None
 
     def _saved_after(self, region: Sequence[cst.BaseStatement]) -> bool:
         found = False
