@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -174,6 +174,7 @@ class NonAtomicLock(Rule):
         self._functions: List[Tuple[cst.FunctionDef, Tuple[cst.CSTNode, ...]]] = []
         self.table = ctx.analysis(BindingTable)
         self._kinds = _StoreKinds(self)
+        self._caller_markers: Dict[int, Set[str]] = {}
 
     # -- collecting -----------------------------------------------------------
 
@@ -218,9 +219,16 @@ class NonAtomicLock(Rule):
             if other is function or not any(_calls(stmt, name) for stmt in _statements(other.body)):
                 continue
             callers += 1
-            if not _FunctionCheck(self, other, stack).markers & {"held", "row-lock", "redis-atomic"}:
+            if not self._markers_of(other, stack) & {"held", "row-lock", "redis-atomic"}:
                 return False
         return callers > 0
+
+    def _markers_of(self, function: cst.FunctionDef, stack: Tuple[cst.CSTNode, ...]) -> Set[str]:
+        """A function's markers, computed once however many callees ask."""
+        found = self._caller_markers.get(id(function))
+        if found is None:
+            found = self._caller_markers[id(function)] = _FunctionCheck(self, function, stack).markers
+        return found
 
     # -- helpers for the per-function check ------------------------------------------
 
