@@ -28,6 +28,7 @@ import typing
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from opslint._version import __version__
+from opslint.codebase import rules_folder
 from opslint.model import Finding
 from opslint.source import write_atomic
 
@@ -541,7 +542,9 @@ def code_fingerprint(extra_files: Iterable[str] = ()) -> str:
 def _code_fingerprint(extra_files: Tuple[str, ...]) -> str:
     package = sys.modules["opslint"]
     folders = [os.path.dirname(os.path.abspath(package.__file__ or ""))]
-    folders += list(getattr(sys.modules.get("opslint.rules"), "__path__", []))
+    rules = rules_folder()  # found, not imported: a run that parses nothing imports no rule
+    if rules is not None:
+        folders.append(rules)
     files: set[str] = set(extra_files)
     for folder in folders:
         for directory, dirnames, filenames in os.walk(folder):

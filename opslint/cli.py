@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import click
 
@@ -14,30 +14,57 @@ from opslint import add_noqa as noqa_writer
 from opslint import baseline, gitdiff, report
 from opslint._version import __version__
 from opslint.cache import DEFAULT_DIR
-from opslint.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Overrides, Settings
-from opslint.docs import rule_docs, rule_markdown, rule_record
-from opslint.engine import Linter, display_path
-from opslint.fixes import fix_text, parses
+from opslint.catalog import Catalog, RulesNeeded
+from opslint.catalog import load as load_catalog
+from opslint.config import (
+    OUTPUT_FORMATS,
+    ConfigError,
+    ConfigResolver,
+    Overrides,
+    Settings,
+    validate_selectors,
+)
+from opslint.config import (
+    Catalog as CatalogProtocol,
+)
+from opslint.discovery import display_path
 from opslint.model import Applicability, Finding
+from opslint.outcome import CACHED, CHECKED, SKIPPED, UNREADABLE, FileOutcome, RunOptions, RunResult
 from opslint.progress import ProgressBar
-from opslint.registry import Registry
-from opslint.runner import CACHED, CHECKED, SKIPPED, UNREADABLE, FileOutcome, RunOptions, run
+
+# The engine, the rules and LibCST are imported where a command needs them: a check
+# that ``opslint.screen`` settles (pre-commit on files without any rule's trigger, or
+# unchanged since the cache saw them) never imports them.
+if TYPE_CHECKING:
+    from opslint.model import RuleDoc
+    from opslint.registry import Registry
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _registry() -> Registry:
-    """The rules of this invocation: the shipped ones, or those a caller (a test, an
-    embedding tool) passed as ``obj={"registry": ...}`` to the click command."""
+def _given_registry() -> Optional[Registry]:
+    """The rules a caller (a test, an embedding tool) passed as ``obj={"registry": ...}``
+    to the click command, if any."""
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_root().obj if ctx is not None else None
     given = obj.get("registry") if isinstance(obj, dict) else None
-    return given if isinstance(given, Registry) else Registry.default()
+    if given is None:
+        return None
+    from opslint.registry import Registry
+
+    return given if isinstance(given, Registry) else None
 
 
-def _selectors(values: Sequence[str], flag: str) -> Tuple[str, ...]:
+def _registry() -> Registry:
+    """The rules of this invocation: the shipped ones, or those a caller passed."""
+    from opslint.registry import Registry
+
+    return _given_registry() or Registry.default()
+
+
+def _selectors(values: Sequence[str], flag: str, catalog: CatalogProtocol) -> Tuple[str, ...]:
     items = [part for value in values for part in value.split(",")]
-    return _registry().validate_selectors(items, f"--{flag}")
+    return validate_selectors(items, f"--{flag}", catalog)
 
 
 class _Group(click.Group):
@@ -209,19 +236,36 @@ def check(
     cache_dir: Optional[str],
 ) -> None:
     """Lint PATHS (default: the current directory)."""
-    registry = _registry()
-    overrides = Overrides(
-        select=_selectors(select, "select") if select else None,
-        extend_select=_selectors(extend_select, "extend-select"),
-        ignore=_selectors(ignore, "ignore"),
-        exclude=tuple(p for value in exclude for p in value.split(",")) or None,
-        extend_exclude=tuple(p for value in extend_exclude for p in value.split(",")),
-        respect_gitignore=respect_gitignore,
-        force_exclude=force_exclude,
-        unsafe_fixes=unsafe_fixes,
-        output_format=output_format,
-    )
-    resolver = ConfigResolver(overrides, config_file=config_file, isolated=isolated, catalog=registry)
+
+    def resolve(catalog: CatalogProtocol) -> ConfigResolver:
+        overrides = Overrides(
+            select=_selectors(select, "select", catalog) if select else None,
+            extend_select=_selectors(extend_select, "extend-select", catalog),
+            ignore=_selectors(ignore, "ignore", catalog),
+            exclude=tuple(p for value in exclude for p in value.split(",")) or None,
+            extend_exclude=tuple(p for value in extend_exclude for p in value.split(",")),
+            respect_gitignore=respect_gitignore,
+            force_exclude=force_exclude,
+            unsafe_fixes=unsafe_fixes,
+            output_format=output_format,
+        )
+        resolver = ConfigResolver(overrides, config_file=config_file, isolated=isolated, catalog=catalog)
+        resolver.default()  # configuration errors surface here, with exit 2
+        return resolver
+
+    stdin = paths == ("-",) or (not paths and bool(stdin_filename))
+    given = _given_registry()
+    # The rule catalog serves a check that may end without linting (see opslint.screen);
+    # one that edits files, or has no cache to read, imports the rules at once.
+    catalog = None if given or stdin or fix or diff or add_noqa or no_cache else load_catalog()
+    resolver: Optional[ConfigResolver] = None
+    if catalog is not None:
+        try:
+            resolver = resolve(catalog)
+        except RulesNeeded:  # the configuration sets a rule's options: validated by the rule
+            catalog = None
+    if resolver is None:
+        resolver = resolve(given or _registry())
     base = resolver.default()
     fmt = output_format or base.output_format or "full"
     unsafe = base.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
@@ -242,7 +286,7 @@ def check(
     options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, cache_dir=cache)
     bar = ProgressBar(sys.stderr, enabled=level == 0)
     try:
-        result = run(list(paths) or ["."], resolver, options, progress=bar)
+        result = _run(list(paths) or ["."], resolver, options, catalog, bar)
     finally:
         bar.close()
     findings = _adoption_filters(
@@ -267,7 +311,7 @@ def check(
     if statistics:
         out.append(_statistics(findings, fmt, unsafe))
     else:
-        out.append(report.render(fmt, findings, sources=sources, rules=rule_docs(registry.rules())))
+        out.append(report.render(fmt, findings, sources=sources, rules=_rule_docs(fmt)))
     if show_fixes and fix and level == 0:
         out.append(_show_fixes(result.files))
     # Every explicit path excluded by --force-exclude (pre-commit passing an
@@ -278,6 +322,37 @@ def check(
         out.append(_files_line(result.counts()))
     output.emit("".join(out), level=level)
     _finish(_exit_code(findings, exit_zero), output, result.errors)
+
+
+def _run(
+    paths: List[str], resolver: ConfigResolver, options: RunOptions, catalog: Optional[Catalog], bar: ProgressBar
+) -> RunResult:
+    """The run: settled by the screen when it can be (no rule imported), else linted."""
+    if catalog is not None:
+        from opslint.screen import screen
+
+        settled = screen(paths, resolver, options, catalog)
+        if settled is not None:
+            return settled
+        # Rebuilt with the rules: the screen's resolver may have stopped half-way
+        # through a configuration that sets a rule's options.
+        resolver = resolver.with_catalog(_registry())
+    from opslint.runner import run
+
+    return run(paths, resolver, options, progress=bar)
+
+
+#: Output formats that describe the rules, not only the findings (SARIF's rule table).
+_DESCRIBE_RULES = frozenset({"sarif"})
+
+
+def _rule_docs(fmt: str) -> Optional[Dict[str, RuleDoc]]:
+    """The rules' documentation, for a format that prints it (imports the rules)."""
+    if fmt not in _DESCRIBE_RULES:
+        return None
+    from opslint.docs import rule_docs
+
+    return rule_docs(_registry().rules())
 
 
 def _adoption_filters(
@@ -505,9 +580,13 @@ def _check_stdin(
             if fix:
                 _write_stdout(data)
             sys.exit(EXIT_CLEAN)
+    from opslint.engine import Linter
+    from opslint.fixes import fix_text, parses
+    from opslint.registry import Registry
+
     linter = Linter(registry=resolver.catalog if isinstance(resolver.catalog, Registry) else None)
     display = display_path(name)
-    rules = rule_docs(linter.registry.rules())
+    rules = _rule_docs(fmt)
     try:
         src: Optional[source.SourceText] = source.decode(data)
     except source.SourceError as exc:
@@ -575,6 +654,8 @@ def _write_stdout(data: bytes) -> None:
 def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
     """Explain a rule, given by code (OPS502) or name (missing-timeout): What it does,
     Why it matters, Example, Fix safety, Options."""
+    from opslint.docs import rule_markdown, rule_record
+
     registry = _registry()
     if show_all:
         codes = sorted(registry)

@@ -540,6 +540,8 @@ class ConfigResolver:
         self.overrides = overrides
         self.catalog = catalog
         self.cwd = os.path.abspath(cwd or os.getcwd())
+        self._config_file = config_file
+        self._isolated = isolated
         self._by_dir: Dict[str, Settings] = {}
         self._by_file: Dict[str, Settings] = {}
         self._fixed: Optional[Settings] = None
@@ -553,6 +555,10 @@ class ConfigResolver:
                 else Settings(path=config_file, root=os.path.dirname(os.path.abspath(config_file)))
             )
             self._fixed = overrides.apply(base)
+
+    def with_catalog(self, catalog: Catalog) -> ConfigResolver:
+        """The same configuration, read afresh and validated against ``catalog``."""
+        return ConfigResolver(self.overrides, self._config_file, self._isolated, self.cwd, catalog=catalog)
 
     def default(self) -> Settings:
         """Settings for the working directory (used for run-wide choices)."""

@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from pathspec import GitIgnoreSpec
-
 from opslint.config import ConfigResolver, Settings, excluded_by
 
 EXTENSIONS = (".py", ".pyi")
@@ -34,6 +32,8 @@ class _GitIgnore:
     matched with ``pathspec``'s ``GitIgnoreSpec`` (git's own semantics, as black does)."""
 
     def __init__(self, base: str, lines: List[str]) -> None:
+        from pathspec import GitIgnoreSpec  # here: a run in a folder without ignore files never needs it
+
         self.base = base
         stripped = [line.rstrip("\r\n") for line in lines]
         try:
@@ -49,6 +49,8 @@ class _GitIgnore:
 
 
 def _valid(line: str) -> bool:
+    from pathspec import GitIgnoreSpec
+
     try:
         GitIgnoreSpec.from_lines([line])
     except ValueError:
@@ -227,3 +229,23 @@ def module_name(path: str) -> Tuple[Optional[str], Optional[str]]:
     module = ".".join(package_parts + parts) or None
     package = ".".join(package_parts)
     return module, package
+
+
+def display_path(path: str, cwd: Optional[str] = None) -> str:
+    """Relative to the working directory when the file is under it (POSIX separators)."""
+    absolute = os.path.abspath(path)
+    base = os.path.abspath(cwd or os.getcwd())
+    try:
+        rel = os.path.relpath(absolute, base)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return absolute
+    if rel.startswith(".."):
+        return absolute.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")
+
+
+def relpath(path: str, root: str) -> str:
+    """``path`` relative to the configuration root ``root`` (POSIX separators; the file
+    name alone for a file outside it): what per-file-ignores patterns match."""
+    rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    return os.path.basename(path) if rel.startswith("../") else rel

@@ -1,19 +1,23 @@
-"""The rule pages in ``docs/rules/``, generated from the rule classes (docs are code).
+"""What is generated from the rule classes: the rule pages in ``docs/rules/`` (docs are
+code) and the rule catalog ``rules/catalog.json`` (``opslint.catalog``).
 
 ``python -m opslint.docgen`` (re)writes ``docs/rules/<CODE>.md`` for every rule
-and the index ``docs/rules/README.md``, and deletes pages of rules that no
-longer exist; ``--check`` only compares and exits 1 when a page is missing,
-stale or left over.  Every finding's ``url`` (JSON, SARIF ``helpUri``, LSP
+and the index ``docs/rules/README.md``, deletes pages of rules that no longer
+exist, and rewrites the catalog when it is stale; ``--check`` only compares and
+exits 1 when a page or the catalog is missing, stale or left over.  Every finding's ``url`` (JSON, SARIF ``helpUri``, LSP
 ``codeDescription.href``) points at these pages (``opslint.urls.rule_url``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
+from opslint import catalog
+from opslint.config import build_options
 from opslint.docs import rule_markdown
 from opslint.registry import Registry
 from opslint.rule import summary
@@ -90,6 +94,71 @@ def write(directory: str, registry: Optional[Registry] = None) -> List[str]:
     return changed
 
 
+# -- the rule catalog ------------------------------------------------------------------
+
+
+def catalog_entries(registry: Registry) -> List[catalog.RuleEntry]:
+    """The catalog records of ``registry``'s rules: tokens with those the default
+    options add (a configuration that sets options is never served by the catalog)."""
+    out = []
+    for rule in registry.rules():
+        defaults = build_options(rule.Options, {}, "<catalog>", rule.code)
+        tokens = tuple(rule.tokens) + tuple(rule.option_tokens(defaults)) if rule.tokens else ()
+        out.append(
+            catalog.RuleEntry(
+                code=rule.code,
+                name=rule.name,
+                internal=rule.internal,
+                default_enabled=rule.default_enabled,
+                tokens=tokens,
+                needs_project=rule.needs_project,
+            )
+        )
+    return out
+
+
+def catalog_text(registry: Registry, folder: str) -> str:
+    """The catalog file's text for ``registry`` (the shipped rules), whose sources are in ``folder``."""
+    rules: List[Dict[str, Any]] = [
+        {
+            "code": e.code,
+            "name": e.name,
+            "internal": e.internal,
+            "default_enabled": e.default_enabled,
+            "tokens": list(e.tokens),
+            "needs_project": e.needs_project,
+        }
+        for e in catalog_entries(registry)
+    ]
+    data = {"format": catalog.FORMAT, "generated_by": COMMAND, "digest": catalog.sources_digest(folder), "rules": rules}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def catalog_problem(registry: Optional[Registry] = None) -> Optional[str]:
+    """Why ``rules/catalog.json`` is not what the rules generate (None when it is)."""
+    folder = catalog.source_folder()
+    if folder is None:
+        return "opslint.rules not found"
+    path = os.path.join(folder, catalog.FILE)
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            current = handle.read()
+    except OSError:
+        return f"missing: {path}"
+    return None if current == catalog_text(registry or Registry.default(), folder) else f"stale: {path}"
+
+
+def write_catalog(registry: Optional[Registry] = None) -> Optional[str]:
+    """Rewrite the catalog when it is stale; returns its path then."""
+    folder = catalog.source_folder()
+    if folder is None or catalog_problem(registry) is None:
+        return None
+    path = os.path.join(folder, catalog.FILE)
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(catalog_text(registry or Registry.default(), folder))
+    return path
+
+
 def _existing(directory: str) -> List[str]:
     try:
         return [n for n in os.listdir(directory) if n.endswith(".md")]
@@ -104,13 +173,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         problems = stale(args.directory)
+        problem = catalog_problem()
+        if problem is not None:
+            problems.append(problem)
         for line in problems:
             print(line, file=sys.stderr)
         if problems:
-            print(f"rule pages are out of date: run `{COMMAND}`", file=sys.stderr)
+            print(f"rule pages or catalog out of date: run `{COMMAND}`", file=sys.stderr)
         return 1 if problems else 0
     for path in write(args.directory):
         print(f"wrote {path}", file=sys.stderr)
+    written = write_catalog()
+    if written is not None:
+        print(f"wrote {written}", file=sys.stderr)
     return 0
 
 

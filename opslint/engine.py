@@ -15,9 +15,11 @@ import libcst as cst
 from opslint import builtin, source, suppress, unused_noqa
 from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
+from opslint.catalog import BINDS
 from opslint.config import Settings, project_exclusion
 from opslint.context import FileContext
-from opslint.discovery import module_name
+from opslint.discovery import display_path, module_name
+from opslint.discovery import relpath as config_relpath
 from opslint.edits import NodeEdit, PendingFix, RelatedNode
 from opslint.model import Edit, Finding, Fix, Related, Span, fingerprint
 from opslint.project import ProjectIndex
@@ -28,19 +30,6 @@ from opslint.rule import Rule
 from opslint.syntax import guard
 from opslint.syntax.parse import parse_module
 from opslint.syntax.walk import walk
-
-
-def display_path(path: str, cwd: Optional[str] = None) -> str:
-    """Relative to the working directory when the file is under it (POSIX separators)."""
-    absolute = os.path.abspath(path)
-    base = os.path.abspath(cwd or os.getcwd())
-    try:
-        rel = os.path.relpath(absolute, base)
-    except ValueError:  # pragma: no cover - other drive on Windows
-        return absolute
-    if rel.startswith(".."):
-        return absolute.replace(os.sep, "/")
-    return rel.replace(os.sep, "/")
 
 
 @dataclass
@@ -138,11 +127,6 @@ class _Dispatcher(cst.CSTVisitor):
 _LIBCST_AT = re.compile(r"\berror at (\d+):(\d+)")
 
 
-#: A file takes part in another module's facts only through what it imports or defines:
-#: ``import`` (also ``__import__``, ``importlib``), a ``def`` or a ``class``.
-_BINDS = re.compile(r"import|\bdef\b|\bclass\b")
-
-
 def project_candidates(
     candidates: Sequence[Type[Rule]], prefiltered: Sequence[Type[Rule]], text: str
 ) -> List[Type[Rule]]:
@@ -154,7 +138,7 @@ def project_candidates(
     another module or define a function or class. So no project index is built (or
     loaded) to lint it: the cost of a one-file run on such a file is the file's.
     """
-    if _BINDS.search(text):
+    if BINDS.search(text):
         return [r for r in candidates if r.needs_project]
     return [r for r in prefiltered if r.needs_project]
 
@@ -219,7 +203,7 @@ class Linter:
         file-level ``# opslint: noqa`` still applies.
         """
         display = display_path(path, self.cwd)
-        relpath = _relpath(path, settings.root)
+        relpath = config_relpath(path, settings.root)
         candidates = self.registry.rules_for(settings, relpath)
         rules = self.prefilter(candidates, text, settings)
         project = self._project(project_candidates(candidates, rules, text), path, text)
@@ -481,11 +465,6 @@ def _deep_recursion() -> Iterator[None]:
         yield
     finally:
         sys.setrecursionlimit(old)
-
-
-def _relpath(path: str, root: str) -> str:
-    rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
-    return os.path.basename(path) if rel.startswith("../") else rel
 
 
 def _where(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ import sys
 import types
 from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
+from opslint import catalog
 from opslint.config import ConfigError, Settings, build_options
 from opslint.rule import Rule
 
@@ -102,16 +103,7 @@ class Registry:
         return codes
 
     def _enabled_codes(self, settings: Settings) -> FrozenSet[str]:
-        codes = set()
-        for code, rule in self._rules.items():
-            if rule.internal:
-                continue
-            chosen = rule.default_enabled if settings.select is None else _selected(code, rule, settings.select)
-            if not chosen:
-                chosen = _selected(code, rule, settings.extend_select)
-            if chosen and not any(_matches(code, sel) for sel in settings.ignore):
-                codes.add(code)
-        return frozenset(codes)
+        return catalog.enabled_codes(((c, r.internal, r.default_enabled) for c, r in self._rules.items()), settings)
 
     def enabled_rules(self, settings: Settings) -> List[Type[Rule]]:
         return [self._rules[code] for code in sorted(self.enabled_codes(settings))]
@@ -119,7 +111,9 @@ class Registry:
     def rules_for(self, settings: Settings, relpath: str) -> List[Type[Rule]]:
         """The enabled rules minus those the per-file-ignores switch off for ``relpath``."""
         ignored = settings.ignored_for(relpath)
-        return [rule for rule in self.enabled_rules(settings) if not any(_matches(rule.code, s) for s in ignored)]
+        return [
+            rule for rule in self.enabled_rules(settings) if not any(catalog.matches(rule.code, s) for s in ignored)
+        ]
 
     def options_for(self, settings: Settings, rule: Type[Rule]) -> Any:
         """The rule's validated Options (built once: validation reads type hints)."""
@@ -130,7 +124,7 @@ class Registry:
     def fingerprint(self, settings: Settings) -> str:
         """Everything in ``settings`` that can change a finding, as text (for cache keys)."""
         text: str = settings.remember(
-            ("fingerprint", self), lambda: repr(settings) + repr(sorted(self.enabled_codes(settings)))
+            ("fingerprint", self), lambda: catalog.settings_fingerprint(settings, self.enabled_codes(settings))
         )
         return text
 
@@ -138,7 +132,7 @@ class Registry:
         """Whether ``code`` (an engine code, say) is switched off by ``ignore``, or for
         the file ``relpath`` by ``per-file-ignores``."""
         ignored = settings.ignore + (settings.ignored_for(relpath) if relpath is not None else ())
-        return any(_matches(code, sel) for sel in ignored)
+        return any(catalog.matches(code, sel) for sel in ignored)
 
     def validate_selectors(self, selectors: Sequence[str], where: str) -> Tuple[str, ...]:
         """Upper-cased selectors, or a ``ConfigError`` naming ``where`` for an unknown one."""
@@ -154,21 +148,6 @@ class Registry:
 
 
 _DEFAULT: Optional[Registry] = None
-
-
-def _matches(code: str, selector: str) -> bool:
-    return selector == "ALL" or code.startswith(selector)
-
-
-def _selected(code: str, rule: Type[Rule], selectors: Sequence[str]) -> bool:
-    for sel in selectors:
-        if sel == code:
-            return True
-        # Prefixes and ALL do not switch on rules that are off by default:
-        # those must be named (as ruff does with preview rules).
-        if rule.default_enabled and _matches(code, sel):
-            return True
-    return False
 
 
 def _shipped_rules() -> List[Type[Rule]]:

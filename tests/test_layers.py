@@ -1,7 +1,7 @@
 """The import contract of ARCHITECTURE.md, read from the source with ``ast``.
 
 Who may import whom (TYPE_CHECKING imports count too: a type is a dependency):
-- ``model`` imports nothing from opslint; leaf helpers (``_version``, ``urls``,
+- ``model`` imports nothing from opslint; leaf helpers (``_version``, ``codebase``, ``urls``,
   ``suppress``, ``parallel``, ``config``) neither.
 - ``syntax``: model, source.  ``analysis``: syntax, model, source; never the rules,
   the engine, the configuration or the project.
@@ -33,7 +33,11 @@ ALLOWED: Dict[str, Tuple[str, ...]] = {
     "opslint.source": ("opslint.model",),
     "opslint.syntax": ("opslint.model", "opslint.source"),
     "opslint.analysis": ("opslint.syntax", "opslint.model", "opslint.source"),
-    "opslint.cache": ("opslint.model", "opslint.source", "opslint._version"),
+    "opslint.codebase": (),
+    # What a run that parses nothing imports (opslint.screen): never LibCST, a rule or the engine.
+    "opslint.outcome": ("opslint.model",),
+    "opslint.catalog": ("opslint.config", "opslint.codebase"),
+    "opslint.cache": ("opslint.model", "opslint.source", "opslint._version", "opslint.codebase"),
     "opslint.project": (
         "opslint.model",
         "opslint.source",

@@ -39,6 +39,8 @@ def test_wheel_contains_every_rule_module(tmp_path: Path) -> None:
     engine = {f"opslint/{p.relative_to(ROOT / 'opslint').as_posix()}" for p in (ROOT / "opslint").rglob("*.py")}
     assert engine <= names, sorted(engine - names)
     assert "opslint/py.typed" in names
+    # The rule catalog (opslint.catalog): without it every run imports the rules.
+    assert "opslint/rules/catalog.json" in names
     metadata = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     entry_points = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "opslint = opslint.cli:entry" in entry_points

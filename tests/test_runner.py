@@ -144,7 +144,7 @@ def test_one_file_runs_find_what_the_whole_project_run_finds(folder: Path, monke
     resolver = ConfigResolver(Overrides(select=(code,)), cwd=str(folder), catalog=Registry.default())
     project.forget()
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_BINDS", re.compile(""))  # the lever off: every file may be relevant
+        patch.setattr(engine, "BINDS", re.compile(""))  # the lever off: every file may be relevant
         whole = runner.run([str(folder)], resolver, runner.RunOptions(jobs=1), cwd=str(folder)).findings
     alone = []
     for path in sorted(folder.rglob("*.py")):

@@ -24,7 +24,8 @@ def register(name: str, renderer: Renderer) -> None:
 
 def render(fmt: str, findings: Sequence[Finding], *, sources: Optional[Dict[str, str]] = None, **kwargs: object) -> str:
     """Render findings in a format; ``sources`` maps paths to text for snippets."""
-    _load_optional()
+    if fmt not in RENDERERS:
+        _load_optional()
     renderer = RENDERERS.get(fmt)
     if renderer is None:
         raise KeyError(fmt)

@@ -29,9 +29,10 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
-import libcst as cst
+if TYPE_CHECKING:  # imported by the two parse functions: compile_error alone needs no LibCST
+    import libcst as cst
 
 #: Nesting units along one path of an expression (see the module docstring).
 MAX_UNITS = 1000
@@ -232,6 +233,8 @@ def parse_module(text: str) -> cst.Module:
     reason = too_deep(text)
     if reason is not None:
         raise TooDeep(reason)
+    import libcst as cst
+
     return cst.parse_module(text)
 
 
@@ -240,6 +243,8 @@ def parse_expression(text: str) -> cst.BaseExpression:
     reason = too_deep(text)
     if reason is not None:
         raise TooDeep(reason)
+    import libcst as cst
+
     return cst.parse_expression(text)
 
 
