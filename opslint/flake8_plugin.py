@@ -21,49 +21,84 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import replace
-from typing import Any, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
+from opslint import catalog
 from opslint._version import __version__
 from opslint.config import ConfigResolver, Settings
-from opslint.engine import Linter
+from opslint.discovery import relpath
 from opslint.model import Finding
-from opslint.registry import Registry
+from opslint.syntax.guard import compile_error
+
+# flake8 imports every plugin at start, and runs it on files that hold no rule's
+# trigger as often as on others: the rule catalog answers for those, and the engine,
+# the rules and LibCST are imported when a file needs them.
+if TYPE_CHECKING:
+    from opslint.engine import Linter
+    from opslint.registry import Registry
 
 #: (line, 0-based column, "CODE message", plugin class)
 Result = Tuple[int, int, str, Type[Any]]
 
 _resolvers: Dict[str, ConfigResolver] = {}
 _linter: Optional[Linter] = None
+#: The rule catalog (None: absent or stale, or a configuration sets rule options).
+_catalog: Optional[catalog.Catalog] = catalog.load()
+
+
+def _rules() -> Union[catalog.Catalog, Registry]:
+    """What answers questions about the rules: the catalog while it can."""
+    return _catalog if _catalog is not None else _rules_registry()
 
 
 def _resolver() -> ConfigResolver:
     cwd = os.getcwd()
     resolver = _resolvers.get(cwd)
     if resolver is None:
-        resolver = _resolvers[cwd] = ConfigResolver(cwd=cwd, catalog=Registry.default())
+        resolver = _resolvers[cwd] = ConfigResolver(cwd=cwd, catalog=_rules())
     return resolver
 
 
 def _shared_linter() -> Linter:
     global _linter
     if _linter is None:
+        from opslint.engine import Linter
+
         _linter = Linter()
     return _linter
 
 
 def all_codes() -> Tuple[str, ...]:
     """Every code a user can select (engine codes are reported, not selected)."""
-    return tuple(rule.code for rule in Registry.default().public())
+    if _catalog is not None:
+        return tuple(code for code, entry in _catalog.entries.items() if not entry.internal)
+    return tuple(rule.code for rule in _rules_registry().public())
 
 
 def default_off_codes() -> List[str]:
-    registry = Registry.default()
+    if _catalog is not None:
+        return sorted(c for c in all_codes() if not _catalog.entries[c].default_enabled)
+    registry = _rules_registry()
     return sorted(code for code in all_codes() if not registry[code].default_enabled)
+
+
+def _rules_registry() -> Registry:
+    from opslint.registry import Registry
+
+    return Registry.default()
 
 
 def settings_for(filename: str) -> Settings:
     """The file's ``[tool.opslint]`` settings with every rule selected (flake8 filters)."""
-    settings = _resolver().for_path(filename if filename not in ("-", "stdin") else ".")
+    global _catalog
+    target = filename if filename not in ("-", "stdin") else "."
+    try:
+        settings = _resolver().for_path(target)
+    except catalog.RulesNeeded:
+        # A configuration sets a rule's options: only the rule validates them.
+        _catalog = None
+        _resolvers.clear()
+        settings = _resolver().for_path(target)
     return replace(settings, select=all_codes(), extend_select=())
 
 
@@ -98,6 +133,10 @@ class Flake8Plugin:
         text = "".join(self.lines)
         if text.startswith("\ufeff"):
             text = text[1:]
+        if _catalog is not None and not self.settings.rule_options:
+            rules = _catalog.rules_for(self.settings, relpath(self.filename, self.settings.root))
+            if _catalog.quiet(rules, text) and compile_error(text, self.filename) is None:
+                return  # what the engine finds in a file it need not parse: nothing
         result = _shared_linter().lint_text(text, self.filename, self.settings, line_noqa=False)
         for f in sorted(result.findings, key=Finding.sort_key):
             yield f.span.line, max(f.span.column - 1, 0), flake8_message(f), type(self)

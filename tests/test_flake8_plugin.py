@@ -238,3 +238,45 @@ def test_default_off_rules_are_default_ignored() -> None:
     manager = Manager()
     Flake8Plugin.add_options(manager)
     assert manager.ignored == expected
+
+
+_PROBE = """
+import sys
+from flake8.main.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("imported:", " ".join(m for m in ("libcst", "opslint.engine") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def _flake8_probe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _PROBE, "--isolated", "--jobs", "1", "--select", "OPS", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_file_without_any_trigger_imports_no_rule(tmp_path: Path) -> None:
+    """flake8 runs the plugin on every file: one that holds no rule's trigger (a data
+    module) is answered from the rule catalog, without LibCST or a rule."""
+    (tmp_path / "languages.py").write_text('LANGUAGES = {"de": "German", "fr": "French"}\n')
+    (tmp_path / "levels.py").write_text("import os\n\nLEVEL = os.environ.get('LEVEL')\n")
+    (tmp_path / "svc.py").write_text(WORKER)
+    proc = _flake8_probe(tmp_path, "languages.py")
+    assert proc.stdout == "" and proc.stderr.strip() == "imported:", proc.stderr
+    proc = _flake8_probe(tmp_path, "levels.py")  # imports: a cross-file rule may find it relevant
+    assert proc.stdout == "" and "libcst" in proc.stderr
+    proc = _flake8_probe(tmp_path, "svc.py", "languages.py")
+    assert proc.stdout.count("OPS502") == 2 and "libcst" in proc.stderr
+
+
+def test_rule_options_are_validated_by_the_rule(tmp_path: Path) -> None:
+    (tmp_path / "languages.py").write_text('LANGUAGES = {"de": "German"}\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.opslint.rules.OPS502]\nnot_an_option = 1\n")
+    proc = flake8("--select", "OPS", "languages.py", cwd=tmp_path)
+    assert proc.returncode != 0 and "not_an_option" in proc.stdout + proc.stderr
