@@ -38,6 +38,16 @@ def _unwrap_call(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr.func if isinstance(expr, cst.Call) else expr
 
 
+def _is_atomic(expr: cst.BaseExpression) -> bool:
+    """``transaction.atomic()`` / ``@atomic``: a database transaction (Django)."""
+    return (dotted_name(_unwrap_call(expr)) or "").rsplit(".", 1)[-1] == "atomic"
+
+
+def _manager_name(expr: cst.BaseExpression) -> bool:
+    """``Task.objects`` (a Django manager): ``<Name>.objects``."""
+    return isinstance(expr, cst.Attribute) and expr.attr.value == "objects" and isinstance(expr.value, cst.Name)
+
+
 #: Errors a unique constraint raises on a duplicate insert (Django, SQLAlchemy, psycopg, pymongo).
 _DUPLICATE_ERRORS = frozenset({"IntegrityError", "UniqueViolation", "DuplicateKeyError"})
 
@@ -79,13 +89,18 @@ class FunctionClaims(ClaimReads):
         """What makes the function's check-then-set safe: row locks, redis transactions, held locks."""
         found: Set[str] = set()
         rule = self.rule
+        atomic = any(_is_atomic(d.decorator) for d in self.function.decorators)
+        project_manager = False
 
         class _Scan(cst.CSTVisitor):
             def on_visit(inner, node: cst.CSTNode) -> bool:  # noqa: N805
                 if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not self.function:
                     return False
+                nonlocal atomic, project_manager
                 if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
                     method = node.func.attr.value
+                    if _manager_name(node.func.value) and method not in _locks.DJANGO_QUERYSET_METHODS:
+                        project_manager = True  # ``Task.objects.next_claimable()``: a project method
                     if method in _locks.ORM_ROW_LOCK_METHODS:
                         found.add("row-lock")
                     if method in _locks.REDIS_ATOMIC_CONTEXT_METHODS:
@@ -105,6 +120,7 @@ class FunctionClaims(ClaimReads):
                 if isinstance(node, cst.WithItem):
                     head = _unwrap_call(unwrap(node.item))
                     name = dotted_name(head) or ""
+                    atomic = atomic or _is_atomic(node.item)
                     if (
                         name not in ("open", "io.open")
                         and (
@@ -116,6 +132,8 @@ class FunctionClaims(ClaimReads):
                 return True
 
         walk(self.function.body, _Scan())
+        if atomic and project_manager:
+            found.add("row-lock")  # a project manager method read the row in the transaction: it may lock it
         for decorator in self.function.decorators:
             head = _unwrap_call(decorator.decorator)
             last = (dotted_name(head) or "").rsplit(".", 1)[-1]

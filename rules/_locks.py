@@ -212,6 +212,23 @@ REDIS_ATOMIC_CONTEXT_METHODS: FrozenSet[str] = frozenset(
 
 #: ORM calls that lock the rows they read (the read-check-write is then safe).
 ORM_ROW_LOCK_METHODS: FrozenSet[str] = frozenset({"select_for_update", "with_for_update", "with_lockmode"})
+#: Django's own QuerySet and Manager methods (none of them locks a row).  A row read inside
+#: ``transaction.atomic()`` through any *other* manager method (``Task.objects.next_claimable()``)
+#: comes from project code that may well ``select_for_update(skip_locked=True)``: OPS402,
+#: which does not read other files, gives it the benefit of the doubt.
+DJANGO_QUERYSET_METHODS: FrozenSet[str] = frozenset(
+    {
+        "aggregate", "alias", "all", "annotate", "bulk_create", "bulk_update", "complex_filter",
+        "contains", "count", "create", "dates", "datetimes", "defer", "delete", "difference",
+        "distinct", "earliest", "exclude", "exists", "explain", "extra", "filter", "first", "get",
+        "get_or_create", "get_queryset", "in_bulk", "intersection", "iterator", "last", "latest",
+        "none", "only", "order_by", "prefetch_related", "raw", "reverse", "select_related",
+        "union", "update", "update_or_create", "using", "values", "values_list",
+        "aaggregate", "acontains", "acount", "acreate", "adelete", "aearliest", "aexists",
+        "aexplain", "afirst", "aget", "aget_or_create", "ain_bulk", "aiterator", "alast",
+        "alatest", "aupdate", "aupdate_or_create", "abulk_create", "abulk_update",
+    }
+)  # fmt: skip
 #: SQL functions / fragments that take a server-side lock.
 SQL_LOCK_MARKERS: FrozenSet[str] = frozenset(
     {
@@ -322,6 +339,12 @@ def constructor_kind(qualified: Optional[str], attr: Optional[str] = None) -> Op
 
 def is_redis_client_constructor(qualified: Optional[str]) -> bool:
     return qualified is not None and qualified in REDIS_CLIENT_CONSTRUCTORS
+
+
+#: Commands only a redis client has (a client of unknown origin that calls one is redis).
+REDIS_ONLY_METHODS: FrozenSet[str] = frozenset(
+    {"setex", "psetex", "setnx", "getset", "expire", "pexpire", "expireat", "ttl", "pttl", "persist", "hsetnx"}
+)
 
 
 def looks_like_redis_name(name: str) -> bool:

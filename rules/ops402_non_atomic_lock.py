@@ -16,7 +16,7 @@ from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_SETN
 from opslint.rules._claims import FunctionClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
-from opslint.syntax.walk import walk
+from opslint.syntax.walk import iter_nodes, walk
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -175,6 +175,7 @@ class NonAtomicLock(Rule):
         self.table = ctx.analysis(BindingTable)
         self._kinds = _StoreKinds(self)
         self._caller_markers: Dict[int, Set[str]] = {}
+        self._redis_usage: Dict[Tuple[int, str], bool] = {}
 
     # -- collecting -----------------------------------------------------------
 
@@ -257,7 +258,35 @@ class NonAtomicLock(Rule):
         last = name.rsplit(".", 1)[-1]
         if _locks.looks_like_redis_name(last):
             return REDIS
-        return "memcached" if _locks.looks_like_memcached_name(last) else None
+        if _locks.looks_like_memcached_name(last):
+            return "memcached"
+        if function is not None and self._used_as_redis(name, function):
+            return REDIS  # ``from worker import conn`` ... ``conn.set(key, 1, ex=3600)``
+        return None
+
+    def _used_as_redis(self, name: str, function: cst.FunctionDef) -> bool:
+        """Whether ``function`` calls ``name`` with redis-py's own signature: ``set``
+        with an expiry or ``nx``, or a command only redis has (``setex``, ``expire``...).
+        For a client whose origin is out of sight (imported from a project module)."""
+        key = (id(function), name)
+        known = self._redis_usage.get(key)
+        if known is not None:
+            return known
+        found = False
+        for node in iter_nodes(function.body):
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+                continue
+            if dotted_name(node.func.value) != name:
+                continue
+            method = node.func.attr.value
+            if method in _locks.REDIS_ONLY_METHODS or (
+                method == "set"
+                and any(a.keyword is not None and a.keyword.value in _REDIS_SET_FLAGS for a in node.args)
+            ):
+                found = True
+                break
+        self._redis_usage[key] = found
+        return found
 
     def is_path(self, receiver: cst.BaseExpression, stack: Sequence[cst.CSTNode]) -> bool:
         """A ``pathlib.Path`` (built here, or bound to one: ``MARKER = Path(...)``)."""
@@ -276,6 +305,10 @@ class NonAtomicLock(Rule):
         lines = self.edits.code(node).strip().splitlines()
         code = lines[0].split("  #", 1)[0].rstrip() + (" ...)" if len(lines) > 1 else "")
         return code if len(code) <= 70 else code[:67] + "..."
+
+
+#: Keywords of redis-py's ``set`` that no dict or cache ``set`` takes.
+_REDIS_SET_FLAGS = _locks.REDIS_EXPIRY_KWARGS | {"nx", "xx"}
 
 
 class _FunctionCheck(FunctionClaims):
