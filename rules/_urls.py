@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import SplitResult, urlsplit
 
@@ -250,6 +250,78 @@ def parse_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
             return None
         return _literal(node, head.value, head.value, True, len(node.parts) == 1)
     return None
+
+
+#: ``http://%s.api.vendor.com/v2`` / ``http://{region}.vendor.com``: a placeholder as the
+#: first host label(s), then a literal domain.
+_LEADING_FIELD = re.compile(r"^(?:%[-+ #0-9.]*s|%\([A-Za-z_]+\)s|\{[^{}]*\})\.(?=[A-Za-z0-9])")
+
+
+def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
+    """A URL whose host starts with a placeholder (``f"http://{bucket}.s3.amazonaws.com/..."``,
+    ``"http://%s.api.vendor.com"``), with the literal rest of the host as ``host``
+    (``s3.amazonaws.com``); or a URL split over an implicit concatenation
+    (``"http://" "api.vendor.com/v1"``), held by its first piece.  ``parse_literal``
+    reads neither: the scheme (what OPS504 is about) is all that is certain of them."""
+    if isinstance(node, cst.ConcatenatedString):
+        pieces: List[cst.SimpleString] = []
+        part: cst.BaseExpression = node
+        while isinstance(part, cst.ConcatenatedString):
+            if not isinstance(part.left, cst.SimpleString):
+                return None
+            pieces.append(part.left)
+            part = part.right
+        if not isinstance(part, cst.SimpleString):
+            return None
+        pieces.append(part)
+        values = [p.evaluated_value for p in pieces if "b" not in p.prefix.lower()]
+        if len(values) != len(pieces) or not all(isinstance(v, str) for v in values):
+            return None
+        first = str(values[0])
+        if _URL.match(first) is None or not first.endswith("://"):
+            return None  # the first piece holds more than the scheme: parse_literal reads it
+        text = "".join(str(v) for v in values).strip()
+        if re.search(r"\s", text):
+            return None
+        return _literal(pieces[0], text, text, False, True)
+    if isinstance(node, cst.FormattedString):
+        if "b" in node.prefix.lower() or len(node.parts) < 3:
+            return None
+        head, field, rest = node.parts[0], node.parts[1], node.parts[2]
+        if not (isinstance(head, cst.FormattedStringText) and isinstance(rest, cst.FormattedStringText)):
+            return None
+        if not isinstance(field, cst.FormattedStringExpression) or not rest.value.startswith("."):
+            return None
+        texts = [p.value for p in node.parts if isinstance(p, cst.FormattedStringText)]
+        if any(re.search(r"\s", t) for t in texts) or _URL.match(head.value) is None:
+            return None
+        if not head.value.endswith("://"):
+            return None
+        found = _literal(node, head.value + "x" + rest.value, head.value, True, len(node.parts) == 3)
+        return _open(found)
+    if isinstance(node, cst.SimpleString) and "%" in node.value and "b" not in node.prefix.lower():
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - odd escapes: not a URL we can read
+            return None
+        if not isinstance(value, str):
+            return None
+        match = _URL.match(value.strip())
+        if match is None:
+            return None
+        leading = _LEADING_FIELD.match(match.group("rest"))
+        if leading is None:
+            return None
+        text = f"{match.group('scheme')}://x.{match.group('rest')[leading.end() :]}"
+        return _open(_literal(node, text, value, False, True))
+    return None
+
+
+def _open(found: Optional[UrlLiteral]) -> Optional[UrlLiteral]:
+    """``found`` (parsed with ``x`` for the placeholder) with the placeholder label dropped."""
+    if found is None or not found.host.startswith("x."):
+        return None
+    return replace(found, host=found.host[2:], is_template=True)
 
 
 def _literal(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import libcst as cst
 
@@ -13,7 +13,7 @@ from opslint.rules import _net, _url_tables, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
 
 if TYPE_CHECKING:
-    pass
+    from opslint.context import FileContext
 
 
 class PlaintextExternalHttp(Rule):
@@ -21,7 +21,10 @@ class PlaintextExternalHttp(Rule):
 
     ## What it does
     Checks for string literals (and f-string heads) holding an `http://` (or
-    `ws://`) URL whose host is external. The same places as OPS501 are quiet:
+    `ws://`) URL whose host is external, also when a placeholder stands for the
+    first labels of the host (`f"http://{region}.storage.vendor.com"`,
+    `"http://%s.api.vendor.com"`: reported as `*.storage.vendor.com`) or the URL
+    is split over an implicit concatenation (`"http://" "api.vendor.com/v1"`). The same places as OPS501 are quiet:
     docstrings, messages, namespace and schema identifiers
     (`http://www.w3.org/...`), documentation links, loopback, private,
     `.local`/`.internal`/`example.com` and cluster-internal hosts, proxy
@@ -87,6 +90,34 @@ class PlaintextExternalHttp(Rule):
 
     requires = (UrlUses,)
 
+    def __init__(self, ctx: FileContext, options: Any) -> None:
+        super().__init__(ctx, options)
+        #: URLs whose host starts with a placeholder, or split over a concatenation (UrlUses
+        #: does not read them: their host is not whole, but their scheme is certain).
+        self._open: List[Tuple[_urls.UrlLiteral, str]] = []
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._open_literal(node)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if "%" in node.value:
+            self._open_literal(node)
+
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+        self._open_literal(node)
+
+    def _open_literal(self, node: cst.CSTNode) -> None:
+        literal = _urls.parse_open_literal(node)
+        if literal is None or _urls.host_kind(literal.host) != "external":
+            return
+        if literal.scheme not in _url_tables.SECURE_SCHEME or _urls.is_plaintext_by_design(literal.host, literal.path):
+            return
+        if isinstance(self.stack[-2], cst.Expr):  # a docstring or a bare string statement
+            return
+        # The placeholder's label is shown as ``*`` (the concatenation's host is whole).
+        shown = literal.host if isinstance(node, cst.ConcatenatedString) else f"*.{literal.host}"
+        self._open.append((literal, shown))
+
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
         if test_data and not self.options.include_tests:
@@ -94,15 +125,17 @@ class PlaintextExternalHttp(Rule):
         uses = self.ctx.analysis(UrlUses)
         # Unlike OPS501, the default of a lookup is still checked: it is used when the variable is unset.
         for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=False):
-            self._emit(use)
+            self._emit(use.literal)
         # A site's or a home page's address (``SITE_URL = "http://shop.example-store.com"``) is
         # not a service OPS501 reports, but the links built from it travel in plaintext.
         for use in uses.named_pages:
             if _accept(use) and not _urls.host_allowed(use.literal.host, self.options.allowed_hosts):
-                self._emit(use)
+                self._emit(use.literal)
+        for literal, shown in self._open:
+            if not _urls.host_allowed(literal.host, self.options.allowed_hosts):
+                self._emit(literal, shown)
 
-    def _emit(self, use: UrlUse) -> None:
-        literal = use.literal
+    def _emit(self, literal: _urls.UrlLiteral, shown: Optional[str] = None) -> None:
         secure = _url_tables.SECURE_SCHEME[literal.scheme]
         rebuilt = _urls.rebuild_scheme(literal.node, literal.scheme, secure)
         title = f"Use `{secure}://`"
@@ -111,7 +144,7 @@ class PlaintextExternalHttp(Rule):
             if rebuilt is not None
             else PendingFix.suggestion(title)
         )
-        self.report(literal.node, scheme=literal.scheme, host=literal.host, secure=secure, fix=fix)
+        self.report(literal.node, scheme=literal.scheme, host=shown or literal.host, secure=secure, fix=fix)
 
 
 def _accept(use: UrlUse) -> bool:
