@@ -85,12 +85,17 @@ class RecordTerms:
         """The terms of a project function the call runs (in this file, else through the index)."""
         func = call.func
         target: Optional[cst.FunctionDef] = None
+        table = self.file.table
         if isinstance(func, cst.Name):
-            target = self.file.table.function_named(func.value, scope)
+            target = table.function_named(func.value, scope)
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            bindings = self.file.table.resolve(func, scope)
+            bindings = table.resolve(func, scope)
             if len(bindings) == 1 and isinstance(bindings[0].node, cst.FunctionDef):
                 target = bindings[0].node
+            else:
+                target = self._instance_method(func, scope)
+        elif isinstance(func, cst.Subscript):
+            return self._dispatched(func, scope, depth)
         if target is not None:
             inner = self.file.table.scope_of(target)
             if inner is None:
@@ -114,6 +119,33 @@ class RecordTerms:
         if function is None:
             return []
         return self._summary_terms(function.qualname, depth)
+
+    def _instance_method(self, func: cst.Attribute, scope: Scope) -> Optional[cst.FunctionDef]:
+        """``fwd.forward`` where ``fwd = Forwarder(...)`` (or ``fwd: Forwarder``), a class of
+        this file: its ``forward`` method."""
+        table = self.file.table
+        owner = table.instance_class(func.value, scope)
+        if owner is None:
+            return None
+        found = table.attribute(owner, func.attr.value)
+        return found[0].node if len(found) == 1 and isinstance(found[0].node, cst.FunctionDef) else None
+
+    def _dispatched(self, func: cst.Subscript, scope: Scope, depth: int) -> List[Term]:
+        """``HANDLERS[msg.topic](msg)``: one of the functions of this file that the dict
+        (bound once, to a literal of names) holds runs per record; the terms of the
+        slowest (an unbounded one first) count."""
+        if not isinstance(func.value, cst.Name):
+            return []
+        bindings = self.file.table.lookup(func.value.value, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Dict):
+            return []
+        slowest: List[Term] = []
+        for element in bindings[0].value.elements:
+            if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name):
+                terms = self._follow(cst.Call(func=element.value), scope, depth)
+                if _cost(terms) > _cost(slowest):
+                    slowest = terms
+        return slowest
 
     def _summary_terms(self, qualname: str, depth: int) -> List[Term]:
         assert self.file.project is not None
@@ -379,3 +411,8 @@ def _handed_off(node: cst.CSTNode) -> Set[int]:
                 for inner in calls_in(arg.value):
                     handed.add(id(inner))
     return handed
+
+
+def _cost(terms: List[Term]) -> float:
+    """What ``terms`` can take together, for choosing the slowest of alternatives."""
+    return sum(float("inf") if t.seconds is None else t.seconds for t in terms)

@@ -38,7 +38,9 @@ class ConsumerPollBudget(Rule):
     reads the consumer's configuration (keywords, a config dict written inline, held in
     a variable, or merged from a module constant `{**BASE, ...}` of any module), and
     adds up the slow calls of the per-record path, following the project functions it
-    calls across modules: each call counts with its timeout, or with its client's
+    calls across modules (also the methods of a handler object of a class in the file,
+    `fwd.forward(msg)`, and the handlers of a dispatch table, `HANDLERS[msg.topic](msg)`,
+    whose slowest counts): each call counts with its timeout, or with its client's
     default (httpx 5 s, aiohttp 300 s total, firebase_admin `messaging.send` 120 s or the
     app's `httpTimeout`, google-auth `Request` 120 s), and `time.sleep`/`asyncio.sleep`
     with its seconds; a call that can wait forever
