@@ -87,7 +87,10 @@ class MissingTimeout(Rule):
     (a module re-exported under another name, a session returned by a project
     factory), `functools.partial(requests.post, ...)`, a module kept on a
     class (`http = requests`), and `**kwargs` dicts built in the same file
-    and never changed. A call that passes any other `**kwargs` is not
+    and never changed. A request function handed to an executor is called
+    without a timeout too: `ex.map(requests.get, urls)`, and
+    `pool.submit(requests.post, url)` or `asyncio.to_thread(requests.get, url)`
+    unless they forward a `timeout=`. A call that passes any other `**kwargs` is not
     reported (the dict may carry the timeout), nor is a timeout read from
     configuration, a call in a branch
     that tests a timeout (`if timeout is None: ...`), a connection whose
@@ -222,6 +225,8 @@ class MissingTimeout(Rule):
         self._skip_file = _net.lint_rule_fixture(ctx.display_path, ctx.text)
         self.pending: List[Tuple[cst.Call, Scope, _Guard]] = []
         self.pending_calls: List[Tuple[cst.Call, NetCall, str, Scope, _Guard]] = []
+        #: Executor calls handed a function: (call, where the function is, scope, guard).
+        self.pending_passed: List[Tuple[cst.Call, Tuple[int, bool], Scope, _Guard]] = []
         self._guard_cache: Dict[int, bool] = {}
         #: Calls whose result a ``for`` iterates (gRPC server streams).
         self.iterated: Set[int] = set()
@@ -255,6 +260,9 @@ class MissingTimeout(Rule):
                 self.global_default_set = True
         if isinstance(node.func, (cst.Attribute, cst.Name)):
             self.pending.append((node, at, guarded))
+        passed = _passed_callable(node, callee)
+        if passed is not None:
+            self.pending_passed.append((node, passed, at, guarded))
 
     def _under_deadline(self, node: cst.Call) -> bool:
         """Awaited under a deadline in the same function: ``await asyncio.wait_for(call,
@@ -359,6 +367,35 @@ class MissingTimeout(Rule):
                 self._judge(call, spec, shown, at, pool_timeout=None)
         for call, at, guarded in self.pending:
             self._judge_method(call, at, guarded)
+        for call, passed, at, guarded in self.pending_passed:
+            self._judge_passed(call, passed, at, guarded)
+
+    def _judge_passed(self, call: cst.Call, passed: Tuple[int, bool], at: Scope, guarded: _Guard) -> None:
+        """``ex.map(requests.get, urls)``, ``pool.submit(requests.post, url, data=d)``: a
+        request function handed to an executor, which calls it with the arguments it
+        forwards (``submit``, ``to_thread``: all; ``map``: the items alone)."""
+        index, forwards_keywords = passed
+        func = call.args[index].value
+        callee = self._callee(func, at) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        spec = CALLS.get(callee) if callee is not None else None
+        if spec is None or spec.timeout_mode != _net.FOREVER or spec.no_timeout_param:
+            return
+        if self._skipped(spec, guarded):
+            return
+        rest = call.args[index + 1 :]
+        if any(a.star for a in rest) or (forwards_keywords and keyword(call, "timeout") is not None):
+            return
+        positional = [a for a in rest if a.keyword is None]
+        if forwards_keywords and spec.timeout_pos is not None and len(positional) > spec.timeout_pos:
+            return  # the timeout passed positionally
+        method = self.edits.code(call.func)
+        value = self._default()
+        if forwards_keywords:
+            fix = PendingFix.unsafe(f"Add `timeout={value}`", *self.edits.add_keyword(call, f"timeout={value}"))
+        else:
+            fix = PendingFix.suggestion(f"Pass `functools.partial({callee}, timeout={value})`")
+        shown = f"`{callee}` (passed to `{method}`)"
+        self.report(func, fix=fix, callee=shown, problem="has no timeout", why=spec.why)
 
     def _skipped(self, spec: NetCall, guarded: _Guard) -> bool:
         if spec.timeout_mode == _net.NEVER:
@@ -647,3 +684,28 @@ def _factories(project: Any) -> Dict[str, Any]:
     """The project's client factories by module (``factory_facts``; the index keeps them)."""
     facts: Dict[str, Any] = project.facts(MissingTimeout.code)
     return facts
+
+
+#: Executor calls that run a function they are given: method -> (index of the function,
+#: whether keyword arguments reach it).  ``Executor.map``'s ``timeout=`` is its own.
+_PASSING_METHODS: Dict[str, Tuple[int, bool]] = {
+    "map": (0, False),
+    "imap": (0, False),
+    "imap_unordered": (0, False),
+    "submit": (0, True),
+    "run_in_executor": (1, False),
+}
+_PASSING_FUNCTIONS: Dict[str, Tuple[int, bool]] = {"asyncio.to_thread": (0, True)}
+
+
+def _passed_callable(call: cst.Call, callee: Optional[str]) -> Optional[Tuple[int, bool]]:
+    """Where ``call`` hands a function to an executor (see ``_PASSING_METHODS``)."""
+    found = _PASSING_FUNCTIONS.get(callee or "")
+    if found is None and isinstance(call.func, cst.Attribute):
+        found = _PASSING_METHODS.get(call.func.attr.value)
+    if found is None or len(call.args) <= found[0]:
+        return None
+    arg = call.args[found[0]]
+    if arg.keyword is not None or arg.star or not isinstance(arg.value, (cst.Name, cst.Attribute)):
+        return None
+    return found
