@@ -26,7 +26,7 @@ from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClie
 from opslint.rules._wrappers import CHILD_EXIT_SIGNALS, TASK_END_SIGNALS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
-from opslint.syntax.walk import find_all
+from opslint.syntax.walk import find_all, iter_nodes
 
 #: A path fact: the client may hold unsent data; the tag remembers how a delegated
 #: ``main()`` returned ("" when not through one).
@@ -172,6 +172,7 @@ class BufferPaths:
         #: Drained by a Celery ``worker_process_shutdown`` handler (before the child's ``os._exit``).
         self.child_drained: Set[ClientKey] = set()
         self.atexit_drained = self._atexit_drains()
+        self._dispatch: Optional[Dict[str, List[str]]] = None
 
     def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
         return self.ctx.imports.resolve(expr)
@@ -404,6 +405,14 @@ class BufferPaths:
         method = func.attr.value
         if method == "result" and not isinstance(func.value, cst.Call):
             return self.waited(state)  # waiting on a future (pubsub ``publish()`` results)
+        handlers = self.dispatch().get(method) if isinstance(func.value, cst.Name) else None
+        if handlers:
+            # ``args.func(args)`` after ``parser.set_defaults(func=cmd_publish)``: one of the
+            # subcommands runs; a client any of them leaves holding data is held.
+            out = state
+            for name in handlers:
+                out = out | self.inline(walker, self.functions[name], call, None, state)
+            return out
         owner = self._method_owner(func.value, env)
         if owner is not None and method in self.methods.get(owner, {}):
             return self.inline(walker, self.methods[owner][method], call, owner, state)
@@ -444,6 +453,26 @@ class BufferPaths:
                 client = self.files.project_client(obj, obj.name, call, in_scope=False)
                 state = state | {(client.key, "")}
         return state
+
+    def dispatch(self) -> Dict[str, List[str]]:
+        """argparse subcommands: keyword -> this file's functions given to
+        ``set_defaults(keyword=function)`` (``args.func(args)`` calls one of them)."""
+        if self._dispatch is None:
+            found: Dict[str, List[str]] = {}
+            if "set_defaults" in self.ctx.text:
+                for node in iter_nodes(self.ctx.module):
+                    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+                        continue
+                    if node.func.attr.value != "set_defaults":
+                        continue
+                    for arg in node.args:
+                        value = arg.value
+                        if arg.keyword is not None and isinstance(value, cst.Name) and value.value in self.functions:
+                            names = found.setdefault(arg.keyword.value, [])
+                            if value.value not in names:
+                                names.append(value.value)
+            self._dispatch = found
+        return self._dispatch
 
     def _method_owner(self, receiver: cst.BaseExpression, env: Env) -> Optional[str]:
         """The same-file class whose method ``receiver.m()`` calls: ``self``/``cls`` in a

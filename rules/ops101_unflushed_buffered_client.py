@@ -55,7 +55,8 @@ class UnflushedBufferedClient(Rule):
     call that SDK provides) is reported.  A drain in `finally`, `with client:`,
     `contextlib.closing(client)`, `atexit.register(client.close)`, a draining
     decorator such as `@metrics.log_metrics`, or inside a function called on
-    the path counts; a drain given a zero timeout (`producer.flush(0)`) returns
+    the path counts (an argparse subcommand run as `args.func(args)` after
+    `set_defaults(func=...)` is each of the functions given); a drain given a zero timeout (`producer.flush(0)`) returns
     at once and does not.  A client configured to send nothing (LaunchDarkly
     `Config(..., send_events=False)`) is not buffering.  SDKs whose own exit hook really drains (sentry, OTel
     providers, amplitude...) are fine on a normal exit, but never in a
