@@ -232,11 +232,8 @@ def parse_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
             return None
         if "://" not in node.value and "\\" not in node.value:
             return None  # no scheme separator, even after escapes: skip evaluating it
-        try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - odd escapes: not a URL we can read
-            return None
-        if not isinstance(value, str):
+        value = _text_of(node)
+        if value is None:
             return None
         return _literal(node, value.strip(), value.strip(), False, True)
     if isinstance(node, cst.FormattedString):
@@ -300,11 +297,8 @@ def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
         found = _literal(node, head.value + "x" + rest.value, head.value, True, len(node.parts) == 3)
         return _open(found)
     if isinstance(node, cst.SimpleString) and "%" in node.value and "b" not in node.prefix.lower():
-        try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - odd escapes: not a URL we can read
-            return None
-        if not isinstance(value, str):
+        value = _text_of(node)
+        if value is None:
             return None
         match = _URL.match(value.strip())
         if match is None:
@@ -315,6 +309,15 @@ def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
         text = f"{match.group('scheme')}://x.{match.group('rest')[leading.end() :]}"
         return _open(_literal(node, text, value, False, True))
     return None
+
+
+def _text_of(node: cst.SimpleString) -> Optional[str]:
+    """The text a (non-bytes) string literal holds; None when its escapes do not evaluate."""
+    try:
+        value = node.evaluated_value
+    except Exception:  # noqa: BLE001 - odd escapes: not a URL we can read
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _open(found: Optional[UrlLiteral]) -> Optional[UrlLiteral]:
