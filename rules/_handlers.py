@@ -362,12 +362,15 @@ def method_test(test: cst.BaseExpression) -> Optional[bool]:
     ``request.method != "GET"`` -> False; ``request.method != "POST"`` -> True (the guard
     ``if request.method != "POST": return 405``); ``... and request.method == "POST"`` ->
     False, ``... and request.method == "GET"`` -> None (not every read).
+    ``form.validate_on_submit()`` (Flask-WTF) -> False: it holds for submissions only.
     """
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         for side in (test.left, test.right):
             if method_test(side) is False:
                 return False
         return None
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and not test.args:
+        return False if test.func.attr.value in _web.SUBMIT_TESTS else None
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     left = test.left

@@ -381,6 +381,18 @@ def annotation_names(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
 _RULE_TEST_MARKER = re.compile(r"^\s*#\s*(?:ruleid|ok|todoruleid|todook|deepruleid|deepok):\s*\S", re.M)
 
 
+#: A Django migration (``class Migration(migrations.Migration)``) or an Alembic revision.
+_MIGRATION_MARKER = re.compile(r"^class Migration\(\s*migrations\.Migration\s*\)|^down_revision\s*[:=]", re.M)
+
+
+def frozen_history(path: str, text: str) -> bool:
+    """A schema migration (Django ``migrations/``, Alembic ``versions/``): a snapshot of the
+    models as they were, written once and never configured; the literals it records
+    (a field's default, a block's preview value) are reported in the live code, if anywhere."""
+    parts = path.replace("\\", "/").split("/")[:-1]
+    return ("migrations" in parts or "versions" in parts) and bool(_MIGRATION_MARKER.search(text))
+
+
 def lint_rule_fixture(path: str, text: str) -> bool:
     """Test data of a lint rule (a semgrep rule's ``.py`` next to its YAML, anything under
     ``.semgrep/``): code that is matched by a linter, never run; test data like ``tests/``."""

@@ -16,6 +16,10 @@ HTTP_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH",
 #: is a read handler.
 READ_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD"})
 ALL_METHODS: Tuple[str, ...] = ("*",)
+#: Form methods true only for a submitted (non-read) request: Flask-WTF's
+#: ``form.validate_on_submit()`` and ``form.is_submitted()`` check the method is
+#: POST, PUT, PATCH or DELETE first.
+SUBMIT_TESTS: FrozenSet[str] = frozenset({"validate_on_submit", "is_submitted"})
 
 
 @dataclass(frozen=True)

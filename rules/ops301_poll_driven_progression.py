@@ -87,8 +87,9 @@ class PollDrivenProgression(Rule):
     `BackgroundTasks.add_task`, RQ `enqueue`, `subprocess.Popen`, boto3 Lambda
     `invoke`, ECS `run_task`, Step Functions `start_execution`, SQS `send_message`) or a
     job's state being advanced (`job.status = Status.RUNNING` then a save or commit,
-    `.filter(...).update(status=...)`).  Blocks under `if request.method == "POST":` are
-    not a GET's (and so is what follows `if request.method != "POST": return ...`).
+    `.filter(...).update(status=...)`).  Blocks under `if request.method == "POST":` or
+    Flask-WTF's `if form.validate_on_submit():` are not a GET's (and so is what follows
+    `if request.method != "POST": return ...`).
     Reads, metrics, logging, cache fills and request-scoped fan-out that the handler
     waits for (a pool closed by its `with` block, futures whose results it reads) are not
     progression.  Work started under a test of a job's state, or a state write, is the

@@ -41,8 +41,9 @@ class HardcodedExternalUrl(Rule):
     payloads, reference links written into reports, tables of many links to
     many sites, the `__main__` self-test of a library module, a setting that
     a settings module lets each deployment override (`from .local import *`
-    below it), and in test files and lint-rule test data (`.semgrep/`,
-    `# ruleid:`).
+    below it), in test files and lint-rule test data (`.semgrep/`,
+    `# ruleid:`), and in schema migrations (Django `migrations/`, Alembic
+    `versions/`: a frozen record of the models, reported in the live code).
 
     A module constant holding the URL is still reported: it is one literal,
     but changing it still means editing and redeploying the code. So are
@@ -118,6 +119,8 @@ class HardcodedExternalUrl(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
         if test_data and not self.options.include_tests:
+            return
+        if _net.frozen_history(self.ctx.display_path, self.ctx.text):
             return
         uses = self.ctx.analysis(UrlUses)
         #: Variable name -> the URL (or origin) it reads: one variable per distinct URL.

@@ -28,8 +28,8 @@ class PlaintextExternalHttp(Rule):
     docstrings, messages, namespace and schema identifiers
     (`http://www.w3.org/...`), documentation links, loopback, private,
     `.local`/`.internal`/`example.com` and cluster-internal hosts, proxy
-    addresses (a proxy is normally spoken to over `http://`), allowed hosts
-    and test files; and where `http://` is the protocol's own choice:
+    addresses (a proxy is normally spoken to over `http://`), allowed hosts,
+    test files and schema migrations; and where `http://` is the protocol's own choice:
     captive-portal probes (a portal must be able to intercept them), OCSP
     responders, CRLs and CA certificates (signed, served over http by
     design), and non-public addresses such as the CGNAT range
@@ -121,6 +121,8 @@ class PlaintextExternalHttp(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
         if test_data and not self.options.include_tests:
+            return
+        if _net.frozen_history(self.ctx.display_path, self.ctx.text):
             return
         uses = self.ctx.analysis(UrlUses)
         # Unlike OPS501, the default of a lookup is still checked: it is used when the variable is unset.
