@@ -24,7 +24,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from opslint.codebase import rules_folder
 from opslint.config import Settings
@@ -97,6 +97,44 @@ def settings_fingerprint(settings: Settings, codes: FrozenSet[str]) -> str:
 BINDS = re.compile(r"import|\bdef\b|\bclass\b")
 
 
+class Selectable(Protocol):
+    """What the prefilter reads of a rule: a rule class, or a catalog ``RuleEntry``."""
+
+    @property
+    def tokens(self) -> Tuple[str, ...]: ...
+
+    @property
+    def needs_project(self) -> bool: ...
+
+
+S = TypeVar("S", bound=Selectable)
+
+
+def matching(rules: Sequence[S], text: str, extra: Callable[[S], Sequence[str]] = lambda rule: ()) -> List[S]:
+    """The rules that could match ``text``: one of their tokens (or of ``extra``'s, the
+    tokens a rule's options add) occurs in it; a rule without tokens always could."""
+    return [
+        rule
+        for rule in rules
+        if not rule.tokens or any(tok in text for tok in rule.tokens) or any(tok in text for tok in extra(rule))
+    ]
+
+
+def index_candidates(candidates: Sequence[S], matched: Sequence[S], text: str) -> List[S]:
+    """The cross-file rules that may run on ``text``: those its tokens select (``matched``),
+    and, when the file imports or defines anything, every cross-file candidate
+    (``Rule.project_relevant`` may select it).
+
+    A file with neither (a data module, an empty ``__init__.py``) cannot be relevant to
+    a project analysis: ``Rule.project_relevant`` holds only for files that import
+    another module or define a function or class. So no project index is built (or
+    loaded) to lint it: the cost of a one-file run on such a file is the file's.
+    """
+    if BINDS.search(text):
+        return [r for r in candidates if r.needs_project]
+    return [r for r in matched if r.needs_project]
+
+
 # -- the catalog ---------------------------------------------------------------------
 
 
@@ -136,10 +174,7 @@ class Catalog:
         """Whether linting ``text`` with ``rules`` parses nothing and builds no project
         index: no rule's token occurs, and no cross-file rule may find the file relevant
         (the test of ``engine.Linter.lint_text``, for rules with default options)."""
-        for rule in rules:
-            if not rule.tokens or any(tok in text for tok in rule.tokens):
-                return False
-        return not (any(r.needs_project for r in rules) and BINDS.search(text))
+        return not matching(rules, text) and not index_candidates(rules, (), text)
 
 
 # -- the file -----------------------------------------------------------------------

@@ -271,7 +271,7 @@ def check(
     unsafe = base.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
 
     output = _Output(output_file)
-    if paths == ("-",) or (not paths and stdin_filename):
+    if stdin:
         _check_stdin(resolver, stdin_filename, fmt, fix, diff, unsafe, exit_zero, output)
         return
 

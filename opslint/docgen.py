@@ -14,10 +14,9 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from opslint import catalog
-from opslint.config import build_options
 from opslint.docs import rule_markdown
 from opslint.registry import Registry
 from opslint.rule import summary
@@ -97,26 +96,6 @@ def write(directory: str, registry: Optional[Registry] = None) -> List[str]:
 # -- the rule catalog ------------------------------------------------------------------
 
 
-def catalog_entries(registry: Registry) -> List[catalog.RuleEntry]:
-    """The catalog records of ``registry``'s rules: tokens with those the default
-    options add (a configuration that sets options is never served by the catalog)."""
-    out = []
-    for rule in registry.rules():
-        defaults = build_options(rule.Options, {}, "<catalog>", rule.code)
-        tokens = tuple(rule.tokens) + tuple(rule.option_tokens(defaults)) if rule.tokens else ()
-        out.append(
-            catalog.RuleEntry(
-                code=rule.code,
-                name=rule.name,
-                internal=rule.internal,
-                default_enabled=rule.default_enabled,
-                tokens=tokens,
-                needs_project=rule.needs_project,
-            )
-        )
-    return out
-
-
 def catalog_text(registry: Registry, folder: str) -> str:
     """The catalog file's text for ``registry`` (the shipped rules), whose sources are in ``folder``."""
     rules: List[Dict[str, Any]] = [
@@ -128,34 +107,40 @@ def catalog_text(registry: Registry, folder: str) -> str:
             "tokens": list(e.tokens),
             "needs_project": e.needs_project,
         }
-        for e in catalog_entries(registry)
+        for e in registry.catalog().entries.values()
     ]
     data = {"format": catalog.FORMAT, "generated_by": COMMAND, "digest": catalog.sources_digest(folder), "rules": rules}
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def catalog_problem(registry: Optional[Registry] = None) -> Optional[str]:
-    """Why ``rules/catalog.json`` is not what the rules generate (None when it is)."""
+def _catalog_state(registry: Optional[Registry]) -> Tuple[Optional[str], str, str]:
+    """(why the catalog is not what the rules generate, or None; its path; the text the
+    rules generate), computing that text once."""
     folder = catalog.source_folder()
     if folder is None:
-        return "opslint.rules not found"
+        return "opslint.rules not found", "", ""
     path = os.path.join(folder, catalog.FILE)
+    expected = catalog_text(registry or Registry.default(), folder)
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             current = handle.read()
     except OSError:
-        return f"missing: {path}"
-    return None if current == catalog_text(registry or Registry.default(), folder) else f"stale: {path}"
+        return f"missing: {path}", path, expected
+    return (None if current == expected else f"stale: {path}"), path, expected
+
+
+def catalog_problem(registry: Optional[Registry] = None) -> Optional[str]:
+    """Why ``rules/catalog.json`` is not what the rules generate (None when it is)."""
+    return _catalog_state(registry)[0]
 
 
 def write_catalog(registry: Optional[Registry] = None) -> Optional[str]:
     """Rewrite the catalog when it is stale; returns its path then."""
-    folder = catalog.source_folder()
-    if folder is None or catalog_problem(registry) is None:
+    problem, path, expected = _catalog_state(registry)
+    if problem is None or not path:
         return None
-    path = os.path.join(folder, catalog.FILE)
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(catalog_text(registry or Registry.default(), folder))
+        handle.write(expected)
     return path
 
 

@@ -15,7 +15,7 @@ import libcst as cst
 from opslint import builtin, source, suppress, unused_noqa
 from opslint.analysis.base import Analysis, closure
 from opslint.cache import code_fingerprint
-from opslint.catalog import BINDS
+from opslint.catalog import index_candidates, matching
 from opslint.config import Settings, project_exclusion
 from opslint.context import FileContext
 from opslint.discovery import display_path, module_name
@@ -127,22 +127,6 @@ class _Dispatcher(cst.CSTVisitor):
 _LIBCST_AT = re.compile(r"\berror at (\d+):(\d+)")
 
 
-def project_candidates(
-    candidates: Sequence[Type[Rule]], prefiltered: Sequence[Type[Rule]], text: str
-) -> List[Type[Rule]]:
-    """The cross-file rules that may run on ``text``: those its tokens select, and, when
-    the file imports or defines anything, those ``project_relevant`` may select.
-
-    A file with neither (a data module, an empty ``__init__.py``) cannot be relevant to
-    a project analysis: ``Rule.project_relevant`` holds only for files that import
-    another module or define a function or class. So no project index is built (or
-    loaded) to lint it: the cost of a one-file run on such a file is the file's.
-    """
-    if BINDS.search(text):
-        return [r for r in candidates if r.needs_project]
-    return [r for r in prefiltered if r.needs_project]
-
-
 class Linter:
     """Lints text or files with the rules a ``Settings`` selects.
 
@@ -176,13 +160,7 @@ class Linter:
     def prefilter(self, rules: Sequence[Type[Rule]], text: str, settings: Settings) -> List[Type[Rule]]:
         """Rules that could match: at least one of their tokens occurs in the text
         (tokens from the rule's options count too, e.g. user-configured clients)."""
-        return [
-            rule
-            for rule in rules
-            if not rule.tokens
-            or any(tok in text for tok in rule.tokens)
-            or any(tok in text for tok in rule.option_tokens(self.registry.options_for(settings, rule)))
-        ]
+        return matching(rules, text, lambda rule: rule.option_tokens(self.registry.options_for(settings, rule)))
 
     # -- linting ------------------------------------------------------------------
 
@@ -206,7 +184,7 @@ class Linter:
         relpath = config_relpath(path, settings.root)
         candidates = self.registry.rules_for(settings, relpath)
         rules = self.prefilter(candidates, text, settings)
-        project = self._project(project_candidates(candidates, rules, text), path, text)
+        project = self._project(index_candidates(candidates, rules, text), path, text)
         if project is not None:
             rules = [
                 r

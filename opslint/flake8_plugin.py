@@ -44,11 +44,23 @@ _resolvers: Dict[str, ConfigResolver] = {}
 _linter: Optional[Linter] = None
 #: The rule catalog (None: absent or stale, or a configuration sets rule options).
 _catalog: Optional[catalog.Catalog] = catalog.load()
+#: The records made from the rules when there is no usable catalog (``_listing``).
+_made: Optional[catalog.Catalog] = None
 
 
 def _rules() -> Union[catalog.Catalog, Registry]:
     """What answers questions about the rules: the catalog while it can."""
     return _catalog if _catalog is not None else _rules_registry()
+
+
+def _listing() -> catalog.Catalog:
+    """The rules as catalog records: the shipped catalog, or one made from the rules (once)."""
+    global _made
+    if _catalog is not None:
+        return _catalog
+    if _made is None:
+        _made = _rules_registry().catalog()
+    return _made
 
 
 def _resolver() -> ConfigResolver:
@@ -70,16 +82,12 @@ def _shared_linter() -> Linter:
 
 def all_codes() -> Tuple[str, ...]:
     """Every code a user can select (engine codes are reported, not selected)."""
-    if _catalog is not None:
-        return tuple(code for code, entry in _catalog.entries.items() if not entry.internal)
-    return tuple(rule.code for rule in _rules_registry().public())
+    return tuple(code for code, entry in _listing().entries.items() if not entry.internal)
 
 
 def default_off_codes() -> List[str]:
-    if _catalog is not None:
-        return sorted(c for c in all_codes() if not _catalog.entries[c].default_enabled)
-    registry = _rules_registry()
-    return sorted(code for code in all_codes() if not registry[code].default_enabled)
+    listing = _listing()
+    return sorted(code for code, entry in listing.entries.items() if not entry.internal and not entry.default_enabled)
 
 
 def _rules_registry() -> Registry:

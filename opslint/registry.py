@@ -75,6 +75,25 @@ class Registry:
         """Every rule, engine codes included, by code."""
         return list(self._rules.values())
 
+    def catalog(self) -> catalog.Catalog:
+        """These rules as catalog records (``opslint.catalog``): tokens with those their
+        default options add (a configuration that sets options is never served by one)."""
+        entries = []
+        for rule in self._rules.values():
+            defaults = build_options(rule.Options, {}, "<catalog>", rule.code)
+            tokens = tuple(rule.tokens) + tuple(rule.option_tokens(defaults)) if rule.tokens else ()
+            entries.append(
+                catalog.RuleEntry(
+                    code=rule.code,
+                    name=rule.name,
+                    internal=rule.internal,
+                    default_enabled=rule.default_enabled,
+                    tokens=tokens,
+                    needs_project=rule.needs_project,
+                )
+            )
+        return catalog.Catalog(entries)
+
     def public(self) -> List[Type[Rule]]:
         """The rules a user selects (engine codes OPS0xx are reported, never run)."""
         return [r for r in self._rules.values() if not r.internal]

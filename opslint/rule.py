@@ -105,7 +105,7 @@ class Rule:
         (a cross-file rule whose findings land in files it cannot recognise alone).
 
         Asked only of files that import something or define a function or class
-        (``engine.project_candidates``): a file with none of these cannot take part in
+        (``catalog.index_candidates``): a file with none of these cannot take part in
         another module's facts, and linting it builds no project index."""
         return False
 

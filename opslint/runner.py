@@ -8,9 +8,10 @@ from typing import Dict, List, Optional, Set, Tuple, Type
 
 from opslint import builtin, project, source
 from opslint.cache import Cache
+from opslint.catalog import index_candidates
 from opslint.config import ConfigResolver, Settings, project_exclusion
 from opslint.discovery import Walker, display_path
-from opslint.engine import Linter, LintResult, project_candidates
+from opslint.engine import Linter, LintResult
 from opslint.fixes import fix_text, parses
 from opslint.model import Finding
 from opslint.outcome import (
@@ -200,7 +201,7 @@ def _prepare_projects(
     items: List[Tuple[str, bool]], resolver: ConfigResolver, options: RunOptions, linter: Linter
 ) -> List[Tuple[project.ProjectIndex, List[Type[Rule]], str]]:
     """Build the project index once per root (before workers fork) when a rule needs it:
-    when one of the files may run a cross-file rule (``engine.project_candidates``, the
+    when one of the files may run a cross-file rule (``catalog.index_candidates``, the
     test the workers make). Files are read only until each root is known to need it, so
     a whole-project run reads about one file here, and a one-file run on a data module
     builds no index."""
@@ -217,7 +218,7 @@ def _prepare_projects(
             text = source.read(path).text
         except source.SourceError:
             return rules  # the worker reports it
-        chosen = project_candidates(rules, linter.prefilter(rules, text, settings), text)
+        chosen = index_candidates(rules, linter.prefilter(rules, text, settings), text)
         if chosen:
             needed.add(root)
         return chosen

@@ -21,7 +21,14 @@ from opslint.analysis.base import Analysis, FileFacts
 from opslint.rules._url_config import defaulted_names, is_settings, settings_field_names
 from opslint.rules._url_context import UrlUse, analyse, is_binding, reference_is_quiet
 from opslint.rules._url_tables import METADATA_ATTRIBUTES
-from opslint.rules._urls import host_allowed, is_settings_module, looks_like_endpoint
+from opslint.rules._urls import (
+    UrlLiteral,
+    host_allowed,
+    host_kind,
+    is_settings_module,
+    looks_like_endpoint,
+    parse_open_literal,
+)
 
 __all__ = ["UrlUse", "UrlUses"]
 
@@ -45,6 +52,10 @@ class UrlUses(Analysis):
         self.named_pages: List[UrlUse] = []
         #: Dict displays judged as link tables (by node id).
         self.link_tables: Dict[int, bool] = {}
+        #: URLs whose host starts with a placeholder or that an implicit concatenation
+        #: splits (``_urls.parse_open_literal``), on external hosts, outside docstrings:
+        #: (the literal, the host to show: ``*.vendor.com`` for a placeholder).
+        self.open_literals: List[Tuple[UrlLiteral, str]] = []
         #: Order of the last module-level ``from x import *`` (a settings override), or 0.
         self.last_star_import = 0
         self._seq = 0
@@ -94,9 +105,25 @@ class UrlUses(Analysis):
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         self._literal(node)
+        if "%" in node.value:
+            self._open_literal(node)
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
         self._literal(node)
+        self._open_literal(node)
+
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+        self._open_literal(node)
+
+    def _open_literal(self, node: cst.CSTNode) -> None:
+        literal = parse_open_literal(node)
+        if literal is None or host_kind(literal.host) != "external":
+            return
+        stack = self.ctx.stack
+        if len(stack) > 1 and isinstance(stack[-2], cst.Expr):  # a docstring or a bare string statement
+            return
+        shown = literal.host if isinstance(node, cst.ConcatenatedString) else f"*.{literal.host}"
+        self.open_literals.append((literal, shown))
 
     def _literal(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:
         use = analyse(self, node)

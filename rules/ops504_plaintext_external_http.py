@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import libcst as cst
 
@@ -13,7 +13,7 @@ from opslint.rules import _net, _url_tables, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
 
 if TYPE_CHECKING:
-    from opslint.context import FileContext
+    pass
 
 
 class PlaintextExternalHttp(Rule):
@@ -90,34 +90,6 @@ class PlaintextExternalHttp(Rule):
 
     requires = (UrlUses,)
 
-    def __init__(self, ctx: FileContext, options: Any) -> None:
-        super().__init__(ctx, options)
-        #: URLs whose host starts with a placeholder, or split over a concatenation (UrlUses
-        #: does not read them: their host is not whole, but their scheme is certain).
-        self._open: List[Tuple[_urls.UrlLiteral, str]] = []
-
-    def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self._open_literal(node)
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        if "%" in node.value:
-            self._open_literal(node)
-
-    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
-        self._open_literal(node)
-
-    def _open_literal(self, node: cst.CSTNode) -> None:
-        literal = _urls.parse_open_literal(node)
-        if literal is None or _urls.host_kind(literal.host) != "external":
-            return
-        if literal.scheme not in _url_tables.SECURE_SCHEME or _urls.is_plaintext_by_design(literal.host, literal.path):
-            return
-        if isinstance(self.stack[-2], cst.Expr):  # a docstring or a bare string statement
-            return
-        # The placeholder's label is shown as ``*`` (the concatenation's host is whole).
-        shown = literal.host if isinstance(node, cst.ConcatenatedString) else f"*.{literal.host}"
-        self._open.append((literal, shown))
-
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
         if test_data and not self.options.include_tests:
@@ -133,7 +105,11 @@ class PlaintextExternalHttp(Rule):
         for use in uses.named_pages:
             if _accept(use) and not _urls.host_allowed(use.literal.host, self.options.allowed_hosts):
                 self._emit(use.literal)
-        for literal, shown in self._open:
+        for literal, shown in uses.open_literals:
+            if literal.scheme not in _url_tables.SECURE_SCHEME:
+                continue
+            if _urls.is_plaintext_by_design(literal.host, literal.path):
+                continue
             if not _urls.host_allowed(literal.host, self.options.allowed_hosts):
                 self._emit(literal, shown)
 

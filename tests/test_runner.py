@@ -138,13 +138,13 @@ def test_one_file_runs_find_what_the_whole_project_run_finds(folder: Path, monke
     it with every file asked for its project relevance (no file skips the index)."""
     import re
 
-    from opslint import engine, project
+    from opslint import catalog, project
 
     code = folder.parent.name
     resolver = ConfigResolver(Overrides(select=(code,)), cwd=str(folder), catalog=Registry.default())
     project.forget()
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "BINDS", re.compile(""))  # the lever off: every file may be relevant
+        patch.setattr(catalog, "BINDS", re.compile(""))  # the lever off: every file may be relevant
         whole = runner.run([str(folder)], resolver, runner.RunOptions(jobs=1), cwd=str(folder)).findings
     alone = []
     for path in sorted(folder.rglob("*.py")):
