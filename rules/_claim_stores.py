@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from opslint.rules import _locks
+from opslint.rules import _locks, _web
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
 from opslint.syntax.walk import iter_nodes
@@ -81,6 +81,12 @@ _FILE_LOCK_WORD = re.compile(r"lock|pid|marker|sentinel|flag|running|busy|in[_-]
 _LOCK_WORD = re.compile(
     r"(?<![a-z])(?:lock|locks|locked|mutex|claim|claimed|lease|leased|owner|busy|running|processing"
     r"|in[_-]?use|in[_-]?progress|semaphore|exclusive)(?![a-z])"
+)
+#: Words of a key that say it is a switch an operator turns on and off (a maintenance mode,
+#: a feature or read-only switch): turning it off in another function is not a release.
+_SWITCH_WORD = re.compile(
+    r"(?<![a-z])(?:maintenance|read[_-]?only|readonly|paused|enabled|disabled|mode|feature|switch|toggle"
+    r"|kill[_-]?switch|banner)(?![a-z])"
 )
 #: Fields that record who holds a claim.
 _OWNER_FIELD = re.compile(r"_by$|owner|holder|worker|host|pid|token|current_job|assignee|lessee", re.IGNORECASE)
@@ -333,8 +339,6 @@ class StoreClaims:
         if self.released(read, [self.function.body]):
             return True
         keyed = read.kind in ("redis", "django-cache", "memcached")
-        if keyed and self.released(read, [self.rule.ctx.module]):
-            return True
         if read.kind == "file" and not _FILE_LOCK_WORD.search(" ".join(self._key_texts(read)).lower()):
             return False  # a file created when missing (``if not p.exists(): p.touch()``), never given back
         index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
@@ -345,17 +349,27 @@ class StoreClaims:
             # record that the work was done (de-duplication), written after it, not a claim.
             return False
         records = [region[index]]
+        responded = False
         for stmt in region[index + 1 :]:
             if self._bookkeeping(stmt, read):
                 records.append(stmt)
                 continue
             if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
                 value = stmt.body[0].value
-                return value is not None and not falsy_literal(value)  # the claim is handed to the caller
+                if value is None or not self._responds(value):
+                    return value is not None and not falsy_literal(value)  # the claim is handed to the caller
+                # A web response ends the request: a state the user set (a moderator locks a
+                # topic, an admin turns maintenance on, and another view turns it off), unless an
+                # owner or a lock name says claim.
+                responded = True
+                break
             return True  # work runs under the claim
+        words = " ".join(self._key_texts(read)).lower()
+        switch = bool(_SWITCH_WORD.search(words)) and not _LOCK_WORD.search(words)
+        if keyed and not (responded or switch) and self.released(read, [self.rule.ctx.module]):
+            return True  # given back by another function of this module: a lock and its release
         if any(self._records_owner(node) for stmt in records for node in iter_nodes(stmt)):
             return True
-        words = " ".join(self._key_texts(read)).lower()
         return keyed and bool(_LOCK_WORD.search(words)) and self._flag_stored(write, read)
 
     def _bookkeeping(self, stmt: cst.BaseStatement, read: Any) -> bool:
@@ -386,8 +400,17 @@ class StoreClaims:
                     return True
         return False
 
+    def _responds(self, value: cst.BaseExpression) -> bool:
+        """``return redirect(topic)``, ``return JsonResponse(...)``: a request handler's answer."""
+        if not isinstance(value, cst.Call):
+            return False
+        name = dotted_name(value.func)
+        return name is not None and bool(_web.RESPONSE_CALLS.search(name.rsplit(".", 1)[-1]))
+
     def _work_call(self, call: cst.Call, read: Any) -> bool:
         func = call.func
+        if self.rule.qualified_name(func) in _web.USER_NOTIFICATIONS:
+            return False
         if isinstance(func, cst.Name):
             return func.value != "print"
         if isinstance(func, cst.Attribute):

@@ -131,6 +131,15 @@ REQUEST_PARAMS: FrozenSet[str] = frozenset({"request", "req"})
 RESPONSE_CALLS = re.compile(
     r"Response$|^jsonify$|^render(?:_template)?$|^redirect$|^json_response$|^make_response$|^render_to_response$"
 )
+#: Messages shown to the user of a request (Django's message framework, Flask's
+#: ``flash``): telling them what happened, not work done.
+USER_NOTIFICATIONS: FrozenSet[str] = frozenset(
+    {
+        *(f"django.contrib.messages.{level}" for level in ("debug", "info", "success", "warning", "error")),
+        "django.contrib.messages.add_message",
+        "flask.flash",
+    }
+)
 #: Decorators that make a function something else than a request handler (tasks,
 #: commands, scheduled jobs), by last name.
 NOT_HANDLER_DECORATORS: FrozenSet[str] = frozenset(

@@ -71,8 +71,11 @@ class NonAtomicLock(Rule):
     as `@only_one`, or only ever called in this file by functions that lock),
     or lets a unique constraint refuse the second claim (`except IntegrityError`)
     is not flagged; nor are caches (the value stored is the data, not a flag),
-    counters, rate limits, or a marker written after the work it records
-    (de-duplication).  Test modules are not checked.
+    counters, rate limits, a marker written after the work it records
+    (de-duplication), or a switch a person turns on and off (a maintenance
+    mode, a moderator locking a topic: a handler that sets it and answers,
+    with no owner recorded and nothing run under it).  Test modules are not
+    checked.
 
     ## Why it matters
     In incident 002 the "is the shared API key in use?" check and the "mark it
