@@ -82,7 +82,7 @@ class ClaimReads(StoreClaims):
                 return Read("file", expr, "", rule.text(expr.args[0].value), "exists")
             return None
         if not isinstance(expr.func, cst.Attribute):
-            return None
+            return self._typed_store_read(expr)  # ``is_locked(name)``: a helper of the project
         method = expr.func.attr.value
         receiver = expr.func.value
         if method in ("exists", "count", "first") and not expr.args:
@@ -149,7 +149,7 @@ class ClaimReads(StoreClaims):
             target = test.comparisons[0]
             operator = target.operator
             right = target.comparator
-            if read.kind in ("orm-attr", "mongo", "sql"):
+            if read.kind in ("orm-attr", "mongo", "sql", "dynamodb"):
                 return self._status_polarity(operator, right, read)
             if isinstance(operator, (cst.Is, cst.Equal)):
                 return falsy_literal(right)
@@ -244,7 +244,8 @@ class ClaimReads(StoreClaims):
                 return True
 
         walk(test, _Find())
-        return reads
+        # ``if item and item.get("locked")``: the flag says more than the row's existence.
+        return sorted(reads, key=lambda read: read.kind == "dynamodb" and not read.key)
 
 
 def _keeps_truth(comparison: cst.Comparison) -> bool:

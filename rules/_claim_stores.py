@@ -9,8 +9,14 @@ gives it back:
 * raw SQL: ``cur.execute("SELECT ..., in_use FROM t ...")`` and ``..., in_use = cur.fetchone()``;
   ``UPDATE t SET in_use = true`` whose ``WHERE`` does not test the flag; ``SET in_use = false``;
 * model methods: ``key.is_free()`` / ``key.is_locked()``; ``key.mark_in_use()``; ``key.mark_free()``;
+* the project's helpers of a named resource: ``is_locked(name)`` / ``self.is_running(job)``, then
+  ``mark_locked(name)`` / ``acquire_lock(name)``; given back by ``release_lock(name)``;
 * memcached and Django cache reads beyond ``get``: ``mc.get``, ``cache.has_key(k)``, ``k in cache``;
-* files through ``pathlib``: ``MARKER.exists()``; ``MARKER.write_text(...)``/``touch()``; ``unlink()``.
+* files through ``pathlib``: ``MARKER.exists()``; ``MARKER.write_text(...)``/``touch()``; ``unlink()``;
+* DynamoDB (boto3's resource API): ``item = table.get_item(Key=...).get("Item")``, then
+  ``item.get("locked")`` / ``item["locked"]`` (or ``"Item" in response``: the lock row exists);
+  ``table.put_item(Item={..., "locked": True})`` or ``update_item(UpdateExpression="SET locked
+  = :t")`` without a ``ConditionExpression``; given back by ``delete_item`` or a falsy ``SET``.
 
 And for every store, :meth:`StoreClaims.is_claim`: whether a check-then-set is a claim at
 all.  A claim is given back later (a delete of the key, the flag reset, a release method; for
@@ -22,7 +28,7 @@ written and left, is not a claim; neither is a cache fill, whose stored value is
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -51,6 +57,19 @@ _RELEASE_METHOD = re.compile(
     r"^(?:mark_|set_)(?:as_)?(?:free|available|idle|unlocked|done|released|not_in_use)$"
     r"|^(?:unlock|release|free|check_in|checkin|unlease)$"
 )
+#: ``SET a = :v, #b = :w`` of a DynamoDB update expression: (attribute, placeholder).
+_DYNAMO_SET = re.compile(r"(?<![\w#])(#?\w+)\s*=\s*(:\w+)")
+#: Keywords of a DynamoDB write that make it conditional (the legacy ``Expected`` too).
+_DYNAMO_CONDITIONS = frozenset({"ConditionExpression", "Expected"})
+#: Helpers of the project, called with the resource: those that tell whether it is taken,
+#: and those that take or give it back (beyond the model method names above).
+_HELPER_STATE = re.compile(r"^(?:has_lock|lock_exists|is_lock_held|lock_held|is_lock_taken|is_in_progress)$")
+#: (Not ``acquire_lock(name)``, ``lock(name)``: such a helper may well be atomic, block or raise.)
+_HELPER_CLAIM = re.compile(
+    r"^(?:mark_|set_)(?:as_)?(?:in_use|busy|locked|running|taken|claimed|leased|reserved|occupied|in_progress"
+    r"|processing)$|^(?:set|create|write)_lock(?:_key|_file)?$"
+)
+_HELPER_RELEASE = re.compile(r"^(?:release|drop|clear|delete|remove)_lock$|^mark_(?:as_)?(?:done|finished)$")
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 #: Calls whose result is a lock token or a flag, not data (``str(uuid4())``, ``now().isoformat()``).
 _TOKEN_FUNCTIONS = frozenset(
@@ -125,6 +144,16 @@ SUGGESTIONS = {
         "Claim in one statement: `UPDATE ... SET <flag> = true WHERE id = %s AND NOT <flag> RETURNING id` "
         "and proceed only when it returned a row (or `SELECT ... FOR UPDATE` in the transaction)"
     ),
+    "dynamodb": (
+        "Claim in one conditional write: `table.put_item(Item=..., ConditionExpression="
+        '"attribute_not_exists(pk)")` or `update_item(..., ConditionExpression="<flag> <> :taken")`, '
+        "and treat `ConditionalCheckFailedException` as taken"
+    ),
+    "helper": (
+        "Make the helpers one atomic claim: a single call that takes the resource only if it is "
+        "free and says whether it did (`SET key value NX EX ttl`, a conditional UPDATE, `cache.add`), "
+        "and proceed only when it did"
+    ),
     "orm-method": (
         "Claim the row atomically: a conditional UPDATE that checks the row count "
         "(`Model.objects.filter(pk=pk, in_use=False).update(in_use=True)`), or lock it first "
@@ -197,6 +226,10 @@ class StoreClaims:
         self.documents: Dict[str, str] = {}
         #: The last ``SELECT`` executed: (table, columns).
         self._selected: Optional[Tuple[str, List[str]]] = None
+        #: name -> table text of ``name = table.get_item(Key=...)`` (a DynamoDB response).
+        self.dynamo_responses: Dict[str, str] = {}
+        #: Names in ``documents`` that hold a DynamoDB item, not a MongoDB document.
+        self.dynamo_items: Set[str] = set()
 
     # -- statements that feed later reads ---------------------------------------------
 
@@ -212,6 +245,18 @@ class StoreClaims:
             return
         target = small.targets[0].target
         value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+        if isinstance(target, cst.Name):
+            self.documents.pop(target.value, None)
+            self.dynamo_items.discard(target.value)
+            self.dynamo_responses.pop(target.value, None)
+            table = self._dynamo_response(value)
+            if table is not None:
+                self.dynamo_responses[target.value] = table
+            table = self._dynamo_item(value)
+            if table is not None:
+                self.documents[target.value] = table
+                self.dynamo_items.add(target.value)
+                return
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
             return
         method = value.func.attr.value
@@ -234,27 +279,80 @@ class StoreClaims:
             if isinstance(name, cst.Name) and position < len(columns) and _is_flag(columns[position]):
                 self.assigned[name.value] = read_type("sql", name, table, columns[position], "select")
 
+    def _dynamo_response(self, expr: cst.BaseExpression) -> Optional[str]:
+        """The table of ``table.get_item(Key=...)``, or of a name bound to one."""
+        if isinstance(expr, cst.Name):
+            return self.dynamo_responses.get(expr.value)
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "get_item"
+            and keyword(expr, "Key") is not None
+        ):
+            table: str = self.rule.text(expr.func.value)
+            return table
+        return None
+
+    def _dynamo_item(self, expr: cst.BaseExpression) -> Optional[str]:
+        """The table of ``response["Item"]`` / ``response.get("Item")`` (or a name bound to one)."""
+        if isinstance(expr, cst.Name):
+            return self.documents.get(expr.value) if expr.value in self.dynamo_items else None
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            if _string(expr.slice[0].slice.value) == "Item":
+                return self._dynamo_response(expr.value)
+            return None
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "get"
+            and expr.args
+            and _string(expr.args[0].value) == "Item"
+        ):
+            return self._dynamo_response(expr.func.value)
+        return None
+
     # -- reads ----------------------------------------------------------------------------
 
     def _store_read(self, expr: cst.BaseExpression, read_type: Any) -> Any:
         rule = self.rule
-        if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and expr.value.value in self.documents:
-            field = _string(expr.slice[0].slice.value) if isinstance(expr.slice[0].slice, cst.Index) else ""
-            if _is_flag(field):
-                return read_type("mongo", expr, self.documents[expr.value.value], field, "find_one")
-            return None
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            field = _string(expr.slice[0].slice.value)
+            table = self._dynamo_item(expr.value)
+            if table is not None and _is_flag(field):
+                return read_type("dynamodb", expr, table, field, "get_item")
+            if isinstance(expr.value, cst.Name) and expr.value.value in self.documents:
+                if _is_flag(field) and table is None:
+                    return read_type("mongo", expr, self.documents[expr.value.value], field, "find_one")
+                return None
         if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
             target = expr.comparisons[0]
+            if isinstance(target.operator, cst.In) and _string(expr.left) == "Item":
+                table = self._dynamo_response(target.comparator)
+                if table is not None:  # ``"Item" in response``: the lock row exists
+                    return read_type("dynamodb", expr, table, "", "exists")
             if isinstance(target.operator, (cst.In, cst.NotIn)):
                 kind = rule.store_kind(target.comparator, self.stack)
                 if kind == "django-cache":
                     method = "in" if isinstance(target.operator, cst.In) else "not in"
                     return read_type(kind, expr, rule.text(target.comparator), rule.text(expr.left), method)
             return None
-        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+        if not isinstance(expr, cst.Call):
+            return None
+        helper = self._helper_name(expr)
+        if helper is not None and (_STATE_METHOD.match(helper) or _HELPER_STATE.match(helper)):
+            return read_type("helper", expr, self._helper_owner(expr), rule.text(expr.args[0].value), helper)
+        if not isinstance(expr.func, cst.Attribute):
             return None
         method = expr.func.attr.value
         receiver = expr.func.value
+        if method == "get" and expr.args:
+            table = self._dynamo_item(receiver)
+            if table is not None:
+                field = _string(expr.args[0].value)
+                return read_type("dynamodb", expr, table, field, "get_item") if _is_flag(field) else None
+            table = self._dynamo_item(expr)
+            if table is not None:  # ``response.get("Item")``: the lock row exists
+                return read_type("dynamodb", expr, table, "", "exists")
         if method == "get" and isinstance(receiver, cst.Name) and receiver.value in self.documents and expr.args:
             field = _string(expr.args[0].value)
             if _is_flag(field):
@@ -270,6 +368,69 @@ class StoreClaims:
                 return read_type(kind, expr, rule.text(receiver), rule.text(expr.args[0].value), method)
         return None
 
+    def _helper_name(self, call: cst.Call) -> Optional[str]:
+        """The name of a call of the project's own helper on a resource: ``is_locked(name)``
+        (a function of this module or imported from this package) or ``self.is_locked(job)``."""
+        if not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return None
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            owner = func.value
+            return func.attr.value if isinstance(owner, cst.Name) and owner.value in ("self", "cls") else None
+        if not isinstance(func, cst.Name):
+            return None
+        if func.value in self.rule.module_functions:
+            return func.value
+        qualified = self.rule.qualified_name(func)
+        package = self.rule.ctx.imports.package or ""
+        if qualified and package and qualified.split(".")[0] == package.split(".")[0]:
+            return func.value
+        return None
+
+    def _helper_decides(self, call: cst.Call) -> bool:
+        """The helper's own body claims atomically (``set(..., nx=True)``, ``setnx``, ``cache.add``):
+        the check before it is a fast path."""
+        func = call.func
+        definition: Optional[cst.FunctionDef] = None
+        if isinstance(func, cst.Name):
+            definition = self.rule.module_functions.get(func.value)
+        elif isinstance(func, cst.Attribute):
+            owner = next((n for n in reversed(self.stack) if isinstance(n, cst.ClassDef)), None)
+            if owner is not None and isinstance(owner.body, cst.IndentedBlock):
+                definition = next(
+                    (s for s in owner.body.body if isinstance(s, cst.FunctionDef) and s.name.value == func.attr.value),
+                    None,
+                )
+        if definition is None:
+            return False
+        for node in iter_nodes(definition.body):
+            if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+                continue
+            method = node.func.attr.value
+            if method in ("setnx", "hsetnx", "add") or method in _locks.ORM_ROW_LOCK_METHODS:
+                return True
+            if method == "set" and any(
+                a.keyword is not None and a.keyword.value in ("nx", "xx") and not falsy_literal(a.value)
+                for a in node.args
+            ):
+                return True
+        return False
+
+    def _helper_owner(self, call: cst.Call) -> str:
+        return self.rule.text(call.func.value) if isinstance(call.func, cst.Attribute) else ""
+
+    def _helper_call(self, node: cst.CSTNode, read: Any, pattern: re.Pattern[str]) -> bool:
+        """A call of a helper named by ``pattern`` on the resource ``read`` checked."""
+        if not isinstance(node, cst.Call):
+            return False
+        name = self._helper_name(node)
+        return (
+            name is not None
+            and bool(pattern.match(name))
+            and self._helper_owner(node) == read.receiver
+            and self.rule.text(node.args[0].value) == read.key
+        )
+
     def _path_like(self, receiver: cst.BaseExpression) -> bool:
         name = dotted_name(receiver)
         if name is not None and _PATH_NAME.search(name.rsplit(".", 1)[-1]):
@@ -281,10 +442,12 @@ class StoreClaims:
     @staticmethod
     def _store_polarity(read: Any) -> Optional[bool]:
         """Whether the bare read is true when the resource is free (None: cannot tell)."""
-        if read.kind == "orm-method":
+        if read.kind in ("orm-method", "helper"):
             match = _STATE_METHOD.match(read.method)
             return match is not None and match.group("state") in _FREE_STATES
-        if read.kind in ("mongo", "sql"):
+        if read.kind == "dynamodb" and not read.key:
+            return False  # the lock row exists: taken
+        if read.kind in ("mongo", "sql", "dynamodb"):
             return None if read.key in _locks.STATUS_FIELDS else _locks.is_inverted_flag(read.key)
         if read.method == "not in":
             return True
@@ -293,6 +456,12 @@ class StoreClaims:
     # -- writes ---------------------------------------------------------------------------
 
     def _store_write(self, node: cst.CSTNode, read: Any) -> bool:
+        if read.kind == "helper":
+            return (
+                self._helper_call(node, read, _HELPER_CLAIM)
+                and isinstance(node, cst.Call)
+                and not self._helper_decides(node)
+            )
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
             return False
         method = node.func.attr.value
@@ -305,6 +474,8 @@ class StoreClaims:
                 return False  # the flag in the filter makes it a conditional update
             value = _dict_items(_dict_items(args[1]).get("$set")).get(read.key)
             return value is not None and not self._frees(value, read.key)
+        if read.kind == "dynamodb":
+            return self._dynamo_claims(node, method, receiver, read)
         if read.kind == "sql":
             update = self._update_of(node)
             if update is None or update[0] != read.receiver:
@@ -488,6 +659,10 @@ class StoreClaims:
                             return True
                 if not isinstance(node, cst.Call):
                     continue
+                if read.kind == "helper":
+                    if self._helper_call(node, read, _RELEASE_METHOD) or self._helper_call(node, read, _HELPER_RELEASE):
+                        return True
+                    continue
                 func = node.func
                 method = func.attr.value if isinstance(func, cst.Attribute) else ""
                 receiver = rule.text(func.value) if isinstance(func, cst.Attribute) else ""
@@ -511,6 +686,9 @@ class StoreClaims:
                         value is not None and self._frees(value, read.key)
                     ):
                         return True
+                elif read.kind == "dynamodb" and receiver == read.receiver:
+                    if method == "delete_item" or self._dynamo_sets(node, method, read.key, free=True):
+                        return True
                 elif read.kind == "sql":
                     sql_update = self._update_of(node)
                     if sql_update is not None and sql_update[0] == read.receiver:
@@ -525,6 +703,39 @@ class StoreClaims:
                             if self._frees(arg.value, arg.keyword.value):
                                 return True
         return False
+
+    def _dynamo_claims(self, node: cst.Call, method: str, receiver: str, read: Any) -> bool:
+        """``table.put_item(Item={..., flag: True})`` / ``update_item(UpdateExpression="SET flag =
+        :t")`` on the table read, with no condition (a condition makes it the atomic claim)."""
+        if receiver != read.receiver or method not in ("put_item", "update_item"):
+            return False
+        if any(a.keyword is not None and a.keyword.value in _DYNAMO_CONDITIONS for a in node.args):
+            return False
+        if not read.key:
+            return method == "put_item"  # the row's existence was the lock: writing it claims
+        return self._dynamo_sets(node, method, read.key, free=False)
+
+    def _dynamo_sets(self, node: cst.Call, method: str, field: str, free: bool) -> bool:
+        """Whether the write sets ``field`` to a taken value (``free``: to a free one)."""
+        value: Optional[cst.BaseExpression] = None
+        if method == "put_item":
+            item = keyword(node, "Item")
+            value = _dict_items(item.value).get(field) if item is not None else None
+        elif method == "update_item":
+            expression = keyword(node, "UpdateExpression")
+            names = keyword(node, "ExpressionAttributeNames")
+            values = keyword(node, "ExpressionAttributeValues")
+            aliases = {alias: _string(v) for alias, v in _dict_items(names.value if names else None).items()}
+            bound = _dict_items(values.value if values else None)
+            text = _string(expression.value) if expression is not None else ""
+            for name, placeholder in _DYNAMO_SET.findall(text.split("REMOVE")[0]):
+                if aliases.get(name, name) == field:
+                    value = bound.get(placeholder)
+            if not free and value is None and text and re.search(rf"(?<![\w#]){re.escape(field)}\s*=", text):
+                return True  # set from a value not written here (``:owner``): taken by someone
+        if value is None:
+            return False
+        return self._frees(value, field) == free
 
     def _key_texts(self, read: Any) -> Tuple[str, ...]:
         """The key as written, and what a local key variable was assigned (``key = f"lock:{id}"``)."""

@@ -16,7 +16,7 @@ and fixes.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -26,6 +26,7 @@ from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, un
 from opslint.rules._schedules import LOCK_DECORATORS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import caught_types, keyword
+from opslint.syntax.walk import iter_nodes as walk_nodes
 from opslint.syntax.walk import walk
 
 #: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
@@ -52,6 +53,15 @@ def _manager_name(expr: cst.BaseExpression) -> bool:
 _DUPLICATE_ERRORS = frozenset({"IntegrityError", "UniqueViolation", "DuplicateKeyError"})
 
 
+def _called_for_effect(call: cst.CSTNode, region: Sequence[cst.BaseStatement]) -> bool:
+    """Whether ``call`` is a statement of its own somewhere in ``region`` (its result unused)."""
+    for stmt in region:
+        for node in walk_nodes(stmt):
+            if isinstance(node, cst.Expr) and unwrap(node.value) is call:
+                return True
+    return False
+
+
 def _catches_duplicate(handler: cst.ExceptHandler) -> bool:
     names = [dotted_name(kind) or "" for kind in caught_types(handler)]
     return any(name.rsplit(".", 1)[-1] in _DUPLICATE_ERRORS for name in names)
@@ -63,6 +73,9 @@ class ClaimContext(Protocol):
     edits: Any
     ctx: Any
     table: BindingTable
+
+    @property
+    def module_functions(self) -> Mapping[str, cst.FunctionDef]: ...
 
     def text(self, node: cst.CSTNode) -> str: ...
 
@@ -164,7 +177,14 @@ class FunctionClaims(ClaimReads):
                     return False
                 if result and read.kind != "orm-attr":
                     return False
-                if isinstance(node, cst.Call) and read.kind in ("mongo", "sql", "orm-method", "file"):
+                if isinstance(node, cst.Call) and read.kind in (
+                    "mongo",
+                    "sql",
+                    "orm-method",
+                    "file",
+                    "dynamodb",
+                    "helper",
+                ):
                     if check._store_write(node, read):
                         result.append(node)
                         return False
@@ -200,6 +220,8 @@ class FunctionClaims(ClaimReads):
                 break
         if not result:
             return None
+        if read.kind == "helper" and not _called_for_effect(result[0], region):
+            return None  # ``if not mark_locked(name): return``: the helper decides and says so
         if read.kind in ("orm-attr", "orm-exists") and isinstance(result[0], cst.Assign):
             if read.kind == "orm-attr" and not saved[0]:
                 return None
@@ -378,7 +400,10 @@ class FunctionClaims(ClaimReads):
         return not _locks.is_inverted_flag(field)
 
     def _queryset_sets(self, call: cst.Call, read: Read) -> bool:
-        """``.filter(...).update(<the read field>=<taken>)`` with no test of the field in the filter."""
+        """``.filter(...).update(<the read field>=<taken>)`` with no test of the field in the filter
+        (or SQLAlchemy's ``update(T).where(...).values(<field>=<taken>)``)."""
+        if self._core_update_sets(call, read):
+            return True
         func = call.func
         if not isinstance(func, cst.Attribute) or func.attr.value != "update":
             return False
@@ -395,6 +420,38 @@ class FunctionClaims(ClaimReads):
         if read.key in _locks.STATUS_FIELDS:
             return bool(_locks.is_busy_status(text))
         return bool(text.strip() == ("False" if _locks.is_inverted_flag(read.key) else "True"))
+
+    def _core_update_sets(self, call: cst.Call, read: Read) -> bool:
+        """SQLAlchemy Core: ``update(jobs).where(jobs.c.id == i).values(locked=True)`` (or
+        ``jobs.update()``) whose ``where`` does not test the flag: an unconditional claim."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "values":
+            return False
+        arg = keyword(call, read.key)
+        if arg is None:
+            return False
+        node: cst.BaseExpression = func.value
+        updates = False
+        while isinstance(node, cst.Call) and isinstance(node.func, (cst.Attribute, cst.Name)):
+            inner = node.func
+            if isinstance(inner, cst.Attribute) and inner.attr.value in ("where", "filter", "filter_by"):
+                if any(
+                    read.key in self.rule.text(a.value) or a.keyword is not None and a.keyword.value == read.key
+                    for a in node.args
+                ):
+                    return False  # ``where(jobs.c.locked.is_(False))``: the conditional claim
+                node = inner.value
+                continue
+            updates = self.rule.qualified_name(inner) in ("sqlalchemy.update", "sqlalchemy.sql.update") or (
+                isinstance(inner, cst.Attribute) and inner.attr.value == "update" and not node.args
+            )
+            break
+        if not updates:
+            return False
+        text = self.rule.edits.code(arg.value)
+        if read.key in _locks.STATUS_FIELDS:
+            return bool(_locks.is_busy_status(text))
+        return not self._frees(arg.value, read.key)
 
     def _orm_exists_write(self, call: cst.Call, read: Read) -> bool:
         func = call.func

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from opslint.analysis.entrypoints import module_functions
 from opslint.analysis.scopes import BindingTable, Scope
 from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule
@@ -64,8 +65,13 @@ class NonAtomicLock(Rule):
     same key, directly or in a `pipeline()` without `WATCH`, `setnx` or
     `set(nx=True)` followed by `expire`, an ORM attribute (`key.in_use`,
     `job.status`) tested and then assigned and saved or set by a queryset
-    `update`, a `.filter(...).exists()` check followed by a write of the same
-    field, or a lock file tested with `os.path.exists` and then created.  Code
+    `update` or a SQLAlchemy Core `update(...).values(...)` whose `where` does
+    not test it, a `.filter(...).exists()` check followed by a write of the same
+    field, a MongoDB or DynamoDB item's flag read and then written without a
+    condition (`put_item`/`update_item` with no `ConditionExpression`), the
+    project's own helpers (`if is_locked(name): return` then
+    `mark_locked(name)`), or a lock file tested with `os.path.exists` and then
+    created.  Code
     that locks the rows (`select_for_update`, `with_for_update`), uses a redis
     transaction, script or `Lock`, runs under a lock (also a lock decorator such
     as `@only_one`, or only ever called in this file by functions that lock),
@@ -137,6 +143,8 @@ class NonAtomicLock(Rule):
     #: Every shape needs a write: a redis/cache set, an ORM save/commit/update/create, or a file creation.
     tokens = (
         "update_one(",
+        ".put_item(",
+        ".update_item(",
         "UPDATE ",
         "mark_",
         ".execute(",
@@ -179,6 +187,7 @@ class NonAtomicLock(Rule):
         self._kinds = _StoreKinds(self)
         self._caller_markers: Dict[int, Set[str]] = {}
         self._redis_usage: Dict[Tuple[int, str], bool] = {}
+        self._module_functions: Optional[Dict[str, cst.FunctionDef]] = None
 
     # -- collecting -----------------------------------------------------------
 
@@ -300,6 +309,13 @@ class NonAtomicLock(Rule):
         if scope is None:
             return False
         return any(a.kind == "path" for a in self.table.kinds(receiver, scope, self._kinds))
+
+    @property
+    def module_functions(self) -> Mapping[str, cst.FunctionDef]:
+        """This module's top-level functions by name (helpers OPS402 may follow by name)."""
+        if self._module_functions is None:
+            self._module_functions = module_functions(self.ctx.module)
+        return self._module_functions
 
     def text(self, node: cst.CSTNode) -> str:
         return "".join(self.edits.code(node).split())
