@@ -110,6 +110,31 @@ OBJECT_SAFE_METHODS: FrozenSet[str] = frozenset(
     | {"_get_pk_val"}
 )
 #: Class methods that build a model from another object (SQLModel / pydantic).
+#: Methods a model overrides to take part in its own persistence: their ``self.pk is None``
+#: rightly means "being inserted" for a new object (Django ``save``, ``clean``...), so a new
+#: object's call of one of them is not a constant key test.  Dunder methods likewise.
+LIFECYCLE_METHODS: FrozenSet[str] = frozenset(
+    {
+        "save",
+        "asave",
+        "save_base",
+        "clean",
+        "full_clean",
+        "clean_fields",
+        "validate_unique",
+        "validate_constraints",
+        "delete",
+        "adelete",
+        "refresh_from_db",
+        "get_absolute_url",
+        "natural_key",
+        "before_save",
+        "after_save",
+        "pre_save",
+        "post_save",
+        "on_save",
+    }
+)
 VALIDATE_CONSTRUCTORS: FrozenSet[str] = frozenset({"model_validate", "from_orm", "parse_obj", "validate"})
 #: Bases of input schemas with no fields of their own.
 VALIDATE_ROOTS: FrozenSet[str] = frozenset({"SQLModel", "BaseModel", "pydantic.BaseModel", "sqlmodel.SQLModel"})

@@ -41,6 +41,8 @@ class Fresh:
     model: str
     pk: Optional[FrozenSet[str]]
     keywords: Tuple[str, ...] = ()
+    #: A list of new objects (``[Order(...) for p in payloads]``): what each element is.
+    element: Optional[Fresh] = None
 
 
 Fact = Tuple[str, str, object]
@@ -155,6 +157,8 @@ class FreshWalker(PathWalker[Fact]):
         #: ``with`` items (id of the expression -> the item) and expressions that are not tests.
         self._with_items: Dict[int, cst.WithItem] = {}
         self._plain: Set[int] = set()
+        #: Per name, the first ``for`` loop over it (in source order).
+        self._first_loops: Dict[str, cst.For] = {}
 
     # -- driving ---------------------------------------------------------------
 
@@ -162,6 +166,10 @@ class FreshWalker(PathWalker[Fact]):
         statements = suite_statements(body) if isinstance(body, cst.BaseSuite) else list(body)
         for stmt in statements:
             for node in scope_nodes(stmt):
+                if isinstance(node, cst.For):
+                    iterated = dotted_name(node.iter)
+                    if iterated is not None:
+                        self._first_loops.setdefault(iterated, node)
                 if isinstance(node, cst.WithItem):
                     self._with_items[id(node.item)] = node
                     self._plain.add(id(node.item))
@@ -208,9 +216,12 @@ class FreshWalker(PathWalker[Fact]):
             if isinstance(loop, cst.While):
                 return self.expr(loop.test, state, test=True)
             state = self.expr(loop.iter, state)
-            return self.bind(loop.target, None, state)
+            return self._bind_element(loop, self.bind(loop.target, None, state))
         finally:
             self._settle(loop.test if isinstance(loop, cst.While) else loop.iter)
+
+    def on_loop_next(self, loop: cst.For, state: State) -> State:
+        return self._bind_element(loop, self.bind(loop.target, None, state))
 
     def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
         # ``while True:`` ends only by ``break`` (the walker joins the breaks itself).
@@ -293,9 +304,28 @@ class FreshWalker(PathWalker[Fact]):
         state = self.unbind_name(name, state)
         if value is not None and self.construct is not None:
             fresh = self.construct(value)
+            if fresh is None and isinstance(value, cst.ListComp):
+                # ``orders = [Order(...) for p in payloads]``: a list of new objects, none has a
+                # key of its own to test (an empty ``pk``); its loop variable gets the element.
+                item = self.construct(value.elt)
+                if item is not None:
+                    fresh = Fresh(item.model, frozenset(), item.keywords, item)
             if fresh is not None:
                 state = state | built(name, fresh, self.watched)
         return state
+
+    def _bind_element(self, loop: cst.For, state: State) -> State:
+        """``for order in orders:`` over a list of new objects: ``order`` is new.  Only the first
+        loop over the list counts: what it did to the elements (added, flushed, handed on) is
+        not tracked per element, so a later loop may see them written."""
+        batch = dotted_name(loop.iter)
+        fresh = fresh_of(state).get(batch) if batch is not None else None
+        target = dotted_name(loop.target)
+        if fresh is None or fresh.element is None or target is None or batch is None:
+            return state
+        if self._first_loops.get(batch) is not loop:
+            return state
+        return state | built(target, fresh.element, self.watched)
 
     # -- expressions -----------------------------------------------------------------
 
@@ -498,7 +528,10 @@ class FreshWalker(PathWalker[Fact]):
                 keywords.append((arg.keyword.value, name))
             else:
                 positional.append((index, name))
-        if not positional and not keywords:
+        # ``order.save_to(session)``: the new object is the method's ``self``.
+        receiver = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
+        receiver = receiver if receiver is not None and receiver in names else None
+        if not positional and not keywords and receiver is None:
             return
         target = self.callee(call)
         if target is None:
@@ -508,8 +541,12 @@ class FreshWalker(PathWalker[Fact]):
         for test in facts.tests:
             matched = [var for index, var in positional if index + offset == test.index]
             matched += [var for keyword, var in keywords if keyword == test.name]
+            if receiver is not None and offset and test.index == 0:
+                matched.append(receiver)
             for var in matched:
                 fresh = names[var]
-                if fresh.pk is not None and test.attr in fresh.pk and ("pristine", var, test.attr) in state:
+                # (In a summary a parameter's model is unknown: ``pk`` is None, every key counts.)
+                keyed = fresh.pk is None or test.attr in fresh.pk
+                if keyed and ("pristine", var, test.attr) in state:
                     self._report(call, partial(self.on_call, call, var, fresh, callee_name, test))
                     return

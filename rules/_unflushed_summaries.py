@@ -9,7 +9,7 @@ makes of an argument, the new object it returns.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -29,6 +29,12 @@ def _functions(module: cst.Module) -> Iterator[Tuple[str, cst.FunctionDef, bool]
                 if isinstance(inner, cst.FunctionDef):
                     static = any(call_name(d.decorator) == "staticmethod" for d in inner.decorators)
                     yield f"{stmt.name.value}.{inner.name.value}", inner, not static
+
+
+def _receiver_tested(method: str) -> bool:
+    """Whether a new object's call of ``method`` may make a constant key test of ``self``
+    (not a persistence hook such as Django's ``save``, nor a dunder method)."""
+    return method not in _orm.LIFECYCLE_METHODS and not method.startswith("__")
 
 
 def positional_params(node: cst.FunctionDef) -> List[cst.Param]:
@@ -57,21 +63,33 @@ def _prescan(body: cst.CSTNode, names: Dict[str, int]) -> Tuple[bool, bool]:
 
 
 def summarise(
-    node: cst.FunctionDef, module: cst.Module, bound: bool, qualify: Qualifier, owner: Optional[str] = None
+    node: cst.FunctionDef,
+    module: cst.Module,
+    bound: bool,
+    qualify: Qualifier,
+    owner: Optional[str] = None,
+    receiver: bool = False,
+    helpers: Optional[Mapping[str, FunctionFacts]] = None,
+    cls: Optional[str] = None,
 ) -> Tuple[Tuple[ParamTest, ...], Optional[Tuple[str, Tuple[str, ...]]]]:
     """Which parameters, if they arrived unflushed, have an attribute tested before a flush;
     and what every return builds, when each builds a new object (in a classmethod of
-    ``owner``, ``cls(...)`` builds an ``owner``)."""
+    ``owner``, ``cls(...)`` builds an ``owner``).  With ``receiver``, an instance method's
+    ``self`` counts as parameter 0 (``def save_to(self, session): if self.id is None``).
+    ``helpers``: summaries of this module's functions that test a parameter's key, followed
+    where a parameter is handed on (``_persist(session, obj)`` calls ``_is_new(obj)``); ``cls``
+    is the class of a method, for ``self._is_new(obj)``."""
     indexes: Dict[str, int] = {}
     for index, param in enumerate(positional_params(node)):
         indexes[param.name.value] = index
     for param in node.params.kwonly_params:
         indexes[param.name.value] = -1
-    if bound:
+    if bound and not receiver:
         for param in positional_params(node)[:1]:
             indexes.pop(param.name.value, None)
     reads, returns = _prescan(node.body, indexes)
-    reads = reads and bool(indexes)
+    handed = _handed_on(node.body, indexes, helpers, cls) if helpers else frozenset()
+    reads = (reads or bool(handed)) and bool(indexes)
     if not reads and not returns:
         return (), None
     found: Dict[Tuple[str, str], ParamTest] = {}
@@ -81,6 +99,17 @@ def summarise(
         key = (var, attr)
         if var in indexes and fresh.pk is None and key not in found:
             found[key] = ParamTest(indexes[var], var, attr, module.code_for_node(sink).strip())
+
+    def on_call(call: cst.Call, var: str, fresh: Fresh, callee_name: str, test: ParamTest) -> None:
+        key = (var, test.attr)
+        if var in indexes and fresh.pk is None and key not in found:
+            found[key] = ParamTest(indexes[var], var, test.attr, test.text)
+
+    def local_callee(call: cst.Call) -> Optional[Tuple[str, FunctionFacts]]:
+        name = _helper_key(call.func, cls)
+        found_facts = helpers.get(name) if helpers is not None and name is not None else None
+        display = dotted_name(call.func)
+        return (display, found_facts) if found_facts is not None and found_facts.tests and display else None
 
     def construct(value: cst.BaseExpression) -> Optional[Fresh]:
         if owner is not None and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
@@ -96,7 +125,7 @@ def summarise(
             made = names.get(name) if name is not None else construct(value)
         returned.append(made if made is not None and made.pk is not None else None)
 
-    watched = watched_attributes(node.body) if reads else frozenset()
+    watched = (watched_attributes(node.body) | handed) if reads else frozenset()
     initial: State = frozenset()
     if reads:
         for name in indexes:
@@ -104,9 +133,9 @@ def summarise(
     walker = FreshWalker(
         qualify.imports,
         construct=construct if returns else None,
-        callee=None,
+        callee=local_callee if handed else None,
         on_test=on_test,
-        on_call=None,
+        on_call=on_call if handed else None,
         on_return=on_return if returns else None,
         watched=watched,
     )
@@ -118,11 +147,62 @@ def summarise(
     return tuple(found.values()), result
 
 
+def _helper_key(func: cst.BaseExpression, cls: Optional[str]) -> Optional[str]:
+    """The summary name of ``helper(...)`` or ``self.helper(...)`` (in a method of ``cls``)."""
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and cls:
+        return f"{cls}.{func.attr.value}"
+    return None
+
+
+def _handed_on(
+    body: cst.CSTNode, indexes: Mapping[str, int], helpers: Mapping[str, FunctionFacts], cls: Optional[str]
+) -> FrozenSet[str]:
+    """The key attributes that helpers of this module test, where a parameter is passed to one."""
+    out: Set[str] = set()
+    for node in scope_nodes(body):
+        if not isinstance(node, cst.Call) or not any(dotted_name(a.value) in indexes for a in node.args):
+            continue
+        name = _helper_key(node.func, cls)
+        found = helpers.get(name) if name is not None else None
+        if found is not None:
+            out.update(test.attr for test in found.tests)
+    return frozenset(out)
+
+
+#: How many times a module's summaries are re-made to follow helpers that call helpers.
+_HELPER_ROUNDS = 2
+
+
 def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) -> None:
-    for name, node, bound in _functions(module):
-        decorators = {call_name(d.decorator) for d in node.decorators}
-        classmethod = "." in name and "classmethod" in decorators
-        tests, returns = summarise(node, module, bound, qualify, name.split(".")[0] if classmethod else None)
-        if tests or returns:
-            via_class = "." in name and bool(decorators & {"classmethod", "staticmethod"})
-            facts.functions[name] = FunctionFacts(tests, bound, returns, via_class)
+    functions = list(_functions(module))
+    for round_ in range(1 + _HELPER_ROUNDS):
+        # Later rounds re-summarise only what hands a parameter to a function with tests.
+        helpers = {name: found for name, found in facts.functions.items() if found.tests} if round_ else None
+        if round_ and not helpers:
+            return
+        changed = False
+        for name, node, bound in functions:
+            if round_ and name in facts.functions and facts.functions[name].tests:
+                continue
+            decorators = {call_name(d.decorator) for d in node.decorators}
+            classmethod = "." in name and "classmethod" in decorators
+            tests, returns = summarise(
+                node,
+                module,
+                bound,
+                qualify,
+                name.split(".")[0] if classmethod else None,
+                receiver=bound and not classmethod and _receiver_tested(node.name.value),
+                helpers=helpers,
+                cls=name.split(".")[0] if "." in name else None,
+            )
+            if round_ and not tests:
+                continue
+            if tests or returns:
+                via_class = "." in name and bool(decorators & {"classmethod", "staticmethod"})
+                facts.functions[name] = FunctionFacts(tests, bound, returns, via_class)
+                changed = changed or bool(tests)
+        if round_ and not changed:
+            return

@@ -50,7 +50,12 @@ class UnflushedPrimaryKeyCheck(Rule):
     where `obj` was just built with `Model(...)` (no key given) and nothing
     flushed, saved or refreshed it on the way, in the same function or in a
     project function it is handed to (a function, a method of `self` or of a
-    project object such as a repository).  An object returned by a project
+    project object such as a repository, a helper of this module that another
+    helper calls, or a method of the new object itself, `order.upsert(session)`
+    testing `self.id`, though not the hooks a model overrides to take part in
+    its own saving, such as Django's `save` or `clean`).  A list built by
+    `[Model(...) for ...]` holds new objects: the first loop over it tests
+    new ones.  An object returned by a project
     factory that always builds a new one counts as new (also a classmethod
     returning `cls(...)`, and SQLModel `Team.model_validate(team_in)` from an
     input schema without the key); Peewee `obj.get_id()` is a key test, and a

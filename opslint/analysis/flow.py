@@ -150,6 +150,11 @@ class PathWalker(Generic[F]):
         """Transfer for a loop's iterator / test (default: :meth:`on_node` on it)."""
         return self.on_node(loop.iter if isinstance(loop, cst.For) else loop.test, state)
 
+    def on_loop_next(self, loop: cst.For, state: FrozenSet[F]) -> FrozenSet[F]:
+        """Transfer for a ``for`` loop's next iteration: its target takes the next item (the
+        iterator is not evaluated again).  Default: nothing changes."""
+        return state
+
     def is_forever(self, loop: Union[cst.For, cst.While]) -> bool:
         """Whether the loop never ends by itself (override for endless iterators)."""
         return loops_forever(loop)
@@ -328,6 +333,8 @@ class PathWalker(Generic[F]):
         back = self._join(out, *frame.continues)
         if back is not None and isinstance(stmt, cst.While):
             back = self.on_loop_head(stmt, back)
+        elif back is not None and isinstance(stmt, cst.For):
+            back = self.on_loop_next(stmt, back)
         return back
 
     def _match(self, stmt: cst.Match, state: FrozenSet[F]) -> State[F]:
