@@ -134,6 +134,8 @@ class HttpKinds:
             return None
         qualified = self.file.resolve(value.func) or ""
         kind = _net.CLIENT_TYPES.get(qualified)
+        if kind is None and _net.is_grpc_stub_class(qualified):
+            return HttpClient(_net.GRPC_STUB, qualified)  # ``users_pb2_grpc.UsersStub(channel)``
         if kind is None and qualified not in _kafka.AUTHORIZED_SESSION | _kafka.GOOGLE_AUTH_REQUEST:
             return None
         timeout = None
@@ -146,6 +148,8 @@ class HttpKinds:
         for expr in _net.annotation_names(annotation):
             qualified = self.file.resolve(expr) or ""
             kind = _net.CLIENT_TYPES.get(qualified)
+            if kind is None and _net.is_grpc_stub_class(qualified):
+                kind = _net.GRPC_STUB
             if kind is not None or qualified in _kafka.AUTHORIZED_SESSION:
                 return HttpClient(kind, qualified)
         return None

@@ -72,6 +72,10 @@ class RecordTerms:
         for call in calls_in(node):
             if call is skip or id(call) in handed or id(call) in skip_ids:
                 continue
+            waited = _waited_submission(call)
+            if waited is not None:
+                terms.extend(self._waited_terms(call, waited, scope, where, depth))
+                continue
             term = self._classify(call, scope, where)
             if term is not None:
                 terms.append(term)
@@ -80,6 +84,19 @@ class RecordTerms:
                 continue
             terms.extend(self._follow(call, scope, depth + 1))
         return terms
+
+    def _waited_terms(
+        self, result: cst.Call, function: cst.BaseExpression, scope: Scope, where: str, depth: int
+    ) -> List[Term]:
+        """``pool.submit(deliver, event).result()``: the submitted function runs while this
+        thread waits, bounded by ``result(timeout=...)`` when one is given."""
+        arg = result.args[0] if result.args else None
+        if arg is not None and (arg.keyword is None or arg.keyword.value == "timeout"):
+            known, value = self.settings.timeout_seconds(arg.value, scope)
+            return [self._timeout_term(known, value, self.file.code(result.func), "", where, True, Where(result))]
+        if depth >= MAX_DEPTH:
+            return []
+        return self._follow(cst.Call(func=function), scope, depth + 1)
 
     def _follow(self, call: cst.Call, scope: Scope, depth: int) -> List[Term]:
         """The terms of a project function the call runs (in this file, else through the index)."""
@@ -223,12 +240,33 @@ class RecordTerms:
                 label = f"{_kafka.GOOGLE_AUTH_REQUEST_LABEL}, {self.file.code(func)}"
                 return Term(_kafka.GOOGLE_AUTH_REQUEST_SECONDS, True, label, where, True, evidence)
         client = agreed(self.file.table.kinds(func.value, scope, self.http_kinds))
+        if not isinstance(client, HttpClient) and method in _net.GRPC_CALL_VARIANTS:
+            # ``stub.GetUser.future(request)``: the stub is one attribute further out.
+            if isinstance(func.value, cst.Attribute):
+                stub = agreed(self.file.table.kinds(func.value.value, scope, self.http_kinds))
+                if isinstance(stub, HttpClient) and stub.kind is _net.GRPC_STUB:
+                    return self._grpc_term(func.value.attr.value, call, scope, where, evidence)
+            return None
         if not isinstance(client, HttpClient):
             return None
+        if client.kind is _net.GRPC_STUB:
+            return self._grpc_term(method, call, scope, where, evidence)
         if (dotted_name(func.value) or "") in self._configured_receivers():
             # A session given a custom adapter (which may set a timeout): its bound is unknown.
             return Term(None, False, f"{self.file.code(func)} (custom adapter)", where, True, evidence)
         return self._client_term(client, method, call, scope, where, evidence)
+
+    def _grpc_term(self, rpc: str, call: cst.Call, scope: Scope, where: str, evidence: Where) -> Optional[Term]:
+        """A unary call of a gRPC stub: its ``timeout=`` (a deadline), else it waits forever.
+        Streaming methods (``WatchJobs``) are long-lived by design and not counted."""
+        if any(word in rpc.lower() for word in _net.GRPC_STREAM_WORDS):
+            return None
+        label = self.file.code(call.func)  # ``risk.Score``: what the reader gives a ``timeout=``
+        arg = _net.timeout_argument(call, _net.GRPC_CALL)
+        if arg is not None:
+            known, value = self.settings.timeout_seconds(arg.value, scope)
+            return self._timeout_term(known, value, label, self.file.code(arg), where, True, evidence)
+        return Term(None, True, f"{label} without timeout", where, True, evidence)
 
     def _configured_receivers(self) -> Set[str]:
         """Sessions this file configures (OPS502 leaves them alone too)."""
@@ -393,6 +431,20 @@ class RecordTerms:
         if number is None:
             return Term(None, False, f"{label} timeout={text}", where, sync, evidence)
         return Term(number, True, f"{label} timeout={_net.render_number(number)}", where, sync, evidence)
+
+
+def _waited_submission(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The function of ``executor.submit(fn, ...).result()`` (waited for at once), else None."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != "result":
+        return None
+    submitted = func.value
+    if not isinstance(submitted, cst.Call) or not isinstance(submitted.func, cst.Attribute):
+        return None
+    if submitted.func.attr.value != "submit" or not submitted.args or submitted.args[0].keyword is not None:
+        return None
+    function = submitted.args[0].value
+    return function if isinstance(function, (cst.Name, cst.Attribute)) else None
 
 
 def _handed_off(node: cst.CSTNode) -> Set[int]:

@@ -44,14 +44,18 @@ class ConsumerPollBudget(Rule):
     default (httpx 5 s, aiohttp 300 s total, firebase_admin `messaging.send` 120 s or the
     app's `httpTimeout`, google-auth `Request` 120 s), and `time.sleep`/`asyncio.sleep`
     with its seconds; a call that can wait forever
-    (`requests` without `timeout`) makes the worst case unbounded.  It reports when
+    (`requests` without `timeout`, a unary gRPC stub call without a deadline,
+    `stub.Score(req)` or `stub.Score.future(req)`) makes the worst case unbounded; a
+    function submitted to a pool and waited for at once, `pool.submit(fn, x).result()`,
+    counts as called (or as its `result(timeout=)`).  It reports when
     records per poll × that worst case, plus the work a batch loop does once per poll
     (a bulk write of the batch), exceeds `max.poll.interval.ms` (defaults applied:
     500 records for kafka-python, 300 s), with the arithmetic.  With aiokafka, a
     synchronous call in the loop also blocks the event loop that sends heartbeats; it is
     reported when one record's synchronous wait exceeds `session_timeout_ms` (10 s).
 
-    Work handed to a thread pool, a queue or a task is not counted, nor a pause taken
+    Work handed to a thread pool (and not waited for), a queue or a task is not counted,
+    nor a streaming gRPC method (`WatchJobs`), nor a pause taken
     only when a poll returned nothing; calls whose timeout comes from configuration the
     analysis cannot read are left out of the sum.  Test modules are not checked.
 
