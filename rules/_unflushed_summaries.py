@@ -41,11 +41,21 @@ def positional_params(node: cst.FunctionDef) -> List[cst.Param]:
     return [*node.params.posonly_params, *node.params.params]
 
 
-def _prescan(body: cst.CSTNode, names: Dict[str, int]) -> Tuple[bool, bool]:
+def _prescan(
+    body: cst.CSTNode,
+    names: Dict[str, int],
+    qualify: Qualifier,
+    owner: Optional[str],
+    calls: Optional[Set[str]] = None,
+    cls: Optional[str] = None,
+) -> Tuple[bool, bool]:
     """A cheap pre-check: (the body reads ``<param>.id``-like attributes or uses ``getattr``,
-    the body returns a name or a call and yields nothing)."""
+    the body returns a name or a call, yields nothing and makes a call that may build a
+    model: ``Model(k=...)``, in a classmethod ``cls(...)``).  ``calls`` collects the
+    helpers (``_is_new``, ``Class.method`` for ``self.method``) a parameter is passed to."""
     reads = False
     returns = False
+    builds = False
     for node in scope_nodes(body):
         if isinstance(node, cst.Return):
             returns = returns or isinstance(node.value, (cst.Name, cst.Call))
@@ -59,7 +69,15 @@ def _prescan(body: cst.CSTNode, names: Dict[str, int]) -> Tuple[bool, bool]:
             func = node.func
             if isinstance(func, cst.Name) and func.value == "getattr":
                 reads = True
-    return reads, returns
+            if not builds:
+                builds = (owner is not None and isinstance(func, cst.Name) and func.value == "cls") or (
+                    candidate(node, qualify) is not None
+                )
+            if calls is not None and any(dotted_name(a.value) in names for a in node.args):
+                key = _helper_key(func, cls)
+                if key is not None:
+                    calls.add(key)
+    return reads, returns and builds
 
 
 def summarise(
@@ -71,6 +89,7 @@ def summarise(
     receiver: bool = False,
     helpers: Optional[Mapping[str, FunctionFacts]] = None,
     cls: Optional[str] = None,
+    calls: Optional[Set[str]] = None,
 ) -> Tuple[Tuple[ParamTest, ...], Optional[Tuple[str, Tuple[str, ...]]]]:
     """Which parameters, if they arrived unflushed, have an attribute tested before a flush;
     and what every return builds, when each builds a new object (in a classmethod of
@@ -78,7 +97,8 @@ def summarise(
     ``self`` counts as parameter 0 (``def save_to(self, session): if self.id is None``).
     ``helpers``: summaries of this module's functions that test a parameter's key, followed
     where a parameter is handed on (``_persist(session, obj)`` calls ``_is_new(obj)``); ``cls``
-    is the class of a method, for ``self._is_new(obj)``."""
+    is the class of a method, for ``self._is_new(obj)``; ``calls`` collects the helpers it
+    hands a parameter to (see ``_prescan``)."""
     indexes: Dict[str, int] = {}
     for index, param in enumerate(positional_params(node)):
         indexes[param.name.value] = index
@@ -87,9 +107,17 @@ def summarise(
     if bound and not receiver:
         for param in positional_params(node)[:1]:
             indexes.pop(param.name.value, None)
-    reads, returns = _prescan(node.body, indexes)
-    handed = _handed_on(node.body, indexes, helpers, cls) if helpers else frozenset()
-    reads = (reads or bool(handed)) and bool(indexes)
+    if helpers is not None:
+        # A later round: only a parameter handed to a helper with tests can add a test (what
+        # the function returns was settled in the first round).
+        handed = _handed_on(node.body, indexes, helpers, cls) if indexes else frozenset()
+        if not handed:
+            return (), None
+        reads, returns = True, False
+    else:
+        handed = frozenset()
+        reads, returns = _prescan(node.body, indexes, qualify, owner, calls, cls)
+        reads = reads and bool(indexes)
     if not reads and not returns:
         return (), None
     found: Dict[Tuple[str, str], ParamTest] = {}
@@ -177,6 +205,8 @@ _HELPER_ROUNDS = 2
 
 def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) -> None:
     functions = list(_functions(module))
+    #: Per function, the helpers of the module it hands a parameter to (seen in round 0).
+    called: Dict[str, Set[str]] = {}
     for round_ in range(1 + _HELPER_ROUNDS):
         # Later rounds re-summarise only what hands a parameter to a function with tests.
         helpers = {name: found for name, found in facts.functions.items() if found.tests} if round_ else None
@@ -184,7 +214,11 @@ def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) ->
             return
         changed = False
         for name, node, bound in functions:
-            if round_ and name in facts.functions and facts.functions[name].tests:
+            if round_ and (
+                name in facts.functions
+                and facts.functions[name].tests
+                or not called.get(name, set()) & (helpers or {}).keys()
+            ):
                 continue
             decorators = {call_name(d.decorator) for d in node.decorators}
             classmethod = "." in name and "classmethod" in decorators
@@ -197,9 +231,12 @@ def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) ->
                 receiver=bound and not classmethod and _receiver_tested(node.name.value),
                 helpers=helpers,
                 cls=name.split(".")[0] if "." in name else None,
+                calls=None if round_ else called.setdefault(name, set()),
             )
             if round_ and not tests:
                 continue
+            if round_ and name in facts.functions:
+                returns = facts.functions[name].returns
             if tests or returns:
                 via_class = "." in name and bool(decorators & {"classmethod", "staticmethod"})
                 facts.functions[name] = FunctionFacts(tests, bound, returns, via_class)
