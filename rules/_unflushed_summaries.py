@@ -56,11 +56,15 @@ def _prescan(
     reads = False
     returns = False
     builds = False
+    yields = False
+    reads_at_yield = False
     for node in scope_nodes(body):
         if isinstance(node, cst.Return):
             returns = returns or isinstance(node.value, (cst.Name, cst.Call))
         elif isinstance(node, cst.Yield):
-            return reads, False
+            if not yields:
+                reads_at_yield = reads  # a generator is summarised by what it reads before it yields
+            yields = True
         elif isinstance(node, cst.Attribute):
             value = node.value
             if isinstance(value, cst.Name) and value.value in names and _orm.keyish(node.attr.value):
@@ -77,6 +81,8 @@ def _prescan(
                 key = _helper_key(func, cls)
                 if key is not None:
                     calls.add(key)
+    if yields:
+        return reads_at_yield, False
     return reads, returns and builds
 
 
