@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -172,6 +172,19 @@ def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> 
         if known[1]:
             return True
     return False
+
+
+def taken_names(function: cst.FunctionDef) -> Optional[Set[str]]:
+    """Names the function binds to an item it takes itself (``raw = r.lpop("jobs")``); None
+    when it takes nothing directly (an empty set: it takes one but binds no name)."""
+    found: Optional[Set[str]] = None
+    for node in scope_nodes(function.body):
+        if isinstance(node, cst.Call) and _takes(node):
+            found = found if found is not None else set()
+        elif isinstance(node, cst.Assign) and any(_takes(c) for c in calls_in(node.value)):
+            found = found if found is not None else set()
+            found.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+    return found
 
 
 def _takes(call: cst.Call) -> bool:

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
 from opslint.model import Related
 from opslint.project import CallSite, ProjectIndex
-from opslint.rule import PendingFix, Rule
+from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _jobs
 from opslint.rules._facts import module_context
-from opslint.rules._recursion import Tail, TailCallFix, is_generator, self_calls, tail_calls, takes_item
+from opslint.rules._recursion import (
+    Tail,
+    TailCallFix,
+    calls_self,
+    is_generator,
+    self_calls,
+    tail_calls,
+    taken_names,
+    takes_item,
+)
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import calls_in, scope_nodes
+from opslint.syntax.nodes import calls_in, is_docstring, scope_nodes, tail_statements
 from opslint.syntax.walk import iter_nodes
 
 
@@ -48,8 +57,10 @@ class RecursiveQueueDrain(Rule):
     `pop`/`lpop`, `.first()`, `fetchone()`, `receive_message`, a cursor or page number)
     or polls external state, and ends by calling itself (`process_next(account_id)`,
     `return sync(cursor=body["next"])`, `await drain(queue)`, `return self.drain()`), or
-    two functions of the project that hand the next item to each other
-    (`worker.handle_next` -> `handlers.dispatch` -> `worker.handle_next`).  Recursion
+    two functions of the project (or two methods of a class) that hand the next item
+    to each other (`worker.handle_next` -> `handlers.dispatch` -> `worker.handle_next`,
+    `self.next_job()` -> `self.handle(raw)` -> `self.next_job()`), or a generator that
+    takes an item, yields it and ends with `yield from` itself.  Recursion
     over a tree (calls in a loop over children), divide and conquer (halves, slices,
     several recursive calls), depth bounded by a decreasing counter (`budget - 1`), a
     single guarded retry (`_relogged=True`) and re-queueing a task (`task.delay(...)`)
@@ -171,12 +182,17 @@ class RecursiveQueueDrain(Rule):
             module = None  # no function that takes items tail-calls into this module
         for scope in list(table.scopes()):
             function = scope.function
-            if function is None or is_generator(function):
+            if function is None:
+                continue
+            if is_generator(function):
+                self._generator_recursion(function, scope, table)
                 continue
             calls = self_calls(function, table, scope)
             if calls:
                 self._self_recursion(function, scope, table, calls)
-            elif project is not None and module is not None:
+                continue
+            self._method_cycle(function, scope, table)
+            if project is not None and module is not None:
                 self._cycle(function, scope, table, project, module)
 
     def _self_recursion(
@@ -202,6 +218,71 @@ class RecursiveQueueDrain(Rule):
                 who=f"`{name}` calls itself",
                 next=_NEXT[unit][0],
                 growth=_NEXT[unit][1],
+            )
+
+    def _generator_recursion(self, function: cst.FunctionDef, scope: Scope, table: BindingTable) -> None:
+        """A generator that takes an item, yields it and ends with ``yield from`` itself
+        (``yield item`` then ``yield from drain(q)``): every item adds a frame too."""
+        if not isinstance(function.body, cst.IndentedBlock) or not takes_item(function, table, scope):
+            return
+        for stmt in tail_statements(list(function.body.body)):
+            if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+                continue
+            small = stmt.body[0]
+            value = small.value if isinstance(small, cst.Expr) else None
+            if not isinstance(value, cst.Yield) or not isinstance(value.value, cst.From):
+                continue
+            call = value.value.item
+            if isinstance(call, cst.Call) and calls_self(call, function, table, scope):
+                self.report(
+                    call,
+                    fix=PendingFix.suggestion(self.SUGGESTION),
+                    who=f"`{_display_name(function, scope)}` (a generator) delegates to itself with `yield from`",
+                    next=_NEXT["item"][0],
+                    growth=_NEXT["item"][1],
+                )
+
+    def _method_cycle(self, function: cst.FunctionDef, scope: Scope, table: BindingTable) -> None:
+        """A method that takes an item tail-calls ``self.g(...)``, a method of its class that
+        tail-calls it back (``next_job`` -> ``self.handle(raw)`` -> ``self.next_job()``)."""
+        owner = scope.owner
+        taken = taken_names(function)
+        if owner is None or not isinstance(owner.node, cst.ClassDef) or taken is None:
+            return
+        methods = _methods(owner.node)
+        for tail in tail_calls(function, method=True):
+            other = methods.get(_self_method(tail))
+            if tail.in_loop or tail.in_handler or other is None or other is function or is_generator(other):
+                continue
+            # The evidence that the pair is a drain: the item taken here is handed on
+            # (``self.handle(raw)``), or the other method only bounces back (a trampoline).
+            handed = any(
+                n.value in taken for a in tail.call.args for n in iter_nodes(a.value) if isinstance(n, cst.Name)
+            )
+            if not handed and len(_statements(other)) > 3:
+                continue
+            back = next(
+                (
+                    t
+                    for t in tail_calls(other, method=True)
+                    if _self_method(t) == function.name.value and not t.in_loop and not t.in_handler
+                ),
+                None,
+            )
+            inner = table.scope_of(other)
+            if back is None or inner is None:
+                continue
+            if taken_names(other) is not None and other.name.value < function.name.value:
+                continue  # both take items: the cycle is reported once, from the first name
+            cls = owner.node.name.value
+            own, callee = f"{cls}.{function.name.value}", f"{cls}.{other.name.value}"
+            self.report(
+                tail.call,
+                fix=PendingFix.suggestion(self.SUGGESTION),
+                related=[RelatedNode(back.call, f"`{callee}` calls `{own}` again here")],
+                who=f"`{own}` calls `{callee}`, which calls `{own}` again,",
+                next=_NEXT["item"][0],
+                growth=_NEXT["item"][1],
             )
 
     def _cycle(
@@ -431,6 +512,25 @@ def _qualname(scope: Scope) -> str:
             parts.append(node.name.value)
         current = current.parent
     return ".".join(reversed(parts))
+
+
+def _methods(node: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+
+
+def _statements(function: cst.FunctionDef) -> List[cst.BaseStatement]:
+    """The function's statements, a docstring left out."""
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    return body[1:] if body and is_docstring(body[0]) else body
+
+
+def _self_method(tail: Tail) -> str:
+    """``g`` of a tail call ``self.g(...)`` (else "")."""
+    func = tail.call.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        return func.attr.value
+    return ""
 
 
 def _display_name(function: cst.FunctionDef, scope: Scope) -> str:
