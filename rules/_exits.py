@@ -375,6 +375,18 @@ class ExitFacts(Analysis):
             for e in self._scope_events(scope)
         )
 
+    def drained_by_calls(self, key: ClientKey, scope: Optional[Scope], before: int) -> bool:
+        """A same-file function called from ``scope`` before ``before`` drains ``key`` itself,
+        after the last call into a function that uses it (``Telemetry.track(...)`` ...
+        ``Telemetry.flush()`` ... ``os._exit(0)``)."""
+        targets = [(seq, f) for seq, f in self._call_targets(scope) if seq < before]
+        last_use = max((seq for seq, f in targets if self._uses_in(key, f)), default=0)
+        return any(seq > last_use and self.drained(key, f, 0, 1 << 60) for seq, f in targets)
+
+    def _uses_in(self, key: ClientKey, func: Scope) -> bool:
+        scopes = [func, *self.reachable(func)]
+        return any(e.key == key and e.kind == "use" for s in scopes for e in self._scope_events(s))
+
     def _skipped_by(self, drain: cst.CSTNode, at: Optional[cst.Call]) -> bool:
         if at is None:
             return False
@@ -580,13 +592,27 @@ def drain_text(
     elif sdk.linked_attribute:
         receiver = f"{client.label}.{sdk.linked_attribute}"
     if client.kind == "attr":
-        if cls is None or client.owner is not cls:
+        if (cls is None or client.owner is not cls) and not class_level(client):
             return None
     elif client.kind == "local":
         if scope is None or client.owner is not scope:
             return None
     call = drain.render(receiver)
     return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS else call
+
+
+def class_level(client: Client) -> bool:
+    """A client bound in a class body (``class Telemetry: client = Client(...)``): one per
+    process, reached as ``Telemetry.client`` from anywhere, not one per instance."""
+    binding = client.binding
+    return (
+        client.kind == "attr"
+        and binding is not None
+        and binding.evaluated_in is None
+        and isinstance(binding.node, cst.Name)
+        and isinstance(client.owner, cst.ClassDef)
+        and client.label.startswith(f"{client.owner.name.value}.")
+    )
 
 
 def one_per_buffer(

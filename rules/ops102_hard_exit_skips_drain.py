@@ -22,6 +22,7 @@ from opslint.rules._exits import (
     CallRec,
     ExitFacts,
     Scope,
+    class_level,
     drain_text,
     line_indent,
     loss_text,
@@ -44,8 +45,10 @@ class HardExitSkipsDrain(Rule):
     ## What it does
     Flags `os._exit()` on a path after a buffering SDK client was used (an
     analytics, A/B-testing, error-tracking, tracing or Kafka producer client
-    from the catalog), or in a program that registers `atexit` handlers.
-    `os._exit()` skips atexit handlers, `finally` blocks, the SDKs' own exit
+    from the catalog, or a class attribute holding one, `class Telemetry:
+    client = Client(...)`, used through classmethods from anywhere), or in a
+    program that registers `atexit` handlers.  A drain in a function called
+    before the exit (`Telemetry.flush()`) counts.  `os._exit()` skips atexit handlers, `finally` blocks, the SDKs' own exit
     hooks and any flush: whatever the client still holds in memory is lost.
 
     A fork child is exempt (after `os.fork()` a child must leave with
@@ -253,7 +256,7 @@ class HardExitSkipsDrain(Rule):
             # Not used here: only clients that outlive a function matter.
             if client.kind == "local":
                 continue
-            if client.kind == "attr" and (rec.cls is None or client.owner is not rec.cls):
+            if client.kind == "attr" and (rec.cls is None or client.owner is not rec.cls) and not class_level(client):
                 continue
             if not asynchronous and isinstance(scope, cst.FunctionDef):
                 # ``self._abort(...)`` from the middle of ``ship()``, which still holds unsent events.
@@ -264,7 +267,7 @@ class HardExitSkipsDrain(Rule):
                     continue
             # Functions this one only calls after the exit have not run yet.
             elsewhere = [e for e in uses if e.scope is not scope and not (e.scope in later and e.scope not in earlier)]
-            if not elsewhere or facts.drained(key, scope, 0, rec.seq):
+            if not elsewhere or facts.drained(key, scope, 0, rec.seq) or facts.drained_by_calls(key, scope, rec.seq):
                 continue
             # A synchronous exit runs after the other functions returned: their own drains count.
             if not asynchronous and all(key not in facts.leftover_after_uses(e.scope) for e in elsewhere):
