@@ -88,7 +88,8 @@ class MissingTimeout(Rule):
     factory), `functools.partial(requests.post, ...)`, a module kept on a
     class (`http = requests`), and `**kwargs` dicts built in the same file
     and never changed. A request function handed to an executor is called
-    without a timeout too: `ex.map(requests.get, urls)`, and
+    without a timeout too: `ex.map(requests.get, urls)`, the builtin
+    `map(requests.get, urls)`, and
     `pool.submit(requests.post, url)` or `asyncio.to_thread(requests.get, url)`
     unless they forward a `timeout=`. A call that passes any other `**kwargs` is not
     reported (the dict may carry the timeout), nor is a timeout read from
@@ -261,8 +262,20 @@ class MissingTimeout(Rule):
         if isinstance(node.func, (cst.Attribute, cst.Name)):
             self.pending.append((node, at, guarded))
         passed = _passed_callable(node, callee)
+        if passed is None and self._builtin_map(node, at):
+            passed = (0, False)  # ``list(map(requests.get, urls))``: the items alone reach it
         if passed is not None:
             self.pending_passed.append((node, passed, at, guarded))
+
+    def _builtin_map(self, node: cst.Call, at: Scope) -> bool:
+        """``map(fn, items)`` of the builtins (no ``map`` of this file or imported)."""
+        func = node.func
+        if not isinstance(func, cst.Name) or func.value != "map" or len(node.args) < 2:
+            return False
+        first = node.args[0]
+        if first.keyword is not None or first.star or not isinstance(first.value, (cst.Name, cst.Attribute)):
+            return False
+        return not self.table.lookup("map", at)
 
     def _under_deadline(self, node: cst.Call) -> bool:
         """Awaited under a deadline in the same function: ``await asyncio.wait_for(call,
