@@ -61,7 +61,8 @@ class LockReleaseNotGuaranteed(Rule):
     acquire awaited through `asyncio.wait_for`, tested with `and`, or taken in a
     `try` whose handlers leave counts; a client or lock returned by a factory of the
     file is followed.  A release in a `finally` is not enough when code that can
-    raise runs between the acquire (and its result check) and the `try`.  Logging,
+    raise runs between the acquire (and its result check) and the `try`, nor is a
+    release in the `try`'s `else` (it runs only when nothing raised).  Logging,
     a store into a dict, in-memory bookkeeping (`append`, `pop(key, None)`, `len`),
     a block under `contextlib.suppress(Exception)` and `notify()` on the held lock
     cannot raise in practice.
@@ -422,6 +423,17 @@ class LockReleaseNotGuaranteed(Rule):
             if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
                 self._late_try(site, label, body[start:position], candidate, key)
                 return
+            if isinstance(candidate, cst.Try) and self._else_only(candidate, site, key):
+                self.report(
+                    site.call,
+                    acquire=label,
+                    problem=(
+                        "is released only in the `else` of a `try`: when the `try` body raises, "
+                        "the handlers run and the release does not, leaving it held"
+                    ),
+                    fix=PendingFix.suggestion("Release the lock in a `finally` instead of the `else`"),
+                )
+                return
         if release_at is None:
             return
         between = body[start:release_at]
@@ -574,6 +586,15 @@ class LockReleaseNotGuaranteed(Rule):
             and bool(key)
             and key in self._text(stmt.test)
         )
+
+    def _else_only(self, node: cst.Try, site: _Site, key: str) -> bool:
+        """``try: work() except E: log() else: lock.release()``: the release runs only when
+        nothing raised (not every handler releases too, no ``finally`` does)."""
+        if node.orelse is None or not self._releases_within(node.orelse, site, key):
+            return False
+        if node.finalbody is not None and self._releases_within(node.finalbody, site, key):
+            return False
+        return not node.handlers or not all(self._releases_within(h.body, site, key) for h in node.handlers)
 
     def _protects(self, node: cst.Try, site: _Site, key: str) -> bool:
         """A ``try`` whose ``finally`` releases the lock."""
