@@ -107,6 +107,12 @@ _SWITCH_WORD = re.compile(
     r"(?<![a-z])(?:maintenance|read[_-]?only|readonly|paused|enabled|disabled|mode|feature|switch|toggle"
     r"|kill[_-]?switch|banner)(?![a-z])"
 )
+#: Objects whose ``locked`` flag is a state (a locked-out user, an account, content closed to
+#: edits or replies), by the last part of their name.
+_STATE_HOLDER = re.compile(
+    r"(?:^|_)(?:user|account|member|customer|profile|person|topic|thread|post|comment|page|article|invoice"
+    r"|bill|period|survey|form|conversation|channel|room|review|submission)s?$"
+)
 #: Fields that record who holds a claim.
 _OWNER_FIELD = re.compile(r"_by$|owner|holder|worker|host|pid|token|current_job|assignee|lessee", re.IGNORECASE)
 _FREE_STATES = frozenset({"free", "available", "idle", "unlocked"})
@@ -515,6 +521,10 @@ class StoreClaims:
         index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
         if index is None:
             return False
+        if self._locked_state(read):
+            # ``account.is_locked = True``: a state of a user, an account or a piece of content
+            # (locked out, closed to edits), not a mutex, unless it records who holds it.
+            return any(self._records_owner(node) for stmt in region[index:] for node in iter_nodes(stmt))
         if any(self._does_work(stmt, read) for stmt in region[:index]):
             # ``if r.exists(marker): return`` / ``apply(event)`` / ``r.set(marker, 1)``: a
             # record that the work was done (de-duplication), written after it, not a claim.
@@ -542,6 +552,14 @@ class StoreClaims:
         if any(self._records_owner(node) for stmt in records for node in iter_nodes(stmt)):
             return True
         return keyed and bool(_LOCK_WORD.search(words)) and self._flag_stored(write, read)
+
+    @staticmethod
+    def _locked_state(read: Any) -> bool:
+        """``user.locked``, ``topic.is_locked``: the word ``locked`` on an object named as a
+        person, an account or content, where it means a state rather than a held lock."""
+        if read.kind != "orm-attr" or read.key not in ("locked", "is_locked"):
+            return False
+        return bool(_STATE_HOLDER.search(read.receiver.rsplit(".", 1)[-1].lower()))
 
     def _bookkeeping(self, stmt: cst.BaseStatement, read: Any) -> bool:
         """Part of writing the claim down: more fields of the claimed object, its save, logging."""

@@ -80,8 +80,10 @@ class NonAtomicLock(Rule):
     counters, rate limits, a marker written after the work it records
     (de-duplication), or a switch a person turns on and off (a maintenance
     mode, a moderator locking a topic: a handler that sets it and answers,
-    with no owner recorded and nothing run under it).  Test modules are not
-    checked.
+    with no owner recorded and nothing run under it), nor `locked` as the
+    state of a user, an account or content (`user.locked = True` after failed
+    logins, a finalized invoice) unless it records who holds it.  Test
+    modules are not checked.
 
     ## Why it matters
     In incident 002 the "is the shared API key in use?" check and the "mark it
