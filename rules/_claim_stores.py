@@ -9,6 +9,8 @@ gives it back:
 * raw SQL: ``cur.execute("SELECT ..., in_use FROM t ...")`` and ``..., in_use = cur.fetchone()``;
   ``UPDATE t SET in_use = true`` whose ``WHERE`` does not test the flag; ``SET in_use = false``;
 * model methods: ``key.is_free()`` / ``key.is_locked()``; ``key.mark_in_use()``; ``key.mark_free()``;
+* Google Cloud Storage: ``blob = bucket.blob(name)``, ``blob.exists()``; ``blob.upload_from_string``
+  (``_filename``, ``_file``) without ``if_generation_match=0``; given back by ``blob.delete()``;
 * the project's helpers of a named resource: ``is_locked(name)`` / ``self.is_running(job)``, then
   ``mark_locked(name)`` / ``acquire_lock(name)``; given back by ``release_lock(name)``;
 * memcached and Django cache reads beyond ``get``: ``mc.get``, ``cache.has_key(k)``, ``k in cache``;
@@ -120,6 +122,10 @@ _FREE_STATES = frozenset({"free", "available", "idle", "unlocked"})
 _PATH_NAME = re.compile(r"path|file|marker|lock|pid|flag|sentinel|semaphore", re.IGNORECASE)
 _PATH_CONSTRUCTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
 _PATH_WRITES = frozenset({"touch", "write_text", "write_bytes"})
+#: A Cloud Storage blob's writes, and the keyword that makes one conditional (``if_generation_match=0``:
+#: only when no object exists yet, the atomic create).
+_BLOB_WRITES = frozenset({"upload_from_string", "upload_from_filename", "upload_from_file"})
+_BLOB_CONDITIONS = frozenset({"if_generation_match", "if_generation_not_match", "if_metageneration_match"})
 
 
 #: What to do instead, per store: the atomic primitive of each (for the suggestion fixes of OPS402).
@@ -154,6 +160,10 @@ SUGGESTIONS = {
         "Claim in one conditional write: `table.put_item(Item=..., ConditionExpression="
         '"attribute_not_exists(pk)")` or `update_item(..., ConditionExpression="<flag> <> :taken")`, '
         "and treat `ConditionalCheckFailedException` as taken"
+    ),
+    "gcs": (
+        "Create the object only if none exists: `blob.upload_from_string(data, if_generation_match=0)` "
+        "and treat `google.api_core.exceptions.PreconditionFailed` as taken"
     ),
     "helper": (
         "Make the helpers one atomic claim: a single call that takes the resource only if it is "
@@ -366,6 +376,8 @@ class StoreClaims:
             return None
         if not expr.args and _STATE_METHOD.match(method) and dotted_name(receiver) is not None:
             return read_type("orm-method", expr, rule.text(receiver), method, method)
+        if method == "exists" and self._blob(receiver):
+            return read_type("gcs", expr, rule.text(receiver), rule.text(receiver), "exists")
         if method == "exists" and not expr.args and self._path_like(receiver):
             return read_type("file", expr, "", rule.text(receiver), "exists")
         if expr.args and method in ("get", "has_key"):
@@ -437,6 +449,21 @@ class StoreClaims:
             and self.rule.text(node.args[0].value) == read.key
         )
 
+    def _blob(self, receiver: cst.BaseExpression) -> bool:
+        """A Cloud Storage blob: ``bucket.blob(name)`` itself, or a name of this function bound to one."""
+        if isinstance(receiver, cst.Call):
+            return isinstance(receiver.func, cst.Attribute) and receiver.func.attr.value == "blob"
+        if not isinstance(receiver, cst.Name):
+            return False
+        scope = self.rule.table.scope_of(self.function)
+        bindings = self.rule.table.lookup(receiver.value, scope) if scope is not None else []
+        return bool(bindings) and all(
+            isinstance(b.value, cst.Call)
+            and isinstance(b.value.func, cst.Attribute)
+            and b.value.func.attr.value == "blob"
+            for b in bindings
+        )
+
     def _path_like(self, receiver: cst.BaseExpression) -> bool:
         name = dotted_name(receiver)
         if name is not None and _PATH_NAME.search(name.rsplit(".", 1)[-1]):
@@ -451,8 +478,8 @@ class StoreClaims:
         if read.kind in ("orm-method", "helper"):
             match = _STATE_METHOD.match(read.method)
             return match is not None and match.group("state") in _FREE_STATES
-        if read.kind == "dynamodb" and not read.key:
-            return False  # the lock row exists: taken
+        if read.kind == "dynamodb" and not read.key or read.kind == "gcs":
+            return False  # the lock row (object) exists: taken
         if read.kind in ("mongo", "sql", "dynamodb"):
             return None if read.key in _locks.STATUS_FIELDS else _locks.is_inverted_flag(read.key)
         if read.method == "not in":
@@ -482,6 +509,9 @@ class StoreClaims:
             return value is not None and not self._frees(value, read.key)
         if read.kind == "dynamodb":
             return self._dynamo_claims(node, method, receiver, read)
+        if read.kind == "gcs":
+            conditional = any(a.keyword is not None and a.keyword.value in _BLOB_CONDITIONS for a in node.args)
+            return method in _BLOB_WRITES and receiver == read.receiver and not conditional
         if read.kind == "sql":
             update = self._update_of(node)
             if update is None or update[0] != read.receiver:
@@ -704,6 +734,8 @@ class StoreClaims:
                         value is not None and self._frees(value, read.key)
                     ):
                         return True
+                elif read.kind == "gcs" and receiver == read.receiver and method == "delete":
+                    return True
                 elif read.kind == "dynamodb" and receiver == read.receiver:
                     if method == "delete_item" or self._dynamo_sets(node, method, read.key, free=True):
                         return True

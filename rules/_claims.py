@@ -184,6 +184,7 @@ class FunctionClaims(ClaimReads):
                     "file",
                     "dynamodb",
                     "helper",
+                    "gcs",
                 ):
                     if check._store_write(node, read):
                         result.append(node)

@@ -68,7 +68,9 @@ class NonAtomicLock(Rule):
     `update` or a SQLAlchemy Core `update(...).values(...)` whose `where` does
     not test it, a `.filter(...).exists()` check followed by a write of the same
     field, a MongoDB or DynamoDB item's flag read and then written without a
-    condition (`put_item`/`update_item` with no `ConditionExpression`), the
+    condition (`put_item`/`update_item` with no `ConditionExpression`), a Cloud
+    Storage marker object tested with `blob.exists()` and then uploaded without
+    `if_generation_match=0`, the
     project's own helpers (`if is_locked(name): return` then
     `mark_locked(name)`), or a lock file tested with `os.path.exists` and then
     created.  Code
@@ -146,6 +148,7 @@ class NonAtomicLock(Rule):
     tokens = (
         "update_one(",
         ".put_item(",
+        ".upload_from_",
         ".update_item(",
         "UPDATE ",
         "mark_",
