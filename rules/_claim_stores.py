@@ -9,6 +9,9 @@ gives it back:
 * raw SQL: ``cur.execute("SELECT ..., in_use FROM t ...")`` and ``..., in_use = cur.fetchone()``;
   ``UPDATE t SET in_use = true`` whose ``WHERE`` does not test the flag; ``SET in_use = false``;
 * model methods: ``key.is_free()`` / ``key.is_locked()``; ``key.mark_in_use()``; ``key.mark_free()``;
+* Consul and etcd keys: ``index, data = c.kv.get(key)`` / ``value, meta = etcd.get(key)``, the
+  value tested; ``c.kv.put(key, v)`` without ``cas=``/``acquire=`` / ``etcd.put(key, v)``; given
+  back by ``c.kv.delete(key)`` / ``etcd.delete(key)``;
 * Google Cloud Storage: ``blob = bucket.blob(name)``, ``blob.exists()``; ``blob.upload_from_string``
   (``_filename``, ``_file``) without ``if_generation_match=0``; given back by ``blob.delete()``;
 * the project's helpers of a named resource: ``is_locked(name)`` / ``self.is_running(job)``, then
@@ -30,7 +33,7 @@ written and left, is not a claim; neither is a cache fill, whose stored value is
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -124,6 +127,10 @@ _PATH_CONSTRUCTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.Pos
 _PATH_WRITES = frozenset({"touch", "write_text", "write_bytes"})
 #: A Cloud Storage blob's writes, and the keyword that makes one conditional (``if_generation_match=0``:
 #: only when no object exists yet, the atomic create).
+#: Keywords of Consul's ``kv.put`` that make it atomic (check-and-set, a session's lock).
+_CONSUL_ATOMIC = frozenset({"cas", "acquire"})
+_ETCD_CLIENTS = frozenset({"etcd3.client", "etcd3.Etcd3Client", "etcd3.MultiEndpointEtcd3Client"})
+_CONSUL_CLIENTS = frozenset({"consul.Consul", "consul.base.Consul", "consul.std.Consul"})
 _BLOB_WRITES = frozenset({"upload_from_string", "upload_from_filename", "upload_from_file"})
 _BLOB_CONDITIONS = frozenset({"if_generation_match", "if_generation_not_match", "if_metageneration_match"})
 
@@ -160,6 +167,11 @@ SUGGESTIONS = {
         "Claim in one conditional write: `table.put_item(Item=..., ConditionExpression="
         '"attribute_not_exists(pk)")` or `update_item(..., ConditionExpression="<flag> <> :taken")`, '
         "and treat `ConditionalCheckFailedException` as taken"
+    ),
+    "kv": (
+        "Claim in one atomic write: Consul `c.kv.put(key, value, cas=0)` (only if absent) or a session "
+        "lock (`acquire=session_id`); etcd `client.lock(name)` or a transaction comparing the key's "
+        "version to 0"
     ),
     "gcs": (
         "Create the object only if none exists: `blob.upload_from_string(data, if_generation_match=0)` "
@@ -198,6 +210,23 @@ def _dict_items(expr: Optional[cst.BaseExpression]) -> Dict[str, cst.BaseExpress
                 if key:
                     out[key] = element.value
     return out
+
+
+def _constant(expr: cst.BaseExpression) -> bool:
+    """A string, number or container written out (``"default"``, ``0.5``, ``{}``)."""
+    return isinstance(
+        expr,
+        (
+            cst.SimpleString,
+            cst.ConcatenatedString,
+            cst.FormattedString,
+            cst.Integer,
+            cst.Float,
+            cst.Dict,
+            cst.List,
+            cst.Tuple,
+        ),
+    ) and not (isinstance(expr, cst.Integer) and expr.value == "1")
 
 
 def falsy_literal(expr: cst.BaseExpression) -> bool:
@@ -272,6 +301,16 @@ class StoreClaims:
             if table is not None:
                 self.documents[target.value] = table
                 self.dynamo_items.add(target.value)
+                return
+        if isinstance(target, cst.Tuple) and isinstance(value, cst.Call):
+            kv = self._kv_get(value)
+            if kv is not None:
+                # ``index, data = c.kv.get(key)`` (the value second), ``value, meta = etcd.get(key)``.
+                store, receiver = kv
+                element = target.elements[1 if store == "consul" else 0] if len(target.elements) == 2 else None
+                if element is not None and isinstance(element.value, cst.Name):
+                    key = self.rule.text(value.args[0].value)
+                    self.assigned[element.value.value] = read_type("kv", value, receiver, key, store)
                 return
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
             return
@@ -449,6 +488,36 @@ class StoreClaims:
             and self.rule.text(node.args[0].value) == read.key
         )
 
+    def _kv_get(self, call: cst.Call) -> Optional[Tuple[str, str]]:
+        """("consul" or "etcd", receiver text) of ``c.kv.get(key)`` / ``etcd.get(key)``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "get" or not call.args:
+            return None
+        store = self._kv_store(func.value)
+        return (store, self.rule.text(func.value)) if store is not None else None
+
+    def _kv_store(self, receiver: cst.BaseExpression) -> Optional[str]:
+        """``consul`` for ``c.kv`` (``c = consul.Consul()``), ``etcd`` for an etcd3 client."""
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "kv":
+            return "consul" if self._constructed_by(receiver.value, _CONSUL_CLIENTS) else None
+        return "etcd" if self._constructed_by(receiver, _ETCD_CLIENTS) else None
+
+    def _constructed_by(self, expr: cst.BaseExpression, constructors: FrozenSet[str]) -> bool:
+        if isinstance(expr, cst.Call):
+            return self.rule.qualified_name(expr.func) in constructors
+        name = dotted_name(expr)
+        if name is None:
+            return False
+        scopes = [self.rule.table.scope_of(self.function), self.rule.table.module_scope]
+        for scope in scopes:
+            bindings = self.rule.table.resolve(expr, scope) if scope is not None else []
+            if bindings:
+                return all(
+                    isinstance(b.value, cst.Call) and self.rule.qualified_name(b.value.func) in constructors
+                    for b in bindings
+                )
+        return False
+
     def _blob(self, receiver: cst.BaseExpression) -> bool:
         """A Cloud Storage blob: ``bucket.blob(name)`` itself, or a name of this function bound to one."""
         if isinstance(receiver, cst.Call):
@@ -478,7 +547,7 @@ class StoreClaims:
         if read.kind in ("orm-method", "helper"):
             match = _STATE_METHOD.match(read.method)
             return match is not None and match.group("state") in _FREE_STATES
-        if read.kind == "dynamodb" and not read.key or read.kind == "gcs":
+        if read.kind == "dynamodb" and not read.key or read.kind in ("gcs", "kv"):
             return False  # the lock row (object) exists: taken
         if read.kind in ("mongo", "sql", "dynamodb"):
             return None if read.key in _locks.STATUS_FIELDS else _locks.is_inverted_flag(read.key)
@@ -509,6 +578,13 @@ class StoreClaims:
             return value is not None and not self._frees(value, read.key)
         if read.kind == "dynamodb":
             return self._dynamo_claims(node, method, receiver, read)
+        if read.kind == "kv":
+            if method != "put" or receiver != read.receiver or not node.args:
+                return False
+            atomic = read.method == "consul" and any(
+                a.keyword is not None and a.keyword.value in _CONSUL_ATOMIC for a in node.args
+            )
+            return self.rule.text(node.args[0].value) == read.key and not atomic
         if read.kind == "gcs":
             conditional = any(a.keyword is not None and a.keyword.value in _BLOB_CONDITIONS for a in node.args)
             return method in _BLOB_WRITES and receiver == read.receiver and not conditional
@@ -545,7 +621,7 @@ class StoreClaims:
     def is_claim(self, read: Any, write: cst.CSTNode, region: Sequence[cst.BaseStatement]) -> bool:
         if self.released(read, [self.function.body]):
             return True
-        keyed = read.kind in ("redis", "django-cache", "memcached")
+        keyed = read.kind in ("redis", "django-cache", "memcached", "kv")
         if read.kind == "file" and not _FILE_LOCK_WORD.search(" ".join(self._key_texts(read)).lower()):
             return False  # a file created when missing (``if not p.exists(): p.touch()``), never given back
         index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
@@ -568,7 +644,9 @@ class StoreClaims:
             if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
                 value = stmt.body[0].value
                 if value is None or not self._responds(value):
-                    return value is not None and not falsy_literal(value)  # the claim is handed to the caller
+                    # ``return True``, ``return token``: the claim is handed to the caller (a
+                    # constant such as ``return "default"`` is a value, not a claim).
+                    return value is not None and not falsy_literal(value) and not _constant(value)
                 # A web response ends the request: a state the user set (a moderator locks a
                 # topic, an admin turns maintenance on, and another view turns it off), unless an
                 # owner or a lock name says claim.
@@ -733,6 +811,9 @@ class StoreClaims:
                     if read.key in _dict_items(mongo_update.get("$unset")) or (
                         value is not None and self._frees(value, read.key)
                     ):
+                        return True
+                elif read.kind == "kv" and receiver == read.receiver and method == "delete" and node.args:
+                    if rule.text(node.args[0].value) == read.key:
                         return True
                 elif read.kind == "gcs" and receiver == read.receiver and method == "delete":
                     return True

@@ -185,6 +185,7 @@ class FunctionClaims(ClaimReads):
                     "dynamodb",
                     "helper",
                     "gcs",
+                    "kv",
                 ):
                     if check._store_write(node, read):
                         result.append(node)

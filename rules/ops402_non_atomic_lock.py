@@ -70,7 +70,8 @@ class NonAtomicLock(Rule):
     field, a MongoDB or DynamoDB item's flag read and then written without a
     condition (`put_item`/`update_item` with no `ConditionExpression`), a Cloud
     Storage marker object tested with `blob.exists()` and then uploaded without
-    `if_generation_match=0`, the
+    `if_generation_match=0`, a Consul or etcd key read (`index, data =
+    c.kv.get(key)`) and then `put` without `cas=`, the
     project's own helpers (`if is_locked(name): return` then
     `mark_locked(name)`), or a lock file tested with `os.path.exists` and then
     created.  Code
@@ -149,6 +150,8 @@ class NonAtomicLock(Rule):
         "update_one(",
         ".put_item(",
         ".upload_from_",
+        "kv.put(",
+        "etcd3",
         ".update_item(",
         "UPDATE ",
         "mark_",
