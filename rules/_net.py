@@ -78,6 +78,11 @@ CALLS["httpx.Client"] = NetCall(NONE_ONLY)
 CALLS["httpx.AsyncClient"] = NetCall(NONE_ONLY)
 CALLS["urllib.request.urlopen"] = NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT, skip_in_tests=True)
 CALLS["urllib.request.Request"] = NetCall(NEVER, None, 0)
+# Request objects sent later (``session.send(req.prepare())``, ``client.send(req)``): they
+# carry the URL (and ``params=``) but never wait themselves.
+CALLS["requests.Request"] = NetCall(NEVER, None, 1, takes_params=True)
+CALLS["requests.models.Request"] = NetCall(NEVER, None, 1, takes_params=True)
+CALLS["httpx.Request"] = NetCall(NEVER, None, 1, takes_params=True)
 # ``urlretrieve(url, filename)`` takes no timeout: only the global socket default bounds it.
 CALLS["urllib.request.urlretrieve"] = NetCall(
     FOREVER,

@@ -44,7 +44,8 @@ class UnencodedQueryString(Rule):
 
     ## What it does
     Checks for URLs passed to an HTTP client (`requests`, `httpx`, `aiohttp`,
-    `urllib`, `urllib3`, and sessions or clients made from them) whose query
+    `urllib`, `urllib3`, and sessions or clients made from them, or a request
+    object sent later: `requests.Request`, `httpx.Request`) whose query
     string is built with an f-string, `%`, `.format()` or `+` from variables:
     a value after `?key=` or `&key=` that is not encoded with
     `urllib.parse.quote`/`quote_plus`/`urlencode` (or `requests.utils.quote`,
