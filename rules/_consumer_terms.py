@@ -20,7 +20,7 @@ from opslint.rules import _kafka, _net
 from opslint.rules._consumer_kinds import HttpKinds, agreed
 from opslint.rules._consumer_settings import SettingsReader
 from opslint.rules._consumer_sites import idle_branches
-from opslint.rules._consumers import MAX_DEPTH, ConsumeSite, HttpClient, KafkaFile, Term, Where
+from opslint.rules._consumers import MAX_DEPTH, XMLRPC_LABEL, ConsumeSite, HttpClient, KafkaFile, Term, Where
 from opslint.rules._net_clients import configured_receivers
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import calls_in
@@ -251,6 +251,13 @@ class RecordTerms:
             return None
         if client.kind is _net.GRPC_STUB:
             return self._grpc_term(method, call, scope, where, evidence)
+        if client.kind is _net.XMLRPC_PROXY:
+            if method.startswith("_"):
+                return None
+            # No timeout parameter: only the socket default (or a custom transport) bounds it.
+            label = f"{self.file.code(func)} {XMLRPC_LABEL}"
+            xmlrpc = _net.NetCall(_net.FOREVER, why=_net.SOCKET_DEFAULT_WHY)
+            return self._default_term("xmlrpc", xmlrpc, label, where, True, evidence, client.timeout)
         if (dotted_name(func.value) or "") in self._configured_receivers():
             # A session given a custom adapter (which may set a timeout): its bound is unknown.
             return Term(None, False, f"{self.file.code(func)} (custom adapter)", where, True, evidence)

@@ -49,6 +49,11 @@ _A = TypeVar("_A", bound=Analysis)
 # ---------------------------------------------------------------------------
 
 
+#: How an xmlrpc proxy's call is labelled in a ``Term`` (OPS601's advice looks for it: such a
+#: call has no ``timeout=`` to give).
+XMLRPC_LABEL = "(xmlrpc)"
+
+
 @dataclass(frozen=True)
 class Where:
     """Evidence: a node of this file, or a span of another file."""

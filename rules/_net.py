@@ -345,6 +345,10 @@ def is_grpc_stub_class(qualified: str) -> bool:
 # ---------------------------------------------------------------------------
 
 GRPC_STUB = ClientKind("gRPC stub", {})
+#: An xmlrpc ``ServerProxy``: every public method is a remote call with no timeout of its own
+#: (only the global socket default, or a ``transport=`` that sets one, bounds it).
+XMLRPC_PROXY = ClientKind("xmlrpc ServerProxy", {})
+XMLRPC_PROXIES = frozenset({"xmlrpc.client.ServerProxy", "xmlrpc.client.Server"})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,16 @@ from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _consumer_model, _kafka, _kafka_facts
 from opslint.rules._consumer_model import KafkaModel
-from opslint.rules._consumers import Consumer, ConsumerFacts, ConsumeSite, Records, Setting, Term, Where
+from opslint.rules._consumers import (
+    XMLRPC_LABEL,
+    Consumer,
+    ConsumerFacts,
+    ConsumeSite,
+    Records,
+    Setting,
+    Term,
+    Where,
+)
 
 #: Related locations listed per finding for the slow calls (the message names them all).
 _MAX_SLOW_CALLS = 6
@@ -45,7 +54,8 @@ class ConsumerPollBudget(Rule):
     app's `httpTimeout`, google-auth `Request` 120 s), and `time.sleep`/`asyncio.sleep`
     with its seconds; a call that can wait forever
     (`requests` without `timeout`, a unary gRPC stub call without a deadline,
-    `stub.Score(req)` or `stub.Score.future(req)`) makes the worst case unbounded; a
+    `stub.Score(req)` or `stub.Score.future(req)`, a method of an xmlrpc `ServerProxy`
+    without a socket default timeout) makes the worst case unbounded; a
     function submitted to a pool and waited for at once, `pool.submit(fn, x).result()`,
     counts as called (or as its `result(timeout=)`).  It reports when
     records per poll × that worst case, plus the work a batch loop does once per poll
@@ -330,9 +340,17 @@ class ConsumerPollBudget(Rule):
                 "the records per poll"
             )
         steps: List[str] = []
-        unbounded = sorted({t.label.split(" ", 1)[0] for t in terms if t.known and t.seconds is None})
+        xmlrpc = [t for t in terms if t.known and t.seconds is None and XMLRPC_LABEL in t.label]
+        unbounded = sorted(
+            {t.label.split(" ", 1)[0] for t in terms if t.known and t.seconds is None and t not in xmlrpc}
+        )
         if unbounded:
             steps.append(f"give {', '.join(f'`{name}`' for name in unbounded)} a `timeout=`")
+        if xmlrpc:
+            steps.append(
+                "give the xmlrpc `ServerProxy` a `transport=` whose connections have a timeout "
+                "(or call `socket.setdefaulttimeout`)"
+            )
         if any(t.label.startswith("firebase_admin") for t in terms):
             steps.append("set the firebase app option `httpTimeout`")
         if not steps:
