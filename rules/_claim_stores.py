@@ -37,6 +37,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from opslint.analysis.entrypoints import class_methods
 from opslint.rules import _locks, _web
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
@@ -453,11 +454,8 @@ class StoreClaims:
             definition = self.rule.module_functions.get(func.value)
         elif isinstance(func, cst.Attribute):
             owner = next((n for n in reversed(self.stack) if isinstance(n, cst.ClassDef)), None)
-            if owner is not None and isinstance(owner.body, cst.IndentedBlock):
-                definition = next(
-                    (s for s in owner.body.body if isinstance(s, cst.FunctionDef) and s.name.value == func.attr.value),
-                    None,
-                )
+            if owner is not None:
+                definition = class_methods(owner).get(func.attr.value)
         if definition is None:
             return False
         for node in iter_nodes(definition.body):

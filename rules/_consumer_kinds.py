@@ -137,11 +137,8 @@ class HttpKinds:
         if kind is None and _net.is_grpc_stub_class(qualified):
             return HttpClient(_net.GRPC_STUB, qualified)  # ``users_pb2_grpc.UsersStub(channel)``
         if qualified in _net.XMLRPC_PROXIES:
-            transport = _net.XMLRPC_TRANSPORT
-            given = any(a.keyword is not None and a.keyword.value == transport[0] for a in value.args) or (
-                len([a for a in value.args if a.keyword is None]) > transport[1]
-            )
             # A custom transport may set a timeout: its bound is unknown (not "forever").
+            given = _net.xmlrpc_transport_given(value)
             return HttpClient(_net.XMLRPC_PROXY, qualified, (False, None) if given else None)
         if kind is None and qualified not in _kafka.AUTHORIZED_SESSION | _kafka.GOOGLE_AUTH_REQUEST:
             return None

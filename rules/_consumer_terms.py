@@ -82,7 +82,7 @@ class RecordTerms:
                 continue
             if depth >= MAX_DEPTH:
                 continue
-            terms.extend(self._follow(call, scope, depth + 1))
+            terms.extend(self._follow(call.func, scope, depth + 1))
         return terms
 
     def _waited_terms(
@@ -96,11 +96,12 @@ class RecordTerms:
             return [self._timeout_term(known, value, self.file.code(result.func), "", where, True, Where(result))]
         if depth >= MAX_DEPTH:
             return []
-        return self._follow(cst.Call(func=function), scope, depth + 1)
+        return self._follow(function, scope, depth + 1)
 
-    def _follow(self, call: cst.Call, scope: Scope, depth: int) -> List[Term]:
-        """The terms of a project function the call runs (in this file, else through the index)."""
-        func = call.func
+    def _follow(self, func: cst.BaseExpression, scope: Scope, depth: int) -> List[Term]:
+        """The terms of the project function ``func`` names, as a call of it runs them (in this
+        file, else through the index): a call's callee, a dispatch table's handler, a function
+        submitted to a pool and waited for."""
         target: Optional[cst.FunctionDef] = None
         table = self.file.table
         if isinstance(func, cst.Name):
@@ -159,7 +160,7 @@ class RecordTerms:
         slowest: List[Term] = []
         for element in bindings[0].value.elements:
             if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name):
-                terms = self._follow(cst.Call(func=element.value), scope, depth)
+                terms = self._follow(element.value, scope, depth)
                 if _cost(terms) > _cost(slowest):
                     slowest = terms
         return slowest

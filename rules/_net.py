@@ -138,6 +138,16 @@ SOCKET_DEFAULT_WHY = _SOCKET_DEFAULT
 #: Keyword (and positional index) by which xmlrpc's ServerProxy receives a transport.
 XMLRPC_TRANSPORT = ("transport", 1)
 
+
+def xmlrpc_transport_given(call: cst.Call) -> bool:
+    """``ServerProxy(url, transport=...)`` (or the transport passed positionally): a custom
+    transport, which may set a timeout."""
+    name, pos = XMLRPC_TRANSPORT
+    return any(a.keyword is not None and a.keyword.value == name for a in call.args) or (
+        len([a for a in call.args if a.keyword is None]) > pos
+    )
+
+
 #: Timeout objects whose arguments can disable every bound:
 #: qualified name -> (positional index of the main value, keyword of the main value,
 #: keywords that bound a stalled read on their own).

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from opslint.analysis.entrypoints import class_methods
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
 from opslint.model import Related
 from opslint.project import CallSite, ProjectIndex
@@ -24,7 +25,7 @@ from opslint.rules._recursion import (
     takes_item,
 )
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import calls_in, is_docstring, scope_nodes, tail_statements
+from opslint.syntax.nodes import calls_in, is_docstring, scope_nodes, suite_statements, tail_statements
 from opslint.syntax.walk import iter_nodes
 
 
@@ -249,7 +250,7 @@ class RecursiveQueueDrain(Rule):
         taken = taken_names(function)
         if owner is None or not isinstance(owner.node, cst.ClassDef) or taken is None:
             return
-        methods = _methods(owner.node)
+        methods = class_methods(owner.node)
         for tail in tail_calls(function, method=True):
             other = methods.get(_self_method(tail))
             if tail.in_loop or tail.in_handler or other is None or other is function or is_generator(other):
@@ -514,14 +515,9 @@ def _qualname(scope: Scope) -> str:
     return ".".join(reversed(parts))
 
 
-def _methods(node: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
-
-
 def _statements(function: cst.FunctionDef) -> List[cst.BaseStatement]:
     """The function's statements, a docstring left out."""
-    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    body = suite_statements(function.body)
     return body[1:] if body and is_docstring(body[0]) else body
 
 

@@ -261,21 +261,11 @@ class MissingTimeout(Rule):
                 self.global_default_set = True
         if isinstance(node.func, (cst.Attribute, cst.Name)):
             self.pending.append((node, at, guarded))
-        passed = _passed_callable(node, callee)
-        if passed is None and self._builtin_map(node, at):
-            passed = (0, False)  # ``list(map(requests.get, urls))``: the items alone reach it
+        # A builtin is a name nothing in the file binds (``map``, not a ``def map`` of its own).
+        builtin = isinstance(node.func, cst.Name) and not self.table.lookup(node.func.value, at)
+        passed = _passed_callable(node, callee, builtin)
         if passed is not None:
             self.pending_passed.append((node, passed, at, guarded))
-
-    def _builtin_map(self, node: cst.Call, at: Scope) -> bool:
-        """``map(fn, items)`` of the builtins (no ``map`` of this file or imported)."""
-        func = node.func
-        if not isinstance(func, cst.Name) or func.value != "map" or len(node.args) < 2:
-            return False
-        first = node.args[0]
-        if first.keyword is not None or first.star or not isinstance(first.value, (cst.Name, cst.Attribute)):
-            return False
-        return not self.table.lookup("map", at)
 
     def _under_deadline(self, node: cst.Call) -> bool:
         """Awaited under a deadline in the same function: ``await asyncio.wait_for(call,
@@ -621,10 +611,7 @@ class MissingTimeout(Rule):
         return True
 
     def _judge_xmlrpc(self, call: cst.Call, spec: NetCall, shown: str) -> None:
-        name, pos = _net.XMLRPC_TRANSPORT
-        if keyword(call, name) is not None or any(a.star for a in call.args):
-            return
-        if len([a for a in call.args if a.keyword is None]) > pos:
+        if _net.xmlrpc_transport_given(call) or any(a.star for a in call.args):
             return
         fix = PendingFix.suggestion(
             "Pass `transport=` a `xmlrpc.client.Transport` subclass whose `make_connection` sets a timeout"
@@ -709,11 +696,16 @@ _PASSING_METHODS: Dict[str, Tuple[int, bool]] = {
     "run_in_executor": (1, False),
 }
 _PASSING_FUNCTIONS: Dict[str, Tuple[int, bool]] = {"asyncio.to_thread": (0, True)}
+#: Builtins that call the function they are given: ``list(map(requests.get, urls))``.
+_PASSING_BUILTINS: Dict[str, Tuple[int, bool]] = {"map": (0, False)}
 
 
-def _passed_callable(call: cst.Call, callee: Optional[str]) -> Optional[Tuple[int, bool]]:
-    """Where ``call`` hands a function to an executor (see ``_PASSING_METHODS``)."""
+def _passed_callable(call: cst.Call, callee: Optional[str], builtin: bool = False) -> Optional[Tuple[int, bool]]:
+    """Where ``call`` hands a function to an executor or a builtin that calls it (see
+    ``_PASSING_METHODS``); ``builtin``: the call's name is a builtin's (bound nowhere here)."""
     found = _PASSING_FUNCTIONS.get(callee or "")
+    if found is None and builtin and isinstance(call.func, cst.Name):
+        found = _PASSING_BUILTINS.get(call.func.value)
     if found is None and isinstance(call.func, cst.Attribute):
         found = _PASSING_METHODS.get(call.func.attr.value)
     if found is None or len(call.args) <= found[0]:
