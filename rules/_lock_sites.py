@@ -105,6 +105,7 @@ class LockSites:
                     self.tests.add(qualname)
         self._internal: Dict[str, bool] = {}
         self._locked: Dict[str, List[Optional[Evidence]]] = {}
+        self._nested: Optional[Dict[str, List[FunctionSummary]]] = None
 
     # -- classifying call sites ---------------------------------------------------
     def _lockish_receiver(self, recv: str) -> bool:
@@ -316,12 +317,23 @@ class LockSites:
         )
         if not answer:
             # A decorator factory takes its lock in the wrapper it defines.
-            prefix = fn.qualname + ".<locals>."
-            answer = any(
-                self._acquires_inside(inner) for name, inner in self.functions.items() if name.startswith(prefix)
-            )
+            answer = any(self._acquires_inside(inner) for inner in self._nested_in(fn.qualname))
         self._internal[key] = answer
         return answer
+
+    def _nested_in(self, qualname: str) -> List[FunctionSummary]:
+        """The functions defined inside ``qualname``'s body, at any depth."""
+        if self._nested is None:
+            # Built once: asking every function of the project for each candidate is quadratic.
+            nested: Dict[str, List[FunctionSummary]] = {}
+            marker = ".<locals>."
+            for name, inner in self.functions.items():
+                at = name.find(marker)
+                while at != -1:
+                    nested.setdefault(name[:at], []).append(inner)
+                    at = name.find(marker, at + 1)
+            self._nested = nested
+        return self._nested.get(qualname, [])
 
     def lock_decorated(self, fn: FunctionSummary) -> Optional[Evidence]:
         for dec in fn.decorators:
