@@ -248,7 +248,8 @@ class BufferPaths:
             if hit is not None and hit[1] == "drain":
                 return ("module", hit[0].key)
         if isinstance(target, cst.Attribute):
-            client = self.client_of(target.value, env)
+            # ``atexit.register(consumer.flush)`` drains the client the consumer was given to.
+            client = self.client_of(target.value, env) or self.files.linked_owner(target.value, env.scope)
             if client is not None and any(
                 d.method == target.attr.value and d.blocks and not d.then for d in client.sdk.drains
             ):

@@ -251,6 +251,11 @@ class _Reader:
                 classes[name] = found
         self.classes = classes
         objects = self._objects()
+        for name, found in classes.items():
+            if found.shared:
+                # ``class Telemetry: client = Client(...)``: the class itself is the process-wide
+                # holder, used as ``Telemetry.track(...)`` from any module.
+                objects.setdefault(name, ObjectFacts(wrapper=f"{self.name}.{name}"))
         for getter, made in self.getters.items():
             objects[f"{getter}()"] = self._object_of(made)
         objects.update(self._module_clients())
