@@ -25,6 +25,7 @@ from opslint.rules._orm_models import (
 from opslint.rules._unflushed import Fresh, FreshWalker
 from opslint.rules._unflushed_summaries import add_summaries
 from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import find_in_scope
 
 
 class _ClassOf:
@@ -343,7 +344,16 @@ class UnflushedPrimaryKeyCheck(Rule):
         if isinstance(receiver, cst.Call):
             return self._qualify(receiver.func)
         if isinstance(receiver, (cst.Name, cst.Attribute)):
-            found = agreed([a for a in self._table.kinds(receiver, self._scope, self._kinds) if a.binding is not None])
+            # ``member = member.upsert(session)``: the binding the call makes holds what the
+            # method returns, not what it is called on.
+            found = agreed(
+                [
+                    a
+                    for a in self._table.kinds(receiver, self._scope, self._kinds)
+                    if a.binding is not None
+                    and (a.binding.value is None or find_in_scope(a.binding.value, lambda n: n is receiver) is None)
+                ]
+            )
             if found is not None:
                 return found
         project = self.ctx.project
