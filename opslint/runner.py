@@ -148,6 +148,7 @@ def run(
         registry = resolver.catalog if isinstance(resolver.catalog, Registry) else Registry.default()
     linter = Linter(registry=registry, strict=options.strict, cwd=cwd)
     walker = Walker(resolver)
+    project.name_directories([os.path.join(cwd, p) if cwd else p for p in paths])
     items = [(d.path, d.explicit) for d in walker.walk(paths)]
     result = RunResult()
     for problem in walker.problems:

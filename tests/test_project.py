@@ -685,3 +685,50 @@ def test_call_site_strings_are_shared_however_a_summary_arrives(tmp_path: Path) 
         assert first.callee == "os.path.join"
         assert first.callee is second.callee
         assert first.args[0] is second.args[0]
+
+
+def test_a_named_directory_without_markers_is_one_project(tmp_path: Path) -> None:
+    # A cron script in ``bin/`` (not a package) calls a function of the ``inventory``
+    # package beside it; no folder holds a root marker.  Checking the directory sees one
+    # project, so the script's call without the lock is found.
+    files = {
+        "inventory/__init__.py": "",
+        "inventory/sync.py": textwrap.dedent(
+            """\
+            import threading
+
+            sync_lock = threading.Lock()
+
+
+            def sync_inventory(warehouse):
+                warehouse.push(warehouse.read_levels())
+
+
+            def trigger_sync(warehouse):
+                with sync_lock:
+                    sync_inventory(warehouse)
+            """
+        ),
+        "bin/nightly_sync.py": textwrap.dedent(
+            """\
+            from inventory.sync import sync_inventory
+
+
+            def main(warehouse):
+                sync_inventory(warehouse)
+
+
+            if __name__ == "__main__":
+                main(None)
+            """
+        ),
+    }
+    _write(tmp_path, files)
+    if any(os.path.exists(os.path.join(parent, m)) for parent in tmp_path.parents for m in project.ROOT_MARKERS):
+        pytest.skip("a folder above the temporary directory holds a root marker")
+    resolver = ConfigResolver(Overrides(select=("OPS401",)), cwd=str(tmp_path), catalog=Registry.default())
+    result = run([str(tmp_path)], resolver, RunOptions(strict=True, jobs=1), cwd=str(tmp_path))
+    assert [(f.path, f.code) for f in result.findings] == [("bin/nightly_sync.py", "OPS401")]
+    assert find_root(str(tmp_path / "bin" / "nightly_sync.py")) == str(tmp_path)
+    project.name_directories([])
+    assert find_root(str(tmp_path / "bin" / "nightly_sync.py")) == str(tmp_path / "bin")

@@ -38,6 +38,7 @@ from opslint.project.layout import (
     in_walk,
     iter_project_files,
     module_names,
+    name_directories,
 )
 from opslint.project.summarise import content_hash, read_source, summarise
 from opslint.project.summary import (
@@ -72,6 +73,7 @@ __all__ = [
     "index_for",
     "iter_project_files",
     "module_names",
+    "name_directories",
     "prepare",
     "summarise",
     "unpin",

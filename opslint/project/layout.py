@@ -40,6 +40,19 @@ _SKIPPED = re.compile("|".join(fnmatch.translate(pattern) for pattern in SKIP_DI
 
 
 _root_cache: Dict[str, str] = {}
+#: Directories named on the command line (see ``name_directories``).
+_named: List[str] = []
+
+
+def name_directories(paths: Iterable[str]) -> None:
+    """The directories a run was given (``opslint check src/``): a file under one of them,
+    with no root marker above it, belongs to the project of the nearest such directory
+    instead of its own folder's (``bin/nightly.py`` beside ``jobs/``, or Airflow's
+    ``dags/`` beside the package it imports: neither folder is a package)."""
+    named = sorted({os.path.abspath(p) for p in paths if os.path.isdir(p)}, key=len, reverse=True)
+    if named != _named:
+        _named[:] = named
+        _root_cache.clear()
 
 
 def has_root_marker(directory: str, listing: Optional[Iterable[str]] = None) -> bool:
@@ -78,6 +91,10 @@ def find_root(path: str) -> str:
                 break
             directory = parent
         found = directory
+        for named in _named:
+            if directory == named or directory.startswith(named + os.sep):
+                found = named
+                break
     _root_cache[start] = found
     return found
 
