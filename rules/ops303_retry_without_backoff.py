@@ -199,7 +199,7 @@ class RetryWithoutBackoff(Rule):
             return None
         for target in test.comparisons:
             operator = target.operator
-            found = retry_statuses(target.comparator) or retry_statuses(test.left)
+            found = retry_statuses(self._collection(target.comparator)) or retry_statuses(test.left)
             if found and isinstance(operator, (cst.Equal, cst.In, cst.Is)):
                 return "HTTP " + "/".join(str(s) for s in found)
             if isinstance(operator, (cst.GreaterThanEqual, cst.GreaterThan)) and isinstance(
@@ -208,6 +208,20 @@ class RetryWithoutBackoff(Rule):
                 if integer(target.comparator) in (499, 500):
                     return "HTTP 5xx"
         return None
+
+    def _collection(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        """A module constant's value, when it is a literal collection
+        (``RETRYABLE = {429, 503}``, ``frozenset({...})``) bound once; else ``expr``."""
+        module = self._table.module_scope
+        if not isinstance(expr, cst.Name) or module is None:
+            return expr
+        bindings = module.own(expr.value)
+        if len(bindings) != 1 or bindings[0].value is None:
+            return expr
+        value = bindings[0].value
+        if isinstance(value, cst.Call) and dotted_name(value.func) in ("frozenset", "set", "tuple") and value.args:
+            value = value.args[0].value
+        return value if isinstance(value, (cst.Set, cst.Tuple, cst.List)) else expr
 
     def _rate_limit_handler(self, handler: Union[cst.ExceptHandler, cst.ExceptStarHandler]) -> Optional[str]:
         if handler.type is None:
