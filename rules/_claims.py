@@ -319,9 +319,12 @@ class FunctionClaims(ClaimReads):
             value_index = 2
         if read.method == "sismember":
             return False
-        if len(call.args) <= value_index:
+        if stored is not None:
+            value = stored
+        elif len(call.args) > value_index:
+            value = call.args[value_index].value
+        else:
             return False
-        value = call.args[value_index].value
         if _locks.is_flag_value(self.rule.edits.code(value)):
             return True
         if isinstance(value, cst.Call) and self.rule.qualified_name(value.func) in _locks.LOCK_TOKEN_CALLS:
@@ -329,9 +332,16 @@ class FunctionClaims(ClaimReads):
         # A key given back elsewhere in the module (``finish_wave`` deletes it): a claim.
         return self.released(read, [self.rule.ctx.module])
 
-    @staticmethod
-    def _stored_value(call: cst.Call, read: Read) -> Optional[cst.BaseExpression]:
+    def _stored_value(self, call: cst.Call, read: Read) -> Optional[cst.BaseExpression]:
         index = 2 if call.func.attr.value in ("setex", "psetex") or read.method in ("hget", "hexists") else 1  # type: ignore[attr-defined]
+        mapping = keyword(call, "mapping")
+        if read.method in ("hget", "hexists") and mapping is not None and isinstance(mapping.value, cst.Dict):
+            # ``hset(key, mapping={"in_use": "1", ...})``: the value of the field that was read.
+            field = read.key.rsplit("|", 1)[-1]
+            for element in mapping.value.elements:
+                if isinstance(element, cst.DictElement) and self.rule.text(element.key) == field:
+                    return element.value
+            return None
         positional = [a for a in call.args if a.keyword is None]
         return positional[index].value if len(positional) > index else None
 
