@@ -11,6 +11,10 @@ from opslint.project.summary import CallSite
 class _Owner(Protocol):
     """What the collector asks of the module summariser (``summarise._Summariser``)."""
 
+    #: The module's name, and what its top-level names are ("function", "class", "variable").
+    name: str
+    defs: Dict[str, str]
+
     @property
     def lines(self) -> Any: ...
 
@@ -154,6 +158,38 @@ class _CallCollector(ast.NodeVisitor):
             for target in node.targets:
                 if isinstance(target, ast.Name) and callee:
                     self.local_types[target.id] = callee
+        if not self.module_level:
+            for target in node.targets:
+                self._store_into_module_state(target)
+
+    def _store_into_module_state(self, target: ast.AST) -> None:
+        """``_memo[key] = value`` into a container bound at module level: a site of its own
+        (``pkg.rates._memo.__setitem__``), so that what a lock around it guards is seen to be
+        that container (OPS401), as it is for ``_memo.setdefault(...)``."""
+        if not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+            return
+        owner = self.owner
+        if self.local_types.get(target.value.id) is not None or owner.defs.get(target.value.id) != "variable":
+            return
+        state = owner.resolve_expr(target.value, self.local_types, self.class_qualname)
+        if state is None or state != f"{owner.name}.{target.value.id}":
+            return
+        index = len(self.calls)
+        self.calls.append(
+            CallSite(
+                index=index,
+                callee=f"{state}.__setitem__",
+                raw=f"{target.value.id}.__setitem__",
+                args=(owner.describe(target.slice, self.local_types, self.class_qualname),),
+                kwargs=(),
+                with_items=tuple(self.with_stack),
+                with_texts=tuple(self.with_texts),
+                neg_guards=tuple(self.neg),
+                pos_guards=tuple(self.pos),
+                in_finally=self.finally_depth > 0,
+                span=owner.lines.span(target),
+            )
+        )
 
     def _with(self, node: Any) -> None:
         pushed = 0
