@@ -264,14 +264,19 @@ class SettingsReader:
 
     # -- timeouts ----------------------------------------------------------------------
 
-    def timeout_seconds(self, expr: cst.BaseExpression, scope: Scope) -> Tuple[bool, Optional[float]]:
+    def timeout_seconds(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Tuple[bool, Optional[float]]:
         """(known, seconds) of a timeout argument; seconds None = no bound."""
+        if isinstance(expr, (cst.Name, cst.Attribute)) and depth < MAX_DEPTH:
+            # ``TIMEOUT = aiohttp.ClientTimeout(total=5)`` bound once, passed as ``timeout=TIMEOUT``.
+            bindings = self.file.table.resolve(expr, scope)
+            if len(bindings) == 1 and isinstance(bindings[0].value, cst.Call):
+                return self.timeout_seconds(bindings[0].value, bindings[0].value_scope, depth + 1)
         if is_none(expr):
             return True, None
         if isinstance(expr, cst.Tuple):
             total = 0.0
             for element in expr.elements:
-                known, value = self.timeout_seconds(element.value, scope)
+                known, value = self.timeout_seconds(element.value, scope, depth)
                 if not known:
                     return False, None
                 if value is None:
@@ -290,10 +295,10 @@ class SettingsReader:
                 if arg.keyword is not None and arg.keyword.value == main:
                     given = arg.value
             if given is not None:
-                return self.timeout_seconds(given, scope)
+                return self.timeout_seconds(given, scope, depth + 1)
             for arg in expr.args:
                 if arg.keyword is not None and arg.keyword.value in reads:
-                    return self.timeout_seconds(arg.value, scope)
+                    return self.timeout_seconds(arg.value, scope, depth + 1)
             return (True, None) if qualified in _net.TIMEOUT_OBJECT_UNBOUNDED_BY_DEFAULT else (False, None)
         known, number, _where = self.scalar(expr, scope, 0)
         if not known:
