@@ -183,7 +183,15 @@ class UnencodedQueryString(Rule):
             flat: List[Tuple[cst.BaseExpression, Piece]] = []
             for segment in built.segments:
                 pieces = _url_build.pieces(segment, self)
-                flat.extend((segment, piece) for piece in (pieces if pieces is not None else [Hole(segment)]))
+                for piece in pieces if pieces is not None else [Hole(segment)]:
+                    inner = self._built_in_local(piece, built.scope)
+                    if inner is None:
+                        flat.append((segment, piece))
+                        continue
+                    # ``qs = "&".join(f"{k}={v}" ...)`` then ``f"{base}?{qs}"``: the local's
+                    # pieces stand in the URL (the fix cannot move them: a suggestion).
+                    flat.extend((segment, p) for p in inner)
+                    built.direct = False
             holes = _url_build.query_value_holes(flat)
             unsafe = [(node, h) for node, h in holes if not self._is_safe(h, built.scope)]
             if unsafe:
@@ -219,6 +227,19 @@ class UnencodedQueryString(Rule):
         elif not built.direct:
             related = (RelatedNode(call, "the URL is used here"),)
         self.report(where, fix=fix, related=related, value=self.edits.code(hole.expr), callee=shown)
+
+    def _built_in_local(self, piece: Piece, at: Scope) -> Optional[List[Piece]]:
+        """The pieces of a local string a URL interpolates whole (``{qs}``), when the local
+        is built once from pieces (a join, an f-string, a template)."""
+        if not isinstance(piece, Hole) or not isinstance(piece.expr, cst.Name):
+            return None
+        values = self._local_values(piece.expr.value, at)
+        if len(values) != 1:
+            return None
+        inner = _url_build.pieces(values[0], self)
+        if inner is None or all(isinstance(p, str) for p in inner):
+            return None
+        return inner
 
     def _alternatives(self, url: cst.BaseExpression, at: Scope) -> List[_Built]:
         """The ways the URL argument can be built: itself, the values of a local built just
