@@ -17,7 +17,7 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tup
 
 import libcst as cst
 
-from opslint.analysis.entrypoints import FUNCTION_RUNNERS, EntryKind, EntryPoint, decorator_target
+from opslint.analysis.entrypoints import FUNCTION_RUNNERS, EntryKind, EntryPoint, decorator_target, subcommand_dispatch
 from opslint.analysis.flow import PathWalker
 from opslint.analysis.scopes import BindingKind, Scope
 from opslint.rules import _buffers as B
@@ -26,7 +26,7 @@ from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClie
 from opslint.rules._wrappers import CHILD_EXIT_SIGNALS, TASK_END_SIGNALS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ExitKind, calls_in, has_break, keyword, suite_statements
-from opslint.syntax.walk import find_all, iter_nodes
+from opslint.syntax.walk import find_all
 
 #: A path fact: the client may hold unsent data; the tag remembers how a delegated
 #: ``main()`` returned ("" when not through one).
@@ -459,19 +459,9 @@ class BufferPaths:
         """argparse subcommands: keyword -> this file's functions given to
         ``set_defaults(keyword=function)`` (``args.func(args)`` calls one of them)."""
         if self._dispatch is None:
-            found: Dict[str, List[str]] = {}
-            if "set_defaults" in self.ctx.text:
-                for node in iter_nodes(self.ctx.module):
-                    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
-                        continue
-                    if node.func.attr.value != "set_defaults":
-                        continue
-                    for arg in node.args:
-                        value = arg.value
-                        if arg.keyword is not None and isinstance(value, cst.Name) and value.value in self.functions:
-                            names = found.setdefault(arg.keyword.value, [])
-                            if value.value not in names:
-                                names.append(value.value)
+            found: Dict[str, List[str]] = (
+                subcommand_dispatch(self.ctx.module, self.functions) if "set_defaults" in self.ctx.text else {}
+            )
             self._dispatch = found
         return self._dispatch
 

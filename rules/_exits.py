@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, 
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
-from opslint.analysis.entrypoints import EntryPoint, find_entry_points
+from opslint.analysis.entrypoints import EntryPoint, find_entry_points, subcommand_dispatch
 from opslint.analysis.scopes import Scope as TableScope
 from opslint.rule import Rule
 from opslint.rules import _buffers
@@ -145,6 +145,8 @@ class ExitFacts(Analysis):
         self.events: List[Event] = []
         self.clients: Dict[ClientKey, Client] = {}
         self._entries: Optional[List[EntryPoint]] = None
+        self._dispatch: Optional[Dict[str, List[str]]] = None
+        self._subcommands = "set_defaults" in ctx.text
         self._targets: Optional[Dict[int, List[Tuple[int, cst.FunctionDef]]]] = None
         self._by_scope: Optional[Dict[int, List[Event]]] = None
         #: id(call) -> the ``try`` statements around it: (id(try), "body"/"handler"/"else"/"finally").
@@ -177,7 +179,7 @@ class ExitFacts(Analysis):
             if len(stack) >= 3 and isinstance(stack[-2], cst.Attribute) and isinstance(stack[-3], cst.Call):
                 if stack[-2].value is node and stack[-3].func is stack[-2]:
                     then = stack[-2].attr.value
-        keep = qual in HARD_EXITS or qual in SLEEPS or _statement_call_to_local(self.ctx.stack, node)
+        keep = qual in HARD_EXITS or qual in SLEEPS or _statement_call_to_local(self.ctx.stack, node, self._subcommands)
         stack_kept = tuple(self.ctx.stack) if keep else ()
         rec = CallRec(self._next(), node, qual, chain, cls, receiver, method, then, where, stack_kept)
         self.calls.append(rec)
@@ -451,7 +453,15 @@ class ExitFacts(Analysis):
                 owners = [d for d in defs.get(name, []) if id(d) in methods]
                 if len(owners) == 1:
                     return owners
+            if isinstance(func.value, cst.Name) and name in self.dispatch():
+                # ``args.func(args)``: the argparse subcommand it runs.
+                return [d for n in self.dispatch()[name] for d in defs.get(n, []) if id(d) not in methods]
         return []
+
+    def dispatch(self) -> Dict[str, List[str]]:
+        if self._dispatch is None:
+            self._dispatch = subcommand_dispatch(self.ctx.module, self.defs) if self._subcommands else {}
+        return self._dispatch
 
     def reachable(self, scope: Optional[Scope], lo: int = 0, hi: int = 1 << 60, depth: int = 3) -> List[Scope]:
         """Functions called (transitively, same file) from ``scope`` between two points."""
@@ -471,9 +481,11 @@ class ExitFacts(Analysis):
 # -- small helpers -------------------------------------------------------------------------------
 
 
-def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bool:
-    """``helper()`` / ``self.helper()`` as a whole statement (OPS103 follows tail calls into helpers)."""
-    if len(stack) < 3 or not isinstance(stack[-2], cst.Expr) or stack[-2].value is not node:
+def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call, dispatches: bool = False) -> bool:
+    """``helper()`` / ``self.helper()`` as a whole statement or returned (OPS103 follows tail
+    calls into helpers); with ``dispatches`` (the file calls ``set_defaults``), also
+    ``args.func(args)``."""
+    if len(stack) < 3 or not isinstance(stack[-2], (cst.Expr, cst.Return)) or stack[-2].value is not node:
         return False
     func = node.func
     if isinstance(func, cst.Name):
@@ -483,7 +495,7 @@ def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bo
     receiver = func.value
     if isinstance(receiver, cst.Call):
         return isinstance(receiver.func, cst.Name)  # ``ShipmentMirror(brokers).run()``
-    return isinstance(receiver, cst.Name) and receiver.value in ("self", "cls")
+    return isinstance(receiver, cst.Name) and (dispatches or receiver.value in ("self", "cls"))
 
 
 def _is_logger(receiver: str) -> bool:

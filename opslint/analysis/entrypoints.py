@@ -33,7 +33,7 @@ import enum
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Container, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -646,6 +646,50 @@ def _calls_module_function(module: cst.Module, functions: Mapping[str, cst.Funct
                     if isinstance(c.func, cst.Name) and c.func.value in functions:
                         return True
     return False
+
+
+def subcommand_dispatch(module: cst.Module, functions: Container[str]) -> Dict[str, List[str]]:
+    """argparse subcommands: keyword -> the module's functions given to
+    ``set_defaults(keyword=function)`` (``args.func(args)`` calls one of them), also through
+    a loop over a literal table (``for name, func in (("tag", cmd_tag), ...):``)."""
+    calls: List[cst.Call] = []
+    looped: Dict[str, List[str]] = {}
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "set_defaults":
+                calls.append(node)
+
+        def visit_For(self, node: cst.For) -> None:
+            for target, value in _literal_loop_pairs(node):
+                if isinstance(target, cst.Name) and isinstance(value, cst.Name) and value.value in functions:
+                    looped.setdefault(target.value, []).append(value.value)
+
+    walk(module, _Find())
+    found: Dict[str, List[str]] = {}
+    for call in calls:
+        for arg in call.args:
+            value = arg.value
+            if arg.keyword is None or not isinstance(value, cst.Name):
+                continue
+            given = [value.value] if value.value in functions else looped.get(value.value, [])
+            names = found.setdefault(arg.keyword.value, [])
+            names.extend(name for name in given if name not in names)
+    return found
+
+
+def _literal_loop_pairs(loop: cst.For) -> Iterable[Tuple[cst.CSTNode, cst.CSTNode]]:
+    """(target, value) for each item of a loop over a literal sequence."""
+    if not isinstance(loop.iter, (cst.Tuple, cst.List)):
+        return
+    targets = loop.target.elements if isinstance(loop.target, (cst.Tuple, cst.List)) else None
+    for element in loop.iter.elements:
+        item = element.value
+        if targets is None:
+            yield loop.target, item
+        elif isinstance(item, (cst.Tuple, cst.List)) and len(item.elements) == len(targets):
+            for target, value in zip(targets, item.elements):
+                yield target.value, value.value
 
 
 def entry_point_for(entries: Sequence[EntryPoint], node: cst.CSTNode) -> Optional[EntryPoint]:
