@@ -119,6 +119,9 @@ class BufferedSdk:
     #: receiver check (OTel ``start_as_current_span`` on any tracer).  Used only
     #: when the file creates the client.
     global_uses: Tuple[str, ...] = ()
+    #: A thread or the event loop sends what it holds in the background (a sleep can look
+    #: like it lets it finish); False for a buffer that only a flush empties (MemoryHandler).
+    sends_in_background: bool = True
     #: Methods on the client used as decorators that drain after the decorated
     #: function (powertools ``@metrics.log_metrics``).
     drain_decorator_methods: Tuple[str, ...] = ()
@@ -679,6 +682,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         drains=(_d("flush"), _d("close", reusable=False)),
         exit_hook=ExitHook.DRAINS,
         buffer_note="keeps records in memory until its capacity or flush level is reached",
+        sends_in_background=False,
         unbuffered_kwargs=(),
         # flushOnClose=False: logging.shutdown no longer flushes it.
         buffered_only_with=(),

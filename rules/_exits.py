@@ -332,6 +332,11 @@ class ExitFacts(Analysis):
             client = files.linked_owner(receiver, rec.where)
             via_link = client is not None
         if client is None:
+            # ``tracer.start_as_current_span(...)``: a call that feeds every client of an SDK
+            # whatever its receiver (spans reach the global tracer provider).
+            for key, held in files.clients.items():
+                if rec.method in held.sdk.global_uses:
+                    self.events.append(Event(rec.seq, "use", key, rec.node, scope, rec.cls))
             return
         method_kind = _method_kind(client.sdk, rec, via_link)
         if method_kind == "use" and client.sdk.future_uses and rec.then in FUTURE_WAITS:

@@ -209,6 +209,9 @@ def _pending(facts: ExitFacts, rec: CallRec, scope: Optional[Scope]) -> List[Cli
         for key in facts.leftover_after_uses(func):
             if not facts.drained(key, scope, 0, rec.seq):
                 keys[key] = None
+    # A sleep gives nothing time to send unless something sends in the background.
+    for key in [k for k in keys if not facts.clients[k].sdk.sends_in_background]:
+        del keys[key]
     if scope is not None:
         # ``@metrics.log_metrics``: the decorator drains once the function returns, after the sleep.
         for key in [k for k in keys if _drained_by_decorator(facts.clients[k], scope)]:
