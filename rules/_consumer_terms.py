@@ -415,6 +415,8 @@ class RecordTerms:
             if text is None:
                 return Term(_kafka.AUTHORIZED_SESSION_SECONDS, True, f"{label} default timeout", where, True, evidence)
             return self._site_term(text, "google", _net.NetCall(_net.NONE_ONLY), label, where, True, evidence)
+        if _net.is_grpc_stub_class(owner):
+            return self._grpc_site_term(site, owner, method, where, evidence)
         kind = _net.CLIENT_TYPES.get(owner)
         method_call = kind.methods.get(method) if kind is not None else None
         if method_call is None or method_call.timeout_mode == _net.NEVER:
@@ -427,6 +429,20 @@ class RecordTerms:
             text = site.args[net.timeout_pos]
         sync = library != "aiohttp" and owner != "httpx.AsyncClient"
         return self._site_term(text, library, net, label, where, sync, evidence)
+
+    def _grpc_site_term(self, site: CallSite, stub: str, method: str, where: str, evidence: Where) -> Optional[Term]:
+        """A unary gRPC call in another module (``_stub.Reserve(req)``, ``.future(req)``), as
+        ``_grpc_term`` reads one in this file."""
+        rpc, _, variant = method.partition(".")
+        if variant and variant not in _net.GRPC_CALL_VARIANTS:
+            return None
+        if any(word in rpc.lower() for word in _net.GRPC_STREAM_WORDS):
+            return None
+        label = site.raw.rsplit(".", 1)[0] if variant and site.raw else site.raw or f"{stub.rsplit('.', 1)[-1]}.{rpc}"
+        text = dict(site.kwargs).get("timeout")
+        if text is None:
+            return Term(None, True, f"{label} without timeout", where, True, evidence)
+        return self._site_term(text, "grpc", _net.GRPC_CALL, label, where, True, evidence)
 
     def _site_term(
         self, text: Optional[str], library: str, net: _net.NetCall, label: str, where: str, sync: bool, evidence: Where
