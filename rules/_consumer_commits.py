@@ -15,6 +15,7 @@ from typing import Any, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from opslint.analysis.scopes import Answer, Binding, BindingKind, Scope, ScopeKind
+from opslint.project import CallSite
 from opslint.rules import _kafka
 from opslint.rules._consumer_kinds import ConsumerKinds
 from opslint.rules._consumers import Consumer, Escape, KafkaFile, Seen, Setting, plain_target
@@ -192,7 +193,7 @@ class Commits:
             if len(bindings) == 1 and isinstance(bindings[0].node, cst.FunctionDef):
                 target, bound = bindings[0].node, True
         if target is None:
-            return True
+            return self._other_module_verdict(func, escape)
         inner = self.file.table.scope_of(target)
         if inner is None:
             return True
@@ -208,6 +209,23 @@ class Commits:
             return True
         binding = next((b for b in inner.own(param.name.value) if b.kind is BindingKind.PARAM), None)
         return binding if binding is not None else True
+
+    def _other_module_verdict(self, func: cst.BaseExpression, escape: Escape) -> Optional[bool]:
+        """The consumer handed to a plain function of another module (``consume_forever(consumer)``):
+        None when its summary only polls and closes the parameter; True when it may commit,
+        position, or pass it on (or when the function is not one the index knows)."""
+        project = self.file.project
+        qualified = self.file.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        function = project.function(qualified) if project is not None and qualified else None
+        if function is None or function.class_qualname is not None or function.module == self.file.module_name:
+            return True
+        if escape.keyword:
+            name = escape.keyword if escape.keyword in function.params else None
+        else:
+            name = function.params[escape.index] if 0 <= escape.index < len(function.params) else None
+        if name is None:
+            return True
+        return None if _only_consumes(function.calls, name) else True
 
     def _return_leaves(self, function: Optional[cst.FunctionDef]) -> Optional[bool]:
         """A function that returns the consumer: its callers in this file are followed by
@@ -233,8 +251,14 @@ class Commits:
             return None
         followed = {function.name.value, f"self.{function.name.value}", f"cls.{function.name.value}"}
         for caller, site in self.file.project.callers(qualname):
-            # Another module, or a call the binding table cannot follow (``obj.make()``).
-            if caller.module != self.file.module_name or site.raw not in followed:
+            if caller.module == self.file.module_name and site.raw in followed:
+                continue
+            # Another module's plain function that binds the consumer to a local and only
+            # polls it (``consumer = build_consumer(...)``) keeps it; any other caller, or a
+            # call the binding table cannot follow (``obj.make()``), may commit it.
+            if caller.module == self.file.module_name or caller.class_qualname is not None:
+                return True
+            if caller.kind != "function" or not _only_consumes(caller.calls, f"{qualname}()", since=site.index):
                 return True
         return None
 
@@ -269,6 +293,36 @@ class Commits:
                 if method in _kafka.COMMIT_METHODS and any(p in f".{site.raw}" for p in patterns):
                     return True
         return False
+
+
+def _only_consumes(calls: Sequence[CallSite], name: str, since: int = -1) -> bool:
+    """Whether the calls of a summarised function use the consumer ``name`` (a parameter,
+    or ``pkg.factory()`` for a local the factory's result is bound to) only through its
+    own methods, none of which commits or positions it, and never hand it on."""
+    prefix = name + "."
+    used = False
+    for site in calls:
+        if site.index <= since:
+            continue
+        text = site.raw if site.raw.startswith(prefix) else site.callee
+        if text.startswith(prefix):
+            method = text[len(prefix) :]
+            if method.split(".", 1)[0].endswith("()"):
+                continue  # ``consumer.poll().items()``: a call on what a method returned
+            if "." in method or method in _kafka.COMMIT_METHODS or method in _kafka.SEEK_METHODS:
+                return False
+            if method == "subscribe" and (site.kwargs or len(site.args) > 1):
+                return False  # an assignment callback may position it
+            used = True
+            continue
+        values = (*site.args, *(v for _, v in site.kwargs))
+        if name in values:
+            return False  # handed on
+        if site.callee.rsplit(".", 1)[-1] in _kafka.TRANSACTION_OFFSET_METHODS and any(
+            v.startswith(prefix) for v in values
+        ):
+            return False
+    return used
 
 
 def _all_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
