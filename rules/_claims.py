@@ -327,7 +327,7 @@ class FunctionClaims(ClaimReads):
             return False
         if _locks.is_flag_value(self.rule.edits.code(value)):
             return True
-        if isinstance(value, cst.Call) and self.rule.qualified_name(value.func) in _locks.LOCK_TOKEN_CALLS:
+        if self._token(value):
             return True
         # A key given back elsewhere in the module (``finish_wave`` deletes it): a claim.
         return self.released(read, [self.rule.ctx.module])
@@ -344,6 +344,17 @@ class FunctionClaims(ClaimReads):
             return None
         positional = [a for a in call.args if a.keyword is None]
         return positional[index].value if len(positional) > index else None
+
+    def _token(self, value: cst.BaseExpression) -> bool:
+        """A value that says who holds the key: ``uuid4()``, ``os.getpid()``, ``time.time()``,
+        or a name bound once to one (``ME = socket.gethostname()``)."""
+        if isinstance(value, cst.Name):
+            scope = self.rule.table.scope_of(self.function) or self.rule.table.module_scope
+            bindings = self.rule.table.lookup(value.value, scope) if scope is not None else []
+            if len(bindings) != 1 or bindings[0].value is None:
+                return False
+            value = bindings[0].value
+        return isinstance(value, cst.Call) and self.rule.qualified_name(value.func) in _locks.LOCK_TOKEN_CALLS
 
     def _describe_key(self, key: cst.BaseExpression) -> str:
         """The key's text, plus what a local variable key was assigned (``key = f"lock:{id}"``)."""

@@ -279,7 +279,7 @@ _LOCK_NAME = re.compile(
 _NOT_LOCK_NAME = re.compile(r"clock|block|unlock|sem|limit|throttl|bucket|slot|permit", re.IGNORECASE)
 _THROTTLE_NAME = re.compile(r"sem(?:aphore)?|limit|throttl|bucket|permit|slots?$", re.IGNORECASE)
 _LOCKISH_TEXT = re.compile(
-    r"lock|mutex|in[_-]?use|busy|running|processing|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore",
+    r"lock|mutex|in[_-]?use|busy|running|processing|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore|leader(?!board)",
     re.IGNORECASE,
 )
 
