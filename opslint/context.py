@@ -7,7 +7,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Type, TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from opslint.analysis.base import Analyses, Analysis
 from opslint.config import Settings
@@ -15,6 +15,7 @@ from opslint.edits import PendingFinding
 from opslint.project import ProjectIndex
 from opslint.source import LineIndex
 from opslint.syntax.names import ImportTable
+from opslint.syntax.positions import positions as node_positions
 
 _A = TypeVar("_A", bound=Analysis)
 
@@ -89,8 +90,7 @@ class FileContext:
         return self.analyses.get(kind)
 
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        """Node positions, computed on first use (about 2 parses: only where needed)."""
+        """Node positions, computed on first use (one code generation: only where needed)."""
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
+            self._positions = node_positions(self.module)
         return self._positions

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from opslint.model import Span
 from opslint.rules import _kafka
 from opslint.source import LineIndex
 from opslint.syntax.names import ImportTable, dotted_name
 from opslint.syntax.nodes import positional, scope_nodes, unwrap_await
+from opslint.syntax.positions import positions as node_positions
 from opslint.syntax.walk import find_all
 
 
@@ -93,7 +93,7 @@ class _FactReader:
 
     def span(self, node: cst.CSTNode) -> Span:
         if self._positions is None or self._lines is None:
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+            self._positions = node_positions(self.module)
             self._lines = LineIndex(self.text or self.module.code)
         rng = self._positions[node]
         lines = self._lines
