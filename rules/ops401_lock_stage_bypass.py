@@ -359,9 +359,11 @@ class _Analyser(LockSites):
             if not consistent or not locked_sites or not (bypass_sites or registrations):
                 continue
             # The lock guards the function's own subsystem: a lock of another
-            # package that happens to wrap a helper call is not its guard.
+            # package that happens to wrap a helper call is not its guard.  A top-level
+            # module (``app.py`` beside ``chalicelib/``) is the application's own front
+            # and guards the packages it calls.
             family = _family(target, project)
-            locked_sites = [item for item in locked_sites if _family(item[0], project) == family]
+            locked_sites = [item for item in locked_sites if _family(item[0], project) in (family, "")]
             if not locked_sites:
                 continue
             locked_caller, locked_site, evidence = locked_sites[0]
