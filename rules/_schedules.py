@@ -19,6 +19,8 @@ from opslint.project import EntrySpec
 SCHEDULED = EntrySpec(
     decorators={
         "scheduled_job": "APScheduler job",
+        # Flask-APScheduler: ``scheduler = APScheduler()`` then ``@scheduler.task("cron", ...)``
+        "APScheduler.task": "Flask-APScheduler job",
         "periodic_task": "periodic task",
         "db_periodic_task": "huey periodic task",
         "Chalice.schedule": "Chalice schedule",
