@@ -126,7 +126,9 @@ class RetryWithoutBackoff(Rule):
         "retry_after",
         "ServiceUnavailable",
         "status_code >= 500",
+        "500 <=",
         "RESOURCE_EXHAUSTED",
+        "StatusCode.UNAVAILABLE",
         "ProvisionedThroughputExceeded",
         "RequestLimitExceeded",
         "ResourceExhausted",
@@ -207,6 +209,13 @@ class RetryWithoutBackoff(Rule):
             ):
                 if integer(target.comparator) in (499, 500):
                     return "HTTP 5xx"
+        first = test.comparisons[0]
+        if (
+            isinstance(first.operator, (cst.LessThanEqual, cst.LessThan))
+            and integer(test.left) in (499, 500)
+            and status_value(first.comparator)
+        ):
+            return "HTTP 5xx"  # ``500 <= resp.status_code < 600``
         return None
 
     def _collection(self, expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -446,6 +455,8 @@ def _rate_limit_code(sides: Sequence[cst.BaseExpression]) -> Optional[str]:
             name = dotted_name(value) or ""
             if name.endswith("StatusCode.RESOURCE_EXHAUSTED"):
                 return "StatusCode.RESOURCE_EXHAUSTED"  # gRPC's rate limit
+            if name.endswith("StatusCode.UNAVAILABLE"):
+                return "StatusCode.UNAVAILABLE"  # gRPC's transient failure (HTTP 503's peer)
     return None
 
 
