@@ -8,7 +8,7 @@ analysis of ``_buffer_paths.py`` walks; the rule tells them apart by their reaso
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Any, List, Optional, Sequence
 
 import libcst as cst
 
@@ -32,9 +32,10 @@ POOL_REASON = "a process pool worker (a forked child ends with os._exit)"
 TASK_REASON = "a Celery task (a prefork worker child ends with os._exit)"
 
 
-def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint]) -> List[EntryPoint]:
+def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project: Any = None) -> List[EntryPoint]:
     """Module functions that run in forked children: process pool workers
-    (``pool.map(work, items)``) and Celery task bodies (SDK_FACTS 1.0, 2.6)."""
+    (``pool.map(work, items)``) and Celery task bodies (SDK_FACTS 1.0, 2.6); ``project``
+    (the index) tells a Celery app defined in another module."""
     table = buffered.table
     imports = buffered.ctx.imports
     module = table.module_scope
@@ -67,7 +68,20 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint]) -> List
         for dec in function.decorators:
             target = decorator_target(dec)
             if imports.resolve(target) in _CELERY_TASKS or (
-                celery and isinstance(target, cst.Attribute) and target.attr.value == "task"
+                isinstance(target, cst.Attribute)
+                and target.attr.value == "task"
+                and (celery or _project_celery_app(project, imports.resolve(target.value)))
             ):
                 add(name, TASK_REASON)
     return out
+
+
+def _project_celery_app(project: Any, qualified: Optional[str]) -> bool:
+    """``from reports.celery_app import app`` then ``@app.task``: ``app = Celery(...)`` in
+    another module of the project (its summary records what the name was built by)."""
+    if qualified is None or project is None or "." not in qualified:
+        return False
+    module, _, name = qualified.rpartition(".")
+    summary = project.summary(module) if module in project.modules else None
+    built = summary.var_types.get(name, "") if summary is not None else ""
+    return built.startswith("celery.") and built.rsplit(".", 1)[-1] == "Celery"

@@ -195,7 +195,7 @@ class UnflushedBufferedClient(Rule):
         config = EntryPointConfig(handler_names=tuple(self.options.handler_names), extra=self.options.entry_points)
         entries = find_entry_points(node, imports, path=self.ctx.path, module_name=self.ctx.module_name, config=config)
         buffered = self.ctx.analysis(BufferedClients)
-        entries += task_entries(buffered, entries)
+        entries += task_entries(buffered, entries, self.ctx.project)
         if not entries:
             return
         files = buffered.of(active, project)
