@@ -314,11 +314,26 @@ class _Reader:
 
     def _factories(self) -> None:
         for name, func in self.functions.items():
-            returns = [n.value for n in scope_nodes(func.body) if isinstance(n, cst.Return) and n.value is not None]
+            nodes = list(scope_nodes(func.body))
+            returns = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
             made = [m for m in (self._made_by(v) for v in returns) if m is not None]
+            held = {g.name.value for n in nodes if isinstance(n, cst.Global) for g in n.names}
+            lazy = False
+            if not made:
+                # ``global _client; if _client is None: _client = Client(...)``; ``return _client``:
+                # a lazily made process-wide client (a getter, like an ``lru_cache`` one).
+                returned = {v.value for v in returns if isinstance(v, cst.Name)}
+                for node in nodes:
+                    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                        target = node.targets[0].target
+                        if isinstance(target, cst.Name) and target.value in returned:
+                            found = self._made_by(node.value)
+                            if found is not None:
+                                made.append(found)
+                                lazy = lazy or target.value in held
             if not made:
                 continue
-            if _decorated_by(func, self.resolve, CACHES):
+            if lazy or _decorated_by(func, self.resolve, CACHES):
                 self.getters[name] = made[0]
             else:
                 self.factories[name] = made[0]
