@@ -27,6 +27,7 @@ from opslint.syntax.nodes import (
     tail_statements,
     unwrap_await,
 )
+from opslint.syntax.walk import iter_nodes
 
 
 @dataclass
@@ -160,6 +161,8 @@ def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> 
     helpers = _HELPERS.get(table)
     if helpers is None:
         helpers = _HELPERS[table] = {}
+    if _takes_slice(function.body):
+        return True
     for call in calls_in(function.body):
         if _takes(call):
             return True
@@ -178,17 +181,29 @@ def taken_names(function: cst.FunctionDef) -> Optional[Set[str]]:
     """Names the function binds to an item it takes itself (``raw = r.lpop("jobs")``); None
     when it takes nothing directly (an empty set: it takes one but binds no name)."""
     found: Optional[Set[str]] = None
+    assigns: List[cst.Assign] = []
     for node in scope_nodes(function.body):
         if isinstance(node, cst.Call) and _takes(node):
             found = found if found is not None else set()
         elif isinstance(node, cst.Assign) and any(_takes(c) for c in calls_in(node.value)):
             found = found if found is not None else set()
             found.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+        elif isinstance(node, cst.Assign):
+            assigns.append(node)
+    if found:
+        # ``resp = sqs.receive_message(...)`` then ``messages = resp.get("Messages", [])``:
+        # what is read out of the taken item is the item too.
+        for assign in assigns:
+            if any(isinstance(n, cst.Name) and n.value in found for n in iter_nodes(assign.value)):
+                found.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
     return found
 
 
 def _takes(call: cst.Call) -> bool:
     func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "poll":
+        # A consumer's next message (``consumer.poll(1.0)``), or a state polled again.
+        return True
     if isinstance(func, cst.Attribute):
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a
@@ -199,6 +214,26 @@ def _takes(call: cst.Call) -> bool:
         # ``next(it)``, or a project's own take function (``claim_next(account_id)``);
         # a bare ``pop``/``first`` is too generic a name to tell.
         return func.value == "next" or (func.value in _jobs.TAKE_METHODS and func.value not in ("pop", "first"))
+    return False
+
+
+def _takes_slice(body: cst.CSTNode) -> bool:
+    """``qs.select_for_update(skip_locked=True).filter(...)[:1]`` (or ``[0]``): the first row
+    of a query, taken by slicing instead of ``.first()``."""
+    for node in scope_nodes(body):
+        if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+            continue
+        index = node.slice[0].slice
+        one = (
+            isinstance(index, cst.Slice)
+            and index.lower is None
+            and isinstance(index.upper, cst.Integer)
+            and index.upper.value == "1"
+        ) or (isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) and index.value.value == "0")
+        value = node.value
+        if one and isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            if value.func.attr.value in _jobs.QUERY_METHODS | {"order_by"}:
+                return True
     return False
 
 

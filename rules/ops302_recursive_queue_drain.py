@@ -135,6 +135,8 @@ class RecursiveQueueDrain(Rule):
         "sleep",
         "_pk",
         "has_more",
+        ".poll(",
+        "[:1]",
     )
     fix_availability = "sometimes"
     requires = (BindingTable,)
