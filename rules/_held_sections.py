@@ -4,6 +4,7 @@ client), what may raise or leave a section early, which handlers swallow everyth
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional, Protocol, Tuple, Type
 
 import libcst as cst
@@ -85,9 +86,20 @@ class Risk(cst.CSTVisitor):
             # ``self._order.append(x)``, ``self._active.pop(job_id, None)``: in-memory
             # bookkeeping that does not raise (``pop`` with a default, ``get``).
             return isinstance(func.value, (cst.Name, cst.Attribute))
+        if method == "get" and len(call.args) == 1 and call.args[0].keyword is None:
+            # ``self._data.get(sid)``: a lookup in a private in-memory mapping (not a client's
+            # ``get``, which names the client: ``self._redis.get(key)``).
+            last = receiver.rsplit(".", 1)[-1]
+            return (
+                receiver.startswith("self._")
+                and isinstance(func.value, cst.Attribute)
+                and not _CLIENT_WORDS.search(last)
+            )
         return method in LOG_METHODS and "log" in receiver.rsplit(".", 1)[-1].lower()
 
 
+#: Attribute names of clients whose ``get`` goes over the network (or to a database).
+_CLIENT_WORDS = re.compile(r"session|client|redis|conn|http|api|pool|db|cache|store|bucket|queue|rpc|grpc", re.I)
 #: Builtins that do not raise on the values a held section handles.
 HARMLESS_BUILTINS = frozenset({"print", "len", "isinstance", "id", "bool"})
 #: Methods of lists, sets, dicts and deques that do not raise.
