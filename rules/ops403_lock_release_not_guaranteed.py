@@ -23,6 +23,8 @@ _Scope = Union[cst.Module, cst.FunctionDef, cst.ClassDef]
 _Block = Union[cst.Module, cst.IndentedBlock]
 #: Calls that wait for the awaitable given first (an acquire with a deadline).
 _WAITS_FOR = frozenset({"asyncio.wait_for", "asyncio.shield"})
+#: Reads of a SQL statement's result (``.scalar()``) chained on the ``execute`` that takes a lock.
+_RESULT_READS = frozenset({"scalar", "scalar_one", "scalar_one_or_none", "fetchone", "first", "one"})
 
 
 @dataclass
@@ -571,6 +573,14 @@ class LockReleaseNotGuaranteed(Rule):
         expr = unwrap_await(expr)
         if isinstance(expr, cst.Call) and expr.args and self.qualified_name(expr.func) in _WAITS_FOR:
             return unwrap_await(expr.args[0].value)
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in _RESULT_READS
+            and isinstance(expr.func.value, cst.Call)
+        ):
+            # ``conn.execute(text("SELECT GET_LOCK(...)")).scalar()``: the statement's result, read.
+            return unwrap_await(expr.func.value)
         return expr
 
     def _releases_here(self, stmt: cst.BaseStatement, site: _Site, key: str) -> bool:
