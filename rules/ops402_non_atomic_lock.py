@@ -349,18 +349,21 @@ class _FunctionCheck(FunctionClaims):
     def run(self) -> None:
         self._block(_statements(self.function.body))
 
-    def _block(self, body: Sequence[cst.BaseStatement]) -> None:
+    def _block(self, body: Sequence[cst.BaseStatement], after: Sequence[cst.BaseStatement] = ()) -> None:
+        """``after``: what runs once the block ends (a ``with`` body goes on with the statements
+        that follow the ``with``: ``with Session(engine) as s:`` ... then ``return True``)."""
         for index, stmt in enumerate(body):
             if isinstance(stmt, cst.SimpleStatementLine):
                 self._simple(stmt, body, index)
             elif isinstance(stmt, cst.If):
-                self._if(stmt, body, index)
+                self._if(stmt, body, index, after)
             elif isinstance(stmt, cst.While) and stmt.orelse is None:
                 self._while(stmt, body, index)
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
+            rest = [*body[index + 1 :], *after] if isinstance(stmt, cst.With) else ()
             for child in child_blocks(stmt):
-                self._block(child)
+                self._block(child, rest)
 
     # -- statements --------------------------------------------------------------------
 
@@ -386,7 +389,9 @@ class _FunctionCheck(FunctionClaims):
             if isinstance(call, cst.Call) and _sets_if_absent(call):
                 self._setnx_then_expire(call, body, index + 1, None)
 
-    def _if(self, stmt: cst.If, body: Sequence[cst.BaseStatement], index: int) -> None:
+    def _if(
+        self, stmt: cst.If, body: Sequence[cst.BaseStatement], index: int, after: Sequence[cst.BaseStatement] = ()
+    ) -> None:
         test = unwrap(stmt.test)
         if isinstance(test, cst.Call) and _sets_if_absent(test):
             self._setnx_then_expire(test, _statements(stmt.body), 0, stmt)
@@ -408,7 +413,7 @@ class _FunctionCheck(FunctionClaims):
                 region = _statements(stmt.orelse.body)
                 guard = False
             elif stmt.orelse is None and always_exits(stmt.body, self.rule.ctx.imports):
-                region = body[index + 1 :]
+                region = [*body[index + 1 :], *after]
                 guard = True
             else:
                 continue
