@@ -187,6 +187,9 @@ class NonAtomicLock(Rule):
         lock_ttl: int = option(600, ge=0, le=30 * 86400)
 
     requires = (BindingTable,)
+    #: A client imported from a project module (`from app.ext import cache`) is known by what
+    #: that module built it with.
+    needs_project = True
 
     def __init__(self, ctx: FileContext, options: Any) -> None:
         super().__init__(ctx, options)
@@ -275,6 +278,9 @@ class NonAtomicLock(Rule):
             for kind in ("pipeline", REDIS, DJANGO_CACHE, "memcached"):
                 if kind in kinds:
                     return kind
+        imported = self._project_store(receiver)
+        if imported is not None:
+            return imported
         last = name.rsplit(".", 1)[-1]
         if _locks.looks_like_redis_name(last):
             return REDIS
@@ -282,6 +288,26 @@ class NonAtomicLock(Rule):
             return "memcached"
         if function is not None and self._used_as_redis(name, function):
             return REDIS  # ``from worker import conn`` ... ``conn.set(key, 1, ex=3600)``
+        return None
+
+    def _project_store(self, receiver: cst.BaseExpression) -> Optional[str]:
+        """``from reportsvc.ext import cache`` where ``cache = Cache(...)`` (Flask-Caching) or
+        ``redis_client = Redis(...)`` in that module: the kind the project's summary gives."""
+        project = self.ctx.project
+        qualified = self.qualified_name(receiver) if isinstance(receiver, (cst.Name, cst.Attribute)) else None
+        if project is None or qualified is None or "." not in qualified:
+            return None
+        module, _, name = qualified.rpartition(".")
+        summary = project.summary(module) if module in project.modules else None
+        built = summary.var_types.get(name) if summary is not None else None
+        if not built:
+            return None
+        if _locks.is_redis_client_constructor(built):
+            return REDIS
+        if built in _locks.DJANGO_CACHES or built in _locks.CACHE_CONSTRUCTORS:
+            return DJANGO_CACHE
+        if built in _locks.MEMCACHED_CLIENT_CONSTRUCTORS:
+            return "memcached"
         return None
 
     def _used_as_redis(self, name: str, function: cst.FunctionDef) -> bool:
