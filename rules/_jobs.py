@@ -29,6 +29,8 @@ class Receiver:
     ASYNC_LOOP = "event-loop"
     #: A function decorated ``@dramatiq.actor`` (here), or imported by a module that uses dramatiq.
     DRAMATIQ_ACTOR = "dramatiq-actor"
+    #: A Google Cloud Pub/Sub ``PublisherClient`` (its subscribers run the work).
+    PUBSUB_PUBLISHER = "pubsub-publisher"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ DISPATCH_METHODS: Mapping[str, Tuple[Dispatch, ...]] = {
     "run_task": (Dispatch("ECS run_task", "ecs", "taskDefinition", -1),),
     "start_execution": (Dispatch("Step Functions start_execution", "stepfunctions", "stateMachineArn", -1),),
     "send_message": (Dispatch("SQS send_message", "sqs", "QueueUrl", -1),),
+    "publish": (Dispatch("Pub/Sub publish", Receiver.PUBSUB_PUBLISHER, "topic", 0),),
     "send_message_batch": (Dispatch("SQS send_message_batch", "sqs", "QueueUrl", -1),),
     "submit_job": (Dispatch("Batch submit_job", "batch", "jobDefinition", -1),),
     "start_job_run": (Dispatch("Glue start_job_run", "glue", "JobName", -1),),
@@ -103,6 +106,9 @@ RECEIVER_CONSTRUCTORS: Mapping[str, str] = {
     "asyncio.new_event_loop": Receiver.ASYNC_LOOP,
     "fastapi.BackgroundTasks": Receiver.BACKGROUND_TASKS,
     "starlette.background.BackgroundTasks": Receiver.BACKGROUND_TASKS,
+    "google.cloud.pubsub_v1.PublisherClient": Receiver.PUBSUB_PUBLISHER,
+    "google.cloud.pubsub.PublisherClient": Receiver.PUBSUB_PUBLISHER,
+    "google.cloud.pubsub_v1.publisher.Client": Receiver.PUBSUB_PUBLISHER,
 }
 #: Annotations naming a receiver kind (qualified; bare names of from-imports resolve).
 RECEIVER_ANNOTATIONS: Mapping[str, str] = {

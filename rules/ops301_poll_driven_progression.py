@@ -200,6 +200,7 @@ class PollDrivenProgression(Rule):
         "run_task",
         "start_execution",
         "send_message",
+        "publish(",
         "status =",
         "state =",
         "phase =",
