@@ -421,11 +421,32 @@ class PollDrivenProgression(Rule):
         if head in ("self", "cls"):
             return None
         if any(b.kind is not BindingKind.IMPORT for b in self._table.lookup(head, scope)):
-            return None  # a local value, not a module or an imported function
+            return self._imported_class_method(func, scope)  # a local value: an instance, maybe
         target = project.resolve(module, name)
         if target is None or project.function(target) is None:
             return None
         return project.function(target).qualname  # type: ignore[union-attr]
+
+    def _imported_class_method(self, func: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """``scheduler.kick_next(...)`` with ``scheduler = Scheduler(store)`` (or
+        ``Scheduler(store).kick_next(...)``), ``Scheduler`` a class of another module."""
+        project, module = self._project, self._module
+        if project is None or module is None or not isinstance(func, cst.Attribute):
+            return None
+        made = func.value
+        if isinstance(made, cst.Name):
+            bindings = self._table.lookup(made.value, scope)
+            if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
+                return None
+            made = bindings[0].value
+        if not isinstance(made, cst.Call):
+            return None
+        name = dotted_name(made.func)
+        cls = project.resolve(module, name) if name is not None else None
+        if cls is None or project.class_summary(cls) is None:
+            return None
+        found = project.method(cls, func.attr.value)
+        return found.qualname if found is not None else None
 
     # -- reporting ----------------------------------------------------------------------------
 
