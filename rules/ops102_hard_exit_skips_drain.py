@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from opslint.model import Related, Span
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
 from opslint.rules._buffer_project import facts_for
@@ -37,6 +38,8 @@ from opslint.syntax.nodes import always_exits, keyword
 class _ExitVerdict:
     clients: List[Client] = field(default_factory=list)
     atexit_nodes: List[cst.CSTNode] = field(default_factory=list)
+    #: Handlers registered when a module this file imports is loaded: (path, span).
+    imported_atexit: List[Tuple[str, Span]] = field(default_factory=list)
 
 
 class HardExitSkipsDrain(Rule):
@@ -133,6 +136,7 @@ class HardExitSkipsDrain(Rule):
         registered = self._atexit_handlers(facts)
         atexit_nodes: List[cst.CSTNode] = [r.node for r in facts.calls if r.qual in ATEXIT_REGISTER]
         atexit_nodes += self._atexit_decorators(facts)
+        imported_atexit = [] if atexit_nodes else self._imported_atexit()
         callbacks = _callback_functions(facts)
         for rec, ref in exits:
             verdict = _ExitVerdict()
@@ -152,11 +156,37 @@ class HardExitSkipsDrain(Rule):
             verdict.clients = self._live_clients(facts, rec, asynchronous)
             in_handler = any(isinstance(s, cst.FunctionDef) and s.name.value in registered for s in rec.chain)
             ran_exitfuncs = any(r.qual in ATEXIT_RUN and r.scope is rec.scope and r.seq < rec.seq for r in facts.calls)
-            if atexit_nodes and not in_handler and not ran_exitfuncs:
+            if (atexit_nodes or imported_atexit) and not in_handler and not ran_exitfuncs:
                 verdict.atexit_nodes = atexit_nodes
-            if not verdict.clients and not verdict.atexit_nodes:
+                verdict.imported_atexit = imported_atexit
+            if not verdict.clients and not verdict.atexit_nodes and not verdict.imported_atexit:
                 continue
             self._report(facts, rec, verdict, asynchronous, ref)
+
+    def _imported_atexit(self) -> List[Tuple[str, Span]]:
+        """atexit handlers that the project modules this file imports register when they are
+        loaded (``svc/db.py``: ``atexit.register(_close)`` at module level, or an
+        ``@atexit.register`` function): the program has them even though this file does not."""
+        project = self.ctx.project
+        name = project.module_of(self.ctx.path) if project is not None else None
+        summary = project.summary(name) if project is not None and name is not None else None
+        if project is None or summary is None:
+            return []
+        found: List[Tuple[str, Span]] = []
+        seen: Set[str] = set()
+        for target in summary.aliases.values():
+            module = target if target in project.modules else target.rpartition(".")[0]
+            if module in seen or module == name or module not in project.modules:
+                continue
+            seen.add(module)
+            other = project.summary(module)
+            if other is None:
+                continue
+            for function in other.functions.values():
+                if function.kind == "module":
+                    found.extend((other.path, c.span) for c in function.calls if c.callee in ATEXIT_REGISTER)
+                found.extend((other.path, d.span) for d in function.decorators if d.name in ATEXIT_REGISTER)
+        return found
 
     # -- exemptions ------------------------------------------------------------------------------
 
@@ -301,9 +331,18 @@ class HardExitSkipsDrain(Rule):
             lines = sorted({self.position(n)[0] for n in verdict.atexit_nodes})
             where = ", ".join(str(n) for n in lines[:3])
             parts.append(f"the atexit handlers registered on line {where} never run")
-        related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in verdict.clients[:3]]
+        elif verdict.imported_atexit:
+            path, span = verdict.imported_atexit[0]
+            parts.append(
+                f"the atexit handlers that `{self.ctx.display_of(path)}` registers (line {span.line}) never run"
+            )
+        related: List[Any] = [
+            RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in verdict.clients[:3]
+        ]
         for node in verdict.atexit_nodes[:1]:
             related.append(RelatedNode(node, "atexit handler registered here"))
+        for path, span in verdict.imported_atexit[:1]:
+            related.append(Related(self.ctx.display_of(path), span, "atexit handler registered here"))
         fix: Optional[PendingFix]
         if ref is not None:
             fix = PendingFix.suggestion("Drain the buffered clients before the hard exit, or exit with `sys.exit()`")
@@ -315,7 +354,7 @@ class HardExitSkipsDrain(Rule):
         stmt = statement_of(rec.stack, rec.node)
         if stmt is None or any(isinstance(s, cst.Lambda) for s in rec.chain):
             return PendingFix.suggestion("Drain the buffered clients before the hard exit, or exit with `sys.exit()`")
-        if not verdict.atexit_nodes:
+        if not verdict.atexit_nodes and not verdict.imported_atexit:
             drains = [drain_text(self, c, rec.scope, rec.cls) for c in verdict.clients]
             if all(d is not None for d in drains):
                 indent = line_indent(self, stmt)
