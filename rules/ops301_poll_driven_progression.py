@@ -17,7 +17,8 @@ from opslint.rules._facts import FactsOf, module_context
 from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
 from opslint.rules._progress import Progressions, Site, Statement
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import nested_statements
+from opslint.syntax.nodes import nested_statements, scope_nodes
+from opslint.syntax.walk import iter_nodes
 
 #: How many calls deep a handler is followed into project functions.
 _MAX_DEPTH = 4
@@ -313,7 +314,8 @@ class PollDrivenProgression(Rule):
             found: List[_Reached] = [
                 _Reached(site.what, site.node, queued=_progression(site))
                 for s, site in by_statement
-                if s is stmt and (_progression(site) or starts_work)
+                if s is stmt
+                and (_progression(site) or (starts_work and not _handle_returned(function, stmt, site.node)))
             ]
             for node in Progressions.own_nodes(stmt):
                 if isinstance(node, cst.Call):
@@ -543,6 +545,29 @@ def _local_qualname(scope: Scope) -> str:
         parts.append(node.name.value)
         previous = item.kind
     return ".".join(parts)
+
+
+def _handle_returned(function: cst.FunctionDef, stmt: Statement, node: Optional[cst.CSTNode]) -> bool:
+    """The work a read starts is handed to the client: its job (or id) is what the handler
+    returns (``job = get_schema.delay(id)`` ... ``return {"job": job.id}``), and the client
+    asks for the result it requested.  Nothing waits in a queue on the polling."""
+    if node is None:
+        return False
+    if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
+        return any(n is node for n in iter_nodes(stmt.body[0]))
+    names: Set[str] = set()
+    if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign):
+        assign = stmt.body[0]
+        if any(n is node for n in iter_nodes(assign.value)):
+            names = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+    if not names:
+        return False
+    return any(
+        isinstance(n, cst.Return)
+        and n.value is not None
+        and any(isinstance(m, cst.Name) and m.value in names for m in iter_nodes(n.value))
+        for n in scope_nodes(function.body)
+    )
 
 
 def _span(ctx: FileContext, node: Optional[cst.CSTNode]) -> Span:
