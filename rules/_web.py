@@ -84,6 +84,9 @@ class Registration:
 REGISTRATIONS: Mapping[str, Registration] = {
     # Flask/Quart ``app.add_url_rule(rule, endpoint=None, view_func=None, methods=...)``.
     "add_url_rule": Registration(0, "rule", 2, "view_func", "methods", ("GET",)),
+    # flask-restful / flask-restx ``api.add_resource(Resource, *urls, endpoint=None)``: the
+    # class's methods serve the verbs they are named after.
+    "add_resource": Registration(1, "urls", 0, "resource", "", ALL_METHODS),
     # aiohttp ``app.router.add_get(path, handler)`` & co.
     "add_get": Registration(0, "path", 1, "handler", "", ("GET",)),
     "add_head": Registration(0, "path", 1, "handler", "", ("HEAD",)),
