@@ -279,7 +279,7 @@ _LOCK_NAME = re.compile(
 _NOT_LOCK_NAME = re.compile(r"clock|block|unlock|sem|limit|throttl|bucket|slot|permit", re.IGNORECASE)
 _THROTTLE_NAME = re.compile(r"sem(?:aphore)?|limit|throttl|bucket|permit|slots?$", re.IGNORECASE)
 _LOCKISH_TEXT = re.compile(
-    r"lock|mutex|in[_-]?use|busy|running|processing|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore|leader(?!board)",
+    r"lock|mutex|in[_-]?use|busy|running|processing|claim|lease|in[_-]?progress|occupied|exclusive|owner|semaphore|leader(?!board)|(?<![a-z])held(?![a-z])",
     re.IGNORECASE,
 )
 
@@ -366,7 +366,7 @@ def lock_library(qualified: Optional[str]) -> Optional[str]:
 #: ORM fields that hold a lock or an "in use" flag (checked, then set and saved).
 _ORM_FLAG_NAME = re.compile(
     r"lock|in_?use|busy|running|claim|lease|in_?progress|occupied|processing|available|reserved|checked_?out|booked"
-    r"|holder|lessee"
+    r"|holder|lessee|(?<![a-z])held(?![a-z])"
     r"|^is_free$|^free$"
     # an activity under way: ``crawling``, ``is_syncing``, ``exporting``
     r"|(?:^|_)(?:crawl|sync|import|export|upload|download|index|send|publish|render|deploy|migrat|generat|scann)ing$",
