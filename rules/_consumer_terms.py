@@ -25,6 +25,9 @@ from opslint.rules._net_clients import configured_receivers
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import calls_in
 
+#: Calls that bound what they await by a deadline (their second argument or ``timeout=``).
+_WAIT_FOR = frozenset({"asyncio.wait_for", "asyncio.tasks.wait_for"})
+
 
 class RecordTerms:
     """The slow calls a consume site makes (one per ``KafkaModel``; a function's terms are
@@ -69,8 +72,21 @@ class RecordTerms:
     ) -> List[Term]:
         terms: List[Term] = []
         handed = _handed_off(node)
-        for call in calls_in(node):
-            if call is skip or id(call) in handed or id(call) in skip_ids:
+        calls = calls_in(node)
+        # ``await asyncio.wait_for(http.post(...), timeout=3)``: what it awaits takes at most
+        # the deadline, whatever the calls inside could take on their own.
+        bounds: Dict[int, Term] = {}
+        bounded: Set[int] = set()
+        for call in calls:
+            bound = self._wait_for_bound(call, scope, where)
+            if bound is not None:
+                bounds[id(call)] = bound
+                bounded.update(id(inner) for inner in calls_in(call.args[0].value))
+        for call in calls:
+            if call is skip or id(call) in handed or id(call) in skip_ids or id(call) in bounded:
+                continue
+            if id(call) in bounds:
+                terms.append(bounds[id(call)])
                 continue
             waited = _waited_submission(call)
             if waited is not None:
@@ -84,6 +100,21 @@ class RecordTerms:
                 continue
             terms.extend(self._follow(call.func, scope, depth + 1))
         return terms
+
+    def _wait_for_bound(self, call: cst.Call, scope: Scope, where: str) -> Optional[Term]:
+        """``asyncio.wait_for(aw, timeout)`` with a known, finite deadline: its term."""
+        func = call.func
+        if not call.args or not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        if self.file.resolve(func) not in _WAIT_FOR:
+            return None
+        arg = next((a for a in call.args[1:] if a.keyword is None or a.keyword.value == "timeout"), None)
+        if arg is None:
+            return None
+        known, value = self.settings.timeout_seconds(arg.value, scope)
+        if not known or value is None:
+            return None
+        return self._timeout_term(True, value, "asyncio.wait_for", self.file.code(arg), where, False, Where(call))
 
     def _waited_terms(
         self, result: cst.Call, function: cst.BaseExpression, scope: Scope, where: str, depth: int
