@@ -181,6 +181,8 @@ _SESSION_METHODS["send"] = NetCall(FOREVER)
 _HTTPX_METHODS: Dict[str, NetCall] = {verb: _HTTPX_VERB for verb in _HTTP_VERBS}
 _HTTPX_METHODS["request"] = _HTTPX_REQUEST
 _HTTPX_METHODS["stream"] = _HTTPX_REQUEST
+# ``client.build_request("GET", url, params=...)`` then ``client.send(request)``: the URL is built here.
+_HTTPX_METHODS["build_request"] = NetCall(NEVER, None, 1, takes_params=True)
 
 # aiohttp 3.14 (``ClientSession._request``): ``timeout=None`` on a request becomes
 # ``ClientTimeout(total=None)``, no bound at all; an omitted timeout is the session's

@@ -277,7 +277,11 @@ class UnencodedQueryString(Rule):
         bindings = module.own(name) if module is not None else []
         if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN or bindings[0].value is None:
             return None
-        return _url_build.literal_text(bindings[0].value)
+        value = bindings[0].value
+        if isinstance(value, cst.Call):
+            # ``SEARCH_URL = os.environ.get("SEARCH_URL", "https://...?q=")``: read with its default.
+            return self.default_text(value)
+        return _url_build.literal_text(value)
 
     def default_text(self, call: cst.Call) -> Optional[str]:
         """``os.environ.get("X", "https://...?q=")``: the literal the URL is read with."""
