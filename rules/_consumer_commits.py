@@ -162,6 +162,14 @@ class Commits:
         parent = stack[-2]
         if isinstance(parent, cst.Await) and len(stack) >= 3:
             parent = stack[-3]
+        if (
+            isinstance(parent, cst.Arg)
+            and len(stack) >= 4
+            and isinstance(stack[-3], cst.Call)
+            and self.file.resolve(stack[-3].func) in _kafka.CLOSING
+        ):
+            # ``with closing(KafkaConsumer(...)) as consumer:``: bound like the consumer itself.
+            parent = stack[-4]
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
             targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
             return not all(isinstance(t, cst.Name) or plain_target(t) for t in targets)

@@ -40,6 +40,8 @@ class ConsumerKinds:
         qualified = self.file.resolve(value.func)
         if qualified is None:
             return self._method_factory(value, scope)
+        if qualified in _kafka.CLOSING and value.args:
+            return self.of_value(value.args[0].value, scope)
         library = _kafka.CONSTRUCTORS.get(qualified)
         if library is not None:
             return self.construction(value, library, scope)

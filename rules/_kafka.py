@@ -253,7 +253,11 @@ SLEEPS: Mapping[str, bool] = {"time.sleep": True, "asyncio.sleep": False}
 #: Calls that receive a consumer without keeping it or committing through it.
 HARMLESS_RECEIVERS = frozenset(
     {"print", "repr", "str", "id", "type", "isinstance", "len", "iter", "enumerate", "next", "hasattr", "getattr"}
+    # ``with closing(consumer):`` only calls ``close()``, which commits nothing.
+    | {"closing", "contextlib.closing"}
 )
+#: ``closing(x)`` is ``x`` for what a ``with ... as`` binds.
+CLOSING = frozenset({"contextlib.closing"})
 #: Logger methods: ``log.info("... %s", consumer)``.
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
