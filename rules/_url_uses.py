@@ -105,7 +105,7 @@ class UrlUses(Analysis):
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         self._literal(node)
-        if "%" in node.value:
+        if "%" in node.value or "{" in node.value:
             self._open_literal(node)
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:

@@ -251,7 +251,10 @@ def parse_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
 
 #: ``http://%s.api.vendor.com/v2`` / ``http://{region}.vendor.com``: a placeholder as the
 #: first host label(s), then a literal domain.
-_LEADING_FIELD = re.compile(r"^(?:%[-+ #0-9.]*s|%\([A-Za-z_]+\)s|\{[^{}]*\})\.(?=[A-Za-z0-9])")
+_LEADING_FIELD = re.compile(r"^(?:[A-Za-z0-9-]+\.)*(?:%[-+ #0-9.]*s|%\([A-Za-z_]+\)s|\{[^{}]*\})\.(?=[A-Za-z0-9])")
+#: The head of an f-string URL before a host placeholder: the scheme, then whole labels
+#: (``http://`` or ``http://ecs.`` in ``f"http://ecs.{region}.aliyuncs.com"``).
+_HOST_HEAD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[A-Za-z0-9-]+\.)*$")
 
 
 def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
@@ -292,11 +295,16 @@ def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
         texts = [p.value for p in node.parts if isinstance(p, cst.FormattedStringText)]
         if any(re.search(r"\s", t) for t in texts) or _URL.match(head.value) is None:
             return None
-        if not head.value.endswith("://"):
+        if _HOST_HEAD.match(head.value) is None:
             return None
-        found = _literal(node, head.value + "x" + rest.value, head.value, True, len(node.parts) == 3)
+        scheme = head.value[: head.value.index("://") + 3]
+        found = _literal(node, scheme + "x" + rest.value, head.value, True, len(node.parts) == 3)
         return _open(found)
-    if isinstance(node, cst.SimpleString) and "%" in node.value and "b" not in node.prefix.lower():
+    if (
+        isinstance(node, cst.SimpleString)
+        and ("%" in node.value or "{" in node.value)
+        and "b" not in node.prefix.lower()
+    ):
         value = _text_of(node)
         if value is None:
             return None
