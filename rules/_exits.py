@@ -335,7 +335,9 @@ class ExitFacts(Analysis):
             # ``tracer.start_as_current_span(...)``: a call that feeds every client of an SDK
             # whatever its receiver (spans reach the global tracer provider).
             for key, held in files.clients.items():
-                if rec.method in held.sdk.global_uses:
+                # Only for SDKs that send in the background (spans): every logger call of the
+                # file is not a use of each of its MemoryHandlers.
+                if rec.method in held.sdk.global_uses and held.sdk.sends_in_background:
                     self.events.append(Event(rec.seq, "use", key, rec.node, scope, rec.cls))
             return
         method_kind = _method_kind(client.sdk, rec, via_link)

@@ -136,7 +136,8 @@ class HardExitSkipsDrain(Rule):
         registered = self._atexit_handlers(facts)
         atexit_nodes: List[cst.CSTNode] = [r.node for r in facts.calls if r.qual in ATEXIT_REGISTER]
         atexit_nodes += self._atexit_decorators(facts)
-        imported_atexit = [] if atexit_nodes else self._imported_atexit()
+        # Test code exits hard on purpose (a child that must not run the parent's handlers).
+        imported_atexit = [] if atexit_nodes or self.ctx.is_test_file else self._imported_atexit()
         callbacks = _callback_functions(facts)
         for rec, ref in exits:
             verdict = _ExitVerdict()
