@@ -13,6 +13,9 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from opslint.syntax.parse import parse_module
 from opslint.syntax.positions import positions
 
+#: The same LibCST on every Python: compared once, in the full run.
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
