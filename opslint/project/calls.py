@@ -174,22 +174,30 @@ class _CallCollector(ast.NodeVisitor):
         state = owner.resolve_expr(target.value, self.local_types, self.class_qualname)
         if state is None or state != f"{owner.name}.{target.value.id}":
             return
+        key = owner.describe(target.slice, self.local_types, self.class_qualname)
+        self._add_site(target, f"{state}.__setitem__", f"{target.value.id}.__setitem__", (key,), ())
+
+    def _add_site(
+        self, node: ast.AST, callee: str, raw: str, args: Tuple[str, ...], kwargs: Tuple[Tuple[str, str], ...]
+    ) -> int:
+        """Append a call site at ``node`` in the current context; its index."""
         index = len(self.calls)
         self.calls.append(
             CallSite(
                 index=index,
-                callee=f"{state}.__setitem__",
-                raw=f"{target.value.id}.__setitem__",
-                args=(owner.describe(target.slice, self.local_types, self.class_qualname),),
-                kwargs=(),
+                callee=callee,
+                raw=raw,
+                args=args,
+                kwargs=kwargs,
                 with_items=tuple(self.with_stack),
                 with_texts=tuple(self.with_texts),
                 neg_guards=tuple(self.neg),
                 pos_guards=tuple(self.pos),
                 in_finally=self.finally_depth > 0,
-                span=owner.lines.span(target),
+                span=self.owner.lines.span(node),
             )
         )
+        return index
 
     def _with(self, node: Any) -> None:
         pushed = 0
@@ -261,20 +269,4 @@ class _CallCollector(ast.NodeVisitor):
         if not callee:
             callee = owner.describe(node.func, self.local_types, self.class_qualname)
         args, kwargs = owner._arguments(node, self.local_types, self.class_qualname)
-        index = len(self.calls)
-        self._ids[id(node)] = index
-        self.calls.append(
-            CallSite(
-                index=index,
-                callee=callee,
-                raw=raw,
-                args=args,
-                kwargs=kwargs,
-                with_items=tuple(self.with_stack),
-                with_texts=tuple(self.with_texts),
-                neg_guards=tuple(self.neg),
-                pos_guards=tuple(self.pos),
-                in_finally=self.finally_depth > 0,
-                span=owner.lines.span(node),
-            )
-        )
+        self._ids[id(node)] = self._add_site(node, callee, raw, args, kwargs)
