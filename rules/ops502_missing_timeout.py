@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -271,8 +271,11 @@ class MissingTimeout(Rule):
         """Awaited under a deadline in the same function: ``await asyncio.wait_for(call,
         timeout=5)``, or inside ``async with asyncio.timeout(10):`` (anyio, trio, async_timeout)."""
         inner: cst.CSTNode = node
-        for ancestor in reversed(self.stack[:-1]):
-            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        for depth in range(len(self.stack) - 2, -1, -1):
+            ancestor = self.stack[depth]
+            if isinstance(ancestor, cst.FunctionDef):
+                return self._awaited_under_deadline(ancestor, self.stack[:depth])
+            if isinstance(ancestor, (cst.Lambda, cst.ClassDef)):
                 return False
             if isinstance(ancestor, cst.Call) and ancestor.args and ancestor.args[0].value is inner:
                 if self.qualified_name(ancestor.func) in _net.DEADLINE_WRAPPERS:
@@ -291,6 +294,39 @@ class MissingTimeout(Rule):
             if not isinstance(ancestor, (cst.Await, cst.Arg)):
                 inner = ancestor if isinstance(ancestor, cst.Call) else inner
         return False
+
+    def _awaited_under_deadline(self, function: cst.FunctionDef, outer: Sequence[cst.CSTNode]) -> bool:
+        """A nested ``async def`` that its enclosing function only runs under a deadline
+        (``async def _get(): ...`` then ``await asyncio.wait_for(_get(), timeout=120)``)."""
+        enclosing = next((n for n in reversed(outer) if isinstance(n, cst.FunctionDef)), None)
+        if function.asynchronous is None or enclosing is None:
+            return False
+        name = function.name.value
+        calls = [
+            n
+            for n in iter_nodes(enclosing.body)
+            if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value == name
+        ]
+        if not calls:
+            return False
+        for call in calls:
+            wrapper = next(
+                (
+                    n
+                    for n in iter_nodes(enclosing.body)
+                    if isinstance(n, cst.Call)
+                    and n.args
+                    and n.args[0].value is call
+                    and self.qualified_name(n.func) in _net.DEADLINE_WRAPPERS
+                ),
+                None,
+            )
+            if wrapper is None:
+                return False
+            limit = keyword(wrapper, "timeout") or (wrapper.args[1] if len(wrapper.args) > 1 else None)
+            if limit is None or _net_is_none(limit.value):
+                return False
+        return True
 
     def _callee(self, func: cst.BaseExpression, at: Scope) -> Optional[str]:
         """The qualified name of a callee, through the project's re-exports (``from
