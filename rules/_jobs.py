@@ -204,6 +204,9 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         "get_nowait",
         "receive_message",
         "receive_messages",
+        # RabbitMQ (pika) takes one message; MongoDB claims one queued document.
+        "basic_get",
+        "find_one_and_update",
         "fetchone",
         "fetchmany",
         "first",

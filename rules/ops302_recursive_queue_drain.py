@@ -137,11 +137,24 @@ class RecursiveQueueDrain(Rule):
         "has_more",
         ".poll(",
         "[:1]",
+        "basic_get",
+        "find_one_and_update",
     )
     fix_availability = "sometimes"
     requires = (BindingTable,)
     needs_project = True
-    project_tokens = ("pop", "first(", "fetch", "receive", "get_nowait", ".get()", "dequeue", "claim")
+    project_tokens = (
+        "pop",
+        "first(",
+        "fetch",
+        "receive",
+        "get_nowait",
+        ".get()",
+        "dequeue",
+        "claim",
+        "basic_get",
+        "find_one_and_update",
+    )
 
     SUGGESTION = "Drain in a loop: `while True:` take the next item, handle it, and leave when the queue is empty"
 
