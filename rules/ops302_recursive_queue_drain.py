@@ -50,6 +50,21 @@ class ModuleTails:
     functions: Tuple[FunctionTails, ...]
 
 
+#: Words of the calls that take one item, in a module's text (its prefilter and project facts).
+_TAKES = (
+    "pop",
+    "first(",
+    "fetch",
+    "receive",
+    "get_nowait",
+    ".get()",
+    "dequeue",
+    "claim",
+    "basic_get",
+    "find_one_and_update",
+)
+
+
 class RecursiveQueueDrain(Rule):
     """A function that handles one queued item and then calls itself for the next one.
 
@@ -118,16 +133,9 @@ class RecursiveQueueDrain(Rule):
     )
     # What a drain takes the next item with, or pages with (see ``_jobs.TAKE_METHODS``).
     tokens = (
-        "pop",
-        "first(",
-        "fetch",
-        "receive",
-        "get_nowait",
-        ".get()",
+        *_TAKES,
         ".get(timeout",
         ".get(block",
-        "dequeue",
-        "claim",
         "page",
         "cursor",
         "offset",
@@ -137,24 +145,12 @@ class RecursiveQueueDrain(Rule):
         "has_more",
         ".poll(",
         "[:1]",
-        "basic_get",
-        "find_one_and_update",
     )
     fix_availability = "sometimes"
     requires = (BindingTable,)
     needs_project = True
-    project_tokens = (
-        "pop",
-        "first(",
-        "fetch",
-        "receive",
-        "get_nowait",
-        ".get()",
-        "dequeue",
-        "claim",
-        "basic_get",
-        "find_one_and_update",
-    )
+    # Modules whose functions may take an item (another module's half of a cycle).
+    project_tokens = _TAKES
 
     SUGGESTION = "Drain in a loop: `while True:` take the next item, handle it, and leave when the queue is empty"
 
