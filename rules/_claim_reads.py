@@ -126,6 +126,8 @@ class ClaimReads(StoreClaims):
                 if node.attr.value in ("objects", "query"):
                     seen_objects = True
                 node = node.value
+        if fields and isinstance(node, cst.Name) and node.value[:1].isupper():
+            seen_objects = True  # Tortoise and Peewee filter on the model: ``Lease.filter(...)``
         return tuple(fields) if seen_objects else ()
 
     def _free_when_true(self, test: cst.BaseExpression, read: Read) -> Optional[bool]:
