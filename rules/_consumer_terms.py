@@ -1,8 +1,9 @@
 """OPS6xx slow calls (OPS601's budget): the calls a consume site makes per record (and once
 per poll) that may wait, each a ``Term`` with its bound in seconds (None: unbounded).
 
-Sleeps, HTTP requests (module functions, clients and sessions, google-auth's
-``AuthorizedSession`` and token refreshes), firebase sends; calls of this file's
+Sleeps, child processes, HTTP requests (module functions, clients and sessions, google-auth's
+``AuthorizedSession`` and token refreshes), firebase sends, and what a call handed to a
+worker thread and awaited (``asyncio.to_thread``) makes; calls of this file's
 functions are followed in the file, calls of other modules through their summaries'
 call sites.  The bounds come from ``_kafka`` and ``_net``; timeout values from
 ``_consumer_settings``.
@@ -10,6 +11,7 @@ call sites.  The bounds come from ``_kafka`` and ``_net``; timeout values from
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import AbstractSet, Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -92,14 +94,25 @@ class RecordTerms:
             if waited is not None:
                 terms.extend(self._waited_terms(call, waited, scope, where, depth))
                 continue
-            term = self._classify(call, scope, where)
-            if term is not None:
-                terms.append(term)
+            offloaded = self._offloaded(call)
+            if offloaded is not None:
+                # The worker thread's call: its bound, but the event loop is not blocked.
+                inner = self._call_terms(offloaded, scope, where, depth)
+                for term in inner:
+                    evidence = Where(call) if term.evidence.node is offloaded else term.evidence
+                    terms.append(replace(term, sync=False, evidence=evidence))
                 continue
-            if depth >= MAX_DEPTH:
-                continue
-            terms.extend(self._follow(call.func, scope, depth + 1))
+            terms.extend(self._call_terms(call, scope, where, depth))
         return terms
+
+    def _call_terms(self, call: cst.Call, scope: Scope, where: str, depth: int) -> List[Term]:
+        """A slow call's term, else the terms of the project function it calls."""
+        term = self._classify(call, scope, where)
+        if term is not None:
+            return [term]
+        if depth >= MAX_DEPTH:
+            return []
+        return self._follow(call.func, scope, depth + 1)
 
     def _wait_for_bound(self, call: cst.Call, scope: Scope, where: str) -> Optional[Term]:
         """``asyncio.wait_for(aw, timeout)`` with a known, finite deadline: its term."""
@@ -236,6 +249,12 @@ class RecordTerms:
                 return None
             label = f"{qualified}({self.file.code(call.args[0].value)})"
             return Term(value, True, label, where, _kafka.SLEEPS[qualified], evidence)
+        if qualified in _kafka.CHILD_WAITS:
+            arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == "timeout"), None)
+            if arg is None:
+                return Term(None, True, f"{qualified} without timeout", where, True, evidence)
+            known, value = self.settings.timeout_seconds(arg.value, scope)
+            return self._timeout_term(known, value, qualified, self.file.code(arg), where, True, evidence)
         if qualified is not None:
             slow = _kafka.FIREBASE_SENDS.get(qualified)
             if slow is not None:
@@ -294,6 +313,25 @@ class RecordTerms:
             # A session given a custom adapter (which may set a timeout): its bound is unknown.
             return Term(None, False, f"{self.file.code(func)} (custom adapter)", where, True, evidence)
         return self._client_term(client, method, call, scope, where, evidence)
+
+    def _offloaded(self, call: cst.Call) -> Optional[cst.Call]:
+        """``asyncio.to_thread(requests.post, url, timeout=30)`` -> ``requests.post(url,
+        timeout=30)``: the call the worker thread makes, which this one waits for."""
+        func = call.func
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        position = _kafka.THREAD_OFFLOADS.get(self.file.resolve(func) or "")
+        executor = isinstance(func, cst.Attribute) and func.attr.value == _kafka.RUN_IN_EXECUTOR
+        if executor:
+            position = 1
+        if position is None or len(call.args) <= position:
+            return None
+        if any(arg.keyword is not None or arg.star for arg in call.args[: position + 1]):
+            return None
+        rest = call.args[position + 1 :]
+        if executor and any(arg.keyword is not None for arg in rest):
+            return None  # run_in_executor passes no keywords: not the executor's method
+        return cst.Call(func=call.args[position].value, args=rest)
 
     def _grpc_term(self, rpc: str, call: cst.Call, scope: Scope, where: str, evidence: Where) -> Optional[Term]:
         """A unary call of a gRPC stub: its ``timeout=`` (a deadline), else it waits forever.

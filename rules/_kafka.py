@@ -250,6 +250,17 @@ AUTHORIZED_SESSION_METHODS = frozenset({"request", "get", "post", "put", "patch"
 #: the thread (and an event loop); ``asyncio.sleep`` is awaited.  Seconds: first argument.
 SLEEPS: Mapping[str, bool] = {"time.sleep": True, "asyncio.sleep": False}
 
+#: Calls that wait for a child process: ``timeout=`` bounds the wait (the child is killed
+#: and ``TimeoutExpired`` raised); without it a hung child blocks the loop for ever.
+CHILD_WAITS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output"})
+
+#: Calls that run a function in a worker thread and are awaited: ``asyncio.to_thread(fn,
+#: *args, **kwargs)`` costs what ``fn(*args, **kwargs)`` costs, without blocking the event
+#: loop.  The value is the position of the function among the arguments
+#: (``loop.run_in_executor(executor, fn, *args)`` is matched by its method name).
+THREAD_OFFLOADS: Mapping[str, int] = {"asyncio.to_thread": 0, "asyncio.threads.to_thread": 0}
+RUN_IN_EXECUTOR = "run_in_executor"
+
 #: Calls that receive a consumer without keeping it or committing through it.
 HARMLESS_RECEIVERS = frozenset(
     {"print", "repr", "str", "id", "type", "isinstance", "len", "iter", "enumerate", "next", "hasattr", "getattr"}
