@@ -85,3 +85,12 @@ def _project_celery_app(project: Any, qualified: Optional[str]) -> bool:
     summary = project.summary(module) if module in project.modules else None
     built = summary.var_types.get(name, "") if summary is not None else ""
     return built.startswith("celery.") and built.rsplit(".", 1)[-1] == "Celery"
+
+
+def entry_label(entry: EntryPoint) -> str:
+    """How messages name an entry point, tasks and pool workers included."""
+    if entry.reason == TASK_REASON:
+        return f"task `{entry.name}()`"
+    if entry.reason == POOL_REASON:
+        return f"pool worker `{entry.name}()`"
+    return entry.label

@@ -27,7 +27,7 @@ from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers as B
 from opslint.rules._buffer_paths import BufferPaths, Fact, Walker
 from opslint.rules._buffer_project import facts_for, relevant
-from opslint.rules._buffer_tasks import POOL_REASON, TASK_REASON, task_entries
+from opslint.rules._buffer_tasks import TASK_REASON, entry_label, task_entries
 from opslint.rules._buffered import BufferedClients, Client, ClientKey
 from opslint.rules._wrappers import wrapper_drain
 from opslint.syntax.nodes import ExitKind, is_docstring, suite_statements
@@ -447,11 +447,11 @@ class UnflushedBufferedClient(Rule):
         elif kind is ExitKind.RAISE:
             text = f"an exception raised at line {self.position(node)[0]} can end the process"
         elif kind is ExitKind.RETURN:
-            text = f"{_label(entry)} can return at line {self.position(node)[0]}"
+            text = f"{entry_label(entry)} can return at line {self.position(node)[0]}"
         elif isinstance(entry.node, cst.If):
             text = f"the `__main__` block ends at line {self._last_line(entry.node)}"
         elif isinstance(entry.node, cst.FunctionDef):
-            text = f"{_label(entry)} can end at line {self._last_line(entry.node)}"
+            text = f"{entry_label(entry)} can end at line {self._last_line(entry.node)}"
         else:
             text = f"the script ends at line {self._last_line(node)}"
         return text
@@ -573,14 +573,6 @@ def _assigns(stmt: cst.BaseStatement, value: cst.CSTNode) -> bool:
     return isinstance(stmt, cst.SimpleStatementLine) and any(
         isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is value for small in stmt.body
     )
-
-
-def _label(entry: EntryPoint) -> str:
-    if entry.reason == TASK_REASON:
-        return f"task `{entry.name}()`"
-    if entry.reason == POOL_REASON:
-        return f"pool worker `{entry.name}()`"
-    return entry.label
 
 
 def _func(client: Client) -> Optional[cst.CSTNode]:

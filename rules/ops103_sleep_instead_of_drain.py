@@ -10,6 +10,7 @@ from opslint.analysis.entrypoints import EntryKind, EntryPoint, entry_point_for
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
 from opslint.rules._buffer_project import facts_for
+from opslint.rules._buffer_tasks import entry_label, task_entries
 from opslint.rules._buffered import Client, ClientKey
 from opslint.rules._exits import (
     SLEEPS,
@@ -118,7 +119,9 @@ class SleepInsteadOfDrain(Rule):
         facts.resolve(self.ctx.project)
         if not facts.clients:
             return
+        # Celery tasks and pool workers end in a forked child that exits with ``os._exit``.
         entries = facts.entries()
+        entries = entries + task_entries(facts.buffered, entries, self.ctx.project)
         for rec in sleeps:
             depth = _statement_depth(rec.stack, rec.node)
             if depth is None or not _stop_gap_duration(rec.node):
@@ -183,7 +186,7 @@ class SleepInsteadOfDrain(Rule):
             fix=fix,
             related=related,
             sleep=self.edits.code(rec.stack[-2] if isinstance(rec.stack[-2], cst.Await) else rec.node),
-            entry=f"{entry.label} (in `{via}()`)" if via else entry.label,
+            entry=f"{entry_label(entry)} (in `{via}()`)" if via else entry_label(entry),
             clients=describe_all(pending),
             note=notes or "the SDK sends from a background thread",
             advice=advice,
