@@ -275,7 +275,7 @@ class ExitFacts(Analysis):
         for event in self.events:
             if event.key in self.clients:
                 continue
-            if event.key[0] == "module":
+            if event.key[0] == "module" and event.key not in files.clients:
                 sdk = _buffers.by_key(str(event.key[1]))
                 label = sdk.module_client or sdk.key
                 self.clients[event.key] = Client(event.key, sdk, "module", label, event.node)

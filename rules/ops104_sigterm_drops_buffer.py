@@ -36,6 +36,10 @@ _ENDLESS_ITERABLES = frozenset(
 _ENDLESS_METHODS = frozenset({"listen"})
 #: Calls that serve until the process is stopped (socketserver, asyncio, pika).
 _SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming", "wait_for_termination"})
+#: Awaitables built in place that nothing can complete: ``await asyncio.Future()`` (the
+#: websockets/aiohttp idiom for "serve until the process is stopped").
+_NEVER_DONE = frozenset({"asyncio.Future", "asyncio.futures.Future"})
+_NEVER_SET = frozenset({"asyncio.Event", "asyncio.locks.Event"})
 #: Calls of a loop that run the jobs registered elsewhere (``schedule.every(5).minutes.do(job)``).
 _RUNS_REGISTERED_JOBS = frozenset({"run_pending", "run_all"})
 #: Keywords of a call that waits for work (a project helper's ``block_seconds=10``).
@@ -65,6 +69,12 @@ _WAIT_METHODS = frozenset(
         "getone",
         "pull",
         "recv",
+        # pyzmq's typed receives
+        "recv_json",
+        "recv_string",
+        "recv_pyobj",
+        "recv_multipart",
+        "recv_serialized",
         "recvfrom",
         "accept",
         "basic_get",
@@ -321,6 +331,15 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
     func = rec.node.func
     if isinstance(func, cst.Attribute) and func.attr.value in _SERVE_FOREVER:
         return True  # also on a server built in place: ``HTTPServer(addr, Handler).serve_forever()``
+    if rec.qual in _NEVER_DONE and not rec.node.args:
+        return True  # ``await asyncio.Future()``: a future nobody completes
+    if (
+        rec.method == "wait"
+        and isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Call)
+        and facts.imports.resolve(func.value.func) in _NEVER_SET
+    ):
+        return True  # ``await asyncio.Event().wait()``: an event nobody can set
     if rec.receiver is None or rec.method is None:
         return False
     if rec.method not in ("start", "result") or rec.node.args:
