@@ -255,6 +255,8 @@ class Handlers:
             if spec is not None and self._route_decorator(call, spec, decorator, handler):
                 return True
         drf = _web.DRF_DECORATORS.get(last)
+        if drf is not None and isinstance(func, cst.Attribute) and not qualified.startswith(_web.DRF_PACKAGE):
+            drf = None  # Slack Bolt's ``@app.action(...)``: a button click, not DRF's ``@action``
         if drf is not None:
             keyword_name, default = drf
             given = None

@@ -57,6 +57,8 @@ DRF_DECORATORS: Mapping[str, Tuple[str, Tuple[str, ...]]] = {
     "detail_route": ("methods", ("GET",)),
     "list_route": ("methods", ("GET",)),
 }
+#: Where DRF's decorators live: ``@decorators.action`` is DRF's, ``@app.action`` is not.
+DRF_PACKAGE = "rest_framework."
 #: Django's method decorators (``django.views.decorators.http``) -> methods allowed.
 DJANGO_METHOD_DECORATORS: Mapping[str, Tuple[str, ...]] = {
     "require_GET": ("GET",),
