@@ -16,6 +16,7 @@ from opslint.rules._net_clients import NetClients, enclosing_function
 from opslint.rules._url_build import Hole, Piece
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import suite_statements
+from opslint.syntax.walk import iter_nodes
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -110,6 +111,9 @@ class UnencodedQueryString(Rule):
         self.table = self.ctx.analysis(BindingTable)
         self.clients = self.ctx.analysis(NetClients)
         self.pending: List[Tuple[cst.Call, Scope, Optional[NetCall], str]] = []
+        #: The ancestors of a pending call that passes a name (``requests.get(url)``): which
+        #: of several ``url = ...`` reaches it.
+        self._stacks: Dict[int, Tuple[cst.CSTNode, ...]] = {}
         self.reported: Set[int] = set()
         #: Statement shapes of bindings (by the id of the bound ``Name``): plain ``=``
         #: targets, ``+=`` targets (and whether the operator is ``+=``), loop targets' iterables.
@@ -134,6 +138,8 @@ class UnencodedQueryString(Rule):
         if not node.args:
             return
         at = self.table.current()
+        if any(isinstance(arg.value, cst.Name) for arg in node.args):
+            self._stacks[id(node)] = tuple(self.stack)
         callee = self.qualified_name(node.func)
         if callee is not None and callee in CALLS:
             spec = CALLS[callee]
@@ -179,7 +185,7 @@ class UnencodedQueryString(Rule):
         arg = self._url_arg(call, spec)
         if arg is None:
             return
-        for built in self._alternatives(arg.value, at):
+        for built in self._alternatives(arg.value, at, self._stacks.get(id(call), ())):
             flat: List[Tuple[cst.BaseExpression, Piece]] = []
             for segment in built.segments:
                 pieces = _url_build.pieces(segment, self)
@@ -241,13 +247,13 @@ class UnencodedQueryString(Rule):
             return None
         return inner
 
-    def _alternatives(self, url: cst.BaseExpression, at: Scope) -> List[_Built]:
+    def _alternatives(self, url: cst.BaseExpression, at: Scope, stack: Tuple[cst.CSTNode, ...]) -> List[_Built]:
         """The ways the URL argument can be built: itself, the values of a local built just
         before, both branches of a conditional expression, the returns of a helper function."""
         if isinstance(url, cst.IfExp):
             return [_Built([url.body], at, direct=False), _Built([url.orelse], at, direct=False)]
         if isinstance(url, cst.Name):
-            values = self._local_values(url.value, at)
+            values = self._local_values(url.value, at, stack)
             if len(values) == 1 and isinstance(values[0], cst.IfExp):
                 return [_Built([values[0].body], at, direct=False), _Built([values[0].orelse], at, direct=False)]
             return [_Built(values, at, direct=False)] if values else []
@@ -295,16 +301,21 @@ class UnencodedQueryString(Rule):
             default = positional[index]
         return _url_build.literal_text(default.value) if default is not None else None
 
-    def _local_values(self, name: str, at: Scope) -> List[cst.BaseExpression]:
+    def _local_values(self, name: str, at: Scope, stack: Tuple[cst.CSTNode, ...] = ()) -> List[cst.BaseExpression]:
         """``name = <expr>`` then ``name += <expr>``...: the pieces of a URL built in a local.
 
-        Empty when the name is a parameter, bound more than once by ``=``, or
-        bound in other ways.
+        Empty when the name is a parameter, bound more than once by ``=`` (unless
+        ``stack``, the use's ancestors, shows which assignment reaches it), or bound in
+        other ways.
         """
         function = enclosing_function(at)
         bindings = self.table.lookup(name, at)
         if function is None or not bindings or any(b.scope.node is not function for b in bindings):
             return []
+        if stack and len(bindings) > 1:
+            reaching = _reaching_assignment(bindings, stack, function)
+            if reaching is not None:
+                bindings = [reaching]
         values: List[cst.BaseExpression] = []
         assigned = 0
         for binding in bindings:
@@ -570,3 +581,33 @@ def _is_id_name(name: str) -> bool:
 def _is_constant_name(name: str) -> bool:
     letters = [c for c in name if c.isalpha()]
     return bool(letters) and name.upper() == name and len(name) > 1
+
+
+def _reaching_assignment(bindings: List[Any], stack: Tuple[cst.CSTNode, ...], function: cst.CSTNode) -> Any:
+    """The one plain ``name = value`` that reaches the use at the top of ``stack``: the last
+    statement before it, in its block or an enclosing one, that binds the name, when that
+    statement is the assignment itself (not a branch or loop that may rebind it) and no
+    loop around the use rebinds the name after it.  None when that is not clear."""
+    targets = {id(b.node): b for b in bindings}
+    for depth in range(len(stack) - 1, 0, -1):
+        block, child = stack[depth - 1], stack[depth]
+        if block is function:
+            return None
+        if isinstance(block, (cst.For, cst.While)) and any(id(n) in targets for n in iter_nodes(block.body)):
+            return None  # ``url = next_page`` later in the loop reaches the next iteration
+        if not isinstance(block, cst.IndentedBlock):
+            continue
+        index = next((i for i, stmt in enumerate(block.body) if stmt is child), None)
+        if index is None:
+            return None
+        for stmt in reversed(block.body[:index]):
+            bound = [targets[id(n)] for n in iter_nodes(stmt) if id(n) in targets]
+            if not bound:
+                continue
+            if len(bound) == 1 and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+                small = stmt.body[0]
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    if small.targets[0].target is bound[0].node:
+                        return bound[0]
+            return None
+    return None
