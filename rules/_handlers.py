@@ -230,6 +230,9 @@ class Handlers:
         if self._named(function):
             handler.reason = "named"
             return handler
+        if owner is not None and _grpc_read(function, owner):
+            handler.reason = "grpc"
+            return handler
         return None
 
     def _reads(self, handler: Handler) -> bool:
@@ -351,6 +354,16 @@ class Handlers:
                 if isinstance(last, str) and _web.RESPONSE_CALLS.search(last):
                     return True
         return False
+
+
+def _grpc_read(function: cst.FunctionDef, owner: cst.ClassDef) -> bool:
+    """``def GetExportStatus(self, request, context)`` of a generated gRPC servicer's subclass."""
+    if not _web.GRPC_READ_RPC.search(function.name.value):
+        return False
+    params = [p.name.value for p in function.params.params]
+    if params[1:] != ["request", "context"]:
+        return False
+    return any((dotted_name(base.value) or "").endswith(_web.GRPC_SERVICER_SUFFIX) for base in owner.bases)
 
 
 # -- method guards inside a handler ----------------------------------------------------------

@@ -31,6 +31,8 @@ class Receiver:
     DRAMATIQ_ACTOR = "dramatiq-actor"
     #: A Google Cloud Pub/Sub ``PublisherClient`` (its subscribers run the work).
     PUBSUB_PUBLISHER = "pubsub-publisher"
+    #: A Google Cloud Tasks ``CloudTasksClient`` (the queue calls the task's handler).
+    CLOUD_TASKS = "cloud-tasks"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,10 @@ DISPATCH_METHODS: Mapping[str, Tuple[Dispatch, ...]] = {
     "send": (Dispatch("dramatiq .send", Receiver.DRAMATIQ_ACTOR, "<receiver>"),),
     "send_with_options": (Dispatch("dramatiq .send_with_options", Receiver.DRAMATIQ_ACTOR, "<receiver>"),),
     "start": (Dispatch("Thread.start", Receiver.THREAD, "target", -1, awaitable=True),),
-    "create_task": (Dispatch("create_task", Receiver.ASYNC_LOOP, "coro", 0, awaitable=True),),
+    "create_task": (
+        Dispatch("create_task", Receiver.ASYNC_LOOP, "coro", 0, awaitable=True),
+        Dispatch("Cloud Tasks create_task", Receiver.CLOUD_TASKS, "task", 1),
+    ),
     "ensure_future": (Dispatch("ensure_future", Receiver.ASYNC_LOOP, "coro_or_future", 0, awaitable=True),),
     # boto3 (botocore service models: Lambda Invoke, ECS RunTask, SFN StartExecution, SQS
     # SendMessage, Batch SubmitJob, Glue StartJobRun, CodeBuild StartBuild).
@@ -109,6 +114,9 @@ RECEIVER_CONSTRUCTORS: Mapping[str, str] = {
     "google.cloud.pubsub_v1.PublisherClient": Receiver.PUBSUB_PUBLISHER,
     "google.cloud.pubsub.PublisherClient": Receiver.PUBSUB_PUBLISHER,
     "google.cloud.pubsub_v1.publisher.Client": Receiver.PUBSUB_PUBLISHER,
+    "google.cloud.tasks_v2.CloudTasksClient": Receiver.CLOUD_TASKS,
+    "google.cloud.tasks.CloudTasksClient": Receiver.CLOUD_TASKS,
+    "google.cloud.tasks_v2.CloudTasksAsyncClient": Receiver.CLOUD_TASKS,
 }
 #: Annotations naming a receiver kind (qualified; bare names of from-imports resolve).
 RECEIVER_ANNOTATIONS: Mapping[str, str] = {
@@ -207,6 +215,9 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         # RabbitMQ (pika) takes one message; MongoDB claims one queued document.
         "basic_get",
         "find_one_and_update",
+        # beanstalkd (greenstalk, beanstalkc) reserves one job; Pub/Sub's synchronous pull.
+        "reserve",
+        "pull",
         "fetchone",
         "fetchmany",
         "first",

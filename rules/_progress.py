@@ -15,7 +15,7 @@ function waits for (``as_completed``, ``gather``, ``.result()``, ``.join()``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -146,10 +146,16 @@ class Progressions:
     asked of the file's binding table (the engine's, or one computed by
     ``analyse_alone`` for project facts)."""
 
-    def __init__(self, facts: FileFacts, table: BindingTable) -> None:
+    def __init__(
+        self, facts: FileFacts, table: BindingTable, project: Any = None, module_name: Optional[str] = None
+    ) -> None:
         self.table = table
         self.module = facts.module
         self.receivers = ReceiverKinds(facts)
+        #: The project index (a linted file's run), which tells an actor imported from a
+        #: module of the project; ``module_name``: this file's name in it.
+        self.project = project
+        self.module_name = module_name or facts.module_name
         self.models = ModelKinds()
         self._cache: Dict[int, List[Tuple[Statement, Site]]] = {}
         self._code: Dict[int, str] = {}
@@ -322,10 +328,22 @@ class Progressions:
             elif binding.kind is BindingKind.IMPORT:
                 imports = self.receivers.imports
                 if not (imports.imports_module("dramatiq") or imports.imports_module("remoulade")):
-                    return False
+                    if not self._project_actor(receiver.value):
+                        return False
             else:
                 return False
         return True
+
+    def _project_actor(self, name: str) -> bool:
+        """``from .actors import run_import``: a function of the project decorated as an actor."""
+        project = self.project
+        if project is None or self.module_name is None:
+            return False
+        qualified = project.resolve(self.module_name, name)
+        function = project.function(qualified) if qualified is not None else None
+        return function is not None and any(
+            project.canonical(d.name) in _jobs.DRAMATIQ_ACTORS for d in function.decorators
+        )
 
     def _decorated_actor(self, decorator: cst.BaseExpression) -> bool:
         func = decorator.func if isinstance(decorator, cst.Call) else decorator

@@ -15,7 +15,7 @@ from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _jobs
 from opslint.rules._facts import FactsOf, module_context
 from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
-from opslint.rules._progress import Progressions, Site, Statement
+from opslint.rules._progress import Progressions, Site, Statement, model_of
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import nested_statements, scope_nodes
 from opslint.syntax.walk import iter_nodes
@@ -181,6 +181,7 @@ class PollDrivenProgression(Rule):
         "status(request",
         "progress(request",
         "Resource",
+        "Servicer",
     )
     fix_availability = "none"
     requires = (BindingTable,)
@@ -262,10 +263,10 @@ class PollDrivenProgression(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         table = self.ctx.analysis(BindingTable)
         self._table = table
-        self._progress = Progressions(self.ctx, table)
         project = self.ctx.project if isinstance(self.ctx.project, ProjectIndex) else None
         self._project = project
         self._module = (project.module_of(self.ctx.path) if project is not None else None) or self.ctx.module_name
+        self._progress = Progressions(self.ctx, table, project, self._module)
         self._facts = FactsOf(project, self.code, ModuleFacts)
         handlers = Handlers(self.ctx, table).handlers(self._remote_routes())
         for handler in sorted(handlers, key=lambda h: self.position(h.function)):
@@ -446,7 +447,12 @@ class PollDrivenProgression(Rule):
         name = dotted_name(made.func)
         cls = project.resolve(module, name) if name is not None else None
         if cls is None or project.class_summary(cls) is None:
-            return None
+            # ``Import.next_waiting(account)``, ``Import.objects.filter(...).first()``: an
+            # instance of the class, when the class defines the method called on it.
+            owner = model_of(made) or (name.rsplit(".", 1)[0] if name is not None and "." in name else None)
+            cls = project.resolve(module, owner) if owner is not None else None
+            if cls is None or project.class_summary(cls) is None:
+                return None
         found = project.method(cls, func.attr.value)
         return found.qualname if found is not None else None
 
@@ -482,7 +488,7 @@ class PollDrivenProgression(Rule):
             fix=PendingFix.suggestion(self.SUGGESTION),
             related=related,
             handler=_describe_handler(handler),
-            route=f"route {route.path}" if route is not None and route.path != NO_ROUTE else NO_ROUTE,
+            route=_route_text(handler, route),
             what=_describe(reached),
             why=_POLLED if any(r.queued for r in reached) else _EVERY_REQUEST,
         )
@@ -494,7 +500,17 @@ class PollDrivenProgression(Rule):
 def _describe_handler(handler: Handler) -> str:
     if handler.reason == "named":
         return f"status handler `{handler.name}`"
+    if handler.reason == "grpc":
+        return f"read RPC `{handler.name}`"
     return f"GET handler `{handler.name}`"
+
+
+def _route_text(handler: Handler, route: Optional[Route]) -> str:
+    if route is not None and route.path != NO_ROUTE:
+        return f"route {route.path}"
+    if handler.reason == "grpc" and handler.owner is not None:
+        return f"gRPC service `{handler.owner.name.value}`"
+    return NO_ROUTE
 
 
 _POLLED = "the work only moves while a client polls"

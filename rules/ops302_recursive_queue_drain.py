@@ -62,6 +62,8 @@ _TAKES = (
     "claim",
     "basic_get",
     "find_one_and_update",
+    "reserve(",
+    ".pull(",
 )
 
 
