@@ -28,7 +28,11 @@ _POOL_METHODS = frozenset(
     {"map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "starmap_async", "submit"}
 )
 _CELERY_TASKS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
+#: Airflow's TaskFlow decorator: the task runner runs each task in a forked child that
+#: ends with ``os._exit`` (Airflow's ``StandardTaskRunner``).
+_AIRFLOW_TASKS = frozenset({"airflow.decorators.task", "airflow.sdk.task"})
 POOL_REASON = "a process pool worker (a forked child ends with os._exit)"
+AIRFLOW_REASON = "an Airflow task (the task runner's forked child ends with os._exit)"
 TASK_REASON = "a Celery task (a prefork worker child ends with os._exit)"
 
 
@@ -47,8 +51,8 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
     seen = {id(e.node) for e in known}
     out: List[EntryPoint] = []
 
-    def add(name: str, reason: str) -> None:
-        func = functions.get(name)
+    def add(name: str, reason: str, node: Optional[cst.FunctionDef] = None) -> None:
+        func = node or functions.get(name)
         if func is not None and id(func) not in seen:
             seen.add(id(func))
             out.append(EntryPoint(EntryKind.PROCESS_TARGET, name, func, reason))
@@ -73,7 +77,22 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
                 and (celery or _project_celery_app(project, imports.resolve(target.value)))
             ):
                 add(name, TASK_REASON)
+    if imports.imports_module("airflow"):
+        # TaskFlow tasks are often defined inside the ``@dag`` function.
+        for scope in table.scopes():
+            task = scope.function
+            if task is not None and any(
+                _airflow_task(imports.resolve(decorator_target(dec))) for dec in task.decorators
+            ):
+                add(task.name.value, AIRFLOW_REASON, task)
     return out
+
+
+def _airflow_task(qualified: Optional[str]) -> bool:
+    """``@task``, ``@task()``, ``@task.python``, ``@task.virtualenv`` of Airflow's TaskFlow API."""
+    return qualified is not None and any(
+        qualified == name or qualified.startswith(name + ".") for name in _AIRFLOW_TASKS
+    )
 
 
 def _project_celery_app(project: Any, qualified: Optional[str]) -> bool:
@@ -89,7 +108,7 @@ def _project_celery_app(project: Any, qualified: Optional[str]) -> bool:
 
 def entry_label(entry: EntryPoint) -> str:
     """How messages name an entry point, tasks and pool workers included."""
-    if entry.reason == TASK_REASON:
+    if entry.reason in (TASK_REASON, AIRFLOW_REASON):
         return f"task `{entry.name}()`"
     if entry.reason == POOL_REASON:
         return f"pool worker `{entry.name}()`"

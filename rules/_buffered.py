@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
-from opslint.analysis.scopes import Answer, Binding, BindingKind, BindingTable, Scope, ScopeKind, any_of
+from opslint.analysis.scopes import Answer, Binding, BindingKind, BindingTable, Scope, ScopeKind, agreed, any_of
 from opslint.rules import _buffers as B
 from opslint.rules._buffer_project import Knowledge, ProjectObject, project_buffers
 from opslint.rules._wrappers import creation, kw_is, module_facts
@@ -188,6 +188,13 @@ class _Resolve:
             return made
         if not isinstance(value, cst.Call):
             return None
+        func = value.func
+        if isinstance(func, cst.Attribute):
+            # ``split = factory.client()``: a handle that records into the factory's buffers.
+            if any(func.attr.value in sdk.handles for sdk in clients.sdks):
+                owner = agreed(clients.table.kinds(func.value, scope, self), lambda a, b: a is b)
+                if isinstance(owner, Client) and func.attr.value in owner.sdk.handles:
+                    return owner
         getter = clients.getter(value, scope)
         if getter is not None:
             return getter

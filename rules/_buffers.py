@@ -135,6 +135,9 @@ class BufferedSdk:
     #: Calls whose return value must be waited on (pubsub ``publish`` futures):
     #: a use whose result gets ``.result()`` is drained.
     future_uses: bool = False
+    #: Methods of the client that return a handle recording into its buffers
+    #: (Split's ``factory.client()``): a use of the handle is a use of the client.
+    handles: Tuple[str, ...] = ()
     #: Factories that return the SDK's process-wide client (``ldclient.get``):
     #: every name bound to them is the same client.
     singleton_factories: Tuple[str, ...] = ()
@@ -659,6 +662,64 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         drains=(_d("destroy", reusable=False),),
         exit_hook=ExitHook.NONE,
         buffer_note="sends usage metrics every 60 s",
+    ),
+    # SDK_FACTS 1.3: Honeycomb's libhoney 2.4.0.  ``libhoney.init()`` makes the module client
+    # and registers ``atexit(close)`` for it only; a ``libhoney.Client`` has no exit hook.
+    BufferedSdk(
+        key="libhoney",
+        display="libhoney (Honeycomb)",
+        modules=("libhoney",),
+        module_uses=("libhoney.send_now", "libhoney.new_event", "libhoney.add_field", "libhoney.add"),
+        module_drains=(_f("libhoney.flush"), _f("libhoney.close", reusable=False)),
+        module_client="libhoney",
+        exit_hook=ExitHook.DRAINS,
+        buffer_note="batches events and sends them from a daemon thread every 0.25 s",
+    ),
+    BufferedSdk(
+        key="libhoney-client",
+        display="libhoney Client",
+        modules=("libhoney",),
+        constructors=("libhoney.Client", "libhoney.client.Client"),
+        uses=("send_now", "new_event", "new_builder", "add_field", "add", "send"),
+        drains=(_d("flush"), _d("close", reusable=False)),
+        exit_hook=ExitHook.NONE,
+        buffer_note="batches events in a daemon thread and registers no exit hook for a `Client`",
+    ),
+    # splitio-client 10.7.0: the factory holds the impressions (every 300 s) and events
+    # (every 10 s); ``factory.destroy()`` flushes them; no exit hook.  Its clients
+    # (``factory.client()``) record into the factory's buffers.
+    BufferedSdk(
+        key="splitio",
+        display="Split SDK factory",
+        modules=("splitio",),
+        constructors=("splitio.get_factory", "splitio.factories.get_factory"),
+        uses=("get_treatment", "get_treatments", "get_treatment_with_config", "track"),
+        handles=("client",),
+        drains=(_d("destroy", reusable=False),),
+        exit_hook=ExitHook.NONE,
+        buffer_note="sends impressions every 300 s and events every 10 s from background threads",
+    ),
+    # fluent-logger 0.11.1: ``asyncsender.FluentSender`` queues records for a daemon thread.
+    BufferedSdk(
+        key="fluent-async",
+        display="fluent-logger asyncsender",
+        modules=("fluent",),
+        constructors=("fluent.asyncsender.FluentSender",),
+        uses=("emit", "emit_with_time"),
+        drains=(_d("close", reusable=False),),
+        exit_hook=ExitHook.NONE,
+        buffer_note="queues records for a daemon sender thread and registers no exit hook",
+    ),
+    # elastic-apm 6.26.2: events are sent every 10 s (or 768 kB); the client closes at exit.
+    BufferedSdk(
+        key="elastic-apm",
+        display="Elastic APM client",
+        modules=("elasticapm",),
+        constructors=("elasticapm.Client", "elasticapm.base.Client"),
+        uses=("capture_exception", "capture_message", "begin_transaction", "end_transaction", "queue"),
+        drains=(_d("close", reusable=False),),
+        exit_hook=ExitHook.DRAINS,
+        buffer_note="sends events every 10 s from a background thread",
     ),
     BufferedSdk(
         key="queue-listener",

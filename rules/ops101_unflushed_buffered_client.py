@@ -27,7 +27,7 @@ from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers as B
 from opslint.rules._buffer_paths import BufferPaths, Fact, Walker
 from opslint.rules._buffer_project import facts_for, relevant
-from opslint.rules._buffer_tasks import TASK_REASON, entry_label, task_entries
+from opslint.rules._buffer_tasks import AIRFLOW_REASON, TASK_REASON, entry_label, task_entries
 from opslint.rules._buffered import BufferedClients, Client, ClientKey
 from opslint.rules._wrappers import wrapper_drain
 from opslint.syntax.nodes import ExitKind, is_docstring, suite_statements
@@ -366,6 +366,8 @@ class UnflushedBufferedClient(Rule):
                 path += ", and the runtime then freezes the process (atexit never runs)"
             elif entry.reason == TASK_REASON:
                 path += ", and the prefork worker child ends with `os._exit()` (atexit never runs)"
+            elif entry.reason == AIRFLOW_REASON:
+                path += ", and Airflow's task runner child ends with `os._exit()` (atexit never runs)"
             elif entry.kind is EntryKind.PROCESS_TARGET:
                 path += ", and the forked child then ends with `os._exit()` (atexit never runs)"
             start = self._fix_start(binding, entry, scope, drain)

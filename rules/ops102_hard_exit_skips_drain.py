@@ -146,6 +146,13 @@ class HardExitSkipsDrain(Rule):
                 or any(isinstance(s, cst.Lambda) for s in rec.chain)
                 or any(isinstance(s, cst.FunctionDef) and s.name.value in callbacks for s in rec.chain)
             )
+            if _parent_branch(rec):
+                # ``if os.fork() > 0: os._exit(0)``: the first parent of a daemonizing fork
+                # leaves its atexit handlers to the child, but what its own clients hold is lost.
+                verdict.clients = self._live_clients(facts, rec, asynchronous)
+                if verdict.clients:
+                    self._report(facts, rec, verdict, asynchronous, ref)
+                continue
             if self._after_fork(facts, rec) or any(s in child_only for s in rec.chain):
                 # A forked child ends with ``os._exit`` by design; only a client the child
                 # made itself (a Process target's own client) still holds its events.
@@ -447,6 +454,34 @@ def _in_parent(facts: ExitFacts, rec: CallRec) -> bool:
             if always_exits(earlier.body, facts.imports, jumps=False):
                 return True
     return False
+
+
+def _parent_branch(rec: CallRec) -> bool:
+    """The exit is in the body of ``if os.fork() > 0:`` / ``if pid:`` / ``if pid != 0:``
+    (the parent's side of a fork tested in the same function)."""
+    stack = rec.stack
+    for depth in range(len(stack) - 1, 0, -1):
+        node = stack[depth]
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(node, cst.If) and stack[depth + 1] is node.body and _parent_test(node.test):
+            return True
+    return False
+
+
+def _parent_test(test: cst.BaseExpression) -> bool:
+    """``os.fork() > 0``, ``pid > 0``, ``pid != 0``, ``pid`` (a name or a fork call)."""
+    if isinstance(test, cst.Name):
+        return "pid" in test.value.lower()
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    comp = test.comparisons[0]
+    if not (isinstance(comp.comparator, cst.Integer) and comp.comparator.value == "0"):
+        return False
+    left = test.left
+    forked = isinstance(left, cst.Call) and (dotted_name(left.func) or "").endswith("fork")
+    named = isinstance(left, cst.Name) and "pid" in left.value.lower()
+    return (forked or named) and isinstance(comp.operator, (cst.GreaterThan, cst.NotEqual))
 
 
 def _child_test(test: cst.BaseExpression) -> bool:

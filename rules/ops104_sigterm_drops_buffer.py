@@ -32,10 +32,16 @@ _ENDLESS_ITERABLES = frozenset(
         "aiokafka.consumer.AIOKafkaConsumer",
     }
 )
-#: Methods whose result is an endless stream (redis ``pubsub.listen()``).
-_ENDLESS_METHODS = frozenset({"listen"})
+#: Methods whose result is an endless stream (redis ``pubsub.listen()``, psycopg 3's
+#: ``conn.notifies()`` without ``timeout``/``stop_after``).
+_ENDLESS_METHODS = frozenset({"listen", "notifies"})
 #: Calls that serve until the process is stopped (socketserver, asyncio, pika).
-_SERVE_FOREVER = frozenset({"serve_forever", "run_forever", "start_consuming", "wait_for_termination"})
+_SERVE_FOREVER = frozenset(
+    {"serve_forever", "run_forever", "start_consuming", "wait_for_termination", "loop_forever"}  # paho-mqtt
+)
+_THREADS = frozenset({"threading.Thread"})
+#: Base classes whose ``run()`` consumes until ``should_stop`` is set (kombu).
+_CONSUMER_MIXINS = frozenset({"kombu.mixins.ConsumerMixin", "kombu.mixins.ConsumerProducerMixin"})
 #: Awaitables built in place that nothing can complete: ``await asyncio.Future()`` (the
 #: websockets/aiohttp idiom for "serve until the process is stopped").
 _NEVER_DONE = frozenset({"asyncio.Future", "asyncio.futures.Future"})
@@ -78,6 +84,7 @@ _WAIT_METHODS = frozenset(
         "recvfrom",
         "accept",
         "basic_get",
+        "reserve",  # beanstalkd (greenstalk, beanstalkc)
         "process_data_events",
         "run_pending",
         "wait",
@@ -218,9 +225,12 @@ class SigtermDropsBuffer(Rule):
         if not facts.clients:
             return
         reported: List[LoopRec] = []
+        background = _daemon_thread_targets(facts)
         for loop in sorted(facts.loops, key=lambda r: r.start):
             if any(r.start < loop.start and loop.end < r.end for r in reported):
                 continue
+            if any(isinstance(s, cst.FunctionDef) and s.name.value in background for s in loop.chain):
+                continue  # a daemon thread's loop (a watchdog, a heartbeat) ends with the program
             if any(id(s) in serverless or _managed(s) for s in loop.chain):
                 continue
             if not self._endless(facts, loop):
@@ -295,7 +305,7 @@ class SigtermDropsBuffer(Rule):
         if isinstance(expr, cst.Call):
             if self.qualified_name(expr.func) in _ENDLESS_ITERABLES:
                 return True
-            return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _ENDLESS_METHODS
+            return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _ENDLESS_METHODS and not expr.args
         if not isinstance(expr, (cst.Name, cst.Attribute)):
             return False
         for binding in facts.table.resolve(expr, loop.where):
@@ -340,6 +350,9 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
         and facts.imports.resolve(func.value.func) in _NEVER_SET
     ):
         return True  # ``await asyncio.Event().wait()``: an event nobody can set
+    if rec.method == "run" and not rec.node.args and isinstance(func, cst.Attribute):
+        if _consumer_mixin(facts, func.value, rec):
+            return True  # ``AuditConsumer(conn).run()``: kombu consumes until should_stop
     if rec.receiver is None or rec.method is None:
         return False
     if rec.method not in ("start", "result") or rec.node.args:
@@ -360,6 +373,36 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
             return facts.imports.imports_module("google.cloud.pubsub_v1") or facts.imports.imports_module(
                 "google.cloud.pubsub"
             )
+    return False
+
+
+def _daemon_thread_targets(facts: ExitFacts) -> Set[str]:
+    """Names of this file's functions run as ``threading.Thread(target=f, daemon=True)``."""
+    out: Set[str] = set()
+    for rec in facts.calls:
+        if rec.qual not in _THREADS:
+            continue
+        target = next((a.value for a in rec.node.args if a.keyword is not None and a.keyword.value == "target"), None)
+        daemon = next((a.value for a in rec.node.args if a.keyword is not None and a.keyword.value == "daemon"), None)
+        if isinstance(target, cst.Name) and isinstance(daemon, cst.Name) and daemon.value == "True":
+            out.add(target.value)
+    return out
+
+
+def _consumer_mixin(facts: ExitFacts, receiver: cst.BaseExpression, rec: CallRec) -> bool:
+    """``receiver`` is an instance of a class of this file built on kombu's ConsumerMixin."""
+    made = receiver
+    if isinstance(receiver, (cst.Name, cst.Attribute)):
+        values = [b.value for b in facts.table.resolve(receiver, rec.where)]
+        made = values[0] if len(values) == 1 and values[0] is not None else receiver
+    if not isinstance(made, cst.Call) or not isinstance(made.func, cst.Name):
+        return False
+    for binding in facts.table.resolve(made.func, rec.where):
+        node = binding.node
+        if isinstance(node, cst.ClassDef) and any(
+            facts.imports.resolve(base.value) in _CONSUMER_MIXINS for base in node.bases
+        ):
+            return True
     return False
 
 

@@ -146,10 +146,18 @@ class ProjectFacts:
     console_scripts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     handlers: Tuple[Tuple[str, str, str], ...] = ()
 
-    def script_name(self, module_name: Optional[str], attr: str) -> Optional[str]:
-        if module_name is None:
-            return None
-        return self.console_scripts.get(module_name, {}).get(attr)
+    def script_name(self, module_name: Optional[str], attr: str, path: Optional[str] = None) -> Optional[str]:
+        """The console script that runs ``attr`` of the module (by its dotted name, else by
+        its path: ``audit_export/cli.py`` of a package without ``__init__.py``)."""
+        found = self.console_scripts.get(module_name, {}).get(attr) if module_name is not None else None
+        if found is not None or path is None:
+            return found
+        stem = os.path.splitext(os.path.abspath(path))[0].replace(os.sep, "/")
+        for module, targets in self.console_scripts.items():
+            suffix = module.replace(".", "/")
+            if attr in targets and (stem == suffix or stem.endswith("/" + suffix)):
+                return targets[attr]
+        return None
 
     def handler_origin(self, path: Optional[str], function: str) -> Optional[str]:
         """The config file that names ``function`` in the module at ``path`` as a handler."""
@@ -489,7 +497,7 @@ def find_entry_points(
                     )
                 )
     for name, func in functions.items():
-        script = facts.script_name(module_name, name)
+        script = facts.script_name(module_name, name, path)
         if script is not None:
             add(EntryPoint(EntryKind.CONSOLE_SCRIPT, name, func, f"console script `{script}` in pyproject.toml"))
         elif name in extra:
