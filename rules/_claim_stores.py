@@ -276,6 +276,8 @@ class StoreClaims:
         self.dynamo_responses: Dict[str, str] = {}
         #: Names in ``documents`` that hold a DynamoDB item, not a MongoDB document.
         self.dynamo_items: Set[str] = set()
+        #: name -> (table, columns) of ``row = cur.fetchone()`` after a SELECT of several columns.
+        self.rows: Dict[str, Tuple[str, List[str]]] = {}
 
     # -- statements that feed later reads ---------------------------------------------
 
@@ -295,6 +297,7 @@ class StoreClaims:
             self.documents.pop(target.value, None)
             self.dynamo_items.discard(target.value)
             self.dynamo_responses.pop(target.value, None)
+            self.rows.pop(target.value, None)
             table = self._dynamo_response(value)
             if table is not None:
                 self.dynamo_responses[target.value] = table
@@ -313,6 +316,8 @@ class StoreClaims:
                     key = self.rule.text(value.args[0].value)
                     self.assigned[element.value.value] = read_type("kv", value, receiver, key, store)
                 return
+        if self._row_columns(target, value, read_type):
+            return
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
             return
         method = value.func.attr.value
@@ -324,6 +329,9 @@ class StoreClaims:
         if not fetched or self._selected is None:
             return
         table, columns = self._selected
+        if isinstance(target, cst.Name) and method == "fetchone" and len(columns) > 1:
+            self.rows[target.value] = (table, columns)  # ``row = cur.fetchone()``, unpacked later
+            return
         names = (
             [e.value for e in target.elements]
             if isinstance(target, (cst.Tuple, cst.List))
@@ -334,6 +342,40 @@ class StoreClaims:
         for position, name in enumerate(names):
             if isinstance(name, cst.Name) and position < len(columns) and _is_flag(columns[position]):
                 self.assigned[name.value] = read_type("sql", name, table, columns[position], "select")
+
+    def _row_columns(self, target: cst.BaseExpression, value: cst.BaseExpression, read_type: Any) -> bool:
+        """``in_use, enabled = row`` / ``in_use = row[0]`` of a fetched row: flag reads."""
+        if isinstance(value, cst.Name) and value.value in self.rows and isinstance(target, (cst.Tuple, cst.List)):
+            table, columns = self.rows[value.value]
+            for position, element in enumerate(target.elements):
+                name = element.value
+                if isinstance(name, cst.Name) and position < len(columns) and _is_flag(columns[position]):
+                    self.assigned[name.value] = read_type("sql", name, table, columns[position], "select")
+            return True
+        column = self._row_column(value)
+        if column is not None and isinstance(target, cst.Name):
+            table, field = column
+            self.assigned[target.value] = read_type("sql", target, table, field, "select")
+            return True
+        return False
+
+    def _row_column(self, expr: cst.BaseExpression) -> Optional[Tuple[str, str]]:
+        """``row[0]`` / ``row["in_use"]`` of a fetched row, when it is a flag column."""
+        if not (
+            isinstance(expr, cst.Subscript)
+            and isinstance(expr.value, cst.Name)
+            and expr.value.value in self.rows
+            and len(expr.slice) == 1
+            and isinstance(expr.slice[0].slice, cst.Index)
+        ):
+            return None
+        table, columns = self.rows[expr.value.value]
+        index = expr.slice[0].slice.value
+        if isinstance(index, cst.Integer) and int(index.value) < len(columns):
+            field = columns[int(index.value)]
+        else:
+            field = _string(index)
+        return (table, field) if field in columns and _is_flag(field) else None
 
     def _dynamo_response(self, expr: cst.BaseExpression) -> Optional[str]:
         """The table of ``table.get_item(Key=...)``, or of a name bound to one."""
@@ -376,6 +418,9 @@ class StoreClaims:
             table = self._dynamo_item(expr.value)
             if table is not None and _is_flag(field):
                 return read_type("dynamodb", expr, table, field, "get_item")
+            column = self._row_column(expr)
+            if column is not None:
+                return read_type("sql", expr, column[0], column[1], "select")
             if isinstance(expr.value, cst.Name) and expr.value.value in self.documents:
                 if _is_flag(field) and table is None:
                     return read_type("mongo", expr, self.documents[expr.value.value], field, "find_one")

@@ -30,7 +30,7 @@ from opslint.syntax.walk import iter_nodes as walk_nodes
 from opslint.syntax.walk import walk
 
 #: Project helpers that lock what they return or take a lock (the check that follows is then serialised).
-_LOCKING_HELPER = re.compile(
+LOCKING_HELPER = re.compile(
     r"for_update|^_?(?:lock|acquire)(?:_(?!key|name|path|id)|$)|_locked_(?!at|by)", re.IGNORECASE
 )
 
@@ -122,7 +122,7 @@ class FunctionClaims(ClaimReads):
                         found.add("held")
                 if isinstance(node, cst.Call):
                     callee = dotted_name(node.func) or ""
-                    if _LOCKING_HELPER.search(callee.rsplit(".", 1)[-1]):
+                    if LOCKING_HELPER.search(callee.rsplit(".", 1)[-1]):
                         found.add("held")  # get_job_for_update(...), lock_account(...), acquire_key(...)
                 if isinstance(node, cst.ExceptHandler) and _catches_duplicate(node):
                     found.add("unique")  # ``except IntegrityError``: the database refuses the second claim

@@ -112,6 +112,8 @@ class LockSites:
         if not recv:
             return False
         last = _schedules.last_name(recv)
+        if recv.endswith("()") and _locks.constructor_kind(recv[:-2]) == "lock":
+            return True  # a known lock constructor, whatever its name says (``posix_ipc.Semaphore``)
         if _schedules.NOT_LOCK_RECEIVERS.search(last) and not _locks.looks_like_lock_name(last):
             return False
         if recv.endswith("()"):

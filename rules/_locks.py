@@ -68,6 +68,9 @@ LOCK_CONSTRUCTORS: Dict[str, str] = {
     "lockfile.LockFile": "lockfile",
     "lockfile.FileLock": "lockfile",
     "zc.lockfile.LockFile": "lockfile",
+    # named inter-process semaphores: created with ``initial_value=1`` to exclude other processes
+    "posix_ipc.Semaphore": "posix_ipc",
+    "sysv_ipc.Semaphore": "sysv_ipc",
     # coordination services
     "kazoo.recipe.lock.Lock": "zookeeper",
     "tooz.coordination.Lock": "tooz",

@@ -26,6 +26,8 @@ SCHEDULED = EntrySpec(
         "Chalice.schedule": "Chalice schedule",
         "app.schedule": "Chalice schedule",
         "aiocron.crontab": "aiocron job",
+        # Azure Functions (Python v2 model): ``@app.timer_trigger(schedule="0 0 5 * * *", ...)``
+        "timer_trigger": "Azure Functions timer",
         "crontab.crontab": "aiocron job",
         # CLI commands run by cron or by hand (Flask ``app.cli.command``, click, typer)
         "cli.command": "CLI command",

@@ -14,7 +14,7 @@ from opslint.rule import AnyEdit, PendingFix, Rule
 from opslint.rules import _locks
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, Read, unwrap
 from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_SETNX, SUGGESTIONS
-from opslint.rules._claims import FunctionClaims
+from opslint.rules._claims import LOCKING_HELPER, FunctionClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
 from opslint.syntax.walk import iter_nodes, walk
@@ -238,6 +238,8 @@ class NonAtomicLock(Rule):
         holds a lock (``with atomic(): seat = ...select_for_update()...; _reserve(seat)``),
         and there is at least one."""
         name = function.name.value
+        if LOCKING_HELPER.search(name):
+            return False  # ``acquire_sync_lock`` is the lock its callers are "held" by
         callers = 0
         for other, stack in self._functions:
             if other is function or not any(_calls(stmt, name) for stmt in _statements(other.body)):
