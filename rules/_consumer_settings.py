@@ -92,6 +92,10 @@ class SettingsReader:
                     return True, folded, Where(expr)
         return False, None, Where(expr)
 
+    def module_constant(self, qualified: str) -> Tuple[bool, Any, Where]:
+        """(known, value, where) of a module-level constant of the project (``pkg.mod.NAME``)."""
+        return self._fact_scalar_ref(qualified, 0)
+
     def _fact_scalar_ref(self, qualified: Optional[str], depth: int) -> Tuple[bool, Any, Where]:
         if qualified is None or self.file.project is None or depth >= MAX_DEPTH:
             return False, None, Where()
@@ -99,9 +103,21 @@ class SettingsReader:
         module, _, attr = name.rpartition(".")
         facts = self.file.module_facts.get(module)
         summary = self.file.project.summary(module)
-        if facts is None or summary is None or attr not in facts.scalars:
+        if summary is None:
             return False, None, Where()
-        return self._fact_value(facts.scalars[attr], summary.path, depth + 1)
+        if facts is not None and attr in facts.scalars:
+            return self._fact_value(facts.scalars[attr], summary.path, depth + 1)
+        # A module without Kafka facts (``settings.py``): the constants the index keeps.
+        text = summary.constants.get(attr)
+        if text is None:
+            return False, None, Where()
+        number = _kafka.summary_number(text)
+        if number is not None:
+            return True, int(number) if number.is_integer() and "." not in text else number, Where()
+        try:
+            return True, ast.literal_eval(text), Where()
+        except (ValueError, SyntaxError):
+            return False, None, Where()
 
     def _fact_value(self, fact: ValueFact, path: str, depth: int) -> Tuple[bool, Any, Where]:
         where = Where(path=path, span=fact.span)

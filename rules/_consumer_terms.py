@@ -224,7 +224,7 @@ class RecordTerms:
         where = f"in {self.file.project_path(summary.path)}"
         try:
             for site in function.calls:
-                term = self._classify_site(site, summary.path, where)
+                term = self._classify_site(site, summary.path, where, summary.name)
                 if term is not None:
                     terms.append(term)
                     continue
@@ -446,7 +446,7 @@ class RecordTerms:
         label = slow.default_label if how == "default" else f"{slow.label} ({how})"
         return Term(value, known, label, where, not slow.is_async, evidence)
 
-    def _classify_site(self, site: CallSite, path: str, where: str) -> Optional[Term]:
+    def _classify_site(self, site: CallSite, path: str, where: str, module: str = "") -> Optional[Term]:
         """A slow call in another module, from its summary (callee and argument text)."""
         assert self.file.project is not None
         evidence = Where(path=path, span=self.file.project.current_span(path, site.span))
@@ -460,13 +460,31 @@ class RecordTerms:
             if number is None:
                 return None
             return Term(number, True, f"{callee}({site.args[0]})", where, _kafka.SLEEPS[callee], evidence)
+        if callee in _kafka.CHILD_WAITS:
+            text = kwargs.get("timeout")
+            if text is None:
+                return Term(None, True, f"{callee} without timeout", where, True, evidence)
+            return self._site_term(
+                text, "subprocess", _net.NetCall(_net.NONE_ONLY), callee, where, True, evidence, module
+            )
+        connector = _net.CALLS.get(callee)
+        if connector is not None and connector.timeout_mode == _net.FOREVER and connector.url_pos is None:
+            # ``http.client.HTTPSConnection(host, timeout=10)``, ``smtplib.SMTP(...)``: the
+            # client's socket waits at most its timeout (as ``_classify`` reads one here).
+            if connector.connects_with_host_only and not site.args:
+                return None
+            text = kwargs.get("timeout")
+            if text is None and connector.timeout_pos is not None and len(site.args) > connector.timeout_pos:
+                text = site.args[connector.timeout_pos]
+            library = _net.library_of(callee)
+            return self._site_term(text, library, connector, callee, where, True, evidence, module)
         if _net.makes_request(callee):
             net = _net.CALLS[callee]
             library = _net.library_of(callee)
             text = kwargs.get("timeout")
             if text is None and net.timeout_pos is not None and len(site.args) > net.timeout_pos:
                 text = site.args[net.timeout_pos]
-            return self._site_term(text, library, net, callee, where, library != "aiohttp", evidence)
+            return self._site_term(text, library, net, callee, where, library != "aiohttp", evidence, module)
         owner, _, method = callee.rpartition("().")
         if not owner:
             if method or "." not in callee:
@@ -483,7 +501,7 @@ class RecordTerms:
             text = kwargs.get("timeout")
             if text is None:
                 return Term(_kafka.AUTHORIZED_SESSION_SECONDS, True, f"{label} default timeout", where, True, evidence)
-            return self._site_term(text, "google", _net.NetCall(_net.NONE_ONLY), label, where, True, evidence)
+            return self._site_term(text, "google", _net.NetCall(_net.NONE_ONLY), label, where, True, evidence, module)
         if _net.is_grpc_stub_class(owner):
             return self._grpc_site_term(site, owner, method, where, evidence)
         kind = _net.CLIENT_TYPES.get(owner)
@@ -497,7 +515,7 @@ class RecordTerms:
         if text is None and net.timeout_pos is not None and len(site.args) > net.timeout_pos:
             text = site.args[net.timeout_pos]
         sync = library != "aiohttp" and owner != "httpx.AsyncClient"
-        return self._site_term(text, library, net, label, where, sync, evidence)
+        return self._site_term(text, library, net, label, where, sync, evidence, module)
 
     def _grpc_site_term(self, site: CallSite, stub: str, method: str, where: str, evidence: Where) -> Optional[Term]:
         """A unary gRPC call in another module (``_stub.Reserve(req)``, ``.future(req)``), as
@@ -514,13 +532,29 @@ class RecordTerms:
         return self._site_term(text, "grpc", _net.GRPC_CALL, label, where, True, evidence)
 
     def _site_term(
-        self, text: Optional[str], library: str, net: _net.NetCall, label: str, where: str, sync: bool, evidence: Where
+        self,
+        text: Optional[str],
+        library: str,
+        net: _net.NetCall,
+        label: str,
+        where: str,
+        sync: bool,
+        evidence: Where,
+        module: str = "",
     ) -> Optional[Term]:
         if text is None:
             return self._default_term(library, net, label, where, sync, evidence, None)
         if text.strip() == "None":
             return Term(None, True, f"{label} timeout=None", where, sync, evidence)
         number = _kafka.summary_number(text)
+        dotted = all(part.isidentifier() for part in text.split("."))
+        if number is None and dotted and (module or "." in text):
+            # ``timeout=DELIVERY_TIMEOUT_S``: a constant of a module (the index qualifies the
+            # names it can resolve: ``webhooks.DELIVERY_TIMEOUT_S``).
+            qualified = text if "." in text else f"{module}.{text}"
+            known, value, _where = self.settings.module_constant(qualified)
+            if known and isinstance(value, (int, float)) and not isinstance(value, bool):
+                number = float(value)
         if number is None:
             return Term(None, False, f"{label} timeout={text}", where, sync, evidence)
         return Term(number, True, f"{label} timeout={_net.render_number(number)}", where, sync, evidence)

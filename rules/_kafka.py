@@ -313,6 +313,10 @@ FACT_TOKENS: Tuple[str, ...] = (
     "session_timeout",
     "session.timeout",
     "httpTimeout",
+    # a settings module's consumer configuration (``KAFKA = {"bootstrap.servers": ...}``)
+    "bootstrap.servers",
+    "bootstrap_servers",
+    "group.id",
 )
 
 #: Rule prefilter: a file that names a consumer client.

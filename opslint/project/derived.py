@@ -138,6 +138,7 @@ def _renamed(summary: ModuleSummary, name: str) -> ModuleSummary:
         summary.star_imports,
         summary.error,
         summary.facts,
+        summary.constants,
     )
 
 
@@ -173,6 +174,7 @@ def _with_facts(summary: ModuleSummary, facts: Dict[str, Any]) -> ModuleSummary:
         summary.star_imports,
         summary.error,
         facts,
+        summary.constants,
     )
 
 

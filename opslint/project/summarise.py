@@ -133,6 +133,7 @@ class _Summariser:
         self.classes: Dict[str, ClassSummary] = {}
         self.functions: Dict[str, FunctionSummary] = {}
         self.assignments: List[Assignment] = []
+        self.constants: Dict[str, str] = {}
         self.star_imports: List[str] = []
         self.class_attr_types: Dict[str, Dict[str, str]] = {}
 
@@ -162,6 +163,7 @@ class _Summariser:
                 self._class(stmt, self.name)
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 self._assignment(stmt)
+                self._constant(stmt)
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
                 self._update_call(stmt.value)
         self._pseudo("<module>", module_calls, "module", body[0] if body else self.tree)
@@ -414,6 +416,17 @@ class _Summariser:
                 continue
             self._record_assignment(dotted, stmt.value, stmt)
 
+    def _constant(self, stmt: Any) -> None:
+        """``TIMEOUT = 15``, ``BATCH = 5 * 60``, ``TOPIC = "orders"``: kept as source text."""
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name) or stmt.value is None:
+            return
+        if not _literal(stmt.value):
+            return
+        text = ast.unparse(stmt.value)
+        if len(text) <= _CONSTANT_TEXT_LIMIT:
+            self.constants[targets[0].id] = text
+
     def _update_call(self, call: ast.Call) -> None:
         """``app.conf.update(beat_schedule={...})`` records ``app.conf.beat_schedule``."""
         if not isinstance(call.func, ast.Attribute) or call.func.attr != "update":
@@ -515,7 +528,26 @@ def summarise(
         assignments=tuple(worker.assignments),
         star_imports=tuple(worker.star_imports),
         facts=facts,
+        constants=worker.constants,
     )
+
+
+#: Longer values are not constants a rule reads (a number or a short name).
+_CONSTANT_TEXT_LIMIT = 120
+
+
+def _literal(node: ast.AST) -> bool:
+    """A number, string, bool or None, or arithmetic over numbers."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float, str, bool)) or node.value is None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv)):
+        return all(
+            _literal(side) and not (isinstance(side, ast.Constant) and isinstance(side.value, str))
+            for side in (node.left, node.right)
+        )
+    return False
 
 
 def _empty(name: str, path: str, package: str, is_package: bool, digest: str, error: str) -> ModuleSummary:

@@ -157,6 +157,9 @@ class ModuleSummary:
     error: str = ""
     #: code -> what ``Rule.project_facts`` returned.
     facts: Mapping[str, Any] = field(default_factory=dict)
+    #: module-level ``NAME = <number or string literal, or arithmetic over numbers>`` -> its
+    #: source text (``DELIVERY_TIMEOUT_S = 15``, ``BATCH = 5 * 60``).
+    constants: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def module_function(self) -> Optional[FunctionSummary]:
