@@ -350,8 +350,40 @@ class NetClients(Analysis):
     def client(self, receiver: cst.BaseExpression, scope: Scope) -> Optional[Client]:
         """The client ``receiver`` holds when read in ``scope``, when every binding agrees
         (``x = None`` placeholders aside); None when unknown, mixed or configured."""
+        if isinstance(receiver, cst.Name) and receiver.value == "self":
+            own = self._self_client(scope)
+            if own is not None:
+                return own
         hook: Kinds[Kind] = self.hook
         return merge_answers(self.table.kinds(receiver, scope, hook))
+
+    def _self_client(self, scope: Scope) -> Optional[Client]:
+        """``self`` in a method of ``class GitLabSession(requests.Session)``: the session
+        itself, unless the class overrides how it requests or mounts an adapter (either may
+        set a default timeout)."""
+        current: Optional[Scope] = scope
+        while current is not None and current.kind is not ScopeKind.FUNCTION:
+            current = current.parent
+        owner = current.parent if current is not None else None
+        if owner is None or owner.kind is not ScopeKind.CLASS or not isinstance(owner.node, cst.ClassDef):
+            return None
+        node = owner.node
+        kind = next((k for k in (CLIENT_TYPES.get(self._resolve(b.value) or "") for b in node.bases) if k), None)
+        if kind is None:
+            return None
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        methods = [stmt for stmt in body if isinstance(stmt, cst.FunctionDef)]
+        if {m.name.value for m in methods} & (_net.SESSION_HOOK_ATTRS | {"_request", "urlopen"}):
+            return None
+        for method in methods:
+            for call in find_all(method, cst.Call):
+                func = call.func
+                if isinstance(func, cst.Attribute) and func.attr.value in ("mount", "register_hook"):
+                    return None
+            for target in find_all(method, cst.Attribute):
+                if dotted_name(target.value) == "self" and target.attr.value in ("hooks", "request", "send"):
+                    return None
+        return Client(kind, False, node.name.value)
 
 
 class _ModuleKinds:

@@ -122,7 +122,7 @@ class UrlUses(Analysis):
         stack = self.ctx.stack
         if len(stack) > 1 and isinstance(stack[-2], cst.Expr):  # a docstring or a bare string statement
             return
-        shown = literal.host if isinstance(node, cst.ConcatenatedString) else f"*.{literal.host}"
+        shown = f"*.{literal.host}" if literal.is_template else literal.host
         self.open_literals.append((literal, shown))
 
     def _literal(self, node: Union[cst.SimpleString, cst.FormattedString]) -> None:

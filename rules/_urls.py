@@ -287,6 +287,9 @@ def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
     if isinstance(node, cst.FormattedString):
         if "b" in node.prefix.lower() or len(node.parts) < 3:
             return None
+        with_userinfo = _userinfo_literal(node)
+        if with_userinfo is not None:
+            return with_userinfo
         head, field, rest = node.parts[0], node.parts[1], node.parts[2]
         if not (isinstance(head, cst.FormattedStringText) and isinstance(rest, cst.FormattedStringText)):
             return None
@@ -316,6 +319,32 @@ def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
             return None
         text = f"{match.group('scheme')}://x.{match.group('rest')[leading.end() :]}"
         return _open(_literal(node, text, value, False, True))
+    return None
+
+
+#: ``f"http://{user}:{password}@trac.example.org/xmlrpc"``: the scheme, then placeholders
+#: and literal text up to an ``@`` that ends the user information.
+_SCHEME_ONLY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*$")
+
+
+def _userinfo_literal(node: cst.FormattedString) -> Optional[UrlLiteral]:
+    """An f-string URL whose user information is interpolated before a literal host."""
+    head = node.parts[0]
+    if not isinstance(head, cst.FormattedStringText) or _SCHEME_ONLY.match(head.value) is None:
+        return None
+    for part in node.parts[1:]:
+        if not isinstance(part, cst.FormattedStringText):
+            continue
+        before, at, after = part.value.partition("@")
+        if re.search(r"[/\s]", before):
+            return None
+        if not at:
+            continue
+        if not after[:1].isalnum():
+            return None
+        scheme = head.value[: head.value.index("://") + 3]
+        found = _literal(node, scheme + after, head.value, True, False)
+        return replace(found, is_template=False) if found is not None else None
     return None
 
 

@@ -256,7 +256,10 @@ class UnencodedQueryString(Rule):
             values = self._local_values(url.value, at, stack)
             if len(values) == 1 and isinstance(values[0], cst.IfExp):
                 return [_Built([values[0].body], at, direct=False), _Built([values[0].orelse], at, direct=False)]
-            return [_Built(values, at, direct=False)] if values else []
+            if not values:
+                element = self._comprehended(url.value, at)
+                return [_Built([element], at, direct=False)] if element is not None else []
+            return [_Built(values, at, direct=False)]
         if isinstance(url, cst.Call) and self.qualified_name(url.func) is None:
             # ``requests.get(search_url(q, c))``, ``self._url(...)``: what a helper of this file returns.
             helper = self._helper(url.func, at)
@@ -300,6 +303,20 @@ class UnencodedQueryString(Rule):
         if default is None and len(positional) > index:
             default = positional[index]
         return _url_build.literal_text(default.value) if default is not None else None
+
+    def _comprehended(self, name: str, at: Scope) -> Optional[cst.BaseExpression]:
+        """``for url in urls`` where ``urls = [f"...?sku={sku}" for sku in skus]``: the
+        element each URL is built from."""
+        bindings = self.table.lookup(name, at)
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.LOOP:
+            return None
+        source = self._loops.get(id(bindings[0].node))
+        if isinstance(source, cst.Name):
+            values = self._local_values(source.value, at)
+            source = values[0] if len(values) == 1 else None
+        if isinstance(source, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            return source.elt
+        return None
 
     def _local_values(self, name: str, at: Scope, stack: Tuple[cst.CSTNode, ...] = ()) -> List[cst.BaseExpression]:
         """``name = <expr>`` then ``name += <expr>``...: the pieces of a URL built in a local.
