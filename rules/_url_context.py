@@ -133,11 +133,23 @@ def analyse(facts: Facts, node: Union[cst.SimpleString, cst.FormattedString]) ->
             use.quiet = "identifier"
         elif is_page(literal.host, literal.path, literal.query, literal.has_fragment):
             use.quiet = "page"
-        elif _concatenated_page(facts, literal):
+        elif _concatenated_page(facts, literal) or _formatted_page(node, literal):
             use.quiet = "page"
         else:
             _context(facts, use)
     return use
+
+
+def _formatted_page(node: cst.CSTNode, literal: UrlLiteral) -> bool:
+    """``f"https://groups.google.com/a/{domain}/forum/#!forum/{name}"``: an f-string judged
+    with its placeholders filled (a fragment or a page suffix after one is still a page)."""
+    if not isinstance(node, cst.FormattedString) or len(node.parts) < 2:
+        return False
+    text = "".join(p.value if isinstance(p, cst.FormattedStringText) else "x" for p in node.parts)
+    whole = parse_literal(cst.SimpleString(repr(text)))
+    if whole is None or whole.host != literal.host:
+        return False
+    return is_page(whole.host, whole.path, whole.query, whole.has_fragment)
 
 
 def _concatenated_page(facts: Facts, literal: UrlLiteral) -> bool:
