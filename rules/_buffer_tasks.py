@@ -100,9 +100,7 @@ def _project_celery_app(project: Any, qualified: Optional[str]) -> bool:
     another module of the project (its summary records what the name was built by)."""
     if qualified is None or project is None or "." not in qualified:
         return False
-    module, _, name = qualified.rpartition(".")
-    summary = project.summary(module) if module in project.modules else None
-    built = summary.var_types.get(name, "") if summary is not None else ""
+    built = project.built_by(qualified) or ""
     return built.startswith("celery.") and built.rsplit(".", 1)[-1] == "Celery"
 
 

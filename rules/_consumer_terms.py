@@ -27,9 +27,6 @@ from opslint.rules._net_clients import configured_receivers
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import calls_in
 
-#: Calls that bound what they await by a deadline (their second argument or ``timeout=``).
-_WAIT_FOR = frozenset({"asyncio.wait_for", "asyncio.tasks.wait_for"})
-
 
 class RecordTerms:
     """The slow calls a consume site makes (one per ``KafkaModel``; a function's terms are
@@ -119,7 +116,7 @@ class RecordTerms:
         func = call.func
         if not call.args or not isinstance(func, (cst.Name, cst.Attribute)):
             return None
-        if self.file.resolve(func) not in _WAIT_FOR:
+        if self.file.resolve(func) not in _net.DEADLINE_WRAPPERS:
             return None
         arg = next((a for a in call.args[1:] if a.keyword is None or a.keyword.value == "timeout"), None)
         if arg is None:

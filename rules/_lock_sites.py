@@ -283,15 +283,8 @@ class LockSites:
         """``coordinator.exclusive`` where a module holds ``coordinator = Coordinator(...)``:
         the method of the class the module-level instance was built from."""
         owner, _, method = self.project.canonical(base).rpartition(".")
-        module_name, _, variable = owner.rpartition(".")
-        summary = self.project.summary(module_name) if module_name else None
-        if summary is None or not method:
-            return None
-        built = summary.var_types.get(variable)
-        if built is None:
-            return None
-        cls = self.project.resolve(module_name, built) or built
-        return self.project.method(self.project.canonical(cls), method)
+        built = self.project.built_by(owner) if owner and method else None
+        return self.project.method(built, method) if built is not None else None
 
     def _claims_until_exit(self, cls: str, enter: FunctionSummary) -> bool:
         """A context manager class whose ``__enter__`` claims (``SET NX``, ``cache.add``) and

@@ -307,7 +307,7 @@ DEADLINE_SCOPES = frozenset(
     }
 )
 #: Calls that bound the awaitable they are handed (``asyncio.wait_for(call, timeout=5)``).
-DEADLINE_WRAPPERS = frozenset({"asyncio.wait_for"})
+DEADLINE_WRAPPERS = frozenset({"asyncio.wait_for", "asyncio.tasks.wait_for"})
 
 #: Calls whose result needs no encoding (numbers, booleans).
 NUMERIC_CALLS = frozenset({"int", "float", "len", "round", "abs", "bool", "hash", "str"})

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import libcst as cst
 
 from opslint.model import Span
-from opslint.project import Entry, FunctionSummary, ModuleSummary, ProjectIndex
+from opslint.project import Entry, FunctionSummary, ProjectIndex
 from opslint.rules import _schedules
 from opslint.syntax.names import dotted_name
 
@@ -143,12 +143,7 @@ def _type_of(project: ProjectIndex, qualname: str) -> Optional[str]:
         return None
     if qualname.endswith("()"):
         return qualname[:-2]
-    module_name, _, var = project.canonical(qualname).rpartition(".")
-    summary: Optional[ModuleSummary] = project.summary(module_name) if module_name else None
-    if summary is None:
-        return None
-    built = summary.var_types.get(var)
-    return project.canonical(built) if built is not None else None
+    return project.built_by(qualname)
 
 
 def _partial_target(project: ProjectIndex, fn: FunctionSummary, index: int) -> Optional[Tuple[Optional[str], Span]]:

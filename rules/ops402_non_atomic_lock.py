@@ -299,9 +299,7 @@ class NonAtomicLock(Rule):
         qualified = self.qualified_name(receiver) if isinstance(receiver, (cst.Name, cst.Attribute)) else None
         if project is None or qualified is None or "." not in qualified:
             return None
-        module, _, name = qualified.rpartition(".")
-        summary = project.summary(module) if module in project.modules else None
-        built = summary.var_types.get(name) if summary is not None else None
+        built = project.built_by(qualified)
         if not built:
             return None
         if _locks.is_redis_client_constructor(built):

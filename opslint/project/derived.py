@@ -207,14 +207,11 @@ def resolve_callee(index: IndexQueries, fn: FunctionSummary, callee: str) -> Opt
         found = index.method(owner, attr)
         return found.qualname if found else None
     # ``catalog_sync._replace_catalog()``: a method of a module-level instance of a project class.
-    module, _, variable = owner.rpartition(".")
-    summary = index.modules.get(module) if module and module in index.modules else None
-    if summary is not None and summary.defs.get(variable) == "variable":
-        built = summary.var_types.get(variable)
-        cls = index.class_summary(index.canonical(built)) if built else None
-        if cls is not None:
-            found = index.method(cls.qualname, attr)
-            return found.qualname if found else None
+    built = index.built_by(owner) if owner else None
+    cls = index.class_summary(built) if built else None
+    if cls is not None:
+        found = index.method(cls.qualname, attr)
+        return found.qualname if found else None
     # A call of a nested function by its bare name.
     if "." not in callee:
         local = index.function(f"{fn.qualname}.<locals>.{callee}")

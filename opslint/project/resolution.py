@@ -51,6 +51,17 @@ class Resolution:
             return None
         return module.classes.get(resolved)
 
+    def built_by(self, qualified: str) -> Optional[str]:
+        """The callee a module-level variable of the project was built by (``reports.ext.cache``
+        -> ``flask_caching.Cache``; a project class by its canonical name), or None when
+        ``qualified`` names no such variable."""
+        module, _, variable = self.canonical(qualified).rpartition(".")
+        summary = self.summary(module) if module else None
+        built = summary.var_types.get(variable) if summary is not None else None
+        if summary is None or built is None:
+            return None
+        return self.canonical(self.resolve(summary.name, built) or built)
+
     def path_of(self, qualname: str) -> Optional[str]:
         module = self._module_for_qualname(qualname)
         return module.path if module is not None else None
