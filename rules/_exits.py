@@ -616,8 +616,8 @@ def drain_text(
     elif client.kind == "local":
         if scope is None or client.owner is not scope:
             return None
-    call = drain.render(receiver)
-    return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS else call
+    call = drain.render(receiver)  # ``await producer.stop()`` already for an awaitable drain
+    return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS and not drain.awaitable else call
 
 
 def class_level(client: Client) -> bool:

@@ -287,6 +287,12 @@ class HardExitSkipsDrain(Rule):
                     live.append(client)
                 continue
             here = [e for e in uses if e.scope is scope and e.seq < rec.seq]
+            # ``await pump(producer)``: the client handed to a function of the file that uses it.
+            here += [
+                e
+                for e in facts.events
+                if e.key == key and e.kind == "pass" and e.scope is scope and e.seq < rec.seq and _hands_to_user(e)
+            ]
             if here:
                 if not facts.drained(key, scope, max(e.seq for e in here), rec.seq, at=rec.node):
                     live.append(client)
@@ -454,6 +460,21 @@ def _in_parent(facts: ExitFacts, rec: CallRec) -> bool:
             if always_exits(earlier.body, facts.imports, jumps=False):
                 return True
     return False
+
+
+def _hands_to_user(event: Any) -> bool:
+    """A ``pass`` event whose call is a function of the program (``pump(producer)``), not a
+    builtin or a logging call that only prints the client."""
+    call = event.node
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name):
+        return False
+    return call.func.value not in _NOT_USERS
+
+
+#: Builtins a client is handed to without being used.
+_NOT_USERS = frozenset(
+    {"print", "repr", "str", "id", "type", "isinstance", "len", "hash", "getattr", "hasattr", "vars"}
+)
 
 
 def _parent_branch(rec: CallRec) -> bool:
