@@ -91,6 +91,8 @@ DISPATCH_CALLS: Mapping[str, Dispatch] = {
     "os.spawnl": Dispatch("os.spawnl", Receiver.ANY, "", 1),
 }
 
+#: Names of an executor whose construction is out of sight (``self.request.app["pool"]``).
+EXECUTOR_NAME = re.compile(r"(?:^|_)(?:pool|executor)$", re.IGNORECASE)
 #: Decorators that make a function a dramatiq actor (qualified).
 DRAMATIQ_ACTORS: FrozenSet[str] = frozenset({"dramatiq.actor", "dramatiq.Actor", "remoulade.actor"})
 

@@ -308,6 +308,10 @@ class Progressions:
         if wanted == _jobs.Receiver.DRAMATIQ_ACTOR:
             return self._dramatiq_actor(receiver, table, scope)
         kinds = any_of(table.kinds(receiver, scope, self.receivers))
+        if not kinds and wanted == _jobs.Receiver.EXECUTOR:
+            # ``pool = request.app["pool"]``: an executor from application state, known by name.
+            name = dotted_name(receiver) or ""
+            return bool(_jobs.EXECUTOR_NAME.search(name.rsplit(".", 1)[-1]))
         if wanted in vars(_jobs.Receiver).values():
             return wanted in kinds
         return f"boto3:{wanted}" in kinds

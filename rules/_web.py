@@ -96,6 +96,8 @@ REGISTRATIONS: Mapping[str, Registration] = {
     "add_put": Registration(0, "path", 1, "handler", "", ("PUT",)),
     "add_patch": Registration(0, "path", 1, "handler", "", ("PATCH",)),
     "add_delete": Registration(0, "path", 1, "handler", "", ("DELETE",)),
+    # aiohttp ``app.router.add_view(path, View)``: the class's methods serve their verbs.
+    "add_view": Registration(0, "path", 1, "handler", "", ALL_METHODS),
     # FastAPI/Starlette ``add_api_route(path, endpoint, methods=...)``, ``add_route(path, endpoint, methods=...)``
     # (aiohttp's ``add_route(method, path, handler)`` is told apart by its first argument).
     "add_api_route": Registration(0, "path", 1, "endpoint", "methods", ("GET",)),
