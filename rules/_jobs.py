@@ -228,6 +228,10 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         "claim_next",
     }
 )
+#: Calls that list a spool directory or a bucket: the first entry is the next item.
+LISTINGS: FrozenSet[str] = frozenset(
+    {"glob", "rglob", "iglob", "iterdir", "listdir", "scandir", "list_objects", "list_objects_v2", "list_blobs"}
+)
 #: Parameter or key names of a pagination position.
 PAGE_WORDS = re.compile(r"page|cursor|offset|marker|token|after|next|start|since|continuation|skip", re.I)
 

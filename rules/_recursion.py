@@ -220,7 +220,10 @@ def _takes(call: cst.Call) -> bool:
 def _takes_slice(body: cst.CSTNode) -> bool:
     """``qs.select_for_update(skip_locked=True).filter(...)[:1]`` (or ``[0]``): the first row
     of a query, taken by slicing instead of ``.first()``."""
+    listed: Set[str] = set()
     for node in scope_nodes(body):
+        if isinstance(node, cst.Assign) and _lists_items(node.value):
+            listed.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
         if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
             continue
         index = node.slice[0].slice
@@ -234,6 +237,19 @@ def _takes_slice(body: cst.CSTNode) -> bool:
         if one and isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
             if value.func.attr.value in _jobs.QUERY_METHODS | {"order_by"}:
                 return True
+        if one and ((isinstance(value, cst.Name) and value.value in listed) or _lists_items(value)):
+            return True  # ``pending = sorted(INBOX.glob("*.tif"))`` then ``job = pending[0]``
+    return False
+
+
+def _lists_items(expr: cst.BaseExpression) -> bool:
+    """A listing of a spool directory or bucket (``sorted(INBOX.glob("*.tif"))``,
+    ``os.listdir(path)``): its first entry is the next item to handle."""
+    for call in calls_in(expr):
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name in _jobs.LISTINGS:
+            return True
     return False
 
 

@@ -64,6 +64,11 @@ _TAKES = (
     "find_one_and_update",
     "reserve(",
     ".pull(",
+    # the first entry of a spool directory's listing
+    "glob(",
+    "listdir(",
+    "iterdir(",
+    "scandir(",
 )
 
 
