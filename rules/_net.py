@@ -66,6 +66,8 @@ REQUEST_METHODS = frozenset({*_HTTP_VERBS, "request", "stream", "send"})
 
 #: Module-level functions and constructors, by qualified name.
 CALLS: Dict[str, NetCall] = {}
+# tornado's request object carries the URL it is built with (its timeouts default to 20 s).
+CALLS["tornado.httpclient.HTTPRequest"] = NetCall(NEVER, None, 0)
 for _module in ("requests", "requests.api"):
     for _verb in _HTTP_VERBS:
         CALLS[f"{_module}.{_verb}"] = _REQ_VERB
@@ -200,7 +202,12 @@ _POOL_METHODS: Dict[str, NetCall] = {
 
 _OPENER_METHODS: Dict[str, NetCall] = {"open": NetCall(FOREVER, 2, 0, why=_SOCKET_DEFAULT, skip_in_tests=True)}
 
+# tornado 6: ``fetch(request, raise_error=True, **kwargs)`` takes a URL (or an
+# ``HTTPRequest``); ``connect_timeout``/``request_timeout`` default to 20 s each.
+_TORNADO_METHODS: Dict[str, NetCall] = {"fetch": NetCall(NEVER, None, 0, url_keyword="request")}
+
 REQUESTS_SESSION = ClientKind("requests.Session", _SESSION_METHODS)
+TORNADO_CLIENT = ClientKind("tornado.httpclient.AsyncHTTPClient", _TORNADO_METHODS)
 HTTPX_CLIENT = ClientKind("httpx.Client", _HTTPX_METHODS)
 AIOHTTP_SESSION = ClientKind("aiohttp.ClientSession", _AIOHTTP_METHODS)
 URLLIB3_POOL = ClientKind("urllib3.PoolManager", _POOL_METHODS, pool=True)
@@ -227,6 +234,8 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     "urllib3.connectionpool.HTTPConnectionPool": URLLIB3_POOL,
     "urllib3.connectionpool.HTTPSConnectionPool": URLLIB3_POOL,
     "urllib.request.build_opener": URLLIB_OPENER,
+    "tornado.httpclient.AsyncHTTPClient": TORNADO_CLIENT,
+    "tornado.httpclient.HTTPClient": TORNADO_CLIENT,
 }
 
 #: Session methods that, when reassigned on an instance, usually inject a default timeout.

@@ -101,7 +101,7 @@ class UnencodedQueryString(Rule):
         "Query value `{value}` is put into the URL for {callee} without percent-encoding: "
         "`&`, `#`, `+` or a space in it corrupts the query"
     )
-    tokens = ("requests", "httpx", "aiohttp", "urllib")
+    tokens = ("requests", "httpx", "aiohttp", "urllib", "tornado")
     fix_availability = "sometimes"
 
     requires = (BindingTable, NetClients)
