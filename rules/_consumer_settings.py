@@ -312,9 +312,19 @@ class SettingsReader:
                     given = arg.value
             if given is not None:
                 return self.timeout_seconds(given, scope, depth + 1)
-            for arg in expr.args:
-                if arg.keyword is not None and arg.keyword.value in reads:
-                    return self.timeout_seconds(arg.value, scope, depth + 1)
+            # No overall bound: the phases add up (``Timeout(connect=2, read=8)`` waits up to 10 s).
+            phases = [a.value for a in expr.args if a.keyword is not None and a.keyword.value in reads]
+            if phases:
+                connects = [
+                    a.value for a in expr.args if a.keyword is not None and a.keyword.value in _net.CONNECT_PHASES
+                ]
+                total = 0.0
+                for value in phases + connects:
+                    known, seconds = self.timeout_seconds(value, scope, depth + 1)
+                    if not known or seconds is None:
+                        return known, None
+                    total += seconds
+                return True, total
             return (True, None) if qualified in _net.TIMEOUT_OBJECT_UNBOUNDED_BY_DEFAULT else (False, None)
         known, number, _where = self.scalar(expr, scope, 0)
         if not known:

@@ -160,6 +160,8 @@ TIMEOUT_OBJECTS: Mapping[str, Tuple[int, str, FrozenSet[str]]] = {
     "urllib3.util.Timeout": (0, "total", frozenset({"read"})),
     "urllib3.util.timeout.Timeout": (0, "total", frozenset({"read"})),
 }
+#: Keywords of a timeout object's connect phase, which adds to its read phase.
+CONNECT_PHASES = frozenset({"connect", "sock_connect"})
 #: Timeout objects whose main value defaults to "no bound" when not given.
 TIMEOUT_OBJECT_UNBOUNDED_BY_DEFAULT = frozenset(
     {"aiohttp.ClientTimeout", "urllib3.Timeout", "urllib3.util.Timeout", "urllib3.util.timeout.Timeout"}
