@@ -319,8 +319,8 @@ class SettingsReader:
                     a.value for a in expr.args if a.keyword is not None and a.keyword.value in _net.CONNECT_PHASES
                 ]
                 total = 0.0
-                for value in phases + connects:
-                    known, seconds = self.timeout_seconds(value, scope, depth + 1)
+                for phase in phases + connects:
+                    known, seconds = self.timeout_seconds(phase, scope, depth + 1)
                     if not known or seconds is None:
                         return known, None
                     total += seconds

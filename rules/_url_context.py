@@ -46,6 +46,7 @@ from opslint.rules._url_tables import (
     PROXY_NAME_TOKENS,
     QUIET_CALLEES,
     RECORD_KEYS,
+    REDIRECT_NAME_TOKENS,
     SITE_NAME_TOKENS,
     STRING_TEST_METHODS,
     TEMPLATE_DECORATORS,
@@ -551,8 +552,8 @@ def _quiet_name(use: UrlUse, name: str, keyword: bool = True) -> str:
     quiet = quiet_name(name, keyword)
     if quiet == "sample" and name != "placeholder" and looks_like_endpoint(use.literal):
         return ""
-    if quiet == "page" and tokens & SITE_NAME_TOKENS:
-        use.named_page = True
+    if quiet == "page" and tokens & (SITE_NAME_TOKENS | REDIRECT_NAME_TOKENS):
+        use.named_page = True  # the site's address, a redirect target: plaintext all the same
     return quiet
 
 
