@@ -104,6 +104,10 @@ def calls_self(call: cst.Call, function: cst.FunctionDef, table: BindingTable, s
         found = table.lookup(name, scope)
         return len(found) == 1 and found[0].node is function
     if isinstance(func, cst.Attribute) and func.attr.value == name and isinstance(func.value, cst.Name):
+        parent = scope.parent
+        if parent is not None and isinstance(parent.node, cst.ClassDef) and func.value.value == parent.node.name.value:
+            # ``ImportRunner.run_next(account_id)`` in a staticmethod of ``ImportRunner``.
+            return all(b.kind is BindingKind.FUNCTION for b in table.attribute(parent, name))
         if not _is_method(scope) or func.value.value not in (scope.self_name, "cls") or scope.owner is None:
             return False
         # ``self._readline = self._file.readline`` rebinds the name on the instance.
@@ -205,6 +209,15 @@ def _takes(call: cst.Call) -> bool:
         # A consumer's next message (``consumer.poll(1.0)``), or a state polled again.
         return True
     if isinstance(func, cst.Attribute):
+        if func.attr.value == "fetch":
+            # NATS JetStream ``await sub.fetch(1)``: a pull subscription's next message.
+            first = call.args[0] if call.args else None
+            return (
+                first is not None
+                and (first.keyword is None or first.keyword.value == "batch")
+                and isinstance(first.value, cst.Integer)
+                and first.value.value == "1"
+            )
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a
             # mapping's ``get`` takes a key).
