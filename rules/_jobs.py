@@ -265,6 +265,10 @@ RETRY_AFTER = re.compile(r"retry[-_]?after", re.I)
 
 #: Calls that wait: the stdlib and async sleeps (``rules/_exits.py``) and friends.
 SLEEPS: FrozenSet[str] = frozenset(_EXIT_SLEEPS | {"eventlet.sleep", "tornado.gen.sleep", "gevent.sleep"})
+#: Sleeps that are coroutines: they wait only when awaited.
+COROUTINE_SLEEPS: FrozenSet[str] = frozenset(
+    {"asyncio.sleep", "asyncio.tasks.sleep", "trio.sleep", "anyio.sleep", "tornado.gen.sleep"}
+)
 #: A wait object's method that waits (``threading.Event().wait(5)``).
 WAIT_METHODS: FrozenSet[str] = frozenset({"wait"})
 #: Decorators that retry the function with backoff (tenacity, backoff, retrying, retry).

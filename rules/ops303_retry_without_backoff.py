@@ -248,9 +248,12 @@ class RetryWithoutBackoff(Rule):
     def sleeps(self, node: cst.CSTNode) -> bool:
         """A statement that waits a non-zero time (``time.sleep(d)``, ``await asyncio.sleep(d)``,
         ``event.wait(d)``, a project ``backoff(...)``/``_sleep(...)``)."""
+        awaited = {id(n.expression) for n in iter_nodes(node) if isinstance(n, cst.Await)}
         for call in calls_in(node):
             func = call.func
             name = self.qualified_name(func) or dotted_name(func) or ""
+            if name in _jobs.COROUTINE_SLEEPS and id(call) not in awaited:
+                continue  # ``asyncio.sleep(delay)`` without ``await``: a coroutine that never runs
             last = name.rsplit(".", 1)[-1].lower()
             waits = name in _jobs.SLEEPS or "sleep" in last or "backoff" in last
             if not waits and last in _jobs.WAIT_METHODS and isinstance(func, cst.Attribute) and call.args:
