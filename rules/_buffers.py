@@ -593,6 +593,8 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         module_client="rollbar",
         exit_hook=ExitHook.DRAINS,
         buffer_note="sends each item from its own thread",
+        # ``rollbar.init(token, handler="blocking")`` sends each item before the call returns.
+        unbuffered_configs=(("rollbar.init", "handler", '"blocking"'), ("rollbar.init", "handler", "'blocking'")),
         drain_decorators=("rollbar.lambda_function",),
     ),
     BufferedSdk(
@@ -698,6 +700,22 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         drains=(_d("destroy", reusable=False),),
         exit_hook=ExitHook.NONE,
         buffer_note="sends impressions every 300 s and events every 10 s from background threads",
+    ),
+    # flagsmith 6.3.0 (SDK_FACTS 1.3): with ``enable_analytics=True`` flag evaluations are
+    # counted and sent every 10 s (``ANALYTICS_TIMER``) by a daemon timer; an atexit hook
+    # stops it.  The evaluations happen on the ``Flags`` object its getters return.
+    BufferedSdk(
+        key="flagsmith",
+        display="Flagsmith analytics",
+        modules=("flagsmith",),
+        constructors=("flagsmith.Flagsmith", "flagsmith.flagsmith.Flagsmith"),
+        uses=("is_feature_enabled", "get_feature_value", "get_flag"),
+        handles=("get_environment_flags", "get_identity_flags"),
+        drains=(_d("flush"),),
+        linked_attribute="_analytics_processor",
+        exit_hook=ExitHook.DRAINS,
+        buffered_only_with=(("enable_analytics", "True"),),
+        buffer_note="counts flag evaluations and sends them every 10 s from a daemon timer",
     ),
     # fluent-logger 0.11.1: ``asyncsender.FluentSender`` queues records for a daemon thread.
     BufferedSdk(
