@@ -40,6 +40,8 @@ _SERVE_FOREVER = frozenset(
     {"serve_forever", "run_forever", "start_consuming", "wait_for_termination", "loop_forever"}  # paho-mqtt
 )
 _THREADS = frozenset({"threading.Thread"})
+#: tornado's loop getters: ``IOLoop.current().start()`` runs until stopped.
+_IOLOOPS = frozenset({"tornado.ioloop.IOLoop.current", "tornado.ioloop.IOLoop.instance"})
 #: Base classes whose ``run()`` consumes until ``should_stop`` is set (kombu).
 _CONSUMER_MIXINS = frozenset({"kombu.mixins.ConsumerMixin", "kombu.mixins.ConsumerProducerMixin"})
 #: Awaitables built in place that nothing can complete: ``await asyncio.Future()`` (the
@@ -85,6 +87,7 @@ _WAIT_METHODS = frozenset(
         "accept",
         "basic_get",
         "reserve",  # beanstalkd (greenstalk, beanstalkc)
+        "fetch",  # NATS JetStream pull subscriptions
         "process_data_events",
         "run_pending",
         "wait",
@@ -350,6 +353,9 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
         and facts.imports.resolve(func.value.func) in _NEVER_SET
     ):
         return True  # ``await asyncio.Event().wait()``: an event nobody can set
+    if rec.method == "start" and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+        if facts.imports.resolve(func.value.func) in _IOLOOPS:
+            return True  # tornado's ``IOLoop.current().start()``
     if rec.method == "run" and not rec.node.args and isinstance(func, cst.Attribute):
         if _consumer_mixin(facts, func.value, rec):
             return True  # ``AuditConsumer(conn).run()``: kombu consumes until should_stop

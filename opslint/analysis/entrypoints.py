@@ -40,7 +40,7 @@ import libcst as cst
 from opslint import source
 from opslint.syntax.names import ImportTable, dotted_name
 from opslint.syntax.nodes import ScopeVisitor
-from opslint.syntax.walk import walk
+from opslint.syntax.walk import find_all, walk
 
 
 class EntryKind(enum.Enum):
@@ -505,6 +505,12 @@ def find_entry_points(
     blocks = main_blocks(module)
     for block in blocks:
         add(EntryPoint(EntryKind.MAIN_BLOCK, "__main__", block, 'runs under `if __name__ == "__main__":`'))
+        for cls_name in _fired_classes(block, imports):
+            fired = module_classes(module).get(cls_name)
+            for meth_name, meth in class_methods(fired).items() if fired is not None else ():
+                if not meth_name.startswith("_"):
+                    reason = f"a command of `fire.Fire({cls_name})`"
+                    add(EntryPoint(EntryKind.CLI_COMMAND, meth_name, meth, reason, class_name=cls_name))
         for name in called_functions(block, functions, imports):
             add(
                 EntryPoint(
@@ -519,6 +525,20 @@ def find_entry_points(
         add(EntryPoint(EntryKind.SCRIPT, "<script>", module, "module code of a run-once script"))
     return [found[k] for k in order]
 
+
+def _fired_classes(block: cst.CSTNode, imports: ImportTable) -> List[str]:
+    """``fire.Fire(Reports)`` in a main block: each public method of ``Reports`` is a command."""
+    out: List[str] = []
+    for call in find_all(block, cst.Call):
+        if call.args and imports.resolve(call.func) in _CLASS_RUNNERS:
+            first = call.args[0].value
+            if isinstance(first, cst.Name):
+                out.append(first.value)
+    return out
+
+
+#: Callables that expose the public methods of a class given to them as commands.
+_CLASS_RUNNERS = frozenset({"fire.Fire"})
 
 _PROCESS_CLASSES = {
     "multiprocessing.Process",
