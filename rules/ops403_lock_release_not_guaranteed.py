@@ -425,6 +425,17 @@ class LockReleaseNotGuaranteed(Rule):
             if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
                 self._late_try(site, label, body[start:position], candidate, key)
                 return
+            if isinstance(candidate, cst.Try) and self._body_only(candidate, site, key):
+                self.report(
+                    site.call,
+                    acquire=label,
+                    problem=(
+                        "is released inside a `try` body whose handlers do not release it: when the "
+                        "body raises before the release, the lock stays held"
+                    ),
+                    fix=PendingFix.suggestion("Release the lock in a `finally` instead of the `try` body"),
+                )
+                return
             if isinstance(candidate, cst.Try) and self._else_only(candidate, site, key):
                 self.report(
                     site.call,
@@ -596,6 +607,15 @@ class LockReleaseNotGuaranteed(Rule):
             and bool(key)
             and key in self._text(stmt.test)
         )
+
+    def _body_only(self, node: cst.Try, site: _Site, key: str) -> bool:
+        """``try: work(); lock.release() except E: log()``: the release is skipped when the
+        work raises and a handler swallows it without releasing (no ``finally`` releases)."""
+        if not node.handlers or not self._releases_within(node.body, site, key):
+            return False
+        if node.finalbody is not None and self._releases_within(node.finalbody, site, key):
+            return False
+        return not all(self._releases_within(h.body, site, key) for h in node.handlers)
 
     def _else_only(self, node: cst.Try, site: _Site, key: str) -> bool:
         """``try: work() except E: log() else: lock.release()``: the release runs only when
