@@ -99,8 +99,11 @@ def extra_entries(project: ProjectIndex, facts: Mapping[str, Any]) -> Dict[str, 
     for module in project.modules.values():
         for fn in module.functions.values():
             for dec in fn.decorators:
-                head, _, attr = dec.name.replace("()", "").rpartition(".")
-                kinds = _schedules.TYPED_DECORATORS.get(_type_of(project, head) or "", {})
+                # ``jobs.scheduler.task`` (a module variable), or ``rocketry.Rocketry().task`` when
+                # the index already put the variable's type in its place.
+                head, _, attr = dec.name.rpartition(".")
+                typed = head[:-2] if head.endswith("()") else _type_of(project, head.replace("()", ""))
+                kinds = _schedules.TYPED_DECORATORS.get(typed or "", {})
                 if attr in kinds:
                     add(fn.qualname, kinds[attr], module.path, dec.span, dec.name)
             for site in fn.calls:

@@ -102,6 +102,9 @@ SCHEDULED = EntrySpec(
 TYPED_DECORATORS: Dict[str, Dict[str, str]] = {
     "flask_apscheduler.APScheduler": {"task": "Flask-APScheduler job"},
     "flask_apscheduler.scheduler.APScheduler": {"task": "Flask-APScheduler job"},
+    # Rocketry: ``app = Rocketry()`` then ``@app.task(daily.at("05:00"))``
+    "rocketry.Rocketry": {"task": "Rocketry task"},
+    "rocketry.application.Rocketry": {"task": "Rocketry task"},
 }
 
 #: Methods that schedule their receiver when given a schedule keyword

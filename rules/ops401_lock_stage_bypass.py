@@ -129,7 +129,7 @@ class LockStageBypass(Rule):
     code = "OPS401"
     name = "lock-stage-bypass"
     message = "`{callee}` runs under {lock} when `{stage}` calls it, but {bypass} without that lock"
-    tokens = ("lock", "acquire", "schedule", "cron", "periodic", "BaseCommand", "__main__")
+    tokens = ("lock", "acquire", "schedule", "cron", "periodic", "BaseCommand", "__main__", "Rocketry")
     fix_availability = "sometimes"
     needs_project = True
     #: Findings come from the project analysis: only files it names are visited.
