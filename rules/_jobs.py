@@ -191,6 +191,8 @@ PERSIST_METHODS: FrozenSet[str] = frozenset({"save", "commit", "flush", "put", "
 #: ORM bulk updates: ``Model.objects.filter(...).update(status=...)``; SQLAlchemy
 #: ``update(Model).where(...).values(status=...)``.
 BULK_UPDATES: FrozenSet[str] = frozenset({"update", "values"})
+#: MongoDB writes whose second argument is the update document (``{"$set": {...}}``).
+MONGO_UPDATES: FrozenSet[str] = frozenset({"update_one", "update_many", "find_one_and_update", "find_and_modify"})
 #: Methods of a chain that makes it a query (for ``update``: not ``dict.update``).
 QUERY_METHODS: FrozenSet[str] = frozenset(
     {"filter", "filter_by", "where", "exclude", "objects", "query", "select_for_update", "all", "get_queryset"}

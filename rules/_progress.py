@@ -454,7 +454,33 @@ class Progressions:
                     return Site(call, f"`{owner.rsplit('.', 1)[-1]} -> {value.attr.value}` via `{name}`", "state")
         return None
 
+    def _mongo_update(self, call: cst.Call) -> Optional[Site]:
+        """``jobs.find_one_and_update({...}, {"$set": {"state": "ready"}})``: a MongoDB write
+        of a job's state."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in _jobs.MONGO_UPDATES) or len(call.args) < 2:
+            return None
+        update = call.args[1].value
+        for element in update.elements if isinstance(update, cst.Dict) else ():
+            if not isinstance(element, cst.DictElement) or not isinstance(element.value, cst.Dict):
+                continue
+            if not (isinstance(element.key, cst.SimpleString) and element.key.evaluated_value == "$set"):
+                continue
+            for field in element.value.elements:
+                if not isinstance(field, cst.DictElement) or not isinstance(field.key, cst.SimpleString):
+                    continue
+                name = field.key.evaluated_value
+                if isinstance(name, str) and _jobs.state_attribute(name):
+                    if _jobs.TERMINAL_STATES.match(_state_text(field.value)):
+                        return None
+                    collection = _root_name(func.value) or "documents"
+                    return Site(call, f"`{collection}.{name} -> {_state_text(field.value)}`", "state")
+        return None
+
     def _bulk_update(self, call: cst.Call) -> Optional[Site]:
+        mongo = self._mongo_update(call)
+        if mongo is not None:
+            return mongo
         func = call.func
         if not (isinstance(func, cst.Attribute) and func.attr.value in _jobs.BULK_UPDATES):
             return None
