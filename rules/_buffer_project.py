@@ -153,7 +153,7 @@ class ProjectBuffers:
             return done
         if qual in self._active or depth > _MAX_DEPTH or not self.objects:
             return Effects()
-        function = self.index.function(qual)
+        function = self.index.function(qual) or self._instance_method(qual)
         if function is None:
             return Effects()
         self._active.add(qual)
@@ -181,6 +181,13 @@ class ProjectBuffers:
             self._active.discard(qual)
         self._effects[qual] = found
         return found
+
+    def _instance_method(self, qual: str) -> Any:
+        """``telemetry.telemetry.shipment_created``: a method of a module-level instance of a
+        project class (``telemetry = FulfilmentTelemetry(...)``)."""
+        owner, _, method = qual.rpartition(".")
+        built = self.index.built_by(owner) if owner else None
+        return self.index.method(built, method) if built is not None else None
 
     def _object_call(self, callee: str, raw: str, module: str) -> Optional[Tuple[str, str]]:
         """(object, "use"/"drain") for a call site on a project object, or on the SDK's

@@ -60,7 +60,13 @@ class Resolution:
         built = summary.var_types.get(variable) if summary is not None else None
         if summary is None or built is None:
             return None
-        return self.canonical(self.resolve(summary.name, built) or built)
+        # The index records the builder qualified (``telemetry.FulfilmentTelemetry``); read as a
+        # local name it could resolve through a variable of the same name as the module.
+        found = self.canonical(built)
+        if self.class_summary(found) is not None or self.function(found) is not None:
+            return found
+        local = self.resolve(summary.name, built)
+        return self.canonical(local) if local is not None else found
 
     def path_of(self, qualname: str) -> Optional[str]:
         module = self._module_for_qualname(qualname)
