@@ -25,7 +25,7 @@ from opslint.rules._consumer_sites import idle_branches
 from opslint.rules._consumers import MAX_DEPTH, XMLRPC_LABEL, ConsumeSite, HttpClient, KafkaFile, Term, Where
 from opslint.rules._net_clients import configured_receivers
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import calls_in
+from opslint.syntax.nodes import calls_in, scope_nodes
 
 
 class RecordTerms:
@@ -81,26 +81,37 @@ class RecordTerms:
             if bound is not None:
                 bounds[id(call)] = bound
                 bounded.update(id(inner) for inner in calls_in(call.args[0].value))
+        repeats = _repeats(node)
         for call in calls:
             if call is skip or id(call) in handed or id(call) in skip_ids or id(call) in bounded:
                 continue
-            if id(call) in bounds:
-                terms.append(bounds[id(call)])
-                continue
-            waited = _waited_submission(call)
-            if waited is not None:
-                terms.extend(self._waited_terms(call, waited, scope, where, depth))
-                continue
-            offloaded = self._offloaded(call)
-            if offloaded is not None:
-                # The worker thread's call: its bound, but the event loop is not blocked.
-                inner = self._call_terms(offloaded, scope, where, depth)
-                for term in inner:
-                    evidence = Where(call) if term.evidence.node is offloaded else term.evidence
-                    terms.append(replace(term, sync=False, evidence=evidence))
-                continue
-            terms.extend(self._call_terms(call, scope, where, depth))
+            before = len(terms)
+            self._add_call_terms(call, scope, where, depth, bounds, terms)
+            times = repeats.get(id(call), 1)
+            if times > 1:
+                terms[before:] = [_repeated(term, times) for term in terms[before:]]
         return terms
+
+    def _add_call_terms(
+        self, call: cst.Call, scope: Scope, where: str, depth: int, bounds: Dict[int, Term], terms: List[Term]
+    ) -> None:
+        """The terms one call adds (see ``_node_terms``)."""
+        if id(call) in bounds:
+            terms.append(bounds[id(call)])
+            return
+        waited = _waited_submission(call)
+        if waited is not None:
+            terms.extend(self._waited_terms(call, waited, scope, where, depth))
+            return
+        offloaded = self._offloaded(call)
+        if offloaded is not None:
+            # The worker thread's call: its bound, but the event loop is not blocked.
+            inner = self._call_terms(offloaded, scope, where, depth)
+            for term in inner:
+                evidence = Where(call) if term.evidence.node is offloaded else term.evidence
+                terms.append(replace(term, sync=False, evidence=evidence))
+            return
+        terms.extend(self._call_terms(call, scope, where, depth))
 
     def _call_terms(self, call: cst.Call, scope: Scope, where: str, depth: int) -> List[Term]:
         """A slow call's term, else the terms of the project function it calls."""
@@ -555,6 +566,38 @@ class RecordTerms:
         if number is None:
             return Term(None, False, f"{label} timeout={text}", where, sync, evidence)
         return Term(number, True, f"{label} timeout={_net.render_number(number)}", where, sync, evidence)
+
+
+def _repeats(node: cst.CSTNode) -> Dict[int, int]:
+    """id(call) -> how many times a ``for _ in range(N)`` loop around it (inside ``node``)
+    may run it: a retry loop's worst case is every attempt."""
+    out: Dict[int, int] = {}
+    for loop in scope_nodes(node):
+        if loop is node or not isinstance(loop, cst.For):
+            continue
+        times = _range_length(loop.iter)
+        if times is None or times <= 1:
+            continue
+        for call in calls_in(loop.body):
+            out[id(call)] = out.get(id(call), 1) * times
+    return out
+
+
+def _range_length(expr: cst.BaseExpression) -> Optional[int]:
+    """``range(5)`` -> 5, ``range(1, 4)`` -> 3 (literal bounds only)."""
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "range"):
+        return None
+    bounds = [a.value for a in expr.args]
+    if not 1 <= len(bounds) <= 2 or not all(isinstance(b, cst.Integer) for b in bounds):
+        return None
+    numbers = [int(b.value) for b in bounds if isinstance(b, cst.Integer)]
+    return numbers[0] if len(numbers) == 1 else numbers[1] - numbers[0]
+
+
+def _repeated(term: Term, times: int) -> Term:
+    if term.seconds is None:
+        return term
+    return replace(term, seconds=term.seconds * times, label=f"{term.label} × {times} attempts")
 
 
 def _waited_submission(call: cst.Call) -> Optional[cst.BaseExpression]:
