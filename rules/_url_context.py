@@ -142,15 +142,17 @@ def analyse(facts: Facts, node: Union[cst.SimpleString, cst.FormattedString]) ->
 
 
 def _formatted_page(node: cst.CSTNode, literal: UrlLiteral) -> bool:
-    """``f"https://groups.google.com/a/{domain}/forum/#!forum/{name}"``: an f-string judged
-    with its placeholders filled (a fragment or a page suffix after one is still a page)."""
+    """``f"https://groups.google.com/a/{domain}/forum/#!forum/{name}"``: an f-string whose
+    text after a placeholder holds a fragment, which only a browser reads (an HTTP client
+    never sends it).  A page suffix there is not enough: ``f".../svg/{name}.svg"`` is as
+    often downloaded by a script."""
     if not isinstance(node, cst.FormattedString) or len(node.parts) < 2:
         return False
     text = "".join(p.value if isinstance(p, cst.FormattedStringText) else "x" for p in node.parts)
     whole = parse_literal(cst.SimpleString(repr(text)))
     if whole is None or whole.host != literal.host:
         return False
-    return is_page(whole.host, whole.path, whole.query, whole.has_fragment)
+    return whole.has_fragment
 
 
 def _concatenated_page(facts: Facts, literal: UrlLiteral) -> bool:
