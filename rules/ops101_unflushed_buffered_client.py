@@ -42,14 +42,16 @@ class UnflushedBufferedClient(Rule):
     ## What it does
     Finds the entry points of a process (an `if __name__ == "__main__":` block
     and the functions it calls, console scripts from `[project.scripts]`,
-    click/typer commands, Django management commands, Lambda / Cloud
-    Functions handlers, run-once scripts, Celery tasks and process pool
-    workers, whose forked children end with `os._exit`) and follows each path
+    click/typer commands, the methods of a class given to `fire.Fire`, Django
+    management commands, Lambda / Cloud Functions handlers, run-once scripts,
+    Celery tasks, Airflow TaskFlow tasks and process pool workers, whose forked
+    children end with `os._exit`) and follows each path
     from a use of a buffering SDK client (analytics, A/B testing, error
     tracking, tracing, Kafka/PubSub producers; the catalog is
     `rules/_buffers.py`), also through project code that holds one (a wrapper
     class keeping the client in an attribute, a module singleton, an
-    `lru_cache` getter, a factory; in a project run, of other modules too) to the end of
+    `lru_cache` getter, a factory, a module-level instance whose methods use the
+    SDK; in a project run, of other modules too) to the end of
     the entry point, a `return`, `sys.exit()` or a `raise`.  A path that does
     not drain the client (`close()`, `flush()`, `shutdown()`... the blocking
     call that SDK provides) is reported.  A drain in `finally`, `with client:`,
