@@ -123,10 +123,13 @@ class SigtermDropsBuffer(Rule):
 
     ## What it does
     Flags an endless consume/poll/schedule loop (`while True:` or a stop-flag
-    loop that polls, sleeps or waits; `for record in KafkaConsumer(...)`;
-    `async for msg in AIOKafkaConsumer(...)`) or a call that blocks until the
-    process is stopped (`serve_forever()`, `loop.run_forever()`, gRPC's
-    `server.wait_for_termination()`,
+    loop that polls, sleeps or waits, ZeroMQ `recv_json()` and beanstalkd
+    `reserve()` included; `for record in KafkaConsumer(...)`;
+    `async for msg in AIOKafkaConsumer(...)`; psycopg's `conn.notifies()`) or a
+    call that blocks until the process is stopped (`serve_forever()`,
+    `loop.run_forever()`, gRPC's `server.wait_for_termination()`, paho-mqtt's
+    `loop_forever()`, tornado's `IOLoop.current().start()`, kombu's
+    `ConsumerMixin.run()`, `await asyncio.Future()`,
     `BlockingScheduler().start()`, a Pub/Sub streaming pull's `result()`) in
     a program (a `__main__` block, a console script, a CLI or Django command)
     when the loop (or a request handler, or a job a `schedule.run_pending()` loop
@@ -135,8 +138,8 @@ class SigtermDropsBuffer(Rule):
     `signal.SIGTERM` handler other than `SIG_DFL`/`SIG_IGN`, no server runner
     that handles it such as uvicorn or aiohttp's `run_app`, no project
     signal-setup helper).  Loops
-    that can end (`break`/`return`), Celery/RQ/Dramatiq tasks and serverless
-    handlers are not flagged.  Off by default.
+    that can end (`break`/`return`), the loop of a daemon thread (a watchdog),
+    Celery/RQ/Dramatiq tasks and serverless handlers are not flagged.  Off by default.
 
     ## Why it matters
     Incident 000: A/B-testing events sent through the Hackle SDK sit in memory
