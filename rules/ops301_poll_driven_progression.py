@@ -78,17 +78,18 @@ class PollDrivenProgression(Rule):
     ## What it does
     Finds read handlers: Flask/Quart routes without `methods` (GET) or with GET,
     `@app.get`/`@router.get` (Flask, FastAPI, Starlette), `add_url_rule`, Starlette
-    `Route(...)`, aiohttp `@routes.get`/`router.add_get`, Django function views bound by
+    `Route(...)`, aiohttp `@routes.get`/`router.add_get`/`router.add_view`, Django function views bound by
     `path()`/`re_path()` (in this file or a `urls.py` of the project) and the `get` of
     class-based views, DRF `@api_view(["GET"])` and `@action(methods=["get"])`, and
     functions named like `*status*`/`*progress*`/`poll*` that take a request and return
-    a response.  Inside them, and in the project functions they call (across modules),
+    a response, and the read RPCs (`GetExportStatus`, `List...`) of a gRPC servicer.  Inside them, and in the project functions they call (across modules),
     it looks for work being started (Celery `.delay`/`.apply_async`/`send_task`,
     `executor.submit`, `Thread(...).start()`, `asyncio.create_task`,
-    `BackgroundTasks.add_task`, RQ `enqueue`, `subprocess.Popen`, boto3 Lambda
-    `invoke`, ECS `run_task`, Step Functions `start_execution`, SQS `send_message`) or a
-    job's state being advanced (`job.status = Status.RUNNING` then a save or commit,
-    `.filter(...).update(status=...)`).  Blocks under `if request.method == "POST":` or
+    `BackgroundTasks.add_task`, RQ `enqueue`, dramatiq `.send`, `subprocess.Popen`, boto3
+    Lambda `invoke`, ECS `run_task`, Step Functions `start_execution`, SQS `send_message`,
+    Cloud Tasks `create_task`) or a job's state being advanced (`job.status =
+    Status.RUNNING` then a save or commit, `.filter(...).update(status=...)`, a model method
+    that does so, MongoDB `{"$set": {"state": ...}}`).  Blocks under `if request.method == "POST":` or
     Flask-WTF's `if form.validate_on_submit():` are not a GET's (and so is what follows
     `if request.method != "POST": return ...`).
     Reads, metrics, logging, cache fills and request-scoped fan-out that the handler

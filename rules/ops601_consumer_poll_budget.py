@@ -51,8 +51,10 @@ class ConsumerPollBudget(Rule):
     `fwd.forward(msg)`, and the handlers of a dispatch table, `HANDLERS[msg.topic](msg)`,
     whose slowest counts): each call counts with its timeout, or with its client's
     default (httpx 5 s, aiohttp 300 s total, firebase_admin `messaging.send` 120 s or the
-    app's `httpTimeout`, google-auth `Request` 120 s), and `time.sleep`/`asyncio.sleep`
-    with its seconds; a call that can wait forever
+    app's `httpTimeout`, google-auth `Request` 120 s), `time.sleep`/`asyncio.sleep`
+    with its seconds, a `subprocess.run` with its `timeout`, a function run in a worker
+    thread (`asyncio.to_thread`) with what it calls, and a call in a `for _ in
+    range(N)` retry loop N times; a call that can wait forever
     (`requests` without `timeout`, a unary gRPC stub call without a deadline,
     `stub.Score(req)` or `stub.Score.future(req)`, a method of an xmlrpc `ServerProxy`
     without a socket default timeout) makes the worst case unbounded; a
