@@ -172,6 +172,13 @@ def parse_ast(text: str, filename: str = "<unknown>") -> ast.Module:
         return ast.parse(text, filename=filename)
 
 
+def parse_ast_expression(text: str) -> ast.Expression:
+    """``ast.parse(text, mode="eval")``, without the compiler's warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, mode="eval")
+
+
 def pyproject_scripts(pyproject: str) -> List[Tuple[str, str]]:
     """(script name, ``module:function``) pairs of a ``pyproject.toml`` (none when unreadable)."""
     try:

@@ -14,6 +14,8 @@ import operator
 from dataclasses import dataclass
 from typing import FrozenSet, Mapping, Optional, Tuple, Union
 
+from opslint.source import parse_ast_expression
+
 KAFKA_PYTHON = "kafka-python"
 AIOKAFKA = "aiokafka"
 CONFLUENT = "confluent-kafka"
@@ -281,7 +283,7 @@ def summary_number(text: str) -> Optional[float]:
     if not text or len(text) > 60:
         return None
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parse_ast_expression(text.strip())
     except (SyntaxError, ValueError):
         return None
     return _number(tree.body)
