@@ -151,6 +151,9 @@ class Edits:
         self._positions = positions
         self._lines = lines
         self._tokens: Optional[_TokenFacts] = None
+        #: Module-level bindings and, per plain-imported module, the first name bound to it
+        #: (computed once: every fix of a file may ask, and a scan per fix is quadratic).
+        self._bindings: Optional[Tuple[Dict[str, Set[str]], Dict[str, str]]] = None
 
     # -- nodes -----------------------------------------------------------------
 
@@ -386,13 +389,19 @@ class Edits:
         """
         if "." in module or not is_stdlib(module):
             raise ValueError(f"ensure_import places standard-library modules only, not {module!r}")
-        bindings = _module_bindings(self._module)
+        if self._bindings is None:
+            found = _module_bindings(self._module)
+            aliases: Dict[str, str] = {}
+            for local, bound in sorted(found.items()):
+                if len(bound) == 1:
+                    aliases.setdefault(next(iter(bound)), local)
+            self._bindings = (found, aliases)
+        bindings, aliases = self._bindings
         targets = bindings.get(module)
         if targets is not None:
             return ModuleName(module) if targets == {module} else None
-        for local, bound in sorted(bindings.items()):
-            if bound == {module}:
-                return ModuleName(local)
+        if module in aliases:
+            return ModuleName(aliases[module])
         edit = self._import_edit(module)
         return None if edit is None else ModuleName(module, (edit,))
 
