@@ -131,6 +131,14 @@ class LockReleaseNotGuaranteed(Rule):
     name = "lock-release-not-guaranteed"
     message = "The lock taken by `{acquire}` {problem}"
     _OUTSIDE = "is released outside a `finally`: an exception before the release leaves it held"
+    _IN_BODY = (
+        "is released inside a `try` body whose handlers do not release it: when the body raises "
+        "before the release, the lock stays held"
+    )
+    _IN_ELSE = (
+        "is released only in the `else` of a `try`: when the `try` body raises, the handlers run "
+        "and the release does not, leaving it held"
+    )
     tokens = ("acquire", "lock", "Lock", "LOCK", "nx=True", "setnx", ".add(")
     fix_availability = "sometimes"
 
@@ -425,27 +433,11 @@ class LockReleaseNotGuaranteed(Rule):
             if isinstance(candidate, cst.Try) and self._protects(candidate, site, key):
                 self._late_try(site, label, body[start:position], candidate, key)
                 return
-            if isinstance(candidate, cst.Try) and self._body_only(candidate, site, key):
-                self.report(
-                    site.call,
-                    acquire=label,
-                    problem=(
-                        "is released inside a `try` body whose handlers do not release it: when the "
-                        "body raises before the release, the lock stays held"
-                    ),
-                    fix=PendingFix.suggestion("Release the lock in a `finally` instead of the `try` body"),
-                )
-                return
-            if isinstance(candidate, cst.Try) and self._else_only(candidate, site, key):
-                self.report(
-                    site.call,
-                    acquire=label,
-                    problem=(
-                        "is released only in the `else` of a `try`: when the `try` body raises, "
-                        "the handlers run and the release does not, leaving it held"
-                    ),
-                    fix=PendingFix.suggestion("Release the lock in a `finally` instead of the `else`"),
-                )
+            misplaced = self._misplaced_release(candidate, site, key)
+            if misplaced is not None:
+                problem, place = misplaced
+                advice = PendingFix.suggestion(f"Release the lock in a `finally` instead of {place}")
+                self.report(site.call, acquire=label, problem=problem, fix=advice)
                 return
         if release_at is None:
             return
@@ -607,6 +599,17 @@ class LockReleaseNotGuaranteed(Rule):
             and bool(key)
             and key in self._text(stmt.test)
         )
+
+    def _misplaced_release(self, node: cst.CSTNode, site: _Site, key: str) -> Optional[Tuple[str, str]]:
+        """(problem, where the release is) for a ``try`` that releases where an exception
+        skips it: at the end of its body (a handler swallows the error) or in its ``else``."""
+        if not isinstance(node, cst.Try):
+            return None
+        if self._body_only(node, site, key):
+            return self._IN_BODY, "the `try` body"
+        if self._else_only(node, site, key):
+            return self._IN_ELSE, "the `else`"
+        return None
 
     def _body_only(self, node: cst.Try, site: _Site, key: str) -> bool:
         """``try: work(); lock.release() except E: log()``: the release is skipped when the
