@@ -488,8 +488,30 @@ class LockReleaseNotGuaranteed(Rule):
                     return None
                 for index, child in enumerate(parent.body):
                     if child is node:
+                        lifted = self._lift_loop(stack[: depth - 1], node, parent, site)
+                        if lifted is not None:
+                            return lifted
                         return self._lift_try(stack[: depth - 1], node, parent, index)
                 return None
+        return None
+
+    def _lift_loop(
+        self, outer: Sequence[cst.CSTNode], node: cst.BaseStatement, block: _Block, site: _Site
+    ) -> Optional[Tuple[cst.BaseStatement, _Block, int]]:
+        """``for lock in locks: lock.acquire()``: the loop takes every lock, and the section
+        follows the loop (released by ``for lock in locks: lock.release()``)."""
+        if len(outer) < 2 or len(block.body) != 1 or not isinstance(site.receiver, cst.Name):
+            return None
+        loop, container = outer[-1], outer[-2]
+        if not (
+            isinstance(loop, cst.For) and loop.body is block and isinstance(container, (cst.IndentedBlock, cst.Module))
+        ):
+            return None
+        if not (isinstance(loop.target, cst.Name) and loop.target.value == site.receiver.value):
+            return None
+        for position, child in enumerate(container.body):
+            if child is loop:
+                return loop, container, position
         return None
 
     def _lift_try(
@@ -539,6 +561,8 @@ class LockReleaseNotGuaranteed(Rule):
             return None
         if isinstance(stmt, (cst.While, cst.Try)):
             return block.body, index + 1, True
+        if isinstance(stmt, cst.For):
+            return block.body, index + 1, False  # every lock of the loop taken (see ``_lift_loop``)
         if not isinstance(stmt, cst.SimpleStatementLine):
             return None
         small = stmt.body[0]
@@ -590,6 +614,9 @@ class LockReleaseNotGuaranteed(Rule):
         """``lock.release()``, or ``if lock.owned(): lock.release()`` (redis-py, filelock)."""
         if self._is_release(single_expression(stmt), site, key):
             return True
+        if isinstance(stmt, cst.For) and isinstance(stmt.body, cst.IndentedBlock) and len(stmt.body.body) == 1:
+            # ``for lock in reversed(locks): lock.release()``
+            return self._is_release(single_expression(stmt.body.body[0]), site, key)
         if not isinstance(stmt, cst.If) or stmt.orelse is not None or not isinstance(stmt.body, cst.IndentedBlock):
             return False
         body = stmt.body.body
