@@ -38,6 +38,17 @@ INTERNAL_TLDS: FrozenSet[str] = frozenset(
         "example",
         "invalid",
         "onion",
+        # Kubernetes ``<service>.<namespace>`` short names: common namespaces that are no
+        # public top-level domain (``http://pushgateway.monitoring:9091``)
+        "monitoring",
+        "observability",
+        "logging",
+        "metrics",
+        "tracing",
+        "kafka",
+        "prometheus",
+        "grafana",
+        "infra",
     }
 )
 #: Last labels that are file extensions or words, never a public top-level domain.

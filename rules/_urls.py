@@ -75,6 +75,8 @@ def host_kind(host: str) -> str:
         return "internal"
     if labels[-1].isdigit():
         return "internal"  # not a public name (a partial address or a version)
+    if "-" in labels[-1] and not labels[-1].startswith("xn--"):
+        return "internal"  # no public top-level domain has a hyphen: ``svc.kube-system``
     if any(host == d or host.endswith("." + d) for d in T.EXAMPLE_DOMAINS):
         return "example"
     if host in T.PLACEHOLDER_DOMAINS or any(T.PLACEHOLDER_LABEL.match(label) for label in labels):
