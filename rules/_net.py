@@ -221,6 +221,10 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     "requests.session": REQUESTS_SESSION,
     "requests.sessions.Session": REQUESTS_SESSION,
     "requests.sessions.session": REQUESTS_SESSION,
+    # requests-oauthlib: ``requests.Session`` subclasses that sign each request
+    "requests_oauthlib.OAuth2Session": REQUESTS_SESSION,
+    "requests_oauthlib.OAuth1Session": REQUESTS_SESSION,
+    "requests_oauthlib.oauth2_session.OAuth2Session": REQUESTS_SESSION,
     # requests-cache: a ``requests.Session`` subclass (its misses go to the network)
     "requests_cache.CachedSession": REQUESTS_SESSION,
     "requests_cache.session.CachedSession": REQUESTS_SESSION,

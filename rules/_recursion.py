@@ -203,6 +203,10 @@ def taken_names(function: cst.FunctionDef) -> Optional[Set[str]]:
     return found
 
 
+#: Keywords of a queue's ``get`` (queue.Queue, asyncio.Queue; aio-pika's ``Queue.get``).
+_QUEUE_GET_KEYWORDS = frozenset({"block", "timeout", "no_ack", "fail"})
+
+
 def _takes(call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value == "poll":
@@ -221,7 +225,7 @@ def _takes(call: cst.Call) -> bool:
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a
             # mapping's ``get`` takes a key).
-            return all(a.keyword is not None and a.keyword.value in ("block", "timeout") for a in call.args)
+            return all(a.keyword is not None and a.keyword.value in _QUEUE_GET_KEYWORDS for a in call.args)
         return func.attr.value in _jobs.TAKE_METHODS
     if isinstance(func, cst.Name):
         # ``next(it)``, or a project's own take function (``claim_next(account_id)``);
