@@ -105,6 +105,11 @@ def _none_test(left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
     return False
 
 
+def _cases_none(node: cst.Match) -> bool:
+    """A ``match`` with a ``case None:`` (its subject's value is tested for None)."""
+    return any(isinstance(case.pattern, cst.MatchSingleton) and is_none(case.pattern.value) for case in node.cases)
+
+
 def _harmless(call: cst.Call) -> bool:
     func = call.func
     if isinstance(func, cst.Name):
@@ -173,8 +178,8 @@ class FreshWalker(PathWalker[Fact]):
                 if isinstance(node, cst.WithItem):
                     self._with_items[id(node.item)] = node
                     self._plain.add(id(node.item))
-                elif isinstance(node, cst.Match):
-                    self._plain.add(id(node.subject))
+                elif isinstance(node, cst.Match) and not _cases_none(node):
+                    self._plain.add(id(node.subject))  # ``match bin_.id: case None:`` is a test
         end = statements[-1] if statements else cst.Pass()
         self.run(statements, state, end)
         for reports in self._verdicts.values():
