@@ -32,6 +32,8 @@ _ENDLESS_ITERABLES = frozenset(
         "aiokafka.consumer.AIOKafkaConsumer",
     }
 )
+#: Azure Service Bus receivers: without ``max_wait_time`` their iteration never ends.
+_ENDLESS_RECEIVERS = frozenset({"get_queue_receiver", "get_subscription_receiver"})
 #: Methods whose result is an endless stream (redis ``pubsub.listen()``, psycopg 3's
 #: ``conn.notifies()`` without ``timeout``/``stop_after``).
 _ENDLESS_METHODS = frozenset({"listen", "notifies"})
@@ -318,6 +320,8 @@ class SigtermDropsBuffer(Rule):
             value = unwrap_await(binding.value) if binding.value is not None else None
             if isinstance(value, cst.Call) and self.qualified_name(value.func) in _ENDLESS_ITERABLES:
                 return True
+            if isinstance(value, cst.Call) and _waiting_receiver(value):
+                return True
         return False
 
 
@@ -396,6 +400,16 @@ def _daemon_thread_targets(facts: ExitFacts) -> Set[str]:
         if isinstance(target, cst.Name) and isinstance(daemon, cst.Name) and daemon.value == "True":
             out.add(target.value)
     return out
+
+
+def _waiting_receiver(call: cst.Call) -> bool:
+    """Azure Service Bus ``client.get_queue_receiver(..., max_wait_time=None)`` (the default):
+    iterating the receiver waits for messages for ever."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in _ENDLESS_RECEIVERS):
+        return False
+    wait = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "max_wait_time"), None)
+    return wait is None or is_name(wait, "None")
 
 
 def _consumer_mixin(facts: ExitFacts, receiver: cst.BaseExpression, rec: CallRec) -> bool:
