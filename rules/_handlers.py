@@ -233,7 +233,31 @@ class Handlers:
         if owner is not None and _grpc_read(function, owner):
             handler.reason = "grpc"
             return handler
+        if owner is None and self._socket_poll(function):
+            handler.reason = "named"
+            return handler
         return None
+
+    def _socket_poll(self, function: cst.FunctionDef) -> bool:
+        """``@socketio.on("poll_status")``: a Socket.IO event a client emits to poll, named
+        like a status/progress/poll handler (the event or the function)."""
+        module = self.table.module_scope
+        for decorator in function.decorators:
+            call = decorator.decorator
+            if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+                continue
+            if call.func.attr.value not in ("on", "event") or module is None:
+                continue
+            servers = [
+                b.value
+                for b in self.table.resolve(call.func.value, module)
+                if isinstance(b.value, cst.Call) and self._qualified(b.value.func) in _web.SOCKET_SERVERS
+            ]
+            if not servers:
+                continue
+            event = literal_text(call.args[0].value) if call.args else None
+            return bool(_web.NAMED_HANDLER.search(event or "") or _web.NAMED_HANDLER.search(function.name.value))
+        return False
 
     def _reads(self, handler: Handler) -> bool:
         """Whether a GET can reach the handler: a route allows a read method (Django's

@@ -137,6 +137,8 @@ NAMED_HANDLER = re.compile(r"(?:^|_)(?:status|progress)(?:_|$)|^_*poll")
 #: (``GetExportStatus``, ``ListJobs``, ``PollExport``) are what a client polls.
 GRPC_SERVICER_SUFFIX = "Servicer"
 GRPC_READ_RPC = re.compile(r"^(?:Get|List|Poll|Check|Describe|Fetch)[A-Z0-9_]|Status|Progress")
+#: Socket.IO servers: their ``@server.on("event")`` handlers answer what clients emit.
+SOCKET_SERVERS: FrozenSet[str] = frozenset({"flask_socketio.SocketIO", "socketio.Server", "socketio.AsyncServer"})
 #: Parameter names of a request object.
 REQUEST_PARAMS: FrozenSet[str] = frozenset({"request", "req"})
 #: What a handler returns to serve a client (last name of the call).

@@ -183,6 +183,8 @@ class PollDrivenProgression(Rule):
         "progress(request",
         "Resource",
         "Servicer",
+        "SocketIO",
+        "socketio",
     )
     fix_availability = "none"
     requires = (BindingTable,)
