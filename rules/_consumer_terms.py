@@ -16,7 +16,7 @@ from typing import AbstractSet, Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from opslint.analysis.scopes import Scope
+from opslint.analysis.scopes import BindingKind, Scope
 from opslint.project import CallSite
 from opslint.rules import _kafka, _net
 from opslint.rules._consumer_kinds import HttpKinds, agreed
@@ -40,6 +40,8 @@ class RecordTerms:
         self._active: Set[Any] = set()
         self._socket_default: Optional[Tuple[bool, Optional[float]]] = None
         self._configured: Optional[Set[str]] = None
+        #: function name -> (call, the scope it runs in) for every call of a bare name in the file.
+        self._calls_by_name: Optional[Dict[str, List[Tuple[cst.Call, Scope]]]] = None
 
     def region_terms(self, site: ConsumeSite) -> List[Term]:
         terms: List[Term] = []
@@ -299,6 +301,8 @@ class RecordTerms:
                 label = f"{_kafka.GOOGLE_AUTH_REQUEST_LABEL}, {self.file.code(func)}"
                 return Term(_kafka.GOOGLE_AUTH_REQUEST_SECONDS, True, label, where, True, evidence)
         client = agreed(self.file.table.kinds(func.value, scope, self.http_kinds))
+        if isinstance(client, HttpClient) and client.timeout is None and isinstance(func.value, cst.Name):
+            client = self._passed_client(func.value.value, scope) or client
         if not isinstance(client, HttpClient) and method in _net.GRPC_CALL_VARIANTS:
             # ``stub.GetUser.future(request)``: the stub is one attribute further out.
             if isinstance(func.value, cst.Attribute):
@@ -321,6 +325,47 @@ class RecordTerms:
             # A session given a custom adapter (which may set a timeout): its bound is unknown.
             return Term(None, False, f"{self.file.code(func)} (custom adapter)", where, True, evidence)
         return self._client_term(client, method, call, scope, where, evidence)
+
+    def _passed_client(self, name: str, scope: Scope) -> Optional[HttpClient]:
+        """``async def send_sms(client: httpx.AsyncClient, ...)``: the client the file's calls
+        of the function hand in, when every call hands in one built the same way (its
+        timeout is then known, not the library's default)."""
+        table = self.file.table
+        bindings = table.lookup(name, scope)
+        function = scope.node
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.PARAM or not isinstance(function, cst.FunctionDef):
+            return None
+        params = [*function.params.posonly_params, *function.params.params]
+        index = next((i for i, p in enumerate(params) if p.name.value == name), None)
+        if index is None:
+            return None
+        handed: List[HttpClient] = []
+        for call, caller in self._calls_of(function.name.value):
+            args = [a for a in call.args if a.keyword is None and not a.star]
+            arg = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+            if arg is None and index < len(args):
+                arg = args[index].value
+            made = agreed(table.kinds(arg, caller, self.http_kinds)) if arg is not None else None
+            if not isinstance(made, HttpClient):
+                return None
+            handed.append(made)
+        if not handed or any(h.timeout != handed[0].timeout for h in handed):
+            return None
+        return handed[0]
+
+    def _calls_of(self, name: str) -> List[Tuple[cst.Call, Scope]]:
+        """The file's calls of the bare name ``name``, with the scope each runs in."""
+        if self._calls_by_name is None:
+            self._calls_by_name = {}
+            for inner in self.file.table.scopes():
+                node = inner.node
+                body = (
+                    node.body if isinstance(node, cst.FunctionDef) else node if isinstance(node, cst.Module) else None
+                )
+                for call in calls_in(body) if body is not None else ():
+                    if isinstance(call.func, cst.Name):
+                        self._calls_by_name.setdefault(call.func.value, []).append((call, inner))
+        return self._calls_by_name.get(name, [])
 
     def _offloaded(self, call: cst.Call) -> Optional[cst.Call]:
         """``asyncio.to_thread(requests.post, url, timeout=30)`` -> ``requests.post(url,
