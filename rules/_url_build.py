@@ -97,6 +97,14 @@ def _call_pieces(node: cst.Call, source: Source) -> Optional[List[Piece]]:
         if template is None and isinstance(owner, cst.Name):
             template = source.constant_text(owner.value)
         return None if template is None else format_pieces(template, node.args)
+    if isinstance(func, cst.Attribute) and func.attr.value == "format_map" and len(node.args) == 1:
+        # ``TEMPLATE.format_map({"q": term})``: the dict's entries are the keywords of ``format``.
+        owner, mapping = func.value, node.args[0].value
+        template = literal_text(owner)
+        if template is None and isinstance(owner, cst.Name):
+            template = source.constant_text(owner.value)
+        keywords = _keywords_of(mapping)
+        return None if template is None or keywords is None else format_pieces(template, keywords)
     if isinstance(func, cst.Attribute) and func.attr.value == "join" and len(node.args) == 1:
         # ``"&".join(f"{k}={v}" for k, v in pairs)``: every pair has the element's shape.
         separator = literal_text(func.value)
@@ -109,6 +117,21 @@ def _call_pieces(node: cst.Call, source: Source) -> Optional[List[Piece]]:
         return [*operand_pieces(node.args[0].value, source), *operand_pieces(node.args[1].value, source)]
     default = source.default_text(node)
     return None if default is None else [default]
+
+
+def _keywords_of(mapping: cst.BaseExpression) -> Optional[List[cst.Arg]]:
+    """A dict display with string keys as keyword arguments (None for anything else)."""
+    if not isinstance(mapping, cst.Dict):
+        return None
+    out: List[cst.Arg] = []
+    for element in mapping.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+            return None
+        key = element.key.evaluated_value
+        if not isinstance(key, str) or not key.isidentifier():
+            return None
+        out.append(cst.Arg(value=element.value, keyword=cst.Name(key)))
+    return out
 
 
 def operand_pieces(operand: cst.BaseExpression, source: Source) -> List[Piece]:
