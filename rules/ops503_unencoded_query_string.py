@@ -260,6 +260,13 @@ class UnencodedQueryString(Rule):
                 element = self._comprehended(url.value, at)
                 return [_Built([element], at, direct=False)] if element is not None else []
             return [_Built(values, at, direct=False)]
+        if isinstance(url, cst.Attribute) and isinstance(url.value, cst.Name):
+            # ``self.url`` bound once (``self.url = f"...?q={q}"`` in ``__init__``): that value,
+            # read in the method that bound it.
+            bindings = self.table.resolve(url, at)
+            if len(bindings) == 1 and bindings[0].kind is BindingKind.ASSIGN and bindings[0].value is not None:
+                return [_Built([bindings[0].value], bindings[0].value_scope, direct=False)]
+            return [_Built([url], at, direct=True)]
         if isinstance(url, cst.Call) and self.qualified_name(url.func) is None:
             # ``requests.get(search_url(q, c))``, ``self._url(...)``: what a helper of this file returns.
             helper = self._helper(url.func, at)
