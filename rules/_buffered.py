@@ -191,7 +191,7 @@ class _Resolve:
         func = value.func
         if isinstance(func, cst.Attribute):
             # ``split = factory.client()``: a handle that records into the factory's buffers.
-            if any(func.attr.value in sdk.handles for sdk in clients.sdks):
+            if func.attr.value in clients.handles:
                 owner = agreed(clients.table.kinds(func.value, scope, self), lambda a, b: a is b)
                 if isinstance(owner, Client) and func.attr.value in owner.sdk.handles:
                     return owner
@@ -240,6 +240,8 @@ class FileClients:
         self.facts = facts
         self.table = facts.table
         self.sdks = tuple(sdk for sdk in sdks if sdk.key not in facts.config_off)
+        #: Methods that return a handle on a client (``factory.client()``), asked per call.
+        self.handles = frozenset(h for sdk in self.sdks for h in sdk.handles)
         self.knowledge = knowledge
         self.clients: Dict[ClientKey, Client] = {}
         #: id(creating call, or a call that returns a known client) -> the client.

@@ -42,9 +42,6 @@ PROCESS_TARGETS = frozenset({"multiprocessing.Process", "multiprocessing.context
 #: Installs a signal handler (a hard exit in it is asynchronous but runs in the main thread).
 SIGNAL_INSTALLERS = frozenset({"signal.signal"})
 
-#: Catalog keys whose drains are coroutines (``await producer.stop()``).
-ASYNC_DRAIN_SDKS = frozenset({"aiokafka"})
-
 #: Inits after which ``logger.error()``/``logger.exception()`` queue an event (sentry's default
 #: LoggingIntegration, event_level=ERROR): init qualified name -> catalog key.
 LOGGING_SDK_INITS = {"sentry_sdk.init": "sentry", "sentry_sdk.client.init": "sentry"}
@@ -616,8 +613,7 @@ def drain_text(
     elif client.kind == "local":
         if scope is None or client.owner is not scope:
             return None
-    call = drain.render(receiver)  # ``await producer.stop()`` already for an awaitable drain
-    return f"await {call}" if sdk.key in ASYNC_DRAIN_SDKS and not drain.awaitable else call
+    return drain.render(receiver)  # ``await producer.stop()`` for a coroutine drain
 
 
 def class_level(client: Client) -> bool:

@@ -112,18 +112,15 @@ class LockSites:
         if not recv:
             return False
         last = _schedules.last_name(recv)
-        if recv.endswith("()") and _locks.constructor_kind(recv[:-2]) == "lock":
-            return True  # a known lock constructor, whatever its name says (``posix_ipc.Semaphore``)
+        built = recv.endswith("()")
+        kind = _locks.constructor_kind(recv[:-2], last) if built else None
+        if kind is not None and kind in ("lock", "throttle"):
+            # A known constructor, whatever its name says (``posix_ipc.Semaphore``, ``pool.Semaphore``).
+            return kind == "lock"
         if _schedules.NOT_LOCK_RECEIVERS.search(last) and not _locks.looks_like_lock_name(last):
             return False
-        if recv.endswith("()"):
-            kind = _locks.constructor_kind(recv[:-2], last)
-            if kind == "lock":
-                return True
-            if kind == "throttle":
-                return False
-            if last in _locks.REDIS_LOCK_METHODS:
-                return True
+        if built and last in _locks.REDIS_LOCK_METHODS:
+            return True
         return _locks.looks_like_lock_name(last)
 
     def acquire_kind(self, fn: FunctionSummary, site: CallSite) -> Optional[str]:
