@@ -370,9 +370,12 @@ class BufferPaths:
     def transfer(self, walker: Walker, call: cst.Call, state: FrozenSet[Fact], waited: Set[int]) -> FrozenSet[Fact]:
         env = walker.env
         drained = self.drain_of_call(call, env)
+        qual = self.qualified_name(call.func)
+        if qual == B.LOGGING_SHUTDOWN:
+            # Closes every handler attached to logging, named or not.
+            return frozenset(f for f in state if not ((c := self.clients.get(f[0])) and c.sdk.global_uses))
         if drained is not None:
             return _remove(state, drained)
-        qual = self.qualified_name(call.func)
         if qual is not None:
             if qual in FUNCTION_RUNNERS and call.args:
                 first = call.args[0].value

@@ -418,6 +418,7 @@ class FileClients:
                 self.by_value[id(value)] = client
                 if id(value) in self._choices:
                     self.by_value[id(self._choices[id(value)])] = client
+        self._inline_handlers()
         # A call that returns a client created elsewhere names that client.
         hook = _Resolve(self)
         for binding, value in later:
@@ -425,6 +426,21 @@ class FileClients:
             found = [k for k in any_of(answers) if isinstance(k, Client)]
             if found:
                 self.by_value[id(value)] = found[0]
+
+    def _inline_handlers(self) -> None:
+        """``log.addHandler(CloudWatchLogHandler(...))``: a handler only ``logging`` names;
+        records reach it through loggers and ``logging.shutdown()`` drains it."""
+        for call, scope, _ in self.facts.calls:
+            func = call.func
+            if not (isinstance(func, cst.Attribute) and func.attr.value == "addHandler" and call.args):
+                continue
+            handler = call.args[0].value
+            made = self.creation(handler, scope) if isinstance(handler, cst.Call) else None
+            if made is None or not made[0].global_uses or not made[0].module_drains:
+                continue
+            sdk = made[0]
+            if ("module", sdk.key) not in self.clients:
+                self._add(("module", sdk.key), sdk, "module", self._module_receiver(sdk), handler)
 
     def _value_bindings(self) -> List[Binding]:
         out: List[Binding] = []

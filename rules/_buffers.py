@@ -190,6 +190,11 @@ def _f(function: str, **kw: Any) -> Drain:
     return Drain(function=function, **kw)
 
 
+#: Flushes and closes every handler attached to ``logging`` (a handler added inline,
+#: ``log.addHandler(Handler(...))``, has no other name to drain it by).
+LOGGING_SHUTDOWN = "logging.shutdown"
+_LOGGING_SHUTDOWN = _f(LOGGING_SHUTDOWN, reusable=False)
+
 _SEGMENT_USES = ("track", "identify", "group", "alias", "page", "screen")
 
 
@@ -750,6 +755,35 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         buffer_note="processes log records in a daemon thread and drops what is still queued at exit",
         activation="start",
     ),
+    # watchtower 3.4.0 and google-cloud-logging 3.17.0: logging handlers that ship records
+    # from a daemon thread; ``logging.shutdown`` (an atexit hook) closes them, which drains.
+    BufferedSdk(
+        key="watchtower",
+        display="watchtower CloudWatchLogHandler",
+        modules=("watchtower",),
+        constructors=("watchtower.CloudWatchLogHandler",),
+        uses=("handle", "emit"),
+        global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
+        drains=(_d("flush"), _d("close", reusable=False)),
+        module_drains=(_LOGGING_SHUTDOWN,),
+        exit_hook=ExitHook.DRAINS,
+        buffer_note="batches log records for a daemon thread per stream that sends every 60 s by default",
+    ),
+    BufferedSdk(
+        key="cloud-logging-handler",
+        display="google-cloud-logging CloudLoggingHandler",
+        modules=("google",),
+        constructors=(
+            "google.cloud.logging.handlers.CloudLoggingHandler",
+            "google.cloud.logging_v2.handlers.CloudLoggingHandler",
+        ),
+        uses=("handle", "emit"),
+        global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
+        drains=(_d("flush"), _d("close", reusable=False)),
+        module_drains=(_LOGGING_SHUTDOWN,),
+        exit_hook=ExitHook.DRAINS,
+        buffer_note="batches log records for a daemon thread (its background transport)",
+    ),
     BufferedSdk(
         key="memory-handler",
         display="logging MemoryHandler",
@@ -759,6 +793,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         uses=("handle", "emit"),
         global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
         drains=(_d("flush"), _d("close", reusable=False)),
+        module_drains=(_LOGGING_SHUTDOWN,),
         exit_hook=ExitHook.DRAINS,
         buffer_note="keeps records in memory until its capacity or flush level is reached",
         sends_in_background=False,
@@ -786,7 +821,15 @@ TOKENS: Tuple[str, ...] = tuple(
     sorted(
         {m for sdk in CATALOG for m in sdk.modules if m not in _GENERIC_MODULES}
         | {f"{verb} {m}" for m in _GENERIC_MODULES if m not in ("logging", "google") for verb in ("import", "from")}
-        | {"QueueListener", "MemoryHandler", "pubsub", "KafkaProducer", "analytics.", "segment.analytics"}
+        | {
+            "QueueListener",
+            "MemoryHandler",
+            "CloudLoggingHandler",
+            "pubsub",
+            "KafkaProducer",
+            "analytics.",
+            "segment.analytics",
+        }
     )
 )
 

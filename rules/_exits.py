@@ -301,6 +301,12 @@ class ExitFacts(Analysis):
 
     def _classify(self, files: FileClients, rec: CallRec) -> None:
         scope = rec.scope
+        if rec.qual == _buffers.LOGGING_SHUTDOWN:
+            # Flushes and closes every handler attached to logging, named or not.
+            for key, held in files.clients.items():
+                if held.sdk.global_uses:
+                    self.events.append(Event(rec.seq, "drain", key, rec.node, scope, rec.cls))
+            return
         if rec.qual is not None:
             found = _buffers.sdk_for_module_call(rec.qual)
             if found is not None:
