@@ -253,8 +253,15 @@ class ConsumerFacts(Analysis):
             self.escapes.append(Escape(node.value, self.table.current(), "return", function=function))
 
     def visit_Yield(self, node: cst.Yield) -> None:
-        if isinstance(node.value, cst.BaseExpression):
-            self.escapes.append(Escape(node.value, self.table.current(), "store"))
+        if not isinstance(node.value, cst.BaseExpression):
+            return
+        # The one ``yield`` of a ``@contextmanager`` hands the value to the ``with`` of its
+        # callers, as a return hands it to theirs; any other generator's value is stored.
+        function = next((n for n in reversed(self.ctx.stack) if isinstance(n, cst.FunctionDef)), None)
+        if function is not None and _is_context_manager(function, self.ctx.imports):
+            self.escapes.append(Escape(node.value, self.table.current(), "return", function=function))
+            return
+        self.escapes.append(Escape(node.value, self.table.current(), "store"))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         scope = self.table.current()
@@ -337,3 +344,10 @@ class KafkaFile:
         """The source of a node of this file, stripped."""
         text: str = self.ctx.module.code_for_node(node)
         return text.strip()
+
+
+_CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+
+
+def _is_context_manager(function: cst.FunctionDef, imports: Any) -> bool:
+    return any(imports.resolve(d.decorator) in _CONTEXT_MANAGERS for d in function.decorators)

@@ -203,6 +203,14 @@ class _CallCollector(ast.NodeVisitor):
         pushed = 0
         for item in node.items:
             self.visit(item.context_expr)
+            # ``with make_consumer(...) as consumer:`` names what the call made, as
+            # ``consumer = make_consumer(...)`` would (a context manager's yield, a
+            # session or connection whose ``__enter__`` returns itself).
+            target = item.optional_vars
+            if isinstance(item.context_expr, ast.Call) and isinstance(target, ast.Name) and not self.module_level:
+                callee = self.owner.resolve_expr(item.context_expr.func, self.local_types, self.class_qualname)
+                if callee:
+                    self.local_types[target.id] = callee
             self.with_stack.append(self.owner.describe(item.context_expr, self.local_types, self.class_qualname))
             self.with_texts.append(_source(item.context_expr))
             pushed += 1
