@@ -280,6 +280,23 @@ class BufferPaths:
             decorator = self.functions.get(target.value) if isinstance(target, cst.Name) else None
             if decorator is not None and decorator is not func and key in self.drained_in_body(decorator):
                 return True
+            # ... or one imported from another module.
+            if (
+                qual is not None
+                and decorator is None
+                and self._drains_key(self.files.knowledge.wrapper_drains(qual), key)
+            ):
+                return True
+        return False
+
+    def _drains_key(self, drained: Tuple[str, ...], key: ClientKey) -> bool:
+        """Whether draining these project objects drains the client ``key``."""
+        for name in drained:
+            if key == ("global", name):
+                return True
+            obj = self.files.knowledge.object(name)
+            if obj is not None and obj.module_client and key == ("module", obj.sdk.key):
+                return True
         return False
 
     # -- names --------------------------------------------------------------------------------

@@ -145,6 +145,22 @@ class ProjectBuffers:
 
     # -- functions ---------------------------------------------------------------------------
 
+    def wrapper_drains(self, qual: str) -> Tuple[str, ...]:
+        """Objects a project decorator of another module drains around the function it
+        wraps: its own calls and those of the functions nested in it (the wrapper's
+        ``try: return fn(*args) finally: producer.flush()``)."""
+        qual = self.canonical(qual)
+        function = self.index.function(qual)
+        summary = self.index.summary(function.module) if function is not None else None
+        if summary is None:
+            return ()
+        prefix = f"{qual}.<locals>."
+        out: List[str] = list(self.effects(qual).drains)
+        for name in summary.functions:
+            if name.startswith(prefix):
+                out.extend(self.effects(name).drains)
+        return tuple(out)
+
     def effects(self, qual: str, depth: int = 0) -> Effects:
         """What calling the project function ``qual`` does to the project's objects."""
         qual = self.canonical(qual)
@@ -312,6 +328,11 @@ class Knowledge:
         if self.project is None or self._local(qual) is not None:
             return Effects()
         return self.project.effects(qual)
+
+    def wrapper_drains(self, qual: str) -> Tuple[str, ...]:
+        if self.project is None or self._local(qual) is not None:
+            return ()
+        return self.project.wrapper_drains(qual)
 
 
 __all__ = [
