@@ -141,6 +141,10 @@ class Handlers:
         if spec.qualified and qualified not in spec.qualified and not (last == "Route" and last in spec.qualified):
             return None
         args = positional(call)
+        if last == "add_view" and not (
+            args and isinstance(args[0].value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+        ):
+            spec = _web.PYRAMID_ADD_VIEW
         path_index, view_index = spec.path_index, spec.view_index
         methods: Optional[Tuple[str, ...]] = None
         if last == "add_route" and args and literal_text(args[0].value) in _web.HTTP_METHODS:
@@ -281,6 +285,14 @@ class Handlers:
             spec = _web.route_decorator(func.attr.value)
             if spec is not None and self._route_decorator(call, spec, decorator, handler):
                 return True
+        if qualified in _web.PYRAMID_VIEW_CONFIG and call is not None:
+            route = keyword(call, "route_name")
+            path = (literal_text(route.value) if route is not None else None) or handler.function.name.value
+            given_arg = keyword(call, "request_method")
+            given = literal_strings(given_arg.value) if given_arg is not None else None
+            methods = _web.methods_in(given) if given is not None else _web.ALL_METHODS
+            handler.routes.append(Route(path, methods, decorator))
+            return True
         drf = _web.DRF_DECORATORS.get(last)
         if drf is not None and isinstance(func, cst.Attribute) and not qualified.startswith(_web.DRF_PACKAGE):
             drf = None  # Slack Bolt's ``@app.action(...)``: a button click, not DRF's ``@action``

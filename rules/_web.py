@@ -116,6 +116,13 @@ REGISTRATIONS: Mapping[str, Registration] = {
         0, "regex", 1, "view", "", ALL_METHODS, frozenset({"django.conf.urls.url", "django.urls.re_path"})
     ),
 }
+#: Pyramid ``config.add_view(view, route_name=..., request_method=...)`` (told apart from
+#: aiohttp's ``add_view(path, View)`` by a first argument that is no string): without
+#: ``request_method`` every method reaches the view.
+PYRAMID_ADD_VIEW = Registration(99, "route_name", 0, "view", "request_method", ALL_METHODS)
+#: Pyramid's ``@view_config(route_name=..., request_method=...)`` (the same defaults).
+PYRAMID_VIEW_CONFIG: FrozenSet[str] = frozenset({"pyramid.view.view_config"})
+
 #: Registrations whose name must resolve to a qualified name (not any ``.path``).
 QUALIFIED_ONLY: FrozenSet[str] = frozenset({"Route", "path", "re_path", "url", "aiohttp.web.get", "aiohttp.web.post"})
 

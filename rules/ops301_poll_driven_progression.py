@@ -78,7 +78,8 @@ class PollDrivenProgression(Rule):
     ## What it does
     Finds read handlers: Flask/Quart routes without `methods` (GET) or with GET,
     `@app.get`/`@router.get` (Flask, FastAPI, Starlette), `add_url_rule`, Starlette
-    `Route(...)`, aiohttp `@routes.get`/`router.add_get`/`router.add_view`, Django function views bound by
+    `Route(...)`, aiohttp `@routes.get`/`router.add_get`/`router.add_view`, Pyramid
+    `@view_config`/`config.add_view` (every method unless `request_method` says), Django function views bound by
     `path()`/`re_path()` (in this file or a `urls.py` of the project) and the `get` of
     class-based views, DRF `@api_view(["GET"])` and `@action(methods=["get"])`, and
     functions named like `*status*`/`*progress*`/`poll*` that take a request and return
@@ -178,6 +179,8 @@ class PollDrivenProgression(Rule):
         "add_get",
         "add_url_rule",
         "urlpatterns",
+        "view_config",
+        "add_view",
         "def poll",
         "status(request",
         "progress(request",
@@ -216,6 +219,8 @@ class PollDrivenProgression(Rule):
         "add_url_rule",
         "add_get",
         "Route(",
+        "view_config",
+        "add_view",
     )
 
     SUGGESTION = (
