@@ -274,6 +274,12 @@ COROUTINE_SLEEPS: FrozenSet[str] = frozenset(
 #: A wait object's method that waits (``threading.Event().wait(5)``).
 WAIT_METHODS: FrozenSet[str] = frozenset({"wait"})
 #: Decorators that retry the function with backoff (tenacity, backoff, retrying, retry).
+#: Names of predicates that test for a rate limit or a transient failure
+#: (``is_rate_limited(resp)``, ``throttled(resp)``, ``should_retry(resp)``), read when
+#: the predicate's own body is not in the file.
+RATE_LIMIT_PREDICATES = re.compile(
+    r"^_*(?:is_|was_|got_)?(?:rate_?limited|throttled|too_many_requests|being_throttled|over_quota)$", re.IGNORECASE
+)
 RETRY_DECORATORS = re.compile(
     r"^(?:tenacity\.|backoff\.|retrying\.|retry\.|stamina\.)?(?:retry|on_exception|on_predicate|retry_context)$"
 )

@@ -279,7 +279,9 @@ def takes_first(body: Sequence[cst.BaseStatement]) -> bool:
 #: Keywords of an HTTP request, never of ``Queue.get(block, timeout)``.
 _REQUEST_KEYWORDS = frozenset({"url", "params", "headers", "json", "data", "auth", "cookies", "allow_redirects"})
 #: What code reads of a response, never of a queued item it took with ``get``.
-_RESPONSE_ATTRS = frozenset({"status_code", "status", "ok", "raise_for_status", "headers"})
+_RESPONSE_ATTRS = frozenset({"status_code", "status", "ok", "raise_for_status", "headers", "links", "reason"})
+#: Receivers of ``get`` that send requests (``session.get(url)``, ``http_client.get(path)``).
+_REQUEST_RECEIVERS = frozenset({"session", "requests", "httpx", "client", "http"})
 _TEXT = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.BinaryOperation)
 
 
@@ -289,6 +291,9 @@ def _request(call: cst.Call, assign: cst.Assign, body: Sequence[cst.BaseStatemen
     if call.args and call.args[0].keyword is None and isinstance(call.args[0].value, _TEXT):
         return True
     if any(arg.keyword is not None and arg.keyword.value in _REQUEST_KEYWORDS for arg in call.args):
+        return True
+    receiver = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
+    if receiver is not None and receiver.rsplit(".", 1)[-1].lower().rsplit("_", 1)[-1] in _REQUEST_RECEIVERS:
         return True
     names = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
     return any(

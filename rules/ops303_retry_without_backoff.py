@@ -154,7 +154,7 @@ class RetryWithoutBackoff(Rule):
             for stmt, _enclosing in statements:
                 if isinstance(stmt, cst.While):
                     self._condition_loop(stmt)
-            signals = self._signals(function)
+            signals = self._signals(function, scope)
             if not signals:
                 continue
             for stmt, _enclosing in statements:
@@ -173,12 +173,16 @@ class RetryWithoutBackoff(Rule):
                 return True
         return False
 
-    def _signals(self, function: cst.FunctionDef) -> List[Signal]:
+    def _signals(self, function: cst.FunctionDef, scope: Scope) -> List[Signal]:
         assert isinstance(function.body, cst.IndentedBlock)
         out: List[Signal] = []
         for stmt, _enclosing in nested_statements(function.body.body):
             if isinstance(stmt, cst.If):
-                what = self._status_test(stmt.test) or ("Retry-After" if retry_after(stmt.test) else None)
+                what = (
+                    self._status_test(stmt.test)
+                    or ("Retry-After" if retry_after(stmt.test) else None)
+                    or self._predicate(stmt.test, scope)
+                )
                 if what:
                     out.append(Signal(stmt.test, stmt, suite_statements(stmt.body), what))
             elif isinstance(stmt, (cst.Try, cst.TryStar)):
@@ -217,6 +221,26 @@ class RetryWithoutBackoff(Rule):
         ):
             return "HTTP 5xx"  # ``500 <= resp.status_code < 600``
         return None
+
+    def _predicate(self, test: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """A status test written elsewhere: a local flag bound to one
+        (``throttled = resp.status_code == 429``), a function of this file that returns
+        one, or a predicate named for a rate limit (``is_rate_limited(resp)``)."""
+        if isinstance(test, cst.Name):
+            bindings = self._table.lookup(test.value, scope)
+            if len(bindings) == 1 and bindings[0].value is not None:
+                return self._status_test(bindings[0].value)
+            return None
+        if not isinstance(test, cst.Call):
+            return None
+        name = dotted_name(test.func) or ""
+        function = self._table.function_named(test.func.value, scope) if isinstance(test.func, cst.Name) else None
+        if function is not None:
+            values = self._table.returns(function)
+            found = [self._status_test(v) for v in values if v is not None]
+            return found[0] if found and all(found) else None
+        last = name.rsplit(".", 1)[-1]
+        return f"`{last}()`" if _jobs.RATE_LIMIT_PREDICATES.match(last) else None
 
     def _collection(self, expr: cst.BaseExpression) -> cst.BaseExpression:
         """A module constant's value, when it is a literal collection
