@@ -477,3 +477,9 @@ def timeout_argument(call: cst.Call, net: NetCall) -> Optional[cst.Arg]:
         if len(positional) > net.timeout_pos:
             return positional[net.timeout_pos]
     return None
+
+
+#: Calls that hand back the object they are given (``closing(requests.Session())``,
+#: ``stack.enter_context(httpx.Client())``): what they return is that object.
+PASS_THROUGH_CALLS = frozenset({"contextlib.closing", "contextlib.nullcontext"})
+PASS_THROUGH_METHODS = frozenset({"enter_context", "enter_async_context"})

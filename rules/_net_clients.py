@@ -171,6 +171,12 @@ class NetClients(Analysis):
         if not isinstance(value, cst.Call):
             return None
         qualified = self._resolve(value.func)
+        handed = value.args[0].value if value.args and value.args[0].keyword is None else None
+        if handed is not None and (
+            qualified in _net.PASS_THROUGH_CALLS
+            or (isinstance(value.func, cst.Attribute) and value.func.attr.value in _net.PASS_THROUGH_METHODS)
+        ):
+            return self.constructed(handed)
         text = dotted_name(value.func) or ""
         if qualified is None and "." in text and _net.is_grpc_stub_class(text):
             # ``from . import users_pb2_grpc`` outside a known package: the name is telling enough.
