@@ -24,6 +24,7 @@ from opslint.rules._kafka_facts import (
     DictFact,
     ValueFact,
     confluent_config_arg,
+    dataclass_fields,
     firebase_options_arg,
     literal_value,
 )
@@ -171,6 +172,8 @@ class SettingsReader:
                 return self.dict_settings(expr.func.value, scope, depth + 1)
             if self.file.resolve(expr.func) in ("copy.copy", "copy.deepcopy") and expr.args:
                 return self.dict_settings(expr.args[0].value, scope, depth + 1)
+            if self.file.resolve(expr.func) == "dataclasses.asdict" and expr.args:
+                return self._dataclass_settings(expr.args[0].value, scope, depth + 1)
             if isinstance(expr.func, cst.Name):
                 # ``config = load_settings()``: a function of this file that returns one dict.
                 function = self.file.table.function_named(expr.func.value, scope)
@@ -178,7 +181,16 @@ class SettingsReader:
                 values = self.file.table.returns(function) if function is not None else []
                 if inner is not None and len(values) == 1 and values[0] is not None:
                     return self.dict_settings(values[0], inner, depth + 1)
-            return {}, False
+                if function is not None:
+                    return {}, False
+            # ... or of another module (its facts keep the dict it returns).
+            qualified = self.file.resolve(expr.func) if isinstance(expr.func, (cst.Name, cst.Attribute)) else None
+            return self._fact_dict_ref(f"{qualified}()" if qualified else None, depth + 1)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            # ``BASE_CONF | {"enable.auto.commit": False}``: the right side wins.
+            left, left_complete = self.dict_settings(expr.left, scope, depth + 1)
+            right, right_complete = self.dict_settings(expr.right, scope, depth + 1)
+            return {**left, **right}, left_complete and right_complete
         if isinstance(expr, (cst.Name, cst.Attribute)):
             bindings = [b for b in self.file.table.resolve(expr, scope) if b.kind is not BindingKind.DELETE]
             if len(bindings) == 1 and bindings[0].kind is BindingKind.ASSIGN and bindings[0].value is not None:
@@ -252,10 +264,48 @@ class SettingsReader:
                 touch(key, assign.value, seen)
         return out, complete
 
+    def _dataclass_settings(
+        self, expr: cst.BaseExpression, scope: Scope, depth: int
+    ) -> Tuple[Dict[str, Setting], bool]:
+        """``asdict(ConsumerSettings(group_id=...))``: a dataclass of this file's fields
+        with their defaults, under the keywords the instance is built with."""
+        if isinstance(expr, cst.Name):
+            bindings = self.file.table.lookup(expr.value, scope)
+            if len(bindings) != 1 or bindings[0].value is None:
+                return {}, False
+            expr, scope = bindings[0].value, bindings[0].scope
+        if not isinstance(expr, cst.Call) or not isinstance(expr.func, (cst.Name, cst.Attribute)):
+            return {}, False
+        found = self.file.table.class_named(expr.func.value) if isinstance(expr.func, cst.Name) else None
+        cls = found.node if found is not None else None
+        settings: Dict[str, Setting] = {}
+        complete = True
+        if isinstance(cls, cst.ClassDef):
+            for small in dataclass_fields(cls):
+                assert isinstance(small.target, cst.Name)
+                key = small.target.value
+                if small.value is None:
+                    complete = False
+                    continue
+                known, value, _where = self.scalar(small.value, scope, depth + 1)
+                settings[key] = Setting(key, value, known, Where(small))
+        else:
+            # A dataclass of another module: the defaults its facts keep.
+            qualified = self.file.resolve(expr.func)
+            settings, complete = self._fact_dict_ref(f"{qualified}()" if qualified else None, depth + 1)
+        for arg in expr.args:
+            if arg.keyword is None:
+                complete = False
+                continue
+            known, value, _where = self.scalar(arg.value, scope, depth + 1)
+            settings[arg.keyword.value] = Setting(arg.keyword.value, value, known, Where(arg))
+        return settings, complete
+
     def _fact_dict_ref(self, qualified: Optional[str], depth: int) -> Tuple[Dict[str, Setting], bool]:
         if qualified is None or self.file.project is None or depth >= MAX_DEPTH:
             return {}, False
-        name = self.file.project.canonical(qualified)
+        called = qualified.endswith("()")
+        name = self.file.project.canonical(qualified[:-2] if called else qualified) + ("()" if called else "")
         module, _, attr = name.rpartition(".")
         facts = self.file.module_facts.get(module)
         summary = self.file.project.summary(module)

@@ -74,6 +74,15 @@ class KafkaModuleFacts:
     firebase_timeouts: Tuple[ValueFact, ...] = ()
 
 
+def dataclass_fields(cls: cst.ClassDef) -> List[cst.AnnAssign]:
+    """The annotated fields of a class body (``group_id: str = "indexer"``)."""
+    out: List[cst.AnnAssign] = []
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            out.extend(s for s in stmt.body if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name))
+    return out
+
+
 def module_facts(module: cst.Module, info: Any) -> Optional[KafkaModuleFacts]:
     """Facts of one module for OPS6xx (``Rule.project_facts``)."""
     return _FactReader(module, info.name, info.package, getattr(info, "text", "")).read()
@@ -119,6 +128,14 @@ class _FactReader:
                 factory = self.factory(stmt)
                 if factory is not None:
                     factories[stmt.name.value] = factory
+                    continue
+                # ``def consumer_options(): return {...}``: its dict, as ``"consumer_options()"``.
+                returned = self._returned_dict(stmt)
+                if returned is not None:
+                    mappings[f"{stmt.name.value}()"] = self.dict_fact(returned)
+            elif isinstance(stmt, cst.ClassDef) and self._dataclass(stmt):
+                # ``asdict(ConsumerSettings())`` in another module: the fields' defaults.
+                mappings[f"{stmt.name.value}()"] = self.dataclass_fact(stmt)
         firebase: List[ValueFact] = []
         for call in find_all(self.module, cst.Call):
             if self.imports.resolve(call.func) in _kafka.FIREBASE_INIT:
@@ -127,6 +144,32 @@ class _FactReader:
             return None
         # Scalars matter only to resolve settings: keep numbers, strings and booleans.
         return KafkaModuleFacts(scalars, mappings, factories, tuple(firebase))
+
+    def _dataclass(self, cls: cst.ClassDef) -> bool:
+        for decorator in cls.decorators:
+            expr = decorator.decorator
+            func = expr.func if isinstance(expr, cst.Call) else expr
+            if self.imports.resolve(func) in ("dataclasses.dataclass", "pydantic.dataclasses.dataclass"):
+                return True
+        return False
+
+    def dataclass_fact(self, cls: cst.ClassDef) -> DictFact:
+        entries: List[EntryFact] = []
+        complete = True
+        for small in dataclass_fields(cls):
+            if small.value is None:
+                complete = False
+                continue
+            assert isinstance(small.target, cst.Name)
+            entries.append(EntryFact(small.target.value, self.value(small.value), self.span(small.target)))
+        return DictFact(tuple(entries), (), complete)
+
+    def _returned_dict(self, function: cst.FunctionDef) -> Optional[cst.BaseExpression]:
+        """The dict a function returns, when it has one ``return`` and that is a dict."""
+        values = [node.value for node in scope_nodes(function.body) if isinstance(node, cst.Return)]
+        if len(values) != 1 or values[0] is None or not self._looks_like_dict(values[0]):
+            return None
+        return values[0]
 
     @staticmethod
     def _looks_like_dict(value: cst.BaseExpression) -> bool:
@@ -252,7 +295,7 @@ def _top_statements(body: Sequence[cst.BaseStatement]) -> List[cst.CSTNode]:
             inner = stmt.body
             if isinstance(inner, cst.IndentedBlock):
                 out.extend(_top_statements(inner.body))
-        elif isinstance(stmt, cst.FunctionDef):
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             out.append(stmt)
     return out
 
