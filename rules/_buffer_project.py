@@ -138,6 +138,8 @@ class ProjectBuffers:
         found = self.objects.get(qual)
         if found is None:
             return None
+        if found.handle_of:
+            return self.object(f"{qual.rpartition('.')[0]}.{found.handle_of}")
         sdk = self.made_sdk(found.sdk or found.wrapper)
         if sdk is None:
             return None

@@ -339,7 +339,9 @@ class FileClients:
         obj = self.knowledge.object(qual) if qual else None
         if obj is None:
             return None
-        return self.project_client(obj, self.facts.ctx.module.code_for_node(expr), expr)
+        # A handle (a meter's counter) is named by what it records into.
+        label = self.facts.ctx.module.code_for_node(expr) if obj.qualname == qual else obj.qualname
+        return self.project_client(obj, label, expr)
 
     def getter(self, call: cst.Call, scope: Scope) -> Optional[Client]:
         """``get_producer()`` of a cached getter (here or in another module): one client per process."""

@@ -233,6 +233,14 @@ _POSTHOG_USES = (
 )
 
 _OTEL_SPAN_USES = ("start_as_current_span", "start_span")
+_OTEL_HANDLES = (
+    "get_meter",
+    "get_tracer",
+    "create_counter",
+    "create_up_down_counter",
+    "create_histogram",
+    "create_gauge",
+)
 
 CATALOG: Tuple[BufferedSdk, ...] = (
     BufferedSdk(
@@ -458,13 +466,20 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         uses=(),
         drains=(_d("force_flush"), _d("shutdown", reusable=False)),
         exit_hook=ExitHook.DRAINS,
-        buffer_note="exports spans from a BatchSpanProcessor daemon thread every 5 s",
+        buffer_note=(
+            "exports from daemon threads (a BatchSpanProcessor every 5 s, a PeriodicExportingMetricReader every 60 s)"
+        ),
         global_uses=_OTEL_SPAN_USES,
         global_getters=(
             "opentelemetry.trace.get_tracer_provider",
             "opentelemetry.metrics.get_meter_provider",
             "opentelemetry._logs.get_logger_provider",
+            "opentelemetry.metrics.get_meter",
+            "opentelemetry.trace.get_tracer",
         ),
+        # Meters and their instruments record into the provider's readers
+        # (``meter.create_counter(...).add(1)`` is a use of the provider).
+        handles=_OTEL_HANDLES,
         unbuffered_kwargs=(),
         linked_constructors=(
             "opentelemetry.sdk.trace.export.BatchSpanProcessor",

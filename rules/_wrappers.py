@@ -66,6 +66,9 @@ class ObjectFacts:
     atexit: bool = False
     #: Drained by a Celery ``worker_process_shutdown`` handler of its module.
     child_exit: bool = False
+    #: A handle on another object of the module (``counter = meter.create_counter(...)``
+    #: for ``meter = provider.get_meter(...)``): its module-local name; the handle is that object.
+    handle_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -423,6 +426,13 @@ class _Reader:
             if not isinstance(target, cst.Name) or not isinstance(value, cst.Call):
                 continue
             made = self._made_by(value)
+            func = value.func
+            if made is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                held = out.get(func.value.value)
+                sdk = B.by_key(held.sdk) if held is not None and held.sdk in B.KEYS else None
+                if held is not None and sdk is not None and func.attr.value in sdk.handles:
+                    out[target.value] = ObjectFacts(sdk=held.sdk, handle_of=held.handle_of or func.value.value)
+                    continue
             if made is None:
                 qual = self.resolve(value.func)
                 if qual is None or qual.startswith(f"{self.name}.") or "." not in qual:
