@@ -37,6 +37,9 @@ _ENDLESS_RECEIVERS = frozenset({"get_queue_receiver", "get_subscription_receiver
 #: Methods whose result is an endless stream (redis ``pubsub.listen()``, psycopg 3's
 #: ``conn.notifies()`` without ``timeout``/``stop_after``).
 _ENDLESS_METHODS = frozenset({"listen", "notifies"})
+#: aio-pika's ``queue.iterator()`` waits for messages until the connection closes (a
+#: Django ``QuerySet.iterator()`` ends: only in a file that imports aio_pika).
+_AIO_PIKA_ITERATOR = "iterator"
 #: Calls that serve until the process is stopped (socketserver, asyncio, pika).
 _SERVE_FOREVER = frozenset(
     {"serve_forever", "run_forever", "start_consuming", "wait_for_termination", "loop_forever"}  # paho-mqtt
@@ -311,18 +314,26 @@ class SigtermDropsBuffer(Rule):
 
     def _endless_iterable(self, facts: ExitFacts, loop: LoopRec, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Call):
-            if self.qualified_name(expr.func) in _ENDLESS_ITERABLES:
-                return True
-            return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _ENDLESS_METHODS and not expr.args
+            return self._endless_call(facts, expr)
         if not isinstance(expr, (cst.Name, cst.Attribute)):
             return False
         for binding in facts.table.resolve(expr, loop.where):
             value = unwrap_await(binding.value) if binding.value is not None else None
-            if isinstance(value, cst.Call) and self.qualified_name(value.func) in _ENDLESS_ITERABLES:
-                return True
-            if isinstance(value, cst.Call) and _waiting_receiver(value):
+            if isinstance(value, cst.Call) and (self._endless_call(facts, value) or _waiting_receiver(value)):
                 return True
         return False
+
+    def _endless_call(self, facts: ExitFacts, call: cst.Call) -> bool:
+        """A consumer whose iteration never ends: ``KafkaConsumer(...)``, ``conn.notifies()``,
+        aio-pika's ``queue.iterator()`` (``async with queue.iterator() as messages``)."""
+        if self.qualified_name(call.func) in _ENDLESS_ITERABLES:
+            return True
+        if not isinstance(call.func, cst.Attribute) or call.args:
+            return False
+        method = call.func.attr.value
+        if method in _ENDLESS_METHODS:
+            return True
+        return method == _AIO_PIKA_ITERATOR and facts.imports.imports_module("aio_pika")
 
 
 def _references_sigterm(module: cst.Module, facts: ExitFacts) -> bool:
