@@ -351,6 +351,25 @@ class FileClients:
             return None
         return self.project_client(obj, self.facts.ctx.module.code_for_node(call.func) + "()", call)
 
+    def inline_instance(self, call: cst.Call, scope: Scope) -> Optional[Client]:
+        """An instance of another module's class that holds a client, built and used at
+        once (``FlagAuditor(manifest).audit()``); this file's own classes are followed
+        into their methods instead."""
+        found = self.by_value.get(id(call))
+        if found is not None:
+            return found
+        qual = self.qualify(call.func, scope)
+        if qual is None or qual.startswith(f"{self.facts.module_name}."):
+            return None
+        sdk = self.knowledge.class_sdk(qual)
+        made = (sdk, "") if sdk is not None else None
+        if made is None:
+            return None
+        label = self.facts.ctx.module.code_for_node(call.func) + "(...)"
+        client = self._add(("inline", id(call)), made[0], "global", label, call)
+        self.by_value[id(call)] = client
+        return client
+
     def project_client(self, obj: ProjectObject, label: str, node: cst.CSTNode, in_scope: bool = True) -> Client:
         """The client of a project object (one per object, named as the file first names it;
         ``in_scope``: the file names it, else only functions of other modules reach it)."""

@@ -330,6 +330,8 @@ class ExitFacts(Analysis):
             return
         receiver = cast(cst.Attribute, rec.node.func).value
         client = files.client_of(receiver, rec.where)
+        if client is None and isinstance(receiver, cst.Call):
+            client = files.inline_instance(receiver, rec.where)  # ``FlagAuditor(manifest).audit()``
         via_link = False
         if client is None:
             client = files.linked_owner(receiver, rec.where)
