@@ -45,7 +45,8 @@ class Source(Protocol):
     def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]: ...
 
     def constant_text(self, name: str) -> Optional[str]:
-        """The text of a module-level string constant ``NAME = "..."``."""
+        """The text of a module-level string constant ``NAME = "..."`` (or of a class
+        constant, ``self.NAME``/``Cls.NAME``)."""
 
     def default_text(self, call: cst.Call) -> Optional[str]:
         """The literal default of a configuration lookup (``os.environ.get("X", "https://...")``)."""
@@ -92,17 +93,12 @@ def pieces(node: cst.BaseExpression, source: Source) -> Optional[List[Piece]]:
 def _call_pieces(node: cst.Call, source: Source) -> Optional[List[Piece]]:
     func = node.func
     if isinstance(func, cst.Attribute) and func.attr.value == "format":
-        owner = func.value
-        template = literal_text(owner)
-        if template is None and isinstance(owner, cst.Name):
-            template = source.constant_text(owner.value)
+        template = _template(func.value, source)
         return None if template is None else format_pieces(template, node.args)
     if isinstance(func, cst.Attribute) and func.attr.value == "format_map" and len(node.args) == 1:
         # ``TEMPLATE.format_map({"q": term})``: the dict's entries are the keywords of ``format``.
-        owner, mapping = func.value, node.args[0].value
-        template = literal_text(owner)
-        if template is None and isinstance(owner, cst.Name):
-            template = source.constant_text(owner.value)
+        mapping = node.args[0].value
+        template = _template(func.value, source)
         keywords = _keywords_of(mapping)
         return None if template is None or keywords is None else format_pieces(template, keywords)
     if isinstance(func, cst.Attribute) and func.attr.value == "join" and len(node.args) == 1:
@@ -117,6 +113,17 @@ def _call_pieces(node: cst.Call, source: Source) -> Optional[List[Piece]]:
         return [*operand_pieces(node.args[0].value, source), *operand_pieces(node.args[1].value, source)]
     default = source.default_text(node)
     return None if default is None else [default]
+
+
+def _template(owner: cst.BaseExpression, source: Source) -> Optional[str]:
+    """The text of a template: a literal, a module constant (``SEARCH_URL``), or a class
+    constant read through the class or an instance (``self.SEARCH_URL``, ``Client.SEARCH_URL``)."""
+    template = literal_text(owner)
+    if template is None and isinstance(owner, cst.Name):
+        template = source.constant_text(owner.value)
+    if template is None and isinstance(owner, cst.Attribute) and isinstance(owner.value, cst.Name):
+        template = source.constant_text(f"{owner.value.value}.{owner.attr.value}")
+    return template
 
 
 def _keywords_of(mapping: cst.BaseExpression) -> Optional[List[cst.Arg]]:

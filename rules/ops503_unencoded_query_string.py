@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tupl
 
 import libcst as cst
 
-from opslint.analysis.scopes import BindingKind, BindingTable, Scope
+from opslint.analysis.scopes import BindingKind, BindingTable, Scope, ScopeKind
 from opslint.rule import AnyEdit, PendingFix, RelatedNode, Rule, keyword
 from opslint.rules import _net, _url_build, _url_tables
 from opslint.rules._net import CALLS, NetCall
@@ -120,6 +120,9 @@ class UnencodedQueryString(Rule):
         self._plain: Set[int] = set()
         self._augments: Dict[int, bool] = {}
         self._loops: Dict[int, cst.BaseExpression] = {}
+        #: Calls with arguments by a name (``fetch_json(session, f"...")``), for the URLs
+        #: this file's functions are handed as parameters.
+        self._calls: List[Tuple[cst.Call, Scope]] = []
 
     # -- binding shapes ----------------------------------------------------------
 
@@ -140,6 +143,8 @@ class UnencodedQueryString(Rule):
         at = self.table.current()
         if any(isinstance(arg.value, cst.Name) for arg in node.args):
             self._stacks[id(node)] = tuple(self.stack)
+        if isinstance(node.func, (cst.Name, cst.Attribute)):
+            self._calls.append((node, at))
         callee = self.qualified_name(node.func)
         if callee is not None and callee in CALLS:
             spec = CALLS[callee]
@@ -258,7 +263,9 @@ class UnencodedQueryString(Rule):
                 return [_Built([values[0].body], at, direct=False), _Built([values[0].orelse], at, direct=False)]
             if not values:
                 element = self._comprehended(url.value, at)
-                return [_Built([element], at, direct=False)] if element is not None else []
+                if element is not None:
+                    return [_Built([element], at, direct=False)]
+                return self._handed_in(url.value, at)
             return [_Built(values, at, direct=False)]
         if isinstance(url, cst.Attribute) and isinstance(url.value, cst.Name):
             # ``self.url`` bound once (``self.url = f"...?q={q}"`` in ``__init__``): that value,
@@ -276,6 +283,33 @@ class UnencodedQueryString(Rule):
                 return [_Built([value], inner, direct=False, report_at=url) for value in returns]
         return [_Built([url], at, direct=True)]
 
+    def _handed_in(self, name: str, at: Scope) -> List[_Built]:
+        """A parameter of a function of this file (``def fetch_json(session, url)``): the
+        URLs its callers in the file hand it (``fetch_json(session, f"...?name={n}")``)."""
+        bindings = self.table.lookup(name, at)
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.PARAM:
+            return []
+        function = bindings[0].scope.node
+        if not isinstance(function, cst.FunctionDef):
+            return []
+        params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        if name not in params:
+            return []
+        out: List[_Built] = []
+        for call, where in self._calls:
+            if self._helper(call.func, where) is not function:
+                continue
+            index = params.index(name)
+            if isinstance(call.func, cst.Attribute) and params and params[0] in ("self", "cls"):
+                index -= 1  # ``self.fetch(url)``
+            arg = keyword(call, name)
+            if arg is None:
+                positional = [a for a in call.args if a.keyword is None and not a.star]
+                arg = positional[index] if 0 <= index < len(positional) else None
+            if arg is not None:
+                out.append(_Built([arg.value], where, direct=False, report_at=arg.value))
+        return out
+
     def _helper(self, func: cst.BaseExpression, at: Scope) -> Optional[cst.FunctionDef]:
         """The one ``def`` a callee names (a function of the file, or a method through ``self``)."""
         if not isinstance(func, (cst.Name, cst.Attribute)):
@@ -288,7 +322,10 @@ class UnencodedQueryString(Rule):
     # -- what names and calls stand for (``_url_build.Source``) --------------------------------
 
     def constant_text(self, name: str) -> Optional[str]:
-        """A module-level ``NAME = "literal"`` (a URL base or template constant)."""
+        """A module-level ``NAME = "literal"`` (a URL base or template constant), or a class
+        constant ``self.NAME``/``Cls.NAME`` that one class of the file defines."""
+        if "." in name:
+            return self._class_constant(*name.split(".", 1))
         module = self.table.module_scope
         bindings = module.own(name) if module is not None else []
         if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN or bindings[0].value is None:
@@ -298,6 +335,21 @@ class UnencodedQueryString(Rule):
             # ``SEARCH_URL = os.environ.get("SEARCH_URL", "https://...?q=")``: read with its default.
             return self.default_text(value)
         return _url_build.literal_text(value)
+
+    def _class_constant(self, owner: str, name: str) -> Optional[str]:
+        texts: List[str] = []
+        for scope in self.table.scopes():
+            node = scope.node
+            if scope.kind is not ScopeKind.CLASS or not isinstance(node, cst.ClassDef):
+                continue
+            if owner not in ("self", "cls") and node.name.value != owner:
+                continue
+            bindings = scope.own(name)
+            if len(bindings) == 1 and bindings[0].kind is BindingKind.ASSIGN and bindings[0].value is not None:
+                text = _url_build.literal_text(bindings[0].value)
+                if text is not None:
+                    texts.append(text)
+        return texts[0] if len(texts) == 1 else None
 
     def default_text(self, call: cst.Call) -> Optional[str]:
         """``os.environ.get("X", "https://...?q=")``: the literal the URL is read with."""
