@@ -30,6 +30,7 @@ from opslint.rules._kafka_facts import (
 )
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import is_none, positional
+from opslint.syntax.walk import find_all
 
 
 class SettingsReader:
@@ -80,6 +81,9 @@ class SettingsReader:
                 return self._fact_scalar_ref(self.file.resolve(expr), depth + 1)
             return False, None, Where(expr)
         if isinstance(expr, cst.Attribute):
+            field_value = self._config_field(expr, scope)
+            if field_value is not None:
+                return self.scalar(field_value, scope, depth + 1)
             return self._fact_scalar_ref(self.file.resolve(expr), depth + 1)
         if isinstance(expr, cst.BinaryOperation):
             # ``1 / REQUESTS_PER_SECOND``, ``5 * MINUTE``: arithmetic over named constants.
@@ -92,6 +96,65 @@ class SettingsReader:
                 if folded is not NOTHING:
                     return True, folded, Where(expr)
         return False, None, Where(expr)
+
+    def _config_field(self, expr: cst.Attribute, scope: Scope) -> Optional[cst.BaseExpression]:
+        """``cfg.batch_size`` where ``cfg`` is an instance of a settings class of this file
+        (a parameter annotated with it or defaulting to ``RelayConfig()``, or a local built
+        by ``RelayConfig(...)``): the keyword the instance is built with, else the field's
+        literal default when no construction in the file sets that field."""
+        if not isinstance(expr.value, cst.Name):
+            return None
+        bindings = self.file.table.lookup(expr.value.value, scope)
+        if len(bindings) != 1:
+            return None
+        binding = bindings[0]
+        built: Optional[cst.Call] = None
+        cls_name: Optional[str] = None
+        if binding.kind is BindingKind.ASSIGN and isinstance(binding.value, cst.Call):
+            built = binding.value
+        elif binding.kind is BindingKind.PARAM and isinstance(binding.node, cst.Param):
+            param = binding.node
+            if isinstance(param.default, cst.Call):
+                built = param.default
+            elif param.annotation is not None and isinstance(param.annotation.annotation, cst.Name):
+                cls_name = param.annotation.annotation.value
+        if built is not None:
+            cls_name = built.func.value if isinstance(built.func, cst.Name) else None
+            given = next(
+                (a.value for a in built.args if a.keyword is not None and a.keyword.value == expr.attr.value), None
+            )
+            if given is not None:
+                return given
+        found = self.file.table.class_named(cls_name) if cls_name else None
+        cls = found.node if found is not None else None
+        if not isinstance(cls, cst.ClassDef):
+            return None
+        default = next(
+            (
+                f.value
+                for f in dataclass_fields(cls)
+                if isinstance(f.target, cst.Name) and f.target.value == expr.attr.value
+            ),
+            None,
+        )
+        if default is None or self._field_set(cls, expr.attr.value):
+            return None
+        return default
+
+    def _field_set(self, cls: cst.ClassDef, field_name: str) -> bool:
+        """Whether some construction of the class in this file may set the field (a keyword
+        of that name, positional arguments, ``**kwargs``, or ``cls(...)`` in its own body)."""
+        name = cls.name.value
+        own = {id(call) for call in find_all(cls, cst.Call)}
+        for call in find_all(self.file.ctx.module, cst.Call):
+            func = call.func
+            builds = isinstance(func, cst.Name) and func.value == name
+            builds = builds or (isinstance(func, cst.Name) and func.value == "cls" and id(call) in own)
+            if not builds or not call.args:
+                continue
+            if any(a.keyword is None or a.keyword.value == field_name for a in call.args):
+                return True
+        return False
 
     def module_constant(self, qualified: str) -> Tuple[bool, Any, Where]:
         """(known, value, where) of a module-level constant of the project (``pkg.mod.NAME``)."""
@@ -350,7 +413,8 @@ class SettingsReader:
                 total += value
             return True, total
         if isinstance(expr, cst.Call):
-            qualified = self.file.resolve(expr.func) or ""
+            # A text from the project index is already qualified (``httpx.Timeout(10.0)``).
+            qualified = self.file.resolve(expr.func) or dotted_name(expr.func) or ""
             spec = _net.TIMEOUT_OBJECTS.get(qualified)
             if spec is None:
                 return False, None

@@ -25,7 +25,7 @@ from opslint.rules._consumer_sites import idle_branches
 from opslint.rules._consumers import MAX_DEPTH, XMLRPC_LABEL, ConsumeSite, HttpClient, KafkaFile, Term, Where
 from opslint.rules._net_clients import configured_receivers
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import calls_in, scope_nodes
+from opslint.syntax.nodes import calls_in, scope_nodes, unwrap_await
 
 
 class RecordTerms:
@@ -185,12 +185,36 @@ class RecordTerms:
             self._function_terms[key] = found
             return found
         qualified = self.file.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if qualified is None and isinstance(func, cst.Attribute):
+            qualified = self._imported_instance_method(func, scope)
         if qualified is None or self.file.project is None:
             return []
         function = self.file.project.function(qualified)
         if function is None:
             return []
         return self._summary_terms(function.qualname, depth)
+
+    def _imported_instance_method(self, func: cst.Attribute, scope: Scope) -> Optional[str]:
+        """``geocoder.normalise`` where ``geocoder = Geocoder()`` (or ``geocoder: Geocoder``)
+        and ``Geocoder`` is a class of another module: the qualified name of its method."""
+        project = self.file.project
+        if project is None or not isinstance(func.value, cst.Name):
+            return None
+        bindings = self.file.table.resolve(func.value, scope)
+        if len(bindings) != 1:
+            return None
+        binding = bindings[0]
+        made: Optional[cst.BaseExpression] = None
+        value = unwrap_await(binding.value) if binding.value is not None else None
+        if binding.kind is BindingKind.ASSIGN and isinstance(value, cst.Call):
+            made = value.func
+        elif binding.kind is BindingKind.PARAM and isinstance(binding.node, cst.Param):
+            annotation = binding.node.annotation
+            made = annotation.annotation if annotation is not None else None
+        qualified = self.file.resolve(made) if isinstance(made, (cst.Name, cst.Attribute)) else None
+        cls = project.class_summary(qualified) if qualified is not None else None
+        method = project.method(cls.qualname, func.attr.value) if cls is not None else None
+        return method.qualname if method is not None else None
 
     def _instance_method(self, func: cst.Attribute, scope: Scope) -> Optional[cst.FunctionDef]:
         """``fwd.forward`` where ``fwd = Forwarder(...)`` (or ``fwd: Forwarder``), a class of
@@ -234,7 +258,7 @@ class RecordTerms:
         where = f"in {self.file.project_path(summary.path)}"
         try:
             for site in function.calls:
-                term = self._classify_site(site, summary.path, where, summary.name)
+                term = self._classify_site(site, summary.path, where, summary.name, function.class_qualname)
                 if term is not None:
                     terms.append(term)
                     continue
@@ -499,8 +523,11 @@ class RecordTerms:
         label = slow.default_label if how == "default" else f"{slow.label} ({how})"
         return Term(value, known, label, where, not slow.is_async, evidence)
 
-    def _classify_site(self, site: CallSite, path: str, where: str, module: str = "") -> Optional[Term]:
-        """A slow call in another module, from its summary (callee and argument text)."""
+    def _classify_site(
+        self, site: CallSite, path: str, where: str, module: str = "", cls: Optional[str] = None
+    ) -> Optional[Term]:
+        """A slow call in another module, from its summary (callee and argument text);
+        ``cls``: the class of the method it is in."""
         assert self.file.project is not None
         evidence = Where(path=path, span=self.file.project.current_span(path, site.span))
         callee = site.callee
@@ -568,7 +595,27 @@ class RecordTerms:
         if text is None and net.timeout_pos is not None and len(site.args) > net.timeout_pos:
             text = site.args[net.timeout_pos]
         sync = library != "aiohttp" and owner != "httpx.AsyncClient"
-        return self._site_term(text, library, net, label, where, sync, evidence, module)
+        word = "timeout"
+        if text is None and cls is not None and library in _net.CLIENT_WIDE_TIMEOUTS:
+            # ``self._client.get(...)`` on ``httpx.Client(timeout=...)`` built in the class.
+            text = self._constructed_timeout(cls, owner)
+            word = "client timeout"
+        return self._site_term(text, library, net, label, where, sync, evidence, module, word)
+
+    def _constructed_timeout(self, cls: str, constructor: str) -> Optional[str]:
+        """The ``timeout=`` text of the one ``constructor(...)`` call in the methods of a
+        project class (the client its methods use), if there is exactly one."""
+        assert self.file.project is not None
+        summary = self.file.project.class_summary(cls)
+        if summary is None:
+            return None
+        texts = []
+        for name in summary.methods:
+            method = self.file.project.method(cls, name)
+            for site in method.calls if method is not None else ():
+                if site.callee == constructor:
+                    texts.append(dict(site.kwargs).get("timeout"))
+        return texts[0] if len(texts) == 1 else None
 
     def _grpc_site_term(self, site: CallSite, stub: str, method: str, where: str, evidence: Where) -> Optional[Term]:
         """A unary gRPC call in another module (``_stub.Reserve(req)``, ``.future(req)``), as
@@ -594,11 +641,13 @@ class RecordTerms:
         sync: bool,
         evidence: Where,
         module: str = "",
+        word: str = "timeout",
     ) -> Optional[Term]:
+        """The term of a call whose timeout is written ``text`` (``word``: what gave it)."""
         if text is None:
             return self._default_term(library, net, label, where, sync, evidence, None)
         if text.strip() == "None":
-            return Term(None, True, f"{label} timeout=None", where, sync, evidence)
+            return Term(None, True, f"{label} {word}=None", where, sync, evidence)
         number = _kafka.summary_number(text)
         dotted = all(part.isidentifier() for part in text.split("."))
         if number is None and dotted and (module or "." in text):
@@ -608,9 +657,26 @@ class RecordTerms:
             known, value, _where = self.settings.module_constant(qualified)
             if known and isinstance(value, (int, float)) and not isinstance(value, bool):
                 number = float(value)
+        if number is None and not dotted:
+            # ``(3.05, 27)``, ``httpx.Timeout(10.0, connect=3.0)``: read as a timeout here is.
+            known, seconds = self._text_timeout(text)
+            if known:
+                if seconds is None:
+                    return Term(None, True, f"{label} {word}={text}", where, sync, evidence)
+                number = seconds
         if number is None:
-            return Term(None, False, f"{label} timeout={text}", where, sync, evidence)
-        return Term(number, True, f"{label} timeout={_net.render_number(number)}", where, sync, evidence)
+            return Term(None, False, f"{label} {word}={text}", where, sync, evidence)
+        return Term(number, True, f"{label} {word}={_net.render_number(number)}", where, sync, evidence)
+
+    def _text_timeout(self, text: str) -> Tuple[bool, Optional[float]]:
+        scope = self.file.table.module_scope
+        if scope is None or len(text) > 120:
+            return False, None
+        try:
+            expr = cst.parse_expression(text)
+        except cst.ParserSyntaxError:
+            return False, None
+        return self.settings.timeout_seconds(expr, scope)
 
 
 def _repeats(node: cst.CSTNode) -> Dict[int, int]:

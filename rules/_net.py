@@ -446,6 +446,9 @@ def lint_rule_fixture(path: str, text: str) -> bool:
 #: ``ClientTimeout(total=300)``.  ``FOREVER`` libraries have no bound; ``POOL`` clients
 #: inherit the pool's, which defaults to none.
 DEFAULT_TIMEOUT_SECONDS: Mapping[str, float] = {"httpx": 5.0, "aiohttp": 300.0}
+#: Libraries whose client's ``timeout=`` applies to each of its requests (``requests``
+#: sessions take none).
+CLIENT_WIDE_TIMEOUTS = frozenset({"httpx", "aiohttp"})
 #: How that default is named in a message.
 DEFAULT_TIMEOUT_LABELS: Mapping[str, str] = {
     "httpx": "httpx default Timeout(5.0)",

@@ -348,8 +348,26 @@ class _Summariser:
             else self.describe(a, local_types, class_qualname)
             for a in call.args
         )
-        kwargs = tuple((kw.arg or "**", self.describe(kw.value, local_types, class_qualname)) for kw in call.keywords)
-        return args, kwargs
+        kwargs: List[Tuple[str, str]] = []
+        for kw in call.keywords:
+            text = self._timeout_text(kw.value) if kw.arg == "timeout" else None
+            kwargs.append((kw.arg or "**", text or self.describe(kw.value, local_types, class_qualname)))
+        return args, tuple(kwargs)
+
+    def _timeout_text(self, value: ast.AST) -> Optional[str]:
+        """``timeout=httpx.Timeout(10.0, connect=3.0)`` with its literal arguments kept (the
+        description of a call drops them), the callee qualified."""
+        if not isinstance(value, ast.Call):
+            return None
+        parts = [*value.args, *(kw.value for kw in value.keywords)]
+        if not all(_literal(part) for part in parts) or any(kw.arg is None for kw in value.keywords):
+            return None
+        callee = self.resolve_expr(value.func, {}, None)
+        if callee is None:
+            return None
+        inner = [ast.unparse(a) for a in value.args] + [f"{kw.arg}={ast.unparse(kw.value)}" for kw in value.keywords]
+        text = f"{callee}({', '.join(inner)})"
+        return text if len(text) <= _MAX_ARG_TEXT else None
 
     def _function(
         self,
