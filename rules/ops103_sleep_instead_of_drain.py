@@ -281,12 +281,17 @@ def _tail_of_entry(
     (or the function that ends with it, when that function is not an entry point)."""
     # stack: Module ... SimpleStatementLine
     child: cst.CSTNode = stack[-1]
+    #: The path has met a ``return`` after the sleep: what follows the enclosing blocks
+    #: never runs on it (``except ...: report(); time.sleep(2); return 500``).
+    returned = False
     for node in reversed(stack[:-1]):
         if isinstance(node, (cst.IndentedBlock, cst.Module)):
             body = node.body
             index = _index(body, child)
-            if index is None or not all(_trivial(rule, s) for s in body[index + 1 :]):
+            if not returned and (index is None or not all(_trivial(rule, s) for s in body[index + 1 :])):
                 return None
+            if index is not None and isinstance(node, cst.IndentedBlock):
+                returned = returned or any(_returns(s) for s in body[index + 1 :])
             if isinstance(node, cst.Module):
                 # Module code that runs to its end: a script, even without a main guard.
                 return entry_point_for(entries, node) or EntryPoint(
@@ -302,7 +307,7 @@ def _tail_of_entry(
                 return entry
         elif isinstance(node, cst.FunctionDef):
             return entry_point_for(entries, node) or node
-        elif isinstance(node, (cst.For, cst.While, cst.ClassDef, cst.Lambda)):
+        elif isinstance(node, (cst.ClassDef, cst.Lambda)) or (isinstance(node, (cst.For, cst.While)) and not returned):
             return None
         elif not isinstance(
             node, (cst.Else, cst.Finally, cst.ExceptHandler, cst.With, cst.SimpleStatementSuite, cst.If)
@@ -310,6 +315,10 @@ def _tail_of_entry(
             return None
         child = node
     return None
+
+
+def _returns(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body)
 
 
 def _index(body: Sequence[cst.CSTNode], child: cst.CSTNode) -> Optional[int]:
