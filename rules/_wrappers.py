@@ -195,6 +195,20 @@ def _assignments(stmts: Sequence[cst.BaseStatement]) -> Iterator[Tuple[cst.BaseE
                     yield small.target, small.value
 
 
+#: Decorators that turn a generator into a context manager (its ``yield`` is the value).
+CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+
+
+def _drains_own(nodes: Sequence[cst.CSTNode], made: str) -> bool:
+    """Whether a function calls a drain of the SDK ``made`` on any receiver (a context
+    manager's ``finally: client.flush()``)."""
+    sdk = B.by_key(made) if made in B.KEYS else None
+    methods = {d.method for d in sdk.drains if d.method} if sdk is not None else {"flush", "close", "shutdown"}
+    return any(
+        isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in methods for n in nodes
+    )
+
+
 def _decorated_by(func: cst.FunctionDef, resolve: Resolve, names: frozenset) -> bool:  # type: ignore[type-arg]
     for dec in func.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
@@ -319,6 +333,13 @@ class _Reader:
         for name, func in self.functions.items():
             nodes = list(scope_nodes(func.body))
             returns = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
+            yielding = _decorated_by(func, self.resolve, CONTEXT_MANAGERS)
+            if yielding:
+                # ``@contextmanager def session(): client = Mixpanel(...); yield client``: the
+                # ``with`` gets the client; one whose body drains it hands out nothing to drain.
+                returns = [
+                    n.value for n in nodes if isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)
+                ]
             made = [m for m in (self._made_by(v) for v in returns) if m is not None]
             held = {g.name.value for n in nodes if isinstance(n, cst.Global) for g in n.names}
             lazy = False
@@ -335,6 +356,8 @@ class _Reader:
                                 made.append(found)
                                 lazy = lazy or target.value in held
             if not made:
+                continue
+            if yielding and _drains_own(nodes, made[0]):
                 continue
             if lazy or _decorated_by(func, self.resolve, CACHES):
                 self.getters[name] = made[0]
