@@ -87,6 +87,10 @@ def facts_for(module: cst.Module, info: ModuleInfo) -> Optional[ModuleFacts]:
     return None if found.empty else found
 
 
+#: Calls that end the program where they are (``os._exit`` is OPS102's, not a path end here).
+_PROGRAM_EXITS = frozenset({"sys.exit", "exit", "quit", "builtins.exit"})
+
+
 class ProjectBuffers:
     """The family's facts of every module of a project, joined (one per index)."""
 
@@ -178,7 +182,16 @@ class ProjectBuffers:
         try:
             order: List[Tuple[str, str]] = []
             late: List[Tuple[str, str]] = []
+            #: Objects holding data where a path leaves the program (``sys.exit(2)`` in a
+            #: branch before the flush): dirty whatever the calls after it drain.
+            left: Set[str] = set()
             for site in function.calls:
+                if site.callee in _PROGRAM_EXITS:
+                    held: Dict[str, str] = {}
+                    for obj, kind in order:
+                        held[obj] = kind
+                    left.update(o for o, k in held.items() if k == "use")
+                    continue
                 hit = self._object_call(site.callee, site.raw, function.module)
                 if hit is not None:
                     (late if site.in_finally and hit[1] == "drain" else order).append(hit)
@@ -192,7 +205,7 @@ class ProjectBuffers:
             for obj, kind in order + late:
                 last[obj] = kind
             found = Effects(
-                dirty=tuple(o for o, k in last.items() if k == "use"),
+                dirty=tuple(dict.fromkeys([*(o for o, k in last.items() if k == "use"), *sorted(left)])),
                 drains=tuple(dict.fromkeys(o for o, k in order + late if k == "drain")),
             )
         finally:

@@ -195,6 +195,8 @@ def _assignments(stmts: Sequence[cst.BaseStatement]) -> Iterator[Tuple[cst.BaseE
                     yield small.target, small.value
 
 
+#: Calls that end the program where they are.
+_PROGRAM_EXITS = frozenset({"sys.exit", "exit", "quit"})
 #: Decorators that turn a generator into a context manager (its ``yield`` is the value).
 CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
@@ -401,12 +403,18 @@ class _Reader:
         drains: Dict[str, bool] = {}
         edges: Dict[str, Set[str]] = {}
         atexit = False
+        #: Methods with a path that ends the program (``sys.exit(2)`` in a branch) after a
+        #: use and before their drain: they can leave the client holding data.
+        exits_dirty: Set[str] = set()
         for name, meth in methods.items():
             me = selves[name]
             edges[name] = set()
             uses[name] = drains[name] = False
             for call in _calls(meth.body):
                 func = call.func
+                if uses[name] and not drains[name] and (self.resolve(func) or dotted_name(func)) in _PROGRAM_EXITS:
+                    exits_dirty.add(name)
+                    continue
                 if self.resolve(func) == "atexit.register" and call.args:
                     atexit = atexit or _attr_of(call.args[0].value, me) is not None
                     continue
@@ -432,8 +440,14 @@ class _Reader:
         return WrapperFacts(
             sdk=key,
             attr=attr,
-            uses=tuple(m for m in public if uses[m] and not drains[m] and m not in ("__exit__", "__aexit__")),
-            drains=tuple(m for m in public if drains[m] and m not in ("__exit__", "__aexit__")),
+            uses=tuple(
+                m
+                for m in public
+                if uses[m] and (not drains[m] or m in exits_dirty) and m not in ("__exit__", "__aexit__")
+            ),
+            drains=tuple(
+                m for m in public if drains[m] and m not in exits_dirty and m not in ("__exit__", "__aexit__")
+            ),
             optional=attr in optional,
             context=drains.get("__exit__", False) or drains.get("__aexit__", False),
             atexit=atexit,
