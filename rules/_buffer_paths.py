@@ -173,6 +173,7 @@ class BufferPaths:
         self.child_drained: Set[ClientKey] = set()
         self.atexit_drained = self._atexit_drains()
         self._dispatch: Optional[Dict[str, List[str]]] = None
+        self._call_decorators: Optional[Dict[str, List[cst.BaseExpression]]] = None
 
     def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
         return self.ctx.imports.resolve(expr)
@@ -268,8 +269,9 @@ class BufferPaths:
     def decorator_drains(self, func: cst.FunctionDef, key: ClientKey) -> bool:
         client = self.clients[key]
         env = self.env_for(func)
-        for dec in func.decorators:
-            target = decorator_target(dec)
+        targets = [decorator_target(dec) for dec in func.decorators]
+        targets.extend(self._applied_by_call().get(func.name.value, ()))
+        for target in targets:
             qual = self.qualified_name(target)
             if qual is not None and qual in client.sdk.drain_decorators:
                 return True
@@ -288,6 +290,21 @@ class BufferPaths:
             ):
                 return True
         return False
+
+    def _applied_by_call(self) -> Dict[str, List[cst.BaseExpression]]:
+        """Decorators applied with a call at module level (``lambda_handler =
+        metrics.log_metrics(_handle)``): function name -> the callees."""
+        if self._call_decorators is None:
+            found: Dict[str, List[cst.BaseExpression]] = {}
+            for stmt in self.files.facts.ctx.module.body:
+                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                    value = small.value if isinstance(small, (cst.Assign, cst.Expr)) else None
+                    if isinstance(value, cst.Call) and value.args and value.args[0].keyword is None:
+                        first = value.args[0].value
+                        if isinstance(first, cst.Name) and first.value in self.functions:
+                            found.setdefault(first.value, []).append(value.func)
+            self._call_decorators = found
+        return self._call_decorators
 
     def _drains_key(self, drained: Tuple[str, ...], key: ClientKey) -> bool:
         """Whether draining these project objects drains the client ``key``."""
