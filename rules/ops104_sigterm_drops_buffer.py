@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Union, cast
 
 import libcst as cst
 
-from opslint.analysis.entrypoints import EntryKind
+from opslint.analysis.entrypoints import EntryKind, decorator_target
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _buffers
 from opslint.rules._buffer_project import facts_for, relevant
@@ -21,7 +21,7 @@ from opslint.rules._exits import (
 )
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import ScopeVisitor, unwrap_await
-from opslint.syntax.walk import is_name, iter_nodes, walk
+from opslint.syntax.walk import find_all, is_name, iter_nodes, walk
 
 #: Consumers whose iteration never ends on its own (``for record in consumer:``).
 _ENDLESS_ITERABLES = frozenset(
@@ -226,7 +226,7 @@ class SigtermDropsBuffer(Rule):
         forever = [rec for rec in facts.calls if _runs_forever(facts, rec)]
         if not (facts.loops or forever) or _references_sigterm(self.ctx.module, facts):
             return
-        if _handles_signals_elsewhere(facts):
+        if _handles_signals_elsewhere(facts, self.ctx.project, self.ctx.module):
             return
         entries = facts.entries()
         if not any(e.kind in _PROGRAM_KINDS for e in entries):
@@ -444,11 +444,23 @@ def _names_sigterm(value: str) -> bool:
     return value.strip("'\"") == "SIGTERM"
 
 
-def _handles_signals_elsewhere(facts: ExitFacts) -> bool:
-    """A server runner that handles SIGTERM, or a project helper that installs signal handlers."""
+def _handles_signals_elsewhere(facts: ExitFacts, project: Any, module: cst.Module) -> bool:
+    """A server runner that handles SIGTERM, or a helper that installs signal handlers: a
+    project function (called, or a decorator of a function here) whose body or wrapper
+    calls ``signal.signal(SIGTERM, ...)``; a helper not in the project, by its name."""
+    decorators = [decorator_target(dec) for node in find_all(module, cst.FunctionDef) for dec in node.decorators]
+    for target in decorators:
+        qual = facts.imports.resolve(target)
+        if qual is not None and _project_installs_sigterm(project, qual) is True:
+            return True
     for rec in facts.calls:
         if rec.qual in _SIGTERM_RUNNERS:
             return True
+        installs = _project_installs_sigterm(project, rec.qual) if rec.qual else None
+        if installs is not None:
+            if installs:
+                return True
+            continue
         name = dotted_name(rec.node.func)
         if name is not None and not (rec.qual or "").startswith("signal."):
             last = name.rsplit(".", 1)[-1].lower()
@@ -458,6 +470,32 @@ def _handles_signals_elsewhere(facts: ExitFacts) -> bool:
                 if signame.rsplit(".", 1)[-1] in ("SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT"):
                     continue
             if "signal" in last or "graceful" in last:
+                return True
+    return False
+
+
+def _project_installs_sigterm(project: Any, qual: str, depth: int = 0) -> Optional[bool]:
+    """Whether the project function ``qual`` (its nested functions included: a decorator's
+    wrapper) installs a SIGTERM handler, directly or through the project functions it
+    calls; None when ``qual`` is not a project function."""
+    function = project.function(qual) if project is not None else None
+    if function is None:
+        return None
+    summary = project.summary(function.module)
+    prefix = f"{function.qualname}.<locals>."
+    bodies = (
+        [function, *(f for name, f in summary.functions.items() if name.startswith(prefix))] if summary else [function]
+    )
+    for body in bodies:
+        for site in body.calls:
+            if site.callee == "signal.signal" and site.args and "SIGTERM" in site.args[0]:
+                return True
+            target = project.target_of(site) if depth < 3 else None
+            if (
+                target is not None
+                and target != function.qualname
+                and _project_installs_sigterm(project, target, depth + 1)
+            ):
                 return True
     return False
 
