@@ -120,6 +120,8 @@ class UnencodedQueryString(Rule):
         self._plain: Set[int] = set()
         self._augments: Dict[int, bool] = {}
         self._loops: Dict[int, cst.BaseExpression] = {}
+        #: id(a name of a tuple target) -> its element of the tuple value.
+        self._unpacked: Dict[int, cst.BaseExpression] = {}
         #: Calls with arguments by a name (``fetch_json(session, f"...")``), for the URLs
         #: this file's functions are handed as parameters.
         self._calls: List[Tuple[cst.Call, Scope]] = []
@@ -128,6 +130,15 @@ class UnencodedQueryString(Rule):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._plain.update(id(target.target) for target in node.targets)
+        value = node.value
+        for target in node.targets:
+            # ``t, a = quote_plus(x), quote_plus(y)``: each name has its element.
+            names = target.target
+            if isinstance(names, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+                if len(names.elements) == len(value.elements):
+                    for name, element in zip(names.elements, value.elements):
+                        if isinstance(name.value, cst.Name) and not isinstance(element, cst.StarredElement):
+                            self._unpacked[id(name.value)] = element.value
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._augments[id(node.target)] = isinstance(node.operator, cst.AddAssign)
@@ -427,6 +438,11 @@ class UnencodedQueryString(Rule):
             return _is_constant_name(name) or name in _SAFE_ATTRS or _is_id_name(name)
         if isinstance(expr, cst.IfExp):
             return self._safe_expr(expr.body, at, depth) and self._safe_expr(expr.orelse, at, depth)
+        if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and depth < 2:
+            # ``q["title"]`` of ``q = {k: quote_plus(v) for k, v in ...}`` (or a dict display):
+            # every value the container holds is encoded.
+            values = self._local_values(expr.value.value, at)
+            return len(values) == 1 and self._safe_values(values[0], at, depth + 1)
         if isinstance(expr, cst.Call):
             qualified = self.qualified_name(expr.func)
             if qualified is not None and (qualified in _net.ENCODERS or qualified.startswith(_net.ENCODER_PREFIXES)):
@@ -441,6 +457,23 @@ class UnencodedQueryString(Rule):
                 return isinstance(expr.left, (cst.Integer, cst.Float)) or isinstance(
                     expr.right, (cst.Integer, cst.Float)
                 )
+        return False
+
+    def _safe_values(self, container: cst.BaseExpression, at: Scope, depth: int) -> bool:
+        """Every value of a dict or list display or comprehension is safe."""
+        if isinstance(container, cst.DictComp):
+            return self._safe_expr(container.value, at, depth)
+        if isinstance(container, (cst.ListComp, cst.GeneratorExp)):
+            return self._safe_expr(container.elt, at, depth)
+        if isinstance(container, cst.Dict):
+            return bool(container.elements) and all(
+                isinstance(e, cst.DictElement) and self._safe_expr(e.value, at, depth) for e in container.elements
+            )
+        if isinstance(container, (cst.List, cst.Tuple)):
+            return bool(container.elements) and all(
+                not isinstance(e, cst.StarredElement) and self._safe_expr(e.value, at, depth)
+                for e in container.elements
+            )
         return False
 
     def _safe_method(self, call: cst.Call, at: Scope, depth: int) -> bool:
@@ -522,6 +555,8 @@ class UnencodedQueryString(Rule):
             # ``fmt = "json"`` then ``if verbose: fmt = "json-verbose"``: every value is safe.
             if len(bindings) > 1 and all(_safe_literal(b.value) for b in bindings if b.value is not None):
                 return True
+        if bindings and all(id(b.node) in self._unpacked for b in bindings):
+            return all(self._safe_expr(self._unpacked[id(b.node)], at, depth + 1) for b in bindings)
         for binding in bindings:
             it = self._loops.get(id(binding.node)) if binding.kind is BindingKind.LOOP else None
             if it is not None:
