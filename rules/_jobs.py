@@ -228,6 +228,10 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         "dequeue",
         "claim",
         "claim_next",
+        # Redis Streams: a consumer group's read (``count=1``) or claim of pending entries.
+        "xreadgroup",
+        "xread",
+        "xautoclaim",
     }
 )
 #: Calls that list a spool directory or a bucket: the first entry is the next item.

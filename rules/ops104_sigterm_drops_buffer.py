@@ -30,6 +30,11 @@ _ENDLESS_ITERABLES = frozenset(
         "kafka.consumer.KafkaConsumer",
         "aiokafka.AIOKafkaConsumer",
         "aiokafka.consumer.AIOKafkaConsumer",
+        # file watchers yield changes until the process is stopped
+        "watchfiles.watch",
+        "watchfiles.awatch",
+        "watchgod.watch",
+        "watchgod.awatch",
     }
 )
 #: Azure Service Bus receivers: without ``max_wait_time`` their iteration never ends.
@@ -96,8 +101,15 @@ _WAIT_METHODS = frozenset(
         "process_data_events",
         "run_pending",
         "wait",
+        # a device or stream read (pyserial ``readline``/``read_until``) in a loop that never leaves
+        "read",
+        "readline",
+        "read_until",
     }
 )
+#: Calls that consume with callbacks until the process is stopped: Azure Event Hubs'
+#: ``consumer.receive(on_event=...)`` / ``receive_batch(on_event_batch=...)``.
+_CALLBACK_CONSUMERS = {"receive": "on_event", "receive_batch": "on_event_batch"}
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "gevent.sleep", "trio.sleep", "anyio.sleep"})
 #: Servers whose runner installs its own SIGTERM handling (graceful stop, then a normal exit).
 _SIGTERM_RUNNERS = frozenset(
@@ -379,6 +391,9 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
             return True  # ``AuditConsumer(conn).run()``: kombu consumes until should_stop
     if rec.receiver is None or rec.method is None:
         return False
+    callback = _CALLBACK_CONSUMERS.get(rec.method)
+    if callback is not None and any(a.keyword is not None and a.keyword.value == callback for a in rec.node.args):
+        return True  # Event Hubs ``consumer.receive(on_event=handle)`` blocks for ever
     if rec.method not in ("start", "result") or rec.node.args:
         return False
     if rec.method == "result" and any(

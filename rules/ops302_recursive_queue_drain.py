@@ -64,6 +64,8 @@ _TAKES = (
     "find_one_and_update",
     "reserve(",
     ".pull(",
+    "xread",
+    "xautoclaim",
     ".fetch(1",
     "fetch(batch=1",
     # the first entry of a spool directory's listing
