@@ -398,7 +398,8 @@ class SettingsReader:
         if isinstance(expr, (cst.Name, cst.Attribute)) and depth < MAX_DEPTH:
             # ``TIMEOUT = aiohttp.ClientTimeout(total=5)`` bound once, passed as ``timeout=TIMEOUT``.
             bindings = self.file.table.resolve(expr, scope)
-            if len(bindings) == 1 and isinstance(bindings[0].value, cst.Call):
+            if len(bindings) == 1 and isinstance(bindings[0].value, (cst.Call, cst.Tuple)):
+                # ... or ``UPLOAD_TIMEOUT = (5, 10)``: connect + read.
                 return self.timeout_seconds(bindings[0].value, bindings[0].value_scope, depth + 1)
         if is_none(expr):
             return True, None

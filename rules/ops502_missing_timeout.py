@@ -551,16 +551,33 @@ class MissingTimeout(Rule):
             return _TimeoutState(NONE, value.elements[1].value, arg)
         if isinstance(value, cst.Name) and self._only_none(value, at):
             return _TimeoutState(NONE_NAME, value, arg)
+        if isinstance(value, (cst.Name, cst.Attribute)) and self._project_none(value):
+            return _TimeoutState(NONE_NAME, value, arg)
         return _TimeoutState(OK)
 
+    def _project_none(self, value: cst.BaseExpression) -> bool:
+        """``settings.EXPORT_TIMEOUT`` where another module of the project binds it to None."""
+        project = self.ctx.project
+        qualified = self.qualified_name(value)
+        if project is None or qualified is None or "." not in qualified:
+            return False
+        module, _, attr = project.canonical(qualified).rpartition(".")
+        summary = project.summary(module)
+        return summary is not None and summary.constants.get(attr) == "None"
+
     def _only_none(self, name: cst.Name, at: Scope) -> bool:
-        """``t = None`` is the only binding of ``t`` in the function (not a parameter)."""
+        """``t = None`` is the only binding of ``t`` in the function (not a parameter), or
+        a module constant bound only to None (``EXPORT_TIMEOUT = None``)."""
         function = enclosing_function(at)
         bindings = self.table.lookup(name.value, at)
-        if function is None or not bindings:
+        if not bindings:
             return False
+        module = self.table.module_scope
         return all(
-            b.scope.node is function and b.kind is BindingKind.ASSIGN and b.value is not None and _net_is_none(b.value)
+            (b.scope.node is function or b.scope is module)
+            and b.kind is BindingKind.ASSIGN
+            and b.value is not None
+            and _net_is_none(b.value)
             for b in bindings
         )
 
