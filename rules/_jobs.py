@@ -278,6 +278,12 @@ COROUTINE_SLEEPS: FrozenSet[str] = frozenset(
 #: A wait object's method that waits (``threading.Event().wait(5)``).
 WAIT_METHODS: FrozenSet[str] = frozenset({"wait"})
 #: Decorators that retry the function with backoff (tenacity, backoff, retrying, retry).
+#: Enum members and constants that name a rate limit (``APIErrorCode.RateLimited``,
+#: ``ErrorCode.TOO_MANY_REQUESTS``), by their last name.
+RATE_LIMIT_MEMBERS = re.compile(
+    r"^(?:rate_?limit(?:ed)?|rate_?limit_?exceeded|too_?many_?requests|throttl(?:ed|ing)|request_?throttled)$",
+    re.IGNORECASE,
+)
 #: Names of predicates that test for a rate limit or a transient failure
 #: (``is_rate_limited(resp)``, ``throttled(resp)``, ``should_retry(resp)``), read when
 #: the predicate's own body is not in the file.

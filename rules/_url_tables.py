@@ -747,7 +747,6 @@ STRING_TEST_METHODS: FrozenSet[str] = frozenset(
         "__contains__",
         "add_url_rule",
         "route",
-        "mount",
         "include",
         "is_valid_url",
         "validate",

@@ -480,6 +480,8 @@ def _rate_limit_code(sides: Sequence[cst.BaseExpression]) -> Optional[str]:
             if text is not None and _jobs.RATE_LIMIT_CODES.match(text):
                 return text
             name = dotted_name(value) or ""
+            if "." in name and _jobs.RATE_LIMIT_MEMBERS.match(name.rsplit(".", 1)[-1]):
+                return name  # ``exc.code == APIErrorCode.RateLimited``
             if name.endswith("StatusCode.RESOURCE_EXHAUSTED"):
                 return "StatusCode.RESOURCE_EXHAUSTED"  # gRPC's rate limit
             if name.endswith("StatusCode.UNAVAILABLE"):
