@@ -307,6 +307,11 @@ class FreshWalker(PathWalker[Fact]):
         if name is None:
             return state
         state = self.unbind_name(name, state)
+        if value is not None and isinstance(target, cst.Name):
+            # ``key = order.id`` while the key is empty: the local holds None from now on.
+            copied = self.pk_access(value, state, fresh_of(state))
+            if copied is not None:
+                state = state | {("keycopy", name, copied)}
         if value is not None and self.construct is not None:
             fresh = self.construct(value)
             if fresh is None and isinstance(value, cst.ListComp):
@@ -344,9 +349,17 @@ class FreshWalker(PathWalker[Fact]):
         return self.effects(expr, state)
 
     def pk_access(self, node: cst.CSTNode, state: State, names: Dict[str, Fresh]) -> Optional[Tuple[str, str]]:
-        """(variable, attribute) when ``node`` reads the key of a new object."""
+        """(variable, attribute) when ``node`` reads the key of a new object (or a copy of
+        it: ``key = order.id``, ``(key := order.id)``, taken while the key was empty)."""
         var: Optional[str] = None
         attr: Optional[str] = None
+        if isinstance(node, cst.NamedExpr):
+            node = node.value
+        if isinstance(node, cst.Name):
+            copied = next((f[2] for f in state if f[0] == "keycopy" and f[1] == node.value), None)
+            if isinstance(copied, tuple) and copied[0] in names:
+                return copied
+            return None
         if isinstance(node, cst.Attribute):
             var, attr = dotted_name(node.value), node.attr.value
         elif (
