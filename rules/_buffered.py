@@ -240,8 +240,9 @@ class FileClients:
         self.facts = facts
         self.table = facts.table
         self.sdks = tuple(sdk for sdk in sdks if sdk.key not in facts.config_off)
-        #: Methods that return a handle on a client (``factory.client()``), asked per call.
-        self.handles = frozenset(h for sdk in self.sdks for h in sdk.handles)
+        #: Methods that return a handle on a client (``factory.client()``), asked per call;
+        #: of every SDK: a client of another module brings its SDK with it.
+        self.handles = B.HANDLES
         self.knowledge = knowledge
         self.clients: Dict[ClientKey, Client] = {}
         #: id(creating call, or a call that returns a known client) -> the client.

@@ -819,6 +819,8 @@ CATALOG: Tuple[BufferedSdk, ...] = (
 )
 
 _BY_KEY: Dict[str, BufferedSdk] = {sdk.key: sdk for sdk in CATALOG}
+#: Methods of any SDK's client that return a handle on it (``factory.client()``).
+HANDLES = frozenset(h for sdk in CATALOG for h in sdk.handles)
 KEYS = frozenset(_BY_KEY)
 #: Module attributes whose assignment can switch a default client to synchronous.
 SWITCHES = frozenset(attr for sdk in CATALOG for attr, _ in sdk.unbuffered_assignments)
