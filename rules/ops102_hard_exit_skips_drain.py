@@ -32,6 +32,7 @@ from opslint.rules._exits import (
 )
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, keyword
+from opslint.syntax.walk import find_all
 
 
 @dataclass
@@ -275,26 +276,28 @@ class HardExitSkipsDrain(Rule):
     @staticmethod
     def _live_clients(facts: ExitFacts, rec: CallRec, asynchronous: bool) -> List[Client]:
         scope = rec.scope
+        # ``os._exit(main())``: the calls in the exit's arguments run before it.
+        seq = _exit_seq(facts, rec)
         live: List[Client] = []
-        earlier = facts.reachable(scope, 0, rec.seq)
-        later = facts.reachable(scope, rec.seq)
+        earlier = facts.reachable(scope, 0, seq)
+        later = facts.reachable(scope, seq)
         for key, client in facts.clients.items():
             uses = [e for e in facts.events if e.key == key and e.kind == "use"]
             if asynchronous and uses and client.kind != "local":
                 # A callback exit can fire at any time: any use of a long-lived client counts,
                 # unless the callback drains it itself before exiting.
-                if not facts.drained(key, scope, 0, rec.seq):
+                if not facts.drained(key, scope, 0, seq):
                     live.append(client)
                 continue
-            here = [e for e in uses if e.scope is scope and e.seq < rec.seq]
+            here = [e for e in uses if e.scope is scope and e.seq < seq]
             # ``await pump(producer)``: the client handed to a function of the file that uses it.
             here += [
                 e
                 for e in facts.events
-                if e.key == key and e.kind == "pass" and e.scope is scope and e.seq < rec.seq and _hands_to_user(e)
+                if e.key == key and e.kind == "pass" and e.scope is scope and e.seq < seq and _hands_to_user(e)
             ]
             if here:
-                if not facts.drained(key, scope, max(e.seq for e in here), rec.seq, at=rec.node):
+                if not facts.drained(key, scope, max(e.seq for e in here), seq, at=rec.node):
                     live.append(client)
                 continue
             # Not used here: only clients that outlive a function matter.
@@ -304,14 +307,14 @@ class HardExitSkipsDrain(Rule):
                 continue
             if not asynchronous and isinstance(scope, cst.FunctionDef):
                 # ``self._abort(...)`` from the middle of ``ship()``, which still holds unsent events.
-                if not facts.drained(key, scope, 0, rec.seq) and any(
+                if not facts.drained(key, scope, 0, seq) and any(
                     _pending_at_site(facts, key, site) for site in facts.call_sites(scope)
                 ):
                     live.append(client)
                     continue
             # Functions this one only calls after the exit have not run yet.
             elsewhere = [e for e in uses if e.scope is not scope and not (e.scope in later and e.scope not in earlier)]
-            if not elsewhere or facts.drained(key, scope, 0, rec.seq) or facts.drained_by_calls(key, scope, rec.seq):
+            if not elsewhere or facts.drained(key, scope, 0, seq) or facts.drained_by_calls(key, scope, seq):
                 continue
             # A synchronous exit runs after the other functions returned: their own drains count.
             if not asynchronous and all(key not in facts.leftover_after_uses(e.scope) for e in elsewhere):
@@ -322,7 +325,7 @@ class HardExitSkipsDrain(Rule):
         for func in earlier:
             for key in facts.leftover_after_uses(func):
                 client = facts.clients[key]
-                if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, rec.seq):
+                if client.kind == "local" and client not in live and not facts.drained(key, scope, 0, seq):
                     live.append(client)
         return one_per_buffer(live, rec.cls, facts.clients.values())
 
@@ -368,7 +371,9 @@ class HardExitSkipsDrain(Rule):
         stmt = statement_of(rec.stack, rec.node)
         if stmt is None or any(isinstance(s, cst.Lambda) for s in rec.chain):
             return PendingFix.suggestion("Drain the buffered clients before the hard exit, or exit with `sys.exit()`")
-        if not verdict.atexit_nodes and not verdict.imported_atexit:
+        # ``os._exit(main())``: a drain inserted before the statement would run before main().
+        runs_args = _exit_seq(facts, rec) != rec.seq
+        if not verdict.atexit_nodes and not verdict.imported_atexit and not runs_args:
             drains = [drain_text(self, c, rec.scope, rec.cls) for c in verdict.clients]
             if all(d is not None for d in drains):
                 indent = line_indent(self, stmt)
@@ -516,3 +521,9 @@ def _child_test(test: cst.BaseExpression) -> bool:
             isinstance(side, cst.Integer) and side.value == "0" for side in sides
         )
     return False
+
+
+def _exit_seq(facts: ExitFacts, rec: CallRec) -> int:
+    """The point of the exit: after the calls of its own arguments (``os._exit(main())``)."""
+    inner = {id(node) for arg in rec.node.args for node in find_all(arg.value, cst.Call)}
+    return max((r.seq + 1 for r in facts.calls if id(r.node) in inner), default=rec.seq)
