@@ -14,7 +14,7 @@ from opslint.rules import _locks
 from opslint.rules._held_sections import LockKinds, broad, escapes, mentions, risky, sql_text, waits
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, calls_in, single_expression, unwrap_await
-from opslint.syntax.walk import walk
+from opslint.syntax.walk import iter_nodes, walk
 
 if TYPE_CHECKING:
     from opslint.context import FileContext
@@ -344,17 +344,38 @@ class LockReleaseNotGuaranteed(Rule):
         if site.claim is not None:
             return self._releases_claim(expr, site.claim)
         if site.receiver is not None:
-            return (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in _locks.RELEASE_METHODS
-                and self._text(func.value) == key
-            )
+            if isinstance(func, cst.Attribute) and func.attr.value in _locks.RELEASE_METHODS:
+                return self._text(func.value) == key
+            return self._released_by_helper(expr, site, key)
         qualified, last = self._callee_names(func)
         if not any(name == qualified or name.rsplit(".", 1)[-1] == last for name in site.release_names):
             return False
         first = site.call.args[0].value if site.call.args else None
         other = expr.args[0].value if expr.args else None
         return first is None or other is None or self._text(first) == self._text(other)
+
+    def _released_by_helper(self, call: cst.Call, site: _Site, key: str) -> bool:
+        """``self._finish(lock, ...)``: the lock handed to a function of this file that
+        releases its parameter (``lock.release()``)."""
+        positions = [i for i, arg in enumerate(call.args) if arg.keyword is None and self._text(arg.value) == key]
+        if not positions or not isinstance(call.func, (cst.Name, cst.Attribute)):
+            return False
+        bindings = self._table.resolve(call.func, site.scope)
+        helper = bindings[0].node if len(bindings) == 1 else None
+        if not isinstance(helper, cst.FunctionDef):
+            return False
+        params = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params)]
+        if isinstance(call.func, cst.Attribute) and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        names = {params[i] for i in positions if i < len(params)}
+        return any(
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _locks.RELEASE_METHODS
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value in names
+            for node in iter_nodes(helper.body)
+        )
 
     def _releases_claim(self, call: cst.Call, claim: Tuple[str, str, str]) -> bool:
         form, receiver, first = claim
