@@ -279,6 +279,12 @@ class UnencodedQueryString(Rule):
                 return self._handed_in(url.value, at)
             return [_Built(values, at, direct=False)]
         if isinstance(url, cst.Attribute) and isinstance(url.value, cst.Name):
+            # ``query.url`` of a ``@property`` of a class of this file: what it returns.
+            prop = self._member(url, at)
+            inner = self.table.scope_of(prop) if prop is not None and _is_property(prop) else None
+            if prop is not None and inner is not None:
+                returns = [v for v in self.table.returns(prop) if v is not None]
+                return [_Built([value], inner, direct=False, report_at=url) for value in returns]
             # ``self.url`` bound once (``self.url = f"...?q={q}"`` in ``__init__``): that value,
             # read in the method that bound it.
             bindings = self.table.resolve(url, at)
@@ -322,13 +328,21 @@ class UnencodedQueryString(Rule):
         return out
 
     def _helper(self, func: cst.BaseExpression, at: Scope) -> Optional[cst.FunctionDef]:
-        """The one ``def`` a callee names (a function of the file, or a method through ``self``)."""
+        """The one ``def`` a callee names (a function of the file, a method through ``self``
+        or through an instance of a class of the file)."""
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
         bindings = self.table.resolve(func, at)
         if len(bindings) != 1 or not isinstance(bindings[0].node, cst.FunctionDef):
-            return None
+            return self._member(func, at) if isinstance(func, cst.Attribute) else None
         return bindings[0].node
+
+    def _member(self, expr: cst.Attribute, at: Scope) -> Optional[cst.FunctionDef]:
+        """``query.url`` / ``client.search_url``: the ``def`` of that name in the class of this
+        file the receiver holds an instance of."""
+        owner = self.table.instance_class(expr.value, at)
+        found = self.table.attribute(owner, expr.attr.value) if owner is not None else []
+        return found[0].node if len(found) == 1 and isinstance(found[0].node, cst.FunctionDef) else None
 
     # -- what names and calls stand for (``_url_build.Source``) --------------------------------
 
@@ -722,3 +736,10 @@ def _reaching_assignment(bindings: List[Any], stack: Tuple[cst.CSTNode, ...], fu
                         return bound[0]
             return None
     return None
+
+
+def _is_property(function: cst.FunctionDef) -> bool:
+    return any(
+        dotted_name(d.decorator) in ("property", "functools.cached_property", "cached_property")
+        for d in function.decorators
+    )
