@@ -201,6 +201,9 @@ class ProjectBuffers:
                     inner = self.effects(target, depth + 1)
                     order.extend((d, "drain") for d in inner.drains)
                     order.extend((d, "use") for d in inner.dirty)
+            installed = f"{qual}()"
+            if installed in self.objects and self.objects[installed].installer:
+                order.insert(0, (installed, "use"))  # the pipeline it sets up holds records from now on
             last: Dict[str, str] = {}
             for obj, kind in order + late:
                 last[obj] = kind

@@ -358,8 +358,11 @@ class ExitFacts(Analysis):
         effects = files.knowledge.effects(rec.qual)
         if not (effects.dirty or effects.drains):
             return False
+        bound = id(rec.node) in files.by_value  # ``listener = configure_logging()``: the factory's client
         for kind, names in (("drain", effects.drains), ("use", effects.dirty)):
             for name in names:
+                if bound and name.endswith("()") and name.rsplit(".", 1)[-1] == f"{rec.qual.rsplit('.', 1)[-1]}()":
+                    continue  # the pipeline it installs is the client the name now holds
                 obj = files.knowledge.object(name)
                 if obj is not None:
                     client = files.project_client(obj, obj.name, rec.node, in_scope=False)

@@ -69,6 +69,9 @@ class ObjectFacts:
     #: A handle on another object of the module (``counter = meter.create_counter(...)``
     #: for ``meter = provider.get_meter(...)``): its module-local name; the handle is that object.
     handle_of: str = ""
+    #: A function that installs a process-wide logging pipeline (``configure_logging()``
+    #: adds a buffering handler, or starts a QueueListener): calling it is a use.
+    installer: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,9 @@ def _assignments(stmts: Sequence[cst.BaseStatement]) -> Iterator[Tuple[cst.BaseE
                     yield small.target, small.value
 
 
+#: Logging pipelines a setup function installs for the whole process.
+_INSTALLED = frozenset({"queue-listener", "watchtower", "cloud-logging-handler", "memory-handler"})
+_DICT_CONFIG = "logging.config.dictConfig"
 #: Calls that end the program where they are.
 _PROGRAM_EXITS = frozenset({"sys.exit", "exit", "quit"})
 #: Decorators that turn a generator into a context manager (its ``yield`` is the value).
@@ -277,9 +283,29 @@ class _Reader:
                 objects.setdefault(name, ObjectFacts(wrapper=f"{self.name}.{name}"))
         for getter, made in self.getters.items():
             objects[f"{getter}()"] = self._object_of(made)
+        objects.update(self._installers())
         objects.update(self._module_clients())
         self._drained_at_exit(objects)
         return ModuleFacts(classes, objects, dict(self.factories))
+
+    def _installers(self) -> Dict[str, ObjectFacts]:
+        """Functions that set up logging through a buffering handler or a QueueListener
+        (``def configure_logging(): listener = QueueListener(...); listener.start()``):
+        ``"configure_logging()"``, with whether they register the drain with atexit."""
+        out: Dict[str, ObjectFacts] = {}
+        for name, func in self.functions.items():
+            if name in self.getters:
+                continue
+            calls = list(_calls(func.body))
+            made = [m for m in (self._made_by(c) for c in calls) if m in _INSTALLED]
+            if not made:
+                continue
+            methods = {c.func.attr.value for c in calls if isinstance(c.func, cst.Attribute)}
+            if not ({"addHandler", "start"} & methods or any(self.resolve(c.func) == _DICT_CONFIG for c in calls)):
+                continue
+            atexit = any(self.resolve(c.func) == "atexit.register" for c in calls)
+            out[f"{name}()"] = ObjectFacts(sdk=made[0], atexit=atexit, installer=True)
+        return out
 
     def _module_clients(self) -> Dict[str, ObjectFacts]:
         """The SDKs whose module-level client this module feeds (``analytics.track(...)``

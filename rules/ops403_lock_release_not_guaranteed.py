@@ -714,8 +714,48 @@ class LockReleaseNotGuaranteed(Rule):
             return None
         if not isinstance(release, cst.SimpleStatementLine) or release_at == start:
             return None
+        # A release that reads a name the moved statements bind (``self._finish(lock, total)``)
+        # could meet it unbound in the `finally`: no fix.
+        bound = {
+            target.value
+            for node in body[start:release_at]
+            for target in iter_nodes(node)
+            if isinstance(target, cst.Name) and _is_store(node, target)
+        }
+        if any(isinstance(n, cst.Name) and n.value in bound for n in iter_nodes(release)):
+            return None
         # The statements up to the release go in `try:`, the release (with its comment) in `finally:`.
         edit = self.edits.wrap_in_try_finally(first, body[release_at - 1], [release])
         if edit is None:
             return None
         return PendingFix.unsafe("Release the lock in a `finally`", edit)
+
+
+def _is_store(stmt: cst.CSTNode, name: cst.Name) -> bool:
+    """Whether ``name`` is a target that ``stmt`` binds (assignment, loop, ``with ... as``)."""
+    for node in iter_nodes(stmt):
+        targets: List[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            targets = [node.target]
+        elif isinstance(node, cst.For):
+            targets = [node.target]
+        elif isinstance(node, cst.AsName):
+            targets = [node.name]
+        elif isinstance(node, cst.NamedExpr):
+            targets = [node.target]
+        if any(n is name for t in targets for n in _target_names(t)):
+            return True
+    return False
+
+
+def _target_names(target: cst.BaseExpression) -> List[cst.Name]:
+    """The names a target binds (``a``, ``a, (b, c)``; not those ``self.x`` or ``d[k]`` read)."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
