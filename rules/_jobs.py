@@ -228,6 +228,11 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         "dequeue",
         "claim",
         "claim_next",
+        # a priority queue kept in a list (``heapq.heappop(pending)``)
+        "heappop",
+        # asyncpg's one-row reads (``await conn.fetchrow("... FOR UPDATE SKIP LOCKED")``)
+        "fetchrow",
+        "fetchval",
         # Redis Streams: a consumer group's read (``count=1``) or claim of pending entries.
         "xreadgroup",
         "xread",
@@ -258,6 +263,8 @@ RETRY_STATUS_NAMES = re.compile(
 RATE_LIMIT_EXCEPTIONS = re.compile(
     r"RateLimit|Ratelimit|Throttl|TooManyRequests|ServiceUnavailable|SlowDown|QuotaExceeded|HTTP429"
     r"|ProvisionedThroughputExceeded|RequestLimitExceeded|ResourceExhausted"
+    # python-telegram-bot / aiogram flood control (``telegram.error.RetryAfter``), ``FloodWait``
+    r"|^RetryAfter$|FloodWait|TelegramRetryAfter"
 )
 #: Error codes that providers return on rate limiting, compared as strings
 #: (``e.response["Error"]["Code"] == "ThrottlingException"`` with botocore).

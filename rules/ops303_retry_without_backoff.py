@@ -134,6 +134,8 @@ class RetryWithoutBackoff(Rule):
         "ResourceExhausted",
         "SlowDown",
         "rate_limited",
+        "RetryAfter",
+        "FloodWait",
     )
     fix_availability = "none"
     requires = (BindingTable,)
@@ -198,7 +200,8 @@ class RetryWithoutBackoff(Rule):
         if not isinstance(test, cst.Comparison):
             return None
         sides = [test.left, *(c.comparator for c in test.comparisons)]
-        code = _rate_limit_code(sides)
+        # ``exc.code() in TRANSIENT`` with ``TRANSIENT = (StatusCode.UNAVAILABLE, ...)``.
+        code = _rate_limit_code([self._collection(side) for side in sides])
         if code is not None and all(isinstance(c.operator, (cst.Equal, cst.In)) for c in test.comparisons):
             return f"`{code}`"
         if not any(status_value(side) for side in sides):
