@@ -37,7 +37,8 @@ class Tail:
 
     call: cst.Call
     statement: cst.SimpleStatementLine
-    #: "return", "statement", or "accumulate" (``return 1 + f(...)``: no exact loop rewrite).
+    #: "return", "statement", "accumulate" (``return 1 + f(...)``) or "conditional"
+    #: (``return f(...) if c else x``); the last two have no exact loop rewrite here.
     form: str
     enclosing: Enclosing
     #: Parameters of the function (the instance parameter of a method left out).
@@ -140,6 +141,13 @@ def tail_calls(function: cst.FunctionDef, method: bool = False) -> List[Tail]:
             if not isinstance(operation.operator, cst.Add) or len(calls) != 1:
                 continue
             value, form = calls[0], "accumulate"
+        elif isinstance(small, cst.Return) and isinstance(small.value, cst.IfExp):
+            # ``return drain(q, n + 1) if q.llen(k) else n``: the branch that calls.
+            branches = [unwrap_await(small.value.body), unwrap_await(small.value.orelse)]
+            calls = [b for b in branches if isinstance(b, cst.Call)]
+            if len(calls) != 1:
+                continue
+            value, form = calls[0], "conditional"
         elif isinstance(small, cst.Return) and small.value is not None:
             value, form = unwrap_await(small.value), "return"
         elif isinstance(small, cst.Expr) and id(stmt) in last:
@@ -314,7 +322,7 @@ class TailCallFix:
             return None
         if any(t.form == "statement" for t in tails) and not self._returns_none():
             return None
-        if any(t.form == "accumulate" for t in tails):
+        if any(t.form in ("accumulate", "conditional") for t in tails):
             return None
         body = list(function.body.body)
         first_index = 1 if is_docstring(body[0]) and len(body) > 1 else 0
