@@ -246,9 +246,12 @@ class LockSites:
         )
 
     def lock_item(self, item: str) -> bool:
-        """Whether a ``with`` item holds a lock."""
+        """Whether a ``with`` item holds a lock (``LOCKS[key]``: one of a registry of locks,
+        as the registry's name says)."""
         if _matches(item, self.lock_cms):
             return True
+        if item.endswith("]") and "[" in item and "(" not in item.split("[", 1)[0]:
+            item = item.split("[", 1)[0]
         base = item[:-2] if item.endswith("()") else item
         last = _schedules.last_name(base)
         if item.endswith("()"):
