@@ -427,7 +427,8 @@ class PollDrivenProgression(Rule):
             return None
         name = dotted_name(func)
         if name is None:
-            return None
+            # ``ImportQueue(job.account_id).advance()``: a method of an instance built in place.
+            return self._imported_class_method(func, scope)
         head = name.split(".", 1)[0]
         if head in ("self", "cls"):
             return None
