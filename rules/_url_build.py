@@ -24,6 +24,9 @@ _NUMERIC_SPEC = re.compile(r"[\d,_.+\- #0<>=^]*[bdoxXneEfFgG%]$")
 _NUMERIC_DATE_SPEC = re.compile(r"^(?:%[YmdHMSjyfGVuw]|[-_.:T0-9])+$")
 #: ``urljoin(base, path)``: the query is in one of the two pieces.
 URL_JOINS = frozenset({"urllib.parse.urljoin", "urlparse.urljoin", "six.moves.urllib.parse.urljoin"})
+#: ``urlunsplit((scheme, netloc, path, query, fragment))``, ``urlunparse`` (with params):
+#: the index of the query among the parts.
+URL_UNSPLITS = {"urllib.parse.urlunsplit": 3, "urllib.parse.urlunparse": 4}
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,13 @@ def _call_pieces(node: cst.Call, source: Source) -> Optional[List[Piece]]:
             return None
         inner = pieces(element.elt, source)
         return None if inner is None else [separator, *inner]
+    query_at = URL_UNSPLITS.get(source.qualified_name(func) or "")
+    if query_at is not None and len(node.args) == 1 and isinstance(node.args[0].value, (cst.Tuple, cst.List)):
+        # ``urlunsplit(("https", host, "/search", f"q={term}", ""))``: the query after its ``?``.
+        parts = node.args[0].value.elements
+        if len(parts) <= query_at or any(isinstance(p, cst.StarredElement) for p in parts):
+            return None
+        return ["https://host/path?", *operand_pieces(parts[query_at].value, source)]
     if source.qualified_name(func) in URL_JOINS and len(node.args) == 2 and not any(a.star for a in node.args):
         return [*operand_pieces(node.args[0].value, source), *operand_pieces(node.args[1].value, source)]
     default = source.default_text(node)
