@@ -166,6 +166,12 @@ class SettingsReader:
         name = self.file.project.canonical(qualified)
         module, _, attr = name.rpartition(".")
         facts = self.file.module_facts.get(module)
+        if facts is None and "." in module:
+            # ``config.settings.max_poll_records``: a field of a module-level settings object.
+            outer, _, obj = module.rpartition(".")
+            outer_facts = self.file.module_facts.get(outer)
+            if outer_facts is not None and f"{obj}.{attr}" in outer_facts.scalars:
+                module, facts, attr = outer, outer_facts, f"{obj}.{attr}"
         summary = self.file.project.summary(module)
         if summary is None:
             return False, None, Where()

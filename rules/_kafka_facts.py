@@ -136,6 +136,7 @@ class _FactReader:
             elif isinstance(stmt, cst.ClassDef) and self._dataclass(stmt):
                 # ``asdict(ConsumerSettings())`` in another module: the fields' defaults.
                 mappings[f"{stmt.name.value}()"] = self.dataclass_fact(stmt)
+        self._instance_fields(statements, scalars)
         firebase: List[ValueFact] = []
         for call in find_all(self.module, cst.Call):
             if self.imports.resolve(call.func) in _kafka.FIREBASE_INIT:
@@ -144,6 +145,29 @@ class _FactReader:
             return None
         # Scalars matter only to resolve settings: keep numbers, strings and booleans.
         return KafkaModuleFacts(scalars, mappings, factories, tuple(firebase))
+
+    def _instance_fields(self, statements: Sequence[cst.CSTNode], scalars: Dict[str, ValueFact]) -> None:
+        """``settings = Settings()`` of a settings class of this module (a dataclass, a
+        pydantic ``BaseSettings``): ``"settings.max_poll_records"`` is the field's default,
+        or the keyword the instance is built with."""
+        classes = {s.name.value: s for s in statements if isinstance(s, cst.ClassDef)}
+        if not classes:
+            return
+        for stmt in statements:
+            for target, value in _simple_assignments(stmt):
+                if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
+                    continue
+                cls = classes.get(value.func.value)
+                if cls is None or any(a.keyword is None for a in value.args):
+                    continue
+                given = {a.keyword.value: a.value for a in value.args if a.keyword is not None}
+                for field_node in dataclass_fields(cls):
+                    assert isinstance(field_node.target, cst.Name)
+                    name = field_node.target.value
+                    written = given.get(name, field_node.value)
+                    fact = self.value(written) if written is not None else None
+                    if fact is not None and fact.kind == "lit":
+                        scalars[f"{target}.{name}"] = fact
 
     def _dataclass(self, cls: cst.ClassDef) -> bool:
         for decorator in cls.decorators:
