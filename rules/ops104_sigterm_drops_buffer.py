@@ -308,7 +308,7 @@ class SigtermDropsBuffer(Rule):
         test = node.test
         if not _forever_test(test):
             return False
-        if _leaves(node.body):
+        if _leaves(node.body) or _drains_test(node):
             return False
         scope = loop.chain[-1] if loop.chain else None
         for rec in facts.calls:
@@ -532,6 +532,26 @@ def _forever_test(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "is_set":
         return True
     return isinstance(test, (cst.Name, cst.Attribute)) and dotted_name(test) is not None
+
+
+#: Methods that empty a collection: ``while children: ... children.pop(pid)`` ends.
+_EMPTYING = frozenset({"pop", "popitem", "popleft", "remove", "clear", "discard"})
+
+
+def _drains_test(loop: cst.While) -> bool:
+    """A ``while <collection>:`` whose body takes from that collection (it ends when empty)."""
+    name = dotted_name(loop.test)
+    if name is None:
+        return False
+    for node in iter_nodes(loop.body):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _EMPTYING
+            and dotted_name(node.func.value) == name
+        ):
+            return True
+    return False
 
 
 def _leaves(body: cst.BaseSuite) -> bool:
