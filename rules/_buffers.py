@@ -233,6 +233,8 @@ _POSTHOG_USES = (
 )
 
 _OTEL_SPAN_USES = ("start_as_current_span", "start_span")
+#: Logger calls: each one is a record that reaches the process's logging handlers.
+_LOG_RECORD_USES = ("debug", "info", "warning", "error", "exception", "critical", "log")
 _OTEL_HANDLES = (
     "get_meter",
     "get_tracer",
@@ -778,7 +780,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         modules=("watchtower",),
         constructors=("watchtower.CloudWatchLogHandler",),
         uses=("handle", "emit"),
-        global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
+        global_uses=_LOG_RECORD_USES,
         drains=(_d("flush"), _d("close", reusable=False)),
         module_drains=(_LOGGING_SHUTDOWN,),
         exit_hook=ExitHook.DRAINS,
@@ -793,7 +795,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
             "google.cloud.logging_v2.handlers.CloudLoggingHandler",
         ),
         uses=("handle", "emit"),
-        global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
+        global_uses=_LOG_RECORD_USES,
         drains=(_d("flush"), _d("close", reusable=False)),
         module_drains=(_LOGGING_SHUTDOWN,),
         exit_hook=ExitHook.DRAINS,
@@ -806,7 +808,7 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         constructors=("logging.handlers.MemoryHandler",),
         # Records reach it through loggers: any logging call is a use.
         uses=("handle", "emit"),
-        global_uses=("debug", "info", "warning", "error", "exception", "critical", "log"),
+        global_uses=_LOG_RECORD_USES,
         drains=(_d("flush"), _d("close", reusable=False)),
         module_drains=(_LOGGING_SHUTDOWN,),
         exit_hook=ExitHook.DRAINS,

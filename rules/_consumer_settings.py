@@ -164,6 +164,12 @@ class SettingsReader:
         if qualified is None or self.file.project is None or depth >= MAX_DEPTH:
             return False, None, Where()
         name = self.file.project.canonical(qualified)
+        if name.startswith(_DJANGO_SETTINGS):
+            # ``from django.conf import settings``: the project's one settings module.
+            settings_module = self._django_settings_module()
+            if settings_module is None:
+                return False, None, Where()
+            name = f"{settings_module}.{name[len(_DJANGO_SETTINGS) :]}"
         module, _, attr = name.rpartition(".")
         facts = self.file.module_facts.get(module)
         if facts is None and "." in module:
@@ -188,6 +194,16 @@ class SettingsReader:
             return True, ast.literal_eval(text), Where()
         except (ValueError, SyntaxError):
             return False, None, Where()
+
+    def _django_settings_module(self) -> Optional[str]:
+        """The module ``django.conf.settings`` reads in this project: the one module named
+        ``settings`` (a split ``settings/`` package of several is not guessed)."""
+        if not hasattr(self, "_django_settings"):
+            project = self.file.project
+            assert project is not None
+            found = [name for name in project.modules if name == "settings" or name.endswith(".settings")]
+            self._django_settings: Optional[str] = found[0] if len(found) == 1 else None
+        return self._django_settings
 
     def _fact_value(self, fact: ValueFact, path: str, depth: int) -> Tuple[bool, Any, Where]:
         where = Where(path=path, span=fact.span)
@@ -514,6 +530,9 @@ def _as_timeout(known: bool, value: Any) -> Tuple[bool, Optional[float]]:
 
 
 _CONDITIONAL = (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.Match, cst.IfExp, cst.BooleanOperation)
+
+
+_DJANGO_SETTINGS = "django.conf.settings."
 
 
 def _unconditional(stack: Sequence[cst.CSTNode], scope_node: cst.CSTNode) -> bool:
