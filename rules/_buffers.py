@@ -195,6 +195,27 @@ def _f(function: str, **kw: Any) -> Drain:
 LOGGING_SHUTDOWN = "logging.shutdown"
 _LOGGING_SHUTDOWN = _f(LOGGING_SHUTDOWN, reusable=False)
 
+
+def _log_handler(
+    key: str, display: str, constructors: Tuple[str, ...], note: str, module: str = "", background: bool = True
+) -> BufferedSdk:
+    """A logging handler that buffers: records reach it through loggers (any logging call is
+    a use), ``flush``/``close`` drain it, and ``logging.shutdown`` (an atexit hook) too."""
+    return BufferedSdk(
+        key=key,
+        display=display,
+        modules=(module or key,),
+        constructors=constructors,
+        uses=("handle", "emit"),
+        global_uses=_LOG_RECORD_USES,
+        drains=(_d("flush"), _d("close", reusable=False)),
+        module_drains=(_LOGGING_SHUTDOWN,),
+        exit_hook=ExitHook.DRAINS,
+        buffer_note=note,
+        sends_in_background=background,
+    )
+
+
 _SEGMENT_USES = ("track", "identify", "group", "alias", "page", "screen")
 
 
@@ -774,49 +795,31 @@ CATALOG: Tuple[BufferedSdk, ...] = (
     ),
     # watchtower 3.4.0 and google-cloud-logging 3.17.0: logging handlers that ship records
     # from a daemon thread; ``logging.shutdown`` (an atexit hook) closes them, which drains.
-    BufferedSdk(
-        key="watchtower",
-        display="watchtower CloudWatchLogHandler",
-        modules=("watchtower",),
-        constructors=("watchtower.CloudWatchLogHandler",),
-        uses=("handle", "emit"),
-        global_uses=_LOG_RECORD_USES,
-        drains=(_d("flush"), _d("close", reusable=False)),
-        module_drains=(_LOGGING_SHUTDOWN,),
-        exit_hook=ExitHook.DRAINS,
-        buffer_note="batches log records for a daemon thread per stream that sends every 60 s by default",
+    _log_handler(
+        "watchtower",
+        "watchtower CloudWatchLogHandler",
+        ("watchtower.CloudWatchLogHandler",),
+        "batches log records for a daemon thread per stream that sends every 60 s by default",
     ),
-    BufferedSdk(
-        key="cloud-logging-handler",
-        display="google-cloud-logging CloudLoggingHandler",
-        modules=("google",),
-        constructors=(
+    _log_handler(
+        "cloud-logging-handler",
+        "google-cloud-logging CloudLoggingHandler",
+        (
             "google.cloud.logging.handlers.CloudLoggingHandler",
             "google.cloud.logging_v2.handlers.CloudLoggingHandler",
         ),
-        uses=("handle", "emit"),
-        global_uses=_LOG_RECORD_USES,
-        drains=(_d("flush"), _d("close", reusable=False)),
-        module_drains=(_LOGGING_SHUTDOWN,),
-        exit_hook=ExitHook.DRAINS,
-        buffer_note="batches log records for a daemon thread (its background transport)",
+        "batches log records for a daemon thread (its background transport)",
+        module="google",
     ),
-    BufferedSdk(
-        key="memory-handler",
-        display="logging MemoryHandler",
-        modules=("logging",),
-        constructors=("logging.handlers.MemoryHandler",),
-        # Records reach it through loggers: any logging call is a use.
-        uses=("handle", "emit"),
-        global_uses=_LOG_RECORD_USES,
-        drains=(_d("flush"), _d("close", reusable=False)),
-        module_drains=(_LOGGING_SHUTDOWN,),
-        exit_hook=ExitHook.DRAINS,
-        buffer_note="keeps records in memory until its capacity or flush level is reached",
-        sends_in_background=False,
-        unbuffered_kwargs=(),
-        # flushOnClose=False: logging.shutdown no longer flushes it.
-        buffered_only_with=(),
+    # The stdlib's MemoryHandler sends nothing in the background: a flush or its capacity
+    # does (flushOnClose=False: logging.shutdown no longer flushes it).
+    _log_handler(
+        "memory-handler",
+        "logging MemoryHandler",
+        ("logging.handlers.MemoryHandler",),
+        "keeps records in memory until its capacity or flush level is reached",
+        module="logging",
+        background=False,
     ),
 )
 
