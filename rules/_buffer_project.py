@@ -32,6 +32,7 @@ from opslint.rules._wrappers import (
     wrapper_sdk,
 )
 from opslint.syntax.names import ImportTable
+from opslint.syntax.nodes import EXIT_CALLS, ExitKind
 
 #: The rules that share the facts (each declares ``project_facts``; any enabled one feeds them).
 FAMILY = ("OPS101", "OPS102", "OPS103", "OPS104")
@@ -85,10 +86,6 @@ def facts_for(module: cst.Module, info: ModuleInfo) -> Optional[ModuleFacts]:
         imports.add_top_level(module.body)
         found = info.memo["buffers"] = module_facts(module, imports, info.name)
     return None if found.empty else found
-
-
-#: Calls that end the program where they are (``os._exit`` is OPS102's, not a path end here).
-_PROGRAM_EXITS = frozenset({"sys.exit", "exit", "quit", "builtins.exit"})
 
 
 class ProjectBuffers:
@@ -186,7 +183,7 @@ class ProjectBuffers:
             #: branch before the flush): dirty whatever the calls after it drain.
             left: Set[str] = set()
             for site in function.calls:
-                if site.callee in _PROGRAM_EXITS:
+                if EXIT_CALLS.get(site.callee) is ExitKind.SYS_EXIT:  # (``os._exit`` is OPS102's)
                     held: Dict[str, str] = {}
                     for obj, kind in order:
                         held[obj] = kind

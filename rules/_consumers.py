@@ -39,6 +39,7 @@ from opslint.model import Span
 from opslint.project import ProjectIndex
 from opslint.rules import _kafka, _net
 from opslint.rules._kafka_facts import KafkaModuleFacts
+from opslint.syntax.nodes import CONTEXT_MANAGER_DECORATORS
 
 MAX_DEPTH = 6
 _A = TypeVar("_A", bound=Analysis)
@@ -346,8 +347,5 @@ class KafkaFile:
         return text.strip()
 
 
-_CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
-
-
 def _is_context_manager(function: cst.FunctionDef, imports: Any) -> bool:
-    return any(imports.resolve(d.decorator) in _CONTEXT_MANAGERS for d in function.decorators)
+    return any(imports.resolve(d.decorator) in CONTEXT_MANAGER_DECORATORS for d in function.decorators)

@@ -23,7 +23,7 @@ import libcst as cst
 
 from opslint.rules import _buffers as B
 from opslint.syntax.names import ImportTable, dotted_name
-from opslint.syntax.nodes import keyword, scope_nodes
+from opslint.syntax.nodes import CONTEXT_MANAGER_DECORATORS, EXIT_CALLS, ExitKind, keyword, scope_nodes
 from opslint.syntax.walk import find_all
 
 #: Decorators that make a function return one object per process.
@@ -201,10 +201,6 @@ def _assignments(stmts: Sequence[cst.BaseStatement]) -> Iterator[Tuple[cst.BaseE
 #: Logging pipelines a setup function installs for the whole process.
 _INSTALLED = frozenset({"queue-listener", "watchtower", "cloud-logging-handler", "memory-handler"})
 _DICT_CONFIG = "logging.config.dictConfig"
-#: Calls that end the program where they are.
-_PROGRAM_EXITS = frozenset({"sys.exit", "exit", "quit"})
-#: Decorators that turn a generator into a context manager (its ``yield`` is the value).
-CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
 
 def _drains_own(nodes: Sequence[cst.CSTNode], made: str) -> bool:
@@ -361,7 +357,7 @@ class _Reader:
         for name, func in self.functions.items():
             nodes = list(scope_nodes(func.body))
             returns = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
-            yielding = _decorated_by(func, self.resolve, CONTEXT_MANAGERS)
+            yielding = _decorated_by(func, self.resolve, CONTEXT_MANAGER_DECORATORS)
             if yielding:
                 # ``@contextmanager def session(): client = Mixpanel(...); yield client``: the
                 # ``with`` gets the client; one whose body drains it hands out nothing to drain.
@@ -438,7 +434,11 @@ class _Reader:
             uses[name] = drains[name] = False
             for call in _calls(meth.body):
                 func = call.func
-                if uses[name] and not drains[name] and (self.resolve(func) or dotted_name(func)) in _PROGRAM_EXITS:
+                if (
+                    uses[name]
+                    and not drains[name]
+                    and EXIT_CALLS.get(self.resolve(func) or dotted_name(func) or "") is ExitKind.SYS_EXIT
+                ):
                     exits_dirty.add(name)
                     continue
                 if self.resolve(func) == "atexit.register" and call.args:

@@ -30,6 +30,10 @@ class ExitKind(enum.Enum):
     RAISE = "raise"
 
 
+#: Decorators that turn a generator into a context manager (its one ``yield`` is the
+#: value of the ``with``).
+CONTEXT_MANAGER_DECORATORS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+
 #: Calls that never return, by qualified name (after import resolution) and what they do.
 #: Bare ``exit``/``quit`` are the ``site`` builtins.  The RAISE entries raise an exception
 #: that a web framework or a test runner turns into a response or a failure.
