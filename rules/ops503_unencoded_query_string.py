@@ -739,7 +739,4 @@ def _reaching_assignment(bindings: List[Any], stack: Tuple[cst.CSTNode, ...], fu
 
 
 def _is_property(function: cst.FunctionDef) -> bool:
-    return any(
-        dotted_name(d.decorator) in ("property", "functools.cached_property", "cached_property")
-        for d in function.decorators
-    )
+    return any(dotted_name(d.decorator) in _net.PROPERTY_DECORATORS for d in function.decorators)
