@@ -17,7 +17,14 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tup
 
 import libcst as cst
 
-from opslint.analysis.entrypoints import FUNCTION_RUNNERS, EntryKind, EntryPoint, decorator_target, subcommand_dispatch
+from opslint.analysis.entrypoints import (
+    FUNCTION_RUNNERS,
+    EntryKind,
+    EntryPoint,
+    decorator_target,
+    run_callable,
+    subcommand_dispatch,
+)
 from opslint.analysis.flow import PathWalker
 from opslint.analysis.scopes import BindingKind, Scope
 from opslint.rules import _buffers as B
@@ -410,6 +417,9 @@ class BufferPaths:
             return frozenset(f for f in state if not ((c := self.clients.get(f[0])) and c.sdk.global_uses))
         if drained is not None:
             return _remove(state, drained)
+        runs = run_callable(call, qual)
+        if runs is not None:
+            state = self._runs(walker, runs, state)
         if qual is not None:
             if qual in FUNCTION_RUNNERS and call.args:
                 first = call.args[0].value
@@ -476,6 +486,23 @@ class BufferPaths:
             return state
         if (sdk.uses and method in sdk.uses) or not sdk.uses:
             return state | {(key, "")}
+        return state
+
+    def _runs(self, walker: Walker, target: cst.BaseExpression, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """A function handed to an executor or scheduler (``pool.submit(renew, s)``): its
+        work is the caller's, as if called there."""
+        env = walker.env
+        called = cst.Call(func=target, args=[])
+        if isinstance(target, cst.Name) and target.value in self.functions:
+            return self.inline(walker, self.functions[target.value], called, None, state)
+        owner = self._method_owner(target.value, env) if isinstance(target, cst.Attribute) else None
+        if isinstance(target, cst.Attribute) and owner is not None:
+            method = self.methods.get(owner, {}).get(target.attr.value)
+            return self.inline(walker, method, called, owner, state) if method is not None else state
+        qual = self.qualified_name(target)
+        effects = self.files.knowledge.effects(qual) if qual is not None else None
+        if effects is not None and (effects.dirty or effects.drains):
+            return self._project_effects(effects, called, state)
         return state
 
     def _project_effects(self, effects: Effects, call: cst.Call, state: FrozenSet[Fact]) -> FrozenSet[Fact]:

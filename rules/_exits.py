@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, 
 import libcst as cst
 
 from opslint.analysis.base import Analysis, FileFacts
-from opslint.analysis.entrypoints import EntryPoint, find_entry_points, subcommand_dispatch
+from opslint.analysis.entrypoints import EntryPoint, find_entry_points, run_callable, subcommand_dispatch
 from opslint.analysis.scopes import Scope as TableScope
 from opslint.rule import Rule
 from opslint.rules import _buffers
@@ -314,6 +314,11 @@ class ExitFacts(Analysis):
                 if sdk.key not in files.unbuffered_modules:
                     self.events.append(Event(rec.seq, kind, ("module", sdk.key), rec.node, scope, rec.cls))
                 return
+        runs = run_callable(rec.node, rec.qual)
+        handed = self.imports.resolve(runs) if runs is not None else None
+        if handed is not None:
+            # ``pool.submit(job_event, ...)``: the handed function's effects happen here.
+            self._project_call(files, rec, handed)
         if rec.qual is not None and self._project_call(files, rec):
             return
         if rec.method is None:
@@ -351,17 +356,19 @@ class ExitFacts(Analysis):
         if method_kind is not None:
             self.events.append(Event(rec.seq, method_kind, client.key, rec.node, scope, rec.cls))
 
-    def _project_call(self, files: FileClients, rec: CallRec) -> bool:
+    def _project_call(self, files: FileClients, rec: CallRec, qual: Optional[str] = None) -> bool:
         """A project function of another module that drains or feeds a process-wide client
-        (``job_event(...)`` calls ``segment.track(...)`` in ``etl.telemetry``)."""
-        assert rec.qual is not None
-        effects = files.knowledge.effects(rec.qual)
+        (``job_event(...)`` calls ``segment.track(...)`` in ``etl.telemetry``); ``qual``: the
+        function the call runs when it is not the callee (``pool.submit(job_event, ...)``)."""
+        called = qual or rec.qual
+        assert called is not None
+        effects = files.knowledge.effects(called)
         if not (effects.dirty or effects.drains):
             return False
         bound = id(rec.node) in files.by_value  # ``listener = configure_logging()``: the factory's client
         for kind, names in (("drain", effects.drains), ("use", effects.dirty)):
             for name in names:
-                if bound and name.endswith("()") and name.rsplit(".", 1)[-1] == f"{rec.qual.rsplit('.', 1)[-1]}()":
+                if bound and name.endswith("()") and name.rsplit(".", 1)[-1] == f"{called.rsplit('.', 1)[-1]}()":
                     continue  # the pipeline it installs is the client the name now holds
                 obj = files.knowledge.object(name)
                 if obj is not None:
@@ -456,7 +463,10 @@ class ExitFacts(Analysis):
     def _resolve_callee(self, rec: CallRec) -> List[cst.FunctionDef]:
         defs = self.defs
         methods = self.method_class
-        func = rec.node.func
+        func: cst.BaseExpression = rec.node.func
+        runs = run_callable(rec.node, rec.qual)
+        if runs is not None:
+            func = runs  # ``pool.submit(renew, s)`` runs ``renew``
         if isinstance(func, cst.Name):
             return [d for d in defs.get(func.value, []) if id(d) not in methods]
         if isinstance(func, cst.Attribute):

@@ -540,8 +540,22 @@ class _Reader:
                 out.add(module_client_name(hit[0].key))
         return out
 
+    def _linked_holders(self, objects: Dict[str, ObjectFacts]) -> Dict[str, str]:
+        """The module objects built around a linked object of this module, by that object's
+        name: ``{"consumer": "mp"}`` for ``mp = Mixpanel(token, consumer=consumer)``."""
+        out: Dict[str, str] = {}
+        for target, value in _assignments(self.stmts):
+            if not isinstance(target, cst.Name) or target.value not in objects or not isinstance(value, cst.Call):
+                continue
+            sdk = self.sdk_of(objects[target.value])
+            arg = keyword(value, sdk.linked_kwarg) if sdk is not None and sdk.linked_kwarg else None
+            if arg is not None and isinstance(arg.value, cst.Name):
+                out[arg.value.value] = target.value
+        return out
+
     def _drained_names(self, body: cst.CSTNode, objects: Dict[str, ObjectFacts]) -> Set[str]:
         out: Set[str] = set()
+        holders = self._linked_holders(objects)
         refs: List[Tuple[cst.BaseExpression, str, Optional[cst.Call]]] = []
         if isinstance(body, cst.Attribute):
             refs.append((body.value, body.attr.value, None))
@@ -553,6 +567,9 @@ class _Reader:
             name = dotted_name(receiver) if not isinstance(receiver, cst.Call) else None
             if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name):
                 name = f"{receiver.func.value}()"
+            if name in holders and (name not in objects or self.sdk_of(objects[name]) is None):
+                # ``atexit.register(consumer.flush)``: the client's linked consumer drains it.
+                name = holders[name]
             if name is None or name not in objects:
                 continue
             sdk = self.sdk_of(objects[name])

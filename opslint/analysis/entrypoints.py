@@ -311,6 +311,62 @@ def class_methods(cls: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
     return {s.name.value: s for s in body.body if isinstance(s, cst.FunctionDef)}
 
 
+#: Methods that run (now, or later in the same process) the callable passed at this
+#: position: executors and pools (``pool.submit(renew, sub)``), event loops, schedulers
+#: (``schedule.every().day.do(report)``, APScheduler's ``add_job``).  The callable's work
+#: happens on the caller's behalf, as if the caller had called it there.
+CALLABLE_RUNNER_METHODS: Mapping[str, int] = {
+    "submit": 0,
+    "map": 0,
+    "apply_async": 0,
+    "map_async": 0,
+    "imap": 0,
+    "imap_unordered": 0,
+    "starmap": 0,
+    "starmap_async": 0,
+    "run_in_executor": 1,
+    "call_soon": 0,
+    "call_soon_threadsafe": 0,
+    "call_later": 1,
+    "do": 0,
+    "add_job": 0,
+    "spawn": 0,
+}
+#: Qualified callables that run a callable: name -> (position, keyword).
+CALLABLE_RUNNER_CALLS: Mapping[str, Tuple[int, str]] = {
+    "threading.Thread": (1, "target"),
+    "threading.Timer": (1, "function"),
+    "asyncio.to_thread": (0, "func"),
+    "_thread.start_new_thread": (0, "function"),
+    "gevent.spawn": (0, "run"),
+}
+
+
+def run_callable(call: cst.Call, qual: Optional[str]) -> Optional[cst.BaseExpression]:
+    """The function ``call`` runs on the caller's behalf, as a name or ``self.method``
+    (``pool.submit(renew, s)`` -> ``renew``; ``Thread(target=self.loop)`` -> ``self.loop``);
+    ``qual`` is the call's qualified name, if known."""
+    position: Optional[int] = None
+    keyword: Optional[str] = None
+    if qual is not None and qual in CALLABLE_RUNNER_CALLS:
+        position, keyword = CALLABLE_RUNNER_CALLS[qual]
+    elif isinstance(call.func, cst.Attribute) and call.func.attr.value in CALLABLE_RUNNER_METHODS:
+        position = CALLABLE_RUNNER_METHODS[call.func.attr.value]
+    if position is None:
+        return None
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    found: Optional[cst.BaseExpression] = None
+    if keyword is not None:
+        found = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+    if found is None and position < len(positional):
+        found = positional[position].value
+    if isinstance(found, cst.Name):
+        return found
+    if isinstance(found, cst.Attribute) and isinstance(found.value, cst.Name):
+        return found
+    return None
+
+
 #: Callables that run the function passed as their first argument (``typer.run(main)``).
 FUNCTION_RUNNERS = frozenset(
     {
