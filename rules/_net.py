@@ -104,6 +104,9 @@ CALLS["urllib3.poolmanager.PoolManager"] = NetCall(NONE_ONLY)
 CALLS["urllib3.ProxyManager"] = NetCall(NONE_ONLY)
 CALLS["urllib3.HTTPConnectionPool"] = NetCall(NONE_ONLY, 2)
 CALLS["urllib3.HTTPSConnectionPool"] = NetCall(NONE_ONLY, 2)
+# ``connection_from_url(url, **kw)``: an HTTP(S)ConnectionPool for the URL's host.
+CALLS["urllib3.connection_from_url"] = NetCall(NONE_ONLY)
+CALLS["urllib3.connectionpool.connection_from_url"] = NetCall(NONE_ONLY)
 # ``aiohttp.request(..., timeout=None)`` hands None to ``ClientSession``, where it means the default.
 CALLS["aiohttp.request"] = NetCall(NEVER, None, 1)
 CALLS["http.client.HTTPConnection"] = NetCall(FOREVER, 2, why=_SOCKET_DEFAULT, skip_in_tests=True)
@@ -228,6 +231,9 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     # requests-cache: a ``requests.Session`` subclass (its misses go to the network)
     "requests_cache.CachedSession": REQUESTS_SESSION,
     "requests_cache.session.CachedSession": REQUESTS_SESSION,
+    # requests-toolbelt: a ``requests.Session`` that joins paths onto ``base_url``
+    "requests_toolbelt.sessions.BaseUrlSession": REQUESTS_SESSION,
+    "requests_toolbelt.BaseUrlSession": REQUESTS_SESSION,
     "httpx.Client": HTTPX_CLIENT,
     "httpx.AsyncClient": HTTPX_CLIENT,
     "aiohttp.ClientSession": AIOHTTP_SESSION,
@@ -239,6 +245,8 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     "urllib3.HTTPSConnectionPool": URLLIB3_POOL,
     "urllib3.connectionpool.HTTPConnectionPool": URLLIB3_POOL,
     "urllib3.connectionpool.HTTPSConnectionPool": URLLIB3_POOL,
+    "urllib3.connection_from_url": URLLIB3_POOL,
+    "urllib3.connectionpool.connection_from_url": URLLIB3_POOL,
     "urllib.request.build_opener": URLLIB_OPENER,
     "tornado.httpclient.AsyncHTTPClient": TORNADO_CLIENT,
     "tornado.httpclient.HTTPClient": TORNADO_CLIENT,

@@ -157,8 +157,11 @@ class NetClients(Analysis):
         if kind is None:
             return None
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-        methods = {stmt.name.value for stmt in body if isinstance(stmt, cst.FunctionDef)}
-        if methods & (_net.SESSION_HOOK_ATTRS | {"_request", "__init__", "urlopen"}):
+        methods = {stmt.name.value: stmt for stmt in body if isinstance(stmt, cst.FunctionDef)}
+        if set(methods) & (_net.SESSION_HOOK_ATTRS | {"_request", "urlopen"}):
+            return None
+        init = methods.get("__init__")
+        if init is not None and _init_sets_timeout(init):
             return None
         return kind
 
@@ -592,3 +595,21 @@ def _from_facts(facts: Dict[str, object], qualified: str, size: int) -> Optional
     if not isinstance(made, tuple) or len(made) != size or made[0] not in CLIENT_TYPES:
         return None
     return Client(CLIENT_TYPES[made[0]], made[1], made[0])
+
+
+def _init_sets_timeout(init: cst.FunctionDef) -> bool:
+    """An ``__init__`` of a client subclass that may give its requests a timeout:
+    ``super().__init__(timeout=...)``, a mounted adapter or hook, or a wrapped
+    ``self.request``/``self.send`` (an ``__init__`` that only keeps a base URL does not)."""
+    for call in find_all(init, cst.Call):
+        if any(a.keyword is not None and "timeout" in a.keyword.value for a in call.args) or any(
+            a.star == "**" for a in call.args
+        ):
+            return True
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("mount", "register_hook"):
+            return True
+    for target in find_all(init, cst.Attribute):
+        if dotted_name(target.value) == "self" and target.attr.value in ("hooks", "request", "send", "timeout"):
+            return True
+    return False
