@@ -214,6 +214,8 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         "zpopmin",
         "zpopmax",
         "get_nowait",
+        # trio/anyio memory channels: the next item, or WouldBlock when there is none
+        "receive_nowait",
         "receive_message",
         "receive_messages",
         # RabbitMQ (pika) takes one message; MongoDB claims one queued document.

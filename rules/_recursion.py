@@ -8,6 +8,7 @@ Reads the binding table (what a name refers to, rebinding, ``self``) and
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
@@ -173,7 +174,7 @@ def takes_item(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> 
     helpers = _HELPERS.get(table)
     if helpers is None:
         helpers = _HELPERS[table] = {}
-    if _takes_slice(function.body):
+    if _takes_slice(function.body) or _takes_limited_rows(function.body):
         return True
     for call in calls_in(function.body):
         if _takes(call):
@@ -230,6 +231,15 @@ def _takes(call: cst.Call) -> bool:
                 and isinstance(first.value, cst.Integer)
                 and first.value.value == "1"
             )
+        if func.attr.value in ("query", "scan"):
+            # DynamoDB ``table.query(..., Limit=1)``: the first matching item.
+            return any(
+                a.keyword is not None
+                and a.keyword.value == "Limit"
+                and isinstance(a.value, cst.Integer)
+                and a.value.value == "1"
+                for a in call.args
+            )
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a
             # mapping's ``get`` takes a key).
@@ -240,6 +250,36 @@ def _takes(call: cst.Call) -> bool:
         # a bare ``pop``/``first`` is too generic a name to tell.
         return func.value == "next" or (func.value in _jobs.TAKE_METHODS and func.value not in ("pop", "first"))
     return False
+
+
+#: SQL that claims a bounded batch of rows: what ``fetchall()`` then reads is one batch.
+_BATCH_SQL = re.compile(r"\bLIMIT\b|\bSKIP\s+LOCKED\b|\bFETCH\s+FIRST\b", re.IGNORECASE)
+
+
+def _takes_limited_rows(body: cst.CSTNode) -> bool:
+    """``cur.execute("SELECT ... LIMIT %s FOR UPDATE SKIP LOCKED")`` then ``cur.fetchall()``:
+    the rows of one claimed batch (``fetchmany(n)`` without the SQL saying so)."""
+    executed = fetched = False
+    for node in scope_nodes(body):
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            continue
+        method = node.func.attr.value
+        if method == "fetchall":
+            fetched = True
+        elif method in ("execute", "exec_driver_sql") and node.args:
+            text = _sql_text(node.args[0].value)
+            executed = executed or (text is not None and _BATCH_SQL.search(text) is not None)
+    return executed and fetched
+
+
+def _sql_text(expr: cst.BaseExpression) -> Optional[str]:
+    """The text of a string literal, implicitly concatenated or not (None for anything else)."""
+    if isinstance(expr, cst.SimpleString):
+        return expr.evaluated_value if isinstance(expr.evaluated_value, str) else None
+    if isinstance(expr, cst.ConcatenatedString):
+        left, right = _sql_text(expr.left), _sql_text(expr.right)
+        return left + right if left is not None and right is not None else None
+    return None
 
 
 def _takes_slice(body: cst.CSTNode) -> bool:

@@ -57,6 +57,7 @@ _TAKES = (
     "fetch",
     "receive",
     "get_nowait",
+    "Limit=1",
     ".get()",
     "dequeue",
     "claim",
