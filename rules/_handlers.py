@@ -178,6 +178,8 @@ class Handlers:
         """The ``def`` or ``class`` of this file a registration's view names."""
         if isinstance(view, cst.Call) and isinstance(view.func, cst.Attribute) and view.func.attr.value == "as_view":
             view = view.func.value
+        elif isinstance(view, cst.Call) and isinstance(view.func, cst.Name) and not view.args:
+            view = view.func  # Falcon ``app.add_route("/imports/{id}", ImportResource())``
         if not isinstance(view, cst.Name):
             return None
         found = self.table.lookup(view.value, scope)
@@ -234,6 +236,13 @@ class Handlers:
         if self._named(function):
             handler.reason = "named"
             return handler
+        if owner is not None and _web.NAMED_HANDLER.search(name) and self._socket_consumer(owner):
+            handler.reason = "named"
+            return handler
+        if owner is not None and _falcon_read(function):
+            handler.reason = "view"
+            handler.routes.extend(bound.get(id(owner), ()))
+            return handler
         if owner is not None and _grpc_read(function, owner):
             handler.reason = "grpc"
             return handler
@@ -283,6 +292,10 @@ class Handlers:
             return False
         if isinstance(func, cst.Attribute) and call is not None:
             spec = _web.route_decorator(func.attr.value)
+            if spec is not None and self._route_decorator(call, spec, decorator, handler):
+                return True
+        if isinstance(func, cst.Name) and call is not None and qualified.split(".", 1)[0] in _web.BARE_ROUTE_PACKAGES:
+            spec = _web.route_decorator(last)
             if spec is not None and self._route_decorator(call, spec, decorator, handler):
                 return True
         if qualified in _web.PYRAMID_VIEW_CONFIG and call is not None:
@@ -362,6 +375,10 @@ class Handlers:
             return name
         return None
 
+    def _socket_consumer(self, owner: cst.ClassDef) -> bool:
+        """A Django Channels websocket consumer class (by its bases' names)."""
+        return any(_web.SOCKET_CONSUMER_BASE.search(b) for b in self._base_names(owner, 0))
+
     def _base_names(self, owner: cst.ClassDef, depth: int) -> List[str]:
         out: List[str] = []
         for base in owner.bases:
@@ -390,6 +407,15 @@ class Handlers:
                 if isinstance(last, str) and _web.RESPONSE_CALLS.search(last):
                     return True
         return False
+
+
+def _falcon_read(function: cst.FunctionDef) -> bool:
+    """``def on_get(self, req, resp, import_id)``: a Falcon resource's GET responder."""
+    if function.name.value not in _web.FALCON_READ_RESPONDERS:
+        return False
+    names = [p.name.value for p in function.params.params[1:3]]
+    requests, responses = _web.FALCON_PARAMS
+    return len(names) == 2 and names[0] in requests and names[1] in responses
 
 
 def _grpc_read(function: cst.FunctionDef, owner: cst.ClassDef) -> bool:

@@ -49,6 +49,10 @@ ROUTE_DECORATORS: Mapping[str, RouteDecorator] = {
     "options": RouteDecorator(("OPTIONS",), methods_keyword=""),
 }
 
+#: Packages whose route decorators are module functions imported by name
+#: (``from litestar import get`` then ``@get("/jobs/{id:int}")``).
+BARE_ROUTE_PACKAGES: Tuple[str, ...] = ("litestar", "starlite", "blacksheep")
+
 #: DRF decorators (qualified or by last name) -> (methods keyword or positional, default methods).
 #: ``@api_view()`` defaults to GET; ``@action`` defaults to ``["get"]``.
 DRF_DECORATORS: Mapping[str, Tuple[str, Tuple[str, ...]]] = {
@@ -136,6 +140,18 @@ VIEW_BASE = re.compile(
 VIEW_READ_METHODS: FrozenSet[str] = frozenset({"get", "head", "on_get"})
 VIEWSET_READ_METHODS: FrozenSet[str] = frozenset({"list", "retrieve"})
 VIEWSET_BASE = re.compile(r"ViewSet(?:Mixin)?$")
+
+#: Falcon responders: ``on_get(self, req, resp, ...)`` of any resource class (Falcon
+#: resources need no base class); the request and response parameter names.
+FALCON_READ_RESPONDERS: FrozenSet[str] = frozenset({"on_get", "on_head"})
+FALCON_PARAMS: Tuple[FrozenSet[str], FrozenSet[str]] = (
+    frozenset({"req", "request"}),
+    frozenset({"resp", "response", "res"}),
+)
+
+#: Django Channels consumers (``AsyncJsonWebsocketConsumer``...): a method named like a
+#: status/progress/poll handler answers what the client sends over the socket.
+SOCKET_CONSUMER_BASE = re.compile(r"(?:Websocket|WebSocket)Consumer$")
 
 #: A handler named like a status/progress endpoint or a poll (``import_status``, ``poll_job``).
 NAMED_HANDLER = re.compile(r"(?:^|_)(?:status|progress)(?:_|$)|^_*poll")

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
+from opslint.analysis.entrypoints import CALLABLE_ADAPTERS, run_callable
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope, ScopeKind
 from opslint.context import FileContext
 from opslint.model import Related, Span
@@ -350,17 +351,29 @@ class PollDrivenProgression(Rule):
         """Progressions in the function a call reaches (in this file or the project)."""
         if depth > _MAX_DEPTH:
             return []
-        local = self._local_target(call.func, scope)
+        func = self._called(call)
+        local = self._local_target(func, scope)
         if local is not None:
             if id(local) in seen:
                 return []
             seen.add(id(local))
             return self._local(local, seen, depth, guarded)
-        qualname = self._project_target(call.func, scope)
+        qualname = self._project_target(func, scope)
         if qualname is None or qualname in seen:
             return []
         seen.add(qualname)
         return self._remote(qualname, seen, depth, guarded)
+
+    def _called(self, call: cst.Call) -> cst.BaseExpression:
+        """The function a call runs: its callee, the function an adapter wraps
+        (``sync_to_async(services.advance)(account_id)``) or the one it hands to a thread
+        or executor (``asyncio.to_thread(services.advance, account_id)``)."""
+        func = call.func
+        imports = self.ctx.imports
+        if isinstance(func, cst.Call) and func.args and imports.resolve(func.func) in CALLABLE_ADAPTERS:
+            return func.args[0].value
+        runs = run_callable(call, imports.resolve(func))
+        return runs if runs is not None else func
 
     def _local(
         self, function: cst.FunctionDef, seen: Set[Union[int, str]], depth: int, guarded: bool

@@ -342,6 +342,17 @@ CALLABLE_RUNNER_CALLS: Mapping[str, Tuple[int, str]] = {
 }
 
 
+#: Wrappers whose result calls the function they wrap (``sync_to_async(fn)(*args)``).
+CALLABLE_ADAPTERS = frozenset(
+    {
+        "asgiref.sync.sync_to_async",
+        "asgiref.sync.async_to_sync",
+        "channels.db.database_sync_to_async",
+        "functools.partial",
+    }
+)
+
+
 def run_callable(call: cst.Call, qual: Optional[str]) -> Optional[cst.BaseExpression]:
     """The function ``call`` runs on the caller's behalf, as a name or ``self.method``
     (``pool.submit(renew, s)`` -> ``renew``; ``Thread(target=self.loop)`` -> ``self.loop``);
