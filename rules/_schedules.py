@@ -36,6 +36,10 @@ SCHEDULED = EntrySpec(
         "Group.command": "CLI command",
         # fastapi-utils / fastapi-restful: a coroutine re-run every N seconds from startup
         "repeat_every": "repeated task",
+        # Procrastinate ``@app.periodic(cron="*/10 * * * *")`` over ``@app.task``
+        "periodic": "Procrastinate periodic task",
+        # Faust ``@app.crontab("0 3 * * *")``
+        "crontab": "cron job",
     },
     decorator_keywords={"periodic": "periodiq job"},
     qualified_decorators={
@@ -93,6 +97,9 @@ SCHEDULED = EntrySpec(
     class_entries={
         # django-cron: CRON_CLASSES lists CronJobBase subclasses; runcrons calls their do()
         "CronJobBase": ("do", "django-cron job"),
+        # Luigi: a pipeline's tasks run (``luigi.build``/``luigi.run``, cron) through ``run()``
+        "luigi.Task": ("run", "Luigi task"),
+        "luigi.task.Task": ("run", "Luigi task"),
     },
     console_script_kind="console script",
 )

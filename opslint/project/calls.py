@@ -211,8 +211,10 @@ class _CallCollector(ast.NodeVisitor):
                 callee = self.owner.resolve_expr(item.context_expr.func, self.local_types, self.class_qualname)
                 if callee:
                     self.local_types[target.id] = callee
-            self.with_stack.append(self.owner.describe(item.context_expr, self.local_types, self.class_qualname))
-            self.with_texts.append(_source(item.context_expr))
+            # ``async with await lock_manager.lock(key):`` (aioredlock): what is awaited.
+            entered = item.context_expr.value if isinstance(item.context_expr, ast.Await) else item.context_expr
+            self.with_stack.append(self.owner.describe(entered, self.local_types, self.class_qualname))
+            self.with_texts.append(_source(entered))
             pushed += 1
         for stmt in node.body:
             self.visit(stmt)

@@ -85,8 +85,8 @@ class EntrySpec:
     schedule_assignments: Mapping[str, Tuple[str, str]] = field(default_factory=dict)
     #: Base classes of Django-style management commands (their ``handle`` is an entry).
     command_bases: FrozenSet[str] = frozenset()
-    #: Base classes (last name) whose subclasses' method is an entry -> (method, kind)
-    #: (django-cron ``CronJobBase.do``).
+    #: Base classes (qualified, or last name) whose subclasses' method is an entry ->
+    #: (method, kind) (django-cron ``CronJobBase.do``, ``luigi.Task.run``).
     class_entries: Mapping[str, Tuple[str, str]] = field(default_factory=dict)
     #: Kind of ``[project.scripts]`` targets ("" to ignore them).
     console_script_kind: str = ""
@@ -232,7 +232,7 @@ def entry_points(index: IndexQueries, spec: EntrySpec) -> Dict[str, List[Entry]]
         if spec.class_entries:
             for cls in module.classes.values():
                 for base in cls.bases:
-                    found = spec.class_entries.get(base.rsplit(".", 1)[-1])
+                    found = spec.class_entries.get(base) or spec.class_entries.get(base.rsplit(".", 1)[-1])
                     method = index.method(cls.qualname, found[0]) if found is not None else None
                     if found is not None and method is not None:
                         add(method.qualname, found[1], module.path, method.span, cls.qualname)
