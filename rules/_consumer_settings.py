@@ -12,7 +12,7 @@ message can point at it and a fix replace it.
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -85,6 +85,8 @@ class SettingsReader:
             if field_value is not None:
                 return self.scalar(field_value, scope, depth + 1)
             return self._fact_scalar_ref(self.file.resolve(expr), depth + 1)
+        if isinstance(expr, cst.Call):
+            return self._call_scalar(expr, scope, depth)
         if isinstance(expr, cst.BinaryOperation):
             # ``1 / REQUESTS_PER_SECOND``, ``5 * MINUTE``: arithmetic over named constants.
             left_known, left, _w = self.scalar(expr.left, scope, depth + 1)
@@ -95,6 +97,25 @@ class SettingsReader:
                 )
                 if folded is not NOTHING:
                     return True, folded, Where(expr)
+        return False, None, Where(expr)
+
+    def _call_scalar(self, expr: cst.Call, scope: Scope, depth: int) -> Tuple[bool, Any, Where]:
+        """``int(os.getenv("PUSH_BATCH_SIZE", "200"))``: the value the code runs with when
+        the environment does not set it (the default written next to the name)."""
+        args = [a for a in expr.args if a.keyword is None and not a.star]
+        func = expr.func
+        if isinstance(func, cst.Name) and func.value in _NUMBER_TYPES and len(args) == 1:
+            if self.file.table.lookup(func.value, scope):
+                return False, None, Where(expr)  # a local ``int`` is not the builtin
+            known, value, where = self.scalar(args[0].value, scope, depth + 1)
+            if known and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                try:
+                    return True, _NUMBER_TYPES[func.value](value), where
+                except ValueError:
+                    pass
+            return False, None, Where(expr)
+        if self.file.resolve(func) in _ENV_READS and len(args) == 2:
+            return self.scalar(args[1].value, scope, depth + 1)
         return False, None, Where(expr)
 
     def _config_field(self, expr: cst.Attribute, scope: Scope) -> Optional[cst.BaseExpression]:
@@ -517,6 +538,12 @@ class SettingsReader:
         if found is None:
             return (True, _kafka.FIREBASE_DEFAULT_SECONDS) if complete else (False, None)
         return _as_timeout(found.known, found.value)
+
+
+#: Conversions of an environment default (``int(os.getenv("BATCH", "200"))``).
+_NUMBER_TYPES: Dict[str, Callable[[Any], Any]] = {"int": int, "float": float}
+#: Reads of an environment variable with a default as second argument.
+_ENV_READS = frozenset({"os.getenv", "os.environ.get"})
 
 
 def _as_timeout(known: bool, value: Any) -> Tuple[bool, Optional[float]]:

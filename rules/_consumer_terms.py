@@ -12,7 +12,7 @@ call sites.  The bounds come from ``_kafka`` and ``_net``; timeout values from
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import AbstractSet, Any, Dict, List, Optional, Set, Tuple
+from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -488,23 +488,35 @@ class RecordTerms:
         return Term(seconds, True, _net.DEFAULT_TIMEOUT_LABELS[library], where, sync, evidence)
 
     def _socket_default_timeout(self) -> Tuple[bool, Optional[float]]:
-        """The seconds of a module-level ``socket.setdefaulttimeout(N)`` of this file: what
-        every socket-based call without its own timeout waits at most."""
+        """The seconds of this file's ``socket.setdefaulttimeout(N)``, called at module level
+        or first thing in a top-level function (``main()`` before it builds the consumer):
+        what every socket-based call without its own timeout waits at most (the largest,
+        when several are set)."""
         if self._socket_default is None:
             self._socket_default = (False, None)
             module = self.file.ctx.module
             scope = self.file.table.module_scope
             if scope is None:
                 return self._socket_default
+            bodies: List[Sequence[cst.BaseStatement]] = [module.body]
             for stmt in module.body:
-                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-                    value = small.value if isinstance(small, cst.Expr) else None
-                    if (
-                        isinstance(value, cst.Call)
-                        and value.args
-                        and self.file.resolve(value.func) == _net.SET_DEFAULT_TIMEOUT
-                    ):
-                        self._socket_default = self.settings.timeout_seconds(value.args[0].value, scope)
+                if isinstance(stmt, (cst.FunctionDef, cst.If)) and isinstance(stmt.body, cst.IndentedBlock):
+                    bodies.append(stmt.body.body)
+            found: List[Tuple[bool, Optional[float]]] = []
+            for body in bodies:
+                for stmt in body:
+                    for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                        value = small.value if isinstance(small, cst.Expr) else None
+                        if (
+                            isinstance(value, cst.Call)
+                            and value.args
+                            and self.file.resolve(value.func) == _net.SET_DEFAULT_TIMEOUT
+                        ):
+                            found.append(self.settings.timeout_seconds(value.args[0].value, scope))
+            if found and all(known and seconds is not None for known, seconds in found):
+                self._socket_default = (True, max(seconds for _, seconds in found if seconds is not None))
+            elif found:
+                self._socket_default = next((f for f in found if not f[0] or f[1] is None), found[0])
         return self._socket_default
 
     @staticmethod
