@@ -323,14 +323,15 @@ class StoreClaims:
         method = value.func.attr.value
         if method == "find_one" and isinstance(target, cst.Name):
             self.documents[target.value] = self.rule.text(value.func.value)
-        fetched = method in ("fetchone", "fetchval") or (
+        fetched = method in ("fetchone", "fetchval", "fetchrow") or (
             method in ("execute", "fetchval") and value.args and _SELECT.match(_string(value.args[0].value))
         )
         if not fetched or self._selected is None:
             return
         table, columns = self._selected
-        if isinstance(target, cst.Name) and method == "fetchone" and len(columns) > 1:
-            self.rows[target.value] = (table, columns)  # ``row = cur.fetchone()``, unpacked later
+        if isinstance(target, cst.Name) and method in ("fetchone", "fetchrow") and len(columns) > 1:
+            # ``row = cur.fetchone()``, asyncpg ``row = await conn.fetchrow("SELECT ...")``: read later
+            self.rows[target.value] = (table, columns)
             return
         names = (
             [e.value for e in target.elements]

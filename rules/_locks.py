@@ -192,7 +192,7 @@ CACHE_CONSTRUCTORS: FrozenSet[str] = frozenset(
 )
 
 #: Redis reads that answer "is it taken?" and the write that claims it.
-REDIS_READ_METHODS: FrozenSet[str] = frozenset({"get", "exists", "hget", "hexists", "sismember", "getbit"})
+REDIS_READ_METHODS: FrozenSet[str] = frozenset({"get", "exists", "hget", "hexists", "sismember", "getbit", "scard"})
 #: read method -> write methods that claim what the read checked.
 REDIS_CLAIM_WRITES: Dict[str, FrozenSet[str]] = {
     "get": frozenset({"set", "setex", "psetex"}),
@@ -201,6 +201,9 @@ REDIS_CLAIM_WRITES: Dict[str, FrozenSet[str]] = {
     "hexists": frozenset({"hset", "hmset"}),
     "sismember": frozenset({"sadd"}),
     "getbit": frozenset({"setbit"}),
+    # slots held as members of a set (``scard(key) >= LIMIT`` then ``sadd(key, job_id)``); a
+    # list's length before a push is back-pressure, not a claim
+    "scard": frozenset({"sadd"}),
 }
 
 #: Keyword arguments of ``set`` that make it conditional (atomic claim or CAS).
