@@ -53,8 +53,9 @@ class RetryWithoutBackoff(Rule):
     signal back to the request has no sleep (`time.sleep(0)` does not count), or when
     nothing bounds the attempts (a `range`, an attempt counter stepped on that path and
     checked, a deadline).  A `continue` in a loop over items moves on to the next item
-    and is not a retry; functions decorated with tenacity/backoff retries are left to
-    those libraries.
+    and is not a retry.  Functions decorated with tenacity/backoff retries are left to
+    those libraries, except a tenacity `@retry` on a rate limit (or on every exception)
+    without `wait=` or `stop=`: its defaults retry at once, and forever.
 
     ## Why it matters
     Incident 001: a third-party API key shared by every account answered 429 past 20-30
@@ -150,7 +151,10 @@ class RetryWithoutBackoff(Rule):
         self._table = table
         for scope in list(table.scopes()):
             function = scope.function
-            if function is None or not isinstance(function.body, cst.IndentedBlock) or self._delegated(function):
+            if function is None or not isinstance(function.body, cst.IndentedBlock):
+                continue
+            if self._delegated(function):
+                self._tenacity(function)
                 continue
             statements = list(nested_statements(function.body.body))
             for stmt, _enclosing in statements:
@@ -174,6 +178,36 @@ class RetryWithoutBackoff(Rule):
             if _jobs.RETRY_DECORATORS.match(name) or _jobs.RETRY_DECORATORS.match(name.rsplit(".", 1)[-1]):
                 return True
         return False
+
+    def _tenacity(self, function: cst.FunctionDef) -> None:
+        """``@retry(retry=retry_if_exception_type(RateLimitError))`` without ``wait=`` or
+        ``stop=``: tenacity's defaults retry at once (``wait_none()``) and forever
+        (``stop_never``).  A bare ``@retry`` retries every exception, a rate limit included."""
+        for decorator in function.decorators:
+            expr = decorator.decorator
+            func = expr.func if isinstance(expr, cst.Call) else expr
+            if self.qualified_name(func) not in _TENACITY_RETRY:
+                continue
+            given = (
+                {a.keyword.value: a.value for a in expr.args if a.keyword is not None}
+                if isinstance(expr, cst.Call)
+                else {}
+            )
+            if isinstance(expr, cst.Call) and any(a.keyword is None or a.star for a in expr.args):
+                continue  # ``@retry(**RETRY_POLICY)``, positional strategies: not known here
+            condition = given.get("retry")
+            if condition is not None:
+                named = [dotted_name(n) for n in iter_nodes(condition) if isinstance(n, (cst.Name, cst.Attribute))]
+                what = next((f"`{n}`" for n in named if n and _jobs.rate_limit_exception(n)), None)
+            else:
+                what = "any exception (a rate limit included)"
+            if what is None or ("wait" in given and "stop" in given):
+                continue
+            check = condition if condition is not None else decorator.decorator
+            retry = Retry(decorator, Signal(check, function, [], what))
+            retry.slept.append("wait" in given)
+            retry.bounded.append("stop" in given)
+            self._report(retry, f"`@{dotted_name(func)}` retries `{function.name.value}`")
 
     def _signals(self, function: cst.FunctionDef, scope: Scope) -> List[Signal]:
         assert isinstance(function.body, cst.IndentedBlock)
@@ -471,6 +505,10 @@ class RetryWithoutBackoff(Rule):
             missing=missing,
             why=why,
         )
+
+
+#: tenacity's decorator (its defaults: no wait, no stop).
+_TENACITY_RETRY = frozenset({"tenacity.retry"})
 
 
 def _rate_limit_code(sides: Sequence[cst.BaseExpression]) -> Optional[str]:
