@@ -50,6 +50,9 @@ class Commits:
         names, ``self.x``, factories and the parameters of this file's functions it is
         passed to), or it leaves the file in a way that another module could commit it."""
         holders: Set[int] = set()
+        container = self._container(seen)
+        if container is not None:
+            return self._no_group(consumer) or self._container_committed(consumer, container, seen.scope)
         if self._leaves_at_construction(seen):
             return True
 
@@ -113,6 +116,65 @@ class Commits:
             ):
                 return True
         return self._committed_elsewhere(consumer, seen)
+
+    @staticmethod
+    def _container(seen: Seen) -> Optional[str]:
+        """The local name of a container the construction is put in: ``consumers = {t:
+        KafkaConsumer(t, ...) for t in TOPICS}``, a list of them, ``consumers[t] = ...``."""
+        stack = seen.stack
+        if len(stack) < 3:
+            return None
+        parent, index = stack[-2], 2
+        if isinstance(parent, (cst.Element, cst.DictElement)):
+            parent, index = stack[-3], 3
+        if isinstance(parent, (cst.DictComp, cst.ListComp, cst.SetComp, cst.List, cst.Tuple, cst.Set, cst.Dict)):
+            holder = stack[-index - 1] if len(stack) > index else None
+            if isinstance(holder, cst.Assign) and len(holder.targets) == 1:
+                target = holder.targets[0].target
+                return target.value if isinstance(target, cst.Name) else None
+            return None
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                return target.value.value
+        return None
+
+    def _container_committed(self, consumer: Consumer, container: str, scope: Scope) -> bool:
+        """Whether a consumer kept in a local container may be committed: a commit on an
+        element (``for topic, c in consumers.items(): ... c.commit()``, ``consumers[t].commit()``),
+        or the container leaves the function (another module may commit its elements)."""
+        for escape in self.file.facts.escapes:
+            if isinstance(escape.expr, cst.Name) and escape.expr.value == container and escape.scope is scope:
+                if self._escape_verdict(escape) is not None:
+                    return True
+        methods = consumer.library.commit_methods
+        receivers: List[Tuple[cst.BaseExpression, Scope]] = []
+        for call_seen in self.file.facts.method_calls:
+            call = call_seen.node
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            if call.func.attr.value in methods or call.func.attr.value in _kafka.TRANSACTION_OFFSET_METHODS:
+                receivers.append((call.func.value, call_seen.scope))
+        for ref in self.file.facts.commit_refs:
+            attribute = ref.node
+            assert isinstance(attribute, cst.Attribute)
+            if attribute.attr.value in methods:
+                receivers.append((attribute.value, ref.scope))
+        return any(self._element_of(receiver, where, container) for receiver, where in receivers)
+
+    def _element_of(self, expr: cst.BaseExpression, scope: Scope, container: str) -> bool:
+        """``consumers[t]``, or a name bound by a loop over the container (its values or items)."""
+        if isinstance(expr, cst.Subscript):
+            return isinstance(expr.value, cst.Name) and expr.value.value == container
+        if not isinstance(expr, cst.Name):
+            return False
+        for binding in self.file.table.lookup(expr.value, scope):
+            if binding.kind is not BindingKind.LOOP:
+                continue
+            for loop in self.file.facts.loops:
+                node = loop.node
+                if isinstance(node, cst.For) and any(n is binding.node for n in iter_nodes(node.target)):
+                    return _iterates(node.iter, container)
+        return False
 
     @staticmethod
     def _no_group(consumer: Consumer) -> bool:
@@ -301,6 +363,19 @@ class Commits:
                 if method in _kafka.COMMIT_METHODS and any(p in f".{site.raw}" for p in patterns):
                     return True
         return False
+
+
+def _iterates(expr: cst.BaseExpression, container: str) -> bool:
+    """``consumers``, ``consumers.values()``, ``consumers.items()``."""
+    if isinstance(expr, cst.Name):
+        return expr.value == container
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value in ("values", "items")
+    ):
+        return isinstance(expr.func.value, cst.Name) and expr.func.value.value == container
+    return False
 
 
 def _only_consumes(calls: Sequence[CallSite], name: str, since: int = -1) -> bool:
