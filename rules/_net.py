@@ -252,6 +252,9 @@ CLIENT_TYPES: Dict[str, ClientKind] = {
     "tornado.httpclient.HTTPClient": TORNADO_CLIENT,
 }
 
+#: URL objects built from a string that keep its query as written (httpx, yarl).
+URL_OBJECTS = frozenset({"httpx.URL", "yarl.URL", "aiohttp.client.URL"})
+
 #: Session methods that, when reassigned on an instance, usually inject a default timeout.
 SESSION_HOOK_ATTRS = frozenset({"request", "send"})
 #: Test helpers that fake HTTP: a test module using one talks to no real server.

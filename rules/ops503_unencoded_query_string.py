@@ -263,13 +263,27 @@ class UnencodedQueryString(Rule):
             return None
         return inner
 
+    def _url_text(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        """The string a URL object is made from (``httpx.URL(f"...?q={q}")``): its query is
+        taken as written, encoded by nobody."""
+        if (
+            isinstance(expr, cst.Call)
+            and len(expr.args) == 1
+            and expr.args[0].keyword is None
+            and not expr.args[0].star
+            and self.qualified_name(expr.func) in _net.URL_OBJECTS
+        ):
+            return expr.args[0].value
+        return expr
+
     def _alternatives(self, url: cst.BaseExpression, at: Scope, stack: Tuple[cst.CSTNode, ...]) -> List[_Built]:
         """The ways the URL argument can be built: itself, the values of a local built just
         before, both branches of a conditional expression, the returns of a helper function."""
+        url = self._url_text(url)
         if isinstance(url, cst.IfExp):
             return [_Built([url.body], at, direct=False), _Built([url.orelse], at, direct=False)]
         if isinstance(url, cst.Name):
-            values = self._local_values(url.value, at, stack)
+            values = [self._url_text(v) for v in self._local_values(url.value, at, stack)]
             if len(values) == 1 and isinstance(values[0], cst.IfExp):
                 return [_Built([values[0].body], at, direct=False), _Built([values[0].orelse], at, direct=False)]
             if not values:
@@ -298,6 +312,12 @@ class UnencodedQueryString(Rule):
             if helper is not None and inner is not None:
                 returns = [v for v in self.table.returns(helper) if v is not None]
                 return [_Built([value], inner, direct=False, report_at=url) for value in returns]
+            # ``search_url = lambda title: f"...?title={title}"``: what the lambda returns.
+            bound = self.table.resolve(url.func, at) if isinstance(url.func, cst.Name) else []
+            lam = bound[0].value if len(bound) == 1 and bound[0].kind is BindingKind.ASSIGN else None
+            inner = self.table.scope_of(lam) if isinstance(lam, cst.Lambda) else None
+            if isinstance(lam, cst.Lambda) and inner is not None:
+                return [_Built([lam.body], inner, direct=False, report_at=url)]
         return [_Built([url], at, direct=True)]
 
     def _handed_in(self, name: str, at: Scope) -> List[_Built]:
