@@ -454,6 +454,8 @@ class FileClients:
         records reach it through loggers and ``logging.shutdown()`` drains it."""
         for call, scope, _ in self.facts.calls:
             func = call.func
+            if self._adds_sink(call, scope):
+                continue
             if not (isinstance(func, cst.Attribute) and func.attr.value == "addHandler" and call.args):
                 continue
             handler = call.args[0].value
@@ -463,6 +465,17 @@ class FileClients:
             sdk = made[0]
             if ("module", sdk.key) not in self.clients:
                 self._add(("module", sdk.key), sdk, "module", self._module_receiver(sdk), handler)
+
+    def _adds_sink(self, call: cst.Call, scope: Scope) -> bool:
+        """loguru ``logger.add(path, enqueue=True)``: a call that adds a buffering sink to
+        a process-wide logger (its result is no client; the logger is)."""
+        made = self.creation(call, scope)
+        if made is None or not made[0].adds_to_global:
+            return False
+        sdk = made[0]
+        if ("module", sdk.key) not in self.clients:
+            self._add(("module", sdk.key), sdk, "module", self._module_receiver(sdk), call)
+        return True
 
     def _value_bindings(self) -> List[Binding]:
         out: List[Binding] = []
@@ -500,7 +513,9 @@ class FileClients:
             label = alt = f"{scope.node.name.value}.{binding.name}"
         else:
             return None
-        if sdk.singleton_factory(qual):
+        if sdk.adds_to_global:
+            key, kind, label = ("module", sdk.key), "module", self._module_receiver(sdk)
+        elif sdk.singleton_factory(qual):
             key, kind = ("module", sdk.key), "module"
             alias = self.module_alias(qual)
             alt = f"{alias}()" if alias else ""

@@ -145,6 +145,9 @@ class BufferedSdk:
     #: (``trace.get_tracer_provider()``, ``sentry_sdk.get_client()``): any client
     #: of this SDK in the file.
     global_getters: Tuple[str, ...] = ()
+    #: The constructor adds a sink to a process-wide pipeline and returns no client
+    #: (loguru ``logger.add(path, enqueue=True)``): the pipeline is the client.
+    adds_to_global: bool = False
 
     def singleton_factory(self, qualified: str) -> bool:
         return qualified in self.singleton_factories
@@ -810,6 +813,21 @@ CATALOG: Tuple[BufferedSdk, ...] = (
         ),
         "batches log records for a daemon thread (its background transport)",
         module="google",
+    ),
+    # loguru 0.7.3: a sink added with ``enqueue=True`` gets a writer thread fed by a queue;
+    # ``logger.complete()`` waits for it, ``logger.remove()`` stops it (loguru registers
+    # ``atexit.register(logger.remove)``, which a hard exit or a killed process skips).
+    BufferedSdk(
+        key="loguru",
+        display="loguru sink (enqueue=True)",
+        modules=("loguru",),
+        constructors=("loguru.logger.add",),
+        adds_to_global=True,
+        buffered_only_with=(("enqueue", "True"),),
+        global_uses=_LOG_RECORD_USES + ("success", "trace"),
+        module_drains=(_f("loguru.logger.complete"), _f("loguru.logger.remove", reusable=False)),
+        exit_hook=ExitHook.DRAINS,
+        buffer_note="queues records for a writer thread per `enqueue=True` sink",
     ),
     # The stdlib's MemoryHandler sends nothing in the background: a flush or its capacity
     # does (flushOnClose=False: logging.shutdown no longer flushes it).
