@@ -1,4 +1,5 @@
-"""OPS101's entry points that run in forked children: process pool workers and Celery tasks.
+"""OPS101's entry points that run in forked children: process pool workers, Celery tasks
+and RQ jobs.
 
 A forked child ends with ``os._exit``: ``atexit`` callbacks never run, so a buffered
 client used in the worker function must be drained before it returns (SDK_FACTS 1.0,
@@ -8,12 +9,14 @@ analysis of ``_buffer_paths.py`` walks; the rule tells them apart by their reaso
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind, EntryPoint, decorator_target
+from opslint.project import EntrySpec
 from opslint.rules._buffered import BufferedClients
+from opslint.syntax.nodes import keyword, positional
 
 #: Pools whose workers are forked children (they end with ``os._exit``: atexit never runs).
 _POOLS = frozenset(
@@ -34,6 +37,18 @@ _AIRFLOW_TASKS = frozenset({"airflow.decorators.task", "airflow.sdk.task"})
 POOL_REASON = "a process pool worker (a forked child ends with os._exit)"
 AIRFLOW_REASON = "an Airflow task (the task runner's forked child ends with os._exit)"
 TASK_REASON = "a Celery task (a prefork worker child ends with os._exit)"
+#: RQ: the default ``Worker`` forks a work horse per job, which ends with ``os._exit(0)``.
+RQ_REASON = "an RQ job (the worker's forked work horse ends with os._exit)"
+_RQ_JOB_DECORATORS = frozenset({"rq.decorators.job", "rq.job"})
+#: ``queue.enqueue(f, ...)`` and its kin: the method and where the function is.
+_RQ_ENQUEUE: Dict[str, Tuple[int, str]] = {
+    "enqueue": (0, "f"),
+    "enqueue_call": (0, "func"),
+    "enqueue_in": (1, "f"),
+    "enqueue_at": (1, "f"),
+}
+#: The same, for jobs enqueued in another module of the project.
+RQ_JOBS = EntrySpec(register_calls={m: ("RQ job", i, k) for m, (i, k) in _RQ_ENQUEUE.items()})
 
 
 def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project: Any = None) -> List[EntryPoint]:
@@ -67,10 +82,29 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
             for b in table.resolve(method.value, scope)
         ):
             add(worker.value, POOL_REASON)
+    for call, _scope, _ in buffered.calls:
+        method = call.func
+        spec = _RQ_ENQUEUE.get(method.attr.value) if isinstance(method, cst.Attribute) else None
+        if spec is None:
+            continue
+        given = keyword(call, spec[1])
+        args = positional(call)
+        job = given.value if given is not None else args[spec[0]].value if len(args) > spec[0] else None
+        if isinstance(job, cst.Name):
+            add(job.value, RQ_REASON)
+    module_name = project.module_of(buffered.ctx.path) if project is not None else None
+    if module_name is not None:
+        enqueued = project.entry_points(RQ_JOBS)
+        for name in functions:
+            if f"{module_name}.{name}" in enqueued:
+                add(name, RQ_REASON)
     celery = imports.imports_module("celery")
     for name, function in functions.items():
         for dec in function.decorators:
             target = decorator_target(dec)
+            if imports.resolve(target) in _RQ_JOB_DECORATORS:
+                add(name, RQ_REASON)
+                break
             if imports.resolve(target) in _CELERY_TASKS or (
                 isinstance(target, cst.Attribute)
                 and target.attr.value == "task"
@@ -108,6 +142,8 @@ def entry_label(entry: EntryPoint) -> str:
     """How messages name an entry point, tasks and pool workers included."""
     if entry.reason in (TASK_REASON, AIRFLOW_REASON):
         return f"task `{entry.name}()`"
+    if entry.reason == RQ_REASON:
+        return f"RQ job `{entry.name}()`"
     if entry.reason == POOL_REASON:
         return f"pool worker `{entry.name}()`"
     return entry.label
