@@ -11,6 +11,7 @@ call sites.  The bounds come from ``_kafka`` and ``_net``; timeout values from
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -182,6 +183,9 @@ class RecordTerms:
                 found = self._node_terms(target.body, inner, f"in {target.name.value}", None, depth)
             finally:
                 self._active.discard(key)
+            attempts = max((self._decorator_attempts(d) for d in target.decorators), default=1)
+            if attempts > 1:
+                found = [_repeated(term, attempts) for term in found]
             self._function_terms[key] = found
             return found
         qualified = self.file.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
@@ -193,6 +197,14 @@ class RecordTerms:
         if function is None:
             return []
         return self._summary_terms(function.qualname, depth)
+
+    def _decorator_attempts(self, decorator: cst.Decorator) -> int:
+        """``@retry(stop=stop_after_attempt(5))`` on a function of this file: 5."""
+        expr = decorator.decorator
+        if not isinstance(expr, cst.Call) or not isinstance(expr.func, (cst.Name, cst.Attribute)):
+            return 1
+        kwargs = tuple((a.keyword.value, self.file.code(a.value)) for a in expr.args if a.keyword is not None)
+        return _retry_attempts(self.file.resolve(expr.func) or "", kwargs)
 
     def _imported_instance_method(self, func: cst.Attribute, scope: Scope) -> Optional[str]:
         """``geocoder.normalise`` where ``geocoder = Geocoder()`` (or ``geocoder: Geocoder``)
@@ -267,6 +279,9 @@ class RecordTerms:
                     terms.extend(self._summary_terms(target, depth + 1))
         finally:
             self._active.discard(qualname)
+        attempts = max((_retry_attempts(d.name, d.kwargs) for d in function.decorators), default=1)
+        if attempts > 1:
+            terms = [_repeated(term, attempts) for term in terms]
         self._function_terms[qualname] = terms
         return terms
 
@@ -715,6 +730,20 @@ def _range_length(expr: cst.BaseExpression) -> Optional[int]:
         return None
     numbers = [int(b.value) for b in bounds if isinstance(b, cst.Integer)]
     return numbers[0] if len(numbers) == 1 else numbers[1] - numbers[0]
+
+
+#: ``stop=stop_after_attempt(5)`` of a tenacity ``@retry``: the function may run 5 times.
+_STOP_AFTER = re.compile(r"^(?:tenacity\.)?stop_after_attempt\(\s*(\d+)\s*\)")
+
+
+def _retry_attempts(decorator: str, kwargs: Sequence[Tuple[str, str]]) -> int:
+    """How many times a retry decorator may run the function (1 when not known)."""
+    if decorator != "tenacity.retry":
+        return 1
+    stop = next((text for key, text in kwargs if key == "stop"), "")
+    # ``stop_after_attempt(5) | stop_after_delay(60)``: the first part bounds the attempts.
+    found = _STOP_AFTER.match(stop.strip())
+    return int(found.group(1)) if found else 1
 
 
 def _repeated(term: Term, times: int) -> Term:

@@ -335,9 +335,26 @@ class _Summariser:
                 node.func, local_types, class_qualname
             )
             args, kwargs = self._arguments(node, local_types, class_qualname)
+            # ``@retry(stop=stop_after_attempt(5))``: a strategy's literal arguments are what
+            # the decorator means (a call elsewhere is described by its callee only).
+            literal = {k.arg: self._literal_call(k.value, local_types, class_qualname) for k in node.keywords if k.arg}
+            kwargs = tuple((key, literal.get(key) or text) for key, text in kwargs)
             return Decorator(name, True, args, kwargs, span)
         name = self.resolve_expr(node, local_types, class_qualname) or self.describe(node, local_types, class_qualname)
         return Decorator(name, False, (), (), span)
+
+    def _literal_call(self, node: ast.expr, local_types: Mapping[str, str], class_qualname: Optional[str]) -> str:
+        """``stop_after_attempt(5)`` -> ``tenacity.stop_after_attempt(5)``; "" unless every
+        argument is a number or string literal."""
+        if not isinstance(node, ast.Call) or node.keywords or not node.args:
+            return ""
+        if not all(isinstance(a, ast.Constant) and isinstance(a.value, (int, float, str)) for a in node.args):
+            return ""
+        callee = self.resolve_expr(node.func, local_types, class_qualname) or self.describe(
+            node.func, local_types, class_qualname
+        )
+        text = f"{callee}({', '.join(repr(a.value) for a in node.args if isinstance(a, ast.Constant))})"
+        return text[:_MAX_ARG_TEXT]
 
     def _arguments(
         self, call: ast.Call, local_types: Mapping[str, str], class_qualname: Optional[str]
