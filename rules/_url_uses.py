@@ -23,6 +23,7 @@ from opslint.rules._url_context import UrlUse, analyse, is_binding, reference_is
 from opslint.rules._url_tables import METADATA_ATTRIBUTES
 from opslint.rules._urls import (
     UrlLiteral,
+    command_urls,
     host_allowed,
     host_kind,
     is_settings_module,
@@ -107,13 +108,26 @@ class UrlUses(Analysis):
         self._literal(node)
         if "%" in node.value or "{" in node.value:
             self._open_literal(node)
+        if not isinstance(self.ctx.stack[-2] if len(self.ctx.stack) > 1 else None, cst.ConcatenatedString):
+            self._command(node)
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
         self._literal(node)
         self._open_literal(node)
+        if not isinstance(self.ctx.stack[-2] if len(self.ctx.stack) > 1 else None, cst.ConcatenatedString):
+            self._command(node)
 
     def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
         self._open_literal(node)
+        stack = self.ctx.stack
+        if not (len(stack) > 1 and isinstance(stack[-2], cst.ConcatenatedString)):
+            self._command(node)
+
+    def _command(self, node: cst.CSTNode) -> None:
+        """``"curl -fsSL http://mirror.example.net/db.tar.gz | tar -xz"``: the download's URL."""
+        for literal in command_urls(node):
+            if host_kind(literal.host) == "external":
+                self.open_literals.append((literal, literal.host))
 
     def _open_literal(self, node: cst.CSTNode) -> None:
         literal = parse_open_literal(node)

@@ -259,6 +259,42 @@ _LEADING_FIELD = re.compile(r"^(?:[A-Za-z0-9-]+\.)*(?:%[-+ #0-9.]*s|%\([A-Za-z_]
 _HOST_HEAD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[A-Za-z0-9-]+\.)*$")
 
 
+#: A shell command that downloads what its URL names (``curl -fsSL http://... | tar -xz``).
+_DOWNLOAD_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:curl|wget|aria2c)\s")
+_URL_IN_TEXT = re.compile(r"(?<![\w/])(?:https?|wss?)://[^\s'\"|;&()<>]+", re.I)
+
+
+def command_urls(node: cst.CSTNode) -> List[UrlLiteral]:
+    """The URLs inside a download command written as a string (``"curl -fsS http://mirror/x"``,
+    or pieces of an implicit concatenation), each held by the piece it is written in."""
+    if isinstance(node, cst.FormattedString):
+        texts = [p.value if isinstance(p, cst.FormattedStringText) else "{}" for p in node.parts]
+        if "b" in node.prefix.lower() or not _DOWNLOAD_COMMAND.match("".join(texts)):
+            return []
+        urls = [m.group(0) for t in texts for m in _URL_IN_TEXT.finditer(t)]
+        return [lit for url in urls if (lit := _literal(node, url, url, True, True)) is not None]
+    pieces: List[cst.SimpleString] = []
+    part: cst.CSTNode = node
+    while isinstance(part, cst.ConcatenatedString):
+        if not isinstance(part.left, cst.SimpleString):
+            return []
+        pieces.append(part.left)
+        part = part.right
+    if not isinstance(part, cst.SimpleString):
+        return []
+    pieces.append(part)
+    values = [p.evaluated_value for p in pieces]
+    if not all(isinstance(v, str) for v in values) or not _DOWNLOAD_COMMAND.match(str(values[0])):
+        return []
+    out: List[UrlLiteral] = []
+    for piece, value in zip(pieces, values):
+        for match in _URL_IN_TEXT.finditer(str(value)):
+            literal = _literal(piece, match.group(0), match.group(0), False, False)
+            if literal is not None:
+                out.append(literal)
+    return out
+
+
 def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
     """A URL whose host starts with a placeholder (``f"http://{bucket}.s3.amazonaws.com/..."``,
     ``"http://%s.api.vendor.com"``), with the literal rest of the host as ``host``
