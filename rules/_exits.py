@@ -407,6 +407,30 @@ class ExitFacts(Analysis):
         last_use = max((seq for seq, f in targets if self._uses_in(key, f)), default=0)
         return any(seq > last_use and self.drained(key, f, 0, 1 << 60) for seq, f in targets)
 
+    def raised_past(self, key: ClientKey, scope: Optional[Scope], at: cst.Call) -> bool:
+        """The exit ``at`` runs in an ``except`` whose ``try`` body called a function that
+        uses ``key`` (``try: run() except: os._exit(1)``): ``run()`` raised part-way, so the
+        drain at its end (not in a ``finally``) did not run."""
+        handlers = {t for t, part in self.try_parts.get(id(at), ()) if part == "handler"}
+        if not handlers:
+            return False
+        for rec in self.calls:
+            if rec.scope is not scope:
+                continue
+            if not any(t in handlers and part == "body" for t, part in self.try_parts.get(id(rec.node), ())):
+                continue
+            if any(self._uses_in(key, f) and not self._drains_finally(key, f) for f in self._resolve_callee(rec)):
+                return True
+        return False
+
+    def _drains_finally(self, key: ClientKey, func: Scope) -> bool:
+        return any(
+            e.key == key
+            and e.kind == "drain"
+            and any(part == "finally" for _t, part in self.try_parts.get(id(e.node), ()))
+            for e in self._scope_events(func)
+        )
+
     def _uses_in(self, key: ClientKey, func: Scope) -> bool:
         scopes = [func, *self.reachable(func)]
         return any(e.key == key and e.kind == "use" for s in scopes for e in self._scope_events(s))

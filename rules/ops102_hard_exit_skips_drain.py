@@ -314,6 +314,14 @@ class HardExitSkipsDrain(Rule):
                     continue
             # Functions this one only calls after the exit have not run yet.
             elsewhere = [e for e in uses if e.scope is not scope and not (e.scope in later and e.scope not in earlier)]
+            if (
+                elsewhere
+                and not asynchronous
+                and facts.raised_past(key, scope, rec.node)
+                and not facts.drained(key, scope, 0, seq, at=rec.node)
+            ):
+                live.append(client)  # ``try: run() except: os._exit(1)``: run()'s flush was skipped
+                continue
             if not elsewhere or facts.drained(key, scope, 0, seq) or facts.drained_by_calls(key, scope, seq):
                 continue
             # A synchronous exit runs after the other functions returned: their own drains count.
