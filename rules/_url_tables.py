@@ -384,6 +384,9 @@ IDENTIFIER_NAME_TOKENS: FrozenSet[str] = frozenset(
         "publicid",
     }
 )
+#: With ``type``, name tokens of an RFC 9457 problem type (``problem_type``, ``error_type_uri``):
+#: a URI that identifies a kind of error in an API's answers, not a service it calls.
+PROBLEM_TYPE_TOKENS: FrozenSet[str] = frozenset({"problem", "error", "errors", "uri"})
 #: Parts of run-together names (``SCHEMALOCATION``) that mark an identifier.
 IDENTIFIER_NAME_PARTS: Tuple[str, ...] = ("schema", "namespace", "xmlns", "ontology", "vocab")
 #: Name tokens that make an identifier-looking name a service after all.

@@ -669,6 +669,8 @@ def quiet_name(name: str, keyword: bool = True) -> str:
         return "sample"
     if tokens & T.IDENTIFIER_NAME_TOKENS or any(w in name.lower() for w in T.IDENTIFIER_NAME_PARTS):
         return "identifier"
+    if "type" in tokens and tokens & T.PROBLEM_TYPE_TOKENS:
+        return "identifier"
     if tokens & T.PAGE_NAME_TOKENS:
         return "page"
     return ""
