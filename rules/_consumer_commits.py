@@ -265,7 +265,9 @@ class Commits:
         if target is None:
             return self._other_module_verdict(func, escape)
         inner = self.file.table.scope_of(target)
-        if inner is None:
+        if inner is None or any(not _transparent(d) for d in target.decorators):
+            # A decorated function is called through its decorator's wrapper (which may
+            # take the consumer and commit: ``@commits_offset``): it leaves this file's sight.
             return True
         params = [*target.params.posonly_params, *target.params.params]
         if bound and inner.owner is not None:
@@ -363,6 +365,16 @@ class Commits:
                 if method in _kafka.COMMIT_METHODS and any(p in f".{site.raw}" for p in patterns):
                     return True
         return False
+
+
+#: Decorators that keep a function's parameters as they are.
+_TRANSPARENT_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "lru_cache", "cache", "wraps"})
+
+
+def _transparent(decorator: cst.Decorator) -> bool:
+    expr = decorator.decorator
+    name = dotted_name(expr.func if isinstance(expr, cst.Call) else expr) or ""
+    return name.rsplit(".", 1)[-1] in _TRANSPARENT_DECORATORS
 
 
 def _iterates(expr: cst.BaseExpression, container: str) -> bool:
