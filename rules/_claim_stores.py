@@ -687,6 +687,9 @@ class StoreClaims:
                 continue
             if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
                 value = stmt.body[0].value
+                if isinstance(value, cst.Tuple) and value.elements:
+                    # ``return True, None`` (claimed, no holder): what the first element says.
+                    value = value.elements[0].value
                 if value is None or not self._responds(value):
                     # ``return True``, ``return token``: the claim is handed to the caller (a
                     # constant such as ``return "default"`` is a value, not a claim).
