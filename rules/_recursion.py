@@ -231,14 +231,26 @@ def _takes(call: cst.Call) -> bool:
                 and isinstance(first.value, cst.Integer)
                 and first.value.value == "1"
             )
-        if func.attr.value in ("query", "scan"):
-            # DynamoDB ``table.query(..., Limit=1)``: the first matching item.
+        if func.attr.value in ("query", "scan", "list_objects_v2", "list_objects"):
+            # DynamoDB ``table.query(..., Limit=1)``: the first matching item; S3
+            # ``list_objects_v2(..., MaxKeys=1)``: the next file of a drop folder.
             return any(
                 a.keyword is not None
-                and a.keyword.value == "Limit"
+                and a.keyword.value in ("Limit", "MaxKeys")
                 and isinstance(a.value, cst.Integer)
                 and a.value.value == "1"
                 for a in call.args
+            )
+        if func.attr.value == "scalar" and call.args:
+            # SQLAlchemy ``session.scalar(select(Job)....limit(1))``: one row of a query.
+            return any(
+                isinstance(n, cst.Call)
+                and isinstance(n.func, cst.Attribute)
+                and n.func.attr.value == "limit"
+                and len(n.args) == 1
+                and isinstance(n.args[0].value, cst.Integer)
+                and n.args[0].value.value == "1"
+                for n in iter_nodes(call.args[0].value)
             )
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a

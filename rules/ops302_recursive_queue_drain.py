@@ -58,6 +58,8 @@ _TAKES = (
     "receive",
     "get_nowait",
     "Limit=1",
+    "MaxKeys=1",
+    "limit(1)",
     ".get()",
     "dequeue",
     "claim",
