@@ -34,6 +34,7 @@ from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import (
     calls_in,
     is_true,
+    keyword,
     nested_statements,
     scope_nodes,
     suite_statements,
@@ -49,7 +50,7 @@ class RetryWithoutBackoff(Rule):
     502/503/504, or any 5xx), an `except` of a rate-limit exception (`RateLimitError`,
     `Throttled`, `ThrottlingException`, `TooManyRequests`...), a `Retry-After` read.  A
     retry is a `continue` (or falling off the end) of the loop that makes the request,
-    or a call of the function to itself.  It reports the retry when the path from the
+    a call of the function to itself, or a Celery `self.retry(countdown=0)`.  It reports the retry when the path from the
     signal back to the request has no sleep (`time.sleep(0)` does not count), or when
     nothing bounds the attempts (a `range`, an attempt counter stepped on that path and
     checked, a deadline).  A `continue` in a loop over items moves on to the next item
@@ -167,6 +168,7 @@ class RetryWithoutBackoff(Rule):
                 if isinstance(stmt, (cst.For, cst.While)) and self._retry_loop(stmt):
                     self._loop(stmt, signals)
             self._recursion(function, scope, signals)
+            self._task_retry(function, signals)
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -208,6 +210,32 @@ class RetryWithoutBackoff(Rule):
             retry.slept.append("wait" in given)
             retry.bounded.append("stop" in given)
             self._report(retry, f"`@{dotted_name(func)}` retries `{function.name.value}`")
+
+    def _task_retry(self, function: cst.FunctionDef, signals: List[Signal]) -> None:
+        """Celery ``raise self.retry(exc=exc, countdown=0)`` on the signal: the task is
+        queued again at once (a ``countdown`` of zero overrides the 180 s default delay);
+        with ``max_retries=None`` on the task, forever."""
+        forever = any(
+            isinstance(d.decorator, cst.Call)
+            and (arg := keyword(d.decorator, "max_retries")) is not None
+            and isinstance(arg.value, cst.Name)
+            and arg.value.value == "None"
+            for d in function.decorators
+        )
+        for signal in signals:
+            for stmt in signal.block:
+                for call in calls_in(stmt):
+                    func = call.func
+                    if not (isinstance(func, cst.Attribute) and func.attr.value == "retry"):
+                        continue
+                    countdown = keyword(call, "countdown")
+                    if countdown is None or not zero(countdown.value):
+                        continue
+                    retry = Retry(call, signal)
+                    retry.slept.append(False)
+                    limit = keyword(call, "max_retries")
+                    retry.bounded.append(not (_none(limit.value) if limit is not None else forever))
+                    self._report(retry, f"`{self.edits.code(call.func)}(countdown=0)` re-queues the task")
 
     def _signals(self, function: cst.FunctionDef, scope: Scope) -> List[Signal]:
         assert isinstance(function.body, cst.IndentedBlock)
@@ -505,6 +533,10 @@ class RetryWithoutBackoff(Rule):
             missing=missing,
             why=why,
         )
+
+
+def _none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 #: tenacity's decorator (its defaults: no wait, no stop).
