@@ -536,7 +536,7 @@ class FunctionClaims(ClaimReads):
 
     def _file_write(self, call: cst.Call, read: Read) -> bool:
         rule = self.rule
-        if not _locks.lockish_text(read.key):
+        if not (_locks.lockish_text(read.key) or _locks.PIDFILE_TEXT.search(read.key)):
             return False
         if isinstance(call.func, cst.Name) and call.func.value == "open" and call.args:
             if rule.text(call.args[0].value) != read.key:

@@ -303,6 +303,11 @@ def looks_like_throttle_name(name: str) -> bool:
     return bool(_THROTTLE_NAME.search(name))
 
 
+#: A pid file's name (``PID_FILE``, ``pidfile``, ``"/var/run/sync.pid"``): a cron job's lock
+#: (written after checking that it does not exist).
+PIDFILE_TEXT = re.compile(r"(?<![a-z])pid(?:_?file)?(?![a-z])|pidfile|\.pid\b", re.IGNORECASE)
+
+
 def lockish_text(text: str) -> bool:
     """Whether a key, flag or field name talks about a lock or an "in use" state."""
     return bool(_LOCKISH_TEXT.search(text))
