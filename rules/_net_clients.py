@@ -206,11 +206,16 @@ class NetClients(Analysis):
         qualified = self._resolve(expr)
         return self.external_objects(qualified) if qualified is not None and "." in qualified else None
 
-    def annotated(self, annotation: cst.BaseExpression) -> Optional[Client]:
-        """The client a type annotation names (``Optional[requests.Session]``)."""
+    def annotated(self, annotation: cst.BaseExpression, _depth: int = 0) -> Optional[Client]:
+        """The client a type annotation names (``Optional[requests.Session]``), also through a
+        type alias of this module (``HttpSession = Annotated[requests.Session, Depends(...)]``)."""
         for expr in _net.annotation_names(annotation):
             qualified = self._resolve(expr)
             if qualified is None:
+                alias = self._type_alias(expr) if _depth < 3 else None
+                found = self.annotated(alias, _depth + 1) if alias is not None else None
+                if found is not None:
+                    return found
                 continue
             kind = CLIENT_TYPES.get(qualified)
             if kind is None and _net.is_grpc_stub_class(qualified):
@@ -218,6 +223,17 @@ class NetClients(Analysis):
             if kind is not None and qualified[qualified.rfind(".") + 1 :][:1].isupper():
                 return Client(kind, None, qualified)
         return None
+
+    def _type_alias(self, expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+        """What a module-level name bound once to a type expression stands for."""
+        module = self.table.module_scope
+        if not isinstance(expr, cst.Name) or module is None:
+            return None
+        bindings = module.own(expr.value)
+        if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN:
+            return None
+        value = bindings[0].value
+        return value if isinstance(value, (cst.Subscript, cst.Name, cst.Attribute)) else None
 
     def property_client(self, expr: cst.BaseExpression, scope: Scope) -> Optional[Client]:
         """``self.session`` where ``@property def session(self): return self._session``."""
