@@ -469,6 +469,10 @@ class FileClients:
     def _adds_sink(self, call: cst.Call, scope: Scope) -> bool:
         """loguru ``logger.add(path, enqueue=True)``: a call that adds a buffering sink to
         a process-wide logger (its result is no client; the logger is)."""
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name not in B.SINK_ADDER_NAMES:
+            return False
         made = self.creation(call, scope)
         if made is None or not made[0].adds_to_global:
             return False

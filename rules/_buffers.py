@@ -842,6 +842,9 @@ CATALOG: Tuple[BufferedSdk, ...] = (
 )
 
 _BY_KEY: Dict[str, BufferedSdk] = {sdk.key: sdk for sdk in CATALOG}
+#: Last names of the calls that add a buffering sink to a process-wide pipeline (loguru's
+#: ``add``): a cheap test before the catalog is asked about a call.
+SINK_ADDER_NAMES = frozenset(c.rsplit(".", 1)[-1] for sdk in CATALOG if sdk.adds_to_global for c in sdk.constructors)
 #: Methods of any SDK's client that return a handle on it (``factory.client()``).
 HANDLES = frozenset(h for sdk in CATALOG for h in sdk.handles)
 KEYS = frozenset(_BY_KEY)

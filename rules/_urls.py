@@ -264,15 +264,9 @@ _DOWNLOAD_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:curl|wget|aria2c)\s")
 _URL_IN_TEXT = re.compile(r"(?<![\w/])(?:https?|wss?)://[^\s'\"|;&()<>]+", re.I)
 
 
-def command_urls(node: cst.CSTNode) -> List[UrlLiteral]:
-    """The URLs inside a download command written as a string (``"curl -fsS http://mirror/x"``,
-    or pieces of an implicit concatenation), each held by the piece it is written in."""
-    if isinstance(node, cst.FormattedString):
-        texts = [p.value if isinstance(p, cst.FormattedStringText) else "{}" for p in node.parts]
-        if "b" in node.prefix.lower() or not _DOWNLOAD_COMMAND.match("".join(texts)):
-            return []
-        urls = [m.group(0) for t in texts for m in _URL_IN_TEXT.finditer(t)]
-        return [lit for url in urls if (lit := _literal(node, url, url, True, True)) is not None]
+def simple_pieces(node: cst.CSTNode) -> List[cst.SimpleString]:
+    """The plain strings of a string or of an implicit concatenation of them
+    (``"curl -fsS " "http://mirror/x"``); empty when a piece is an f-string."""
     pieces: List[cst.SimpleString] = []
     part: cst.CSTNode = node
     while isinstance(part, cst.ConcatenatedString):
@@ -283,8 +277,21 @@ def command_urls(node: cst.CSTNode) -> List[UrlLiteral]:
     if not isinstance(part, cst.SimpleString):
         return []
     pieces.append(part)
+    return pieces
+
+
+def command_urls(node: cst.CSTNode) -> List[UrlLiteral]:
+    """The URLs inside a download command written as a string (``"curl -fsS http://mirror/x"``,
+    or pieces of an implicit concatenation), each held by the piece it is written in."""
+    if isinstance(node, cst.FormattedString):
+        texts = [p.value if isinstance(p, cst.FormattedStringText) else "{}" for p in node.parts]
+        if "b" in node.prefix.lower() or not _DOWNLOAD_COMMAND.match("".join(texts)):
+            return []
+        urls = [m.group(0) for t in texts for m in _URL_IN_TEXT.finditer(t)]
+        return [lit for url in urls if (lit := _literal(node, url, url, True, True)) is not None]
+    pieces = simple_pieces(node)
     values = [p.evaluated_value for p in pieces]
-    if not all(isinstance(v, str) for v in values) or not _DOWNLOAD_COMMAND.match(str(values[0])):
+    if not pieces or not all(isinstance(v, str) for v in values) or not _DOWNLOAD_COMMAND.match(str(values[0])):
         return []
     out: List[UrlLiteral] = []
     for piece, value in zip(pieces, values):
@@ -302,16 +309,9 @@ def parse_open_literal(node: cst.CSTNode) -> Optional[UrlLiteral]:
     (``"http://" "api.vendor.com/v1"``), held by its first piece.  ``parse_literal``
     reads neither: the scheme (what OPS504 is about) is all that is certain of them."""
     if isinstance(node, cst.ConcatenatedString):
-        pieces: List[cst.SimpleString] = []
-        part: cst.BaseExpression = node
-        while isinstance(part, cst.ConcatenatedString):
-            if not isinstance(part.left, cst.SimpleString):
-                return None
-            pieces.append(part.left)
-            part = part.right
-        if not isinstance(part, cst.SimpleString):
+        pieces = simple_pieces(node)
+        if not pieces:
             return None
-        pieces.append(part)
         values = [p.evaluated_value for p in pieces if "b" not in p.prefix.lower()]
         if len(values) != len(pieces) or not all(isinstance(v, str) for v in values):
             return None
