@@ -130,6 +130,9 @@ class LockSites:
         if _matches(callee, self.acquire_fns):
             return f"`{last}()`"
         if last in _schedules.ACQUIRE_METHODS and self._lockish_receiver(_schedules.receiver(callee)):
+            # As written (``lock.acquire()``), not as resolved (``from_url.lock.acquire()``).
+            if site.raw.endswith(f".{last}") and len(site.raw) <= 40:
+                return f"`{site.raw}()`"
             return f"`{short(_schedules.receiver(callee).replace('()', ''))}.{last}()`"
         claim = _claim(site)
         if claim is not None:
@@ -403,6 +406,10 @@ class LockSites:
                 continue
             kind = self.acquire_kind(fn, site)
             if kind is not None:
+                # ``lock = r.lock(key)`` then ``lock.acquire()``: the factory call only made the
+                # lock object; the acquire is the one lock (and ``if not lock.acquire():`` is
+                # the branch where it is not held).
+                active = [a for a in active if not site.callee.startswith(f"{a[0].callee}().")]
                 active.append((site, kind, self._transaction_scope(site)))
         scopes: Dict[Tuple[Any, ...], List[int]] = {}
         for index, found in enumerate(held):
