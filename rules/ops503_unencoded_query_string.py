@@ -27,6 +27,11 @@ _FIX_LITERAL = re.compile(r"^[A-Za-z0-9_.\-~,:]*$")
 _SAFE_ATTRS = frozenset({"id", "pk", "hex", "int"})
 
 
+#: More calls than this and a function is not an encoding helper but does other work
+#: too (and may encode only part of what it returns).
+_ENCODER_HELPER_CALLS = 4
+
+
 @dataclass
 class _Built:
     """One way a URL argument is built: the expressions it is made of, in order, and the
@@ -103,6 +108,9 @@ class UnencodedQueryString(Rule):
     )
     tokens = ("requests", "httpx", "aiohttp", "urllib", "tornado")
     fix_availability = "sometimes"
+    #: The project's own encoding helpers (``def q(v): return quote(str(v), safe="")`` in
+    #: ``textutil.py``): a value passed through one is encoded.
+    needs_project = True
 
     requires = (BindingTable, NetClients)
 
@@ -481,6 +489,8 @@ class UnencodedQueryString(Rule):
             qualified = self.qualified_name(expr.func)
             if qualified is not None and (qualified in _net.ENCODERS or qualified.startswith(_net.ENCODER_PREFIXES)):
                 return True
+            if qualified is not None and self._project_encoder(qualified):
+                return True
             if isinstance(expr.func, cst.Name) and expr.func.value in _net.NUMERIC_CALLS:
                 return True
             return qualified in _net.SAFE_TEXT_CALLS or self._safe_method(expr, at, depth)
@@ -492,6 +502,17 @@ class UnencodedQueryString(Rule):
                     expr.right, (cst.Integer, cst.Float)
                 )
         return False
+
+    def _project_encoder(self, qualified: str) -> bool:
+        """A function of the project that encodes what it is given: a short helper that
+        calls a percent-encoder (``return quote(str(value), safe="")``)."""
+        project = self.ctx.project
+        if project is None:
+            return False
+        function = project.function(project.canonical(qualified))
+        if function is None or len(function.calls) > _ENCODER_HELPER_CALLS:
+            return False
+        return any(c.callee in _net.ENCODERS or c.callee.startswith(_net.ENCODER_PREFIXES) for c in function.calls)
 
     def _safe_values(self, container: cst.BaseExpression, at: Scope, depth: int) -> bool:
         """Every value of a dict or list display or comprehension is safe."""
