@@ -304,11 +304,12 @@ class SigtermDropsBuffer(Rule):
     def _endless(self, facts: ExitFacts, loop: LoopRec) -> bool:
         node = loop.node
         if isinstance(node, cst.For):
-            return self._endless_iterable(facts, loop, node.iter)
-        test = node.test
-        if not _forever_test(test):
+            # ``for tick in itertools.count():`` is ``while True:`` with a counter.
+            if not self._counts_forever(node.iter):
+                return self._endless_iterable(facts, loop, node.iter)
+        elif not _forever_test(node.test) or _drains_test(node):
             return False
-        if _leaves(node.body) or _drains_test(node):
+        if _leaves(node.body):
             return False
         scope = loop.chain[-1] if loop.chain else None
         for rec in facts.calls:
@@ -323,6 +324,24 @@ class SigtermDropsBuffer(Rule):
             if any(a.keyword is not None and a.keyword.value in _BLOCKING_KEYWORDS for a in rec.node.args):
                 return True  # ``next_outbox_row(block_seconds=10)``: a project helper that blocks
         return False
+
+    def _counts_forever(self, expr: cst.BaseExpression) -> bool:
+        """``itertools.count()``, ``itertools.repeat(x)`` without a count, ``iter(int, 1)``."""
+        if not isinstance(expr, cst.Call):
+            return False
+        qualified = self.qualified_name(expr.func)
+        positional = [a for a in expr.args if a.keyword is None and a.star == ""]
+        if qualified == "itertools.count":
+            return True
+        if qualified == "itertools.repeat":
+            return len(positional) == 1 and len(expr.args) == 1
+        # ``iter(callable, sentinel)`` with a callable that never returns the sentinel.
+        return (
+            isinstance(expr.func, cst.Name)
+            and expr.func.value == "iter"
+            and len(positional) == 2
+            and dotted_name(positional[0].value) in ("int", "object")
+        )
 
     def _endless_iterable(self, facts: ExitFacts, loop: LoopRec, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Call):
