@@ -105,6 +105,9 @@ def calls_self(call: cst.Call, function: cst.FunctionDef, table: BindingTable, s
     if isinstance(func, cst.Name) and func.value == name and not _is_method(scope):
         found = table.lookup(name, scope)
         return len(found) == 1 and found[0].node is function
+    if isinstance(func, cst.Name) and name == "__call__" and scope.owner is not None and func.value == scope.self_name:
+        # ``return 1 + self()`` in ``__call__``: calling the instance calls the method again.
+        return all(b.kind is BindingKind.FUNCTION for b in table.attribute(scope.owner, name))
     if isinstance(func, cst.Attribute) and func.attr.value == name and isinstance(func.value, cst.Name):
         parent = scope.parent
         if parent is not None and isinstance(parent.node, cst.ClassDef) and func.value.value == parent.node.name.value:

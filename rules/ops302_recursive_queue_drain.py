@@ -53,6 +53,8 @@ class ModuleTails:
 #: Words of the calls that take one item, in a module's text (its prefilter and project facts).
 _TAKES = (
     "pop",
+    # Redis ``lmove``/``blmove``: the next item, moved to a processing list
+    "lmove(",
     "first(",
     "fetch",
     "receive",
