@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -84,7 +84,7 @@ class RecordTerms:
             if bound is not None:
                 bounds[id(call)] = bound
                 bounded.update(id(inner) for inner in calls_in(call.args[0].value))
-        repeats = _repeats(node)
+        repeats = _repeats(node, lambda expr: self._integer(expr, scope))
         for call in calls:
             if call is skip or id(call) in handed or id(call) in skip_ids or id(call) in bounded:
                 continue
@@ -115,6 +115,19 @@ class RecordTerms:
                 terms.append(replace(term, sync=False, evidence=evidence))
             return
         terms.extend(self._call_terms(call, scope, where, depth))
+
+    def _integer(self, expr: cst.BaseExpression, scope: Scope) -> Optional[int]:
+        """An integer literal, or a name bound once to one (``MAX_ATTEMPTS = 5``)."""
+        if isinstance(expr, cst.Name):
+            bindings = self.file.table.resolve(expr, scope)
+            value = bindings[0].value if len(bindings) == 1 else None
+            expr = value if value is not None else expr
+        if not isinstance(expr, cst.Integer):
+            return None
+        try:
+            return int(expr.value, 0)
+        except ValueError:
+            return None
 
     def _call_terms(self, call: cst.Call, scope: Scope, where: str, depth: int) -> List[Term]:
         """A slow call's term, else the terms of the project function it calls."""
@@ -706,14 +719,14 @@ class RecordTerms:
         return self.settings.timeout_seconds(expr, scope)
 
 
-def _repeats(node: cst.CSTNode) -> Dict[int, int]:
+def _repeats(node: cst.CSTNode, integer: Callable[[cst.BaseExpression], Optional[int]]) -> Dict[int, int]:
     """id(call) -> how many times a ``for _ in range(N)`` loop around it (inside ``node``)
     may run it: a retry loop's worst case is every attempt."""
     out: Dict[int, int] = {}
     for loop in scope_nodes(node):
         if loop is node or not isinstance(loop, cst.For):
             continue
-        times = _range_length(loop.iter)
+        times = _range_length(loop.iter, integer)
         if times is None or times <= 1:
             continue
         for call in calls_in(loop.body):
@@ -721,15 +734,18 @@ def _repeats(node: cst.CSTNode) -> Dict[int, int]:
     return out
 
 
-def _range_length(expr: cst.BaseExpression) -> Optional[int]:
-    """``range(5)`` -> 5, ``range(1, 4)`` -> 3 (literal bounds only)."""
+def _range_length(expr: cst.BaseExpression, integer: Callable[[cst.BaseExpression], Optional[int]]) -> Optional[int]:
+    """``range(5)`` -> 5, ``range(1, 4)`` -> 3, ``range(MAX_ATTEMPTS)`` with the constant
+    bound once to a literal (``integer`` reads the bounds)."""
     if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "range"):
         return None
-    bounds = [a.value for a in expr.args]
-    if not 1 <= len(bounds) <= 2 or not all(isinstance(b, cst.Integer) for b in bounds):
+    if not 1 <= len(expr.args) <= 2 or any(a.keyword is not None or a.star for a in expr.args):
         return None
-    numbers = [int(b.value) for b in bounds if isinstance(b, cst.Integer)]
-    return numbers[0] if len(numbers) == 1 else numbers[1] - numbers[0]
+    numbers = [integer(a.value) for a in expr.args]
+    if any(n is None for n in numbers):
+        return None
+    known = [n for n in numbers if n is not None]
+    return known[0] if len(known) == 1 else known[1] - known[0]
 
 
 #: ``stop=stop_after_attempt(5)`` of a tenacity ``@retry``: the function may run 5 times.
