@@ -300,6 +300,9 @@ class HardExitSkipsDrain(Rule):
                 if not facts.drained(key, scope, max(e.seq for e in here), seq, at=rec.node):
                     live.append(client)
                 continue
+            if not asynchronous and _used_by_earlier_pass(facts, rec, seq, key, uses):
+                live.append(client)  # ``while True: ... os._exit(1) ... producer.produce()``
+                continue
             # Not used here: only clients that outlive a function matter.
             if client.kind == "local":
                 continue
@@ -413,6 +416,22 @@ class HardExitSkipsDrain(Rule):
             self.edits.replace(rec.node, f"{name}.exit({args})"),
             *sys_module.edits,
         )
+
+
+def _used_by_earlier_pass(facts: ExitFacts, rec: CallRec, seq: int, key: ClientKey, uses: List[Any]) -> bool:
+    """The exit sits in a loop whose body uses the client after it, undrained: from the
+    second pass on, the events of the passes before are still buffered when it runs."""
+    scope = rec.scope
+    loops = [loop for loop in facts.loops if loop.chain[-1:] == rec.chain[-1:] and loop.start < seq < loop.end]
+    if not loops:
+        return False
+    loop = max(loops, key=lambda candidate: candidate.start)
+    after = [e.seq for e in uses if e.scope is scope and seq < e.seq < loop.end]
+    if not after:
+        return False
+    return not facts.drained(key, scope, loop.start, seq, at=rec.node) and not facts.drained(
+        key, scope, max(after), loop.end
+    )
 
 
 def _callback_functions(facts: ExitFacts) -> Set[str]:
