@@ -176,7 +176,7 @@ class ExitFacts(Analysis):
             if len(stack) >= 3 and isinstance(stack[-2], cst.Attribute) and isinstance(stack[-3], cst.Call):
                 if stack[-2].value is node and stack[-3].func is stack[-2]:
                     then = stack[-2].attr.value
-        keep = qual in HARD_EXITS or qual in SLEEPS or _statement_call_to_local(self.ctx.stack, node, self._subcommands)
+        keep = qual in HARD_EXITS or qual in SLEEPS or _statement_call_to_local(self.ctx.stack, node)
         stack_kept = tuple(self.ctx.stack) if keep else ()
         rec = CallRec(self._next(), node, qual, chain, cls, receiver, method, then, where, stack_kept)
         self.calls.append(rec)
@@ -482,7 +482,30 @@ class ExitFacts(Analysis):
 
     def call_sites(self, func: cst.FunctionDef) -> List[CallRec]:
         """Same-file calls of ``func`` made as whole statements (their ancestor stack is kept)."""
-        return [r for r in self.calls if r.stack and r.qual is None and func in self._resolve_callee(r)]
+        return [
+            r
+            for r in self.calls
+            if r.stack and r.qual is None and func in self._resolve_callee(r) and self._receiver_holds(r, func)
+        ]
+
+    def _receiver_holds(self, rec: CallRec, func: cst.FunctionDef) -> bool:
+        """``job.run()`` calls the file's one ``run`` method only when ``job`` holds an
+        instance of its class (``job = NightlyJob(dsn)``); ``self.run()``, ``NightlyJob(dsn).run()``
+        and an argparse dispatch (``args.func(args)``) need no such proof."""
+        called = rec.node.func
+        if not isinstance(called, cst.Attribute) or not isinstance(called.value, cst.Name):
+            return True
+        receiver = called.value
+        owner = self.method_class.get(id(func))
+        if receiver.value in ("self", "cls") or owner is None or called.attr.value in self.dispatch():
+            return True
+        bindings = self.table.resolve(receiver, rec.where)
+        return bool(bindings) and all(
+            isinstance(b.value, cst.Call)
+            and isinstance(b.value.func, cst.Name)
+            and b.value.func.value == owner.name.value
+            for b in bindings
+        )
 
     def _resolve_callee(self, rec: CallRec) -> List[cst.FunctionDef]:
         defs = self.defs
@@ -530,10 +553,10 @@ class ExitFacts(Analysis):
 # -- small helpers -------------------------------------------------------------------------------
 
 
-def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call, dispatches: bool = False) -> bool:
-    """``helper()`` / ``self.helper()`` as a whole statement or returned (OPS103 follows tail
-    calls into helpers); with ``dispatches`` (the file calls ``set_defaults``), also
-    ``args.func(args)``."""
+def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bool:
+    """``helper()``, ``self.helper()``, ``job.run()`` or ``args.func(args)`` as a whole
+    statement or returned (OPS103 follows tail calls into helpers; ``call_sites`` decides
+    which of them call a function of the file)."""
     if len(stack) < 3 or not isinstance(stack[-2], (cst.Expr, cst.Return)) or stack[-2].value is not node:
         return False
     func = node.func
@@ -544,7 +567,8 @@ def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call, dispa
     receiver = func.value
     if isinstance(receiver, cst.Call):
         return isinstance(receiver.func, cst.Name)  # ``ShipmentMirror(brokers).run()``
-    return isinstance(receiver, cst.Name) and (dispatches or receiver.value in ("self", "cls"))
+    # ``self.run()``, ``args.func(args)``, or ``job.run()`` of ``job = NightlyJob(...)``.
+    return isinstance(receiver, cst.Name)
 
 
 def _is_logger(receiver: str) -> bool:

@@ -22,6 +22,7 @@ from opslint.rules._exits import (
     one_per_buffer,
 )
 from opslint.syntax.names import dotted_name
+from opslint.syntax.walk import iter_nodes
 
 #: Calls that may follow the sleep without making it "not the end": exits and log lines.
 _EXIT_CALLS = frozenset({"sys.exit", "os._exit", "exit", "quit"})
@@ -173,6 +174,8 @@ class SleepInsteadOfDrain(Rule):
             listed = ", ".join(f"`{d}`" for d in known if d is not None)
             advice = f"call {listed} instead"
             target: cst.CSTNode = rec.stack[-2] if isinstance(rec.stack[-2], cst.Await) else rec.node
+            # A countdown loop of sleeps is the wait: the drain replaces the loop.
+            target = _countdown_of(self, rec.stack) or target
             indent = _indent_of(self, target)
             text = f"\n{indent}".join(d for d in known if d is not None)
             fix = PendingFix.unsafe(f"Replace the sleep with {listed}", self.edits.replace(target, text))
@@ -307,6 +310,8 @@ def _tail_of_entry(
                 return entry
         elif isinstance(node, cst.FunctionDef):
             return entry_point_for(entries, node) or node
+        elif isinstance(node, (cst.For, cst.While)) and not returned and _countdown(rule, node):
+            pass  # ``for remaining in range(6, 0, -1): log(...); sleep(1)``: the loop is the wait
         elif isinstance(node, (cst.ClassDef, cst.Lambda)) or (isinstance(node, (cst.For, cst.While)) and not returned):
             return None
         elif not isinstance(
@@ -315,6 +320,49 @@ def _tail_of_entry(
             return None
         child = node
     return None
+
+
+def _countdown(rule: SleepInsteadOfDrain, loop: Union[cst.For, cst.While]) -> bool:
+    """A loop that only waits: over a ``range`` (or while a counter is left), its body the
+    sleep, log lines and a counter step (``remaining -= 1``)."""
+    if loop.orelse is not None or not isinstance(loop.body, cst.IndentedBlock):
+        return False
+    if isinstance(loop, cst.For):
+        if not (isinstance(loop.iter, cst.Call) and dotted_name(loop.iter.func) == "range"):
+            return False
+    elif (
+        any(isinstance(n, cst.Call) for n in iter_nodes(loop.test))
+        or isinstance(loop.test, cst.Name)
+        and (loop.test.value == "True")
+    ):
+        return False
+    for stmt in loop.body.body:
+        if _trivial(rule, stmt) or _sleeps(rule, stmt):
+            continue
+        if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.AugAssign) for s in stmt.body):
+            continue
+        return False
+    return True
+
+
+def _countdown_of(rule: SleepInsteadOfDrain, stack: Sequence[cst.CSTNode]) -> Optional[cst.CSTNode]:
+    """The countdown loop (see ``_countdown``) directly around the sleep's statement, if any."""
+    # Call, [Await,] Expr, SimpleStatementLine, IndentedBlock, the loop.
+    depth = 6 if len(stack) >= 2 and isinstance(stack[-2], cst.Await) else 5
+    if len(stack) < depth:
+        return None
+    loop = stack[-depth]
+    if isinstance(loop, (cst.For, cst.While)) and _countdown(rule, loop):
+        return loop
+    return None
+
+
+def _sleeps(rule: SleepInsteadOfDrain, stmt: cst.CSTNode) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return False
+    value = stmt.body[0].value
+    value = value.expression if isinstance(value, cst.Await) else value
+    return isinstance(value, cst.Call) and rule.qualified_name(value.func) in SLEEPS
 
 
 def _returns(stmt: cst.CSTNode) -> bool:
