@@ -395,6 +395,7 @@ class _FunctionCheck(FunctionClaims):
 
     def _simple(self, stmt: cst.SimpleStatementLine, body: Sequence[cst.BaseStatement], index: int) -> None:
         for small in stmt.body:
+            before = dict(self.assigned)
             self.note_statement(small, Read)
             if (
                 isinstance(small, cst.Assign)
@@ -405,7 +406,9 @@ class _FunctionCheck(FunctionClaims):
                 read = self._read_of(small.value)
                 if read is not None and read.kind not in ("orm-attr",):
                     self.assigned[name] = read
-                else:
+                elif name not in self.assigned or self.assigned[name] is before.get(name):
+                    # Not a read, unless the statement fed one: ``row = conn.execute("SELECT
+                    # locked_by ...").fetchone()`` (``note_statement`` bound it just now).
                     self.assigned.pop(name, None)
             call = None
             if isinstance(small, cst.Expr):
