@@ -181,14 +181,16 @@ class RecursiveQueueDrain(Rule):
         out: List[FunctionTails] = []
         for scope in table.scopes():
             function = scope.function
-            if function is None or not takes_item(function, table, scope):
+            if function is None:
                 continue
+            # The tail calls first: a function that ends in no call (most do) needs no scan
+            # of its body for a take.
             tails = tuple(
                 TailFact(name)
                 for tail in tail_calls(function)
                 if (name := dotted_name(tail.call.func)) is not None and not tail.in_loop and not tail.in_handler
             )
-            if tails:
+            if tails and takes_item(function, table, scope):
                 out.append(FunctionTails(_qualname(scope), True, tails))
         return ModuleTails(tuple(out)) if out else None
 
