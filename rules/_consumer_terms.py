@@ -180,6 +180,8 @@ class RecordTerms:
                 target = bindings[0].node
             else:
                 target = self._instance_method(func, scope)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute):
+            target = self._instance_method(func, scope)  # ``self.bridge.open_ticket(alert)``
         elif isinstance(func, cst.Subscript):
             return self._dispatched(func, scope, depth)
         if target is not None:
@@ -243,7 +245,7 @@ class RecordTerms:
 
     def _instance_method(self, func: cst.Attribute, scope: Scope) -> Optional[cst.FunctionDef]:
         """``fwd.forward`` where ``fwd = Forwarder(...)`` (or ``fwd: Forwarder``), a class of
-        this file: its ``forward`` method."""
+        this file, or ``self.fwd.forward`` where the instance holds one: its ``forward`` method."""
         table = self.file.table
         owner = table.instance_class(func.value, scope)
         if owner is None:
@@ -355,6 +357,11 @@ class RecordTerms:
         client = agreed(self.file.table.kinds(func.value, scope, self.http_kinds))
         if isinstance(client, HttpClient) and client.timeout is None and isinstance(func.value, cst.Name):
             client = self._passed_client(func.value.value, scope) or client
+        if not isinstance(client, HttpClient) and isinstance(func.value, cst.Attribute):
+            # ``proxy.ticket.create(...)``: a method in an xmlrpc namespace is a remote call too.
+            outer = agreed(self.file.table.kinds(func.value.value, scope, self.http_kinds))
+            if isinstance(outer, HttpClient) and outer.kind is _net.XMLRPC_PROXY:
+                client = None if func.value.attr.value.startswith("_") else outer
         if not isinstance(client, HttpClient) and method in _net.GRPC_CALL_VARIANTS:
             # ``stub.GetUser.future(request)``: the stub is one attribute further out.
             if isinstance(func.value, cst.Attribute):

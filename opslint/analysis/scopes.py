@@ -425,20 +425,32 @@ class BindingTable(Analysis):
                     return self.attribute(owner, expr.attr.value)
         return []
 
-    def instance_class(self, expr: cst.BaseExpression, scope: Scope) -> Optional[Scope]:
-        """The class of this file a name holds an instance of, when every binding agrees:
-        ``svc: QueueService`` (a parameter or an annotated local, FastAPI's
-        ``svc: QueueService = Depends(...)`` included) or ``svc = QueueService(...)``."""
-        if not isinstance(expr, cst.Name):
+    def instance_class(self, expr: cst.BaseExpression, scope: Scope, _depth: int = 0) -> Optional[Scope]:
+        """The class of this file a name (or ``self.attr`` in a method) holds an instance of,
+        when every binding agrees: ``svc: QueueService`` (a parameter or an annotated local,
+        FastAPI's ``svc: QueueService = Depends(...)`` included), ``svc = QueueService(...)``,
+        or ``self.bridge = bridge`` of such a parameter."""
+        if isinstance(expr, cst.Name):
+            bindings = self.lookup(expr.value, scope)
+        elif isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and _depth < _MAX_DEPTH:
+            method = scope.enclosing_method()
+            if method is None or method.owner is None or expr.value.value != method.self_name:
+                return None
+            bindings = self.attribute(method.owner, expr.attr.value)
+        else:
             return None
         found: Optional[Scope] = None
-        for binding in self.lookup(expr.value, scope):
+        for binding in bindings:
             named: Optional[cst.BaseExpression] = binding.annotation
             if named is None and isinstance(binding.value, cst.Call):
                 named = binding.value.func
-            if not isinstance(named, cst.Name):
+            if named is None and isinstance(binding.value, cst.Name) and _depth < _MAX_DEPTH:
+                # ``self.bridge = bridge`` of ``def __init__(self, bridge: TracBridge)``.
+                owner = self.instance_class(binding.value, binding.value_scope, _depth + 1)
+            elif isinstance(named, cst.Name):
+                owner = self.class_named(named.value)
+            else:
                 return None
-            owner = self.class_named(named.value)
             if owner is None or (found is not None and owner is not found):
                 return None
             found = owner
