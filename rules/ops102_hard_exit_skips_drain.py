@@ -173,19 +173,27 @@ class HardExitSkipsDrain(Rule):
             self._report(facts, rec, verdict, asynchronous, ref)
 
     def _imported_atexit(self) -> List[Tuple[str, Span]]:
-        """atexit handlers that the project modules this file imports register when they are
-        loaded (``svc/db.py``: ``atexit.register(_close)`` at module level, or an
-        ``@atexit.register`` function): the program has them even though this file does not."""
+        """atexit handlers that the project modules this file imports (or the modules that
+        import it, and what those import) register when they are loaded (``svc/db.py``:
+        ``atexit.register(_close)`` at module level, or an ``@atexit.register`` function):
+        the program has them even though this file does not."""
         project = self.ctx.project
         name = project.module_of(self.ctx.path) if project is not None else None
         summary = project.summary(name) if project is not None and name is not None else None
-        if project is None or summary is None:
+        if project is None or name is None or summary is None:
             return []
         found: List[Tuple[str, Span]] = []
-        seen: Set[str] = set()
-        for target in summary.aliases.values():
-            module = target if target in project.modules else target.rpartition(".")[0]
-            if module in seen or module == name or module not in project.modules:
+        seen: Set[str] = {name}
+        imported = _imported_modules(project, summary)
+        # ``die()`` in ``lifecycle.py``, called by ``service.py``, which also imports
+        # ``tracking.py`` (``atexit.register(client.shutdown)``): the program that calls the
+        # helper has those handlers, though neither file imports the other.
+        for importer in _importers(project, name):
+            other_summary = project.summary(importer)
+            if other_summary is not None:
+                imported += [importer, *_imported_modules(project, other_summary)]
+        for module in imported:
+            if module in seen:
                 continue
             seen.add(module)
             other = project.summary(module)
@@ -432,6 +440,31 @@ def _used_by_earlier_pass(facts: ExitFacts, rec: CallRec, seq: int, key: ClientK
     return not facts.drained(key, scope, loop.start, seq, at=rec.node) and not facts.drained(
         key, scope, max(after), loop.end
     )
+
+
+def _imported_modules(project: Any, summary: Any) -> List[str]:
+    """The project modules a module imports (its own names, or a module's names)."""
+    out: List[str] = []
+    for target in summary.aliases.values():
+        module = target if target in project.modules else target.rpartition(".")[0]
+        if module in project.modules and module not in out:
+            out.append(module)
+    return out
+
+
+def _importers(project: Any, name: str) -> List[str]:
+    """The project modules that import ``name`` (or a name of it)."""
+
+    def compute() -> Dict[str, List[str]]:
+        reverse: Dict[str, List[str]] = {}
+        for module, summary in project.modules.items():
+            for imported in _imported_modules(project, summary):
+                if imported != module:
+                    reverse.setdefault(imported, []).append(module)
+        return reverse
+
+    found = project.memo(("OPS102", "importers"), compute)
+    return list(found.get(name, [])) if isinstance(found, dict) else []
 
 
 def _callback_functions(facts: ExitFacts) -> Set[str]:
