@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
@@ -47,7 +47,9 @@ class SleepInsteadOfDrain(Rule):
     a serverless handler) when a buffering SDK client (analytics, A/B testing,
     error tracking, tracing, Kafka producers) was used before it, directly or
     in a same-file function it called, and not drained.  Only returns, exits
-    and log lines may follow the sleep.  A sleep in a loop (polling, retry,
+    and log lines may follow the sleep.  A call of another module's helper
+    whose work is to sleep (it logs, then sleeps) counts as the sleep, and a
+    countdown loop of sleeps as one sleep.  A sleep in a loop (polling, retry,
     backoff), in the middle of the work, before or after a blocking drain, a
     keep-alive sleep (over 10 minutes), or a program that uses no buffering
     client is not flagged.
@@ -112,9 +114,26 @@ class SleepInsteadOfDrain(Rule):
 
     fix_availability = "sometimes"
 
+    @classmethod
+    def project_relevant(cls, project: Any, path: str, options: Any) -> bool:
+        """The file calls another module's sleep helper (``wait_for_event_delivery()``)."""
+        name = project.module_of(path) if hasattr(project, "module_of") else None
+        summary = project.summary(name) if name is not None else None
+        if summary is None:
+            return False
+        return any(
+            _sleep_helper(project, site.callee) for function in summary.functions.values() for site in function.calls
+        )
+
     def leave_Module(self, original_node: cst.Module) -> None:
         facts = self.ctx.analysis(ExitFacts)
-        sleeps = [r for r in facts.calls if r.qual in SLEEPS]
+        project = self.ctx.project
+        #: Calls of another module's function that only sleeps (and logs): the sleep itself.
+        helpers = {
+            id(r.node) for r in facts.calls if r.qual not in SLEEPS and r.qual and _sleep_helper(project, r.qual)
+        }
+        sleeps = [r for r in facts.calls if r.qual in SLEEPS or id(r.node) in helpers]
+        self._helper_calls: Set[int] = helpers
         if not sleeps:
             return
         facts.resolve(self.ctx.project)
@@ -170,7 +189,14 @@ class SleepInsteadOfDrain(Rule):
         drains = [drain_text(self, c, scope, rec.cls, serverless=serverless) for c in pending]
         notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in pending if c.sdk.buffer_note)
         known = drains
-        if all(d is not None for d in known):
+        if id(rec.node) in self._helper_calls:
+            # The helper may do more than sleep (and other callers may need it): say what to call.
+            names = ", ".join(f"`{d}`" for d in known if d is not None) or ", ".join(
+                f"`{c.label}.{c.sdk.drain_names()}`" for c in pending
+            )
+            advice = f"call {names} instead"
+            fix = PendingFix.suggestion(f"Replace the call with a blocking drain: {names}")
+        elif all(d is not None for d in known):
             listed = ", ".join(f"`{d}`" for d in known if d is not None)
             advice = f"call {listed} instead"
             target: cst.CSTNode = rec.stack[-2] if isinstance(rec.stack[-2], cst.Await) else rec.node
@@ -194,6 +220,28 @@ class SleepInsteadOfDrain(Rule):
             note=notes or "the SDK sends from a background thread",
             advice=advice,
         )
+
+
+def _sleep_helper(project: Any, qualified: str) -> bool:
+    """A function of another module of the project whose work is to sleep: its last call is
+    a sleep that no test guards (not a poll loop's), and every call before it logs or prints
+    (``def wait_for_event_delivery(): log.info(...); time.sleep(interval + 2)``)."""
+    if project is None or not hasattr(project, "function"):
+        return False
+    function = project.function(project.canonical(qualified))
+    if function is None or not function.calls:
+        return False
+    last = function.calls[-1]
+    if last.callee not in SLEEPS or last.pos_guards or last.neg_guards or last.in_finally:
+        return False
+    return all(_logs(site.callee) for site in function.calls[:-1])
+
+
+def _logs(callee: str) -> bool:
+    receiver, _, method = callee.rpartition(".")
+    if callee in _OUTPUT_CALLS or callee == "print":
+        return True
+    return method in _LOG_METHODS and "log" in receiver.lower()
 
 
 def _indent_of(rule: SleepInsteadOfDrain, node: cst.CSTNode) -> str:
