@@ -216,7 +216,7 @@ def taken_names(function: cst.FunctionDef) -> Optional[Set[str]]:
 
 
 #: Keywords of a queue's ``get`` (queue.Queue, asyncio.Queue; aio-pika's ``Queue.get``).
-_QUEUE_GET_KEYWORDS = frozenset({"block", "timeout", "no_ack", "fail"})
+QUEUE_GET_KEYWORDS = frozenset({"block", "timeout", "no_ack", "fail"})
 
 
 def _takes(call: cst.Call) -> bool:
@@ -258,7 +258,7 @@ def _takes(call: cst.Call) -> bool:
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a
             # mapping's ``get`` takes a key).
-            return all(a.keyword is not None and a.keyword.value in _QUEUE_GET_KEYWORDS for a in call.args)
+            return all(a.keyword is not None and a.keyword.value in QUEUE_GET_KEYWORDS for a in call.args)
         return func.attr.value in _jobs.TAKE_METHODS
     if isinstance(func, cst.Name):
         # ``next(it)``, or a project's own take function (``claim_next(account_id)``);

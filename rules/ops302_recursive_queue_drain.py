@@ -15,6 +15,7 @@ from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _jobs
 from opslint.rules._facts import module_context
 from opslint.rules._recursion import (
+    QUEUE_GET_KEYWORDS,
     Tail,
     TailCallFix,
     calls_self,
@@ -238,7 +239,8 @@ class RecursiveQueueDrain(Rule):
         drains = [t for t in found if t is not None and not t.in_handler]
         if not drains:
             return  # calls again from an ``except``: a retry (OPS303's business)
-        reasons = [_drains(t, function, table, scope) for t in drains]
+        takes = takes_item(function, table, scope) or self._takes_elsewhere(function)
+        reasons = [_drains(t, function, table, scope, takes) for t in drains]
         if not all(reasons):
             return
         unit = reasons[0]
@@ -252,6 +254,22 @@ class RecursiveQueueDrain(Rule):
                 next=_NEXT[unit][0],
                 growth=_NEXT[unit][1],
             )
+
+    def _takes_elsewhere(self, function: cst.FunctionDef) -> bool:
+        """The function calls a function of another module of the project that takes an item
+        (``key = next_incoming_key(bucket, prefix)``, whose ``list_objects_v2(..., MaxKeys=1)``
+        returns the next file), read from that module's summary."""
+        project = self.ctx.project
+        if not isinstance(project, ProjectIndex):
+            return False
+        for call in calls_in(function.body):
+            if not isinstance(call.func, (cst.Name, cst.Attribute)):
+                continue
+            qualified = self.qualified_name(call.func)
+            target = project.function(project.canonical(qualified)) if qualified else None
+            if target is not None and any(_site_takes(site) for site in target.calls):
+                return True
+        return False
 
     def _generator_recursion(self, function: cst.FunctionDef, scope: Scope, table: BindingTable) -> None:
         """A generator that takes an item, yields it and ends with ``yield from`` itself
@@ -372,7 +390,27 @@ _NEXT = {
 # -- deciding -----------------------------------------------------------------------------------
 
 
-def _drains(tail: Tail, function: cst.FunctionDef, table: BindingTable, scope: Scope) -> str:
+def _site_takes(site: Any) -> bool:
+    """``_recursion.takes_item``'s take shapes, on a call site of the project index (the
+    callee and its argument texts): ``r.lpop(...)``, ``q.get()``, ``next(it)``,
+    ``list_objects_v2(..., MaxKeys=1)``, ``sub.fetch(1)``."""
+    raw = site.raw or site.callee
+    receiver, _, method = raw.rpartition(".")
+    kwargs = dict(site.kwargs)
+    if not receiver:
+        return method == "next" or (method in _jobs.TAKE_METHODS and method not in ("pop", "first"))
+    if method == "poll":
+        return True
+    if method == "fetch":
+        return (site.args[:1] == ("1",) and not kwargs) or kwargs.get("batch") == "1"
+    if method in ("query", "scan", "list_objects_v2", "list_objects"):
+        return kwargs.get("Limit") == "1" or kwargs.get("MaxKeys") == "1"
+    if method == "get":
+        return not site.args and all(key in QUEUE_GET_KEYWORDS for key in kwargs)
+    return method in _jobs.TAKE_METHODS
+
+
+def _drains(tail: Tail, function: cst.FunctionDef, table: BindingTable, scope: Scope, takes: bool) -> str:
     """Whether a tail self-call goes on to the next item rather than a bounded step, a
     half, a one-shot retry or a walk along a linked structure: it advances a
     page/cursor/offset parameter (``page + 1``, ``cursor=body["next"]``), or the function
@@ -400,7 +438,7 @@ def _drains(tail: Tail, function: cst.FunctionDef, table: BindingTable, scope: S
             or _jobs.PAGE_WORDS.search(_accessed(value, table, scope)) is not None
         ):
             advance = True
-    if takes_item(function, table, scope):
+    if takes:
         return "item"
     if advance:
         return "page"
