@@ -225,7 +225,7 @@ class ProjectBuffers:
         module-level client that the calling module feeds (``analytics.track``)."""
         if "." not in callee:
             return None
-        hit = B.sdk_for_module_call(callee)
+        hit = B.sdk_for_singleton_call(callee)
         if hit is not None and hit[1] in ("use", "drain"):
             name = f"{module}.{module_client_name(hit[0].key)}"
             if name in self.objects:

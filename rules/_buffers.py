@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 
 class ExitHook(enum.Enum):
@@ -906,6 +906,31 @@ def sdk_for_module_call(qualified: str, sdks: Iterable[BufferedSdk] = CATALOG) -
             return sdk, "use"
         for drain in sdk.module_drains:
             if drain.function == qualified:
+                return sdk, "drain" if drain.blocks else "lookalike"
+    return None
+
+
+#: Every SDK's factories of its process-wide client (``ldclient.get``).
+SINGLETON_FACTORIES: FrozenSet[str] = frozenset(f for sdk in CATALOG for f in sdk.singleton_factories)
+
+
+def sdk_for_singleton_call(qualified: str, sdks: Iterable[BufferedSdk] = CATALOG) -> Optional[Tuple[BufferedSdk, str]]:
+    """(sdk, "use"/"drain"/"lookalike") for a call on the SDK's process-wide client fetched
+    in place: ``ldclient.get().track`` (as the project index spells it), or a module-level
+    API call (``posthog.capture``, see ``sdk_for_module_call``)."""
+    hit = sdk_for_module_call(qualified, sdks)
+    if hit is not None:
+        return hit
+    factory, _, method = qualified.rpartition("().")
+    if not factory or "." in method:
+        return None
+    for sdk in sdks:
+        if factory not in sdk.singleton_factories:
+            continue
+        if method in sdk.uses:
+            return sdk, "use"
+        for drain in sdk.drains:
+            if drain.method == method:
                 return sdk, "drain" if drain.blocks else "lookalike"
     return None
 

@@ -313,14 +313,25 @@ class _Reader:
             if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Attribute)
         }
         out: Dict[str, ObjectFacts] = {}
-        for qual in sorted(self.called):
-            hit = B.sdk_for_module_call(qual)
-            if hit is None or hit[1] != "use" or not hit[0].module_client:
+        singleton_calls: Set[str] = set()
+        if self.called & B.SINGLETON_FACTORIES:
+            singleton_calls = {self._called_name(c.func) for c in find_all(self.module, cst.Call)} - {""}
+        for qual in sorted(self.called | singleton_calls):
+            hit = B.sdk_for_singleton_call(qual)
+            if hit is None or hit[1] != "use" or not (hit[0].module_client or hit[0].singleton_factories):
                 continue
             if any(s in switches for s in hit[0].unbuffered_assignments):
                 continue
             out[module_client_name(hit[0].key)] = ObjectFacts(sdk=hit[0].key)
         return out
+
+    def _called_name(self, func: cst.BaseExpression) -> str:
+        """The qualified name of a callee, with a call on the way spelled as the project index
+        spells it: ``ldclient.get().track`` (the SDK's process-wide client fetched in place)."""
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and not func.value.args:
+            inner = self.resolve(func.value.func)
+            return f"{inner}().{func.attr.value}" if inner else ""
+        return self.resolve(func) or ""
 
     def _named_link(self, sdk: B.BufferedSdk, value: cst.BaseExpression) -> bool:
         """``Mixpanel(token, consumer=self._consumer)`` where ``self._consumer = BufferedConsumer()``."""
@@ -535,7 +546,7 @@ class _Reader:
         refs = [body] if isinstance(body, cst.Attribute) else [c.func for c in _calls(body)]
         out: Set[str] = set()
         for ref in refs:
-            hit = B.sdk_for_module_call(self.resolve(ref) or "")
+            hit = B.sdk_for_singleton_call(self._called_name(ref))
             if hit is not None and hit[1] == "drain" and module_client_name(hit[0].key) in objects:
                 out.add(module_client_name(hit[0].key))
         return out
