@@ -82,6 +82,9 @@ class NetClients(Analysis):
         #: Clients that modules of the project hold in a global (``clients.session``), by
         #: qualified name (set by a cross-file rule).
         self.external_objects: Optional[Callable[[str], Optional[Client]]] = None
+        #: The resolved names in the value of another module's module-level assignment, by
+        #: the qualified name of its target (``app.deps.HttpSession``); set by a cross-file rule.
+        self.external_aliases: Optional[Callable[[str], Tuple[str, ...]]] = None
 
     def _resolve(self, expr: cst.BaseExpression) -> Optional[str]:
         return self.ctx.imports.resolve(expr)
@@ -222,7 +225,22 @@ class NetClients(Analysis):
                 kind = _net.GRPC_STUB
             if kind is not None and qualified[qualified.rfind(".") + 1 :][:1].isupper():
                 return Client(kind, None, qualified)
+            if kind is None and _depth == 0:
+                found = self._imported_alias(qualified)
+                if found is not None:
+                    return found
         return None
+
+    def _imported_alias(self, qualified: str) -> Optional[Client]:
+        """``HttpSession`` imported from ``app/deps.py``, where it is
+        ``Annotated[requests.Session, Depends(get_http)]`` (or a plain ``requests.Session``
+        alias): the one client type its value names."""
+        if self.external_aliases is None or "." not in qualified:
+            return None
+        clients = [name for name in self.external_aliases(qualified) if name in CLIENT_TYPES]
+        if len(set(clients)) != 1:
+            return None
+        return Client(CLIENT_TYPES[clients[0]], None, clients[0])
 
     def _type_alias(self, expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         """What a module-level name bound once to a type expression stands for."""

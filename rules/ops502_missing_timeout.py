@@ -205,6 +205,8 @@ class MissingTimeout(Rule):
                 return True
             if project_client(facts, canonical) is not None or project_object(facts, canonical) is not None:
                 return True
+            if any(n.split(".")[0] in _NETWORK_ROOTS for n in _alias_names(project, canonical)):
+                return True  # ``from app.deps import HttpSession`` (an alias of a client type)
             imported = project.summary(canonical)
             if imported is not None and any(
                 project.canonical(t).split(".")[0] in _NETWORK_ROOTS for t in imported.aliases.values()
@@ -222,6 +224,7 @@ class MissingTimeout(Rule):
             self.clients.external_objects = lambda qualified: project_object(
                 _factories(project), project.canonical(qualified)
             )
+            self.clients.external_aliases = lambda qualified: _alias_names(project, project.canonical(qualified))
         #: Test data of a lint rule (semgrep): matched by a linter, never run.
         self._skip_file = _net.lint_rule_fixture(ctx.display_path, ctx.text)
         self.pending: List[Tuple[cst.Call, Scope, _Guard]] = []
@@ -731,6 +734,17 @@ class MissingTimeout(Rule):
         if state.via_literal_kwargs:
             return PendingFix.suggestion(f'Add `"timeout": {value}` to the dict passed as `**kwargs`')
         return PendingFix.unsafe(f"Add `timeout={value}`", *self.edits.add_keyword(call, f"timeout={value}"))
+
+
+def _alias_names(project: Any, qualified: str) -> Tuple[str, ...]:
+    """The resolved names in the value of the module-level assignment ``qualified`` names
+    (``app.deps.HttpSession = Annotated[requests.Session, Depends(get_http)]``)."""
+    module, _, target = qualified.rpartition(".")
+    summary = project.summary(module) if module else None
+    if summary is None or summary.defs.get(target) != "variable":
+        return ()
+    found = [a for a in summary.assignments if a.target in (target, qualified)]
+    return tuple(found[0].names) if len(found) == 1 else ()
 
 
 def _factories(project: Any) -> Dict[str, Any]:

@@ -474,16 +474,32 @@ class _Summariser:
                 self._record_assignment(f"{owner}.{kw.arg}", kw.value, call)
 
     def _record_assignment(self, target: str, value: ast.AST, stmt: ast.AST) -> None:
-        if not isinstance(value, (ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Call)):
+        alias = self._type_alias(value)
+        if not isinstance(value, (ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Call)) and alias is None:
             return
         strings: List[Tuple[str, str]] = []
         names: List[str] = []
-        self._strings(value, "", strings, names)
+        if alias is not None:
+            # ``HttpSession = Annotated[requests.Session, Depends(get_http)]``: the names of
+            # the type expression (what a parameter annotated with the alias holds).
+            names.append(self.resolve_name(alias, {}))
+            self._strings(value.slice, "", strings, names)  # type: ignore[attr-defined]
+        else:
+            self._strings(value, "", strings, names)
         if strings or names:
             resolved = self.resolve_name(target, {})
             self.assignments.append(
                 Assignment(resolved, tuple(strings[:500]), tuple(names[:500]), self.lines.span(stmt))
             )
+
+    def _type_alias(self, value: ast.AST) -> Optional[str]:
+        """The typing construct of a type alias's value (``Annotated[...]``, ``Optional[...]``)."""
+        if not isinstance(value, ast.Subscript):
+            return None
+        dotted = _dotted(value.value)
+        if dotted is None or self.resolve_name(dotted, {}) not in _TYPE_ALIAS_HEADS:
+            return None
+        return dotted
 
     def _strings(self, node: ast.AST, key: str, out: List[Tuple[str, str]], names: List[str]) -> None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -566,6 +582,11 @@ def summarise(
         constants=worker.constants,
     )
 
+
+#: The typing constructs whose subscripts make a type alias the index records.
+_TYPE_ALIAS_HEADS = frozenset(
+    f"{module}.{name}" for module in ("typing", "typing_extensions") for name in ("Annotated", "Optional", "Union")
+)
 
 #: Longer values are not constants a rule reads (a number or a short name).
 _CONSTANT_TEXT_LIMIT = 120
