@@ -115,12 +115,22 @@ class ClaimReads(StoreClaims):
         while isinstance(node, (cst.Call, cst.Attribute)):
             if isinstance(node, cst.Call):
                 func = node.func
-                if isinstance(func, cst.Attribute) and func.attr.value in ("filter", "filter_by", "exclude"):
-                    if func.attr.value == "exclude":
+                method = func.attr.value if isinstance(func, cst.Attribute) else ""
+                if method in ("filter", "filter_by", "exclude", "where"):
+                    if method == "exclude":
                         return ()
                     for arg in node.args:
                         if arg.keyword is not None:
                             fields.append((arg.keyword.value.split("__")[0], self.rule.text(arg.value)))
+                        else:
+                            fields.extend(self._compared_field(arg.value))
+                elif method in ("scalars", "execute") and node.args and not fields:
+                    # SQLAlchemy 2.0: ``session.scalars(select(Key).where(...).limit(1)).first()``.
+                    node = node.args[0].value
+                    continue
+                elif isinstance(func, cst.Name) and func.value == "select" and node.args:
+                    model = node.args[0].value
+                    seen_objects = seen_objects or (isinstance(model, cst.Name) and model.value[:1].isupper())
                 node = func
             else:
                 if node.attr.value in ("objects", "query"):
@@ -129,6 +139,23 @@ class ClaimReads(StoreClaims):
         if fields and isinstance(node, cst.Name) and node.value[:1].isupper():
             seen_objects = True  # Tortoise and Peewee filter on the model: ``Lease.filter(...)``
         return tuple(fields) if seen_objects else ()
+
+    def _compared_field(self, expr: cst.BaseExpression) -> List[Tuple[str, str]]:
+        """SQLAlchemy's filter terms: ``Key.in_use == False``, ``Key.in_use.is_(False)``,
+        ``Key.status == "idle"`` -> (field, value text)."""
+        if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
+            target = expr.comparisons[0]
+            if isinstance(expr.left, cst.Attribute) and isinstance(target.operator, (cst.Equal, cst.Is)):
+                return [(expr.left.attr.value, self.rule.text(target.comparator))]
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "is_"
+            and isinstance(expr.func.value, cst.Attribute)
+            and len(expr.args) == 1
+        ):
+            return [(expr.func.value.attr.value, self.rule.text(expr.args[0].value))]
+        return []
 
     def _free_when_true(self, test: cst.BaseExpression, read: Read) -> Optional[bool]:
         """Whether ``test`` is true exactly when the lock is free (None: cannot tell)."""
@@ -153,6 +180,11 @@ class ClaimReads(StoreClaims):
             right = target.comparator
             if read.kind in ("orm-attr", "mongo", "sql", "dynamodb"):
                 return self._status_polarity(operator, right, read)
+            if read.kind == "orm-exists" and isinstance(operator, (cst.Is, cst.IsNot)) and falsy_literal(right):
+                # ``key = ApiKey.objects.filter(in_use=False).first()`` then ``if key is None``:
+                # a row was found exactly when the read is truthy.
+                bare = self._bare_polarity(read)
+                return None if bare is None else bare == isinstance(operator, cst.IsNot)
             if isinstance(operator, (cst.Is, cst.Equal)):
                 return falsy_literal(right)
             if isinstance(operator, (cst.IsNot, cst.NotEqual)):
@@ -176,9 +208,9 @@ class ClaimReads(StoreClaims):
                 return None
             return _locks.is_inverted_flag(read.key)
         if read.kind == "orm-exists":
-            if read.method == "first":
-                return False
-            # ``filter(pk=pk, busy=False).exists()`` is true when the row is free.
+            # ``filter(pk=pk, busy=False).exists()`` is true when the row is free, and so is
+            # ``filter(in_use=False).first()`` (a free row was found); a row found by its key
+            # alone (``filter(name=n).first()``) is a lock row that exists: taken.
             return any(
                 (f in _locks.STATUS_FIELDS and not _locks.is_busy_status(v))
                 or (f not in _locks.STATUS_FIELDS and _locks.is_orm_flag_field(f) and self._free_text(v, f))
