@@ -82,9 +82,11 @@ class Risk(cst.CSTVisitor):
         method = func.attr.value
         if method in NOTIFY_METHODS and receiver == self.key:
             return True
-        if method in CONTAINER_METHODS or (method in ("pop", "get") and len(call.args) == 2):
+        defaulted = len(call.args) == 2 and all(a.keyword is None for a in call.args)
+        if method in CONTAINER_METHODS or (method in ("pop", "get") and defaulted):
             # ``self._order.append(x)``, ``self._active.pop(job_id, None)``: in-memory
-            # bookkeeping that does not raise (``pop`` with a default, ``get``).
+            # bookkeeping that does not raise (``pop`` with a default, ``get``; not a
+            # client's ``get(url, timeout=10)``).
             return isinstance(func.value, (cst.Name, cst.Attribute))
         if method == "get" and len(call.args) == 1 and call.args[0].keyword is None:
             # ``self._data.get(sid)``: a lookup in a private in-memory mapping (not a client's
@@ -164,6 +166,8 @@ class LockKinds:
         func = value.func
         attr = func.attr.value if isinstance(func, cst.Attribute) else None
         qualified = self.rule.qualified_name(func)
+        if qualified in _locks.SEMAPHORE_CONSTRUCTORS:
+            return "lock:semaphore"
         kind = _locks.constructor_kind(qualified, attr)
         library = _locks.lock_library(qualified)
         if kind == "lock" and library is not None:
@@ -185,6 +189,8 @@ class LockKinds:
                     return self.of_annotation(element.slice.value, scope)
             return None
         qualified = self.rule.qualified_name(annotation)
+        if qualified in _locks.SEMAPHORE_CONSTRUCTORS:
+            return "lock:semaphore"
         attr = annotation.attr.value if isinstance(annotation, cst.Attribute) else None
         return _locks.constructor_kind(qualified, attr)
 

@@ -105,6 +105,38 @@ THROTTLE_CONSTRUCTORS: FrozenSet[str] = frozenset(
     }
 )
 
+#: The throttles that hand out permits to give back (``release()``): a permit never given
+#: back shrinks the pool for good, and at zero every caller waits; OPS403 checks their
+#: release as it checks a lock's.  (Rate limiters refill by themselves: not these.)
+SEMAPHORE_CONSTRUCTORS: FrozenSet[str] = frozenset(
+    {
+        "threading.Semaphore",
+        "threading.BoundedSemaphore",
+        "multiprocessing.Semaphore",
+        "multiprocessing.BoundedSemaphore",
+        "multiprocessing.synchronize.Semaphore",
+        "multiprocessing.synchronize.BoundedSemaphore",
+        "asyncio.Semaphore",
+        "asyncio.BoundedSemaphore",
+        "asyncio.locks.Semaphore",
+        "asyncio.locks.BoundedSemaphore",
+        "trio.Semaphore",
+        "trio.CapacityLimiter",
+        "anyio.Semaphore",
+        "anyio.CapacityLimiter",
+        "gevent.lock.Semaphore",
+        "gevent.lock.BoundedSemaphore",
+        "kazoo.recipe.lock.Semaphore",
+    }
+)
+_SEMAPHORE_NAME = re.compile(r"sem(?:aphore)?s?(?![a-z])|semaphore", re.IGNORECASE)
+
+
+def looks_like_semaphore_name(name: str) -> bool:
+    """``sem``, ``_sem``, ``download_semaphore``, ``self.sem`` (not ``semester``)."""
+    return bool(_SEMAPHORE_NAME.search(name))
+
+
 #: Attribute names of factories whose result is a lock, whatever the receiver
 #: (``ctx.Lock()``, ``manager.RLock()``, ``mp.get_context("spawn").Lock()``).
 LOCK_FACTORY_ATTRS: FrozenSet[str] = frozenset(

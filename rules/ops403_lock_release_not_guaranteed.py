@@ -69,8 +69,10 @@ class LockReleaseNotGuaranteed(Rule):
     a block under `contextlib.suppress(Exception)` and `notify()` on the held lock
     cannot raise in practice.
 
-    Semaphores, bounded semaphores and rate limiters used as throttles are not
-    locks and are not checked; neither is an `acquire()` whose release lives in
+    Semaphores (and trio/anyio capacity limiters) are checked too: a permit not
+    given back shrinks the pool for good, and once every permit has leaked each
+    caller waits for ever.  Rate limiters, which refill by themselves, are not
+    checked; neither is an `acquire()` whose release lives in
     another method (`__enter__`/`__exit__`) or a callback, nor a `flock` on a
     file opened by `with open(...)` (closing it releases the lock), nor a
     transaction-level `pg_advisory_xact_lock`.  Project helpers
@@ -330,6 +332,8 @@ class LockReleaseNotGuaranteed(Rule):
 
     @staticmethod
     def _by_name(name: str) -> Optional[str]:
+        if _locks.looks_like_semaphore_name(name):
+            return "lock"  # ``sem = semaphore_for(key)``: a permit to give back
         if _locks.looks_like_throttle_name(name):
             return None
         return "lock" if _locks.looks_like_lock_name(name) else None
