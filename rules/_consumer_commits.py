@@ -17,7 +17,7 @@ import libcst as cst
 from opslint.analysis.scopes import Answer, Binding, BindingKind, Scope, ScopeKind
 from opslint.project import CallSite
 from opslint.rules import _kafka
-from opslint.rules._consumer_kinds import ConsumerKinds
+from opslint.rules._consumer_kinds import ConsumerKinds, default_factory
 from opslint.rules._consumers import Consumer, Escape, KafkaFile, Seen, Setting, plain_target
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import positional
@@ -232,6 +232,15 @@ class Commits:
         ):
             # ``with closing(KafkaConsumer(...)) as consumer:``: bound like the consumer itself.
             parent = stack[-4]
+        if (
+            isinstance(parent, cst.Lambda)
+            and len(stack) >= 5
+            and isinstance(stack[-4], cst.Call)
+            and default_factory(stack[-4], self.file.resolve(stack[-4].func) or "") is stack[-1]
+        ):
+            # ``consumer: Consumer = field(default_factory=lambda: Consumer(...))``: each
+            # instance's attribute holds it.
+            parent = stack[-5]
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
             targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
             return not all(isinstance(t, cst.Name) or plain_target(t) for t in targets)

@@ -42,6 +42,10 @@ class ConsumerKinds:
             return self._method_factory(value, scope)
         if qualified in _kafka.CLOSING and value.args:
             return self.of_value(value.args[0].value, scope)
+        made = default_factory(value, qualified)
+        if made is not None:
+            # ``consumer: Consumer = field(default_factory=lambda: Consumer({...}))``
+            return self.of_value(made, scope)
         library = _kafka.CONSTRUCTORS.get(qualified)
         if library is not None:
             return self.construction(value, library, scope)
@@ -179,3 +183,27 @@ def _placeholder(answer: Answer[Any]) -> bool:
     # Annotated (``self.consumer: Optional[KafkaConsumer] = None``), it answers a consumer
     # of unknown settings: the construction bound elsewhere says more.
     return binding is not None and binding.value is not None and is_none(binding.value)
+
+
+#: Field declarations whose keyword builds each instance's default value.
+_FIELD_FACTORIES = {
+    "dataclasses.field": "default_factory",
+    "pydantic.Field": "default_factory",
+    "pydantic.fields.Field": "default_factory",
+    "attr.ib": "factory",
+    "attr.attrib": "factory",
+    "attrs.field": "factory",
+}
+
+
+def default_factory(call: cst.Call, qualified: str) -> Optional[cst.BaseExpression]:
+    """What ``field(default_factory=lambda: Consumer(...))`` builds per instance: the lambda's
+    body (None for any other call)."""
+    keyword_name = _FIELD_FACTORIES.get(qualified)
+    if keyword_name is None:
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword_name and isinstance(arg.value, cst.Lambda):
+            if not arg.value.params.params:
+                return arg.value.body
+    return None
