@@ -666,8 +666,11 @@ class StoreClaims:
         if self.released(read, [self.function.body]):
             return True
         keyed = read.kind in ("redis", "django-cache", "memcached", "kv")
-        if read.kind == "file" and not _FILE_LOCK_WORD.search(" ".join(self._key_texts(read)).lower()):
-            return False  # a file created when missing (``if not p.exists(): p.touch()``), never given back
+        named = " ".join([*self._key_texts(read), self.function.name.value]).lower()
+        if read.kind == "file" and not _FILE_LOCK_WORD.search(named):
+            # A file created when missing (``if not p.exists(): p.touch()``), never given
+            # back, unless the path or the function says it is a lock (``acquire_pidfile``).
+            return False
         index = next((i for i, stmt in enumerate(region) if any(n is write for n in iter_nodes(stmt))), None)
         if index is None:
             return False

@@ -536,7 +536,9 @@ class FunctionClaims(ClaimReads):
 
     def _file_write(self, call: cst.Call, read: Read) -> bool:
         rule = self.rule
-        if not (_locks.lockish_text(read.key) or _locks.PIDFILE_TEXT.search(read.key)):
+        # The path says it is a lock file, or the function does (``def acquire_pidfile(path)``).
+        named = (read.key, self.function.name.value)
+        if not any(_locks.lockish_text(text) or _locks.PIDFILE_TEXT.search(text) for text in named):
             return False
         if isinstance(call.func, cst.Name) and call.func.value == "open" and call.args:
             if rule.text(call.args[0].value) != read.key:
