@@ -124,7 +124,7 @@ def stored_summary(
 
 
 #: Bumped when the summary dataclasses change (old cache entries are then ignored).
-_SUMMARY_FORMAT = "7"
+_SUMMARY_FORMAT = "8"
 
 
 def _disk_key(key: _Key) -> str:

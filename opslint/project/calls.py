@@ -7,12 +7,31 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Tuple
 
 from opslint.project.summary import CallSite
 
+#: In a function's local names (``local_types``: name -> what built it), the mark of a name
+#: bound by an import inside the function (``from .jobs import sync`` in ``create_app``).
+LOCAL_IMPORT = "\x00import:"
+
+
+def import_from_module(node: ast.ImportFrom, package: str) -> Optional[str]:
+    """The module a ``from ... import`` reads, relative imports resolved against ``package``."""
+    level = node.level or 0
+    if level == 0:
+        return node.module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    anchor = parts[: len(parts) - (level - 1)]
+    if node.module:
+        anchor.append(node.module)
+    return ".".join(anchor) if anchor else None
+
 
 class _Owner(Protocol):
     """What the collector asks of the module summariser (``summarise._Summariser``)."""
 
     #: The module's name, and what its top-level names are ("function", "class", "variable").
     name: str
+    package: str
     defs: Dict[str, str]
 
     @property
@@ -148,6 +167,28 @@ class _CallCollector(ast.NodeVisitor):
             self.nested.append(node)
         for dec in node.decorator_list:
             self.visit(dec)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        if self.module_level:
+            return
+        for alias in node.names:
+            if alias.asname:
+                self.local_types[alias.asname] = LOCAL_IMPORT + alias.name
+            else:
+                head = alias.name.split(".", 1)[0]
+                self.local_types[head] = LOCAL_IMPORT + head
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        """``from .jobs import nightly_sync`` inside ``create_app()``: the function's calls
+        and arguments name the imported function (the module's imports are elsewhere)."""
+        if self.module_level:
+            return
+        module = import_from_module(node, self.owner.package)
+        if module is None:
+            return
+        for alias in node.names:
+            if alias.name != "*":
+                self.local_types[alias.asname or alias.name] = f"{LOCAL_IMPORT}{module}.{alias.name}"
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)

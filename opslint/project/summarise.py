@@ -20,7 +20,7 @@ import libcst as cst
 
 from opslint import source
 from opslint.model import Span
-from opslint.project.calls import _MAX_ARG_TEXT, _CallCollector, _dotted
+from opslint.project.calls import _MAX_ARG_TEXT, LOCAL_IMPORT, _CallCollector, _dotted, import_from_module
 from opslint.project.summary import (
     Assignment,
     ClassSummary,
@@ -105,19 +105,6 @@ class _Lines:
         return self.span(node)
 
 
-def _import_from_module(node: ast.ImportFrom, package: str) -> Optional[str]:
-    level = node.level or 0
-    if level == 0:
-        return node.module
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts):
-        return None
-    anchor = parts[: len(parts) - (level - 1)]
-    if node.module:
-        anchor.append(node.module)
-    return ".".join(anchor) if anchor else None
-
-
 class _Summariser:
     def __init__(self, name: str, path: str, package: str, is_package: bool, text: str, tree: ast.Module) -> None:
         self.name = name
@@ -194,7 +181,7 @@ class _Summariser:
                     head = alias.name.split(".", 1)[0]
                     self.aliases[head] = head
         elif isinstance(stmt, ast.ImportFrom):
-            module = _import_from_module(stmt, self.package)
+            module = import_from_module(stmt, self.package)
             if module is None:
                 return
             for alias in stmt.names:
@@ -231,7 +218,9 @@ class _Summariser:
                     return f"{typ}()" + (f".{tail}" if tail else "")
             base = class_qualname
         elif head in local_types:
-            base = local_types[head] + "()"
+            known = local_types[head]
+            # A function-local import names the thing itself; a local variable, what built it.
+            base = known[len(LOCAL_IMPORT) :] if known.startswith(LOCAL_IMPORT) else known + "()"
         elif head in self.aliases:
             base = self.aliases[head]
         elif head in self.var_types and self.defs.get(head) == "variable":
