@@ -404,6 +404,12 @@ class LockSites:
                 if active:
                     active.pop()
                 continue
+            entered = self._entered_lock(site)
+            if entered is not None:
+                # ``stack.enter_context(api_key_lock(key))`` in ``with ExitStack() as stack:``:
+                # held until that block ends, like a ``with`` item of it.
+                active.append((site, entered, tuple(site.with_items)))
+                continue
             kind = self.acquire_kind(fn, site)
             if kind is not None:
                 # ``lock = r.lock(key)`` then ``lock.acquire()``: the factory call only made the
@@ -421,6 +427,16 @@ class LockSites:
         ]
         self._locked[fn.qualname] = out
         return out
+
+    def _entered_lock(self, site: CallSite) -> Optional[str]:
+        """The description of a lock entered on an exit stack (``stack.enter_context(lock)``,
+        also ``await stack.enter_async_context(...)``), else None."""
+        if _schedules.last_name(site.callee) not in ("enter_context", "enter_async_context") or not site.args:
+            return None
+        if not site.with_items or not self.lock_item(site.args[0]):
+            return None
+        text = site.args[0]
+        return f"`{site.raw or 'enter_context'}({text if len(text) <= 40 else '...'})`"
 
     @staticmethod
     def _transaction_scope(site: CallSite) -> Optional[Tuple[str, ...]]:
