@@ -99,6 +99,8 @@ class Commits:
                 ]
                 if any(holds(self.file.table.kinds(r, call_seen.scope, self.consumer_kinds)) for r in receivers):
                     return True
+                if self._names_group(call, call_seen.scope, consumer):
+                    return True  # aiokafka: ``send_offsets_to_transaction(offsets, GROUP_ID)``
                 continue
             if method not in methods and method not in _kafka.SEEK_METHODS and method != "subscribe":
                 continue
@@ -213,6 +215,21 @@ class Commits:
                 targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
                 if any(isinstance(t, cst.Attribute) and t.attr.value == "offset" for t in targets):
                     return True
+        return False
+
+    def _names_group(self, call: cst.Call, scope: Scope, consumer: Consumer) -> bool:
+        """A transaction's offsets sent for the consumer's group by its id: the literal, or a
+        name bound once to it (``GROUP_ID = "normalizer"``)."""
+        if not consumer.group:
+            return False
+        for arg in call.args:
+            value = arg.value
+            if isinstance(value, (cst.Name, cst.Attribute)):
+                bindings = self.file.table.resolve(value, scope)
+                found = bindings[0].value if len(bindings) == 1 else None
+                value = found if found is not None else value
+            if isinstance(value, cst.SimpleString) and value.evaluated_value == consumer.group:
+                return True
         return False
 
     def _leaves_at_construction(self, seen: Seen) -> bool:
