@@ -56,7 +56,9 @@ class RetryWithoutBackoff(Rule):
     checked, a deadline).  A `continue` in a loop over items moves on to the next item
     and is not a retry.  Functions decorated with tenacity/backoff retries are left to
     those libraries, except a tenacity `@retry` on a rate limit (or on every exception)
-    without `wait=` or `stop=`: its defaults retry at once, and forever.
+    without `wait=` or `stop=`: its defaults retry at once, and forever; and a
+    `@backoff.on_exception(...)` on one without `max_tries=` or `max_time=`: it
+    waits, but retries forever.
 
     ## Why it matters
     Incident 001: a third-party API key shared by every account answered 429 past 20-30
@@ -156,6 +158,7 @@ class RetryWithoutBackoff(Rule):
                 continue
             if self._delegated(function):
                 self._tenacity(function)
+                self._backoff(function)
                 continue
             statements = list(nested_statements(function.body.body))
             for stmt, _enclosing in statements:
@@ -210,6 +213,33 @@ class RetryWithoutBackoff(Rule):
             retry.slept.append("wait" in given)
             retry.bounded.append("stop" in given)
             self._report(retry, f"`@{dotted_name(func)}` retries `{function.name.value}`")
+
+    def _backoff(self, function: cst.FunctionDef) -> None:
+        """``@backoff.on_exception(backoff.expo, RateLimitError)`` without ``max_tries=`` or
+        ``max_time=``: the backoff library's defaults retry for ever (it waits, but nothing
+        bounds the attempts)."""
+        for decorator in function.decorators:
+            expr = decorator.decorator
+            if not isinstance(expr, cst.Call) or self.qualified_name(expr.func) not in _BACKOFF_ON_EXCEPTION:
+                continue
+            given = {a.keyword.value: a.value for a in expr.args if a.keyword is not None}
+            bounds = [given[key] for key in ("max_tries", "max_time") if key in given]
+            if any(a.star for a in expr.args) or any(not _is_none(b) for b in bounds):
+                continue  # bounded, or ``**policy`` (not known here)
+            positional = [a.value for a in expr.args if a.keyword is None]
+            caught = positional[1] if len(positional) > 1 else given.get("exception")
+            if caught is None:
+                continue
+            named = [dotted_name(n) for n in iter_nodes(caught) if isinstance(n, (cst.Name, cst.Attribute))]
+            what = next((f"`{n}`" for n in named if n and _jobs.rate_limit_exception(n)), None)
+            if what is None and any(n in ("Exception", "BaseException") for n in named):
+                what = "any exception (a rate limit included)"
+            if what is None:
+                continue
+            retry = Retry(decorator, Signal(caught, function, [], what))
+            retry.slept.append(True)
+            retry.bounded.append(False)
+            self._report(retry, f"`@{dotted_name(expr.func)}` retries `{function.name.value}`")
 
     def _task_retry(self, function: cst.FunctionDef, signals: List[Signal]) -> None:
         """Celery ``raise self.retry(exc=exc, countdown=0)`` on the signal: the task is
@@ -541,6 +571,12 @@ def _none(expr: cst.BaseExpression) -> bool:
 
 #: tenacity's decorator (its defaults: no wait, no stop).
 _TENACITY_RETRY = frozenset({"tenacity.retry"})
+#: The backoff library's exception decorator (its defaults: ``max_tries=None``, ``max_time=None``).
+_BACKOFF_ON_EXCEPTION = frozenset({"backoff.on_exception", "backoff._decorator.on_exception"})
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 def _rate_limit_code(sides: Sequence[cst.BaseExpression]) -> Optional[str]:
