@@ -13,7 +13,7 @@ from opslint.rule import PendingFix, Rule, keyword
 from opslint.rules import _locks
 from opslint.rules._held_sections import LockKinds, broad, escapes, mentions, risky, sql_text, waits
 from opslint.syntax.names import dotted_name
-from opslint.syntax.nodes import always_exits, calls_in, single_expression, unwrap_await
+from opslint.syntax.nodes import always_exits, calls_in, caught_types, single_expression, unwrap_await
 from opslint.syntax.walk import iter_nodes, walk
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ class LockReleaseNotGuaranteed(Rule):
     `try` whose handlers leave counts; a client or lock returned by a factory of the
     file is followed.  A release in a `finally` is not enough when code that can
     raise runs between the acquire (and its result check) and the `try`, nor is a
-    release in the `try`'s `else` (it runs only when nothing raised).  Logging,
+    release in the `try`'s `else` (it runs only when nothing raised), nor, for an
+    awaited lock, a release in `except Exception:` (a cancelled task raises
+    `CancelledError`, which it does not catch).  Logging,
     a store into a dict, in-memory bookkeeping (`append`, `pop(key, None)`, `len`),
     a block under `contextlib.suppress(Exception)` and `notify()` on the held lock
     cannot raise in practice.
@@ -690,13 +692,27 @@ class LockReleaseNotGuaranteed(Rule):
             if self._protects(stmt, site, key):
                 return False
             swallowed = any(
-                broad(h) and (not escapes(h) or self._releases_within(h.body, site, key)) for h in stmt.handlers
+                self._covers(h, site) and (not escapes(h) or self._releases_within(h.body, site, key))
+                for h in stmt.handlers
             )
             if swallowed:
                 return (stmt.orelse is not None and risky(stmt.orelse, key)) or (
                     stmt.finalbody is not None and risky(stmt.finalbody, key)
                 )
         return risky(stmt, key)
+
+    @staticmethod
+    def _covers(handler: cst.ExceptHandler, site: _Site) -> bool:
+        """A handler that runs for whatever the section raises.  Under an awaited acquire,
+        ``except Exception`` is not one: a task's cancellation raises ``CancelledError``, a
+        ``BaseException``, which it lets through (and the release in it never runs)."""
+        if not broad(handler):
+            return False
+        awaited = len(site.stack) >= 2 and isinstance(site.stack[-2], cst.Await)
+        if not awaited or handler.type is None:
+            return True
+        named = {dotted_name(t) or "" for t in caught_types(handler)}
+        return bool(named & {"BaseException", "CancelledError", "asyncio.CancelledError"})
 
     # -- the fix --------------------------------------------------------------
 
