@@ -50,6 +50,8 @@ class Commits:
         names, ``self.x``, factories and the parameters of this file's functions it is
         passed to), or it leaves the file in a way that another module could commit it."""
         holders: Set[int] = set()
+        if self._commits_itself(consumer):
+            return True
         container = self._container(seen)
         if container is not None:
             return self._no_group(consumer) or self._container_committed(consumer, container, seen.scope)
@@ -215,6 +217,26 @@ class Commits:
                 targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
                 if any(isinstance(t, cst.Attribute) and t.attr.value == "offset" for t in targets):
                     return True
+        return False
+
+    def _commits_itself(self, consumer: Consumer) -> bool:
+        """A consumer subclass whose methods commit (``self.commit()``)."""
+        owner = self.consumer_kinds.subclasses.get(id(consumer))
+        if owner is None:
+            return False
+        methods = consumer.library.commit_methods
+        for call_seen in self.file.facts.method_calls:
+            call = call_seen.node
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            method = call_seen.scope.enclosing_method()
+            if (
+                call.func.attr.value in methods
+                and method is not None
+                and method.owner is owner
+                and isinstance(call.func.value, cst.Name)
+                and call.func.value.value == method.self_name
+            ):
+                return True
         return False
 
     def _names_group(self, call: cst.Call, scope: Scope, consumer: Consumer) -> bool:

@@ -18,7 +18,8 @@ from opslint.rules import _kafka, _net
 from opslint.rules._consumer_settings import SettingsReader
 from opslint.rules._consumers import Consumer, HttpClient, KafkaFile, Where
 from opslint.rules._kafka_facts import topic_of
-from opslint.syntax.nodes import is_none, unwrap_await
+from opslint.syntax.names import dotted_name
+from opslint.syntax.nodes import calls_in, is_none, unwrap_await
 
 
 class ConsumerKinds:
@@ -32,12 +33,18 @@ class ConsumerKinds:
         self._constructions: Dict[int, Consumer] = {}
         self._factories: Dict[str, Optional[Consumer]] = {}
         self._annotated: Dict[str, Consumer] = {}
+        #: id(consumer) -> the class scope of a consumer subclass whose instances it is.
+        self.subclasses: Dict[int, Scope] = {}
 
     def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[Consumer]:
         value = unwrap_await(value)
         if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
             return None
         qualified = self.file.resolve(value.func)
+        if isinstance(value.func, cst.Name) and qualified in (None, value.func.value):
+            subclass = self._subclass(value.func.value)
+            if subclass is not None:
+                return subclass
         if qualified is None:
             return self._method_factory(value, scope)
         if qualified in _kafka.CLOSING and value.args:
@@ -50,6 +57,36 @@ class ConsumerKinds:
         if library is not None:
             return self.construction(value, library, scope)
         return self.project_factory(qualified)
+
+    def _subclass(self, name: str) -> Optional[Consumer]:
+        """``class ClickstreamConsumer(KafkaConsumer)`` of this file whose ``__init__`` calls
+        ``super().__init__(topic, group_id=..., enable_auto_commit=False)``: its instances
+        are consumers built with those arguments."""
+        table = self.file.table
+        owner = table.class_named(name)
+        node = owner.node if owner is not None else None
+        if not isinstance(node, cst.ClassDef):
+            return None
+        libraries = [_kafka.CONSTRUCTORS.get(self.file.resolve(b.value) or "") for b in node.bases]
+        library = next((lib for lib in libraries if lib is not None), None)
+        inits = [b.node for b in table.attribute(owner, "__init__")] if owner is not None else []
+        init = inits[0] if len(inits) == 1 and isinstance(inits[0], cst.FunctionDef) else None
+        inner = table.scope_of(init) if init is not None else None
+        if library is None or init is None or inner is None:
+            return None
+        for call in calls_in(init.body):
+            func = call.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "__init__"
+                and isinstance(func.value, cst.Call)
+                and dotted_name(func.value.func) == "super"
+            ):
+                made = self.construction(call, library, inner)
+                if owner is not None:
+                    self.subclasses[id(made)] = owner
+                return made
+        return None
 
     def _method_factory(self, call: cst.Call, scope: Scope) -> Optional[Consumer]:
         """``self._create_consumer()``: a method of this file's class that returns one

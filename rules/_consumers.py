@@ -228,6 +228,9 @@ class ConsumerFacts(Analysis):
         qualified = self._resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
         if qualified in _kafka.CONSTRUCTORS:
             self.constructions.append(Seen(node, scope, tuple(self.ctx.stack)))
+        elif isinstance(func, cst.Name) and qualified in (None, func.value) and func.value[:1].isupper():
+            # ``ClickstreamConsumer(brokers)``: maybe a subclass of a consumer (``ConsumerKinds``).
+            self.constructions.append(Seen(node, scope, tuple(self.ctx.stack)))
         elif qualified in _kafka.FIREBASE_INIT:
             self.firebase_inits.append(Seen(node, scope))
         position = 0
