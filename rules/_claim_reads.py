@@ -28,7 +28,7 @@ DJANGO_CACHE = "django-cache"
 class Read:
     """A check of a lock's state: what resource, through what kind of store."""
 
-    kind: str  # "redis", "django-cache", "orm-attr", "orm-exists", "file"
+    kind: str  # "redis", "django-cache", "orm-attr", "orm-exists", "file", "sql-core", ...
     call: cst.CSTNode  # the read expression (for messages)
     receiver: str  # normalised text of the client / object
     key: str  # normalised key / field
@@ -94,6 +94,10 @@ class ClaimReads(StoreClaims):
                 if _locks.lockish_text(text) and "path" in text.lower() or text.lower().endswith("lock_file"):
                     return Read("file", expr, "", text, "exists")
             return self._typed_store_read(expr)
+        if method in _CORE_ROW_METHODS and not expr.args:
+            core = self._core_select(receiver)
+            if core is not None:
+                return Read("sql-core", expr, core[0], core[1], "select")
         if method in _locks.REDIS_READ_METHODS and expr.args:
             kind = rule.store_kind(receiver, self.stack)
             if kind in (REDIS, DJANGO_CACHE) and not (kind == DJANGO_CACHE and method != "get"):
@@ -102,6 +106,29 @@ class ClaimReads(StoreClaims):
                     key += "|" + rule.text(expr.args[1].value)
                 return Read(kind, expr, rule.text(receiver), key, method)
         return self._typed_store_read(expr)
+
+    def _core_select(self, receiver: cst.BaseExpression) -> Optional[Tuple[str, str]]:
+        """SQLAlchemy Core ``conn.execute(select(keys.c.in_use).where(...))``: (table text,
+        flag column) when the one selected column is a lock flag or status."""
+        if not (isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute)):
+            return None
+        if receiver.func.attr.value != "execute" or not receiver.args:
+            return None
+        node: cst.BaseExpression = receiver.args[0].value
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value  # ``.where(...)``, ``.limit(1)``
+        if not (isinstance(node, cst.Call) and self.rule.qualified_name(node.func) in _CORE_SELECTS):
+            return None
+        if len(node.args) != 1 or not isinstance(node.args[0].value, cst.Attribute):
+            return None
+        column = node.args[0].value
+        table = column.value
+        if not (isinstance(table, cst.Attribute) and table.attr.value in ("c", "columns")):
+            return None
+        field = column.attr.value
+        if not (_locks.is_orm_flag_field(field) or field in _locks.STATUS_FIELDS):
+            return None
+        return self.rule.text(table.value), field
 
     def _typed_store_read(self, expr: cst.BaseExpression) -> Optional[Read]:
         read: Optional[Read] = self._store_read(expr, Read)
@@ -178,7 +205,7 @@ class ClaimReads(StoreClaims):
             target = test.comparisons[0]
             operator = target.operator
             right = target.comparator
-            if read.kind in ("orm-attr", "mongo", "sql", "dynamodb"):
+            if read.kind in ("orm-attr", "mongo", "sql", "sql-core", "dynamodb"):
                 return self._status_polarity(operator, right, read)
             if read.kind == "orm-exists" and isinstance(operator, (cst.Is, cst.IsNot)) and falsy_literal(right):
                 # ``key = ApiKey.objects.filter(in_use=False).first()`` then ``if key is None``:
@@ -280,6 +307,11 @@ class ClaimReads(StoreClaims):
         walk(test, _Find())
         # ``if item and item.get("locked")``: the flag says more than the row's existence.
         return sorted(reads, key=lambda read: read.kind == "dynamodb" and not read.key)
+
+
+#: The one-row reads of a SQLAlchemy result.
+_CORE_ROW_METHODS = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
+_CORE_SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"})
 
 
 def _keeps_truth(comparison: cst.Comparison) -> bool:

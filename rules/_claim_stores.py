@@ -164,6 +164,11 @@ SUGGESTIONS = {
         "Claim in one statement: `UPDATE ... SET <flag> = true WHERE id = %s AND NOT <flag> RETURNING id` "
         "and proceed only when it returned a row (or `SELECT ... FOR UPDATE` in the transaction)"
     ),
+    "sql-core": (
+        "Claim in one statement: `update(table).where(table.c.id == id, table.c.<flag>.is_(False))"
+        ".values(<flag>=True)` and proceed only when `result.rowcount == 1` (or select the row "
+        "`with_for_update()` in the transaction)"
+    ),
     "dynamodb": (
         "Claim in one conditional write: `table.put_item(Item=..., ConditionExpression="
         '"attribute_not_exists(pk)")` or `update_item(..., ConditionExpression="<flag> <> :taken")`, '
@@ -593,7 +598,7 @@ class StoreClaims:
             return match is not None and match.group("state") in _FREE_STATES
         if read.kind == "dynamodb" and not read.key or read.kind in ("gcs", "kv"):
             return False  # the lock row (object) exists: taken
-        if read.kind in ("mongo", "sql", "dynamodb"):
+        if read.kind in ("mongo", "sql", "sql-core", "dynamodb"):
             return None if read.key in _locks.STATUS_FIELDS else _locks.is_inverted_flag(read.key)
         if read.method == "not in":
             return True

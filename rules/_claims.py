@@ -201,6 +201,9 @@ class FunctionClaims(ClaimReads):
                             return False
                     elif read.kind == "orm-attr" and result and check._is_save(node, read.receiver):
                         saved[0] = True
+                    elif read.kind == "sql-core" and check._core_update_of(node, read):
+                        result.append(node)  # ``update(keys).where(keys.c.id == i).values(in_use=True)``
+                        return False
                     elif read.kind == "orm-attr" and not result and check._queryset_sets(node, read):
                         result.append(node)  # ``Device.objects.filter(pk=d.pk).update(in_use=True)``
                         return False
@@ -443,6 +446,15 @@ class FunctionClaims(ClaimReads):
         if read.key in _locks.STATUS_FIELDS:
             return bool(_locks.is_busy_status(text))
         return bool(text.strip() == ("False" if _locks.is_inverted_flag(read.key) else "True"))
+
+    def _core_update_of(self, call: cst.Call, read: Read) -> bool:
+        """A Core update of the table the flag was selected from that claims it."""
+        if not self._core_update_sets(call, read):
+            return False
+        node: cst.BaseExpression = call
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        return isinstance(node, cst.Call) and bool(node.args) and self.rule.text(node.args[0].value) == read.receiver
 
     def _core_update_sets(self, call: cst.Call, read: Read) -> bool:
         """SQLAlchemy Core: ``update(jobs).where(jobs.c.id == i).values(locked=True)`` (or

@@ -542,7 +542,10 @@ class _FunctionCheck(FunctionClaims):
         markers = self.markers
         if "held" in markers or self.rule.callers_serialise(self.function):
             return
-        if read.kind in ("orm-attr", "orm-exists", "orm-method", "sql") and markers & {"row-lock", "unique"}:
+        if read.kind in ("orm-attr", "orm-exists", "orm-method", "sql", "sql-core") and markers & {
+            "row-lock",
+            "unique",
+        }:
             return
         if read.kind in (REDIS,) and ("redis-atomic" in markers or "row-lock" in markers):
             return
