@@ -76,35 +76,6 @@ LOCK_CONSTRUCTORS: Dict[str, str] = {
     "tooz.coordination.Lock": "tooz",
 }
 
-#: Objects whose ``acquire()`` limits concurrency or rate instead of excluding:
-#: a throttle is not a lock (OPS403 stays quiet on them).
-THROTTLE_CONSTRUCTORS: FrozenSet[str] = frozenset(
-    {
-        "threading.Semaphore",
-        "threading.BoundedSemaphore",
-        "multiprocessing.Semaphore",
-        "multiprocessing.BoundedSemaphore",
-        "multiprocessing.synchronize.Semaphore",
-        "multiprocessing.synchronize.BoundedSemaphore",
-        "asyncio.Semaphore",
-        "asyncio.BoundedSemaphore",
-        "asyncio.locks.Semaphore",
-        "asyncio.locks.BoundedSemaphore",
-        "trio.Semaphore",
-        "trio.CapacityLimiter",
-        "anyio.Semaphore",
-        "anyio.CapacityLimiter",
-        "gevent.lock.Semaphore",
-        "gevent.lock.BoundedSemaphore",
-        "aiolimiter.AsyncLimiter",
-        "pyrate_limiter.Limiter",
-        "limits.strategies.MovingWindowRateLimiter",
-        "ratelimiter.RateLimiter",
-        "token_bucket.Limiter",
-        "kazoo.recipe.lock.Semaphore",
-    }
-)
-
 #: The throttles that hand out permits to give back (``release()``): a permit never given
 #: back shrinks the pool for good, and at zero every caller waits; OPS403 checks their
 #: release as it checks a lock's.  (Rate limiters refill by themselves: not these.)
@@ -127,6 +98,18 @@ SEMAPHORE_CONSTRUCTORS: FrozenSet[str] = frozenset(
         "gevent.lock.Semaphore",
         "gevent.lock.BoundedSemaphore",
         "kazoo.recipe.lock.Semaphore",
+    }
+)
+
+#: Objects whose ``acquire()`` limits concurrency or rate instead of excluding: a throttle
+#: is not a lock a stage holds (OPS401); OPS403 checks only the semaphores among them.
+THROTTLE_CONSTRUCTORS: FrozenSet[str] = SEMAPHORE_CONSTRUCTORS | frozenset(
+    {
+        "aiolimiter.AsyncLimiter",
+        "pyrate_limiter.Limiter",
+        "limits.strategies.MovingWindowRateLimiter",
+        "ratelimiter.RateLimiter",
+        "token_bucket.Limiter",
     }
 )
 _SEMAPHORE_NAME = re.compile(r"sem(?:aphore)?s?(?![a-z])|semaphore", re.IGNORECASE)
