@@ -416,6 +416,8 @@ class FreshWalker(PathWalker[Fact]):
                 tests.append(node.test)
             elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "bool":
                 tests.extend(arg.value for arg in node.args[:1])
+            elif self._element_sinks(node, state, names):
+                continue
             elif _shadows(node, names):
                 continue
             stack.extend(reversed(_children(node)))
@@ -431,6 +433,24 @@ class FreshWalker(PathWalker[Fact]):
             done.add(id(operand))
             var, attr = found
             self._report(operand, partial(self.on_test, report_at, var, names[var], attr))
+
+    def _element_sinks(self, node: cst.CSTNode, state: State, names: Dict[str, Fresh]) -> bool:
+        """``[lvl for lvl in levels if lvl.id is None]`` over a list of new objects: the
+        comprehension's variable is each new element, and its filter a key test."""
+        if not isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return False
+        clause = node.for_in
+        if clause.inner_for_in is not None or not isinstance(clause.target, cst.Name):
+            return False
+        batch = names.get(clause.iter.value) if isinstance(clause.iter, cst.Name) else None
+        if batch is None or batch.element is None or clause.target.value in names:
+            return False
+        inner = state | built(clause.target.value, batch.element, self.watched)
+        inner_names = fresh_of(inner)
+        for condition in clause.ifs:
+            self.sinks(condition.test, inner, inner_names, True)
+        self.sinks(node.elt, inner, inner_names, False)
+        return True
 
     def effects(self, expr: cst.BaseExpression, state: State) -> State:
         """Apply what the expression does to new objects: flushes, adds, escapes."""
