@@ -90,7 +90,10 @@ class Rule:
         """Per-module facts for the project index: dataclasses defined in opslint (and plain
         values), which the cache stores as JSON; see ``opslint.project``.
 
-        ``info`` is a ``ModuleInfo``.  Read them with ``ctx.project.facts(code)``.
+        ``info`` is a ``ModuleInfo``.  Computed when first asked for: read one module's
+        with ``ctx.project.fact(module, code)`` or ``module_facts(code)``, and every
+        module's with ``ctx.project.facts(code)`` (which computes them all: ask it only
+        of questions about the whole project).
         """
         return None
 

@@ -97,7 +97,8 @@ def literal_strings(expr: Optional[cst.BaseExpression]) -> Optional[Tuple[str, .
 
 #: The last names of the registration calls (``route``, ``add_get``, ``path``...): a file
 #: that names none of them registers nothing (checked on its text before any walk).
-_REGISTRATION_WORDS = frozenset(name.rsplit(".", 1)[-1] + "(" for name in _web.REGISTRATIONS)
+#: A file none of these occur in registers no route.
+REGISTRATION_WORDS = frozenset(name.rsplit(".", 1)[-1] + "(" for name in _web.REGISTRATIONS)
 
 
 class Handlers:
@@ -117,7 +118,7 @@ class Handlers:
         """(route, scope of the call, view expression) of every registration call."""
         if self._registrations is None:
             out: List[Tuple[Route, Scope, cst.BaseExpression]] = []
-            if not any(word in self.facts.text for word in _REGISTRATION_WORDS):
+            if not any(word in self.facts.text for word in REGISTRATION_WORDS):
                 self._registrations = out  # no registration call is named in the file
                 return out
             for scope in self.table.scopes():

@@ -15,7 +15,7 @@ where a call is visited, and ask :meth:`NetClients.client` in ``leave_Module``.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union, cast
 
 import libcst as cst
 
@@ -610,17 +610,17 @@ def _factory(function: cst.FunctionDef, imports: ImportTable) -> Optional[Tuple[
     return None
 
 
-def project_object(facts: Dict[str, object], qualified: str) -> Optional[Client]:
+def project_object(facts: Mapping[str, object], qualified: str) -> Optional[Client]:
     """The client the global ``module.name`` holds, from the facts of its module."""
     return _from_facts(facts, qualified, 3)
 
 
-def project_client(facts: Dict[str, object], qualified: str) -> Optional[Client]:
+def project_client(facts: Mapping[str, object], qualified: str) -> Optional[Client]:
     """The client ``module.function()`` returns, from the facts of its module."""
     return _from_facts(facts, qualified, 2)
 
 
-def _from_facts(facts: Dict[str, object], qualified: str, size: int) -> Optional[Client]:
+def _from_facts(facts: Mapping[str, object], qualified: str, size: int) -> Optional[Client]:
     """``factory_facts`` entries: (constructor, timeout) for a factory, with a third
     element ``"object"`` for a global."""
     module, _, name = qualified.rpartition(".")

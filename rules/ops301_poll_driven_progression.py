@@ -15,7 +15,7 @@ from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
 from opslint.rules import _jobs
 from opslint.rules._facts import FactsOf, module_context
-from opslint.rules._handlers import NO_ROUTE, Handler, Handlers, Route, read_statements
+from opslint.rules._handlers import NO_ROUTE, REGISTRATION_WORDS, Handler, Handlers, Route, read_statements
 from opslint.rules._progress import Progressions, Site, Statement, model_of
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import nested_statements, scope_nodes
@@ -265,7 +265,7 @@ class PollDrivenProgression(Rule):
         if not isinstance(project, ProjectIndex):
             return False
         name = project.module_of(path)
-        return name is not None and name in _bound_modules(project, cls.code)
+        return name is not None and _bound_here(project, cls.code, name)
 
     # -- per file -----------------------------------------------------------------------------
 
@@ -288,10 +288,7 @@ class PollDrivenProgression(Rule):
         if project is None or module is None:
             return out
         prefix = module + "."
-        for other, targets in _route_targets(project, self.code).items():
-            # Only the modules that route here are read.
-            if other == module or not any(t is not None and t.startswith(prefix) for t in targets):
-                continue
+        for other, targets in _routes_into(project, self.code, module).items():
             facts = self._facts.get(other)
             if facts is None or len(facts.routes) != len(targets):
                 continue
@@ -615,36 +612,69 @@ def _span(ctx: FileContext, node: Optional[cst.CSTNode]) -> Span:
     return lines.span(lines.offset(rng.start.line, rng.start.column), lines.offset(rng.end.line, rng.end.column))
 
 
-def _route_targets(project: ProjectIndex, code: str) -> Dict[str, Tuple[Optional[str], ...]]:
-    """module -> what each of its routes' views resolves to (parallel to its ``routes``)."""
+def _routes_into(project: ProjectIndex, code: str, module: str) -> Dict[str, Tuple[Optional[str], ...]]:
+    """The other modules whose routes bind a view of ``module`` -> what each of their
+    routes' views resolves to (parallel to their ``routes``).
+
+    Only the modules that may register a view of ``module`` are read (``_route_sources``):
+    a one-file run computes the facts of those, not of every module holding a route."""
 
     def compute() -> Dict[str, Tuple[Optional[str], ...]]:
-        return {
-            module: tuple(project.resolve(module, route.ref) for route in facts.routes)
-            for module, facts in project.facts(code).items()
-            if isinstance(facts, ModuleFacts) and facts.routes
-        }
+        prefix = module + "."
+        out: Dict[str, Tuple[Optional[str], ...]] = {}
+        for other in _route_sources(project, code).get(module, ()):
+            facts = project.fact(other, code)
+            if not isinstance(facts, ModuleFacts) or not facts.routes:
+                continue
+            targets = tuple(project.resolve(other, route.ref) for route in facts.routes)
+            if any(t is not None and t.startswith(prefix) for t in targets):
+                out[other] = targets
+        return out
 
-    # Kept on disk: resolving every route loads the summary of every module holding one
-    # (a hundred on Django), which a one-file run (pre-commit, flake8) would pay each time.
-    found = project.memo((code, "route-targets"), compute, persist=True)
+    # Kept on disk: a one-file run (pre-commit, flake8) would otherwise load the
+    # summaries of the modules that may route here each time.
+    found = project.memo((code, "routes-into", module), compute, persist=True)
     assert isinstance(found, dict)
     return found
 
 
-def _bound_modules(project: ProjectIndex, code: str) -> Set[str]:
-    def compute() -> Set[str]:
-        out: Set[str] = set()
-        for targets in _route_targets(project, code).values():
-            for target in targets:
-                owner = project.function(target) if target is not None else None
-                if owner is not None:
-                    out.add(owner.module)
-                elif target is not None and project.class_summary(target) is not None:
-                    out.add(target.rsplit(".", 1)[0])
-        return out
+def _route_sources(project: ProjectIndex, code: str) -> Dict[str, Tuple[str, ...]]:
+    """module -> the modules that may register a view of it: they name a registration call
+    (``path(``, ``add_url_rule(``...) and pass something of that module to a call (a route
+    is given its view: ``path("", views.index)``, ``login_required(views.index)``).
 
-    # Kept on disk with the route targets it is made of.
-    found = project.memo((code, "bound-modules"), compute, persist=True)
-    assert isinstance(found, set)
+    Read from the summaries and the texts, not from the rule's facts (which a one-file run
+    must not compute for the whole project)."""
+
+    def compute() -> Dict[str, Tuple[str, ...]]:
+        out: Dict[str, Set[str]] = {}
+        for other in project.fact_modules(code):
+            text = project.source_of(other)
+            summary = project.summary(other)
+            if text is None or summary is None or not any(word in text for word in REGISTRATION_WORDS):
+                continue
+            for function in summary.functions.values():
+                for site in function.calls:
+                    for value in (*site.args, *(v for _, v in site.kwargs)):
+                        target = project.module_for(project.canonical(value.split("(", 1)[0]))
+                        if target is not None and target != other:
+                            out.setdefault(target, set()).add(other)
+        return {module: tuple(sorted(sources)) for module, sources in out.items()}
+
+    # Kept on disk: the same for every file of the project.
+    found = project.memo((code, "route-sources"), compute, persist=True)
+    assert isinstance(found, dict)
     return found
+
+
+def _bound_here(project: ProjectIndex, code: str, module: str) -> bool:
+    """Whether another module's route binds a function or class of ``module``."""
+    for targets in _routes_into(project, code, module).values():
+        for target in targets:
+            owner = project.function(target) if target is not None else None
+            if owner is not None and owner.module == module:
+                return True
+            if owner is None and target is not None and project.class_summary(target) is not None:
+                if target.rsplit(".", 1)[0] == module:
+                    return True
+    return False

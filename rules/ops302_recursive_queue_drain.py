@@ -202,7 +202,7 @@ class RecursiveQueueDrain(Rule):
         if not isinstance(project, ProjectIndex):
             return False
         name = project.module_of(path)
-        return name is not None and name in _cycle_modules(project, cls.code)
+        return name is not None and _called_back(project, name, cls.code)
 
     # -- per file -----------------------------------------------------------------------------
 
@@ -212,8 +212,8 @@ class RecursiveQueueDrain(Rule):
         table = self.ctx.analysis(BindingTable)
         project = self.ctx.project if isinstance(self.ctx.project, ProjectIndex) else None
         module = project.module_of(self.ctx.path) if project is not None else None
-        if project is not None and module is not None and module not in _cycle_modules(project, self.code):
-            module = None  # no function that takes items tail-calls into this module
+        if project is not None and module is not None and not _called_back(project, module, self.code):
+            module = None  # no function this module reaches takes items and tail-calls into it
         for scope in list(table.scopes()):
             function = scope.function
             if function is None:
@@ -341,7 +341,6 @@ class RecursiveQueueDrain(Rule):
     ) -> None:
         """``f`` tail-calls a project function ``g`` that takes an item and tail-calls ``f``."""
         own = f"{module}.{_qualname(scope)}"
-        facts = {k: v for k, v in project.facts(self.code).items() if isinstance(v, ModuleTails)}
         mine_takes = takes_item(function, table, scope)
         for tail in tail_calls(function):
             if tail.in_loop or tail.in_handler:
@@ -353,8 +352,12 @@ class RecursiveQueueDrain(Rule):
             summary = project.function(target) if target is not None else None
             if summary is None or summary.qualname == own:
                 continue
-            other = facts.get(summary.module)
-            back = _back_call(project, other, summary.module, summary.qualname, own) if other is not None else None
+            other = project.fact(summary.module, self.code)
+            back = (
+                _back_call(project, other, summary.module, summary.qualname, own)
+                if isinstance(other, ModuleTails)
+                else None
+            )
             if back is None or (mine_takes and own < summary.qualname):
                 continue
             path = project.summary(summary.module)
@@ -538,25 +541,45 @@ def _back_site(project: ProjectIndex, qualname: str, callee: str) -> Optional[Ca
     return found[-1] if found else None
 
 
-def _cycle_modules(project: ProjectIndex, code: str) -> Set[str]:
-    def compute() -> Set[str]:
-        out: Set[str] = set()
-        for module, facts in project.facts(code).items():
+def _called_back(project: ProjectIndex, module: str, code: str) -> bool:
+    """Whether a function that ``module`` calls takes items and tail-calls back into
+    ``module``: the other end of a cycle.
+
+    Asked of the modules this one's calls reach (read from its summary), not of the whole
+    project: a one-file run computes the facts of those few modules only."""
+
+    def compute() -> bool:
+        for other in sorted(_callee_modules(project, module)):
+            facts = project.fact(other, code)
             if not isinstance(facts, ModuleTails):
                 continue
             for function in facts.functions:
                 for tail in function.tails:
-                    resolved = project.resolve(module, tail.callee)
+                    resolved = project.resolve(other, tail.callee)
                     found = project.function(resolved) if resolved is not None else None
-                    if found is not None:
-                        out.add(found.module)
-        return out
+                    if found is not None and found.module == module:
+                        return True
+        return False
 
-    # Kept on disk: resolving every tail loads hundreds of summaries (4 s on Django),
-    # which a one-file run (pre-commit, flake8) would otherwise pay on every file.
-    found = project.memo((code, "cycle-modules"), compute, persist=True)
-    assert isinstance(found, set)
+    found = project.memo((code, "called-back", module), compute)
+    assert isinstance(found, bool)
     return found
+
+
+def _callee_modules(project: ProjectIndex, module: str) -> Set[str]:
+    """The modules of the project functions ``module``'s calls reach (as the summary
+    resolved them, or as ``resolve`` does: star imports)."""
+    summary = project.summary(module)
+    out: Set[str] = set()
+    for function in summary.functions.values() if summary is not None else ():
+        for site in function.calls:
+            found = project.function(site.callee)
+            if found is None and site.raw:
+                resolved = project.resolve(module, site.raw)
+                found = project.function(resolved) if resolved is not None else None
+            if found is not None:
+                out.add(found.module)
+    return out
 
 
 # -- small helpers ------------------------------------------------------------------------------

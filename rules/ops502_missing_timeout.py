@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -747,9 +747,10 @@ def _alias_names(project: Any, qualified: str) -> Tuple[str, ...]:
     return tuple(found[0].names) if len(found) == 1 else ()
 
 
-def _factories(project: Any) -> Dict[str, Any]:
-    """The project's client factories by module (``factory_facts``; the index keeps them)."""
-    facts: Dict[str, Any] = project.facts(MissingTimeout.code)
+def _factories(project: Any) -> Mapping[str, Any]:
+    """The project's client factories by module (``factory_facts``), each module's read
+    when a name of it is asked about."""
+    facts: Mapping[str, Any] = project.module_facts(MissingTimeout.code)
     return facts
 
 

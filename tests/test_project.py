@@ -658,7 +658,9 @@ def test_module_facts_reads_only_the_modules_asked_for(tmp_path: Path, facts_rul
     view = index.module_facts("OPS998")
     name = sorted(everything)[0]
     assert view[name] == everything[name]
-    assert [m for m in index.modules if index.modules.is_loaded(m)] == [name]
+    # Only that module's fact was read (from the cache folder), and no summary was loaded.
+    assert [m for m in index.modules if index.modules.is_loaded(m)] == []
+    assert set(index._fact_memo) == {(name, "OPS998")}
     assert dict(view) == everything
 
 

@@ -134,8 +134,10 @@ PROJECTS = sorted(p.parent for p in FIXTURES.glob("OPS*/*/pyproject.toml"))
 @pytest.mark.parametrize("folder", PROJECTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_one_file_runs_find_what_the_whole_project_run_finds(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 9, goal 6: the levers of one-file runs change no finding. Each file linted
-    alone, in a fresh process state, gets the findings that the whole-project run gives
-    it with every file asked for its project relevance (no file skips the index)."""
+    alone, in a fresh process state (the facts of only the modules its questions reach
+    computed), gets the findings that the whole-project run gives it with every file asked
+    for its project relevance (no file skips the index) and every module's facts computed
+    up front."""
     import re
 
     from opslint import catalog, project
@@ -145,6 +147,7 @@ def test_one_file_runs_find_what_the_whole_project_run_finds(folder: Path, monke
     project.forget()
     with monkeypatch.context() as patch:
         patch.setattr(catalog, "BINDS", re.compile(""))  # the lever off: every file may be relevant
+        patch.setattr(project, "EAGER_FACTS_FILES", 1)  # and every module's facts computed first
         whole = runner.run([str(folder)], resolver, runner.RunOptions(jobs=1), cwd=str(folder)).findings
     alone = []
     for path in sorted(folder.rglob("*.py")):

@@ -8,8 +8,11 @@ Cross-file rules (``Rule.needs_project``) read a :class:`ProjectIndex` through
   sites, module-level assignments, the ``__main__`` block).  It is built from
   Python's own ``ast`` (a C parser, about ten times cheaper than LibCST), keyed
   by the content hash, cached in memory and built in parallel for big projects.
-  Rules that need more (``Rule.project_facts``) get a LibCST module, parsed only
-  for the files that contain one of their ``project_tokens``;
+  The summary lists the rules whose ``project_tokens`` the file holds: their
+  ``Rule.project_facts`` (on a LibCST module) are computed when a query first needs
+  them, so a one-file run parses the few modules its questions reach
+  (``opslint.project.facts``; a run over many files computes them all first, in
+  workers);
 * pass 2, lazily: name resolution across modules (re-exports through
   ``__init__``), class hierarchies, callers and callees, entry points.
 
@@ -84,6 +87,10 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 _INDEXES: Dict[str, ProjectIndex] = {}
+
+#: From this many files of a project in one run, its modules' facts are all computed up
+#: front (a one-file run computes only those its file's questions reach).
+EAGER_FACTS_FILES = 20
 
 
 _R = TypeVar("_R", bound=ProjectRule)
@@ -165,6 +172,10 @@ def prepare(
             default_cache=False,
             exclusion=exclusion,
         )
+        if len(named.get(root, ())) >= EAGER_FACTS_FILES:
+            # Many files will ask: compute every module's facts once, in workers, rather
+            # than in each linting worker as its files ask.
+            index.compute_facts(jobs)
         # Files named on the command line that the configuration excludes are linted:
         # they join the index now, before workers fork, so every worker sees the same
         # project (a worker adding its own files would see another one).

@@ -124,12 +124,12 @@ def stored_summary(
 
 
 #: Bumped when the summary dataclasses change (old cache entries are then ignored).
-_SUMMARY_FORMAT = "8"
+_SUMMARY_FORMAT = "9"
 
 
 def _disk_key(key: _Key) -> str:
-    # The code fingerprint too: a summary holds the rules' project facts, so a rule (or a
-    # family module) edited between runs must not be served the facts of its old code.
+    # The code fingerprint too: a summary made by an older summariser (or with an older
+    # rule's tokens) must not be served after an edit.
     return digest(_SUMMARY_FORMAT, code_fingerprint(), repr(key))
 
 

@@ -77,7 +77,8 @@ def _shape(summary: ModuleSummary) -> Any:
         functions,
         classes,
         assignments,
-        repr(sorted(summary.facts.items())),
+        summary.facts,
+        summary.fact_shape,
     )
 
 
@@ -138,6 +139,7 @@ def _renamed(summary: ModuleSummary, name: str) -> ModuleSummary:
         summary.star_imports,
         summary.error,
         summary.facts,
+        summary.fact_shape,
         summary.constants,
     )
 
@@ -155,26 +157,6 @@ def _fix_site(site: CallSite, fix: Callable[[str], str]) -> CallSite:
         site.in_finally,
         site.span,
         site.with_texts,
-    )
-
-
-def _with_facts(summary: ModuleSummary, facts: Dict[str, Any]) -> ModuleSummary:
-    return ModuleSummary(
-        summary.name,
-        summary.path,
-        summary.package,
-        summary.is_package,
-        summary.content_hash,
-        summary.aliases,
-        summary.defs,
-        summary.var_types,
-        summary.classes,
-        summary.functions,
-        summary.assignments,
-        summary.star_imports,
-        summary.error,
-        facts,
-        summary.constants,
     )
 
 

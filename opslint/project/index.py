@@ -24,24 +24,23 @@ from typing import (
 from opslint.cache import Store, code_fingerprint, digest
 from opslint.model import Span
 from opslint.project import entries, manifest
+from opslint.project import facts as _facts
 from opslint.project.build import _summarise_many, load_summary, stored_summary
 from opslint.project.derived import (
     _Derived,
     _renamed,
     _shape,
     _spans,
-    _with_facts,
     resolve_callee,
 )
 from opslint.project.entries import Entry, EntrySpec
 from opslint.project.layout import Excluded, in_walk, iter_project_files, module_names
 from opslint.project.manifest import FileStamp, LazyModules, shape_digest
 from opslint.project.resolution import Resolution
-from opslint.project.summarise import _facts, content_hash, read_source, summarise
+from opslint.project.summarise import content_hash, fact_codes, read_source, summarise
 from opslint.project.summary import (
     CallSite,
     FunctionSummary,
-    ModuleInfo,
     ModuleSummary,
     ProjectRule,
 )
@@ -74,28 +73,30 @@ class _Info(NamedTuple):
     path: str
     content: str
     shape: str
-    #: Codes of the rules whose ``project_facts`` the module has.
+    #: Codes of the rules whose ``project_tokens`` the module holds (``ModuleSummary.facts``).
     facts: Tuple[str, ...]
 
 
 class _FactsView(Mapping[str, Any]):
-    """``ProjectIndex.module_facts``: facts read from each summary on first access."""
+    """``ProjectIndex.module_facts``: a module's facts computed (or loaded) on first access."""
 
     def __init__(self, index: ProjectIndex, code: str) -> None:
         self._index = index
         self._code = code
 
     def __getitem__(self, name: str) -> Any:
-        info = self._index._info.get(name)
-        if info is None or self._code not in info.facts:
+        found = self._index.fact(name, self._code)
+        if found is None:
             raise KeyError(name)
-        return self._index.modules[name].facts[self._code]
+        return found
 
     def __iter__(self) -> Iterator[str]:
-        return iter([name for name, info in self._index._info.items() if self._code in info.facts])
+        return iter(
+            [name for name in self._index.fact_modules(self._code) if self._index.fact(name, self._code) is not None]
+        )
 
     def __len__(self) -> int:
-        return sum(1 for info in self._index._info.values() if self._code in info.facts)
+        return sum(1 for _ in self)
 
 
 class ProjectIndex(Resolution):
@@ -140,6 +141,11 @@ class ProjectIndex(Resolution):
         self.build_seconds = 0.0
         #: Set by the runner: a run lints one snapshot, so no disk re-checks.
         self.pinned = False
+        #: (module, rule code) -> (content hash, ``project_facts``), see ``fact``.
+        self._fact_memo: Dict[Tuple[str, str], Tuple[str, Any]] = {}
+        #: path -> text given by ``refresh`` (a buffer may differ from the disk).
+        self._texts: Dict[str, str] = {}
+        self._parsed = _facts.Parsed()
 
     # -- building ------------------------------------------------------------
 
@@ -277,6 +283,7 @@ class ProjectIndex(Resolution):
         text_hash = content_hash(text)
         if name is not None and self._info[name].content == text_hash:
             return
+        self._texts[absolute] = text
         if name is None and not in_walk(self.root, absolute):
             # A file the index never walks (under build/, a virtualenv...), linted
             # by name: it is not part of the project the analyses see, and adding
@@ -362,23 +369,21 @@ class ProjectIndex(Resolution):
             self._invalidate()
 
     def add_fact_rules(self, rules: Iterable[ProjectRule]) -> None:
-        """Compute ``project_facts`` of rules not seen at build time."""
+        """Take rules not seen at build time: which modules hold their tokens."""
         new = [r for r in rules if r not in self.fact_rules]
         if not new:
             return
         self.fact_rules.extend(new)
-        for name, summary in list(self.modules.items()):
+        for name, info in list(self._info.items()):
             try:
-                text = read_source(summary.path)
+                text = self._text(info.path)
             except OSError:
                 continue
-            if content_hash(text) != summary.content_hash:
+            if content_hash(text) != info.content:
                 continue
-            info = ModuleInfo(summary.name, summary.path, summary.package, summary.is_package, self.root, text)
-            facts = dict(summary.facts)
-            facts.update(_facts(new, text, info))
-            self.modules[name] = _with_facts(summary, facts)
-            self._info[name] = self._info[name]._replace(facts=tuple(sorted(facts)))
+            codes = fact_codes(new, text)
+            if codes:
+                self._info[name] = info._replace(facts=tuple(sorted({*info.facts, *codes})))
         self._memo.clear()
 
     def _heads(self) -> Set[str]:
@@ -423,19 +428,98 @@ class ProjectIndex(Resolution):
     def module_of(self, path: str) -> Optional[str]:
         return self.by_path.get(os.path.abspath(path))
 
+    def fact_modules(self, code: str) -> List[str]:
+        """The modules that hold rule ``code``'s ``project_tokens`` (sorted)."""
+        return sorted(name for name, info in self._info.items() if code in info.facts)
+
+    def fact(self, name: str, code: str) -> Any:
+        """What rule ``code``'s ``project_facts`` gave module ``name`` (None: nothing).
+
+        Computed on first use, from the module's text as the index knows it, and kept in
+        memory and in the cache directory (see ``opslint.project.facts``)."""
+        info = self._info.get(name)
+        if info is None or code not in info.facts:
+            return None
+        found = self._fact_memo.get((name, code))
+        if found is not None and found[0] == info.content:
+            return found[1]
+        item = self._fact_item(name, info)
+        hit, value = _facts.stored(self.cache_dir, item, code)
+        if not hit:
+            rule = next((r for r in self.fact_rules if r.code == code), None)
+            try:
+                text = self._text(info.path)
+            except OSError:
+                text = None
+            if rule is None or text is None or content_hash(text) != info.content:
+                return None  # changed behind the index: nothing is known of it now
+            value = _facts.compute([rule], item, text, self.root, self._parsed)[code]
+            _facts.store(self.cache_dir, item, code, value)
+        self._fact_memo[(name, code)] = (info.content, value)
+        return value
+
+    def compute_facts(self, jobs: int = 0) -> None:
+        """Compute every module's facts now, in workers (a run over the whole project,
+        whose files would otherwise each ask for them, in each worker process)."""
+        todo: List[_facts.Item] = []
+        names: List[str] = []
+        for name, info in self._info.items():
+            item = self._fact_item(name, info)
+            missing: List[str] = []
+            for code in info.facts:
+                memo = self._fact_memo.get((name, code))
+                if memo is not None and memo[0] == info.content:
+                    continue
+                hit, value = _facts.stored(self.cache_dir, item, code)
+                if hit:
+                    self._fact_memo[(name, code)] = (info.content, value)
+                else:
+                    missing.append(code)
+            if missing and info.path not in self._texts:
+                todo.append(item[:5] + (tuple(missing),))
+                names.append(name)
+        for name, item, values in zip(names, todo, _facts.compute_many(self.fact_rules, todo, self.root, jobs)):
+            info = self._info[name]
+            for code, value in values.items():
+                self._fact_memo[(name, code)] = (info.content, value)
+                _facts.store(self.cache_dir, item, code, value)
+
+    def _fact_item(self, name: str, info: _Info) -> _facts.Item:
+        # The name the module's summary was made under: its facts are made as they were.
+        planned = self._planned.get(name, name)
+        is_package = info.path.endswith("__init__.py")
+        package = planned if is_package else planned.rpartition(".")[0]
+        return (info.path, planned, package, is_package, info.content, info.facts)
+
+    def source_of(self, name: str) -> Optional[str]:
+        """The text of module ``name`` as the index knows it (None: unreadable, or changed
+        on disk since the index read it)."""
+        info = self._info.get(name)
+        if info is None:
+            return None
+        try:
+            text = self._text(info.path)
+        except OSError:
+            return None
+        return text if content_hash(text) == info.content else None
+
+    def _text(self, path: str) -> str:
+        found = self._texts.get(path)
+        return found if found is not None else read_source(path)
+
     def facts(self, code: str) -> Dict[str, Any]:
         """module name -> ``project_facts`` result of rule ``code`` (modules that gave one).
 
-        Only the modules that have such facts are read.  With a cache directory the
-        answer is also kept on disk as one document per project and rule, holding each
-        module's facts with the content hash they came from: a run loads that document
-        and re-reads only the summaries of modules that changed since.
+        With a cache directory the answer is also kept on disk as one document per
+        project and rule, holding each module's facts with the content hash they came
+        from: a run loads that document and computes only the facts of modules that
+        changed since.
         """
         memo: Dict[str, Dict[str, Any]] = self._memo.setdefault("facts", {})
         found = memo.get(code)
         if found is not None:
             return found
-        having = sorted(name for name, info in self._info.items() if code in info.facts)
+        having = self.fact_modules(code)
         store = Store(self.cache_dir) if self.cache_dir else None
         # The code fingerprint too: facts of a rule's old code must not outlive an edit.
         key = digest("facts", code, code_fingerprint(), self._manifest_key())
@@ -445,12 +529,10 @@ class ProjectIndex(Resolution):
         for name in having:
             content = self._info[name].content
             entry = kept.get(name)
-            fresh[name] = (
-                entry if entry is not None and entry[0] == content else (content, self.modules[name].facts[code])
-            )
+            fresh[name] = entry if entry is not None and entry[0] == content else (content, self.fact(name, code))
         if store is not None and fresh != kept:
             store.put("facts", key, fresh, Dict[str, Tuple[str, Any]])
-        found = {name: value for name, (_, value) in fresh.items()}
+        found = {name: value for name, (_, value) in fresh.items() if value is not None}
         memo[code] = found
         return found
 

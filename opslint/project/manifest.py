@@ -20,7 +20,7 @@ from opslint.cache import Store, digest
 from opslint.project.summary import ModuleSummary
 
 #: Bumped when the manifest's content changes meaning.
-FORMAT = "2"
+FORMAT = "3"
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class FileStamp:
     size: int
     content_hash: str
     shape: str
-    #: Codes of the rules whose ``project_facts`` the module has.
+    #: Codes of the rules whose ``project_tokens`` the module holds.
     facts: Tuple[str, ...] = ()
 
 

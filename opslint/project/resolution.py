@@ -163,6 +163,20 @@ class Resolution:
             return None
         return self.canonical(f"{base}.{rest}" if rest else base)
 
+    def module_for(self, qualname: str) -> Optional[str]:
+        """The project module a dotted name lies in (the longest prefix that names one;
+        ``pkg.mod.Cls.method()`` -> ``pkg.mod``), without loading any summary."""
+        parts = qualname.split("(", 1)[0].split(".")
+        for cut in range(len(parts), 0, -1):
+            name = ".".join(parts[:cut])
+            if name in self.modules:
+                return name
+            alias = self.alias_modules.get(name)
+            if alias is not None:
+                return alias
+        return None
+
+    # -- classes --------------------------------------------------------------
     # -- classes --------------------------------------------------------------
 
     def class_bases(self, qualname: str) -> Tuple[str, ...]:

@@ -553,7 +553,9 @@ def summarise(
         worker.run()
     except RecursionError as exc:
         return _empty(name, path, package, is_package, digest, f"RecursionError: {exc}")
-    facts = _facts(fact_rules, text, ModuleInfo(name, path, package, is_package, root, text))
+    codes = fact_codes(fact_rules, text)
+    # Positions left out: a moved line changes no fact an analysis reads.
+    shape = hashlib.blake2b(ast.dump(tree).encode(), digest_size=16).hexdigest() if codes else ""
     return ModuleSummary(
         name=name,
         path=path,
@@ -567,7 +569,8 @@ def summarise(
         functions=worker.functions,
         assignments=tuple(worker.assignments),
         star_imports=tuple(worker.star_imports),
-        facts=facts,
+        facts=codes,
+        fact_shape=shape,
         constants=worker.constants,
     )
 
@@ -599,21 +602,25 @@ def _empty(name: str, path: str, package: str, is_package: bool, digest: str, er
     return ModuleSummary(name, path, package, is_package, digest, {}, {}, {}, {}, {}, (), (), error)
 
 
-def _facts(rules: Sequence[ProjectRule], text: str, info: ModuleInfo) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
-    wanted = [r for r in rules if not r.project_tokens or any(tok in text for tok in r.project_tokens)]
-    if not wanted:
-        return out
+def fact_codes(rules: Sequence[ProjectRule], text: str) -> Tuple[str, ...]:
+    """The codes of the rules whose ``project_tokens`` occur in ``text`` (their facts may
+    say something about the module)."""
+    return tuple(sorted(r.code for r in rules if not r.project_tokens or any(tok in text for tok in r.project_tokens)))
+
+
+def parse_for_facts(text: str) -> Optional[cst.Module]:
     try:
-        module = parse_module(text)
+        return parse_module(text)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError):
-        return out
-    for rule in wanted:
-        try:
-            out[rule.code] = rule.project_facts(module, info)
-        except Exception:  # noqa: BLE001 - a rule's facts must not break the index
-            continue
-    return out
+        return None
+
+
+def compute_fact(rule: ProjectRule, module: cst.Module, info: ModuleInfo) -> Any:
+    """``rule.project_facts``, None when it fails (a rule's facts must not break the index)."""
+    try:
+        return rule.project_facts(module, info)
+    except Exception:  # noqa: BLE001 - a rule's facts must not break the index
+        return None
 
 
 def read_source(path: str) -> str:

@@ -25,8 +25,8 @@ class ModuleInfo:
     text: str = field(default="", repr=False, compare=False)
     #: Work the rules' ``project_facts`` share on this module (a binding table, a
     #: family's facts), computed by the first rule that asks.  It lives as long as
-    #: the info: the index drops both once the module's facts are computed, so no
-    #: tree outlives its module's summarising.
+    #: the info, which the index keeps with the parsed tree for the last few modules
+    #: whose facts it computed (``opslint.project.facts.Parsed``).
     memo: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -155,8 +155,12 @@ class ModuleSummary:
     star_imports: Tuple[str, ...] = ()
     #: Why the module could not be summarised ("" when it was).
     error: str = ""
-    #: code -> what ``Rule.project_facts`` returned.
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    #: Codes of the rules whose ``project_tokens`` the module holds: their
+    #: ``project_facts`` are computed when asked for (``ProjectIndex.fact``).
+    facts: Tuple[str, ...] = ()
+    #: What those facts are made of, without positions (a digest of the module's tree;
+    #: "" without fact codes): part of the module's shape.
+    fact_shape: str = ""
     #: module-level ``NAME = <number or string literal, or arithmetic over numbers>`` -> its
     #: source text (``DELIVERY_TIMEOUT_S = 15``, ``BATCH = 5 * 60``).
     constants: Mapping[str, str] = field(default_factory=dict)
