@@ -443,7 +443,7 @@ class BufferPaths:
         if isinstance(func, cst.Name):
             target = self.functions.get(func.value)
             if target is not None:
-                return self.inline(walker, target, call, None, state)
+                return self._returned_as(call, target, self.inline(walker, target, call, None, state))
             init = self.methods.get(func.value, {}).get("__init__")
             if init is not None and func.value not in self.files.knowledge.local.classes:
                 return self.inline(walker, init, call, func.value, state)
@@ -586,6 +586,21 @@ class BufferPaths:
             return state
         # A decorator whose wrapper drains (``@metrics.log_metrics``, a project one) runs on return.
         return frozenset(f for f in out if not (func.decorators and self.decorator_drains(func, f[0])))
+
+    def _returned_as(self, call: cst.Call, function: cst.FunctionDef, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
+        """A factory of the file that uses its client before returning it (``p.produce(...)``
+        then ``return p``): what it left in the client is held by the caller's client, the
+        one ``p = make_producer()`` makes, and draining that drains it."""
+        outer = self.files.by_value.get(id(call))
+        returned = self.table.returns(function)
+        if not isinstance(outer, Client) or not returned or any(r is None for r in returned):
+            return state
+        env = self.env_for(function)
+        inner = {c.key for r in returned if r is not None and (c := self.client_of(r, env)) is not None}
+        if len(inner) != 1 or outer.key in inner:
+            return state
+        (key,) = inner
+        return frozenset((outer.key, *rest) if fact[0] == key else fact for fact in state for rest in (fact[1:],))
 
     def with_drained(self, item: cst.WithItem, env: Env) -> Optional[ClientKey]:
         expr = item.item
