@@ -49,6 +49,20 @@ _RQ_ENQUEUE: Dict[str, Tuple[int, str]] = {
 }
 #: The same, for jobs enqueued in another module of the project.
 RQ_JOBS = EntrySpec(register_calls={m: ("RQ job", i, k) for m, (i, k) in _RQ_ENQUEUE.items()})
+#: Classic Airflow operators that run a callable in the task runner's forked child.
+AIRFLOW_CALLABLES = EntrySpec(
+    callable_keywords={
+        name: ("Airflow task", "python_callable")
+        for name in (
+            "PythonOperator",
+            "BranchPythonOperator",
+            "ShortCircuitOperator",
+            "PythonVirtualenvOperator",
+            "ExternalPythonOperator",
+            "PythonSensor",
+        )
+    }
+)
 
 
 def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project: Any = None) -> List[EntryPoint]:
@@ -95,9 +109,12 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
     module_name = project.module_of(buffered.ctx.path) if project is not None else None
     if module_name is not None:
         enqueued = project.entry_points(RQ_JOBS)
+        operated = project.entry_points(AIRFLOW_CALLABLES)
         for name in functions:
             if f"{module_name}.{name}" in enqueued:
                 add(name, RQ_REASON)
+            elif f"{module_name}.{name}" in operated:
+                add(name, AIRFLOW_REASON)  # ``PythonOperator(python_callable=expire_coupons)``
     celery = imports.imports_module("celery")
     for name, function in functions.items():
         for dec in function.decorators:
