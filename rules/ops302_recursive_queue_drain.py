@@ -221,13 +221,28 @@ class RecursiveQueueDrain(Rule):
             if is_generator(function):
                 self._generator_recursion(function, scope, table)
                 continue
-            calls = self_calls(function, table, scope)
+            calls = self_calls(function, table, scope) or self._through_own_module(function, scope, module)
             if calls:
                 self._self_recursion(function, scope, table, calls)
                 continue
             self._method_cycle(function, scope, table)
             if project is not None and module is not None:
                 self._cycle(function, scope, table, project, module)
+
+    def _through_own_module(self, function: cst.FunctionDef, scope: Scope, module: Optional[str]) -> List[cst.Call]:
+        """``publisher.relay_next()`` in ``relay_next`` of ``relay/publisher.py``, which imports
+        itself (``import relay.publisher as publisher``): the function calls itself."""
+        parent = scope.parent
+        if parent is None or parent.parent is not None:
+            return []  # a method or a nested function
+        names = {f"{m}.{function.name.value}" for m in (self.ctx.module_name, module) if m}
+        return [
+            call
+            for call in calls_in(function.body)
+            if isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == function.name.value
+            and self.ctx.imports.resolve(call.func) in names
+        ]
 
     def _self_recursion(
         self, function: cst.FunctionDef, scope: Scope, table: BindingTable, calls: List[cst.Call]
