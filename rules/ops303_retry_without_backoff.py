@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -279,6 +279,13 @@ class RetryWithoutBackoff(Rule):
                 )
                 if what:
                     out.append(Signal(stmt.test, stmt, suite_statements(stmt.body), what))
+            elif isinstance(stmt, cst.Match) and status_value(stmt.subject):
+                # ``match resp.status_code: case 429 | 503: continue``
+                for case in stmt.cases:
+                    found = _case_statuses(case.pattern)
+                    if found:
+                        what = "HTTP " + "/".join(str(s) for s in found)
+                        out.append(Signal(case.pattern, stmt, suite_statements(case.body), what))
             elif isinstance(stmt, (cst.Try, cst.TryStar)):
                 for handler in stmt.handlers:
                     what = self._rate_limit_handler(handler)
@@ -563,6 +570,18 @@ class RetryWithoutBackoff(Rule):
             missing=missing,
             why=why,
         )
+
+
+def _case_statuses(pattern: cst.MatchPattern) -> Tuple[int, ...]:
+    """The retryable statuses a ``case`` pattern matches: ``429``, ``HTTPStatus.SERVICE_UNAVAILABLE``,
+    an or-pattern of them, or one bound with ``as``."""
+    if isinstance(pattern, cst.MatchValue):
+        return retry_statuses(pattern.value)
+    if isinstance(pattern, cst.MatchOr):
+        return tuple(sorted({s for element in pattern.patterns for s in _case_statuses(element.pattern)}))
+    if isinstance(pattern, cst.MatchAs) and pattern.pattern is not None:
+        return _case_statuses(pattern.pattern)
+    return ()
 
 
 def _none(expr: cst.BaseExpression) -> bool:
