@@ -41,8 +41,16 @@ def unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
     while True:
         if isinstance(expr, cst.Await):
             expr = expr.expression
-        elif isinstance(expr, cst.Call) and dotted_name(expr.func) == "bool" and len(expr.args) == 1:
+        elif isinstance(expr, cst.Call) and dotted_name(expr.func) in ("bool", "int", "float") and len(expr.args) == 1:
+            # ``int(r.get(key) or 0)``: the count the read holds
             expr = expr.args[0].value
+        elif (
+            isinstance(expr, cst.BooleanOperation)
+            and isinstance(expr.operator, cst.Or)
+            and isinstance(expr.right, (cst.Integer, cst.SimpleString))
+            and str(expr.right.evaluated_value) in ("0", "b'0'")
+        ):
+            expr = expr.left
         else:
             return expr
 
@@ -73,6 +81,10 @@ class ClaimReads(StoreClaims):
             inner = self._read_of(expr.left)
             if inner is not None and inner.kind != "orm-attr":
                 return inner
+        row_field = _one_column_row(expr)
+        if row_field is not None:
+            # ``M.objects.values_list("busy", flat=True).get(pk=i)``, ``...values("busy").get(pk=i)["busy"]``
+            return Read("orm-attr", expr, rule.text(expr), row_field, row_field)
         if isinstance(expr, (cst.Subscript, cst.Comparison)):
             return self._typed_store_read(expr)
         if not isinstance(expr, cst.Call):
@@ -312,6 +324,36 @@ class ClaimReads(StoreClaims):
 #: The one-row reads of a SQLAlchemy result.
 _CORE_ROW_METHODS = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
 _CORE_SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"})
+
+
+def _one_column_row(expr: cst.BaseExpression) -> Optional[str]:
+    """The flag field one row's single column holds: ``values_list("busy", flat=True).get(...)``
+    or ``values("busy").get(...)["busy"]`` (Django)."""
+    wanted: Optional[str] = None
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        index = expr.slice[0].slice.value
+        wanted = index.evaluated_value if isinstance(index, cst.SimpleString) else None  # type: ignore[assignment]
+        expr = expr.value
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get"):
+        return None
+    source = expr.func.value
+    if not isinstance(source, cst.Call) or not isinstance(source.func, cst.Attribute):
+        return None
+    method = source.func.attr.value
+    columns = [a.value for a in source.args if a.keyword is None]
+    if len(columns) != 1 or not isinstance(columns[0], cst.SimpleString):
+        return None
+    field = columns[0].evaluated_value
+    if not isinstance(field, str) or not (_locks.is_orm_flag_field(field) or field in _locks.STATUS_FIELDS):
+        return None
+    flat = any(
+        a.keyword is not None and a.keyword.value == "flat" and dotted_name(a.value) == "True" for a in source.args
+    )
+    if method == "values_list" and flat and wanted is None:
+        return field
+    if method == "values" and wanted == field:
+        return field
+    return None
 
 
 def _keeps_truth(comparison: cst.Comparison) -> bool:

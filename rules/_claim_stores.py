@@ -145,6 +145,10 @@ SUGGEST_ORM = (
     "advisory lock (`pg_try_advisory_xact_lock`)"
 )
 SUGGEST_REDIS = "Claim with one atomic command: `if r.set(key, value, nx=True, ex=ttl):` (or use `r.lock(...)`)"
+SUGGEST_REDIS_SLOT = (
+    "Take the slot with one atomic command and give it back when over the limit: "
+    "`if r.incr(key) > limit: r.decr(key)` (or a Lua script, or `r.lock(...)`)"
+)
 SUGGEST_CACHE = "Claim with `cache.add(key, value, timeout)`: it only sets a missing key and returns whether it did"
 SUGGEST_SETNX = "Use one command so the key can never live without a TTL: `r.set(key, value, nx=True, ex=ttl)`"
 SUGGEST_FILE = (
@@ -848,7 +852,7 @@ class StoreClaims:
                 method = func.attr.value if isinstance(func, cst.Attribute) else ""
                 receiver = rule.text(func.value) if isinstance(func, cst.Attribute) else ""
                 if read.kind in ("redis", "django-cache", "memcached"):
-                    if method in ("delete", "unlink", "hdel", "srem", "delete_many") and node.args:
+                    if method in ("delete", "unlink", "hdel", "srem", "delete_many", "decr", "decrby") and node.args:
                         if rule.text(node.args[0].value) in keys:
                             return True
                 elif read.kind == "file":

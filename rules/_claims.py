@@ -317,6 +317,9 @@ class FunctionClaims(ClaimReads):
             return False
         if self._deleted_later(read):
             return True
+        if call.func.attr.value in ("incr", "incrby"):  # type: ignore[attr-defined]
+            # A count of slots taken, not of hits: a slot is given back (``decr``) somewhere.
+            return self.released(read, [self.rule.ctx.module])
         value_index = 2 if call.func.attr.value in ("setex", "psetex") else 1  # type: ignore[attr-defined]
         if read.method in ("hget", "hexists"):
             value_index = 2

@@ -210,7 +210,8 @@ CACHE_CONSTRUCTORS: FrozenSet[str] = frozenset(
 REDIS_READ_METHODS: FrozenSet[str] = frozenset({"get", "exists", "hget", "hexists", "sismember", "getbit", "scard"})
 #: read method -> write methods that claim what the read checked.
 REDIS_CLAIM_WRITES: Dict[str, FrozenSet[str]] = {
-    "get": frozenset({"set", "setex", "psetex"}),
+    # ``int(r.get(key) or 0) >= LIMIT`` then ``r.incr(key)``: a slot counter taken in two steps
+    "get": frozenset({"set", "setex", "psetex", "incr", "incrby"}),
     "exists": frozenset({"set", "setex", "psetex", "hset", "sadd", "rpush", "lpush", "incr"}),
     "hget": frozenset({"hset", "hmset"}),
     "hexists": frozenset({"hset", "hmset"}),

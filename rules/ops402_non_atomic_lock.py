@@ -13,7 +13,7 @@ from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule
 from opslint.rules import _locks
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, Read, unwrap
-from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_SETNX, SUGGESTIONS
+from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_REDIS_SLOT, SUGGEST_SETNX, SUGGESTIONS
 from opslint.rules._claims import LOCKING_HELPER, FunctionClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
@@ -404,7 +404,9 @@ class _FunctionCheck(FunctionClaims):
             ):
                 name = small.targets[0].target.value
                 read = self._read_of(small.value)
-                if read is not None and read.kind not in ("orm-attr",):
+                if read is not None and (read.kind != "orm-attr" or not isinstance(read.call, cst.Attribute)):
+                    # (``busy = printer.busy`` is a copy of an attribute of an object in hand;
+                    # ``busy = ....values_list("busy", flat=True).get(...)`` is a read of the row)
                     self.assigned[name] = read
                 elif name not in self.assigned or self.assigned[name] is before.get(name):
                     # Not a read, unless the statement fed one: ``row = conn.execute("SELECT
@@ -553,7 +555,10 @@ class _FunctionCheck(FunctionClaims):
             return  # written and left (a lockout, a status update) or a cache fill: not a claim
         rule = self.rule
         write_text = rule.short(write)
-        if read.kind == REDIS:
+        method = write.func.attr.value if isinstance(write, cst.Call) and isinstance(write.func, cst.Attribute) else ""
+        if read.kind == REDIS and method in ("incr", "incrby"):
+            fix = PendingFix.suggestion(SUGGEST_REDIS_SLOT)
+        elif read.kind == REDIS:
             fix = self._redis_fix(stmt, read, write, region, guard, free) or PendingFix.suggestion(SUGGEST_REDIS)
         else:
             fix = PendingFix.suggestion(SUGGESTIONS.get(read.kind, SUGGEST_ORM))
