@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, Optional, Set, Tuple
 
 import libcst as cst
 
+from opslint.analysis.scopes import BindingKind, BindingTable
 from opslint.config import option
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _net, _url_tables, _urls
+from opslint.rules._url_build import flatten_add, literal_text
 from opslint.rules._url_uses import UrlUse, UrlUses
+from opslint.syntax.walk import iter_nodes
 
 if TYPE_CHECKING:
     pass
@@ -88,7 +92,7 @@ class PlaintextExternalHttp(Rule):
         )
         include_tests: bool = False
 
-    requires = (UrlUses,)
+    requires = (UrlUses, BindingTable)
 
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
@@ -113,6 +117,44 @@ class PlaintextExternalHttp(Rule):
             if not _urls.host_allowed(literal.host, self.options.allowed_hosts):
                 self._emit(literal, shown)
 
+        for literal in self._scheme_and_host_constant():
+            if not _urls.host_allowed(literal.host, self.options.allowed_hosts):
+                self._emit(literal)
+
+    def _scheme_and_host_constant(self) -> Iterator[_urls.UrlLiteral]:
+        """``"http://" + FEED_HOST + "/export"`` and ``f"http://{FEED_HOST}/export"``, where
+        ``FEED_HOST = "feeds.vendor.de"`` is a string constant of the module: the scheme and the
+        host are both known, in two pieces."""
+        if _SCHEME_PIECE.search(self.ctx.text) is None:
+            return
+        table = self.ctx.analysis(BindingTable)
+        seen: Set[int] = set()  # ``a + b + c`` nests: its inner sums start with the same piece
+        for node in iter_nodes(self.ctx.module):
+            head: Optional[cst.BaseExpression] = None
+            host_expr: Optional[cst.BaseExpression] = None
+            scheme = ""
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+                pieces = flatten_add(node)
+                text = literal_text(pieces[0]) if isinstance(pieces[0], cst.SimpleString) else None
+                if text is not None and len(pieces) > 1 and _SCHEME_ONLY.fullmatch(text):
+                    head, host_expr, scheme = pieces[0], pieces[1], text[:-3]
+            elif isinstance(node, cst.FormattedString) and len(node.parts) > 1:
+                first, second = node.parts[0], node.parts[1]
+                if (
+                    isinstance(first, cst.FormattedStringText)
+                    and _SCHEME_ONLY.fullmatch(first.value)
+                    and isinstance(second, cst.FormattedStringExpression)
+                ):
+                    head, host_expr, scheme = node, second.expression, first.value[:-3]
+            if head is None or host_expr is None or scheme not in _url_tables.SECURE_SCHEME or id(head) in seen:
+                continue
+            seen.add(id(head))
+            host = _constant_host(host_expr, table)
+            if host is None or _urls.host_kind(host) != "external" or _urls.is_plaintext_by_design(host, ""):
+                continue
+            assert isinstance(head, (cst.SimpleString, cst.FormattedString))
+            yield _urls.UrlLiteral(head, f"{scheme}://{host}", scheme, host, "", "", False, False, False)
+
     def _emit(self, literal: _urls.UrlLiteral, shown: Optional[str] = None) -> None:
         secure = _url_tables.SECURE_SCHEME[literal.scheme]
         rebuilt = _urls.rebuild_scheme(literal.node, literal.scheme, secure)
@@ -130,3 +172,24 @@ def _accept(use: UrlUse) -> bool:
     if use.proxy or literal.scheme not in _url_tables.SECURE_SCHEME:
         return False
     return not _urls.is_plaintext_by_design(literal.host, literal.path)
+
+
+#: A string literal that is a scheme alone (``"http://"``, an f-string's ``http://{``).
+_SCHEME_PIECE = re.compile(r"""[a-z]+://(?:["']|\{)""")
+_SCHEME_ONLY = re.compile(r"[a-z]+://")
+#: A host name, with an optional port (``feeds.vendor.de``, ``feeds.vendor.de:8080``).
+_HOST = re.compile(r"([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)(?::\d+)?", re.I)
+
+
+def _constant_host(expr: cst.BaseExpression, table: BindingTable) -> Optional[str]:
+    """The host a module-level string constant (``FEED_HOST = "feeds.vendor.de"``) or a
+    literal holds."""
+    text = literal_text(expr)
+    if text is None and isinstance(expr, cst.Name) and table.module_scope is not None:
+        bindings = table.module_scope.own(expr.value)
+        if len(bindings) == 1 and bindings[0].kind is BindingKind.ASSIGN and bindings[0].value is not None:
+            text = literal_text(bindings[0].value)
+    found = _HOST.fullmatch(text.rstrip("/")) if text is not None else None
+    if found is None or not _urls.valid_host(found.group(1).lower()):
+        return None
+    return found.group(1).lower()
