@@ -173,6 +173,10 @@ class HttpKinds:
         self.settings = settings
 
     def of_value(self, value: cst.BaseExpression, scope: Scope) -> Optional[HttpClient]:
+        if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+            # ``session or requests.Session()``: an injected client, else the fallback (a
+            # client of the same kind, as OPS502 reads it).
+            return self.of_value(value.right, scope)
         if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
             return None
         qualified = self.file.resolve(value.func) or ""

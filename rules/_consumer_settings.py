@@ -84,6 +84,10 @@ class SettingsReader:
             field_value = self._config_field(expr, scope)
             if field_value is not None:
                 return self.scalar(field_value, scope, depth + 1)
+            # ``self.timeout`` that the class sets once (``self.timeout = 30`` in ``__init__``).
+            bindings = [b for b in self.file.table.resolve(expr, scope) if b.kind is not BindingKind.DELETE]
+            if len(bindings) == 1 and bindings[0].value is not None and bindings[0].kind is BindingKind.ASSIGN:
+                return self.scalar(bindings[0].value, bindings[0].scope, depth + 1)
             return self._fact_scalar_ref(self.file.resolve(expr), depth + 1)
         if isinstance(expr, cst.Call):
             return self._call_scalar(expr, scope, depth)

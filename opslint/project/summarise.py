@@ -273,14 +273,15 @@ class _Summariser:
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in _SETUP_METHODS:
                 for sub in ast.walk(item):
-                    if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
+                    made = _constructed(sub.value) if isinstance(sub, ast.Assign) else None
+                    if isinstance(sub, ast.Assign) and made is not None:
                         for target in sub.targets:
                             if (
                                 isinstance(target, ast.Attribute)
                                 and isinstance(target.value, ast.Name)
                                 and target.value.id == "self"
                             ):
-                                callee = self.resolve_expr(sub.value.func, {})
+                                callee = self.resolve_expr(made.func, {})
                                 if callee:
                                     types.setdefault(target.attr, callee)
             elif isinstance(item, ast.Assign) and isinstance(item.value, ast.Call):
@@ -511,6 +512,14 @@ class _Summariser:
             dotted = _dotted(node)
             if dotted is not None:
                 names.append(self.resolve_name(dotted, {}))
+
+
+def _constructed(value: ast.AST) -> Optional[ast.Call]:
+    """The call that builds an attribute's value: ``Cls(...)``, or the fallback of an
+    injected one (``session or requests.Session()``)."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        value = value.values[-1]
+    return value if isinstance(value, ast.Call) else None
 
 
 def _target_names(target: ast.AST) -> Iterator[str]:
