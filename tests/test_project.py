@@ -279,6 +279,20 @@ def test_rule_facts_and_ctx_project(tmp_path: Path, facts_rule: Registry) -> Non
     assert "jobs.nightly" not in index.facts("OPS998")  # no "class " token there
 
 
+def test_a_buffer_the_index_declines_leaves_the_saved_facts(tmp_path: Path, facts_rule: Registry) -> None:
+    """The language server's unsaved buffer that changes a module's shape is not taken
+    (``keep_shape``): the module's facts stay those of the saved file, not None."""
+    _write(tmp_path, SHOP)
+    rules = [r for r in facts_rule.rules() if r.code == "OPS998"]
+    path = str(tmp_path / "src/shop/models.py")
+    index = project.index_for(path, rules)
+    saved = index.fact("shop.models", "OPS998")
+    assert saved == ["Order", "RushOrder", "TimestampMixin"]
+    index.refresh(path, (tmp_path / "src/shop/models.py").read_text() + "\nclass Extra:\n    pass\n", keep_shape=True)
+    index._fact_memo.clear()  # as a later question would find it: computed again from the text
+    assert index.fact("shop.models", "OPS998") == saved
+
+
 def test_refresh_uses_the_buffer(tmp_path: Path) -> None:
     index = _index(tmp_path)
     path = str(tmp_path / "jobs/nightly.py")

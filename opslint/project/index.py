@@ -283,7 +283,6 @@ class ProjectIndex(Resolution):
         text_hash = content_hash(text)
         if name is not None and self._info[name].content == text_hash:
             return
-        self._texts[absolute] = text
         if name is None and not in_walk(self.root, absolute):
             # A file the index never walks (under build/, a virtualenv...), linted
             # by name: it is not part of the project the analyses see, and adding
@@ -301,6 +300,7 @@ class ProjectIndex(Resolution):
         summary = summarise(absolute, text, mod_name, package, is_package, self.root, self.fact_rules)
         shape = shape_digest(_shape(summary))
         if name is not None and summary.name == name and self._info[name].shape == shape:
+            self._texts[absolute] = text
             self._swap(self.modules[name], summary)
             self._info[name] = _Info(absolute, text_hash, shape, tuple(sorted(summary.facts)))
             return
@@ -308,6 +308,9 @@ class ProjectIndex(Resolution):
             return
         if name is not None:
             self._forget_module(name)
+        # Only the text the index takes: facts are computed from it (a buffer it declined,
+        # ``keep_shape``, would not match the module's content hash).
+        self._texts[absolute] = text
         self._add(summary, extra)
 
     def _swap(self, old: ModuleSummary, new: ModuleSummary) -> None:
