@@ -16,6 +16,8 @@ from typing import Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
 import libcst as cst
 
+from opslint.analysis.scopes import BindingKind, BindingTable
+
 _PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])")
 _NUMERIC_CONVERSIONS = frozenset("diouxXeEfFgG")
 _NUMERIC_SPEC = re.compile(r"[\d,_.+\- #0<>=^]*[bdoxXneEfFgG%]$")
@@ -60,6 +62,15 @@ def literal_text(node: cst.BaseExpression) -> Optional[str]:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def module_constant(table: BindingTable, name: str) -> Optional[cst.BaseExpression]:
+    """The value of the one module-level assignment to ``name`` (``FEED_HOST = "..."``)."""
+    module = table.module_scope
+    bindings = module.own(name) if module is not None else []
+    if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN:
+        return None
+    return bindings[0].value
 
 
 def flatten_add(node: cst.BaseExpression) -> List[cst.BaseExpression]:

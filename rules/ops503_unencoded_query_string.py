@@ -379,11 +379,9 @@ class UnencodedQueryString(Rule):
         constant ``self.NAME``/``Cls.NAME`` that one class of the file defines."""
         if "." in name:
             return self._class_constant(*name.split(".", 1))
-        module = self.table.module_scope
-        bindings = module.own(name) if module is not None else []
-        if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN or bindings[0].value is None:
+        value = _url_build.module_constant(self.table, name)
+        if value is None:
             return None
-        value = bindings[0].value
         if isinstance(value, cst.Call):
             # ``SEARCH_URL = os.environ.get("SEARCH_URL", "https://...?q=")``: read with its default.
             return self.default_text(value)

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Iterator, Optional, Set, Tuple
 
 import libcst as cst
 
-from opslint.analysis.scopes import BindingKind, BindingTable
+from opslint.analysis.scopes import BindingTable
 from opslint.config import option
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _net, _url_tables, _urls
-from opslint.rules._url_build import flatten_add, literal_text
+from opslint.rules._url_build import flatten_add, literal_text, module_constant
 from opslint.rules._url_uses import UrlUse, UrlUses
 from opslint.syntax.walk import iter_nodes
 
@@ -185,10 +185,9 @@ def _constant_host(expr: cst.BaseExpression, table: BindingTable) -> Optional[st
     """The host a module-level string constant (``FEED_HOST = "feeds.vendor.de"``) or a
     literal holds."""
     text = literal_text(expr)
-    if text is None and isinstance(expr, cst.Name) and table.module_scope is not None:
-        bindings = table.module_scope.own(expr.value)
-        if len(bindings) == 1 and bindings[0].kind is BindingKind.ASSIGN and bindings[0].value is not None:
-            text = literal_text(bindings[0].value)
+    if text is None and isinstance(expr, cst.Name):
+        value = module_constant(table, expr.value)
+        text = literal_text(value) if value is not None else None
     found = _HOST.fullmatch(text.rstrip("/")) if text is not None else None
     if found is None or not _urls.valid_host(found.group(1).lower()):
         return None
