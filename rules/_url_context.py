@@ -31,6 +31,7 @@ from opslint.rules._url_tables import (
     BROWSER_CALLEES,
     BROWSER_NAME_TOKENS,
     CONFIG_DEFAULT_CALLS,
+    CREDIT_KEY_TOKENS,
     DEFAULT_KEYWORDS,
     LINK_KEYS,
     MESSAGE_CALLS,
@@ -99,7 +100,7 @@ class UrlUse:
     in_collection: bool = False
     #: The module/class-level name of the table (dict, list) holding the URL.
     container: Optional[str] = None
-    #: ``constant`` is a class attribute.
+    #: ``constant`` (or ``container``) is a class attribute.
     class_level: bool = False
     #: Can be replaced by an expression (not a pattern, annotation, etc.).
     replaceable: bool = True
@@ -268,7 +269,7 @@ def _context(facts: Facts, use: UrlUse) -> None:  # noqa: C901 - one walk, many 
             direct = False
             keyword = parent.keyword.value if parent.keyword is not None else None
             call = stack[stack.index(parent) - 1] if stack.index(parent) > 0 else None
-            if keyword in LINK_KEYS and isinstance(call, cst.Call) and _record_call(call):
+            if isinstance(call, cst.Call) and _record_link(keyword, _call_keys(call)):
                 use.browser = True  # ``MainResult(url=f"https://nvd.nist.gov/vuln/detail/{cve}", title=cve)``
             if keyword is not None and _openapi_key(keyword, use):
                 use.quiet = "API schema metadata"
@@ -291,7 +292,7 @@ def _context(facts: Facts, use: UrlUse) -> None:  # noqa: C901 - one walk, many 
                 use.quiet = "dict key"
                 return
             key = string_value(parent.key)
-            if key is not None and key in LINK_KEYS and _record_keys(facts, stack, parent):
+            if key is not None and _record_keys(facts, stack, parent, key):
                 use.browser = True  # ``{"title": ..., "url": "https://news.ycombinator.com/item?id=..."}``
             if key is not None:
                 if key.startswith(("$", "@", "xmlns")):
@@ -502,6 +503,7 @@ def _assignment_context(
         use.name_kind = "constant"
     elif isinstance(scope, (cst.Module, cst.ClassDef)) and len(targets) == 1 and isinstance(targets[0], cst.Name):
         use.container = targets[0].value
+        use.class_level = isinstance(scope, cst.ClassDef)
 
 
 def _statement_scope(stack: Sequence[cst.CSTNode], stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
@@ -617,12 +619,26 @@ def _function_purpose(facts: Facts, use: UrlUse, stack: Sequence[cst.CSTNode], r
                 return
 
 
-def _record_keys(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictElement) -> bool:
-    """The dict holding ``element`` also has a title or text for people: a link record."""
+def _record_keys(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictElement, key: str) -> bool:
+    """``element`` (under ``key``) is the link of a record for people (``_record_link``)."""
     table = next((n for n in reversed(stack) if isinstance(n, cst.Dict) and element in n.elements), None)
     if table is None:
         return False
-    return bool(_dict_keys(table) & RECORD_KEYS)
+    return _record_link(key, _dict_keys(table))
+
+
+def _record_link(key: Optional[str], keys: Set[Optional[str]]) -> bool:
+    """``key`` is the link of a record shown to people, not an address the program calls:
+    a ``url`` beside a title or text (a search result, a news item), or any ``*_url``
+    beside a licence (``IngredientData(source_url=..., object_url=..., license_id=...)``:
+    attribution stored with the data it credits)."""
+    if key is None:
+        return False
+    if key in LINK_KEYS and keys & RECORD_KEYS:
+        return True
+    if name_tokens(key)[-1:] not in (["url"], ["link"], ["href"]):
+        return False
+    return any(k is not None and not CREDIT_KEY_TOKENS.isdisjoint(name_tokens(k)) for k in keys)
 
 
 def _local_only_links(function: cst.FunctionDef, name: str) -> bool:
@@ -642,18 +658,20 @@ def _local_only_links(function: cst.FunctionDef, name: str) -> bool:
             inner.bound += isinstance(node.target, cst.Name) and node.target.value == name
 
         def visit_Dict(inner, node: cst.Dict) -> None:  # noqa: N805
-            record = bool(_dict_keys(node) & RECORD_KEYS)
+            keys = _dict_keys(node)
             for element in node.elements:
                 if isinstance(element, cst.DictElement) and _is_name(element.value, name):
                     inner.links += 1
-                    inner.ok = inner.ok and record and string_value(element.key) in LINK_KEYS
+                    inner.ok = inner.ok and _record_link(string_value(element.key), keys)
 
         def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
             for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == name:
+                    inner.bound += 1  # ``source_url=source_url``: the keyword is no read
                 if _is_name(arg.value, name):
                     inner.links += 1
                     keyword = arg.keyword.value if arg.keyword is not None else None
-                    inner.ok = inner.ok and keyword in LINK_KEYS and _record_call(node)
+                    inner.ok = inner.ok and _record_link(keyword, _call_keys(node))
 
     finder = _Find()
     walk(function.body, finder)
@@ -668,9 +686,8 @@ def _dict_keys(table: cst.Dict) -> Set[Optional[str]]:
     return {string_value(e.key) for e in table.elements if isinstance(e, cst.DictElement)}
 
 
-def _record_call(call: cst.Call) -> bool:
-    """A call given a title or text for people beside the URL (a result or link record)."""
-    return any(a.keyword is not None and a.keyword.value in RECORD_KEYS for a in call.args)
+def _call_keys(call: cst.Call) -> Set[Optional[str]]:
+    return {a.keyword.value for a in call.args if a.keyword is not None}
 
 
 def _link_table(facts: Facts, stack: Sequence[cst.CSTNode], element: cst.DictElement) -> bool:

@@ -501,6 +501,12 @@ RECORD_KEYS: FrozenSet[str] = frozenset(
     {"title", "content", "snippet", "summary", "caption", "label", "img_src", "thumbnail", "thumbnail_src"}
 )
 
+#: Name tokens of a key that credits a work (``license_id``, ``license_author``,
+#: ``attribution``): a record holding one is an attribution stored with the data it
+#: credits, and every ``*_url`` beside it (``source_url``, ``object_url``) is a link
+#: for people, never requested.
+CREDIT_KEY_TOKENS: FrozenSet[str] = frozenset({"license", "licence", "attribution", "copyright"})
+
 #: OpenAPI document metadata (drf-spectacular's SPECTACULAR_SETTINGS, FastAPI's
 #: arguments, OpenAPI's ``info``): published in the schema, never called.
 #: ``servers`` only around a ``url`` key.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, FrozenSet, Set, Tuple
 
 import libcst as cst
 
 from opslint.config import option
+from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, Rule
 from opslint.rules import _net, _url_tables, _urls
 from opslint.rules._url_uses import UrlUse, UrlUses
@@ -41,7 +42,8 @@ class HardcodedExternalUrl(Rule):
     payloads, reference links written into reports, tables of many links to
     many sites, the `__main__` self-test of a library module, a setting that
     a settings module lets each deployment override (`from .local import *`
-    below it), in test files and lint-rule test data (`.semgrep/`,
+    below it, or a base settings module that another settings module of the
+    project star-imports and overrides), in test files and lint-rule test data (`.semgrep/`,
     `# ruleid:`), and in schema migrations (Django `migrations/`, Alembic
     `versions/`: a frozen record of the models, reported in the live code).
 
@@ -115,6 +117,8 @@ class HardcodedExternalUrl(Rule):
         include_tests: bool = False
 
     requires = (UrlUses,)
+    #: For one question: whether another settings module star-imports this one.
+    needs_project = True
 
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
@@ -125,7 +129,10 @@ class HardcodedExternalUrl(Rule):
         uses = self.ctx.analysis(UrlUses)
         #: Variable name -> the URL (or origin) it reads: one variable per distinct URL.
         taken: Dict[str, str] = {}
+        overridden = self._base_settings()
         for use in uses.reportable(_accept, self.options.allowed_hosts, lookup_defaults_configure=True):
+            if overridden and _module_level(use):
+                continue  # a default that each deployment's settings module may override
             whole = _replaceable(use)
             value = use.literal.text if whole else use.literal.origin
             variable = _variable(use) if whole else _urls.env_name_for_host(use.literal.host)
@@ -134,6 +141,17 @@ class HardcodedExternalUrl(Rule):
                 number += 1
                 variable = f"{base}_{number}"
             self.report(use.literal.node, url=_shown(use), variable=variable, fix=self._fix(use, variable, whole))
+
+    def _base_settings(self) -> bool:
+        """This file is a settings module that another settings module of the project
+        star-imports (``settings/main.py``: ``from .settings_global import *``, then
+        overrides from the environment): its values are defaults, overridden per
+        deployment without editing it."""
+        project = self.ctx.project
+        if not isinstance(project, ProjectIndex) or not _urls.is_settings_module(self.ctx.path):
+            return False
+        name = project.module_of(self.ctx.path)
+        return name is not None and name in project.memo((self.code, "star-imported settings"), lambda: _bases(project))
 
     # -- fix -----------------------------------------------------------------
 
@@ -155,6 +173,21 @@ class HardcodedExternalUrl(Rule):
         wrapped = f"{os_module.name}.environ.get({variable}, {source})"
         title = f"Read the URL from the environment variable `{name}` (default: the current URL)"
         return PendingFix.unsafe(title, self.edits.replace(literal.node, wrapped), *os_module.edits)
+
+
+def _bases(project: ProjectIndex) -> FrozenSet[str]:
+    """Modules that a settings module of the project star-imports (only settings
+    modules' summaries are read)."""
+    found: Set[str] = set()
+    for path, name in list(project.by_path.items()):
+        if _urls.is_settings_module(path) and name in project.modules:
+            found.update(project.modules[name].star_imports)
+    return frozenset(found)
+
+
+def _module_level(use: UrlUse) -> bool:
+    """A module-level value: a constant, or an item of a module-level table."""
+    return (use.constant is not None or use.container is not None) and not use.class_level
 
 
 def _accept(use: UrlUse) -> bool:
