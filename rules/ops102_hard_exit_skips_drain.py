@@ -305,7 +305,10 @@ class HardExitSkipsDrain(Rule):
                 if e.key == key and e.kind == "pass" and e.scope is scope and e.seq < seq and _hands_to_user(e)
             ]
             if here:
-                if not facts.drained(key, scope, max(e.seq for e in here), seq, at=rec.node):
+                last = max(e.seq for e in here)
+                if not facts.drained(key, scope, last, seq, at=rec.node) and not _drained_by_callee(
+                    facts, key, scope, last, seq
+                ):
                     live.append(client)
                 continue
             if not asynchronous and _used_by_earlier_pass(facts, rec, seq, key, uses):
@@ -314,6 +317,8 @@ class HardExitSkipsDrain(Rule):
             # Not used here: only clients that outlive a function matter.
             if client.kind == "local":
                 continue
+            if not asynchronous and isinstance(scope, cst.FunctionDef) and _runs_before_any_use(facts, scope, uses):
+                continue  # ``daemonize()`` at the start of ``main()``, before the SDK is set up and used
             if client.kind == "attr" and (rec.cls is None or client.owner is not rec.cls) and not class_level(client):
                 continue
             if not asynchronous and isinstance(scope, cst.FunctionDef):
@@ -424,6 +429,37 @@ class HardExitSkipsDrain(Rule):
             self.edits.replace(rec.node, f"{name}.exit({args})"),
             *sys_module.edits,
         )
+
+
+def _drained_by_callee(facts: ExitFacts, key: ClientKey, scope: Optional[Scope], lo: int, hi: int) -> bool:
+    """A function of the file called between the last use and the exit drains the client
+    after its own uses (``os._exit(main())``, where ``main()`` flushes in its ``finally``)."""
+    return any(
+        key not in facts.leftover_after_uses(func) and facts.drained(key, func, 0, 1 << 60)
+        for func in facts.callees(scope, lo, hi)
+    )
+
+
+def _runs_before_any_use(facts: ExitFacts, func: cst.FunctionDef, uses: List[Any], depth: int = 3) -> bool:
+    """Every same-file call of ``func`` comes before any use of the client: no use earlier
+    in the caller, in what the caller called before, or around the call in a loop, and the
+    same for the caller's own callers (``daemonize(pidfile)`` first thing in ``main()``,
+    whose parents leave with ``os._exit(0)`` before ``sentry_sdk.init``). False when
+    ``func`` has no call site in the file (it may be called from anywhere)."""
+    sites = facts.call_sites(func)
+    if not sites or depth == 0:
+        return False
+    for site in sites:
+        caller = site.scope
+        before = facts.reachable(caller, 0, site.seq)
+        if any((e.scope is caller and e.seq < site.seq) or e.scope in before for e in uses):
+            return False
+        for loop in facts.loops:
+            if (loop.chain[-1] if loop.chain else None) is caller and loop.start < site.seq < loop.end:
+                return False  # a later pass of the loop runs after this pass's uses
+        if isinstance(caller, cst.FunctionDef) and not _runs_before_any_use(facts, caller, uses, depth - 1):
+            return False
+    return True
 
 
 def _used_by_earlier_pass(facts: ExitFacts, rec: CallRec, seq: int, key: ClientKey, uses: List[Any]) -> bool:
