@@ -11,7 +11,7 @@ field, a ``.filter(...).exists()``, a lock file test, or a read of one of the st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -43,6 +43,14 @@ def unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
             expr = expr.expression
         elif isinstance(expr, cst.Call) and dotted_name(expr.func) in ("bool", "int", "float") and len(expr.args) == 1:
             # ``int(r.get(key) or 0)``: the count the read holds
+            expr = expr.args[0].value
+        elif (
+            isinstance(expr, cst.Call)
+            and dotted_name(expr.func) == "any"
+            and len(expr.args) == 1
+            and isinstance(expr.args[0].value, cst.Call)
+        ):
+            # ``any(r.mget(keys))``: whether one of the keys is taken
             expr = expr.args[0].value
         elif (
             isinstance(expr, cst.BooleanOperation)
@@ -114,6 +122,8 @@ class ClaimReads(StoreClaims):
             kind = rule.store_kind(receiver, self.stack)
             if kind in (REDIS, DJANGO_CACHE) and not (kind == DJANGO_CACHE and method != "get"):
                 key = rule.text(expr.args[0].value)
+                if method == "mget":
+                    key = several_keys(rule.text, [a.value for a in expr.args], mapping=False)
                 if method in ("hget", "hexists", "sismember", "getbit") and len(expr.args) > 1:
                     key += "|" + rule.text(expr.args[1].value)
                 return Read(kind, expr, rule.text(receiver), key, method)
@@ -324,6 +334,27 @@ class ClaimReads(StoreClaims):
 #: The one-row reads of a SQLAlchemy result.
 _CORE_ROW_METHODS = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
 _CORE_SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"})
+
+
+def several_keys(text: Callable[[cst.CSTNode], str], exprs: List[cst.BaseExpression], *, mapping: bool) -> str:
+    """The keys of ``r.mget(keys)`` / ``r.mget(a, b)`` or ``r.mset(mapping)`` as one key to
+    compare: the sorted texts of a list's items or a dict's keys, the iterable of a
+    comprehension keyed by its own variable (``{key: job for key in keys}`` -> ``keys``),
+    else the text."""
+    items: List[cst.BaseExpression] = exprs
+    if len(exprs) == 1:
+        only = exprs[0]
+        if mapping and isinstance(only, cst.DictComp):
+            loop = only.for_in
+            target = loop.target
+            if isinstance(target, cst.Name) and isinstance(only.key, cst.Name) and only.key.value == target.value:
+                if loop.inner_for_in is None and not loop.ifs:
+                    return text(loop.iter)
+        if mapping and isinstance(only, cst.Dict) and all(isinstance(e, cst.DictElement) for e in only.elements):
+            items = [e.key for e in only.elements if isinstance(e, cst.DictElement)]
+        elif not mapping and isinstance(only, (cst.List, cst.Tuple)):
+            items = [e.value for e in only.elements if isinstance(e, cst.Element)]
+    return "|".join(sorted(text(item) for item in items))
 
 
 def _one_column_row(expr: cst.BaseExpression) -> Optional[str]:

@@ -145,6 +145,10 @@ SUGGEST_ORM = (
     "advisory lock (`pg_try_advisory_xact_lock`)"
 )
 SUGGEST_REDIS = "Claim with one atomic command: `if r.set(key, value, nx=True, ex=ttl):` (or use `r.lock(...)`)"
+SUGGEST_REDIS_MANY = (
+    "Claim all the keys with one atomic command: `if r.msetnx(mapping):` sets them only when none "
+    "exists (then give them a TTL), or take one `r.lock(...)` over the set of keys"
+)
 SUGGEST_REDIS_SLOT = (
     "Take the slot with one atomic command and give it back when over the limit: "
     "`if r.incr(key) > limit: r.decr(key)` (or a Lua script, or `r.lock(...)`)"

@@ -22,7 +22,7 @@ import libcst as cst
 
 from opslint.analysis.scopes import BindingTable
 from opslint.rules import _locks
-from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, unwrap
+from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, several_keys, unwrap
 from opslint.rules._schedules import LOCK_DECORATORS
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import caught_types, keyword
@@ -60,6 +60,19 @@ def _called_for_effect(call: cst.CSTNode, region: Sequence[cst.BaseStatement]) -
             if isinstance(node, cst.Expr) and unwrap(node.value) is call:
                 return True
     return False
+
+
+def _mset_parts(call: cst.Call) -> Optional[Tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(a key, the value stored under it) of ``r.mset({key: job_id for key in keys})``
+    (the comprehension's iterable) or ``r.mset({"lock:a": me, "lock:b": me})`` (the first item)."""
+    if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "mset" and call.args):
+        return None
+    mapping = call.args[0].value
+    if isinstance(mapping, cst.DictComp):
+        return mapping.for_in.iter, mapping.value
+    if isinstance(mapping, cst.Dict) and mapping.elements and isinstance(mapping.elements[0], cst.DictElement):
+        return mapping.elements[0].key, mapping.elements[0].value
+    return None
 
 
 def _catches_duplicate(handler: cst.ExceptHandler) -> bool:
@@ -286,6 +299,8 @@ class FunctionClaims(ClaimReads):
         if rule.text(func.value) != read.receiver and self._pipeline_of(func.value) != read.receiver:
             return False
         key = rule.text(call.args[0].value)
+        if read.method == "mget":
+            key = several_keys(rule.text, [a.value for a in call.args if a.keyword is None], mapping=method == "mset")
         if read.method in ("hget", "hexists", "sismember", "getbit"):
             mapping = keyword(call, "mapping")
             if method == "hset" and mapping is not None and isinstance(mapping.value, cst.Dict):
@@ -310,7 +325,8 @@ class FunctionClaims(ClaimReads):
         stored = self._stored_value(call, read)
         if stored is not None and self.is_data(stored, read):
             return False
-        described = self._describe_key(call.args[0].value)
+        parts = _mset_parts(call)
+        described = self._describe_key(parts[0] if parts is not None else call.args[0].value)
         if _locks.lockish_text(described) and not _locks.is_not_a_claim_key(described):
             return True
         if _locks.is_not_a_claim_key(described):
@@ -339,6 +355,9 @@ class FunctionClaims(ClaimReads):
         return self.released(read, [self.rule.ctx.module])
 
     def _stored_value(self, call: cst.Call, read: Read) -> Optional[cst.BaseExpression]:
+        parts = _mset_parts(call)
+        if parts is not None:
+            return parts[1]
         index = 2 if call.func.attr.value in ("setex", "psetex") or read.method in ("hget", "hexists") else 1  # type: ignore[attr-defined]
         mapping = keyword(call, "mapping")
         if read.method in ("hget", "hexists") and mapping is not None and isinstance(mapping.value, cst.Dict):

@@ -203,16 +203,25 @@ CACHE_CONSTRUCTORS: FrozenSet[str] = frozenset(
         "cachelib.MemcachedCache",
         "cachelib.redis.RedisCache",
         "cachelib.memcached.MemcachedCache",
+        # diskcache: SQLite on a shared disk, used by every process of the host; ``add`` is atomic
+        "diskcache.Cache",
+        "diskcache.FanoutCache",
+        "diskcache.core.Cache",
+        "diskcache.fanout.FanoutCache",
     }
 )
 
 #: Redis reads that answer "is it taken?" and the write that claims it.
-REDIS_READ_METHODS: FrozenSet[str] = frozenset({"get", "exists", "hget", "hexists", "sismember", "getbit", "scard"})
+REDIS_READ_METHODS: FrozenSet[str] = frozenset(
+    {"get", "mget", "exists", "hget", "hexists", "sismember", "getbit", "scard"}
+)
 #: read method -> write methods that claim what the read checked.
 REDIS_CLAIM_WRITES: Dict[str, FrozenSet[str]] = {
     # ``int(r.get(key) or 0) >= LIMIT`` then ``r.incr(key)``: a slot counter taken in two steps
     "get": frozenset({"set", "setex", "psetex", "incr", "incrby"}),
     "exists": frozenset({"set", "setex", "psetex", "hset", "sadd", "rpush", "lpush", "incr"}),
+    # ``if not any(r.mget(keys)): r.mset({...})``: several keys claimed in two steps
+    "mget": frozenset({"mset", "set", "setex"}),
     "hget": frozenset({"hset", "hmset"}),
     "hexists": frozenset({"hset", "hmset"}),
     "sismember": frozenset({"sadd"}),

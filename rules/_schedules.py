@@ -5,7 +5,7 @@ markers come from ``_locks.py`` (shared with OPS402/OPS403) and are read-only
 here.  Sources: APScheduler 3 (``scheduled_job``, ``add_job``), Celery 5
 (``beat_schedule``, ``add_periodic_task``, the old ``periodic_task``), huey,
 schedule, rq-scheduler, arq, django-q, Chalice, Airflow 2, Django management
-commands, django-crontab's ``CRONJOBS``.
+commands, django-crontab's ``CRONJOBS``, uWSGI's decorators, taskiq's schedule labels.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ SCHEDULED = EntrySpec(
         # Faust ``@app.crontab("0 3 * * *")``
         "crontab": "cron job",
     },
-    decorator_keywords={"periodic": "periodiq job"},
+    decorator_keywords={
+        "periodic": "periodiq job",
+        # taskiq: ``@broker.task(schedule=[{"cron": "15 2 * * *"}])`` (LabelScheduleSource)
+        "schedule": "scheduled task",
+    },
     qualified_decorators={
         "airflow.decorators.task": "Airflow task",
         "airflow.sdk.task": "Airflow task",
@@ -52,6 +56,11 @@ SCHEDULED = EntrySpec(
         "dagster.op": "Dagster op",
         "dagster.asset": "Dagster asset",
         "dagster.job": "Dagster job",
+        # uWSGI's own scheduler (``@cron(0, 3, -1, -1, -1)``, ``@timer(300)``), run in the
+        # master or a mule of every uWSGI instance
+        "uwsgidecorators.cron": "uWSGI cron job",
+        "uwsgidecorators.timer": "uWSGI timer",
+        "uwsgidecorators.rbtimer": "uWSGI timer",
     },
     register_calls={
         # APScheduler: add_job(func, trigger=None, args=None, ...)

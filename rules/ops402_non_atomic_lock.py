@@ -13,7 +13,14 @@ from opslint.config import option
 from opslint.rule import AnyEdit, PendingFix, Rule
 from opslint.rules import _locks
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, Read, unwrap
-from opslint.rules._claim_stores import SUGGEST_ORM, SUGGEST_REDIS, SUGGEST_REDIS_SLOT, SUGGEST_SETNX, SUGGESTIONS
+from opslint.rules._claim_stores import (
+    SUGGEST_ORM,
+    SUGGEST_REDIS,
+    SUGGEST_REDIS_MANY,
+    SUGGEST_REDIS_SLOT,
+    SUGGEST_SETNX,
+    SUGGESTIONS,
+)
 from opslint.rules._claims import LOCKING_HELPER, FunctionClaims
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import always_exits, child_blocks
@@ -160,6 +167,7 @@ class NonAtomicLock(Rule):
         "setex(",
         ".hset(",
         ".hmset(",
+        ".mset(",
         ".sadd(",
         ".setbit(",
         "setnx(",
@@ -558,6 +566,8 @@ class _FunctionCheck(FunctionClaims):
         method = write.func.attr.value if isinstance(write, cst.Call) and isinstance(write.func, cst.Attribute) else ""
         if read.kind == REDIS and method in ("incr", "incrby"):
             fix = PendingFix.suggestion(SUGGEST_REDIS_SLOT)
+        elif read.kind == REDIS and read.method == "mget":
+            fix = PendingFix.suggestion(SUGGEST_REDIS_MANY)
         elif read.kind == REDIS:
             fix = self._redis_fix(stmt, read, write, region, guard, free) or PendingFix.suggestion(SUGGEST_REDIS)
         else:
