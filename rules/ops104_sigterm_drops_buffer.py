@@ -63,8 +63,19 @@ _RUNS_REGISTERED_JOBS = frozenset({"run_pending", "run_all"})
 #: Keywords of a call that waits for work (a project helper's ``block_seconds=10``).
 _BLOCKING_KEYWORDS = frozenset({"block", "block_seconds", "blocking", "wait_seconds", "wait_time_seconds"})
 _BLOCKING_SCHEDULERS = frozenset(
-    {"apscheduler.schedulers.blocking.BlockingScheduler", "apscheduler.schedulers.BlockingScheduler"}
+    {
+        "apscheduler.schedulers.blocking.BlockingScheduler",
+        "apscheduler.schedulers.BlockingScheduler",
+        # Slack Bolt's Socket Mode: ``start()`` connects, then waits on an Event nobody sets
+        "slack_bolt.adapter.socket_mode.SocketModeHandler",
+        "slack_bolt.adapter.socket_mode.builtin.SocketModeHandler",
+        "slack_bolt.adapter.socket_mode.websocket_client.SocketModeHandler",
+        "slack_bolt.adapter.socket_mode.websockets.SocketModeHandler",
+    }
 )
+#: Functions that serve until the process is stopped, installing no SIGTERM handler
+#: (waitress serves until KeyboardInterrupt; SIGTERM keeps the default action).
+_SERVE_FUNCTIONS = frozenset({"waitress.serve"})
 #: Calls that make a ``while`` loop a consume/poll/schedule loop.
 _WAIT_METHODS = frozenset(
     {
@@ -395,6 +406,8 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
         return True  # also on a server built in place: ``HTTPServer(addr, Handler).serve_forever()``
     if rec.qual in _NEVER_DONE and not rec.node.args:
         return True  # ``await asyncio.Future()``: a future nobody completes
+    if rec.qual in _SERVE_FUNCTIONS:
+        return True  # ``waitress.serve(app, port=8080)``
     if (
         rec.method == "wait"
         and isinstance(func, cst.Attribute)
@@ -405,6 +418,8 @@ def _runs_forever(facts: ExitFacts, rec: CallRec) -> bool:
     if rec.method == "start" and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
         if facts.imports.resolve(func.value.func) in _IOLOOPS:
             return True  # tornado's ``IOLoop.current().start()``
+        if facts.imports.resolve(func.value.func) in _BLOCKING_SCHEDULERS:
+            return True  # ``SocketModeHandler(app, token).start()``
     if rec.method == "run" and not rec.node.args and isinstance(func, cst.Attribute):
         if _consumer_mixin(facts, func.value, rec):
             return True  # ``AuditConsumer(conn).run()``: kombu consumes until should_stop
