@@ -86,6 +86,9 @@ DISPATCH_METHODS: Mapping[str, Tuple[Dispatch, ...]] = {
 DISPATCH_CALLS: Mapping[str, Dispatch] = {
     "subprocess.Popen": Dispatch("subprocess.Popen", Receiver.ANY, "args", 0),
     "django_rq.enqueue": Dispatch("django_rq.enqueue", Receiver.ANY, "func", 0),
+    # django-q: ``async_task("app.jobs.run_sync", pk)`` or ``async_task(run_sync, pk)``
+    "django_q.tasks.async_task": Dispatch("django-q async_task", Receiver.ANY, "func", 0),
+    "django_q.tasks.async_chain": Dispatch("django-q async_chain", Receiver.ANY, "chain", 0),
     "asyncio.create_task": Dispatch("asyncio.create_task", Receiver.ANY, "coro", 0, awaitable=True),
     "asyncio.ensure_future": Dispatch("asyncio.ensure_future", Receiver.ANY, "coro_or_future", 0, awaitable=True),
     "os.spawnl": Dispatch("os.spawnl", Receiver.ANY, "", 1),

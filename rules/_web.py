@@ -10,6 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, Mapping, Optional, Tuple
 
+#: FastAPI's dependency marker: ``Depends(f)`` runs ``f`` on every request of the handler.
+FASTAPI_DEPENDS: FrozenSet[str] = frozenset(
+    {"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends", "fastapi.Security"}
+)
+
 #: Every HTTP method a route may declare (upper case).
 HTTP_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Methods that only read (RFC 9110 "safe" methods): a handler reached by one of these

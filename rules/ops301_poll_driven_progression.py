@@ -13,7 +13,7 @@ from opslint.context import FileContext
 from opslint.model import Related, Span
 from opslint.project import ProjectIndex
 from opslint.rule import PendingFix, RelatedNode, Rule
-from opslint.rules import _jobs
+from opslint.rules import _jobs, _web
 from opslint.rules._facts import FactsOf, module_context
 from opslint.rules._handlers import NO_ROUTE, REGISTRATION_WORDS, Handler, Handlers, Route, read_statements
 from opslint.rules._progress import Progressions, Site, Statement, model_of
@@ -317,6 +317,13 @@ class PollDrivenProgression(Rule):
         guards = self._guards(function)
         # A link followed from an email or a provider's redirect is a GET by necessity.
         starts_work = not _jobs.CALLBACK_HANDLERS.search(" ".join([handler.name] + [r.path for r in handler.routes]))
+        for dependency in self._dependencies(function):
+            # ``def status(job = Depends(load_job))``: FastAPI runs ``load_job`` on every
+            # request, before the handler's first statement.
+            found_before = self._through(cst.Call(func=dependency), scope, seen, 1, False)
+            if found_before and statements and anchor is None:
+                anchor = statements[0]
+            reached.extend(found_before)
         for stmt in statements:
             found: List[_Reached] = [
                 _Reached(site.what, site.node, queued=_progression(site))
@@ -335,6 +342,26 @@ class PollDrivenProgression(Rule):
         if anchor is None or not reached:
             return
         self._report(handler, anchor, reached)
+
+    def _dependencies(self, function: cst.FunctionDef) -> List[cst.BaseExpression]:
+        """The functions a FastAPI handler declares as dependencies: ``Depends(f)`` as a
+        parameter's default or inside its ``Annotated[...]`` annotation."""
+        out: List[cst.BaseExpression] = []
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            places = [param.default, param.annotation.annotation if param.annotation is not None else None]
+            for place in places:
+                if place is None:
+                    continue
+                for node in iter_nodes(place):
+                    if (
+                        isinstance(node, cst.Call)
+                        and node.args
+                        and node.args[0].keyword is None
+                        and self.ctx.imports.resolve(node.func) in _web.FASTAPI_DEPENDS
+                    ):
+                        out.append(node.args[0].value)
+        return out
 
     def _guards(self, function: cst.FunctionDef) -> Dict[int, bool]:
         """Statement id -> whether a test around it reads a job's state."""
