@@ -250,6 +250,11 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         "xautoclaim",
     }
 )
+#: ZeroMQ socket receives: the next message (``recv`` itself only with a non-blocking flag).
+ZMQ_RECEIVES: FrozenSet[str] = frozenset(
+    {"recv", "recv_json", "recv_pyobj", "recv_string", "recv_multipart", "recv_serialized"}
+)
+ZMQ_NONBLOCKING: Tuple[str, ...] = ("NOBLOCK", "DONTWAIT")
 #: Calls that list a spool directory or a bucket: the first entry is the next item.
 LISTINGS: FrozenSet[str] = frozenset(
     {"glob", "rglob", "iglob", "iterdir", "listdir", "scandir", "list_objects", "list_objects_v2", "list_blobs"}

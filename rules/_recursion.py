@@ -18,6 +18,7 @@ import libcst as cst
 from opslint.analysis.scopes import BindingKind, BindingTable, Scope
 from opslint.edits import Edits, PendingFix
 from opslint.rules import _jobs
+from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import (
     Enclosing,
     calls_in,
@@ -74,7 +75,10 @@ def map_arguments(call: cst.Call, function: cst.FunctionDef, method: bool) -> Op
     names = {p.name.value for p in parameters(function, method)}
     out: Dict[str, cst.BaseExpression] = {}
     index = 0
-    for arg in call.args:
+    args = list(call.args)
+    if method and _through_class(call, function):
+        args = args[1:]  # ``type(self).drain(self, n)``: the instance passed by hand
+    for arg in args:
         if arg.star:
             return None
         if arg.keyword is None:
@@ -108,6 +112,11 @@ def calls_self(call: cst.Call, function: cst.FunctionDef, table: BindingTable, s
     if isinstance(func, cst.Name) and name == "__call__" and scope.owner is not None and func.value == scope.self_name:
         # ``return 1 + self()`` in ``__call__``: calling the instance calls the method again.
         return all(b.kind is BindingKind.FUNCTION for b in table.attribute(scope.owner, name))
+    if _bound_task_self_call(func, function):
+        return True
+    if isinstance(func, cst.Attribute) and func.attr.value == name and _own_class(func.value, scope):
+        # ``type(self).drain(self)``, ``self.__class__.drain(self)``: the method itself.
+        return all(b.kind is BindingKind.FUNCTION for b in table.attribute(scope.owner, name))  # type: ignore[arg-type]
     if isinstance(func, cst.Attribute) and func.attr.value == name and isinstance(func.value, cst.Name):
         parent = scope.parent
         if parent is not None and isinstance(parent.node, cst.ClassDef) and func.value.value == parent.node.name.value:
@@ -118,6 +127,68 @@ def calls_self(call: cst.Call, function: cst.FunctionDef, table: BindingTable, s
         # ``self._readline = self._file.readline`` rebinds the name on the instance.
         return all(b.kind is BindingKind.FUNCTION for b in table.attribute(scope.owner, name))
     return False
+
+
+def _through_class(call: cst.Call, function: cst.FunctionDef) -> bool:
+    """A method called on its class with the instance as first argument
+    (``type(self).m(self)``, ``self.__class__.m(self)``, ``Relay.m(self)``)."""
+    params = [*function.params.posonly_params, *function.params.params]
+    if not params or not call.args or not isinstance(call.func, cst.Attribute):
+        return False
+    first, receiver = call.args[0].value, call.func.value
+    self_name = params[0].name.value
+    if not (isinstance(first, cst.Name) and first.value == self_name and call.args[0].keyword is None):
+        return False
+    return not (isinstance(receiver, cst.Name) and receiver.value == self_name)
+
+
+def _own_class(expr: cst.BaseExpression, scope: Scope) -> bool:
+    """``type(self)`` or ``self.__class__`` in a method of a class."""
+    if scope.owner is None or not scope.self_name:
+        return False
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "type":
+        return (
+            len(expr.args) == 1
+            and isinstance(expr.args[0].value, cst.Name)
+            and expr.args[0].value.value == scope.self_name
+        )
+    return (
+        isinstance(expr, cst.Attribute)
+        and expr.attr.value == "__class__"
+        and isinstance(expr.value, cst.Name)
+        and expr.value.value == scope.self_name
+    )
+
+
+def _bound_task_self_call(func: cst.BaseExpression, function: cst.FunctionDef) -> bool:
+    """``self.run(...)`` (or ``self(...)``) in a Celery task declared with ``bind=True``,
+    whose first parameter is the task itself: the task's body runs again, in this frame."""
+    params = function.params.params
+    if not params or not any(_binds_task(d.decorator) for d in function.decorators):
+        return False
+    first = params[0].name.value
+    if isinstance(func, cst.Name):
+        return func.value == first
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "run"
+        and isinstance(func.value, cst.Name)
+        and func.value.value == first
+    )
+
+
+def _binds_task(decorator: cst.BaseExpression) -> bool:
+    """``@app.task(bind=True)``, ``@shared_task(bind=True, ...)``."""
+    if not isinstance(decorator, cst.Call):
+        return False
+    last = (dotted_name(decorator.func) or "").rsplit(".", 1)[-1]
+    return last in ("task", "shared_task") and any(
+        a.keyword is not None
+        and a.keyword.value == "bind"
+        and isinstance(a.value, cst.Name)
+        and a.value.value == "True"
+        for a in decorator.args
+    )
 
 
 def self_calls(function: cst.FunctionDef, table: BindingTable, scope: Scope) -> List[cst.Call]:
@@ -254,6 +325,14 @@ def _takes(call: cst.Call) -> bool:
                 and isinstance(n.args[0].value, cst.Integer)
                 and n.args[0].value.value == "1"
                 for n in iter_nodes(call.args[0].value)
+            )
+        if func.attr.value in _jobs.ZMQ_RECEIVES:
+            # ZeroMQ ``sock.recv_json()``, ``sock.recv(zmq.NOBLOCK)``: the socket's next
+            # message (a plain ``recv`` only with ZeroMQ's non-blocking flag).
+            return func.attr.value != "recv" or any(
+                isinstance(n, (cst.Name, cst.Attribute)) and (dotted_name(n) or "").endswith(_jobs.ZMQ_NONBLOCKING)
+                for a in call.args
+                for n in iter_nodes(a.value)
             )
         if func.attr.value == "get":
             # ``q.get()``, ``await q.get()``, ``q.get(timeout=1)``: a queue's next item (a

@@ -60,6 +60,10 @@ _TAKES = (
     "fetch",
     "receive",
     "get_nowait",
+    # ZeroMQ: ``recv_json()``, ``recv(zmq.NOBLOCK)``
+    ".recv_",
+    "NOBLOCK",
+    "DONTWAIT",
     "Limit=1",
     "MaxKeys=1",
     "limit(1)",
