@@ -40,6 +40,8 @@ class _TimeoutState:
     arg: Optional[cst.Arg] = None
     #: ``**{...}`` literals that lack ``timeout``: no keyword can be added safely.
     via_literal_kwargs: bool = False
+    #: The name holds requests' ``(connect, None)``: only the read is unbounded.
+    read_only: bool = False
 
 
 @dataclass
@@ -420,6 +422,12 @@ class MissingTimeout(Rule):
         func = call.args[index].value
         callee = self._callee(func, at) if isinstance(func, (cst.Name, cst.Attribute)) else None
         spec = CALLS.get(callee) if callee is not None else None
+        if spec is None and isinstance(func, cst.Attribute):
+            # ``pool.map(session.get, urls)``: a bound method of a client without a timeout
+            client = self.clients.client(func.value, at)
+            if client is not None and client.kind is not _net.GRPC_STUB and not client.timeout_set:
+                spec = client.kind.methods.get(func.attr.value)
+                callee = self.edits.code(func)
         if spec is None or spec.timeout_mode != _net.FOREVER or spec.no_timeout_param:
             return
         if self._skipped(spec, guarded):
@@ -549,11 +557,12 @@ class MissingTimeout(Rule):
     def _value_state(self, value: cst.BaseExpression, arg: cst.Arg, at: Scope) -> _TimeoutState:
         if _net_is_none(value):
             return _TimeoutState(NONE, value, arg)
-        if isinstance(value, cst.Tuple) and len(value.elements) == 2 and _net_is_none(value.elements[1].value):
+        if isinstance(value, cst.Tuple) and _read_unbounded(value):
             # requests: ``timeout=(connect, None)`` leaves the read unbounded.
             return _TimeoutState(NONE, value.elements[1].value, arg)
         if isinstance(value, cst.Name) and self._only_none(value, at):
-            return _TimeoutState(NONE_NAME, value, arg)
+            tuples = [b.value for b in self.table.lookup(value.value, at) if b.value is not None]
+            return _TimeoutState(NONE_NAME, value, arg, read_only=any(_read_unbounded(t) for t in tuples))
         if isinstance(value, (cst.Name, cst.Attribute)) and self._project_none(value):
             return _TimeoutState(NONE_NAME, value, arg)
         return _TimeoutState(OK)
@@ -580,7 +589,7 @@ class MissingTimeout(Rule):
             (b.scope.node is function or b.scope is module)
             and b.kind is BindingKind.ASSIGN
             and b.value is not None
-            and _net_is_none(b.value)
+            and (_net_is_none(b.value) or _read_unbounded(b.value))
             for b in bindings
         )
 
@@ -639,6 +648,10 @@ class MissingTimeout(Rule):
             name = self.edits.code(state.node)
             fix = PendingFix.suggestion(f"Give `{name}` a finite number of seconds")
             problem = f"is called with `timeout={name}`, which is `None` here"
+            if state.read_only:
+                why = "its `(connect, None)` bounds the connect only, so a server that stalls mid-response blocks this call forever"
+                problem = f"is called with `timeout={name}`"
+                fix = PendingFix.suggestion(f"Give `{name}` a finite read timeout: `(connect, read)` in seconds")
         self.report(state.arg, fix=fix, callee=shown, problem=problem, why=why)
 
     def _every_request_bounded(self, call: cst.Call) -> bool:
@@ -766,6 +779,11 @@ _PASSING_METHODS: Dict[str, Tuple[int, bool]] = {
 _PASSING_FUNCTIONS: Dict[str, Tuple[int, bool]] = {"asyncio.to_thread": (0, True)}
 #: Builtins that call the function they are given: ``list(map(requests.get, urls))``.
 _PASSING_BUILTINS: Dict[str, Tuple[int, bool]] = {"map": (0, False)}
+
+
+def _read_unbounded(value: cst.BaseExpression) -> bool:
+    """requests' ``(connect, None)``: a connect timeout, and none for the read."""
+    return isinstance(value, cst.Tuple) and len(value.elements) == 2 and _net_is_none(value.elements[1].value)
 
 
 def _passed_callable(call: cst.Call, callee: Optional[str], builtin: bool = False) -> Optional[Tuple[int, bool]]:
