@@ -41,6 +41,7 @@ class SettingsReader:
     def __init__(self, file: KafkaFile) -> None:
         self.file = file
         self._firebase: Optional[Tuple[bool, Optional[float], str]] = None
+        self._cli_defaults: Optional[Dict[str, Optional[cst.BaseExpression]]] = None
 
     # -- settings ------------------------------------------------------------------------
 
@@ -88,6 +89,9 @@ class SettingsReader:
             bindings = [b for b in self.file.table.resolve(expr, scope) if b.kind is not BindingKind.DELETE]
             if len(bindings) == 1 and bindings[0].value is not None and bindings[0].kind is BindingKind.ASSIGN:
                 return self.scalar(bindings[0].value, bindings[0].scope, depth + 1)
+            default = self._cli_default(expr, scope)
+            if default is not None:
+                return self.scalar(default, self.file.table.module_scope or scope, depth + 1)
             return self._fact_scalar_ref(self.file.resolve(expr), depth + 1)
         if isinstance(expr, cst.Call):
             return self._call_scalar(expr, scope, depth)
@@ -102,6 +106,38 @@ class SettingsReader:
                 if folded is not NOTHING:
                     return True, folded, Where(expr)
         return False, None, Where(expr)
+
+    def _cli_default(self, expr: cst.Attribute, scope: Scope) -> Optional[cst.BaseExpression]:
+        """``args.max_records`` where ``args = parser.parse_args()`` and the file declares
+        ``add_argument("--max-records", type=int, default=200)``: the value the consumer
+        runs with when the command line does not say (as an environment default is)."""
+        if not isinstance(expr.value, cst.Name):
+            return None
+        bindings = self.file.table.resolve(expr.value, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].value, cst.Call):
+            return None
+        if not self._parses_args(bindings[0].value, scope):
+            return None
+        if self._cli_defaults is None:
+            self._cli_defaults = _argparse_defaults(self.file.ctx.module)
+        return self._cli_defaults.get(expr.attr.value)
+
+    def _parses_args(self, call: cst.Call, scope: Scope) -> bool:
+        """``parser.parse_args(argv)``, or a function of the file that returns one
+        (``args = parse_args(argv)``)."""
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            return func.attr.value == "parse_args"
+        if not isinstance(func, cst.Name):
+            return False
+        bindings = self.file.table.lookup(func.value, scope)
+        if len(bindings) != 1 or not isinstance(bindings[0].node, cst.FunctionDef):
+            return False
+        returns = [r.value for r in find_all(bindings[0].node.body, cst.Return)]
+        return bool(returns) and all(
+            isinstance(r, cst.Call) and isinstance(r.func, cst.Attribute) and r.func.attr.value == "parse_args"
+            for r in returns
+        )
 
     def _call_scalar(self, expr: cst.Call, scope: Scope, depth: int) -> Tuple[bool, Any, Where]:
         """``int(os.getenv("PUSH_BATCH_SIZE", "200"))``: the value the code runs with when
@@ -577,3 +613,32 @@ def _unconditional(stack: Sequence[cst.CSTNode], scope_node: cst.CSTNode) -> boo
         if inside and isinstance(node, _CONDITIONAL + (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             return False
     return inside
+
+
+def _argparse_defaults(module: cst.Module) -> Dict[str, Optional[cst.BaseExpression]]:
+    """Destination -> ``default=`` of the file's ``add_argument`` options (None when two
+    options of the same destination disagree, or the option has no default)."""
+    out: Dict[str, Optional[cst.BaseExpression]] = {}
+    for call in find_all(module, cst.Call):
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_argument"):
+            continue
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        names = [
+            a.value.evaluated_value for a in call.args if a.keyword is None and isinstance(a.value, cst.SimpleString)
+        ]
+        dest_node = keywords.get("dest")
+        if isinstance(dest_node, cst.SimpleString) and isinstance(dest_node.evaluated_value, str):
+            dest = dest_node.evaluated_value
+        else:
+            longs = [n for n in names if isinstance(n, str) and n.startswith("--")]
+            if not longs:
+                continue
+            dest = longs[0][2:].replace("-", "_")
+        default = keywords.get("default")
+        if dest in out:
+            earlier = out[dest]
+            if earlier is None or default is None or not earlier.deep_equals(default):
+                out[dest] = None  # two options disagree: unknown
+            continue
+        out[dest] = default
+    return out

@@ -300,6 +300,18 @@ class RecordTerms:
         self._function_terms[qualname] = terms
         return terms
 
+    def _pause_seconds(self, expr: cst.BaseExpression, scope: Scope) -> Tuple[bool, Optional[float]]:
+        """The longest a sleep's argument can be: a number, or the upper bound of a random
+        pause (``random.uniform(MIN_PAUSE, MAX_PAUSE)``)."""
+        if isinstance(expr, cst.Call) and isinstance(expr.func, (cst.Name, cst.Attribute)):
+            pause = _kafka.RANDOM_PAUSES.get(self.file.resolve(expr.func) or "")
+            if pause is not None:
+                bounds = [self.settings.timeout_seconds(a.value, scope) for a in expr.args if a.keyword is None]
+                if any(not known or value is None for known, value in bounds) or (not bounds and not pause):
+                    return False, None
+                return True, max([pause, *(value for _known, value in bounds if value is not None)])
+        return self.settings.timeout_seconds(expr, scope)
+
     def _classify(self, call: cst.Call, scope: Scope, where: str) -> Optional[Term]:
         """A slow call in this file: its bound (see ``_kafka`` and ``_net``)."""
         func = call.func
@@ -308,7 +320,7 @@ class RecordTerms:
         evidence = Where(call)
         qualified = self.file.resolve(func)
         if qualified is not None and qualified in _kafka.SLEEPS and call.args:
-            known, value = self.settings.timeout_seconds(call.args[0].value, scope)
+            known, value = self._pause_seconds(call.args[0].value, scope)
             if not known or value is None:
                 return None
             label = f"{qualified}({self.file.code(call.args[0].value)})"

@@ -251,6 +251,9 @@ AUTHORIZED_SESSION_METHODS = frozenset({"request", "get", "post", "put", "patch"
 #: Sleeps: a known wait (a throttle or a retry pause per record).  ``time.sleep`` blocks
 #: the thread (and an event loop); ``asyncio.sleep`` is awaited.  Seconds: first argument.
 SLEEPS: Mapping[str, bool] = {"time.sleep": True, "asyncio.sleep": False}
+#: Random pauses (``time.sleep(random.uniform(0.2, 0.8))``): the worst case is the upper
+#: bound, the largest of the arguments; ``random.random()`` is below 1.
+RANDOM_PAUSES: Mapping[str, float] = {"random.uniform": 0.0, "random.randint": 0.0, "random.random": 1.0}
 
 #: Calls that wait for a child process: ``timeout=`` bounds the wait (the child is killed
 #: and ``TimeoutExpired`` raised); without it a hung child blocks the loop for ever.

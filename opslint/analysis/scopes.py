@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Generic, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar
+from typing import Callable, Dict, Generic, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar, Union
 
 import libcst as cst
 
@@ -336,6 +336,12 @@ class BindingTable(Analysis):
         if isinstance(target, cst.Name):
             self._bind(target.value, kind, target, value=value, annotation=annotation)
         elif isinstance(target, (cst.Tuple, cst.List)):
+            pairs = _paired(target, value) if kind is BindingKind.ASSIGN else None
+            if pairs is not None:
+                # ``MIN_PAUSE, MAX_PAUSE = 0.2, 0.8``: each name gets its own value.
+                for bound, item in pairs:
+                    self._target(bound, kind, item)
+                return
             inner = BindingKind.UNPACK if kind in (BindingKind.ASSIGN, BindingKind.ANNOTATION) else kind
             for element in target.elements:
                 self._target(element.value, inner, None)
@@ -562,6 +568,17 @@ def any_of(answers: Sequence[Answer[K]]) -> List[K]:
         if answer.kind is not None and all(answer.kind is not k for k in out):
             out.append(answer.kind)
     return out
+
+
+def _paired(
+    target: Union[cst.Tuple, cst.List], value: Optional[cst.BaseExpression]
+) -> Optional[List[Tuple[cst.BaseExpression, cst.BaseExpression]]]:
+    """The (target, value) pairs of ``a, b = x, y`` (same length, nothing starred), else None."""
+    if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) != len(target.elements):
+        return None
+    if any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)):
+        return None
+    return [(t.value, v.value) for t, v in zip(target.elements, value.elements)]
 
 
 __all__: Tuple[str, ...] = (
