@@ -31,6 +31,8 @@ _POOL_METHODS = frozenset(
     {"map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "starmap_async", "submit"}
 )
 _CELERY_TASKS = frozenset({"celery.shared_task", "celery.task", "celery.app.shared_task"})
+#: Base classes of class-based Celery tasks: the worker calls the instance's ``run()``.
+_CELERY_TASK_CLASSES = frozenset({"celery.Task", "celery.app.task.Task", "celery.task.Task"})
 #: Airflow's TaskFlow decorator: the task runner runs each task in a forked child that
 #: ends with ``os._exit`` (Airflow's ``StandardTaskRunner``).
 _AIRFLOW_TASKS = frozenset({"airflow.decorators.task", "airflow.sdk.task"})
@@ -128,6 +130,15 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
                 and (celery or _project_celery_app(project, imports.resolve(target.value)))
             ):
                 add(name, TASK_REASON)
+    for scope in table.scopes():
+        # ``class SyncTrials(Task): def run(self, ...)``, registered with ``app.register_task``.
+        owner = scope.node
+        if isinstance(owner, cst.ClassDef) and any(
+            imports.resolve(base.value) in _CELERY_TASK_CLASSES for base in owner.bases
+        ):
+            run = next((b.node for b in scope.bindings.get("run", []) if isinstance(b.node, cst.FunctionDef)), None)
+            if run is not None:
+                add(f"{owner.name.value}.run", TASK_REASON, run)
     if imports.imports_module("airflow"):
         # TaskFlow tasks are often defined inside the ``@dag`` function.
         for scope in table.scopes():
