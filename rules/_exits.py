@@ -24,6 +24,7 @@ from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClie
 from opslint.rules._buffers import BufferedSdk, Drain
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
+from opslint.syntax.walk import find_all
 
 Scope = Union[cst.FunctionDef, cst.Lambda]
 
@@ -146,6 +147,8 @@ class ExitFacts(Analysis):
         self._subcommands = "set_defaults" in ctx.text
         self._targets: Optional[Dict[int, List[Tuple[int, cst.FunctionDef]]]] = None
         self._by_scope: Optional[Dict[int, List[Event]]] = None
+        #: Module names bound once to a hard exit (``_terminate = os._exit``).
+        self._aliases: Optional[Dict[str, str]] = None
         #: id(call) -> the ``try`` statements around it: (id(try), "body"/"handler"/"else"/"finally").
         self.try_parts: Dict[int, Tuple[Tuple[int, str], ...]] = {}
 
@@ -165,9 +168,25 @@ class ExitFacts(Analysis):
 
     # -- the traversal (dispatched by the engine before the rules) ---------------------
 
+    def _exit_alias(self, func: cst.BaseExpression, where: Optional[TableScope]) -> Optional[str]:
+        """``_terminate = os._exit`` bound once in the module (nowhere rebound, not shadowed
+        where it is called), then ``_terminate(75)``."""
+        if not isinstance(func, cst.Name):
+            return None
+        if self._aliases is None:
+            self._aliases = _module_exit_aliases(self.ctx.module, self.imports)
+        qual = self._aliases.get(func.value)
+        if qual is None or where is None:
+            return qual
+        table = self.buffered.table
+        found = table.lookup(func.value, where)
+        return qual if found and all(b.scope is table.module_scope for b in found) else None
+
     def visit_Call(self, node: cst.Call) -> None:
         chain, cls = self._chain()
         _, where, qual = self.buffered.calls[-1]
+        if qual is None:
+            qual = self._exit_alias(node.func, where)
         receiver = method = then = None
         if isinstance(node.func, cst.Attribute):
             receiver = dotted_name(node.func.value)
@@ -551,6 +570,69 @@ class ExitFacts(Analysis):
 
 
 # -- small helpers -------------------------------------------------------------------------------
+
+
+def _module_exit_aliases(module: cst.Module, imports: Any) -> Dict[str, str]:
+    """Names the module's own code (not its functions or classes) binds exactly once, to a
+    hard exit (``_terminate = os._exit``)."""
+    counts: Dict[str, int] = {}
+    exits: Dict[str, str] = {}
+
+    def bind(target: cst.CSTNode) -> None:
+        for name in [target] if isinstance(target, cst.Name) else find_all(target, cst.Name):
+            counts[name.value] = counts.get(name.value, 0) + 1
+
+    def statements(body: Sequence[cst.CSTNode]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                bind(stmt.name)
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    small_statement(small)
+            elif isinstance(stmt, cst.BaseCompoundStatement):
+                if isinstance(stmt, cst.For):
+                    bind(stmt.target)
+                if isinstance(stmt, cst.With):
+                    for item in stmt.items:
+                        if item.asname is not None:
+                            bind(item.asname.name)
+                for part in _suites(stmt):
+                    statements(part)
+
+    def small_statement(small: cst.BaseSmallStatement) -> None:
+        if isinstance(small, cst.Assign):
+            resolved = imports.resolve(small.value)
+            for target in small.targets:
+                bind(target.target)
+                if isinstance(target.target, cst.Name) and resolved in HARD_EXITS:
+                    exits[target.target.value] = resolved
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+            bind(small.target)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+            for alias in small.names:
+                bind(alias.asname.name if alias.asname is not None else alias.name)
+
+    statements(module.body)
+    return {name: qual for name, qual in exits.items() if counts.get(name) == 1}
+
+
+def _suites(stmt: cst.BaseCompoundStatement) -> List[Sequence[cst.CSTNode]]:
+    """The statement lists of a compound statement (body, ``elif``/``else``, handlers, ``finally``)."""
+    out: List[Sequence[cst.CSTNode]] = []
+    if isinstance(stmt.body, cst.IndentedBlock):
+        out.append(stmt.body.body)
+    orelse = getattr(stmt, "orelse", None)
+    if isinstance(orelse, cst.If):
+        out.extend(_suites(orelse))
+    elif isinstance(orelse, cst.Else) and isinstance(orelse.body, cst.IndentedBlock):
+        out.append(orelse.body.body)
+    final = getattr(stmt, "finalbody", None)
+    if isinstance(final, cst.Finally) and isinstance(final.body, cst.IndentedBlock):
+        out.append(final.body.body)
+    for handler in getattr(stmt, "handlers", ()):
+        if isinstance(handler.body, cst.IndentedBlock):
+            out.append(handler.body.body)
+    return out
 
 
 def _statement_call_to_local(stack: Sequence[cst.CSTNode], node: cst.Call) -> bool:

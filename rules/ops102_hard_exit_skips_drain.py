@@ -291,7 +291,14 @@ class HardExitSkipsDrain(Rule):
         later = facts.reachable(scope, seq)
         for key, client in facts.clients.items():
             uses = [e for e in facts.events if e.key == key and e.kind == "use"]
-            if asynchronous and uses and client.kind != "local":
+            # ``loop.call_later(DEADLINE, os._exit, 124)`` then ``client = Amplitude(...)``: a
+            # watchdog armed by the function that goes on to use its own client.
+            armed_before_use = (
+                client.kind == "local"
+                and any(s is client.owner for s in rec.chain)
+                and any(e.scope is client.owner and e.seq > rec.seq for e in uses)
+            )
+            if asynchronous and uses and (client.kind != "local" or armed_before_use):
                 # A callback exit can fire at any time: any use of a long-lived client counts,
                 # unless the callback drains it itself before exiting.
                 if not facts.drained(key, scope, 0, seq):
