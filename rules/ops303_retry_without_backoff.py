@@ -394,7 +394,7 @@ class RetryWithoutBackoff(Rule):
         """A loop that repeats the same request (not one over items)."""
         body = suite_statements(loop.body)
         if isinstance(loop, cst.While):
-            return not takes_first(body)
+            return not takes_first(body) or _taken_item(body) is not None
         target = loop.target
         if not isinstance(target, cst.Name):
             return False
@@ -437,6 +437,11 @@ class RetryWithoutBackoff(Rule):
             if not any(isinstance(outer, (cst.For, cst.While)) for outer, _role in enclosing)
         }
         inside = [s for s in signals if id(s.statement) in own]
+        if isinstance(loop, cst.While) and takes_first(body):
+            # A loop over a worklist: only putting the same item back (``pending.appendleft(
+            # product)`` then ``continue``) makes the next pass a retry.
+            item = _taken_item(body)
+            inside = [s for s in inside if item is not None and any(_requeues(st, item) for st in s.block)]
         if not inside:
             return
         signal_nodes = {id(n) for s in inside for stmt in s.block for n in iter_nodes(stmt)}
@@ -570,6 +575,49 @@ class RetryWithoutBackoff(Rule):
             missing=missing,
             why=why,
         )
+
+
+#: Methods that put an item back on a worklist (a deque, a list, a queue).
+_REQUEUE_METHODS = frozenset({"appendleft", "append", "insert", "put", "put_nowait", "rpush", "lpush"})
+
+
+def _taken_item(body: Sequence[cst.BaseStatement]) -> Optional[Tuple[str, str]]:
+    """(the item, the worklist) of a loop whose first statement takes the next item
+    (``product = pending.popleft()``), when some statement of the loop puts it back."""
+    first = body[0] if body else None
+    if not (isinstance(first, cst.SimpleStatementLine) and isinstance(first.body[0], cst.Assign)):
+        return None
+    assign = first.body[0]
+    value = assign.value.expression if isinstance(assign.value, cst.Await) else assign.value
+    if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+        return None
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+        return None
+    source = dotted_name(value.func.value)
+    if source is None:
+        return None
+    taken = (assign.targets[0].target.value, source)
+    loop_body = [n for stmt in body for n in iter_nodes(stmt)]
+    return taken if any(_requeues(n, taken) for n in loop_body) else None
+
+
+def _requeues(stmt: cst.CSTNode, taken: Tuple[str, str]) -> bool:
+    """``pending.appendleft(item)`` (or ``append``/``insert(0, item)``/``put``) as a
+    statement, on the worklist the item was taken from."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    item, source = taken
+    for small in stmt.body:
+        call = small.value if isinstance(small, cst.Expr) else None
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            continue
+        if (
+            call.func.attr.value in _REQUEUE_METHODS
+            and dotted_name(call.func.value) == source
+            and any(isinstance(a.value, cst.Name) and a.value.value == item for a in call.args)
+        ):
+            return True
+    return False
 
 
 def _case_statuses(pattern: cst.MatchPattern) -> Tuple[int, ...]:
