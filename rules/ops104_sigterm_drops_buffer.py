@@ -224,9 +224,8 @@ class SigtermDropsBuffer(Rule):
     name = "sigterm-drops-buffer"
     message = (
         "this long-running loop buffers events in {clients} and no SIGTERM handler is installed: "
-        "`docker stop`, ECS and Kubernetes send SIGTERM, and Python's default SIGTERM ends the process "
-        "without running atexit or `finally`, so {note}; install a SIGTERM handler that raises "
-        "`SystemExit` (or sets a stop flag) so that {drain} runs"
+        "on SIGTERM (`docker stop`, Kubernetes) the process ends without atexit or `finally`, so "
+        "what is buffered is lost; make SIGTERM raise `SystemExit` (or set a stop flag) so that {drain} runs"
     )
     tokens = _buffers.TOKENS
     #: Wrappers, singletons and getters of other modules (rules/_buffer_project.py).
@@ -295,7 +294,6 @@ class SigtermDropsBuffer(Rule):
     ) -> None:
         scope = chain[-1] if chain else None
         drains = [drain_text(self, c, scope, cls) or f"{c.label}.{c.sdk.drain_names()}" for c in clients]
-        notes = "; ".join(f"{c.sdk.display} {c.sdk.buffer_note}" for c in clients if c.sdk.buffer_note)
         related = [RelatedNode(c.node, f"{c.sdk.display} client created or used here") for c in clients[:3]]
         fix = PendingFix.suggestion(
             "Install a SIGTERM handler that raises SystemExit, e.g. "
@@ -306,7 +304,6 @@ class SigtermDropsBuffer(Rule):
             fix=fix,
             related=related,
             clients=describe_all(clients),
-            note=f"whatever is still buffered is lost ({notes})" if notes else "whatever is still buffered is lost",
             drain=", ".join(f"`{d}`" for d in drains),
         )
 
