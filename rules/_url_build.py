@@ -249,10 +249,32 @@ def percent_pieces(template: str, right: cst.BaseExpression) -> List[Piece]:
     return out
 
 
+def _local_names(expr: cst.BaseExpression) -> bool:
+    """``locals()`` or ``vars()`` (no argument): the function's own names."""
+    return (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Name)
+        and expr.func.value in ("locals", "vars")
+        and not expr.args
+    )
+
+
+def _field_names(template: str) -> List[str]:
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return []
+    return [re.split(r"[.\[]", f, maxsplit=1)[0] for _l, f, _s, _c in parsed if f]
+
+
 def format_pieces(template: str, args: Sequence[cst.Arg]) -> Optional[List[Piece]]:
     positional = [a.value for a in args if a.keyword is None and not a.star]
     keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
-    if any(a.star for a in args):
+    stars = [a for a in args if a.star]
+    if len(stars) == 1 and stars[0].star == "**" and _local_names(stars[0].value) and not keywords:
+        # ``TEMPLATE.format(**locals())``: each named field is the local of that name.
+        keywords = {name: cst.Name(name) for name in _field_names(template) if name.isidentifier()}
+    elif stars:
         return None
     out: List[Piece] = []
     auto = 0

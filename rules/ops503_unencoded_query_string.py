@@ -292,6 +292,8 @@ class UnencodedQueryString(Rule):
             return [_Built([url.body], at, direct=False), _Built([url.orelse], at, direct=False)]
         if isinstance(url, cst.Name):
             values = [self._url_text(v) for v in self._local_values(url.value, at, stack)]
+            if len(values) == 1 and isinstance(values[0], cst.Call) and self._helper(values[0].func, at) is not None:
+                return self._alternatives(values[0], at, ())  # ``url = _search_url(term, brand)``
             if len(values) == 1 and isinstance(values[0], cst.IfExp):
                 return [_Built([values[0].body], at, direct=False), _Built([values[0].orelse], at, direct=False)]
             if not values:
@@ -319,7 +321,9 @@ class UnencodedQueryString(Rule):
             inner = self.table.scope_of(helper) if helper is not None else None
             if helper is not None and inner is not None:
                 returns = [v for v in self.table.returns(helper) if v is not None]
-                return [_Built([value], inner, direct=False, report_at=url) for value in returns]
+                return [
+                    _Built(self._returned_pieces(value, inner), inner, direct=False, report_at=url) for value in returns
+                ]
             # ``search_url = lambda title: f"...?title={title}"``: what the lambda returns.
             bound = self.table.resolve(url.func, at) if isinstance(url.func, cst.Name) else []
             lam = bound[0].value if len(bound) == 1 and bound[0].kind is BindingKind.ASSIGN else None
@@ -327,6 +331,15 @@ class UnencodedQueryString(Rule):
             if isinstance(lam, cst.Lambda) and inner is not None:
                 return [_Built([lam.body], inner, direct=False, report_at=url)]
         return [_Built([url], at, direct=True)]
+
+    def _returned_pieces(self, value: cst.BaseExpression, inner: Scope) -> List[cst.BaseExpression]:
+        """What a helper returns: the expression, or the pieces of the local it returns
+        (``url = BASE + "/search?"`` then ``url += "q=" + term`` then ``return url``)."""
+        if isinstance(value, cst.Name):
+            built = self._local_values(value.value, inner)
+            if built:
+                return built
+        return [value]
 
     def _handed_in(self, name: str, at: Scope) -> List[_Built]:
         """A parameter of a function of this file (``def fetch_json(session, url)``): the
