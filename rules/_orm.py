@@ -109,6 +109,8 @@ OBJECT_SAFE_METHODS: FrozenSet[str] = frozenset(
     {"clean", "full_clean", "clean_fields", "validate_unique", "validate", "get_absolute_url", "to_dict", "get_id"}
     | {"_get_pk_val"}
 )
+#: Decorators that make a method read as an attribute (``invoice.is_persisted``).
+PROPERTY_DECORATORS: FrozenSet[str] = frozenset({"property", "cached_property", "hybrid_property"})
 #: Class methods that build a model from another object (SQLModel / pydantic).
 #: Methods a model overrides to take part in its own persistence: their ``self.pk is None``
 #: rightly means "being inserted" for a new object (Django ``save``, ``clean``...), so a new

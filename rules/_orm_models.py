@@ -67,6 +67,8 @@ class FunctionFacts:
     returns: Optional[Tuple[str, Tuple[str, ...]]] = None
     #: A classmethod or staticmethod: ``Class.method(...)`` binds as ``bound`` says.
     via_class: bool = False
+    #: A ``@property``: reading ``obj.name`` runs it (``invoice.is_persisted``).
+    is_property: bool = False
 
 
 @dataclass

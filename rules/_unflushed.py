@@ -50,7 +50,7 @@ State = FrozenSet[Fact]
 Construct = Callable[[cst.BaseExpression], Optional[Fresh]]
 Callee = Callable[[cst.Call], Optional[Tuple[str, FunctionFacts]]]
 OnTest = Callable[[cst.CSTNode, str, Fresh, str], None]
-OnCall = Callable[[cst.Call, str, Fresh, str, ParamTest], None]
+OnCall = Callable[[cst.CSTNode, str, Fresh, str, ParamTest], None]
 OnReturn = Callable[[Optional[cst.BaseExpression], Dict[str, Fresh]], None]
 
 _COMMIT: Fact = ("commit", "", "")
@@ -429,10 +429,32 @@ class FreshWalker(PathWalker[Fact]):
                 continue
             found = self.pk_access(operand, state, names)
             if found is None:
+                if self._property_test(operand, state, names):
+                    done.add(id(operand))
                 continue
             done.add(id(operand))
             var, attr = found
             self._report(operand, partial(self.on_test, report_at, var, names[var], attr))
+
+    def _property_test(self, node: cst.CSTNode, state: State, names: Dict[str, Fresh]) -> bool:
+        """``if invoice.is_persisted:`` where the model's ``is_persisted`` property returns
+        ``self.pk is not None``: a key test of the new object through its class."""
+        if self.callee is None or self.on_call is None or not isinstance(node, cst.Attribute):
+            return False
+        var = dotted_name(node.value)
+        if var is None or var not in names:
+            return False
+        target = self.callee(cst.Call(func=node))
+        if target is None or not target[1].is_property:
+            return False
+        callee_name, facts = target
+        fresh = names[var]
+        for test in facts.tests:
+            keyed = fresh.pk is None or test.attr in fresh.pk
+            if test.index == 0 and keyed and ("pristine", var, test.attr) in state:
+                self._report(node, partial(self.on_call, node, var, fresh, callee_name, test))
+                return True
+        return False
 
     def _element_sinks(self, node: cst.CSTNode, state: State, names: Dict[str, Fresh]) -> bool:
         """``[lvl for lvl in levels if lvl.id is None]`` over a list of new objects: the

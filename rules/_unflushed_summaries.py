@@ -134,7 +134,7 @@ def summarise(
         if var in indexes and fresh.pk is None and key not in found:
             found[key] = ParamTest(indexes[var], var, attr, module.code_for_node(sink).strip())
 
-    def on_call(call: cst.Call, var: str, fresh: Fresh, callee_name: str, test: ParamTest) -> None:
+    def on_call(call: cst.CSTNode, var: str, fresh: Fresh, callee_name: str, test: ParamTest) -> None:
         key = (var, test.attr)
         if var in indexes and fresh.pk is None and key not in found:
             found[key] = ParamTest(indexes[var], var, test.attr, test.text)
@@ -245,7 +245,8 @@ def add_summaries(module: cst.Module, facts: ModuleFacts, qualify: Qualifier) ->
                 returns = facts.functions[name].returns
             if tests or returns:
                 via_class = "." in name and bool(decorators & {"classmethod", "staticmethod"})
-                facts.functions[name] = FunctionFacts(tests, bound, returns, via_class)
+                is_property = "." in name and bool(decorators & _orm.PROPERTY_DECORATORS)
+                facts.functions[name] = FunctionFacts(tests, bound, returns, via_class, is_property)
                 changed = changed or bool(tests)
         if round_ and not changed:
             return

@@ -382,10 +382,11 @@ class UnflushedPrimaryKeyCheck(Rule):
             fix=PendingFix.suggestion(self.SUGGESTION),
         )
 
-    def _on_call(self, node: cst.Call, var: str, fresh: Fresh, callee: str, test: ParamTest) -> None:
+    def _on_call(self, node: cst.CSTNode, var: str, fresh: Fresh, callee: str, test: ParamTest) -> None:
+        how = f"`{callee}()`" if isinstance(node, cst.Call) else f"`{callee}` (a property)"
         self.report(
             node,
-            check=f"`{callee}()` tests the primary key (`{test.text}`)",
+            check=f"{how} tests the primary key (`{test.text}`)",
             obj=var,
             attr=test.attr,
             model=fresh.model,
