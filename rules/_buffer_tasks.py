@@ -19,7 +19,7 @@ from opslint.rules._buffered import BufferedClients
 from opslint.syntax.nodes import keyword, positional
 
 #: Pools whose workers are forked children (they end with ``os._exit``: atexit never runs).
-_POOLS = frozenset(
+PROCESS_POOLS = frozenset(
     {
         "multiprocessing.Pool",
         "multiprocessing.pool.Pool",
@@ -94,7 +94,7 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
             continue
         worker = call.args[0].value
         if isinstance(worker, cst.Name) and any(
-            isinstance(b.value, cst.Call) and imports.resolve(b.value.func) in _POOLS
+            isinstance(b.value, cst.Call) and imports.resolve(b.value.func) in PROCESS_POOLS
             for b in table.resolve(method.value, scope)
         ):
             add(worker.value, POOL_REASON)

@@ -484,6 +484,28 @@ def _module_objects(module: cst.Module, imports: ImportTable, factories: Set[str
     return out
 
 
+#: Adapters that serve a web app's routes as one Lambda handler (``handler = Mangum(app)``).
+_LAMBDA_ADAPTERS = {"mangum.Mangum", "mangum.adapter.Mangum"}
+#: Route decorators of the apps such adapters serve (FastAPI, Starlette, Quart...).
+_ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route"}
+
+
+def _adapted_apps(module: cst.Module, imports: ImportTable) -> Set[str]:
+    """Module-level apps handed to a Lambda adapter: every route of ``app`` runs inside the
+    Lambda invocation that ``handler = Mangum(app)`` serves."""
+    out: Set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) else None
+            if isinstance(value, cst.Call) and imports.resolve(value.func) in _LAMBDA_ADAPTERS and value.args:
+                app = value.args[0].value
+                if isinstance(app, cst.Name):
+                    out.add(app.value)
+    return out
+
+
 def _params(func: cst.FunctionDef) -> List[str]:
     return [p.name.value for p in func.params.posonly_params] + [p.name.value for p in func.params.params]
 
@@ -524,9 +546,10 @@ def find_entry_points(
 
     # Serverless first: it is the kind that changes the verdict most.
     chalice_apps = _module_objects(module, imports, {"chalice.Chalice", "chalice.app.Chalice"})
+    adapted = _adapted_apps(module, imports)
     extra = {e.split(":", 1)[1] for e in config.extra if ":" in e and e.split(":", 1)[0] == module_name}
     for name, func in functions.items():
-        reason = _serverless_reason(func, imports, config, facts, path, chalice_apps)
+        reason = _serverless_reason(func, imports, config, facts, path, chalice_apps, adapted)
         if reason:
             add(EntryPoint(EntryKind.SERVERLESS, name, func, reason))
     for name in _process_targets(module, imports, functions):
@@ -645,6 +668,7 @@ def _serverless_reason(
     facts: ProjectFacts,
     path: Optional[str],
     chalice_apps: Set[str],
+    adapted: Set[str],
 ) -> str:
     name = func.name.value
     for dec in func.decorators:
@@ -658,6 +682,8 @@ def _serverless_reason(
             base = dotted_name(target.value)
             if base in chalice_apps and target.attr.value in _CHALICE_DECORATORS:
                 return "Chalice Lambda handler"
+            if base in adapted and target.attr.value in _ROUTE_DECORATORS:
+                return f"route of `{base}`, served on Lambda through Mangum"
             if target.attr.value in _LAMBDA_DECORATOR_ATTRS:
                 return f"Lambda handler (decorated with `{target.attr.value}`)"
     for param in func.params.params:
