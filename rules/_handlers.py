@@ -374,6 +374,8 @@ class Handlers:
             return name
         if name in _web.VIEWSET_READ_METHODS and any(_web.VIEWSET_BASE.search(b) for b in bases):
             return name
+        if name == "dispatch_request" and "MethodView" not in bases and _flask_view_reads(owner):
+            return name  # Flask ``View``: one method serves every request the class allows
         return None
 
     def _socket_consumer(self, owner: cst.ClassDef) -> bool:
@@ -408,6 +410,20 @@ class Handlers:
                 if isinstance(last, str) and _web.RESPONSE_CALLS.search(last):
                     return True
         return False
+
+
+def _flask_view_reads(owner: cst.ClassDef) -> bool:
+    """A Flask ``View`` subclass whose ``methods`` (default: GET) include a read method."""
+    if not isinstance(owner.body, cst.IndentedBlock):
+        return False
+    for stmt in owner.body.body:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if isinstance(small, cst.Assign) and any(
+            isinstance(t.target, cst.Name) and t.target.value == "methods" for t in small.targets
+        ):
+            given = literal_strings(small.value)
+            return given is not None and _web.reads(_web.methods_in(given))
+    return True
 
 
 def _falcon_read(function: cst.FunctionDef) -> bool:

@@ -94,6 +94,16 @@ DISPATCH_CALLS: Mapping[str, Dispatch] = {
     "os.spawnl": Dispatch("os.spawnl", Receiver.ANY, "", 1),
 }
 
+#: huey's task decorators (``@huey.task()``, ``@huey.db_task()``, djhuey's ``@db_task()``):
+#: calling the decorated function enqueues it.
+HUEY_TASK_DECORATORS: FrozenSet[str] = frozenset({"task", "db_task"})
+
+
+def huey_task_decorator(name: Optional[str]) -> bool:
+    """``huey.task``, ``app.huey.db_task``, ``huey.contrib.djhuey.db_task`` (by the last part)."""
+    return name is not None and name.rsplit(".", 1)[-1] in HUEY_TASK_DECORATORS
+
+
 #: Names of an executor whose construction is out of sight (``self.request.app["pool"]``).
 EXECUTOR_NAME = re.compile(r"(?:^|_)(?:pool|executor)$", re.IGNORECASE)
 #: Decorators that make a function a dramatiq actor (qualified).

@@ -291,6 +291,10 @@ class Progressions:
                 if self._receiver_fits(candidate.receiver, receiver, table, scope):
                     dispatch = candidate
                     break
+        if dispatch is None and self.huey_task_call(call, table, scope):
+            # ``build_export(export.id)`` of a ``@huey.task()`` function: calling it enqueues.
+            name = dotted_name(func) or "task"
+            return Site(call, f"`{name}` via a huey task call", "dispatch")
         if dispatch is None or (dispatch.awaitable and id(call) in waited):
             return None
         if dispatch.receiver == _jobs.Receiver.EXECUTOR and _with_bound(receiver, table, scope):
@@ -337,6 +341,34 @@ class Progressions:
             else:
                 return False
         return True
+
+    def huey_task_call(self, call: cst.Call, table: BindingTable, scope: Scope) -> bool:
+        """``build_export(pk)`` where ``build_export`` is decorated ``@huey.task()`` /
+        ``@huey.db_task()`` (here, or in a module of the project that uses huey): huey
+        queues the call for its consumer instead of running it."""
+        func = call.func
+        if not isinstance(func, cst.Name):
+            return False
+        bindings = table.lookup(func.value, scope)
+        if len(bindings) != 1:
+            return False
+        node = bindings[0].node
+        if bindings[0].kind is BindingKind.FUNCTION and isinstance(node, cst.FunctionDef):
+            return self.receivers.imports.imports_module("huey") and any(
+                _jobs.huey_task_decorator(
+                    dotted_name(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                )
+                for d in node.decorators
+            )
+        if bindings[0].kind is not BindingKind.IMPORT or self.project is None or self.module_name is None:
+            return False
+        project = self.project
+        qualified = project.resolve(self.module_name, func.value)
+        function = project.function(qualified) if qualified is not None else None
+        summary = project.summary(function.module) if function is not None else None
+        if function is None or summary is None or not any(v.startswith("huey") for v in summary.aliases.values()):
+            return False
+        return any(_jobs.huey_task_decorator(d.name) for d in function.decorators)
 
     def _project_actor(self, name: str) -> bool:
         """``from .actors import run_import``: a function of the project decorated as an actor."""

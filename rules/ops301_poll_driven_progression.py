@@ -375,6 +375,8 @@ class PollDrivenProgression(Rule):
         """Progressions in the function a call reaches (in this file or the project)."""
         if depth > _MAX_DEPTH:
             return []
+        if self._progress.huey_task_call(call, self._table, scope):
+            return []  # the task's body runs in huey's consumer, not in this request
         func = self._called(call)
         local = self._local_target(func, scope)
         if local is not None:
