@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Set, 
 import libcst as cst
 
 from opslint.analysis.scopes import BindingTable
-from opslint.rules import _locks
+from opslint.rules import _locks, _schedules
 from opslint.rules._claim_reads import DJANGO_CACHE, REDIS, ClaimReads, Read, several_keys, unwrap
 from opslint.rules._schedules import LOCK_DECORATORS
 from opslint.syntax.names import dotted_name
@@ -333,6 +333,8 @@ class FunctionClaims(ClaimReads):
             return False
         if self._deleted_later(read):
             return True
+        if self._lock_routine():
+            return True  # ``RedisLock.acquire``, ``try_lock(r, key, owner)``: a claim by its purpose
         if call.func.attr.value in ("incr", "incrby"):  # type: ignore[attr-defined]
             # A count of slots taken, not of hits: a slot is given back (``decr``) somewhere.
             return self.released(read, [self.rule.ctx.module])
@@ -353,6 +355,15 @@ class FunctionClaims(ClaimReads):
             return True
         # A key given back elsewhere in the module (``finish_wave`` deletes it): a claim.
         return self.released(read, [self.rule.ctx.module])
+
+    def _lock_routine(self) -> bool:
+        """The function says it takes a lock: its name does (``try_lock``, ``acquire_lease``),
+        or it is ``acquire``/``try_acquire`` of a class whose name does (``RedisLock``)."""
+        name = self.function.name.value
+        if _locks.lockish_text(name) and not name.startswith(("release", "unlock", "is_", "has_", "get_")):
+            return True
+        owner = next((n for n in reversed(self.stack) if isinstance(n, cst.ClassDef)), None)
+        return owner is not None and name in _schedules.ACQUIRE_METHODS and _locks.lockish_text(owner.name.value)
 
     def _stored_value(self, call: cst.Call, read: Read) -> Optional[cst.BaseExpression]:
         parts = _mset_parts(call)
@@ -384,6 +395,13 @@ class FunctionClaims(ClaimReads):
     def _describe_key(self, key: cst.BaseExpression) -> str:
         """The key's text, plus what a local variable key was assigned (``key = f"lock:{id}"``)."""
         described = [self.rule.edits.code(key)]
+        if isinstance(key, cst.Attribute) and isinstance(key.value, cst.Name) and key.value.value in ("self", "cls"):
+            # ``self.key`` set once by the class (``self.key = f"lock:{name}"`` in ``__init__``).
+            scope = self.rule.table.scope_of(self.function)
+            if scope is not None:
+                described += [
+                    self.rule.edits.code(b.value) for b in self.rule.table.resolve(key, scope) if b.value is not None
+                ]
         head = key.func if isinstance(key, cst.Call) else key
         if isinstance(head, cst.Name):
             name = head.value
