@@ -716,6 +716,14 @@ BROWSER_CALLEES: FrozenSet[str] = frozenset(
 #: HTTP mocking libraries (and the usual names of their mock objects): a URL
 #: registered with them is never called.
 MOCK_MODULES: Tuple[str, ...] = ("responses", "respx", "httpretty", "requests_mock", "aioresponses", "pytest_httpx")
+#: What builds fake HTTP traffic: a module importing one is test support (a test double
+#: plugin's canned responses), whatever its path.
+HTTP_FAKES: Tuple[str, ...] = (
+    *MOCK_MODULES,
+    "googleapiclient.http.HttpMock",
+    "googleapiclient.http.HttpMockSequence",
+    "googleapiclient.http.HttpRequestMock",
+)
 MOCK_RECEIVERS: FrozenSet[str] = frozenset(
     {"responses", "rsps", "respx_mock", "requests_mock", "httpx_mock", "aioresponses", "mocked", "mock_server", "m"}
 )

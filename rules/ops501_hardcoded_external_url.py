@@ -44,7 +44,8 @@ class HardcodedExternalUrl(Rule):
     a settings module lets each deployment override (`from .local import *`
     below it, or a base settings module that another settings module of the
     project star-imports and overrides), in test files and lint-rule test data (`.semgrep/`,
-    `# ruleid:`), and in schema migrations (Django `migrations/`, Alembic
+    `# ruleid:`) or modules that build fake HTTP traffic (`responses`, `respx`,
+    googleapiclient's `HttpMock`), and in schema migrations (Django `migrations/`, Alembic
     `versions/`: a frozen record of the models, reported in the live code).
 
     A module constant holding the URL is still reported: it is one literal,
@@ -121,7 +122,11 @@ class HardcodedExternalUrl(Rule):
     needs_project = True
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        test_data = self.ctx.is_test_file or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
+        test_data = (
+            self.ctx.is_test_file
+            or _net.lint_rule_fixture(self.ctx.display_path, self.ctx.text)
+            or any(self.ctx.imports.imports_module(fake) for fake in _url_tables.HTTP_FAKES)
+        )
         if test_data and not self.options.include_tests:
             return
         if _net.frozen_history(self.ctx.display_path, self.ctx.text):
