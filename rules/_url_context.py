@@ -485,8 +485,10 @@ def _assignment_context(
         _function_purpose(facts, use, stack, returned=False)
         if use.quiet:
             return
-        if len(names) == 1 and _local_only_links(scope, names[0]):
-            use.browser = True  # ``url = f"https://odysee.com/{name}"`` ... ``{"url": url, "title": ...}``
+    if isinstance(scope, cst.FunctionDef) and len(names) == 1 and _local_only_links(scope, names[0]):
+        # ``url = f"https://odysee.com/{name}"`` ... ``{"url": url, "title": ...}``, also when
+        # the local holds what a call built from the literal (``url = make_uri("https://...")``).
+        use.browser = True
     if isinstance(scope, cst.ClassDef):
         if is_settings(facts, scope):
             use.configured = True
