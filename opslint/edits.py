@@ -390,7 +390,7 @@ class Edits:
         if "." in module or not is_stdlib(module):
             raise ValueError(f"ensure_import places standard-library modules only, not {module!r}")
         if self._bindings is None:
-            found = _module_bindings(self._module)
+            found = {name: set(bound) for name, bound in module_bindings(self._module).items()}
             aliases: Dict[str, str] = {}
             for local, bound in sorted(found.items()):
                 if len(bound) == 1:
@@ -600,13 +600,14 @@ def _sort_key(name: str) -> Tuple[Any, ...]:
     return (tuple(int(p) if p.isdigit() else p for p in parts), name)
 
 
-def _module_bindings(module: cst.Module) -> Dict[str, Set[str]]:
-    """Names bound at module level (also inside ``if``/``try``/loops there) -> what
-    they are bound to: the module name for a plain ``import``, ``""`` for anything else."""
-    out: Dict[str, Set[str]] = {}
+def module_bindings(module: cst.Module) -> Dict[str, List[str]]:
+    """Names bound at module level (also inside ``if``/``try``/loops there) -> what each
+    binding binds, in source order: the module name for a plain ``import``, ``""`` for
+    anything else."""
+    out: Dict[str, List[str]] = {}
 
     def bind(name: str, target: str) -> None:
-        out.setdefault(name, set()).add(target)
+        out.setdefault(name, []).append(target)
 
     def targets(expr: cst.BaseExpression) -> None:
         if isinstance(expr, cst.Name):

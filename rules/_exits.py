@@ -18,13 +18,13 @@ import libcst as cst
 from opslint.analysis.base import Analysis, FileFacts
 from opslint.analysis.entrypoints import EntryPoint, find_entry_points, run_callable, subcommand_dispatch
 from opslint.analysis.scopes import Scope as TableScope
+from opslint.edits import module_bindings
 from opslint.rule import Rule
 from opslint.rules import _buffers
 from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, zero_timeout
 from opslint.rules._buffers import BufferedSdk, Drain
 from opslint.syntax.names import dotted_name
 from opslint.syntax.nodes import keyword
-from opslint.syntax.walk import find_all
 
 Scope = Union[cst.FunctionDef, cst.Lambda]
 
@@ -573,65 +573,20 @@ class ExitFacts(Analysis):
 
 
 def _module_exit_aliases(module: cst.Module, imports: Any) -> Dict[str, str]:
-    """Names the module's own code (not its functions or classes) binds exactly once, to a
-    hard exit (``_terminate = os._exit``)."""
-    counts: Dict[str, int] = {}
-    exits: Dict[str, str] = {}
-
-    def bind(target: cst.CSTNode) -> None:
-        for name in [target] if isinstance(target, cst.Name) else find_all(target, cst.Name):
-            counts[name.value] = counts.get(name.value, 0) + 1
-
-    def statements(body: Sequence[cst.CSTNode]) -> None:
-        for stmt in body:
-            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                bind(stmt.name)
-            elif isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    small_statement(small)
-            elif isinstance(stmt, cst.BaseCompoundStatement):
-                if isinstance(stmt, cst.For):
-                    bind(stmt.target)
-                if isinstance(stmt, cst.With):
-                    for item in stmt.items:
-                        if item.asname is not None:
-                            bind(item.asname.name)
-                for part in _suites(stmt):
-                    statements(part)
-
-    def small_statement(small: cst.BaseSmallStatement) -> None:
-        if isinstance(small, cst.Assign):
+    """Names the module's own code binds exactly once (``edits.module_bindings``), at its
+    top level, to a hard exit (``_terminate = os._exit``)."""
+    bindings = module_bindings(module)
+    out: Dict[str, str] = {}
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+                continue
+            target = small.targets[0].target
             resolved = imports.resolve(small.value)
-            for target in small.targets:
-                bind(target.target)
-                if isinstance(target.target, cst.Name) and resolved in HARD_EXITS:
-                    exits[target.target.value] = resolved
-        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
-            bind(small.target)
-        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
-            for alias in small.names:
-                bind(alias.asname.name if alias.asname is not None else alias.name)
-
-    statements(module.body)
-    return {name: qual for name, qual in exits.items() if counts.get(name) == 1}
-
-
-def _suites(stmt: cst.BaseCompoundStatement) -> List[Sequence[cst.CSTNode]]:
-    """The statement lists of a compound statement (body, ``elif``/``else``, handlers, ``finally``)."""
-    out: List[Sequence[cst.CSTNode]] = []
-    if isinstance(stmt.body, cst.IndentedBlock):
-        out.append(stmt.body.body)
-    orelse = getattr(stmt, "orelse", None)
-    if isinstance(orelse, cst.If):
-        out.extend(_suites(orelse))
-    elif isinstance(orelse, cst.Else) and isinstance(orelse.body, cst.IndentedBlock):
-        out.append(orelse.body.body)
-    final = getattr(stmt, "finalbody", None)
-    if isinstance(final, cst.Finally) and isinstance(final.body, cst.IndentedBlock):
-        out.append(final.body.body)
-    for handler in getattr(stmt, "handlers", ()):
-        if isinstance(handler.body, cst.IndentedBlock):
-            out.append(handler.body.body)
+            if isinstance(target, cst.Name) and resolved in HARD_EXITS and len(bindings.get(target.value, ())) == 1:
+                out[target.value] = resolved
     return out
 
 
