@@ -19,6 +19,7 @@ records, so that ``registry.Registry`` and ``Catalog`` answer it with the same c
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from opslint.config import Settings
 #: The catalog's file name, in the rules package.
 FILE = "catalog.json"
 #: Bumped when the record's shape changes (an old file is then ignored).
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class RuleEntry:
     #: empty: the rule runs on every file.
     tokens: Tuple[str, ...]
     needs_project: bool
+    #: ``Rule.project_paths``: the files a cross-file rule needs the index for (empty: all).
+    project_paths: Tuple[str, ...] = ()
 
 
 class RulesNeeded(Exception):
@@ -106,6 +109,9 @@ class Selectable(Protocol):
     @property
     def needs_project(self) -> bool: ...
 
+    @property
+    def project_paths(self) -> Tuple[str, ...]: ...
+
 
 S = TypeVar("S", bound=Selectable)
 
@@ -120,7 +126,7 @@ def matching(rules: Sequence[S], text: str, extra: Callable[[S], Sequence[str]] 
     ]
 
 
-def index_candidates(candidates: Sequence[S], matched: Sequence[S], text: str) -> List[S]:
+def index_candidates(candidates: Sequence[S], matched: Sequence[S], text: str, path: str = "") -> List[S]:
     """The cross-file rules that may run on ``text``: those its tokens select (``matched``),
     and, when the file imports or defines anything, every cross-file candidate
     (``Rule.project_relevant`` may select it).
@@ -129,10 +135,18 @@ def index_candidates(candidates: Sequence[S], matched: Sequence[S], text: str) -
     a project analysis: ``Rule.project_relevant`` holds only for files that import
     another module or define a function or class. So no project index is built (or
     loaded) to lint it: the cost of a one-file run on such a file is the file's.
+    A rule with ``project_paths`` is a candidate only for a ``path`` they match.
     """
-    if BINDS.search(text):
-        return [r for r in candidates if r.needs_project]
-    return [r for r in matched if r.needs_project]
+    chosen = candidates if BINDS.search(text) else matched
+    return [r for r in chosen if r.needs_project and wants_project(r, path)]
+
+
+def wants_project(rule: Selectable, path: str) -> bool:
+    """Whether a cross-file rule asks the project about ``path`` (``Rule.project_paths``)."""
+    if not rule.project_paths:
+        return True
+    shown = path.replace(os.sep, "/")
+    return any(fnmatch.fnmatchcase(shown, pattern) for pattern in rule.project_paths)
 
 
 # -- the catalog ---------------------------------------------------------------------
@@ -170,11 +184,11 @@ class Catalog:
         enabled = self.enabled_codes(settings)
         return [e for c, e in self.entries.items() if c in enabled and not any(matches(c, s) for s in ignored)]
 
-    def quiet(self, rules: Sequence[RuleEntry], text: str) -> bool:
+    def quiet(self, rules: Sequence[RuleEntry], text: str, path: str = "") -> bool:
         """Whether linting ``text`` with ``rules`` parses nothing and builds no project
         index: no rule's token occurs, and no cross-file rule may find the file relevant
         (the test of ``engine.Linter.lint_text``, for rules with default options)."""
-        return not matching(rules, text) and not index_candidates(rules, (), text)
+        return not matching(rules, text) and not index_candidates(rules, (), text, path)
 
 
 # -- the file -----------------------------------------------------------------------
@@ -221,6 +235,7 @@ def load() -> Optional[Catalog]:
                 default_enabled=bool(r["default_enabled"]),
                 tokens=tuple(str(t) for t in r["tokens"]),
                 needs_project=bool(r["needs_project"]),
+                project_paths=tuple(str(p) for p in r["project_paths"]),
             )
             for r in data["rules"]
         )

@@ -106,6 +106,7 @@ def catalog_text(registry: Registry, folder: str) -> str:
             "default_enabled": e.default_enabled,
             "tokens": list(e.tokens),
             "needs_project": e.needs_project,
+            "project_paths": list(e.project_paths),
         }
         for e in registry.catalog().entries.values()
     ]

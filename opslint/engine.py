@@ -184,7 +184,7 @@ class Linter:
         relpath = config_relpath(path, settings.root)
         candidates = self.registry.rules_for(settings, relpath)
         rules = self.prefilter(candidates, text, settings)
-        project = self._project(index_candidates(candidates, rules, text), path, text)
+        project = self._project(index_candidates(candidates, rules, text, path), path, text)
         if project is not None:
             rules = [
                 r

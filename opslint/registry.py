@@ -90,6 +90,7 @@ class Registry:
                     default_enabled=rule.default_enabled,
                     tokens=tokens,
                     needs_project=rule.needs_project,
+                    project_paths=tuple(rule.project_paths),
                 )
             )
         return catalog.Catalog(entries)

@@ -78,6 +78,11 @@ class Rule:
     requires: ClassVar[Tuple[Type[Analysis], ...]] = ()
     #: Cross-file rules: the engine gives them ``ctx.project`` (a ``ProjectIndex``).
     needs_project: ClassVar[bool] = False
+    #: With ``needs_project``: the files the rule asks the project about (``fnmatch``
+    #: patterns on the path, ``/``-separated; empty: every file).  Other files do not
+    #: build or load the index for it, and their cached results do not depend on the
+    #: rest of the project.
+    project_paths: ClassVar[Tuple[str, ...]] = ()
     #: The rule runs exactly on the files ``project_relevant`` selects (its findings
     #: come from a project analysis): ``tokens`` are then not used to choose files.
     project_only: ClassVar[bool] = False

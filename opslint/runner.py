@@ -219,7 +219,7 @@ def _prepare_projects(
             text = source.read(path).text
         except source.SourceError:
             return rules  # the worker reports it
-        chosen = index_candidates(rules, linter.prefilter(rules, text, settings), text)
+        chosen = index_candidates(rules, linter.prefilter(rules, text, settings), text, path)
         if chosen:
             needed.add(root)
         return chosen

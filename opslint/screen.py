@@ -77,7 +77,7 @@ def _screen(
             text = source.decode(data).text
         except source.SourceError:
             return None
-        if not catalog.quiet(catalog.rules_for(settings, relpath(path, settings.root)), text):
+        if not catalog.quiet(catalog.rules_for(settings, relpath(path, settings.root)), text, path):
             return None
         if compile_error(text, display) is not None:
             return None  # OPS001 or not: LibCST decides (engine.Linter._compile_check)

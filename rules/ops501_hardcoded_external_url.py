@@ -118,8 +118,10 @@ class HardcodedExternalUrl(Rule):
         include_tests: bool = False
 
     requires = (UrlUses,)
-    #: For one question: whether another settings module star-imports this one.
+    #: For one question, asked of settings modules only: whether another settings module
+    #: star-imports this one.
     needs_project = True
+    project_paths = ("*settings*.py",)
 
     def leave_Module(self, original_node: cst.Module) -> None:
         test_data = (

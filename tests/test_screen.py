@@ -150,6 +150,21 @@ def test_the_screen_gives_the_runs_result_for_quiet_and_cached_files(tmp_path: P
     assert [f.code for f in screened.findings] == ["OPS501", "OPS504"]
 
 
+def test_a_rule_asks_the_project_only_about_the_paths_it_names() -> None:
+    """OPS501 asks the project one question, of settings modules (``project_paths``): a
+    data module with a URL elsewhere builds no index and its cached result stays the
+    file's, while the same text in a settings module needs the index."""
+    entries = _catalog().entries
+    ops501 = entries["OPS501"]
+    assert ops501.needs_project and ops501.project_paths
+    assert catalog.index_candidates([ops501], [ops501], PLAIN_HTTP, "shop/urls.py") == []
+    assert catalog.index_candidates([ops501], [ops501], PLAIN_HTTP, "shop/settings/base.py") == [ops501]
+    assert catalog.index_candidates([ops501], [ops501], PLAIN_HTTP, "shop/local_settings.py") == [ops501]
+    registry = Registry.default()
+    rule = registry["OPS501"]
+    assert catalog.wants_project(rule, "config/settings.py") and not catalog.wants_project(rule, "config/urls.py")
+
+
 @pytest.mark.parametrize(
     "files, config",
     [
