@@ -160,6 +160,13 @@ NOT_PROGRESS_TARGETS = re.compile(
 #: Handlers (name or route path) that are GETs by necessity: links followed from an email,
 #: a provider's OAuth/OpenID redirect, a payment's return page.  Work they start unguarded
 #: is the click's purpose; only the incident's shape (a state write, a guarded start) counts.
+#: Request headers only a scheduler or a task queue sets (App Engine cron and task queues,
+#: Cloud Scheduler, Cloud Tasks): a handler that checks one is that scheduler's target,
+#: not a page a client polls.
+SCHEDULER_HEADERS = re.compile(
+    r"^(?:HTTP_)?X[-_](?:APPENGINE[-_](?:CRON|QUEUENAME|TASKNAME)|CLOUDSCHEDULER|CLOUDTASKS[-_](?:TASKNAME|QUEUENAME))$",
+    re.I,
+)
 CALLBACK_HANDLERS = re.compile(
     r"callback|webhook|hook|verif|confirm|activat|unsubscrib|oauth|authori[sz]|login|logout|sign_?up"
     r"|sso|redirect|return_url|/return|complete_|invite|accept|magic",

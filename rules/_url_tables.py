@@ -150,6 +150,8 @@ IDENTIFIER_HOSTS: Dict[str, Tuple[str, ...]] = {
     "json.schemastore.org": ("",),
     "www.schemastore.org": ("",),
     "spec.openapis.org": ("",),
+    # OPDS catalogs: link relations and the catalog namespace (``http://opds-spec.org/acquisition``)
+    "opds-spec.org": ("",),
     "xmlns.com": ("",),
     "xmlns.jcp.org": ("",),
     "ns.adobe.com": ("",),

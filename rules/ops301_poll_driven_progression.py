@@ -307,6 +307,8 @@ class PollDrivenProgression(Rule):
         function = handler.function
         if not isinstance(function.body, cst.IndentedBlock):
             return
+        if _scheduler_target(function):
+            return  # ``if request.headers.get("X-Appengine-Cron") != "true": return 403``
         statements = list(read_statements(function.body.body))
         anchor: Optional[Statement] = None
         reached: List[_Reached] = []
@@ -543,6 +545,17 @@ class PollDrivenProgression(Rule):
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _scheduler_target(function: cst.FunctionDef) -> bool:
+    """The handler checks a header that only a scheduler or a task queue sets: it is the
+    target of a schedule (what this rule recommends), not a page a client polls."""
+    return any(
+        isinstance(node, cst.SimpleString)
+        and isinstance(node.evaluated_value, str)
+        and bool(_jobs.SCHEDULER_HEADERS.match(node.evaluated_value))
+        for node in iter_nodes(function.body)
+    )
 
 
 def _describe_handler(handler: Handler) -> str:
