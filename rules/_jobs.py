@@ -247,6 +247,8 @@ TAKE_METHODS: FrozenSet[str] = frozenset(
         # RabbitMQ (pika) takes one message; MongoDB claims one queued document.
         "basic_get",
         "find_one_and_update",
+        # MongoDB removes and returns one queued document (an outbox, a job collection)
+        "find_one_and_delete",
         # beanstalkd (greenstalk, beanstalkc) reserves one job; Pub/Sub's synchronous pull.
         "reserve",
         "pull",

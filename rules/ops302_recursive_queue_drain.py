@@ -72,6 +72,7 @@ _TAKES = (
     "claim",
     "basic_get",
     "find_one_and_update",
+    "find_one_and_delete",
     "reserve(",
     ".pull(",
     "heappop(",
