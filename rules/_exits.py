@@ -146,6 +146,8 @@ class ExitFacts(Analysis):
         self._dispatch: Optional[Dict[str, List[str]]] = None
         self._subcommands = "set_defaults" in ctx.text
         self._targets: Optional[Dict[int, List[Tuple[int, cst.FunctionDef]]]] = None
+        #: id(function) -> its call sites (``call_sites``): asked per client and per exit.
+        self._sites: Dict[int, List[CallRec]] = {}
         self._by_scope: Optional[Dict[int, List[Event]]] = None
         #: Module names bound once to a hard exit (``_terminate = os._exit``).
         self._aliases: Optional[Dict[str, str]] = None
@@ -500,12 +502,16 @@ class ExitFacts(Analysis):
         return self._targets.get(id(scope), [])
 
     def call_sites(self, func: cst.FunctionDef) -> List[CallRec]:
-        """Same-file calls of ``func`` made as whole statements (their ancestor stack is kept)."""
-        return [
-            r
-            for r in self.calls
-            if r.stack and r.qual is None and func in self._resolve_callee(r) and self._receiver_holds(r, func)
-        ]
+        """Same-file calls of ``func`` made as whole statements (their ancestor stack is kept);
+        computed once per function (OPS102 asks it for every client at every exit)."""
+        found = self._sites.get(id(func))
+        if found is None:
+            found = self._sites[id(func)] = [
+                r
+                for r in self.calls
+                if r.stack and r.qual is None and func in self._resolve_callee(r) and self._receiver_holds(r, func)
+            ]
+        return found
 
     def _receiver_holds(self, rec: CallRec, func: cst.FunctionDef) -> bool:
         """``job.run()`` calls the file's one ``run`` method only when ``job`` holds an
