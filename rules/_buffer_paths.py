@@ -29,7 +29,7 @@ from opslint.analysis.flow import PathWalker
 from opslint.analysis.scopes import BindingKind, Scope
 from opslint.rules import _buffers as B
 from opslint.rules._buffer_project import Effects
-from opslint.rules._buffer_tasks import PROCESS_POOLS
+from opslint.rules._buffer_tasks import process_pool
 from opslint.rules._buffered import BufferedClients, Client, ClientKey, FileClients, Instance, Kind, kw_is, zero_timeout
 from opslint.rules._wrappers import CHILD_EXIT_SIGNALS, TASK_END_SIGNALS
 from opslint.syntax.names import dotted_name
@@ -493,12 +493,7 @@ class BufferPaths:
         """``pool.submit(render, key)`` on a process pool: ``render`` runs in a worker
         process, whose clients are its own (the caller's stay untouched)."""
         func = call.func
-        if not isinstance(func, cst.Attribute):
-            return False
-        return any(
-            isinstance(b.value, cst.Call) and self.qualified_name(b.value.func) in PROCESS_POOLS
-            for b in self.table.resolve(func.value, env.scope)
-        )
+        return isinstance(func, cst.Attribute) and process_pool(self.table, self.qualified_name, func.value, env.scope)
 
     def _runs(self, walker: Walker, target: cst.BaseExpression, state: FrozenSet[Fact]) -> FrozenSet[Fact]:
         """A function handed to an executor or scheduler (``pool.submit(renew, s)``): its

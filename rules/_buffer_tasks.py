@@ -9,11 +9,12 @@ analysis of ``_buffer_paths.py`` walks; the rule tells them apart by their reaso
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from opslint.analysis.entrypoints import EntryKind, EntryPoint, decorator_target
+from opslint.analysis.scopes import BindingTable, Scope
 from opslint.project import EntrySpec
 from opslint.rules._buffered import BufferedClients
 from opslint.syntax.nodes import keyword, positional
@@ -67,6 +68,19 @@ AIRFLOW_CALLABLES = EntrySpec(
 )
 
 
+def process_pool(
+    table: BindingTable,
+    resolve: Callable[[cst.BaseExpression], Optional[str]],
+    receiver: cst.BaseExpression,
+    scope: Scope,
+) -> bool:
+    """``receiver`` holds a process pool (``pool = ProcessPoolExecutor()``, ``with Pool() as
+    pool``): what it runs, it runs in a worker process."""
+    return any(
+        isinstance(b.value, cst.Call) and resolve(b.value.func) in PROCESS_POOLS for b in table.resolve(receiver, scope)
+    )
+
+
 def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project: Any = None) -> List[EntryPoint]:
     """Module functions that run in forked children: process pool workers
     (``pool.map(work, items)``) and Celery task bodies (SDK_FACTS 1.0, 2.6); ``project``
@@ -93,10 +107,7 @@ def task_entries(buffered: BufferedClients, known: Sequence[EntryPoint], project
         if not isinstance(method, cst.Attribute) or method.attr.value not in _POOL_METHODS or not call.args:
             continue
         worker = call.args[0].value
-        if isinstance(worker, cst.Name) and any(
-            isinstance(b.value, cst.Call) and imports.resolve(b.value.func) in PROCESS_POOLS
-            for b in table.resolve(method.value, scope)
-        ):
+        if isinstance(worker, cst.Name) and process_pool(table, imports.resolve, method.value, scope):
             add(worker.value, POOL_REASON)
     for call, _scope, _ in buffered.calls:
         method = call.func
