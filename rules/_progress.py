@@ -158,6 +158,8 @@ class Progressions:
         self.module_name = module_name or facts.module_name
         self.models = ModelKinds()
         self._cache: Dict[int, List[Tuple[Statement, Site]]] = {}
+        #: id(call) -> whether it calls a huey task (asked by ``_dispatch`` and by OPS301).
+        self._huey: Dict[int, bool] = {}
         self._code: Dict[int, str] = {}
 
     # -- statements in source order ------------------------------------------------------------
@@ -346,6 +348,12 @@ class Progressions:
         """``build_export(pk)`` where ``build_export`` is decorated ``@huey.task()`` /
         ``@huey.db_task()`` (here, or in a module of the project that uses huey): huey
         queues the call for its consumer instead of running it."""
+        known = self._huey.get(id(call))
+        if known is None:
+            known = self._huey[id(call)] = self._huey_task_call(call, table, scope)
+        return known
+
+    def _huey_task_call(self, call: cst.Call, table: BindingTable, scope: Scope) -> bool:
         func = call.func
         if not isinstance(func, cst.Name):
             return False
